@@ -1,0 +1,248 @@
+import * as tf from '@tensorflow/tfjs';
+import { z } from 'zod';
+import type { Algorithm, AlgorithmModule, ConfigIssue, CreateOptions, PolicySpec, TrajectoryBatch, UpdateContext, Weights } from '../src/algorithm';
+import { Rng, deriveSeed } from '../envs/rng';
+import { ActorCritic, ActorCriticPolicy } from './actor-critic';
+import { computeGae } from './gae';
+import { clipByGlobalNorm, explainedVariance, shuffle } from './util';
+
+/** PPO's settings (the `ppo:` section of a config). */
+export const ppoConfigSchema = z
+  .object({
+    lr: z.number().positive().max(1).default(3e-4).describe('Adam step size'),
+    lrSchedule: z.enum(['constant', 'linear']).default('constant').describe('linear: anneal lr to 0 over stop.envSteps'),
+    gamma: z.number().min(0).max(1).default(0.99).describe('discount factor'),
+    gaeLambda: z.number().min(0).max(1).default(0.95).describe('GAE lambda: bias/variance trade-off of advantages'),
+    clipRange: z.number().positive().default(0.2).describe('clip range of the probability ratio'),
+    clipRangeVf: z.number().positive().nullable().default(null).describe('clip range of value updates; null: no clipping'),
+    entCoef: z.number().min(0).default(0).describe('weight of the entropy bonus'),
+    vfCoef: z.number().min(0).default(0.5).describe('weight of the value loss'),
+    maxGradNorm: z.number().positive().default(0.5).describe('global gradient-norm clip'),
+    numEpochs: z.number().int().positive().default(10).describe('passes over each train batch'),
+    minibatchSize: z.number().int().positive().default(256).describe('steps per gradient step'),
+    trainBatchSize: z.number().int().positive().nullable().default(null).describe('steps per update; null: all envs x rolloutLength'),
+    normalizeAdvantages: z.boolean().default(true).describe('normalise advantages within each minibatch'),
+    initLogStd: z.number().default(0).describe('initial log-std of a Gaussian policy (Box actions)'),
+    maxPolicyLag: z.number().int().min(0).default(0).describe('drop batches sampled by weights older than this many versions'),
+  })
+  .strict();
+
+export type PpoConfig = z.infer<typeof ppoConfigSchema>;
+
+function trainBatchSize(cfg: PpoConfig, totalEnvs: number, rolloutLength: number): number {
+  return cfg.trainBatchSize ?? totalEnvs * rolloutLength;
+}
+
+export const ppo: AlgorithmModule<PpoConfig> = {
+  name: 'ppo',
+  configSchema: ppoConfigSchema,
+
+  check(cfg, ctx): ConfigIssue[] {
+    const issues: ConfigIssue[] = [];
+    const batch = trainBatchSize(cfg, ctx.totalEnvs, ctx.rolloutLength);
+    if (cfg.minibatchSize > batch) {
+      issues.push({ path: 'minibatchSize', message: `(${cfg.minibatchSize}) must be <= trainBatchSize (${batch})` });
+    }
+    if (cfg.lrSchedule === 'linear' && ctx.totalEnvSteps === undefined) {
+      issues.push({ path: 'lrSchedule', message: '(linear) anneals over stop.envSteps, which is not set' });
+    }
+    return issues;
+  },
+
+  create: (opts) => new Ppo(opts),
+  createPolicy: (spec) => new ActorCriticPolicy(spec, (spec.config as PpoConfig).initLogStd),
+};
+
+/** Proximal Policy Optimization with a clipped surrogate objective (Schulman et al., 2017). */
+export class Ppo implements Algorithm {
+  readonly mode = 'sync' as const;
+  readonly trainBatchSize: number;
+  readonly maxPolicyLag: number;
+  private readonly cfg: PpoConfig;
+  private readonly net: ActorCritic;
+  private readonly optimizer: tf.AdamOptimizer;
+  private readonly rng: Rng;
+
+  constructor(private readonly opts: CreateOptions<PpoConfig>) {
+    this.cfg = opts.config;
+    this.trainBatchSize = trainBatchSize(this.cfg, opts.totalEnvs, opts.rolloutLength);
+    this.maxPolicyLag = this.cfg.maxPolicyLag;
+    this.net = new ActorCritic(opts, opts.model, deriveSeed(opts.seed, 1), this.cfg.initLogStd);
+    this.optimizer = tf.train.adam(this.cfg.lr, 0.9, 0.999, 1e-5);
+    this.rng = new Rng(deriveSeed(opts.seed, 2));
+  }
+
+  policySpec(): PolicySpec {
+    const { observationSpace, actionSpace, model, config } = this.opts;
+    return { algorithm: 'ppo', observationSpace, actionSpace, model, config };
+  }
+
+  getWeights(): Weights {
+    return this.net.getWeights();
+  }
+
+  async update(batches: TrajectoryBatch[], ctx: UpdateContext): Promise<Record<string, number>> {
+    const cfg = this.cfg;
+    const data = this.postprocess(batches);
+    const size = data.advantages.length;
+    const lr = cfg.lrSchedule === 'linear' ? cfg.lr * Math.max(0, 1 - ctx.envSteps / (this.opts.totalEnvSteps ?? Infinity)) : cfg.lr;
+    (this.optimizer as unknown as { learningRate: number }).learningRate = lr; // read by every applyGradients
+
+    const sums = { policyLoss: 0, valueLoss: 0, entropy: 0, approxKl: 0, clipFraction: 0 };
+    let minibatches = 0;
+    for (let epoch = 0; epoch < cfg.numEpochs; epoch++) {
+      const order = shuffle(size, this.rng);
+      for (let start = 0; start + cfg.minibatchSize <= size; start += cfg.minibatchSize) {
+        const idx = order.subarray(start, start + cfg.minibatchSize);
+        const m = this.minibatchStep(data, idx);
+        sums.policyLoss += m[0];
+        sums.valueLoss += m[1];
+        sums.entropy += m[2];
+        sums.approxKl += m[3];
+        sums.clipFraction += m[4];
+        minibatches += 1;
+      }
+    }
+    const metrics: Record<string, number> = { learningRate: lr };
+    for (const [k, v] of Object.entries(sums)) metrics[k] = v / minibatches;
+    metrics.explainedVariance = explainedVariance(data.values, data.returns);
+    return metrics;
+  }
+
+  /** One gradient step on the rows `idx`; returns [policyLoss, valueLoss, entropy, approxKl, clipFraction]. */
+  private minibatchStep(data: Postprocessed, idx: Int32Array): Float32Array {
+    const cfg = this.cfg;
+    const net = this.net;
+    const b = idx.length;
+    const obs = new Float32Array(b * net.obsSize);
+    const actSize = net.actionSize;
+    const actions = new Float32Array(b * actSize); // one-hot for Discrete, raw for Box
+    const oldLogp = new Float32Array(b);
+    const oldValues = new Float32Array(b);
+    const returns = new Float32Array(b);
+    const adv = new Float32Array(b);
+    for (let j = 0; j < b; j++) {
+      const i = idx[j];
+      obs.set(data.obs.subarray(i * net.obsSize, (i + 1) * net.obsSize), j * net.obsSize);
+      if (net.discrete) actions[j * actSize + data.actions[i]] = 1;
+      else actions.set(data.actions.subarray(i * actSize, (i + 1) * actSize), j * actSize);
+      oldLogp[j] = data.logp[i];
+      oldValues[j] = data.values[i];
+      returns[j] = data.returns[i];
+      adv[j] = data.advantages[i];
+    }
+    if (cfg.normalizeAdvantages) normalize(adv);
+
+    let stats: tf.Tensor | undefined;
+    tf.tidy(() => {
+      const obsT = tf.tensor2d(obs, [b, net.obsSize]);
+      const actT = tf.tensor2d(actions, [b, actSize]);
+      const advT = tf.tensor1d(adv);
+      const oldLogpT = tf.tensor1d(oldLogp);
+      const oldValuesT = tf.tensor1d(oldValues);
+      const returnsT = tf.tensor1d(returns);
+      const { value: loss, grads } = tf.variableGrads(() => {
+        const { pi, value } = net.forward(obsT);
+        const { logProb, entropy } = net.evaluateActions(pi, actT);
+        const logRatio = tf.sub(logProb, oldLogpT);
+        const ratio = tf.exp(logRatio);
+        const pgLoss = tf.mean(
+          tf.maximum(tf.mul(tf.neg(advT), ratio), tf.mul(tf.neg(advT), tf.clipByValue(ratio, 1 - cfg.clipRange, 1 + cfg.clipRange))),
+        );
+        let vLoss: tf.Tensor;
+        if (cfg.clipRangeVf === null) {
+          vLoss = tf.mul(0.5, tf.mean(tf.square(tf.sub(value, returnsT))));
+        } else {
+          const clipped = tf.add(oldValuesT, tf.clipByValue(tf.sub(value, oldValuesT), -cfg.clipRangeVf, cfg.clipRangeVf));
+          vLoss = tf.mul(0.5, tf.mean(tf.maximum(tf.square(tf.sub(value, returnsT)), tf.square(tf.sub(clipped, returnsT)))));
+        }
+        const entropyLoss = tf.mean(entropy);
+        // Diagnostics, outside the gradient.
+        const approxKl = tf.mean(tf.sub(tf.sub(ratio, 1), logRatio));
+        const clipFraction = tf.mean(tf.cast(tf.greater(tf.abs(tf.sub(ratio, 1)), cfg.clipRange), 'float32'));
+        stats = tf.keep(tf.stack([pgLoss, vLoss, entropyLoss, approxKl, clipFraction]));
+        return tf.add(tf.sub(pgLoss, tf.mul(cfg.entCoef, entropyLoss)), tf.mul(cfg.vfCoef, vLoss)) as tf.Scalar;
+      }, net.variables);
+      this.optimizer.applyGradients(clipByGlobalNorm(grads, cfg.maxGradNorm) as unknown as Parameters<tf.AdamOptimizer['applyGradients']>[0]);
+      return loss;
+    });
+    const out = stats!.dataSync() as Float32Array;
+    stats!.dispose();
+    return out;
+  }
+
+  /** Columns of all batches joined, with GAE advantages and returns computed per batch. */
+  private postprocess(batches: TrajectoryBatch[]): Postprocessed {
+    const net = this.net;
+    const parts = batches.map((batch) => {
+      const values = batch.extras.value;
+      const n = batch.numEnvs;
+      const rows = n * batch.length;
+      // V of the states after the last step and after each truncation, in one forward pass.
+      const bootObs = new Float32Array((n + batch.finalObs.index.length) * net.obsSize);
+      bootObs.set(batch.nextObs);
+      bootObs.set(batch.finalObs.obs, batch.nextObs.length);
+      const boot = tf.tidy(() => net.value(tf.tensor2d(bootObs, [bootObs.length / net.obsSize, net.obsSize])).dataSync() as Float32Array);
+      const nextValues = new Float32Array(rows);
+      nextValues.set(values.subarray(n)); // row t takes V(row t+1) ...
+      nextValues.set(boot.subarray(0, n), rows - n); // ... the last step takes V(nextObs) ...
+      batch.finalObs.index.forEach((row, k) => (nextValues[row] = boot[n + k])); // ... a truncation V(finalObs)
+      const { advantages, returns } = computeGae({
+        rewards: batch.rewards,
+        values,
+        nextValues,
+        terminated: batch.terminated,
+        truncated: batch.truncated,
+        numEnvs: n,
+        length: batch.length,
+        gamma: this.cfg.gamma,
+        lambda: this.cfg.gaeLambda,
+      });
+      return { obs: batch.obs, actions: batch.actions, logp: batch.extras.logp, values, advantages, returns };
+    });
+    const join = (k: keyof (typeof parts)[0]) => concat(parts.map((p) => p[k]));
+    return {
+      obs: join('obs'),
+      actions: join('actions'),
+      logp: join('logp'),
+      values: join('values'),
+      advantages: join('advantages'),
+      returns: join('returns'),
+    };
+  }
+
+  dispose(): void {
+    this.net.dispose();
+    this.optimizer.dispose();
+  }
+}
+
+interface Postprocessed {
+  obs: Float32Array;
+  actions: Float32Array;
+  logp: Float32Array;
+  values: Float32Array;
+  advantages: Float32Array;
+  returns: Float32Array;
+}
+
+function concat(arrays: Float32Array[]): Float32Array {
+  if (arrays.length === 1) return arrays[0];
+  const out = new Float32Array(arrays.reduce((s, a) => s + a.length, 0));
+  let o = 0;
+  for (const a of arrays) {
+    out.set(a, o);
+    o += a.length;
+  }
+  return out;
+}
+
+function normalize(x: Float32Array): void {
+  let mean = 0;
+  for (const v of x) mean += v;
+  mean /= x.length;
+  let variance = 0;
+  for (const v of x) variance += (v - mean) ** 2;
+  const std = Math.sqrt(variance / Math.max(1, x.length - 1));
+  for (let i = 0; i < x.length; i++) x[i] = (x[i] - mean) / (std + 1e-8);
+}

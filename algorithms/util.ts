@@ -1,0 +1,47 @@
+import * as tf from '@tensorflow/tfjs';
+import type { Rng } from '../envs/rng';
+
+/** A random permutation of 0 .. n-1 (Fisher-Yates). */
+export function shuffle(n: number, rng: Rng): Int32Array {
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) out[i] = i;
+  for (let i = n - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    const t = out[i];
+    out[i] = out[j];
+    out[j] = t;
+  }
+  return out;
+}
+
+/** Scales every gradient by min(1, maxNorm / globalNorm), as torch's clip_grad_norm_ does. */
+export function clipByGlobalNorm(grads: tf.NamedTensorMap, maxNorm: number): tf.NamedTensorMap {
+  return tf.tidy(() => {
+    const names = Object.keys(grads);
+    const norm = tf.sqrt(tf.addN(names.map((k) => tf.sum(tf.square(grads[k])))));
+    const scale = tf.minimum(1, tf.div(maxNorm, tf.add(norm, 1e-6)));
+    const out: tf.NamedTensorMap = {};
+    for (const k of names) out[k] = tf.mul(grads[k], scale);
+    return out;
+  });
+}
+
+/** 1 - Var(returns - values) / Var(returns): how much of the return the value function explains. */
+export function explainedVariance(values: Float32Array, returns: Float32Array): number {
+  const n = returns.length;
+  let meanR = 0;
+  let meanD = 0;
+  for (let i = 0; i < n; i++) {
+    meanR += returns[i];
+    meanD += returns[i] - values[i];
+  }
+  meanR /= n;
+  meanD /= n;
+  let varR = 0;
+  let varD = 0;
+  for (let i = 0; i < n; i++) {
+    varR += (returns[i] - meanR) ** 2;
+    varD += (returns[i] - values[i] - meanD) ** 2;
+  }
+  return varR === 0 ? NaN : 1 - varD / varR;
+}

@@ -1,0 +1,38 @@
+import type { Box, Space } from './spaces';
+
+/** An action: an integer for `Discrete`, a Float32Array for `Box`. */
+export type Action = number | Float32Array;
+
+export interface ResetOptions {
+  /** Reseeds the env's generator; without it the env continues its current stream. */
+  seed?: number;
+  /** Env-specific; classic-control envs take `{ state: number[] }` to start from an exact physical state. */
+  options?: Record<string, unknown>;
+}
+
+export interface ResetResult {
+  obs: Float32Array;
+  info: Record<string, unknown>;
+}
+
+export interface StepResult {
+  obs: Float32Array;
+  reward: number;
+  /** The episode reached a terminal state of the task (no bootstrapping past it). */
+  terminated: boolean;
+  /** The episode was cut short from outside (a time limit); the value of `obs` still counts. */
+  truncated: boolean;
+  info: Record<string, unknown>;
+}
+
+/** The Gymnasium contract, in TypeScript. Observations are Float32Arrays in `observationSpace`. */
+export interface Env {
+  readonly observationSpace: Box;
+  readonly actionSpace: Space;
+  reset(opts?: ResetOptions): ResetResult;
+  step(action: Action): StepResult;
+  close(): void;
+}
+
+/** What builds an env: `registerEnv` takes one, and so does a custom env module. */
+export type EnvFactory = (config: Record<string, unknown>) => Env;

@@ -1,0 +1,38 @@
+import { EnvError } from '../src/errors';
+import type { Env, EnvFactory } from './env';
+import { TimeLimit } from './time-limit';
+
+export interface EnvSpec {
+  id: string;
+  factory: EnvFactory;
+  /** Episodes are truncated after this many steps (Gymnasium's `max_episode_steps`). */
+  maxEpisodeSteps?: number;
+  /** The return at which the task counts as solved. */
+  rewardThreshold?: number;
+}
+
+const registry = new Map<string, EnvSpec>();
+
+export function registerEnv(id: string, factory: EnvFactory, opts: { maxEpisodeSteps?: number; rewardThreshold?: number } = {}): void {
+  if (registry.has(id)) throw new EnvError(`env id "${id}" is already registered`);
+  registry.set(id, { id, factory, ...opts });
+}
+
+export function envSpec(id: string): EnvSpec {
+  const spec = registry.get(id);
+  if (!spec) {
+    throw new EnvError(`unknown env id "${id}"; registered: ${[...registry.keys()].sort().join(', ')} (see \`rl envs\`)`);
+  }
+  return spec;
+}
+
+/** Builds a registered env, wrapped in its time limit. */
+export function makeEnv(id: string, config: Record<string, unknown> = {}): Env {
+  const spec = envSpec(id);
+  const env = spec.factory(config);
+  return spec.maxEpisodeSteps ? new TimeLimit(env, spec.maxEpisodeSteps) : env;
+}
+
+export function listEnvs(): EnvSpec[] {
+  return [...registry.values()].sort((a, b) => a.id.localeCompare(b.id));
+}

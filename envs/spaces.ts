@@ -1,0 +1,110 @@
+import type { Rng } from './rng';
+
+/** A plain-data description of a space, as it travels to workers and into checkpoints. */
+export type SpaceSpec =
+  | { type: 'Discrete'; n: number }
+  | { type: 'Box'; shape: number[]; low: number[]; high: number[] };
+
+/** `n` actions, 0 .. n-1. */
+export class Discrete {
+  readonly type = 'Discrete' as const;
+  readonly shape: number[] = [];
+  readonly size = 1;
+
+  constructor(readonly n: number) {
+    if (!Number.isInteger(n) || n < 1) throw new RangeError(`Discrete(n): n must be a positive integer, got ${n}`);
+  }
+
+  contains(x: unknown): boolean {
+    return typeof x === 'number' && Number.isInteger(x) && x >= 0 && x < this.n;
+  }
+
+  sample(rng: Rng): number {
+    return rng.int(this.n);
+  }
+
+  toSpec(): SpaceSpec {
+    return { type: 'Discrete', n: this.n };
+  }
+
+  toString(): string {
+    return `Discrete(${this.n})`;
+  }
+}
+
+/** A box of float32 values with per-element bounds (which may be infinite). */
+export class Box {
+  readonly type = 'Box' as const;
+  readonly low: Float32Array;
+  readonly high: Float32Array;
+  /** Number of elements: the product of `shape`. */
+  readonly size: number;
+
+  constructor(low: number | ArrayLike<number>, high: number | ArrayLike<number>, readonly shape: number[]) {
+    this.size = shape.reduce((a, b) => a * b, 1);
+    if (!shape.every((d) => Number.isInteger(d) && d > 0)) throw new RangeError(`Box: shape must be positive integers, got [${shape}]`);
+    this.low = broadcast(low, this.size, 'low');
+    this.high = broadcast(high, this.size, 'high');
+    for (let i = 0; i < this.size; i++) {
+      if (!(this.low[i] <= this.high[i])) throw new RangeError(`Box: low[${i}] (${this.low[i]}) must be <= high[${i}] (${this.high[i]})`);
+    }
+  }
+
+  /** True for a Float32Array of the right length whose elements are finite and within bounds. */
+  contains(x: unknown): boolean {
+    return this.violation(x) === undefined;
+  }
+
+  /** Why `x` is not in this box, or undefined when it is. */
+  violation(x: unknown): string | undefined {
+    if (!(x instanceof Float32Array)) return `expected a Float32Array, got ${describe(x)}`;
+    if (x.length !== this.size) return `expected ${this.size} elements (shape [${this.shape}]), got ${x.length}`;
+    for (let i = 0; i < x.length; i++) {
+      const v = x[i];
+      if (!Number.isFinite(v)) return `element ${i} is ${v}`;
+      if (v < this.low[i] || v > this.high[i]) return `element ${i} (${v}) is outside [${this.low[i]}, ${this.high[i]}]`;
+    }
+    return undefined;
+  }
+
+  /** Uniform within finite bounds; normal where a side is unbounded (as Gymnasium does). */
+  sample(rng: Rng): Float32Array {
+    const out = new Float32Array(this.size);
+    for (let i = 0; i < this.size; i++) {
+      const lo = this.low[i];
+      const hi = this.high[i];
+      if (Number.isFinite(lo) && Number.isFinite(hi)) out[i] = rng.uniform(lo, hi);
+      else if (Number.isFinite(lo)) out[i] = lo - Math.log(1 - rng.random());
+      else if (Number.isFinite(hi)) out[i] = hi + Math.log(1 - rng.random());
+      else out[i] = rng.normal();
+    }
+    return out;
+  }
+
+  toSpec(): SpaceSpec {
+    return { type: 'Box', shape: [...this.shape], low: Array.from(this.low), high: Array.from(this.high) };
+  }
+
+  toString(): string {
+    return `Box(shape=[${this.shape}])`;
+  }
+}
+
+export type Space = Discrete | Box;
+
+export function spaceFromSpec(spec: SpaceSpec): Space {
+  return spec.type === 'Discrete' ? new Discrete(spec.n) : new Box(spec.low, spec.high, spec.shape);
+}
+
+function broadcast(v: number | ArrayLike<number>, size: number, name: string): Float32Array {
+  if (typeof v === 'number') return new Float32Array(size).fill(v);
+  if (v.length !== size) throw new RangeError(`Box: ${name} has ${v.length} elements, shape needs ${size}`);
+  return Float32Array.from(v);
+}
+
+export function describe(x: unknown): string {
+  if (x === null) return 'null';
+  if (ArrayBuffer.isView(x)) return `${x.constructor.name}(${(x as Float32Array).length})`;
+  if (Array.isArray(x)) return `Array(${x.length})`;
+  return typeof x === 'object' ? (x.constructor?.name ?? 'object') : `${typeof x} ${String(x)}`;
+}

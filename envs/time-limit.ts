@@ -1,0 +1,35 @@
+import type { Action, Env, ResetOptions, ResetResult, StepResult } from './env';
+
+/**
+ * Gymnasium's `TimeLimit`: from step `maxEpisodeSteps` on, `truncated` is true. As in
+ * Gymnasium, an env that terminates on that very step reports both flags.
+ */
+export class TimeLimit implements Env {
+  private elapsed = 0;
+
+  constructor(readonly env: Env, readonly maxEpisodeSteps: number) {}
+
+  get observationSpace() {
+    return this.env.observationSpace;
+  }
+
+  get actionSpace() {
+    return this.env.actionSpace;
+  }
+
+  reset(opts?: ResetOptions): ResetResult {
+    this.elapsed = 0;
+    return this.env.reset(opts);
+  }
+
+  step(action: Action): StepResult {
+    const result = this.env.step(action);
+    this.elapsed += 1;
+    if (this.elapsed >= this.maxEpisodeSteps) result.truncated = true;
+    return result;
+  }
+
+  close(): void {
+    this.env.close();
+  }
+}

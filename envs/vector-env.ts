@@ -1,0 +1,99 @@
+import type { Action, Env } from './env';
+import { checkReset, checkStep } from './check';
+import type { Box, Space } from './spaces';
+
+/** Steps of each env checked against the contract before the vector trusts it. */
+const CHECKED_STEPS = 64;
+
+export interface VectorStep {
+  /** Observations after the step, [numEnvs * obsSize]; a finished env's row is already its reset observation. */
+  obs: Float32Array;
+  rewards: Float32Array;
+  terminated: Uint8Array;
+  truncated: Uint8Array;
+  /** For each env that finished on this step, its last observation (to bootstrap a truncation); else null. */
+  finalObs: (Float32Array | null)[];
+  /** Return and length of each episode that finished on this step. */
+  finished: { env: number; return: number; length: number }[];
+}
+
+/**
+ * N copies of one env stepped together, with auto-reset: an env that terminates or truncates
+ * is reset on the same step, and its final observation is handed back in `finalObs`.
+ */
+export class VectorEnv {
+  readonly numEnvs: number;
+  readonly observationSpace: Box;
+  readonly actionSpace: Space;
+  readonly obsSize: number;
+  private readonly obs: Float32Array;
+  private readonly episodeReturn: Float64Array;
+  private readonly episodeLength: Int32Array;
+  private readonly stepsTaken: Int32Array;
+
+  constructor(readonly envId: string, readonly envs: Env[]) {
+    this.numEnvs = envs.length;
+    this.observationSpace = envs[0].observationSpace;
+    this.actionSpace = envs[0].actionSpace;
+    this.obsSize = this.observationSpace.size;
+    this.obs = new Float32Array(this.numEnvs * this.obsSize);
+    this.episodeReturn = new Float64Array(this.numEnvs);
+    this.episodeLength = new Int32Array(this.numEnvs);
+    this.stepsTaken = new Int32Array(this.numEnvs);
+  }
+
+  /** Resets every env, env i with seed `seeds[i]`. Returns the observations (a copy). */
+  reset(seeds: number[]): Float32Array {
+    this.envs.forEach((env, i) => {
+      const r = env.reset({ seed: seeds[i] });
+      checkReset(this.envId, env, r);
+      this.obs.set(r.obs, i * this.obsSize);
+    });
+    this.episodeReturn.fill(0);
+    this.episodeLength.fill(0);
+    return this.obs.slice();
+  }
+
+  /** Steps env i with `actions[i]` (for a Box action space, row i of a flat array). */
+  step(actions: Float32Array | Int32Array): VectorStep {
+    const n = this.numEnvs;
+    const rewards = new Float32Array(n);
+    const terminated = new Uint8Array(n);
+    const truncated = new Uint8Array(n);
+    const finalObs: (Float32Array | null)[] = new Array(n).fill(null);
+    const finished: VectorStep['finished'] = [];
+    const discrete = this.actionSpace.type === 'Discrete';
+    const actSize = this.actionSpace.size;
+    for (let i = 0; i < n; i++) {
+      const env = this.envs[i];
+      const action: Action = discrete ? actions[i] : Float32Array.from(actions.subarray(i * actSize, (i + 1) * actSize));
+      const r = env.step(action);
+      if (this.stepsTaken[i] < CHECKED_STEPS) {
+        this.stepsTaken[i] += 1;
+        checkStep(this.envId, env, r, this.stepsTaken[i], action);
+      }
+      rewards[i] = r.reward;
+      this.episodeReturn[i] += r.reward;
+      this.episodeLength[i] += 1;
+      if (r.terminated || r.truncated) {
+        // A step that both terminates and hits the time limit is a termination: nothing to bootstrap.
+        terminated[i] = r.terminated ? 1 : 0;
+        truncated[i] = r.terminated ? 0 : 1;
+        finalObs[i] = r.obs;
+        finished.push({ env: i, return: this.episodeReturn[i], length: this.episodeLength[i] });
+        this.episodeReturn[i] = 0;
+        this.episodeLength[i] = 0;
+        const reset = env.reset();
+        checkReset(this.envId, env, reset);
+        this.obs.set(reset.obs, i * this.obsSize);
+      } else {
+        this.obs.set(r.obs, i * this.obsSize);
+      }
+    }
+    return { obs: this.obs.slice(), rewards, terminated, truncated, finalObs, finished };
+  }
+
+  close(): void {
+    for (const env of this.envs) env.close();
+  }
+}

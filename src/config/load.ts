@@ -1,0 +1,143 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { closest } from 'fastest-levenshtein';
+import { LineCounter, parseDocument, parse as parseYaml, stringify } from 'yaml';
+import type { z } from 'zod';
+import { algorithms } from '../../algorithms';
+import { ConfigError } from '../errors';
+import { STOP_KEYS, configSchema, type RunConfig } from './schema';
+
+type Path = (string | number)[];
+
+/**
+ * Reads a YAML config, applies `--set key.path=value` overrides, validates it and fills in
+ * the defaults. Every problem is a ConfigError of one line that names the file (and line),
+ * the key path, the value and the rule.
+ */
+export function loadConfig(file: string, overrides: string[] = []): RunConfig {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`${file}: cannot read the config (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0];
+    throw new ConfigError(`${file}:${e.linePos?.[0].line ?? '?'}: not valid YAML: ${e.message.split('\n')[0]}`);
+  }
+  const raw = doc.toJS() ?? {};
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(`${file}: the config must be a mapping of keys, got ${describeValue(raw)}`);
+  for (const o of overrides) applyOverride(raw, o);
+  if (raw.name === undefined) raw.name = path.basename(file).replace(/\.ya?ml$/, '');
+  const where = (p: Path) => {
+    const node = doc.getIn(p, true) as { range?: [number, number] } | undefined;
+    return node?.range ? `${file}:${lines.linePos(node.range[0]).line}` : file;
+  };
+  return validateConfig(raw, where);
+}
+
+/** Validates a config object (as `train(config)` takes it); `where` names the source of a key. */
+export function validateConfig(raw: Record<string, unknown>, where: (p: Path) => string = () => 'config'): RunConfig {
+  const name = raw.algorithm;
+  if (typeof name !== 'string' || !(name in algorithms)) {
+    const known = Object.keys(algorithms);
+    const hint = typeof name === 'string' ? `; did you mean "${closest(name, known)}"?` : '';
+    throw new ConfigError(`${where(['algorithm'])}: algorithm (${describeValue(name)}) must be one of ${known.join(', ')}${hint}`);
+  }
+  const schema = configSchema(name);
+  const result = schema.safeParse(raw);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new ConfigError(formatIssue(issue, raw, schema, where));
+  }
+  const config = result.data as RunConfig;
+  if (!STOP_KEYS.some((k) => config.stop[k] !== undefined)) {
+    throw new ConfigError(`${where(['stop'])}: stop must set at least one of ${STOP_KEYS.join(', ')}`);
+  }
+  const algorithm = algorithms[name];
+  const w = config.workers;
+  const totalEnvs = Math.max(1, w.numWorkers) * w.envsPerWorker;
+  const issues = algorithm.check(config[name], { totalEnvs, rolloutLength: w.rolloutLength, totalEnvSteps: config.stop.envSteps });
+  if (issues.length > 0) {
+    const p = [name, ...issues[0].path.split('.')];
+    throw new ConfigError(`${where(p)}: ${p.join('.')} ${issues[0].message}`);
+  }
+  return config;
+}
+
+/** `key.path=value`, the value read as YAML (so numbers, booleans and lists come out typed). */
+function applyOverride(raw: Record<string, unknown>, override: string): void {
+  const eq = override.indexOf('=');
+  if (eq <= 0) throw new ConfigError(`--set ${override}: expected key.path=value`);
+  const keys = override.slice(0, eq).split('.');
+  let value: unknown;
+  try {
+    value = parseYaml(override.slice(eq + 1));
+  } catch {
+    value = override.slice(eq + 1);
+  }
+  let node: Record<string, unknown> = raw;
+  for (const k of keys.slice(0, -1)) {
+    if (node[k] === undefined || node[k] === null) node[k] = {};
+    if (typeof node[k] !== 'object') throw new ConfigError(`--set ${override}: ${k} is not a section`);
+    node = node[k] as Record<string, unknown>;
+  }
+  node[keys[keys.length - 1]] = value;
+}
+
+function formatIssue(issue: z.core.$ZodIssue, raw: unknown, schema: z.ZodType, where: (p: Path) => string): string {
+  const p = issue.path as Path;
+  const key = p.join('.');
+  if (issue.code === 'unrecognized_keys') {
+    const known = knownKeys(schema, p);
+    const bad = issue.keys[0];
+    const full = [...p, bad].join('.');
+    const hint = known.length > 0 ? `; did you mean "${closest(bad, known)}"? (expected one of: ${known.join(', ')})` : '';
+    return `${where([...p, bad])}: ${full} is not a known key${hint}`;
+  }
+  const value = getIn(raw, p);
+  if (value === undefined && issue.code === 'invalid_type') return `${where(p)}: ${key} is required (${issue.expected})`;
+  return `${where(p)}: ${key} (${describeValue(value)}) ${rule(issue)}`;
+}
+
+function rule(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'invalid_type':
+      return `must be ${issue.expected === 'int' ? 'an integer' : `a ${issue.expected}`}`;
+    case 'too_small':
+      return issue.origin === 'array' ? `must have at least ${issue.minimum} element(s)` : `must be ${issue.inclusive ? '>=' : '>'} ${issue.minimum}`;
+    case 'too_big':
+      return issue.origin === 'array' ? `must have at most ${issue.maximum} element(s)` : `must be ${issue.inclusive ? '<=' : '<'} ${issue.maximum}`;
+    case 'invalid_value':
+      return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    default:
+      return issue.message;
+  }
+}
+
+/** The keys a (strict) object schema accepts at `p`, looking through defaults and optionals. */
+function knownKeys(schema: z.ZodType, p: Path): string[] {
+  let s: any = schema;
+  for (const k of [...p, null]) {
+    while (s?._zod?.def?.innerType) s = s._zod.def.innerType;
+    if (k === null) break;
+    s = s?.shape?.[k as string];
+  }
+  return s?.shape ? Object.keys(s.shape) : [];
+}
+
+function getIn(obj: unknown, p: Path): unknown {
+  return p.reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), obj);
+}
+
+export function describeValue(v: unknown): string {
+  if (v === undefined) return 'missing';
+  return typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v) ?? String(v);
+}
+
+/** The resolved config as YAML, as written to the run dir. */
+export function configToYaml(config: RunConfig): string {
+  return stringify(config);
+}

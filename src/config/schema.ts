@@ -1,0 +1,61 @@
+import { z } from 'zod';
+import { algorithms } from '../../algorithms';
+
+/**
+ * The run config, key by key. Every key has a default and a one-line description; the
+ * algorithm's own section (`ppo:`, ...) comes from the algorithm module.
+ */
+const envSchema = z
+  .object({
+    id: z.string().min(1).describe('a registered env id (see `rl envs`)'),
+    config: z.record(z.string(), z.unknown()).default({}).describe("handed to the env's factory"),
+  })
+  .strict();
+
+const modelSchema = z
+  .object({
+    hiddenSizes: z.array(z.number().int().positive()).min(1).default([64, 64]).describe('units per hidden layer'),
+    activation: z.enum(['tanh', 'relu']).default('tanh').describe('activation after each hidden layer'),
+    sharedLayers: z.boolean().default(false).describe('one body for policy and value (true) or one each'),
+  })
+  .strict();
+
+const workersSchema = z
+  .object({
+    numWorkers: z.number().int().min(0).default(0).describe('rollout worker processes; 0: sample in the learner process'),
+    envsPerWorker: z.number().int().positive().default(8).describe('envs each worker steps together'),
+    rolloutLength: z.number().int().positive().default(128).describe('steps per env in each trajectory batch'),
+  })
+  .strict();
+
+const stopSchema = z
+  .object({
+    episodeReturnMean: z.number().optional().describe('mean return of the last 100 episodes'),
+    envSteps: z.number().int().positive().optional().describe('env steps sampled'),
+    iterations: z.number().int().positive().optional().describe('training iterations'),
+    wallSeconds: z.number().positive().optional().describe('seconds since the start'),
+  })
+  .strict();
+
+export const STOP_KEYS = ['episodeReturnMean', 'envSteps', 'iterations', 'wallSeconds'] as const;
+
+/** The schema of a config whose `algorithm:` is `name`. */
+export function configSchema(name: string) {
+  const algorithm = algorithms[name];
+  return z
+    .object({
+      name: z.string().min(1).optional().describe('run name; runs/<name>-<timestamp>/ (default: the config file name)'),
+      algorithm: z.literal(name).describe('which algorithm trains'),
+      env: envSchema,
+      seed: z.number().int().min(0).default(0).describe('seeds envs, weights and sampling'),
+      backend: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto').describe('tfjs backend'),
+      model: modelSchema.prefault({}),
+      workers: workersSchema.prefault({}),
+      stop: stopSchema,
+      [name]: algorithm.configSchema.prefault({}),
+    })
+    .strict();
+}
+
+export type RunConfig = z.infer<ReturnType<typeof configSchema>> & Record<string, unknown>;
+export type StopConfig = z.infer<typeof stopSchema>;

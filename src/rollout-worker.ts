@@ -1,0 +1,120 @@
+import type { SamplingPolicy, TrajectoryBatch, Weights } from './algorithm';
+import { makeEnv } from '../envs/registry';
+import { Rng, deriveSeed } from '../envs/rng';
+import { VectorEnv } from '../envs/vector-env';
+
+export interface RolloutWorkerOptions {
+  workerId: number;
+  envId: string;
+  envConfig: Record<string, unknown>;
+  numEnvs: number;
+  rolloutLength: number;
+  /** The run's seed; env i of worker w is seeded with deriveSeed(seed, w, i). */
+  seed: number;
+  policy: SamplingPolicy;
+}
+
+/**
+ * Steps a vector of envs with one batched forward pass per step and cuts the trajectories
+ * into batches of `rolloutLength` steps per env. The same class samples in the learner's
+ * process (local mode) and in every worker process.
+ */
+export class RolloutWorker {
+  readonly envs: VectorEnv;
+  readonly envSeeds: number[];
+  policyVersion = 0;
+  private seq = 0;
+  private obs: Float32Array;
+  private readonly rng: Rng;
+  private readonly actionSize: number;
+  private readonly clip: { low: Float32Array; high: Float32Array } | null;
+
+  constructor(readonly opts: RolloutWorkerOptions) {
+    const { workerId, envId, envConfig, numEnvs, seed } = opts;
+    this.envs = new VectorEnv(envId, Array.from({ length: numEnvs }, () => makeEnv(envId, envConfig)));
+    this.envSeeds = Array.from({ length: numEnvs }, (_, i) => deriveSeed(seed, workerId, i));
+    this.rng = new Rng(deriveSeed(seed, workerId, -1));
+    const space = this.envs.actionSpace;
+    this.actionSize = space.type === 'Discrete' ? 1 : space.size;
+    this.clip = space.type === 'Box' ? { low: space.low, high: space.high } : null;
+    this.obs = this.envs.reset(this.envSeeds);
+  }
+
+  setWeights(weights: Weights, policyVersion: number): void {
+    this.opts.policy.setWeights(weights);
+    this.policyVersion = policyVersion;
+  }
+
+  /** Samples `rolloutLength` steps in every env with the current weights. */
+  sample(): TrajectoryBatch {
+    const { numEnvs: n, rolloutLength: T, policy } = this.opts;
+    const obsSize = this.envs.obsSize;
+    const rows = n * T;
+    const obs = new Float32Array(rows * obsSize);
+    const actions = new Float32Array(rows * this.actionSize);
+    const rewards = new Float32Array(rows);
+    const terminated = new Uint8Array(rows);
+    const truncated = new Uint8Array(rows);
+    const extras: Record<string, Float32Array> = {};
+    const finalIndex: number[] = [];
+    const finalObs: Float32Array[] = [];
+    const returns: number[] = [];
+    const lengths: number[] = [];
+
+    for (let t = 0; t < T; t++) {
+      const row = t * n;
+      obs.set(this.obs, row * obsSize);
+      const act = policy.act(this.obs, n, this.rng);
+      actions.set(act.actions, row * this.actionSize);
+      for (const [k, v] of Object.entries(act.extras)) {
+        (extras[k] ??= new Float32Array(rows * (v.length / n))).set(v, row * (v.length / n));
+      }
+      const step = this.envs.step(this.clip ? clipRows(act.actions, this.clip.low, this.clip.high) : act.actions);
+      rewards.set(step.rewards, row);
+      terminated.set(step.terminated, row);
+      truncated.set(step.truncated, row);
+      for (let i = 0; i < n; i++) {
+        if (step.truncated[i]) {
+          finalIndex.push(row + i);
+          finalObs.push(step.finalObs[i]!);
+        }
+      }
+      for (const ep of step.finished) {
+        returns.push(ep.return);
+        lengths.push(ep.length);
+      }
+      this.obs = step.obs;
+    }
+    const flatFinal = new Float32Array(finalObs.length * obsSize);
+    finalObs.forEach((o, k) => flatFinal.set(o, k * obsSize));
+    return {
+      workerId: this.opts.workerId,
+      seq: this.seq++,
+      policyVersion: this.policyVersion,
+      numEnvs: n,
+      length: T,
+      obs,
+      actions,
+      rewards,
+      terminated,
+      truncated,
+      extras,
+      nextObs: this.obs.slice(),
+      finalObs: { index: Int32Array.from(finalIndex), obs: flatFinal },
+      episodes: { returns: Float32Array.from(returns), lengths: Int32Array.from(lengths) },
+    };
+  }
+
+  close(): void {
+    this.envs.close();
+    this.opts.policy.dispose();
+  }
+}
+
+/** Box actions are sampled unbounded and clipped to the space only on their way to the env (as SB3 does). */
+function clipRows(actions: Float32Array, low: Float32Array, high: Float32Array): Float32Array {
+  const d = low.length;
+  const out = new Float32Array(actions.length);
+  for (let i = 0; i < actions.length; i++) out[i] = Math.min(high[i % d], Math.max(low[i % d], actions[i]));
+  return out;
+}

@@ -1,0 +1,43 @@
+import type { TrajectoryBatch, Weights } from './algorithm';
+import type { RolloutWorker } from './rollout-worker';
+
+/**
+ * Where the learner's batches come from. Local mode samples in the learner's own process;
+ * the worker pool (over ZeroMQ) implements the same interface.
+ */
+export interface Sampler {
+  /** Batches of at least `minSteps` steps in all, sampled by the weights last broadcast. */
+  collect(minSteps: number): Promise<TrajectoryBatch[]>;
+  /** Hands every worker the weights of `policyVersion`. */
+  broadcast(weights: Weights, policyVersion: number): Promise<void>;
+  /** Figures for progress.jsonl. */
+  stats(): Record<string, number>;
+  close(): Promise<void>;
+}
+
+/** `numWorkers: 0`: one RolloutWorker in this process, no sockets. */
+export class LocalSampler implements Sampler {
+  constructor(readonly worker: RolloutWorker) {}
+
+  async collect(minSteps: number): Promise<TrajectoryBatch[]> {
+    const batches: TrajectoryBatch[] = [];
+    for (let steps = 0; steps < minSteps; ) {
+      const batch = this.worker.sample();
+      batches.push(batch);
+      steps += batch.numEnvs * batch.length;
+    }
+    return batches;
+  }
+
+  async broadcast(weights: Weights, policyVersion: number): Promise<void> {
+    this.worker.setWeights(weights, policyVersion);
+  }
+
+  stats(): Record<string, number> {
+    return { liveWorkers: 0 };
+  }
+
+  async close(): Promise<void> {
+    this.worker.close();
+  }
+}
