@@ -11,14 +11,10 @@ const LOG_2PI = Math.log(2 * Math.PI);
 
 /** Categorical over `n` actions, parameterised by logits. */
 export const categorical = {
-  /** log pi(a | s) for one-hot encoded actions; logits [B, n], oneHot [B, n] -> [B]. */
-  logProb(logits: tf.Tensor, oneHot: tf.Tensor): tf.Tensor {
-    return tf.sum(tf.mul(tf.logSoftmax(logits), oneHot), -1);
-  },
-
-  entropy(logits: tf.Tensor): tf.Tensor {
+  /** log pi(a | s) of one-hot encoded actions, and the entropy; logits [B, n], oneHot [B, n] -> [B], [B]. */
+  evaluate(logits: tf.Tensor, oneHot: tf.Tensor): { logProb: tf.Tensor; entropy: tf.Tensor } {
     const logp = tf.logSoftmax(logits);
-    return tf.neg(tf.sum(tf.mul(tf.exp(logp), logp), -1));
+    return { logProb: tf.sum(tf.mul(logp, oneHot), -1), entropy: tf.neg(tf.sum(tf.mul(tf.exp(logp), logp), -1)) };
   },
 
   /** Samples (or takes the argmax of) each row of `logits` [numRows * n]; writes actions and their log-probs. */

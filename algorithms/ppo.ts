@@ -141,30 +141,14 @@ export class Ppo implements Algorithm {
       const oldLogpT = tf.tensor1d(oldLogp);
       const oldValuesT = tf.tensor1d(oldValues);
       const returnsT = tf.tensor1d(returns);
-      const { value: loss, grads } = tf.variableGrads(() => {
-        const { pi, value } = net.forward(obsT);
-        const { logProb, entropy } = net.evaluateActions(pi, actT);
-        const logRatio = tf.sub(logProb, oldLogpT);
-        const ratio = tf.exp(logRatio);
-        const pgLoss = tf.mean(
-          tf.maximum(tf.mul(tf.neg(advT), ratio), tf.mul(tf.neg(advT), tf.clipByValue(ratio, 1 - cfg.clipRange, 1 + cfg.clipRange))),
-        );
-        let vLoss: tf.Tensor;
-        if (cfg.clipRangeVf === null) {
-          vLoss = tf.mul(0.5, tf.mean(tf.square(tf.sub(value, returnsT))));
-        } else {
-          const clipped = tf.add(oldValuesT, tf.clipByValue(tf.sub(value, oldValuesT), -cfg.clipRangeVf, cfg.clipRangeVf));
-          vLoss = tf.mul(0.5, tf.mean(tf.maximum(tf.square(tf.sub(value, returnsT)), tf.square(tf.sub(clipped, returnsT)))));
-        }
-        const entropyLoss = tf.mean(entropy);
-        // Diagnostics, outside the gradient.
-        const approxKl = tf.mean(tf.sub(tf.sub(ratio, 1), logRatio));
-        const clipFraction = tf.mean(tf.cast(tf.greater(tf.abs(tf.sub(ratio, 1)), cfg.clipRange), 'float32'));
-        stats = tf.keep(tf.stack([pgLoss, vLoss, entropyLoss, approxKl, clipFraction]));
-        return tf.add(tf.sub(pgLoss, tf.mul(cfg.entCoef, entropyLoss)), tf.mul(cfg.vfCoef, vLoss)) as tf.Scalar;
+      const { grads } = tf.variableGrads(() => {
+        const { pi, value, logStd } = net.forward(obsT);
+        const { logProb, entropy } = net.evaluateActions(pi, logStd, actT);
+        const l = ppoLoss({ logProb, oldLogp: oldLogpT, advantages: advT, entropy, value, oldValues: oldValuesT, returns: returnsT }, cfg);
+        stats = tf.keep(tf.stack([l.pgLoss, l.vLoss, l.entropyLoss, l.approxKl, l.clipFraction]));
+        return l.total as tf.Scalar;
       }, net.variables);
       this.optimizer.applyGradients(clipByGlobalNorm(grads, cfg.maxGradNorm) as unknown as Parameters<tf.AdamOptimizer['applyGradients']>[0]);
-      return loss;
     });
     const out = stats!.dataSync() as Float32Array;
     stats!.dispose();
@@ -215,6 +199,31 @@ export class Ppo implements Algorithm {
     this.net.dispose();
     this.optimizer.dispose();
   }
+}
+
+/**
+ * PPO's objective on one minibatch, each part named. `total` = pgLoss - entCoef * entropy +
+ * vfCoef * vLoss; approxKl (the "k3" estimator) and clipFraction are diagnostics.
+ */
+export function ppoLoss(
+  t: { logProb: tf.Tensor; oldLogp: tf.Tensor; advantages: tf.Tensor; entropy: tf.Tensor; value: tf.Tensor; oldValues: tf.Tensor; returns: tf.Tensor },
+  cfg: Pick<PpoConfig, 'clipRange' | 'clipRangeVf' | 'entCoef' | 'vfCoef'>,
+): { pgLoss: tf.Tensor; vLoss: tf.Tensor; entropyLoss: tf.Tensor; approxKl: tf.Tensor; clipFraction: tf.Tensor; total: tf.Tensor } {
+  const logRatio = tf.sub(t.logProb, t.oldLogp);
+  const ratio = tf.exp(logRatio);
+  const negAdv = tf.neg(t.advantages);
+  const pgLoss = tf.mean(tf.maximum(tf.mul(negAdv, ratio), tf.mul(negAdv, tf.clipByValue(ratio, 1 - cfg.clipRange, 1 + cfg.clipRange))));
+  let vLoss = tf.square(tf.sub(t.value, t.returns));
+  if (cfg.clipRangeVf !== null) {
+    const clipped = tf.add(t.oldValues, tf.clipByValue(tf.sub(t.value, t.oldValues), -cfg.clipRangeVf, cfg.clipRangeVf));
+    vLoss = tf.maximum(vLoss, tf.square(tf.sub(clipped, t.returns)));
+  }
+  vLoss = tf.mul(0.5, tf.mean(vLoss));
+  const entropyLoss = tf.mean(t.entropy);
+  const total = tf.add(tf.sub(pgLoss, tf.mul(cfg.entCoef, entropyLoss)), tf.mul(cfg.vfCoef, vLoss));
+  const approxKl = tf.mean(tf.sub(tf.sub(ratio, 1), logRatio));
+  const clipFraction = tf.mean(tf.cast(tf.greater(tf.abs(tf.sub(ratio, 1)), cfg.clipRange), 'float32'));
+  return { pgLoss, vLoss, entropyLoss, approxKl, clipFraction, total };
 }
 
 interface Postprocessed {

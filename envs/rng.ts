@@ -1,4 +1,4 @@
-import { xoroshiro128plus, xoroshiro128plusFromState } from 'pure-rand/generator/xoroshiro128plus';
+import { xoroshiro128plusFromState } from 'pure-rand/generator/xoroshiro128plus';
 import type { JumpableRandomGenerator } from 'pure-rand/types/JumpableRandomGenerator';
 
 /**
@@ -10,7 +10,9 @@ export class Rng {
   private gen: JumpableRandomGenerator;
 
   constructor(seed: number | readonly number[]) {
-    this.gen = typeof seed === 'number' ? xoroshiro128plus(seed | 0) : xoroshiro128plusFromState(seed);
+    // pure-rand's own seeding puts the seed into the state almost as is, and the first draws
+    // of nearby seeds come out nearly equal; mixing the seed into all 128 bits avoids that.
+    this.gen = xoroshiro128plusFromState(typeof seed === 'number' ? [0, 1, 2, 3].map((i) => deriveSeed(seed, i) | 0) : seed);
   }
 
   /** Uniform in [0, 1) with 32 bits of resolution. */

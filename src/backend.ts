@@ -19,6 +19,8 @@ export async function selectBackend(name: BackendName): Promise<{ backend: strin
     const why = await tryBackend(candidate);
     if (why === undefined) {
       chosen = candidate;
+      // Skips tfjs' debug-time checks on every op: ~7% of a PPO step on wasm.
+      tf.enableProdMode();
       return { backend: candidate, tried };
     }
     tried.push(`${candidate}: ${why}`);

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { closest } from 'fastest-levenshtein';
-import { LineCounter, parseDocument, parse as parseYaml, stringify } from 'yaml';
+import { LineCounter, isMap, isScalar, parseDocument, parse as parseYaml, stringify } from 'yaml';
 import type { z } from 'zod';
 import { algorithms } from '../../algorithms';
 import { ConfigError } from '../errors';
@@ -25,15 +25,18 @@ export function loadConfig(file: string, overrides: string[] = []): RunConfig {
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
   if (doc.errors.length > 0) {
     const e = doc.errors[0];
-    throw new ConfigError(`${file}:${e.linePos?.[0].line ?? '?'}: not valid YAML: ${e.message.split('\n')[0]}`);
+    throw new ConfigError(`${file}:${lines.linePos(e.pos[0]).line}: not valid YAML: ${e.message.split('\n')[0]}`);
   }
   const raw = doc.toJS() ?? {};
   if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(`${file}: the config must be a mapping of keys, got ${describeValue(raw)}`);
   for (const o of overrides) applyOverride(raw, o);
   if (raw.name === undefined) raw.name = path.basename(file).replace(/\.ya?ml$/, '');
+  // file:line of the key at path p, where the YAML has it (an override or a default has no line).
   const where = (p: Path) => {
-    const node = doc.getIn(p, true) as { range?: [number, number] } | undefined;
-    return node?.range ? `${file}:${lines.linePos(node.range[0]).line}` : file;
+    const parent = p.length > 1 ? doc.getIn(p.slice(0, -1), true) : doc.contents;
+    const pair = isMap(parent) ? parent.items.find((item) => isScalar(item.key) && item.key.value === p[p.length - 1]) : undefined;
+    const range = isScalar(pair?.key) ? pair.key.range : undefined;
+    return range ? `${file}:${lines.linePos(range[0]).line}` : file;
   };
   return validateConfig(raw, where);
 }

@@ -1,0 +1,128 @@
+import { strict as assert } from 'node:assert';
+import * as tf from '@tensorflow/tfjs';
+import { ppo, ppoConfigSchema, ppoLoss, type Ppo } from '../algorithms/ppo';
+import { activate, Dense, FlatParams } from '../algorithms/mlp';
+import { makeEnv, Rng } from '../envs';
+import { selectBackend } from '../src/backend';
+import { RolloutWorker } from '../src/rollout-worker';
+
+const model = { hiddenSizes: [16, 16], activation: 'tanh' as const, sharedLayers: false };
+
+function makePpo(overrides: Record<string, unknown> = {}) {
+  const env = makeEnv('CartPole-v1');
+  const spaces = { observationSpace: env.observationSpace.toSpec(), actionSpace: env.actionSpace.toSpec() };
+  const config = ppoConfigSchema.parse({ minibatchSize: 32, numEpochs: 2, ...overrides });
+  const algo = ppo.create({ config, model, ...spaces, seed: 3, totalEnvs: 4, rolloutLength: 16 }) as Ppo;
+  const worker = new RolloutWorker({
+    workerId: 0,
+    envId: 'CartPole-v1',
+    envConfig: {},
+    numEnvs: 4,
+    rolloutLength: 16,
+    seed: 3,
+    policy: ppo.createPolicy(algo.policySpec()),
+  });
+  worker.setWeights(algo.getWeights(), 0);
+  return { algo, worker };
+}
+
+describe('PPO', () => {
+  before(async () => {
+    await selectBackend('wasm');
+  });
+
+  it('computes the clipped surrogate, value loss, entropy and diagnostics on tiny inputs as worked out by hand', () => {
+    // Row 0: ratio 0.75/0.5 = 1.5, A = +1: min(1.5, clip 1.2) -> loss -1.2 (clipped).
+    // Row 1: ratio 0.36/0.4 = 0.9, A = -1: max(0.9, 0.9) -> loss 0.9 (inside the clip range).
+    // pgLoss = (-1.2 + 0.9) / 2 = -0.15; clipFraction = 1/2.
+    // Value: v = [1, 2], returns [2, 2], old [0.5, 2]; clipped v0 = 0.5 + 0.2 = 0.7:
+    // max((1-2)^2, (0.7-2)^2) = 1.69 -> vLoss = 0.5 * (1.69 + 0) / 2 = 0.4225.
+    // approxKl = mean((r - 1) - ln r) = ((0.5 - ln 1.5) + (-0.1 - ln 0.9)) / 2 = 0.04994775.
+    // total = -0.15 - 0.01 * 0.6 + 0.5 * 0.4225 = 0.05525.
+    const l = tf.tidy(() => {
+      const out = ppoLoss(
+        {
+          logProb: tf.tensor1d([Math.log(0.75), Math.log(0.36)]),
+          oldLogp: tf.tensor1d([Math.log(0.5), Math.log(0.4)]),
+          advantages: tf.tensor1d([1, -1]),
+          entropy: tf.tensor1d([0.5, 0.7]),
+          value: tf.tensor1d([1, 2]),
+          oldValues: tf.tensor1d([0.5, 2]),
+          returns: tf.tensor1d([2, 2]),
+        },
+        { clipRange: 0.2, clipRangeVf: 0.2, entCoef: 0.01, vfCoef: 0.5 },
+      );
+      return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.dataSync()[0]]));
+    });
+    const expected = { pgLoss: -0.15, vLoss: 0.4225, entropyLoss: 0.6, approxKl: 0.04994775, clipFraction: 0.5, total: 0.05525 };
+    for (const [k, v] of Object.entries(expected)) assert.ok(Math.abs(l[k] - v) < 1e-5, `${k}: ${l[k]} != ${v}`);
+  });
+
+  it("matches tfjs' own gradients with its hand-written dense and tanh gradients", () => {
+    const rng = new Rng(5);
+    const params = new FlatParams();
+    const layer = new Dense(params, 'l', 3, 4, 1, rng);
+    const x = tf.tensor2d(Float32Array.from({ length: 15 }, () => rng.normal()), [5, 3]);
+    const g1 = tf.variableGrads(() => tf.sum(tf.square(activate(layer.apply(params.unpack(), x), 'tanh'))) as tf.Scalar, [params.variable]);
+    const [w, b] = params.getWeights();
+    const g2 = tf.variableGrads(() => {
+      const p = params.unpack();
+      return tf.sum(tf.square(tf.tanh(tf.add(tf.matMul(x, p['l/w'] as tf.Tensor2D), p['l/b'])))) as tf.Scalar;
+    }, [params.variable]);
+    assert.equal(w.data.length + b.data.length, 16);
+    const a = Object.values(g1.grads)[0].dataSync();
+    const e = Object.values(g2.grads)[0].dataSync();
+    assert.ok(a.some((v) => v !== 0));
+    a.forEach((v, i) => assert.ok(Math.abs(v - e[i]) < 1e-5, `grad ${i}: ${v} != ${e[i]}`));
+    assert.ok(Math.abs(g1.value.dataSync()[0] - g2.value.dataSync()[0]) < 1e-5);
+    tf.dispose([x, g1.value, g2.value, ...Object.values(g1.grads), ...Object.values(g2.grads)]);
+    params.dispose();
+  });
+
+  it('leaks no tensors across an update, a weight sync and sampling', async () => {
+    const { algo, worker } = makePpo();
+    const batches = [worker.sample(), worker.sample()]; // warm-up: the first calls create tfjs' own constants
+    await algo.update(batches, { iteration: 1, envSteps: 128 });
+    worker.setWeights(algo.getWeights(), 1);
+    worker.sample();
+    const before = tf.memory().numTensors;
+    const metrics = await algo.update([worker.sample()], { iteration: 2, envSteps: 192 });
+    worker.setWeights(algo.getWeights(), 2);
+    worker.sample();
+    assert.equal(tf.memory().numTensors, before);
+    for (const k of ['policyLoss', 'valueLoss', 'entropy', 'approxKl', 'clipFraction', 'explainedVariance', 'learningRate']) {
+      assert.ok(Number.isFinite(metrics[k]), `${k} is ${metrics[k]}`);
+    }
+    worker.close();
+    algo.dispose();
+  });
+
+  it('changes the weights with an update, and a worker given them acts like the learner', async () => {
+    const { algo, worker } = makePpo();
+    const w0 = algo.getWeights();
+    await algo.update([worker.sample()], { iteration: 1, envSteps: 64 });
+    const w1 = algo.getWeights();
+    assert.deepEqual(w1.map((w) => w.name), w0.map((w) => w.name));
+    assert.ok(w1.some((w, i) => w.data.some((v, j) => v !== w0[i].data[j])), 'no weight changed');
+    const policy = ppo.createPolicy(algo.policySpec());
+    policy.setWeights(w1);
+    const obs = Float32Array.of(0.01, 0.2, -0.03, -0.1);
+    const a = policy.act(obs, 1, new Rng(1), { deterministic: true });
+    worker.setWeights(w1, 1);
+    const b = worker.opts.policy.act(obs, 1, new Rng(2), { deterministic: true });
+    assert.deepEqual(a.actions, b.actions);
+    assert.deepEqual(a.extras.value, b.extras.value);
+    policy.dispose();
+    worker.close();
+    algo.dispose();
+  });
+
+  it('rejects weights of the wrong size with the tensor named', () => {
+    const { algo, worker } = makePpo();
+    const w = algo.getWeights();
+    w[0] = { ...w[0], data: new Float32Array(3) };
+    assert.throws(() => worker.setWeights(w, 1), /weights: pi\/0\/w has 3 values, the model needs 64 \(\[4,16\]\)/);
+    worker.close();
+    algo.dispose();
+  });
+});
