@@ -1,3 +1,4 @@
+import { closest } from 'fastest-levenshtein';
 import { EnvError } from '../src/errors';
 import type { Env, EnvFactory } from './env';
 import { TimeLimit } from './time-limit';
@@ -21,7 +22,8 @@ export function registerEnv(id: string, factory: EnvFactory, opts: { maxEpisodeS
 export function envSpec(id: string): EnvSpec {
   const spec = registry.get(id);
   if (!spec) {
-    throw new EnvError(`unknown env id "${id}"; registered: ${[...registry.keys()].sort().join(', ')} (see \`rl envs\`)`);
+    const ids = listEnvs().map((e) => e.id);
+    throw new EnvError(`unknown env id "${id}"; did you mean "${closest(id, ids)}"? Registered: ${ids.join(', ')} (see \`rl envs\`)`);
   }
   return spec;
 }

@@ -103,7 +103,7 @@ function broadcast(v: number | ArrayLike<number>, size: number, name: string): F
 }
 
 export function describe(x: unknown): string {
-  if (x === null) return 'null';
+  if (x === null || x === undefined) return String(x);
   if (ArrayBuffer.isView(x)) return `${x.constructor.name}(${(x as Float32Array).length})`;
   if (Array.isArray(x)) return `Array(${x.length})`;
   return typeof x === 'object' ? (x.constructor?.name ?? 'object') : `${typeof x} ${String(x)}`;

@@ -507,8 +507,8 @@ describe('registry', () => {
       () => makeEnv('CartPul-v1'),
       (err: unknown) => {
         assert.ok(err instanceof EnvError, `got ${String(err)}`);
-        assert.equal(err.message, `unknown env id "CartPul-v1"; registered: ${ids.join(', ')} (see \`rl envs\`)`);
-        assert.match(err.message, /registered: .*CartPole-v1/);
+        assert.equal(err.message, `unknown env id "CartPul-v1"; did you mean "CartPole-v1"? Registered: ${ids.join(", ")} (see \`rl envs\`)`);
+        assert.match(err.message, /Registered: .*CartPole-v1/);
         return true;
       },
     );
