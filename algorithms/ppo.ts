@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import type { Algorithm, AlgorithmModule, ConfigIssue, CreateOptions, PolicySpec, TrajectoryBatch, UpdateContext, Weights } from '../src/algorithm';
+import type { Algorithm, AlgorithmModule, AlgorithmState, ConfigIssue, CreateOptions, PolicySpec, TrajectoryBatch, UpdateContext, Weights } from '../src/algorithm';
 import { Rng, deriveSeed } from '../envs/rng';
 import { ActorCritic, ActorCriticPolicy } from './actor-critic';
 import { computeGae } from './gae';
@@ -193,6 +193,28 @@ export class Ppo implements Algorithm {
       advantages: join('advantages'),
       returns: join('returns'),
     };
+  }
+
+  async getState(): Promise<AlgorithmState> {
+    const optimizer = await this.optimizer.getWeights();
+    const tensors = [
+      ...this.net.getWeights().map((w) => ({ ...w, name: `weights/${w.name}` })),
+      // Adam's step count, then its moments, in the order it made them (it matches them by position).
+      ...optimizer.map((w, i) => ({ name: `optimizer/${String(i).padStart(3, '0')}`, shape: [...w.tensor.shape], data: Float32Array.from(w.tensor.dataSync()) })),
+    ];
+    return { tensors, json: { rng: this.rng.getState() } };
+  }
+
+  async setState(state: AlgorithmState): Promise<void> {
+    const weights = state.tensors.filter((t) => t.name.startsWith('weights/')).map((t) => ({ ...t, name: t.name.slice('weights/'.length) }));
+    this.net.setWeights(weights);
+    const optimizer = state.tensors.filter((t) => t.name.startsWith('optimizer/'));
+    if (optimizer.length > 0) {
+      const values = optimizer.map((t, i) => ({ name: i === 0 ? 'iter' : t.name, tensor: tf.tensor(t.data, t.shape) }));
+      await this.optimizer.setWeights(values);
+      tf.dispose(values.map((v) => v.tensor));
+    }
+    this.rng.setState(state.json.rng as number[]);
   }
 
   dispose(): void {

@@ -68,4 +68,15 @@ export class CartPole implements Env {
   }
 
   close(): void {}
+
+  getState(): unknown {
+    return { state: [...this.state], rng: this.rng.getState(), stepsBeyondTerminated: this.stepsBeyondTerminated ?? null };
+  }
+
+  setState(saved: unknown): void {
+    const s = saved as { state: number[]; rng: number[]; stepsBeyondTerminated: number | null };
+    this.state = [...s.state];
+    this.rng.setState(s.rng);
+    this.stepsBeyondTerminated = s.stepsBeyondTerminated ?? undefined;
+  }
 }

@@ -32,6 +32,12 @@ export interface Env {
   reset(opts?: ResetOptions): ResetResult;
   step(action: Action): StepResult;
   close(): void;
+  /**
+   * Optional: the env's whole state (physics, generator, counters) as plain data, so that a
+   * checkpoint resumes the exact trajectory. Envs without it are re-seeded on resume.
+   */
+  getState?(): unknown;
+  setState?(state: unknown): void;
 }
 
 /** What builds an env: `registerEnv` takes one, and so does a custom env module. */

@@ -32,4 +32,14 @@ export class TimeLimit implements Env {
   close(): void {
     this.env.close();
   }
+
+  getState(): unknown {
+    return this.env.getState ? { elapsed: this.elapsed, env: this.env.getState() } : undefined;
+  }
+
+  setState(saved: unknown): void {
+    const s = saved as { elapsed: number; env: unknown };
+    this.elapsed = s.elapsed;
+    this.env.setState?.(s.env);
+  }
 }

@@ -96,4 +96,29 @@ export class VectorEnv {
   close(): void {
     for (const env of this.envs) env.close();
   }
+
+  /** Every env's state and the episode counters; undefined if an env cannot say its state. */
+  getState(): unknown {
+    const envs = this.envs.map((e) => e.getState?.());
+    if (envs.some((s) => s === undefined)) return undefined;
+    return {
+      envs,
+      obs: Array.from(this.obs),
+      episodeReturn: Array.from(this.episodeReturn),
+      episodeLength: Array.from(this.episodeLength),
+      stepsTaken: Array.from(this.stepsTaken),
+    };
+  }
+
+  /** Restores getState()'s result; returns the current observations. */
+  setState(saved: unknown): Float32Array {
+    const s = saved as { envs: unknown[]; obs: number[]; episodeReturn: number[]; episodeLength: number[]; stepsTaken: number[] };
+    if (s.envs.length !== this.numEnvs) throw new RangeError(`saved state has ${s.envs.length} envs, this vector has ${this.numEnvs}`);
+    this.envs.forEach((e, i) => e.setState?.(s.envs[i]));
+    this.obs.set(s.obs);
+    this.episodeReturn.set(s.episodeReturn);
+    this.episodeLength.set(s.episodeLength);
+    this.stepsTaken.set(s.stepsTaken);
+    return this.obs.slice();
+  }
 }

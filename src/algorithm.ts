@@ -96,7 +96,19 @@ export interface Algorithm {
   getWeights(): Weights;
   /** One training step on the gathered batches; returns the metrics to log. */
   update(batches: TrajectoryBatch[], ctx: UpdateContext): Promise<Record<string, number>>;
+  /** Everything needed to resume exactly: weights, optimizer state, generators, counters. */
+  getState(): Promise<AlgorithmState>;
+  setState(state: AlgorithmState): Promise<void>;
   dispose(): void;
+}
+
+/**
+ * An algorithm's saved state. `tensors` are named (`weights/...` holds the policy's weights,
+ * which is all `rl evaluate` reads); `json` is plain data.
+ */
+export interface AlgorithmState {
+  tensors: NamedTensor[];
+  json: Record<string, unknown>;
 }
 
 export interface CreateOptions<C> {

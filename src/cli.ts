@@ -2,6 +2,8 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { listEnvs, makeEnv } from '../envs';
+import { resolveCheckpoint } from './checkpoint';
+import { configFromCheckpoint, describeRun, evaluateCheckpoint } from './commands';
 import { loadConfig } from './config/load';
 import { ConfigError, RlError } from './errors';
 import { train } from './learner';
@@ -14,14 +16,17 @@ async function main(argv: string[]): Promise<void> {
       'train a policy from a YAML config',
       (y) =>
         y
-          .option('config', { type: 'string', demandOption: true, describe: 'YAML config file' })
+          .option('config', { type: 'string', describe: 'YAML config file' })
+          .option('resume', { type: 'string', describe: 'continue a run: its run dir (latest checkpoint) or a checkpoint dir' })
+          .check((a) => (a.config || a.resume ? true : 'name --config FILE, or --resume RUN_DIR'))
           .option('set', { type: 'string', array: true, default: [], describe: 'override a key: --set ppo.lr=0.001' })
           .option('run-dir', { type: 'string', describe: 'where the run goes (default runs/<name>-<timestamp>)' })
           .option('seed', { type: 'number', describe: 'overrides the config seed' }),
       async (args) => {
         const overrides = [...args.set];
         if (args.seed !== undefined) overrides.push(`seed=${args.seed}`);
-        const config = loadConfig(args.config, overrides);
+        const resume = args.resume ? resolveCheckpoint(args.resume) : undefined;
+        const config = args.config ? loadConfig(args.config, overrides) : configFromCheckpoint(resume!, overrides);
         // First Ctrl-C: finish the iteration and stop cleanly; second: exit at once.
         const abort = new AbortController();
         process.once('SIGINT', () => {
@@ -30,8 +35,29 @@ async function main(argv: string[]): Promise<void> {
           process.once('SIGINT', () => process.exit(130));
         });
         process.once('SIGTERM', () => abort.abort());
-        await train(config, { runDir: args['run-dir'], signal: abort.signal });
+        await train(config, { runDir: args['run-dir'], resume, signal: abort.signal });
       },
+    )
+    .command(
+      'evaluate',
+      "score a checkpoint's policy",
+      (y) =>
+        y
+          .option('checkpoint', { type: 'string', demandOption: true, describe: 'a checkpoint dir, or a run dir (its latest checkpoint)' })
+          .option('episodes', { type: 'number', default: 100, describe: 'episodes to run' })
+          .option('seed', { type: 'number', default: 0, describe: 'seeds the envs (and sampling with --stochastic)' })
+          .option('stochastic', { type: 'boolean', default: false, describe: 'sample actions instead of the greedy ones' })
+          .option('json', { type: 'boolean', default: false, describe: 'print one JSON object' }),
+      async (args) => {
+        const result = await evaluateCheckpoint(resolveCheckpoint(args.checkpoint), args);
+        if (args.json) console.log(JSON.stringify(result));
+      },
+    )
+    .command(
+      'info <path>',
+      'what a run dir or a checkpoint is',
+      (y) => y.positional('path', { type: 'string', demandOption: true, describe: 'a run dir or a checkpoint dir' }),
+      (args) => console.log(describeRun(args.path)),
     )
     .command(
       'envs',
@@ -48,7 +74,7 @@ async function main(argv: string[]): Promise<void> {
         for (const r of rows) console.log(r.map((cell, c) => cell.padEnd(widths[c])).join('  ').trimEnd());
       },
     )
-    .demandCommand(1, 'name a command: rl train --config FILE, rl envs')
+    .demandCommand(1, 'name a command: train, evaluate, info, envs (rl --help)')
     .strict()
     .fail((msg, err) => {
       if (err) throw err;

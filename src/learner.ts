@@ -4,19 +4,26 @@ import { algorithms } from '../algorithms';
 import { makeEnv } from '../envs/registry';
 import type { Algorithm } from './algorithm';
 import { selectBackend } from './backend';
+import { loadCheckpoint, saveCheckpoint, type Checkpoint } from './checkpoint';
 import { configToYaml, validateConfig } from './config/load';
 import type { RunConfig } from './config/schema';
+import { evaluatePolicy } from './evaluate';
 import { EpisodeWindow, formatIteration, stopReason } from './metrics';
-import { RolloutWorker } from './rollout-worker';
-import { JsonlWriter, newRunDir } from './run-dir';
+import { RolloutWorker, type WorkerState } from './rollout-worker';
+import { JsonlWriter, newRunDir, truncateProgress } from './run-dir';
 import { LocalSampler, type Sampler } from './sampler';
+import { TensorBoardWriter } from './tensorboard';
+
+export const PACKAGE_VERSION: string = require('../../package.json').version;
 
 export interface TrainOptions {
-  /** Where the run's files go; default runs/<name>-<timestamp>. */
+  /** Where the run's files go; default runs/<name>-<timestamp> (a resumed run: its own dir). */
   runDir?: string;
+  /** A checkpoint to continue from (see `rl train --resume`). */
+  resume?: string;
   /** Console output; default console.log. Pass () => {} for none. */
   log?: (line: string) => void;
-  /** Aborting it ends the run after the current iteration (Ctrl-C in the CLI). */
+  /** Aborting it ends the run after the current iteration, with a checkpoint (Ctrl-C in the CLI). */
   signal?: AbortSignal;
 }
 
@@ -28,18 +35,30 @@ export interface TrainResult {
   wallSeconds: number;
   episodes: number;
   episodeReturnMean: number;
+  /** The last checkpoint written. */
+  checkpoint: string;
   /** The last iteration's record, as in progress.jsonl. */
   metrics: Record<string, number>;
+}
+
+interface RuntimeState {
+  iteration: number;
+  envSteps: number;
+  wallSeconds: number;
+  policyVersion: number;
+  episodes: ReturnType<EpisodeWindow['getState']>;
+  workers: WorkerState[];
 }
 
 /**
  * Trains until a `stop:` condition is reached. Each iteration has three phases: sample
  * (gather `trainBatchSize` steps), update (the algorithm's training step), sync (broadcast
- * the new weights with the next policyVersion).
+ * the new weights with the next policyVersion); then metrics, evaluation and checkpoints.
  */
 export async function train(config: RunConfig | Record<string, unknown>, opts: TrainOptions = {}): Promise<TrainResult> {
   const cfg = validateConfig(config as Record<string, unknown>);
   const log = opts.log ?? ((line: string) => console.log(line));
+  const resume: Checkpoint | undefined = opts.resume ? loadCheckpoint(opts.resume, { algorithm: cfg.algorithm }) : undefined;
   const { backend, tried } = await selectBackend(cfg.backend);
   log(`tfjs backend: ${backend}${tried.length > 0 ? ` (not available: ${tried.join('; ')})` : ''}`);
 
@@ -69,77 +88,132 @@ export async function train(config: RunConfig | Record<string, unknown>, opts: T
       policy: module.createPolicy(spec),
     }),
   );
-
-  const runDir = opts.runDir ?? newRunDir(cfg.name ?? cfg.algorithm);
-  fs.mkdirSync(runDir, { recursive: true });
-  fs.writeFileSync(path.join(runDir, 'config.yaml'), configToYaml(cfg));
-  const progress = new JsonlWriter(path.join(runDir, 'progress.jsonl'));
-  log(`training ${cfg.algorithm} on ${cfg.env.id}: ${algorithm.trainBatchSize} steps per iteration, run dir ${runDir}`);
+  const evalPolicy = cfg.evaluation.every > 0 ? module.createPolicy(spec) : undefined;
 
   const episodes = new EpisodeWindow(100);
-  const start = performance.now();
-  let envSteps = 0;
-  let iteration = 0;
-  let policyVersion = 0;
+  let state: Omit<RuntimeState, 'episodes' | 'workers'> = { iteration: 0, envSteps: 0, wallSeconds: 0, policyVersion: 0 };
+  const runDir = opts.runDir ?? (resume ? path.dirname(path.dirname(resume.dir)) : newRunDir(cfg.name ?? cfg.algorithm));
+  fs.mkdirSync(runDir, { recursive: true });
+  if (resume) {
+    const rt = resume.runtime as unknown as RuntimeState;
+    await algorithm.setState(resume.algorithm);
+    sampler.setState(rt.workers);
+    episodes.setState(rt.episodes);
+    state = { iteration: rt.iteration, envSteps: rt.envSteps, wallSeconds: rt.wallSeconds, policyVersion: rt.policyVersion };
+    truncateProgress(path.join(runDir, 'progress.jsonl'), state.iteration);
+    log(`resuming ${resume.dir}: iteration ${state.iteration}, ${state.envSteps.toLocaleString('en-US')} env steps`);
+  }
+  fs.writeFileSync(path.join(runDir, 'config.yaml'), configToYaml(cfg));
+  const progress = new JsonlWriter(path.join(runDir, 'progress.jsonl'));
+  const tensorboard = new TensorBoardWriter(runDir, { log });
+  log(`training ${cfg.algorithm} on ${cfg.env.id}: ${algorithm.trainBatchSize} steps per iteration, run dir ${runDir}`);
+
+  const checkpoint = async (): Promise<string> => {
+    const dir = saveCheckpoint(
+      runDir,
+      {
+        metadata: {
+          formatVersion: 1,
+          packageVersion: PACKAGE_VERSION,
+          algorithm: cfg.algorithm,
+          envId: cfg.env.id,
+          iteration: state.iteration,
+          envSteps: state.envSteps,
+          wallSeconds: state.wallSeconds,
+          time: new Date().toISOString(),
+          episodeReturnMean: Number.isNaN(episodes.returnMean) ? null : episodes.returnMean,
+          config: cfg,
+        },
+        algorithm: await algorithm.getState(),
+        runtime: { ...state, episodes: episodes.getState(), workers: sampler.getState() } satisfies RuntimeState,
+      },
+      cfg.checkpoint.keep,
+    );
+    return dir;
+  };
+
+  const start = performance.now() - state.wallSeconds * 1000;
   let reason: string | undefined;
   let record: Record<string, number> = {};
+  let lastCheckpoint = '';
+  let evalReturnMean: number | undefined;
   try {
-    await sampler.broadcast(algorithm.getWeights(), policyVersion);
+    await sampler.broadcast(algorithm.getWeights(), state.policyVersion);
     while (reason === undefined) {
       const iterStart = performance.now();
       const batches = await sampler.collect(algorithm.trainBatchSize);
       const sampleSeconds = (performance.now() - iterStart) / 1000;
-      for (const b of batches) {
-        envSteps += b.numEnvs * b.length;
-        episodes.add(b.episodes.returns, b.episodes.lengths);
-      }
-      iteration += 1;
-      const updateStart = performance.now();
-      const metrics = await algorithm.update(batches, { iteration, envSteps });
-      const updateSeconds = (performance.now() - updateStart) / 1000;
-      policyVersion += 1;
-      await sampler.broadcast(algorithm.getWeights(), policyVersion);
-
-      const wallSeconds = (performance.now() - start) / 1000;
-      const iterSeconds = (performance.now() - iterStart) / 1000;
       const steps = batches.reduce((s, b) => s + b.numEnvs * b.length, 0);
+      for (const b of batches) episodes.add(b.episodes.returns, b.episodes.lengths);
+      state.envSteps += steps;
+      state.iteration += 1;
+      const updateStart = performance.now();
+      const metrics = await algorithm.update(batches, { iteration: state.iteration, envSteps: state.envSteps });
+      const updateSeconds = (performance.now() - updateStart) / 1000;
+      state.policyVersion += 1;
+      const weights = algorithm.getWeights();
+      await sampler.broadcast(weights, state.policyVersion);
+      const iterSeconds = (performance.now() - iterStart) / 1000;
+
+      let evaluation: Record<string, number> = {};
+      if (evalPolicy && state.iteration % cfg.evaluation.every === 0) {
+        evalPolicy.setWeights(weights);
+        const e = evaluatePolicy({
+          policy: evalPolicy,
+          envId: cfg.env.id,
+          envConfig: cfg.env.config,
+          episodes: cfg.evaluation.episodes,
+          seed: cfg.seed + state.iteration,
+          deterministic: cfg.evaluation.deterministic,
+        });
+        evalReturnMean = e.returnMean;
+        evaluation = { evalReturnMean: e.returnMean, evalReturnStd: e.returnStd, evalReturnMin: e.returnMin, evalReturnMax: e.returnMax, evalLengthMean: e.lengthMean };
+      }
+      state.wallSeconds = (performance.now() - start) / 1000;
       record = {
-        iteration,
-        envSteps,
-        wallSeconds,
+        iteration: state.iteration,
+        envSteps: state.envSteps,
+        wallSeconds: state.wallSeconds,
         episodeReturnMean: episodes.returnMean,
         episodeLenMean: episodes.lengthMean,
         episodes: episodes.total,
         envStepsPerSecond: steps / iterSeconds,
         sampleSeconds,
         updateSeconds,
-        policyVersion,
+        policyVersion: state.policyVersion,
         ...sampler.stats(),
         ...metrics,
+        ...evaluation,
       };
       progress.write(record);
-      log(formatIteration(cfg.stop, record as typeof record & { iteration: number; envSteps: number; wallSeconds: number; episodeReturnMean: number }));
-      reason = stopReason(cfg.stop, { iteration, envSteps, wallSeconds, episodeReturnMean: episodes.returnMean });
+      tensorboard.writeScalars(state.envSteps, record);
+      log(formatIteration(cfg.stop, record as typeof record & typeof state & { episodeReturnMean: number }));
+      reason = stopReason(cfg.stop, { ...state, episodeReturnMean: episodes.returnMean, evalReturnMean: evaluation.evalReturnMean });
       if (reason === undefined && opts.signal?.aborted) reason = 'interrupted';
+      if (reason === undefined && cfg.checkpoint.every > 0 && state.iteration % cfg.checkpoint.every === 0) lastCheckpoint = await checkpoint();
     }
+    lastCheckpoint = await checkpoint();
   } finally {
     progress.close();
+    tensorboard.close();
+    evalPolicy?.dispose();
     await sampler.close();
     algorithm.dispose();
   }
-  const wallSeconds = (performance.now() - start) / 1000;
   log(
-    `done: ${reason}. ${iteration} iterations, ${envSteps.toLocaleString('en-US')} env steps, ${episodes.total} episodes in ${wallSeconds.toFixed(1)} s; ` +
-      `episode return mean ${episodes.returnMean.toFixed(1)}. Run dir: ${runDir}`,
+    `done: ${reason}. ${state.iteration} iterations, ${state.envSteps.toLocaleString('en-US')} env steps, ${episodes.total} episodes in ${state.wallSeconds.toFixed(1)} s; ` +
+      `episode return mean ${episodes.returnMean.toFixed(1)}${evalReturnMean !== undefined ? `, last evaluation ${evalReturnMean.toFixed(1)}` : ''}.\n` +
+      `run dir: ${runDir}\ncheckpoint: ${lastCheckpoint}`,
   );
   return {
     runDir,
     stopReason: reason,
-    iterations: iteration,
-    envSteps,
-    wallSeconds,
+    iterations: state.iteration,
+    envSteps: state.envSteps,
+    wallSeconds: state.wallSeconds,
     episodes: episodes.total,
     episodeReturnMean: episodes.returnMean,
+    checkpoint: lastCheckpoint,
     metrics: record,
   };
 }

@@ -20,6 +20,16 @@ export class EpisodeWindow {
     }
   }
 
+  getState(): { returns: number[]; lengths: number[]; total: number } {
+    return { returns: [...this.returns], lengths: [...this.lengths], total: this.total };
+  }
+
+  setState(s: { returns: number[]; lengths: number[]; total: number }): void {
+    this.returns.splice(0, Infinity, ...s.returns);
+    this.lengths.splice(0, Infinity, ...s.lengths);
+    this.total = s.total;
+  }
+
   /** NaN until an episode has finished. */
   get returnMean(): number {
     return mean(this.returns);
@@ -39,12 +49,17 @@ export interface Progress {
   envSteps: number;
   wallSeconds: number;
   episodeReturnMean: number;
+  /** The latest evaluation's mean return, if one has run. */
+  evalReturnMean?: number;
 }
 
 /** Why the run should stop now, or undefined. The first condition reached ends the run. */
 export function stopReason(stop: StopConfig, p: Progress): string | undefined {
   if (stop.episodeReturnMean !== undefined && p.episodeReturnMean >= stop.episodeReturnMean) {
     return `episodeReturnMean ${p.episodeReturnMean.toFixed(1)} >= ${stop.episodeReturnMean}`;
+  }
+  if (stop.evalReturnMean !== undefined && p.evalReturnMean !== undefined && p.evalReturnMean >= stop.evalReturnMean) {
+    return `evalReturnMean ${p.evalReturnMean.toFixed(1)} >= ${stop.evalReturnMean}`;
   }
   if (stop.envSteps !== undefined && p.envSteps >= stop.envSteps) return `envSteps ${p.envSteps} >= ${stop.envSteps}`;
   if (stop.iterations !== undefined && p.iteration >= stop.iterations) return `iterations ${p.iteration} >= ${stop.iterations}`;
@@ -83,6 +98,7 @@ export function formatIteration(stop: StopConfig, p: Progress & Record<string, n
     .filter(([k]) => typeof p[k] === 'number')
     .map(([k, label]) => `${label} ${fmt(p[k])}`);
   if (losses.length > 0) parts.push(losses.join(' '));
+  if (typeof p.evalReturnMean === 'number') parts.push(`eval ${p.evalReturnMean.toFixed(1)}`);
   if (p.liveWorkers > 0) parts.push(`workers ${p.liveWorkers}`);
   return parts.join(' | ');
 }

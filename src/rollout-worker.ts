@@ -105,10 +105,27 @@ export class RolloutWorker {
     };
   }
 
+  /** The generator, the counters and (where the envs can say it) every env's state. */
+  getState(): WorkerState {
+    return { rng: this.rng.getState(), seq: this.seq, envs: this.envs.getState() ?? null };
+  }
+
+  setState(s: WorkerState): void {
+    this.rng.setState(s.rng);
+    this.seq = s.seq;
+    if (s.envs !== null) this.obs = this.envs.setState(s.envs);
+  }
+
   close(): void {
     this.envs.close();
     this.opts.policy.dispose();
   }
+}
+
+export interface WorkerState {
+  rng: number[];
+  seq: number;
+  envs: unknown;
 }
 
 /** Box actions are sampled unbounded and clipped to the space only on their way to the env (as SB3 does). */

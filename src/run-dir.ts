@@ -26,3 +26,20 @@ export class JsonlWriter {
     fs.closeSync(this.fd);
   }
 }
+
+/** Drops the records after `iteration` (a run resumed from an earlier checkpoint goes on from there). */
+export function truncateProgress(file: string, iteration: number): void {
+  if (!fs.existsSync(file)) return;
+  const kept = fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((line) => {
+      if (line.trim() === '') return false;
+      try {
+        return JSON.parse(line).iteration <= iteration;
+      } catch {
+        return false; // a line cut short by a crash
+      }
+    });
+  fs.writeFileSync(file, kept.map((l) => `${l}\n`).join(''));
+}

@@ -1,5 +1,5 @@
 import type { TrajectoryBatch, Weights } from './algorithm';
-import type { RolloutWorker } from './rollout-worker';
+import type { RolloutWorker, WorkerState } from './rollout-worker';
 
 /**
  * Where the learner's batches come from. Local mode samples in the learner's own process;
@@ -12,6 +12,9 @@ export interface Sampler {
   broadcast(weights: Weights, policyVersion: number): Promise<void>;
   /** Figures for progress.jsonl. */
   stats(): Record<string, number>;
+  /** The workers' state, for a checkpoint (local mode: exact; remote workers: none). */
+  getState(): WorkerState[];
+  setState(states: WorkerState[]): void;
   close(): Promise<void>;
 }
 
@@ -35,6 +38,14 @@ export class LocalSampler implements Sampler {
 
   stats(): Record<string, number> {
     return { liveWorkers: 0 };
+  }
+
+  getState(): WorkerState[] {
+    return [this.worker.getState()];
+  }
+
+  setState(states: WorkerState[]): void {
+    if (states[0]) this.worker.setState(states[0]);
   }
 
   async close(): Promise<void> {

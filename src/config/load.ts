@@ -59,6 +59,9 @@ export function validateConfig(raw: Record<string, unknown>, where: (p: Path) =>
   if (!STOP_KEYS.some((k) => config.stop[k] !== undefined)) {
     throw new ConfigError(`${where(['stop'])}: stop must set at least one of ${STOP_KEYS.join(', ')}`);
   }
+  if (config.stop.evalReturnMean !== undefined && config.evaluation.every === 0) {
+    throw new ConfigError(`${where(['stop', 'evalReturnMean'])}: stop.evalReturnMean needs evaluation.every > 0`);
+  }
   const algorithm = algorithms[name];
   const w = config.workers;
   const totalEnvs = Math.max(1, w.numWorkers) * w.envsPerWorker;
@@ -71,7 +74,7 @@ export function validateConfig(raw: Record<string, unknown>, where: (p: Path) =>
 }
 
 /** `key.path=value`, the value read as YAML (so numbers, booleans and lists come out typed). */
-function applyOverride(raw: Record<string, unknown>, override: string): void {
+export function applyOverride(raw: Record<string, unknown>, override: string): void {
   const eq = override.indexOf('=');
   if (eq <= 0) throw new ConfigError(`--set ${override}: expected key.path=value`);
   const keys = override.slice(0, eq).split('.');

@@ -28,16 +28,32 @@ const workersSchema = z
   })
   .strict();
 
+const checkpointSchema = z
+  .object({
+    every: z.number().int().min(0).default(0).describe('save every N iterations; 0: only at the end (and on Ctrl-C)'),
+    keep: z.number().int().positive().default(5).describe('checkpoints kept; the oldest are pruned'),
+  })
+  .strict();
+
+const evaluationSchema = z
+  .object({
+    every: z.number().int().min(0).default(0).describe('evaluate every N iterations; 0: never during training'),
+    episodes: z.number().int().positive().default(10).describe('episodes per evaluation'),
+    deterministic: z.boolean().default(true).describe('greedy actions (argmax / Gaussian mean)'),
+  })
+  .strict();
+
 const stopSchema = z
   .object({
     episodeReturnMean: z.number().optional().describe('mean return of the last 100 episodes'),
+    evalReturnMean: z.number().optional().describe('mean return of the latest evaluation (needs evaluation.every)'),
     envSteps: z.number().int().positive().optional().describe('env steps sampled'),
     iterations: z.number().int().positive().optional().describe('training iterations'),
     wallSeconds: z.number().positive().optional().describe('seconds since the start'),
   })
   .strict();
 
-export const STOP_KEYS = ['episodeReturnMean', 'envSteps', 'iterations', 'wallSeconds'] as const;
+export const STOP_KEYS = ['episodeReturnMean', 'evalReturnMean', 'envSteps', 'iterations', 'wallSeconds'] as const;
 
 /** The schema of a config whose `algorithm:` is `name`. */
 export function configSchema(name: string) {
@@ -52,6 +68,8 @@ export function configSchema(name: string) {
       model: modelSchema.prefault({}),
       workers: workersSchema.prefault({}),
       stop: stopSchema,
+      checkpoint: checkpointSchema.prefault({}),
+      evaluation: evaluationSchema.prefault({}),
       [name]: algorithm.configSchema.prefault({}),
     })
     .strict();

@@ -1,0 +1,97 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { SingleBar } from 'cli-progress';
+import { algorithms } from '../algorithms';
+import { makeEnv } from '../envs/registry';
+import { selectBackend, type BackendName } from './backend';
+import { listCheckpoints, loadCheckpoint, readMetadata, resolveCheckpoint } from './checkpoint';
+import { applyOverride, validateConfig } from './config/load';
+import type { RunConfig } from './config/schema';
+import { evaluatePolicy, type EvaluationResult } from './evaluate';
+import { CheckpointError } from './errors';
+
+/** The config a checkpoint was trained with, `--set` overrides applied (e.g. a longer `stop`). */
+export function configFromCheckpoint(dir: string, overrides: string[]): RunConfig {
+  const config = structuredClone(readMetadata(dir).config);
+  for (const o of overrides) applyOverride(config, o);
+  return validateConfig(config, (p) => `${dir}/metadata.json config.${p.join('.')}`);
+}
+
+/**
+ * Loads a checkpoint's policy alone (no optimizer, no sockets) and runs episodes on its env,
+ * with a progress bar on stderr; prints the summary unless `json`.
+ */
+export async function evaluateCheckpoint(
+  dir: string,
+  opts: { episodes: number; seed: number; stochastic: boolean; json: boolean },
+): Promise<EvaluationResult> {
+  const meta = readMetadata(dir);
+  const cfg = validateConfig(meta.config);
+  const ckpt = loadCheckpoint(dir);
+  await selectBackend(cfg.backend as BackendName);
+  const module = algorithms[meta.algorithm];
+  const env = makeEnv(cfg.env.id, cfg.env.config);
+  const policy = module.createPolicy({
+    algorithm: meta.algorithm,
+    observationSpace: env.observationSpace.toSpec(),
+    actionSpace: env.actionSpace.toSpec(),
+    model: cfg.model,
+    config: cfg[meta.algorithm],
+  });
+  env.close();
+  const weights = ckpt.algorithm.tensors.filter((t) => t.name.startsWith('weights/')).map((t) => ({ ...t, name: t.name.slice('weights/'.length) }));
+  if (weights.length === 0) throw new CheckpointError(`${dir}: holds no policy weights (weights/*)`);
+  policy.setWeights(weights);
+  const bar = opts.json || !process.stderr.isTTY ? undefined : new SingleBar({ format: 'evaluating [{bar}] {value}/{total} episodes', stream: process.stderr });
+  bar?.start(opts.episodes, 0);
+  try {
+    const result = evaluatePolicy({
+      policy,
+      envId: cfg.env.id,
+      envConfig: cfg.env.config,
+      episodes: opts.episodes,
+      seed: opts.seed,
+      deterministic: !opts.stochastic,
+      onEpisode: (n) => bar?.update(n),
+    });
+    bar?.stop();
+    if (!opts.json) {
+      console.log(
+        `${meta.algorithm} on ${cfg.env.id}, ${dir} (iteration ${meta.iteration}, ${meta.envSteps.toLocaleString('en-US')} env steps), ` +
+          `${result.episodes} episodes, ${opts.stochastic ? 'stochastic' : 'deterministic'} actions:\n` +
+          `  return mean ${result.returnMean.toFixed(2)}  std ${result.returnStd.toFixed(2)}  min ${result.returnMin.toFixed(2)}  max ${result.returnMax.toFixed(2)}\n` +
+          `  length mean ${result.lengthMean.toFixed(1)}`,
+      );
+    }
+    return result;
+  } finally {
+    policy.dispose();
+  }
+}
+
+/** A few readable lines on a run dir or a checkpoint. */
+export function describeRun(p: string): string {
+  const dir = resolveCheckpoint(p);
+  const meta = readMetadata(dir);
+  const isRun = path.resolve(dir) !== path.resolve(p);
+  const lines = [
+    `${isRun ? `run ${p}` : `checkpoint ${p}`}: ${meta.algorithm} on ${meta.envId}`,
+    `  latest checkpoint: ${dir} (iteration ${meta.iteration}, ${meta.envSteps.toLocaleString('en-US')} env steps, ${meta.wallSeconds.toFixed(1)} s, written ${meta.time})`,
+  ];
+  if (isRun) lines.push(`  checkpoints: ${listCheckpoints(p).map((c) => path.basename(c)).join(', ')}`);
+  const progressFile = path.join(isRun ? p : path.dirname(path.dirname(dir)), 'progress.jsonl');
+  if (fs.existsSync(progressFile)) {
+    const records = fs.readFileSync(progressFile, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    const last = records.slice(-5).map((r) => (r.episodeReturnMean === null ? '-' : Number(r.episodeReturnMean).toFixed(1)));
+    lines.push(`  iterations logged: ${records.length}; episode return mean, last ${last.length}: ${last.join(', ')}`);
+  } else if (meta.episodeReturnMean !== null) {
+    lines.push(`  episode return mean: ${meta.episodeReturnMean.toFixed(1)}`);
+  }
+  const cfg = meta.config as Record<string, any>;
+  lines.push(
+    `  config: seed ${cfg.seed}, model ${JSON.stringify(cfg.model)}, workers ${JSON.stringify(cfg.workers)}, stop ${JSON.stringify(cfg.stop)}`,
+    `  ${meta.algorithm}: ${JSON.stringify(cfg[meta.algorithm])}`,
+    `  written by rl-zmq ${meta.packageVersion}, checkpoint format ${meta.formatVersion}`,
+  );
+  return lines.join('\n');
+}
