@@ -1,6 +1,7 @@
 import { closest } from 'fastest-levenshtein';
 import { EnvError } from '../src/errors';
 import type { Env, EnvFactory } from './env';
+import { CartPole } from './cartpole';
 import { TimeLimit } from './time-limit';
 
 export interface EnvSpec {
@@ -23,7 +24,8 @@ export function envSpec(id: string): EnvSpec {
   const spec = registry.get(id);
   if (!spec) {
     const ids = listEnvs().map((e) => e.id);
-    throw new EnvError(`unknown env id "${id}"; did you mean "${closest(id, ids)}"? Registered: ${ids.join(', ')} (see \`rl envs\`)`);
+    const hint = ids.length > 0 ? `did you mean "${closest(id, ids)}"? ` : '';
+    throw new EnvError(`unknown env id "${id}"; ${hint}Registered: ${ids.join(', ')} (see \`rl envs\`)`);
   }
   return spec;
 }
@@ -38,3 +40,6 @@ export function makeEnv(id: string, config: Record<string, unknown> = {}): Env {
 export function listEnvs(): EnvSpec[] {
   return [...registry.values()].sort((a, b) => a.id.localeCompare(b.id));
 }
+
+// The built-in environments, registered wherever the registry is used.
+registerEnv('CartPole-v1', () => new CartPole(), { maxEpisodeSteps: 500, rewardThreshold: 475 });

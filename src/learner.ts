@@ -188,6 +188,8 @@ export async function train(config: RunConfig | Record<string, unknown>, opts: T
       progress.write(record);
       tensorboard.writeScalars(state.envSteps, record);
       log(formatIteration(cfg.stop, record as typeof record & typeof state & { episodeReturnMean: number }));
+      // Let signals (Ctrl-C) and I/O in: every await above may have resolved without yielding.
+      await new Promise((resolve) => setImmediate(resolve));
       reason = stopReason(cfg.stop, { ...state, episodeReturnMean: episodes.returnMean, evalReturnMean: evaluation.evalReturnMean });
       if (reason === undefined && opts.signal?.aborted) reason = 'interrupted';
       if (reason === undefined && cfg.checkpoint.every > 0 && state.iteration % cfg.checkpoint.every === 0) lastCheckpoint = await checkpoint();

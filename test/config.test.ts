@@ -78,7 +78,7 @@ describe('Config', () => {
 
   it('requires a stop condition and a known algorithm', () => {
     const noStop = write('nostop.yaml', 'algorithm: ppo\nenv:\n  id: CartPole-v1\nstop: {}\n');
-    assert.match(errorOf(noStop), /stop must set at least one of episodeReturnMean, envSteps, iterations, wallSeconds/);
+    assert.match(errorOf(noStop), /stop must set at least one of episodeReturnMean, evalReturnMean, envSteps, iterations, wallSeconds/);
     const algo = write('algo.yaml', base.replace('ppo', 'ppp'));
     assert.equal(errorOf(algo), `${algo}:1: algorithm ("ppp") must be one of ppo; did you mean "ppo"?`);
   });
