@@ -74,7 +74,7 @@ export class Ppo implements Algorithm {
 
   policySpec(): PolicySpec {
     const { observationSpace, actionSpace, model, config } = this.opts;
-    return { algorithm: 'ppo', observationSpace, actionSpace, model, config };
+    return { algorithm: 'ppo', observationSpace, actionSpace, model, config, extras: ['logp', 'value'] };
   }
 
   getWeights(): Weights {

@@ -56,6 +56,8 @@ export interface PolicySpec {
   model: ModelConfig;
   /** The algorithm's own resolved config. */
   config: unknown;
+  /** What a worker records per step besides obs, actions and rewards: one float each (`ActResult.extras`). */
+  extras: string[];
 }
 
 export interface ModelConfig {

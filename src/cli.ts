@@ -2,7 +2,11 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { listEnvs, makeEnv } from '../envs';
+import { selectBackend } from './backend';
 import { resolveCheckpoint } from './checkpoint';
+import { learnerCurve, workerCurve } from './security';
+import { generateKeys } from './transport/curve';
+import { WorkerProcess } from './worker-process';
 import { configFromCheckpoint, describeRun, evaluateCheckpoint } from './commands';
 import { loadConfig } from './config/load';
 import { ConfigError, RlError } from './errors';
@@ -21,7 +25,11 @@ async function main(argv: string[]): Promise<void> {
           .check((a) => (a.config || a.resume ? true : 'name --config FILE, or --resume RUN_DIR'))
           .option('set', { type: 'string', array: true, default: [], describe: 'override a key: --set ppo.lr=0.001' })
           .option('run-dir', { type: 'string', describe: 'where the run goes (default runs/<name>-<timestamp>)' })
-          .option('seed', { type: 'number', describe: 'overrides the config seed' }),
+          .option('seed', { type: 'number', describe: 'overrides the config seed' })
+          .option('bind', { type: 'string', describe: 'also take remote workers here, e.g. tcp://0.0.0.0:5555 (weights go out on the next port)' })
+          .option('keys', { type: 'string', describe: "CURVE: the learner's key folder (rl keys generate DIR)" })
+          .option('allowed-keys', { type: 'string', describe: 'CURVE: a folder of the public keys of allowed workers' })
+          .option('insecure', { type: 'boolean', default: false, describe: 'bind a non-loopback address without CURVE' }),
       async (args) => {
         const overrides = [...args.set];
         if (args.seed !== undefined) overrides.push(`seed=${args.seed}`);
@@ -35,7 +43,8 @@ async function main(argv: string[]): Promise<void> {
           process.once('SIGINT', () => process.exit(130));
         });
         process.once('SIGTERM', () => abort.abort());
-        await train(config, { runDir: args['run-dir'], resume, signal: abort.signal });
+        const curve = learnerCurve(args.bind, args.keys, args['allowed-keys'], args.insecure);
+        await train(config, { runDir: args['run-dir'], resume, signal: abort.signal, bind: args.bind, curve });
       },
     )
     .command(
@@ -51,6 +60,39 @@ async function main(argv: string[]): Promise<void> {
       async (args) => {
         const result = await evaluateCheckpoint(resolveCheckpoint(args.checkpoint), args);
         if (args.json) console.log(JSON.stringify(result));
+      },
+    )
+    .command(
+      'worker',
+      'sample for a learner: rl worker --connect tcp://LEARNER:5555',
+      (y) =>
+        y
+          .option('connect', { type: 'string', demandOption: true, describe: "the learner's --bind address (tcp://HOST:PORT) or ipc endpoint" })
+          .option('envs', { type: 'number', describe: 'envs to step (default: the config’s envsPerWorker)' })
+          .option('slot', { type: 'number', hidden: true })
+          .option('keys', { type: 'string', describe: "CURVE: this worker's key folder (rl keys generate DIR)" })
+          .option('learner-key', { type: 'string', describe: "CURVE: the learner's public.key" })
+          .option('insecure', { type: 'boolean', default: false, describe: 'connect to a non-loopback learner without CURVE' }),
+      async (args) => {
+        const curve = workerCurve(args.connect, args.keys, args['learner-key'], args.insecure);
+        await selectBackend('auto');
+        const worker = new WorkerProcess({ connect: args.connect, numEnvs: args.envs, slot: args.slot, curve, log: (l) => console.log(l) });
+        const stop = () => worker.stop();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+        process.once('disconnect', stop); // a spawned worker whose learner died
+        await worker.run();
+        process.exit(0); // the IPC channel of a spawned worker would keep it alive
+      },
+    )
+    .command(
+      'keys <action> <dir>',
+      'CURVE keys: rl keys generate DIR writes DIR/public.key and DIR/secret.key',
+      (y) =>
+        y.positional('action', { choices: ['generate'] as const, demandOption: true }).positional('dir', { type: 'string', demandOption: true }),
+      (args) => {
+        const pair = generateKeys(args.dir);
+        console.log(`wrote ${args.dir}/public.key (${pair.publicKey}) and ${args.dir}/secret.key`);
       },
     )
     .command(
@@ -74,7 +116,7 @@ async function main(argv: string[]): Promise<void> {
         for (const r of rows) console.log(r.map((cell, c) => cell.padEnd(widths[c])).join('  ').trimEnd());
       },
     )
-    .demandCommand(1, 'name a command: train, evaluate, info, envs (rl --help)')
+    .demandCommand(1, 'name a command: train, evaluate, info, envs, worker, keys (rl --help)')
     .strict()
     .fail((msg, err) => {
       if (err) throw err;

@@ -37,6 +37,7 @@ export async function evaluateCheckpoint(
     actionSpace: env.actionSpace.toSpec(),
     model: cfg.model,
     config: cfg[meta.algorithm],
+    extras: [],
   });
   env.close();
   const weights = ckpt.algorithm.tensors.filter((t) => t.name.startsWith('weights/')).map((t) => ({ ...t, name: t.name.slice('weights/'.length) }));

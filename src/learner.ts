@@ -12,6 +12,8 @@ import { EpisodeWindow, formatIteration, stopReason } from './metrics';
 import { RolloutWorker, type WorkerState } from './rollout-worker';
 import { JsonlWriter, newRunDir, truncateProgress } from './run-dir';
 import { LocalSampler, type Sampler } from './sampler';
+import type { KeyPair } from './transport/curve';
+import { WorkerPool } from './worker-pool';
 import { TensorBoardWriter } from './tensorboard';
 
 export const PACKAGE_VERSION: string = require('../../package.json').version;
@@ -25,6 +27,10 @@ export interface TrainOptions {
   log?: (line: string) => void;
   /** Aborting it ends the run after the current iteration, with a checkpoint (Ctrl-C in the CLI). */
   signal?: AbortSignal;
+  /** Listen for remote workers here too (`--bind tcp://0.0.0.0:5555`). */
+  bind?: string;
+  /** CURVE for worker traffic: the learner's key pair and the allowed worker public keys. */
+  curve?: { pair: KeyPair; allowed: Set<string> };
 }
 
 export interface TrainResult {
@@ -66,6 +72,7 @@ export async function train(config: RunConfig | Record<string, unknown>, opts: T
   const w = cfg.workers;
   const probe = makeEnv(cfg.env.id, cfg.env.config);
   const spaces = { observationSpace: probe.observationSpace.toSpec(), actionSpace: probe.actionSpace.toSpec() };
+  const probeSizes = { obs: probe.observationSpace.size, action: probe.actionSpace.type === 'Discrete' ? 1 : probe.actionSpace.size };
   probe.close();
   const algorithm: Algorithm = module.create({
     config: cfg[cfg.algorithm],
@@ -77,17 +84,31 @@ export async function train(config: RunConfig | Record<string, unknown>, opts: T
     totalEnvSteps: cfg.stop.envSteps,
   });
   const spec = algorithm.policySpec();
-  const sampler: Sampler = new LocalSampler(
-    new RolloutWorker({
-      workerId: 0,
-      envId: cfg.env.id,
-      envConfig: cfg.env.config,
-      numEnvs: w.envsPerWorker,
-      rolloutLength: w.rolloutLength,
-      seed: cfg.seed,
-      policy: module.createPolicy(spec),
-    }),
-  );
+  const sampler: Sampler =
+    w.numWorkers > 0 || opts.bind
+      ? await WorkerPool.start({
+          setup: { spec, envId: cfg.env.id, envConfig: cfg.env.config, numEnvs: w.envsPerWorker, rolloutLength: w.rolloutLength, seed: cfg.seed, heartbeatSeconds: w.heartbeatSeconds },
+          expectation: { obsSize: probeSizes.obs, actionSize: probeSizes.action, extras: spec.extras },
+          numWorkers: w.numWorkers,
+          bind: opts.bind,
+          curve: opts.curve,
+          maxPolicyLag: algorithm.maxPolicyLag,
+          workerTimeoutSeconds: w.workerTimeoutSeconds,
+          maxWorkerRestarts: w.maxWorkerRestarts,
+          heartbeatSeconds: w.heartbeatSeconds,
+          log,
+        })
+      : new LocalSampler(
+          new RolloutWorker({
+            workerId: 0,
+            envId: cfg.env.id,
+            envConfig: cfg.env.config,
+            numEnvs: w.envsPerWorker,
+            rolloutLength: w.rolloutLength,
+            seed: cfg.seed,
+            policy: module.createPolicy(spec),
+          }),
+        );
   const evalPolicy = cfg.evaluation.every > 0 ? module.createPolicy(spec) : undefined;
 
   const episodes = new EpisodeWindow(100);

@@ -25,6 +25,9 @@ const workersSchema = z
     numWorkers: z.number().int().min(0).default(0).describe('rollout worker processes; 0: sample in the learner process'),
     envsPerWorker: z.number().int().positive().default(8).describe('envs each worker steps together'),
     rolloutLength: z.number().int().positive().default(128).describe('steps per env in each trajectory batch'),
+    workerTimeoutSeconds: z.number().positive().default(10).describe('a worker silent this long is dropped (and a spawned one restarted)'),
+    maxWorkerRestarts: z.number().int().min(0).default(100).describe('restarts of each spawned worker before it is given up'),
+    heartbeatSeconds: z.number().positive().default(1).describe('interval of heartbeats both ways'),
   })
   .strict();
 

@@ -1,0 +1,204 @@
+import * as os from 'node:os';
+import * as zmq from 'zeromq';
+import { algorithms } from '../algorithms';
+import type { SamplingPolicy, Weights } from './algorithm';
+import { RolloutWorker } from './rollout-worker';
+import { clientCurveOptions, type KeyPair } from './transport/curve';
+import { decodeLearnerMessage, encode, MessageRejected, type WorkerSetup } from './transport/protocol';
+import { SendQueue } from './transport/send-queue';
+
+export interface WorkerProcessOptions {
+  connect: string;
+  /** Envs to step; default: what the learner says. */
+  numEnvs?: number;
+  /** The spawning learner's slot for this process (spawned workers only). */
+  slot?: number;
+  curve?: { pair: KeyPair; learnerKey: string };
+  log: (line: string) => void;
+}
+
+/**
+ * `rl worker`: connects to a learner, receives everything it needs (env, model, seeds,
+ * weights), and answers each sample request with one trajectory batch. It swaps in new
+ * weights only between batches. If the learner goes away it keeps trying (ZeroMQ reconnects)
+ * and starts over with whichever learner answers.
+ */
+export class WorkerProcess {
+  private readonly dealer: zmq.Dealer;
+  private sub: zmq.Subscriber | null = null;
+  private readonly out: SendQueue;
+  private setup: WorkerSetup | null = null;
+  private workerId = -1;
+  private policy: SamplingPolicy | null = null;
+  private rollout: RolloutWorker | null = null;
+  private latest: { policyVersion: number; weights: Weights } | null = null;
+  private requests: number[] = [];
+  private wake: (() => void) | null = null;
+  private stopped = false;
+  private lastFromLearner = Date.now();
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly opts: WorkerProcessOptions) {
+    const curve = opts.curve ? clientCurveOptions(opts.curve.pair, opts.curve.learnerKey) : {};
+    this.dealer = new zmq.Dealer({ linger: 0, ...curve });
+    this.out = new SendQueue(this.dealer);
+  }
+
+  async run(): Promise<void> {
+    // A CURVE learner that refuses this worker's key answers the handshake with 400; without
+    // this the worker would wait forever with its hello queued.
+    this.dealer.events.on('handshake:error:auth', () => {
+      this.opts.log(`worker: the learner at ${this.opts.connect} refused this worker's key (not in its --allowed-keys); stopping`);
+      process.exitCode = 3;
+      this.stop();
+    });
+    this.dealer.connect(this.opts.connect);
+    this.hello();
+    this.timer = setInterval(() => this.tick(), 1000);
+    void this.receive();
+    while (!this.stopped) {
+      const version = this.requests.shift();
+      if (version === undefined) {
+        await new Promise<void>((r) => (this.wake = r));
+        continue;
+      }
+      await this.sampleOnce(version);
+    }
+  }
+
+  private hello(): void {
+    void this.out.send(encode({ v: 1, type: 'hello', host: os.hostname(), pid: process.pid, numEnvs: this.opts.numEnvs ?? null, slot: this.opts.slot ?? null }));
+  }
+
+  private tick(): void {
+    const timeout = (this.setup?.heartbeatSeconds ?? 1) * 10;
+    if (this.workerId >= 0) void this.out.send(encode({ v: 1, type: 'heartbeat', workerId: this.workerId, policyVersion: this.rollout?.policyVersion ?? 0 }));
+    if (Date.now() - this.lastFromLearner > timeout * 1000) {
+      this.opts.log(`worker: no word from the learner at ${this.opts.connect} for ${timeout} s; still trying`);
+      this.lastFromLearner = Date.now();
+      this.hello();
+    }
+  }
+
+  private async receive(): Promise<void> {
+    for await (const [payload] of this.dealer) {
+      let msg;
+      try {
+        msg = decodeLearnerMessage(payload);
+      } catch (err) {
+        if (err instanceof MessageRejected) continue;
+        throw err;
+      }
+      this.lastFromLearner = Date.now();
+      switch (msg.type) {
+        case 'welcome':
+          this.start(msg.workerId, msg.setup, msg.weights, msg.policyVersion);
+          break;
+        case 'sample':
+          this.requests.push(msg.policyVersion);
+          this.wake?.();
+          break;
+        case 'weights':
+          this.offer(msg.policyVersion, msg.weights);
+          break;
+        case 'unknownWorker':
+          this.workerId = -1; // a new learner, or one that gave up on us: introduce ourselves again
+          this.requests = [];
+          this.hello();
+          break;
+        case 'heartbeat':
+          break;
+      }
+    }
+  }
+
+  private start(workerId: number, setup: WorkerSetup, weights: Weights, policyVersion: number): void {
+    this.rollout?.close();
+    this.sub?.close();
+    this.workerId = workerId;
+    this.setup = setup;
+    this.requests = [];
+    this.latest = null;
+    this.policy = algorithms[setup.spec.algorithm].createPolicy(setup.spec);
+    this.rollout = this.makeRollout();
+    this.rollout.setWeights(weights, policyVersion);
+    const curve = this.opts.curve ? clientCurveOptions(this.opts.curve.pair, this.opts.curve.learnerKey) : {};
+    const sub = new zmq.Subscriber({ linger: 0, ...curve });
+    this.sub = sub;
+    sub.connect(this.pubEndpoint(setup.pubEndpoint));
+    sub.subscribe();
+    void (async () => {
+      for await (const [payload] of sub) {
+        try {
+          const msg = decodeLearnerMessage(payload);
+          if (msg.type === 'weights') this.offer(msg.policyVersion, msg.weights);
+        } catch (err) {
+          if (!(err instanceof MessageRejected)) throw err;
+        }
+      }
+    })();
+    this.opts.log(`worker ${workerId}: ${setup.numEnvs} x ${setup.envId}, ${setup.rolloutLength} steps per batch, policy version ${policyVersion}`);
+  }
+
+  private makeRollout(): RolloutWorker {
+    const s = this.setup!;
+    return new RolloutWorker({ workerId: this.workerId, envId: s.envId, envConfig: s.envConfig, numEnvs: s.numEnvs, rolloutLength: s.rolloutLength, seed: s.seed, policy: this.policy! });
+  }
+
+  /** A remote learner's PUB endpoint is reached through the host this worker connected to. */
+  private pubEndpoint(advertised: string): string {
+    const m = /^tcp:\/\/(.+):(\d+)$/.exec(advertised);
+    const c = /^tcp:\/\/(.+):(\d+)$/.exec(this.opts.connect);
+    return m && c ? `tcp://${c[1]}:${m[2]}` : advertised;
+  }
+
+  private offer(policyVersion: number, weights: Weights): void {
+    if (!this.latest || policyVersion > this.latest.policyVersion) this.latest = { policyVersion, weights };
+    this.wake?.();
+  }
+
+  /** Waits (briefly) for the requested weights, swaps them in, samples, sends. */
+  private async sampleOnce(version: number): Promise<void> {
+    const rollout = this.rollout;
+    if (!rollout) return;
+    const deadline = Date.now() + 2000;
+    while ((this.latest?.policyVersion ?? rollout.policyVersion) < version && rollout.policyVersion < version && !this.stopped) {
+      if (Date.now() > deadline) {
+        void this.out.send(encode({ v: 1, type: 'weightsRequest', workerId: this.workerId }));
+        return void this.requests.unshift(version);
+      }
+      await new Promise<void>((r) => {
+        this.wake = r;
+        setTimeout(r, 100);
+      });
+    }
+    if (this.latest && this.latest.policyVersion > rollout.policyVersion) rollout.setWeights(this.latest.weights, this.latest.policyVersion);
+    try {
+      const batch = rollout.sample();
+      await this.out.send(encode({ v: 1, type: 'batch', workerId: this.workerId, batch }));
+    } catch (err) {
+      // The env threw: drop the episode, recreate the envs (same policy), tell the learner once per step.
+      const e = err as Error;
+      const step = /step (\d+)/.exec(e.message)?.[1];
+      void this.out.send(encode({ v: 1, type: 'envError', workerId: this.workerId, envId: this.setup!.envId, step: step ? Number(step) : 0, message: e.message.slice(0, 2000) }));
+      rollout.envs.close();
+      const fresh = this.makeRollout(); // shares the policy, which keeps its weights
+      fresh.policyVersion = rollout.policyVersion;
+      this.rollout = fresh;
+      this.requests.unshift(version);
+    }
+  }
+
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    if (this.workerId >= 0) void this.out.send(encode({ v: 1, type: 'bye', workerId: this.workerId }));
+    setTimeout(() => {
+      this.dealer.close();
+      this.sub?.close();
+      this.rollout?.close();
+      this.wake?.();
+    }, 50);
+  }
+}
