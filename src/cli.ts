@@ -82,7 +82,7 @@ async function main(argv: string[]): Promise<void> {
         process.once('SIGTERM', stop);
         process.once('disconnect', stop); // a spawned worker whose learner died
         await worker.run();
-        process.exit(0); // the IPC channel of a spawned worker would keep it alive
+        process.exit(process.exitCode ?? 0); // the IPC channel of a spawned worker would keep it alive
       },
     )
     .command(

@@ -1,0 +1,204 @@
+import { strict as assert } from 'node:assert';
+import { type ChildProcess, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as zmq from 'zeromq';
+import { Rng } from '../envs/rng';
+import { loadConfig } from '../src/config/load';
+import { train } from '../src/learner';
+import { generateKeys, readAllowedKeys, readKeyPair } from '../src/transport/curve';
+import { encode } from '../src/transport/protocol';
+
+const root = path.resolve(__dirname, '..', '..');
+const cli = path.join(root, 'dist', 'src', 'cli.js');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-workers-'));
+const small = ['workers.envsPerWorker=4', 'workers.rolloutLength=64', 'ppo.minibatchSize=128', 'ppo.numEpochs=4', 'ppo.lrSchedule=constant', 'workers.heartbeatSeconds=0.5'];
+const timingKeys = ['wallSeconds', 'envStepsPerSecond', 'sampleSeconds', 'updateSeconds', 'liveWorkers', 'rejectedMessages', 'workerRestarts', 'droppedBatches', 'envErrors', 'policyLagMean'];
+
+function config(overrides: string[]) {
+  return loadConfig(path.join(root, 'configs', 'ppo-cartpole.yaml'), [...small, ...overrides]);
+}
+
+function progress(runDir: string): Record<string, number>[] {
+  return fs.readFileSync(path.join(runDir, 'progress.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+}
+
+function withoutTiming(rows: Record<string, number>[]) {
+  return rows.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !timingKeys.includes(k))));
+}
+
+/** A free loopback port whose neighbour (the PUB socket's) is free too, as far as one can tell. */
+async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await new Promise<number>((resolve) => {
+      const srv = net.createServer().listen(0, '127.0.0.1', () => {
+        const p = (srv.address() as net.AddressInfo).port;
+        srv.close(() => resolve(p));
+      });
+    });
+    const next = await new Promise<boolean>((resolve) => {
+      const srv = net.createServer().once('error', () => resolve(false)).listen(port + 1, '127.0.0.1', () => srv.close(() => resolve(true)));
+    });
+    if (next && port < 65000) return port;
+  }
+}
+
+function startWorker(args: string[]): { child: ChildProcess; out: () => string } {
+  const child = spawn(process.execPath, [cli, 'worker', ...args], { cwd: root });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  return { child, out: () => out };
+}
+
+const exited = (child: ChildProcess) => new Promise<number | null>((r) => (child.exitCode !== null ? r(child.exitCode) : child.once('exit', (code) => r(code))));
+
+describe('Rollout workers', () => {
+  it('give exactly the run of local mode: one worker process, same seed, same numbers', async () => {
+    const local = await train(config(['stop.iterations=3', 'seed=2']), { runDir: path.join(tmp, 'local'), log: () => {} });
+    const remote = await train(config(['stop.iterations=3', 'seed=2', 'workers.numWorkers=1']), { runDir: path.join(tmp, 'one-worker'), log: () => {} });
+    assert.deepEqual(withoutTiming(progress(remote.runDir)), withoutTiming(progress(local.runDir)));
+    assert.equal(progress(remote.runDir)[2].liveWorkers, 1);
+  });
+
+  it('train CartPole with two spawned workers: the return rises, every batch is of the current policy version', async () => {
+    const lines: string[] = [];
+    const run = await train(config(['stop.iterations=12', 'workers.numWorkers=2']), { runDir: path.join(tmp, 'two'), log: (l) => lines.push(l) });
+    const rows = progress(run.runDir);
+    assert.ok(rows[11].episodeReturnMean > rows[0].episodeReturnMean + 15, `return ${rows[0].episodeReturnMean} -> ${rows[11].episodeReturnMean}`);
+    rows.forEach((r, i) => {
+      assert.equal(r.liveWorkers, 2, `iteration ${i + 1}`);
+      assert.equal(r.policyLagMean, 0);
+      assert.equal(r.droppedBatches, 0);
+      assert.equal(r.policyVersion, i + 1);
+    });
+    assert.ok(lines.some((l) => /worker 0 \(slot 0, .* 4 envs\) joined/.test(l)));
+    assert.ok(lines.some((l) => /worker 1 \(slot 1, .* 4 envs\) joined/.test(l)));
+  });
+
+  it('with maxPolicyLag 1, sample the next batch while the learner updates', async () => {
+    const run = await train(config(['stop.iterations=4', 'workers.numWorkers=2', 'ppo.maxPolicyLag=1']), { runDir: path.join(tmp, 'lag'), log: () => {} });
+    const rows = progress(run.runDir);
+    const lags = rows.map((r) => r.policyLagMean);
+    assert.equal(lags[0], 0);
+    // Prefetched batches are one version old, unless the new weights reached the worker first.
+    assert.ok(lags.every((l) => l <= 1) && lags.slice(1).some((l) => l > 0), JSON.stringify(lags));
+  });
+
+  it('survive kill -9 of a worker: the run finishes, the worker is restarted, progress.jsonl counts it', async () => {
+    const lines: string[] = [];
+    let killed = false;
+    const run = await train(config(['stop.iterations=10', 'workers.numWorkers=2', 'workers.workerTimeoutSeconds=3']), {
+      runDir: path.join(tmp, 'kill'),
+      log: (l) => {
+        lines.push(l);
+        if (!killed && /^iter +2 \|/.test(l)) {
+          const pid = Number(/worker 1 \(slot 1, \S+ pid (\d+)/.exec(lines.join('\n'))![1]);
+          process.kill(pid, 'SIGKILL');
+          killed = true;
+        }
+      },
+    });
+    assert.equal(run.iterations, 10);
+    const rows = progress(run.runDir);
+    assert.ok(rows[9].workerRestarts >= 1, `workerRestarts ${rows[9].workerRestarts}`);
+    assert.ok(lines.some((l) => /worker slot 1 \(pid \d+\) exited \(SIGKILL\); restarting in 0\.25 s \(restart 1 of 100\)/.test(l)), lines.join('\n'));
+    assert.ok(lines.some((l) => /worker 2 \(slot 1, .*\) joined/.test(l)), 'the restarted worker did not join');
+  });
+
+  it('take a separately started `rl worker --connect tcp://127.0.0.1:PORT`, whose batches are used, and it exits cleanly on SIGTERM', async () => {
+    const port = await freePort();
+    const worker = startWorker(['--connect', `tcp://127.0.0.1:${port}`, '--envs', '3']);
+    const run = await train(config(['stop.iterations=3', 'workers.numWorkers=0', 'ppo.minibatchSize=64']), { runDir: path.join(tmp, 'remote'), bind: `tcp://127.0.0.1:${port}`, log: () => {} });
+    const rows = progress(run.runDir);
+    assert.deepEqual(rows.map((r) => r.liveWorkers), [1, 1, 1]);
+    assert.equal(rows[2].envSteps % (3 * 64), 0); // only this worker's 3 envs sampled
+    worker.child.kill('SIGTERM');
+    assert.equal(await exited(worker.child), 0);
+    assert.match(worker.out(), /worker \d+: 3 x CartPole-v1, 64 steps per batch/);
+  });
+
+  it('with CURVE, train with an allowed worker and give a worker with an unknown key nothing', async () => {
+    const learnerKeys = path.join(tmp, 'keys', 'learner');
+    const goodKeys = path.join(tmp, 'keys', 'good');
+    const badKeys = path.join(tmp, 'keys', 'bad');
+    const allowedDir = path.join(tmp, 'keys', 'allowed');
+    generateKeys(learnerKeys);
+    generateKeys(badKeys);
+    const good = generateKeys(goodKeys);
+    fs.mkdirSync(allowedDir);
+    fs.writeFileSync(path.join(allowedDir, 'good.pub'), `${good.publicKey}\n`);
+    const port = await freePort();
+    const endpoint = `tcp://127.0.0.1:${port}`;
+    const learnerKey = path.join(learnerKeys, 'public.key');
+    const bad = startWorker(['--connect', endpoint, '--keys', badKeys, '--learner-key', learnerKey]);
+    const ok = startWorker(['--connect', endpoint, '--keys', goodKeys, '--learner-key', learnerKey]);
+    const lines: string[] = [];
+    const run = await train(config(['stop.iterations=2']), {
+      runDir: path.join(tmp, 'curve'),
+      bind: endpoint,
+      curve: { pair: readKeyPair(learnerKeys), allowed: readAllowedKeys(allowedDir) },
+      log: (l) => {
+        lines.push(l);
+        if (process.env.DEBUG_TEST) console.log(l);
+      },
+    });
+    assert.deepEqual(progress(run.runDir).map((r) => r.liveWorkers), [1, 1]);
+    assert.equal(lines.filter((l) => / joined; /.test(l)).length, 1);
+    assert.ok(lines.some((l) => l.startsWith('ZAP: refused')), lines.join('\n'));
+    assert.equal(await exited(bad.child), 3);
+    assert.match(bad.out(), /refused this worker's key/);
+    ok.child.kill('SIGTERM');
+    assert.equal(await exited(ok.child), 0);
+  });
+
+  it('drop and count 1,000 malformed frames sent to the learner, and train on', async () => {
+    const port = await freePort();
+    const attacker = new zmq.Dealer({ linger: 0 });
+    const rng = new Rng(99);
+    const frames: Buffer[] = [];
+    const rows = 2 * 4;
+    const batch = (patch: Record<string, unknown>) => ({
+      workerId: 0, seq: 1, policyVersion: 0, numEnvs: 4, length: 2,
+      obs: new Float32Array(rows * 4), actions: new Float32Array(rows), rewards: new Float32Array(rows),
+      terminated: new Uint8Array(rows), truncated: new Uint8Array(rows),
+      extras: { logp: new Float32Array(rows), value: new Float32Array(rows) }, nextObs: new Float32Array(16),
+      finalObs: { index: new Int32Array(0), obs: new Float32Array(0) }, episodes: { returns: new Float32Array(0), lengths: new Int32Array(0) },
+      ...patch,
+    });
+    for (let i = 0; i < 1000; i++) {
+      switch (i % 4) {
+        case 0: frames.push(Buffer.from(Array.from({ length: 1 + rng.int(200) }, () => rng.int(256)))); break; // random bytes
+        case 1: frames.push(encode({ v: 1, type: ['nope', 42, null][i % 3] } as never)); break; // wrong types
+        case 2: frames.push(encode({ v: 1, type: 'batch', workerId: 0, batch: batch({ obs: new Float32Array(rng.int(rows * 4)) }) } as never)); break; // wrong shape
+        default: frames.push(encode({ v: 1, type: 'batch', workerId: 0, batch: batch({ rewards: Float32Array.from({ length: rows }, (_, k) => (k === 3 ? NaN : 1)) }) } as never)); // NaN
+      }
+    }
+    let sent = false;
+    const run = await train(config(['stop.iterations=6', 'workers.numWorkers=1']), {
+      runDir: path.join(tmp, 'malformed'),
+      bind: `tcp://127.0.0.1:${port}`,
+      log: (l) => {
+        if (sent || !/^iter +1 \|/.test(l)) return;
+        sent = true;
+        attacker.connect(`tcp://127.0.0.1:${port}`);
+        void (async () => {
+          for (const f of frames) await attacker.send(f);
+        })();
+      },
+    });
+    attacker.close();
+    const last = progress(run.runDir)[5];
+    assert.equal(run.iterations, 6);
+    assert.equal(last.rejectedMessages, 1000);
+    assert.equal(last.liveWorkers, 1);
+  });
+
+  it('refuse to bind a non-loopback address without keys, saying what to do', () => {
+    const r = require('node:child_process').spawnSync(process.execPath, [cli, 'train', '--config', 'configs/ppo-cartpole.yaml', '--bind', 'tcp://0.0.0.0:5555'], { cwd: root, encoding: 'utf8' });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /^error: --bind tcp:\/\/0\.0\.0\.0:5555 is not a loopback address, so worker traffic is CURVE-encrypted: give --keys DIR .* or --insecure to go without\n$/);
+  });
+});
