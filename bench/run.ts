@@ -10,21 +10,24 @@ import { ppo, ppoConfigSchema } from '../algorithms/ppo';
 import { makeEnv, Rng, VectorEnv } from '../envs';
 import { selectBackend } from '../src/backend';
 import { RolloutWorker } from '../src/rollout-worker';
+import { transport, workerThroughput } from './workers';
 
 const root = path.resolve(__dirname, '..', '..');
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-function timeToSolve(config: string, seeds: number[]): void {
-  console.log(`\n== time to solve: ${config} (seeds ${seeds.join(', ')}) ==`);
+function timeToSolve(config: string, seeds: number[], sets: string[] = []): void {
+  console.log(`\n== time to solve: ${config} ${sets.join(' ')} (seeds ${seeds.join(', ')}) ==`);
   const rows = seeds.map((seed) => {
     const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-bench-'));
     const start = performance.now();
-    const r = spawnSync(process.execPath, [path.join(root, 'dist/src/cli.js'), 'train', '--config', config, '--seed', String(seed), '--run-dir', runDir], {
+    const r = spawnSync(process.execPath, [path.join(root, 'dist/src/cli.js'), 'train', '--config', config, '--seed', String(seed), '--run-dir', runDir, ...sets.flatMap((o) => ['--set', o])], {
       cwd: root,
       encoding: 'utf8',
     });
     const processSeconds = (performance.now() - start) / 1000;
     if (r.status !== 0) throw new Error(`seed ${seed} failed: ${r.stderr}`);
+    const evaluation = spawnSync(process.execPath, [path.join(root, 'dist/src/cli.js'), 'evaluate', '--checkpoint', runDir, '--episodes', '100', '--json'], { cwd: root, encoding: 'utf8' });
+    const evalReturn = JSON.parse(evaluation.stdout).returnMean as number;
     const progress = fs.readFileSync(path.join(runDir, 'progress.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     const last = progress[progress.length - 1];
     const sum = (k: string) => progress.reduce((s, p) => s + p[k], 0);
@@ -37,10 +40,12 @@ function timeToSolve(config: string, seeds: number[]): void {
       sampleSeconds: sum('sampleSeconds'),
       updateSeconds: sum('updateSeconds'),
       returnMean: last.episodeReturnMean,
+      evalReturn,
     };
     console.log(
       `seed ${seed}: ${row.solved ? 'solved' : 'NOT solved'} at ${row.envSteps} steps, ${row.wallSeconds.toFixed(1)} s training ` +
-        `(${processSeconds.toFixed(1)} s with start-up; sampling ${row.sampleSeconds.toFixed(1)} s, update ${row.updateSeconds.toFixed(1)} s), return ${row.returnMean.toFixed(1)}`,
+        `(${processSeconds.toFixed(1)} s with start-up; sampling ${row.sampleSeconds.toFixed(1)} s, update ${row.updateSeconds.toFixed(1)} s), return ${row.returnMean.toFixed(1)}; ` +
+        `rl evaluate over 100 episodes: ${row.evalReturn.toFixed(1)}`,
     );
     fs.rmSync(runDir, { recursive: true, force: true });
     return row;
@@ -106,7 +111,13 @@ async function samplingThroughput(): Promise<void> {
 async function main(): Promise<void> {
   const only = process.argv[2];
   if (!only || only === 'sampling') await samplingThroughput();
+  if (!only || only === 'workers') await workerThroughput();
+  if (!only || only === 'transport') await transport();
   if (!only || only === 'solve') timeToSolve('configs/ppo-cartpole.yaml', [0, 1, 2]);
+  if (!only || only === 'solve-workers') {
+    timeToSolve('configs/ppo-cartpole-workers.yaml', [0, 1, 2]);
+    timeToSolve('configs/ppo-cartpole-workers.yaml', [0, 1, 2], ['ppo.maxPolicyLag=1']);
+  }
 }
 
 main().catch((err) => {

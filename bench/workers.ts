@@ -1,0 +1,121 @@
+/** Benchmarks of the distributed runtime: worker sampling throughput, the transport, weight broadcast. */
+import * as zmq from 'zeromq';
+import { ppo, ppoConfigSchema } from '../algorithms/ppo';
+import { makeEnv } from '../envs';
+import { selectBackend } from '../src/backend';
+import { RolloutWorker } from '../src/rollout-worker';
+import { decodeLearnerMessage, decodeWorkerMessage, DEFAULT_MAX_MESSAGE_BYTES, encode } from '../src/transport/protocol';
+import { WorkerPool } from '../src/worker-pool';
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const fmt = (x: number) => Math.round(x).toLocaleString('en-US');
+
+function cartpoleAlgo(hiddenSizes = [64, 64]) {
+  const env = makeEnv('CartPole-v1');
+  return ppo.create({
+    config: ppoConfigSchema.parse({}),
+    model: { hiddenSizes, activation: 'tanh', sharedLayers: false },
+    observationSpace: env.observationSpace.toSpec(),
+    actionSpace: env.actionSpace.toSpec(),
+    seed: 0,
+    totalEnvs: 1,
+    rolloutLength: 1,
+  });
+}
+
+export async function workerThroughput(): Promise<void> {
+  await selectBackend('auto');
+  console.log('\n== rollout workers: CartPole env steps/s with inference, learner-side (median of 5 collects) ==');
+  const algo = cartpoleAlgo();
+  const spec = algo.policySpec();
+  for (const numWorkers of [1, 2]) {
+    for (const envs of [1, 8, 64]) {
+      const rolloutLength = Math.max(32, Math.round(4096 / envs));
+      const pool = await WorkerPool.start({
+        setup: { spec, envId: 'CartPole-v1', envConfig: {}, numEnvs: envs, rolloutLength, seed: 0, heartbeatSeconds: 1 },
+        expectation: { obsSize: 4, actionSize: 1, extras: spec.extras },
+        numWorkers,
+        maxPolicyLag: 0,
+        workerTimeoutSeconds: 10,
+        maxWorkerRestarts: 0,
+        heartbeatSeconds: 1,
+        log: () => {},
+      });
+      await pool.broadcast(algo.getWeights(), 0);
+      const perBatch = envs * rolloutLength;
+      await pool.collect(perBatch * numWorkers); // warm-up: workers join, build, first batch
+      const rates: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const t = performance.now();
+        const batches = await pool.collect(perBatch * numWorkers * 2);
+        rates.push(batches.reduce((s, b) => s + b.numEnvs * b.length, 0) / ((performance.now() - t) / 1000));
+      }
+      await pool.close();
+      console.log(`${numWorkers} worker(s) x ${String(envs).padStart(2)} envs: ${fmt(median(rates)).padStart(8)} steps/s`);
+    }
+  }
+  algo.dispose();
+}
+
+export async function transport(): Promise<void> {
+  await selectBackend('auto');
+  console.log('\n== transport: batches into the learner (ROUTER, ipc, decoded and validated) ==');
+  const algo = cartpoleAlgo();
+  const worker = new RolloutWorker({ workerId: 0, envId: 'CartPole-v1', envConfig: {}, numEnvs: 64, rolloutLength: 128, seed: 0, policy: ppo.createPolicy(algo.policySpec()) });
+  worker.setWeights(algo.getWeights(), 0);
+  const frames = Array.from({ length: 20 }, () => encode({ v: 1, type: 'batch', workerId: 0, batch: worker.sample() }));
+  worker.close();
+  const expectation = { obsSize: 4, actionSize: 1, extras: ['logp', 'value'], maxNumEnvs: 4096, maxLength: 65536, maxBytes: DEFAULT_MAX_MESSAGE_BYTES };
+  const bytes = frames[0].length;
+  // Decoding alone.
+  let t = performance.now();
+  for (let r = 0; r < 10; r++) for (const f of frames) decodeWorkerMessage(f, expectation);
+  const decodeMBs = (bytes * 200) / 1e6 / ((performance.now() - t) / 1000);
+  // Over a socket: a DEALER sends, the ROUTER receives and decodes.
+  const endpoint = `ipc:///tmp/rl-bench-${process.pid}`;
+  const router = new zmq.Router({ linger: 0 });
+  const dealer = new zmq.Dealer({ linger: 0 });
+  await router.bind(endpoint);
+  dealer.connect(endpoint);
+  const n = 400;
+  const received = (async () => {
+    let k = 0;
+    for await (const [, payload] of router) {
+      decodeWorkerMessage(payload, expectation);
+      if (++k === n) break;
+    }
+  })();
+  t = performance.now();
+  for (let i = 0; i < n; i++) await dealer.send(frames[i % frames.length]);
+  await received;
+  const socketMBs = (bytes * n) / 1e6 / ((performance.now() - t) / 1000);
+  console.log(`batch of 64 envs x 128 steps: ${(bytes / 1e6).toFixed(2)} MB; decode + validate ${fmt(decodeMBs)} MB/s; through the socket and decoded ${fmt(socketMBs)} MB/s (${fmt((socketMBs * 1e6) / bytes * 64 * 128)} env steps/s)`);
+
+  console.log('\n== weight broadcast latency (PUB -> SUB over ipc, encode to decoded; median of 20) ==');
+  const pub = new zmq.Publisher({ linger: 0 });
+  const sub = new zmq.Subscriber({ linger: 0 });
+  await pub.bind(`${endpoint}-pub`);
+  sub.connect(`${endpoint}-pub`);
+  sub.subscribe();
+  await new Promise((r) => setTimeout(r, 300)); // let the subscription through
+  for (const [label, hidden] of [['CartPole net [64, 64]', [64, 64]], ['~1M-parameter net [700, 700]', [700, 700]]] as const) {
+    const net = cartpoleAlgo([...hidden]);
+    const weights = net.getWeights();
+    const params = weights.reduce((s, w) => s + w.data.length, 0);
+    const times: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const start = performance.now();
+      await pub.send(encode({ v: 1, type: 'weights', policyVersion: i, weights }));
+      const [payload] = await sub.receive();
+      decodeLearnerMessage(payload);
+      times.push(performance.now() - start);
+    }
+    net.dispose();
+    console.log(`${label}, ${fmt(params)} parameters: ${median(times).toFixed(2)} ms`);
+  }
+  router.close();
+  dealer.close();
+  pub.close();
+  sub.close();
+  algo.dispose();
+}
