@@ -120,6 +120,19 @@ describe('Rollout workers', () => {
     assert.match(worker.out(), /worker \d+: 3 x CartPole-v1, 64 steps per batch/);
   });
 
+  it('keep a remote worker across learners: when its learner is gone it waits, then joins the next one', async () => {
+    const port = await freePort();
+    const worker = startWorker(['--connect', `tcp://127.0.0.1:${port}`]);
+    const bind = `tcp://127.0.0.1:${port}`;
+    for (const name of ['first', 'second']) {
+      const run = await train(config(['stop.iterations=2']), { runDir: path.join(tmp, `learner-${name}`), bind, log: () => {} });
+      assert.deepEqual(progress(run.runDir).map((r) => r.liveWorkers), [1, 1], name);
+    }
+    worker.child.kill('SIGINT');
+    assert.equal(await exited(worker.child), 0);
+    assert.equal(worker.out().match(/: 4 x CartPole-v1/g)?.length, 2); // welcomed twice
+  });
+
   it('with CURVE, train with an allowed worker and give a worker with an unknown key nothing', async () => {
     const learnerKeys = path.join(tmp, 'keys', 'learner');
     const goodKeys = path.join(tmp, 'keys', 'good');
