@@ -3,6 +3,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { listEnvs, makeEnv } from '../envs';
 import { selectBackend } from './backend';
+import { checkEnv } from './check-env';
 import { resolveCheckpoint } from './checkpoint';
 import { learnerCurve, workerCurve } from './security';
 import { generateKeys } from './transport/curve';
@@ -100,6 +101,22 @@ async function main(argv: string[]): Promise<void> {
       'what a run dir or a checkpoint is',
       (y) => y.positional('path', { type: 'string', demandOption: true, describe: 'a run dir or a checkpoint dir' }),
       (args) => console.log(describeRun(args.path)),
+    )
+    .command(
+      'check-env <env>',
+      "check an env's contract with random actions: rl check-env CartPole-v1, rl check-env ./my-env.ts:MyEnv",
+      (y) =>
+        y
+          .positional('env', { type: 'string', demandOption: true, describe: 'a registered id, or path[:export] of your module' })
+          .option('steps', { type: 'number', default: 1000, describe: 'random steps to take' })
+          .option('seed', { type: 'number', default: 0 }),
+      (args) => {
+        const r = checkEnv(args.env, { steps: args.steps, seed: args.seed });
+        for (const p of r.passed) console.log(`ok  ${p}`);
+        for (const p of r.problems) console.log(`BAD ${p}`);
+        console.log(r.problems.length === 0 ? `${args.env}: no problems found` : `${args.env}: ${r.problems.length} problem(s)`);
+        if (r.problems.length > 0) process.exitCode = 1;
+      },
     )
     .command(
       'envs',

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { algorithms } from '../algorithms';
-import { makeEnv } from '../envs/registry';
+import { createEnv } from './env-loader';
 import { selectBackend, type BackendName } from './backend';
 import { listCheckpoints, loadCheckpoint, readMetadata, resolveCheckpoint } from './checkpoint';
 import { applyOverride, validateConfig } from './config/load';
@@ -30,7 +30,7 @@ export async function evaluateCheckpoint(
   const ckpt = loadCheckpoint(dir);
   await selectBackend(cfg.backend as BackendName);
   const module = algorithms[meta.algorithm];
-  const env = makeEnv(cfg.env.id, cfg.env.config);
+  const env = createEnv(cfg.env.id, cfg.env.config);
   const policy = module.createPolicy({
     algorithm: meta.algorithm,
     observationSpace: env.observationSpace.toSpec(),

@@ -1,5 +1,5 @@
 import type { SamplingPolicy } from './algorithm';
-import { makeEnv } from '../envs/registry';
+import { createEnv } from './env-loader';
 import { Rng, deriveSeed } from '../envs/rng';
 import { VectorEnv } from '../envs/vector-env';
 
@@ -28,7 +28,7 @@ export function evaluatePolicy(opts: {
 }): EvaluationResult {
   const numEnvs = Math.min(16, opts.episodes);
   const quota = Array.from({ length: numEnvs }, (_, i) => Math.floor(opts.episodes / numEnvs) + (i < opts.episodes % numEnvs ? 1 : 0));
-  const envs = new VectorEnv(opts.envId, Array.from({ length: numEnvs }, () => makeEnv(opts.envId, opts.envConfig)));
+  const envs = new VectorEnv(opts.envId, Array.from({ length: numEnvs }, () => createEnv(opts.envId, opts.envConfig)));
   const rng = new Rng(deriveSeed(opts.seed, 0x5eed));
   let obs = envs.reset(Array.from({ length: numEnvs }, (_, i) => deriveSeed(opts.seed, 0xe7a1, i)));
   const returns: number[] = [];

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { algorithms } from '../algorithms';
-import { makeEnv } from '../envs/registry';
+import { createEnv } from './env-loader';
 import type { Algorithm } from './algorithm';
 import { selectBackend } from './backend';
 import { loadCheckpoint, saveCheckpoint, type Checkpoint } from './checkpoint';
@@ -70,7 +70,7 @@ export async function train(config: RunConfig | Record<string, unknown>, opts: T
 
   const module = algorithms[cfg.algorithm];
   const w = cfg.workers;
-  const probe = makeEnv(cfg.env.id, cfg.env.config);
+  const probe = createEnv(cfg.env.id, cfg.env.config);
   const spaces = { observationSpace: probe.observationSpace.toSpec(), actionSpace: probe.actionSpace.toSpec() };
   const probeSizes = { obs: probe.observationSpace.size, action: probe.actionSpace.type === 'Discrete' ? 1 : probe.actionSpace.size };
   probe.close();

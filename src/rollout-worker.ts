@@ -1,5 +1,5 @@
 import type { SamplingPolicy, TrajectoryBatch, Weights } from './algorithm';
-import { makeEnv } from '../envs/registry';
+import { createEnv } from './env-loader';
 import { Rng, deriveSeed } from '../envs/rng';
 import { VectorEnv } from '../envs/vector-env';
 
@@ -31,7 +31,7 @@ export class RolloutWorker {
 
   constructor(readonly opts: RolloutWorkerOptions) {
     const { workerId, envId, envConfig, numEnvs, seed } = opts;
-    this.envs = new VectorEnv(envId, Array.from({ length: numEnvs }, () => makeEnv(envId, envConfig)));
+    this.envs = new VectorEnv(envId, Array.from({ length: numEnvs }, () => createEnv(envId, envConfig)));
     this.envSeeds = Array.from({ length: numEnvs }, (_, i) => deriveSeed(seed, workerId, i));
     this.rng = new Rng(deriveSeed(seed, workerId, -1));
     const space = this.envs.actionSpace;

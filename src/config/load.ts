@@ -5,6 +5,7 @@ import { LineCounter, isMap, isScalar, parseDocument, parse as parseYaml, string
 import type { z } from 'zod';
 import { algorithms } from '../../algorithms';
 import { ConfigError } from '../errors';
+import { moduleEnvId, parseModuleRef } from '../env-loader';
 import { STOP_KEYS, configSchema, type RunConfig } from './schema';
 
 type Path = (string | number)[];
@@ -31,6 +32,8 @@ export function loadConfig(file: string, overrides: string[] = []): RunConfig {
   if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(`${file}: the config must be a mapping of keys, got ${describeValue(raw)}`);
   for (const o of overrides) applyOverride(raw, o);
   if (raw.name === undefined) raw.name = path.basename(file).replace(/\.ya?ml$/, '');
+  const env = raw.env as Record<string, unknown> | undefined;
+  if (env && typeof env.module === 'string' && !path.isAbsolute(env.module)) env.module = path.resolve(path.dirname(file), env.module);
   // file:line of the key at path p, where the YAML has it (an override or a default has no line).
   const where = (p: Path) => {
     const parent = p.length > 1 ? doc.getIn(p.slice(0, -1), true) : doc.contents;
@@ -56,6 +59,14 @@ export function validateConfig(raw: Record<string, unknown>, where: (p: Path) =>
     throw new ConfigError(formatIssue(issue, raw, schema, where));
   }
   const config = result.data as RunConfig;
+  const env = config.env as { id?: string; module?: string; export?: string };
+  if (env.module !== undefined) {
+    // A module env is named by one string that workers can load: /abs/file.ts:Export (or :registered-id).
+    const named = env.id !== undefined && parseModuleRef(env.id) === undefined ? env.id : undefined;
+    env.id = moduleEnvId(env.module, env.export ?? named ?? parseModuleRef(env.id ?? '')?.name ?? 'default');
+  } else if (env.id === undefined) {
+    throw new ConfigError(`${where(['env'])}: env needs an id (a registered env, see \`rl envs\`) or a module (your env's file)`);
+  }
   if (!STOP_KEYS.some((k) => config.stop[k] !== undefined)) {
     throw new ConfigError(`${where(['stop'])}: stop must set at least one of ${STOP_KEYS.join(', ')}`);
   }

@@ -7,7 +7,9 @@ import { algorithms } from '../../algorithms';
  */
 const envSchema = z
   .object({
-    id: z.string().min(1).describe('a registered env id (see `rl envs`)'),
+    id: z.string().min(1).optional().describe('a registered env id (see `rl envs`)'),
+    module: z.string().min(1).optional().describe("your env's TypeScript or JavaScript file, relative to the config file"),
+    export: z.string().min(1).optional().describe("the module's export that builds the env (a class or a factory); default: its default export"),
     config: z.record(z.string(), z.unknown()).default({}).describe("handed to the env's factory"),
   })
   .strict();
@@ -78,5 +80,7 @@ export function configSchema(name: string) {
     .strict();
 }
 
-export type RunConfig = z.infer<ReturnType<typeof configSchema>> & Record<string, unknown>;
+type Parsed = z.infer<ReturnType<typeof configSchema>>;
+/** A validated config; `env.id` is always set (a module env gets the id that names its file and export). */
+export type RunConfig = Omit<Parsed, 'env'> & { env: Parsed['env'] & { id: string } } & Record<string, unknown>;
 export type StopConfig = z.infer<typeof stopSchema>;

@@ -1,0 +1,74 @@
+import type { Action, Env } from '../envs/env';
+import { checkReset, checkStep } from '../envs/check';
+import { Rng } from '../envs/rng';
+import { createEnv } from './env-loader';
+
+export interface EnvCheck {
+  envId: string;
+  passed: string[];
+  problems: string[];
+}
+
+/**
+ * `rl check-env`: runs an env with random actions and checks its contract, one line per
+ * problem: reset/step return shapes, observations in observationSpace (dtype, shape, bounds,
+ * finite), actions from actionSpace.sample accepted, booleans, finite rewards, seeding, and
+ * reset after a finished episode.
+ */
+export function checkEnv(envId: string, opts: { steps: number; seed: number; config?: Record<string, unknown> }): EnvCheck {
+  const result: EnvCheck = { envId, passed: [], problems: [] };
+  const attempt = (what: string, fn: () => void): boolean => {
+    try {
+      fn();
+      result.passed.push(what);
+      return true;
+    } catch (err) {
+      result.problems.push((err as Error).message);
+      return false;
+    }
+  };
+  let env: Env | undefined;
+  if (!attempt('builds', () => (env = createEnv(envId, opts.config ?? {})))) return result;
+  const e = env!;
+  attempt('has spaces: observationSpace a Box, actionSpace a Discrete or Box', () => {
+    if (e.observationSpace?.type !== 'Box') throw new Error(`env ${envId}: observationSpace must be a Box, got ${String(e.observationSpace)}`);
+    if (e.actionSpace?.type !== 'Discrete' && e.actionSpace?.type !== 'Box') throw new Error(`env ${envId}: actionSpace must be a Discrete or a Box, got ${String(e.actionSpace)}`);
+  });
+  let first: Float32Array | undefined;
+  if (!attempt('reset returns { obs, info } with obs in observationSpace', () => {
+    const r = e.reset({ seed: opts.seed });
+    checkReset(envId, e, r);
+    first = r.obs.slice();
+  })) return result;
+  attempt('the same seed gives the same first observation', () => {
+    const again = e.reset({ seed: opts.seed }).obs;
+    if (first!.some((v, i) => v !== again[i])) throw new Error(`env ${envId}: reset({ seed: ${opts.seed} }) twice gave different observations: [${first}] and [${again}]`);
+  });
+  const rng = new Rng(opts.seed);
+  let episodes = 0;
+  attempt(`${opts.steps} steps with random actions: obs in space, finite rewards, boolean flags`, () => {
+    e.reset({ seed: opts.seed });
+    for (let t = 1; t <= opts.steps; t++) {
+      const action: Action = e.actionSpace.sample(rng);
+      let r;
+      try {
+        r = e.step(action);
+      } catch (err) {
+        throw new Error(`env ${envId}: step ${t}: threw on action ${String(action)} from actionSpace.sample: ${(err as Error).message}`);
+      }
+      checkStep(envId, e, r, t, action);
+      if (r.terminated || r.truncated) {
+        episodes += 1;
+        const again = e.reset();
+        checkReset(envId, e, again); // reset after a finished episode
+      }
+    }
+  });
+  if (episodes > 0) result.passed.push(`reset after a finished episode works (${episodes} episodes)`);
+  try {
+    e.close();
+  } catch (err) {
+    result.problems.push(`env ${envId}: close() threw: ${(err as Error).message}`);
+  }
+  return result;
+}

@@ -1,0 +1,74 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Env, EnvFactory } from '../envs/env';
+import { envSpec, listEnvs, makeEnv } from '../envs/registry';
+import { EnvError } from './errors';
+
+/**
+ * Environments named by a config: a registered id (`CartPole-v1`), or a module of the user's,
+ * TypeScript or JavaScript, loaded at run time without a build step (TypeScript through tsx).
+ * A module env travels to workers as one string, `/abs/path/my-env.ts:MyEnv`: the file, then
+ * the export (a class or a factory) or an id the module registers with `registerEnv`.
+ */
+export function moduleEnvId(file: string, exportName: string): string {
+  return `${path.resolve(file)}:${exportName}`;
+}
+
+/** Builds the env a config's `env.id` names. */
+export function createEnv(envId: string, config: Record<string, unknown> = {}): Env {
+  const ref = parseModuleRef(envId);
+  if (!ref) return makeEnv(envId, config);
+  const mod = loadModule(ref.file);
+  if (listEnvs().some((s) => s.id === ref.name)) return makeEnv(ref.name, config); // the module registered it
+  return factoryFrom(mod, ref.file, ref.name)(config);
+}
+
+/** The time limit and threshold of a registered env (module envs have none unless registered). */
+export function envInfo(envId: string): { maxEpisodeSteps?: number; rewardThreshold?: number } {
+  const ref = parseModuleRef(envId);
+  if (!ref) return envSpec(envId);
+  loadModule(ref.file);
+  return listEnvs().find((s) => s.id === ref.name) ?? {};
+}
+
+/** `path[:export]` (as `rl check-env` takes it) or a module env id; undefined for a plain registered id. */
+export function parseModuleRef(ref: string): { file: string; name: string } | undefined {
+  const m = /^(.*\.(?:[cm]?ts|[cm]?js))(?::([^:/\\]+))?$/.exec(ref);
+  if (!m) return undefined;
+  return { file: path.resolve(m[1]), name: m[2] ?? 'default' };
+}
+
+const loaded = new Map<string, Record<string, unknown>>();
+
+function loadModule(file: string): Record<string, unknown> {
+  const cached = loaded.get(file);
+  if (cached) return cached;
+  if (!fs.existsSync(file)) throw new EnvError(`env module ${file}: no such file`);
+  let mod: Record<string, unknown>;
+  try {
+    // tsx compiles TypeScript on the fly; plain JavaScript goes through it unchanged.
+    const tsx = require('tsx/cjs/api') as { require: (id: string, from: string) => unknown };
+    mod = tsx.require(file, __filename) as Record<string, unknown>;
+  } catch (err) {
+    throw new EnvError(`env module ${file} failed to load: ${(err as Error).message.split('\n')[0]}`);
+  }
+  loaded.set(file, mod);
+  return mod;
+}
+
+function factoryFrom(mod: Record<string, unknown>, file: string, name: string): EnvFactory {
+  const exported = name === 'default' ? (mod.default ?? mod) : mod[name];
+  if (typeof exported !== 'function') {
+    const names = Object.keys(mod).filter((k) => typeof mod[k] === 'function');
+    throw new EnvError(`env module ${file} has no export "${name}" that is a class or a factory; it exports: ${names.join(', ') || 'nothing callable'}`);
+  }
+  const fn = exported as (...args: unknown[]) => unknown;
+  const isClass = /^class\b/.test(Function.prototype.toString.call(fn)) || typeof (fn.prototype as { step?: unknown } | undefined)?.step === 'function';
+  return (config) => {
+    const env = (isClass ? new (fn as unknown as new (c: unknown) => unknown)(config) : fn(config)) as Env;
+    if (!env || typeof env.reset !== 'function' || typeof env.step !== 'function' || !env.observationSpace || !env.actionSpace) {
+      throw new EnvError(`env module ${file}: "${name}" did not build an Env (reset, step, observationSpace, actionSpace)`);
+    }
+    return env;
+  };
+}
