@@ -77,7 +77,9 @@ async function main(argv: string[]): Promise<void> {
       async (args) => {
         const curve = workerCurve(args.connect, args.keys, args['learner-key'], args.insecure);
         await selectBackend('auto');
-        const worker = new WorkerProcess({ connect: args.connect, numEnvs: args.envs, slot: args.slot, curve, log: (l) => console.log(l) });
+        // A spawned worker stays quiet: its learner reports it joining, failing and leaving.
+        const log = args.slot === undefined ? (l: string) => console.log(l) : () => {};
+        const worker = new WorkerProcess({ connect: args.connect, numEnvs: args.envs, slot: args.slot, curve, log });
         const stop = () => worker.stop();
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);

@@ -11,6 +11,8 @@ export interface RolloutWorkerOptions {
   rolloutLength: number;
   /** The run's seed; env i of worker w is seeded with deriveSeed(seed, w, i). */
   seed: number;
+  /** Counts recreations after an env threw: each gets fresh env seeds, so the same failure is not replayed. */
+  incarnation?: number;
   policy: SamplingPolicy;
 }
 
@@ -32,7 +34,8 @@ export class RolloutWorker {
   constructor(readonly opts: RolloutWorkerOptions) {
     const { workerId, envId, envConfig, numEnvs, seed } = opts;
     this.envs = new VectorEnv(envId, Array.from({ length: numEnvs }, () => createEnv(envId, envConfig)));
-    this.envSeeds = Array.from({ length: numEnvs }, (_, i) => deriveSeed(seed, workerId, i));
+    const incarnation = opts.incarnation ?? 0;
+    this.envSeeds = Array.from({ length: numEnvs }, (_, i) => (incarnation === 0 ? deriveSeed(seed, workerId, i) : deriveSeed(seed, workerId, i, incarnation)));
     this.rng = new Rng(deriveSeed(seed, workerId, -1));
     const space = this.envs.actionSpace;
     this.actionSize = space.type === 'Discrete' ? 1 : space.size;
@@ -108,6 +111,12 @@ export class RolloutWorker {
   /** The generator, the counters and (where the envs can say it) every env's state. */
   getState(): WorkerState {
     return { rng: this.rng.getState(), seq: this.seq, envs: this.envs.getState() ?? null };
+  }
+
+  /** Takes over a replaced worker's counters (after its envs were recreated). */
+  continueFrom(previous: RolloutWorker): void {
+    this.seq = previous.seq;
+    this.policyVersion = previous.policyVersion;
   }
 
   setState(s: WorkerState): void {

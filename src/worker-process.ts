@@ -37,6 +37,7 @@ export class WorkerProcess {
   private stopped = false;
   private lastFromLearner = Date.now();
   private timer: NodeJS.Timeout | null = null;
+  private incarnation = 0;
 
   constructor(private readonly opts: WorkerProcessOptions) {
     const curve = opts.curve ? clientCurveOptions(opts.curve.pair, opts.curve.learnerKey) : {};
@@ -140,9 +141,9 @@ export class WorkerProcess {
     this.opts.log(`worker ${workerId}: ${setup.numEnvs} x ${setup.envId}, ${setup.rolloutLength} steps per batch, policy version ${policyVersion}`);
   }
 
-  private makeRollout(): RolloutWorker {
+  private makeRollout(incarnation = 0): RolloutWorker {
     const s = this.setup!;
-    return new RolloutWorker({ workerId: this.workerId, envId: s.envId, envConfig: s.envConfig, numEnvs: s.numEnvs, rolloutLength: s.rolloutLength, seed: s.seed, policy: this.policy! });
+    return new RolloutWorker({ workerId: this.workerId, envId: s.envId, envConfig: s.envConfig, numEnvs: s.numEnvs, rolloutLength: s.rolloutLength, seed: s.seed, policy: this.policy!, incarnation });
   }
 
   /** A remote learner's PUB endpoint is reached through the host this worker connected to. */
@@ -182,8 +183,9 @@ export class WorkerProcess {
       const step = /step (\d+)/.exec(e.message)?.[1];
       void this.out.send(encode({ v: 1, type: 'envError', workerId: this.workerId, envId: this.setup!.envId, step: step ? Number(step) : 0, message: e.message.slice(0, 2000) }));
       rollout.envs.close();
-      const fresh = this.makeRollout(); // shares the policy, which keeps its weights
-      fresh.policyVersion = rollout.policyVersion;
+      this.incarnation += 1;
+      const fresh = this.makeRollout(this.incarnation); // shares the policy, which keeps its weights
+      fresh.continueFrom(rollout);
       this.rollout = fresh;
       this.requests.unshift(version);
     }

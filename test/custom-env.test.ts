@@ -1,0 +1,116 @@
+import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { loadConfig } from '../src/config/load';
+import { train } from '../src/learner';
+
+const root = path.resolve(__dirname, '..', '..');
+const cli = path.join(root, 'dist', 'src', 'cli.js');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-envmod-'));
+const api = JSON.stringify(path.join(root, 'dist', 'src', 'index.js'));
+
+/**
+ * A TypeScript env module for the test: a 4-float observation, two actions, episodes of 20
+ * steps; `body` is spliced into step() to break it on purpose.
+ */
+function envModule(name: string, body: string, extra = ''): string {
+  const file = path.join(tmp, `${name}.ts`);
+  fs.writeFileSync(
+    file,
+    `const { Box, Discrete, Rng } = require(${api});
+export class ${name} {
+  actionSpace = new Discrete(2);
+  observationSpace = new Box(-1, 1, [4]);
+  t = 0;
+  rng = new Rng(0);
+  reset(opts: { seed?: number } = {}) {
+    if (opts.seed !== undefined) this.rng = new Rng(opts.seed);
+    this.t = 0;
+    return { obs: new Float32Array(4).fill(this.rng.uniform(-0.5, 0.5)), info: {} };
+  }
+  step(action: number): any {
+    this.t += 1;
+    const result: any = { obs: new Float32Array(4).fill(0.1), reward: action === 1 ? 1 : 0, terminated: this.t >= 20, truncated: false, info: {} };
+    ${body}
+    return result;
+  }
+  close() {}
+  ${extra}
+}
+`,
+  );
+  return file;
+}
+
+function rl(args: string[]) {
+  return spawnSync(process.execPath, [cli, ...args], { cwd: root, encoding: 'utf8' });
+}
+
+describe('Custom environments', () => {
+  it("train the README's corridor example through the CLI", () => {
+    const r = rl(['train', '--config', 'examples/corridor/corridor.yaml', '--run-dir', path.join(tmp, 'corridor')]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /done: episodeReturnMean 0\.9\d* >= 0\.9\./);
+  });
+
+  it('`rl check-env` passes a good env and names each violation of a broken one', () => {
+    const good = envModule('Good', '');
+    const ok = rl(['check-env', `${good}:Good`, '--steps', '100']);
+    assert.equal(ok.status, 0, ok.stdout + ok.stderr);
+    assert.match(ok.stdout, /no problems found/);
+    const cases: [string, string, RegExp][] = [
+      ['ShortObs', 'if (this.t === 3) result.obs = new Float32Array(3);', /step 3 \(action [01]\): observation is not in observationSpace Box\(shape=\[4\]\): expected 4 elements \(shape \[4\]\), got 3/],
+      ['NanReward', 'if (this.t === 5) result.reward = NaN;', /step 5 \(action [01]\): reward must be a finite number, got number NaN/],
+      ['StringFlag', "if (this.t === 2) result.terminated = 'no';", /step 2 \(action [01]\): terminated must be a boolean, got string no/],
+      ['OutOfBounds', 'if (this.t === 4) result.obs = new Float32Array(4).fill(2);', /step 4 \(action [01]\): observation is not in observationSpace .*element 0 \(2\) is outside \[-1, 1\]/],
+      ['Unseeded', 'void 0;', /reset\(\{ seed: 0 \}\) twice gave different observations/],
+      ['Picky', 'if (action === 0) throw new Error("no left turns");', /step \d+: threw on action 0 from actionSpace\.sample: no left turns/],
+    ];
+    for (const [name, body, expected] of cases) {
+      const extra = name === 'Unseeded' ? 'calls = 0; reset2 = this.reset; ' : '';
+      let file = envModule(name, body, extra);
+      if (name === 'Unseeded') {
+        // reset ignores the seed: each call draws a new start.
+        fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('if (opts.seed !== undefined) this.rng = new Rng(opts.seed);', 'void opts;'));
+      }
+      const r = rl(['check-env', `${file}:${name}`, '--steps', '200']);
+      assert.equal(r.status, 1, `${name}: ${r.stdout}`);
+      assert.match(r.stdout, expected, name);
+      assert.match(r.stdout, new RegExp(`^BAD env ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:${name}: `, 'm'), name);
+      file = '';
+    }
+  });
+
+  it('stop training on a broken env with its name and the step, before tfjs sees it', async () => {
+    const file = envModule('Breaks', 'if (this.t === 7) result.reward = Infinity;');
+    const r = rl(['train', '--config', 'configs/ppo-cartpole.yaml', '--set', `env.module=${file}`, '--set', 'env.export=Breaks']);
+    assert.equal(r.status, 1);
+    assert.equal(r.stderr, `error: env ${file}:Breaks: step 7 (action 0): reward must be a finite number, got number Infinity\n`.replace('(action 0)', r.stderr.includes('(action 1)') ? '(action 1)' : '(action 0)'));
+  });
+
+  it('load the module in every worker; an env that throws loses its episode, is recreated, and the run goes on', async () => {
+    const file = envModule('Flaky', 'if (this.rng.random() < 0.002) throw new Error("the flaky env fell over");');
+    const lines: string[] = [];
+    const cfg = loadConfig(path.join(root, 'configs', 'ppo-cartpole.yaml'), [
+      `env.module=${file}`, 'env.export=Flaky', 'workers.numWorkers=2', 'workers.envsPerWorker=4', 'workers.rolloutLength=64', 'stop.iterations=8', 'ppo.minibatchSize=128',
+    ]);
+    const run = await train(cfg, { runDir: path.join(tmp, 'flaky'), log: (l) => lines.push(l) });
+    assert.equal(run.iterations, 8);
+    const last = JSON.parse(fs.readFileSync(path.join(run.runDir, 'progress.jsonl'), 'utf8').trim().split('\n').pop()!);
+    assert.ok(last.envErrors > 0, 'no env error was reported');
+    const shown = lines.filter((l) => l.includes('the flaky env fell over'));
+    assert.equal(shown.length, 1, shown.join('\n'));
+    assert.match(shown[0], /^worker \d .*: env .*Flaky threw at step \d+: the flaky env fell over \(episode dropped, env recreated; shown once\)$/);
+  });
+
+  it('stop with a clear error when every worker keeps failing', async () => {
+    const file = envModule('Broken', 'throw new Error("always broken");');
+    const cfg = loadConfig(path.join(root, 'configs', 'ppo-cartpole.yaml'), [`env.module=${file}`, 'env.export=Broken', 'workers.numWorkers=2', 'stop.iterations=3']);
+    await assert.rejects(
+      train(cfg, { runDir: path.join(tmp, 'broken'), log: () => {} }),
+      /^RlError: every worker keeps failing: \d+ env errors and no batch since; last: env .*Broken, step \d+: always broken$/,
+    );
+  });
+});
