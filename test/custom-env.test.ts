@@ -49,6 +49,13 @@ function rl(args: string[]) {
 }
 
 describe('Custom environments', () => {
+  it("ships the README's example as files, word for word", () => {
+    const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Writing your own environment'));
+    assert.equal(/```ts\n([\s\S]*?)```/.exec(section)![1], fs.readFileSync(path.join(root, 'examples/corridor/corridor.ts'), 'utf8'));
+    assert.equal(/```yaml\n([\s\S]*?)```/.exec(section)![1], fs.readFileSync(path.join(root, 'examples/corridor/corridor.yaml'), 'utf8'));
+  });
+
   it("train the README's corridor example through the CLI", () => {
     const r = rl(['train', '--config', 'examples/corridor/corridor.yaml', '--run-dir', path.join(tmp, 'corridor')]);
     assert.equal(r.status, 0, r.stderr);

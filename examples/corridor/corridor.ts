@@ -1,9 +1,6 @@
 import { Box, Discrete, Rng, type Env, type ResetOptions, type StepResult } from 'rl-zmq';
 
-/**
- * A 1-D corridor: the agent starts in the middle and walks left (0) or right (1). Reaching
- * the right end pays +1 and ends the episode; every step costs 0.01; 50 steps at most.
- */
+/** A 1-D corridor: walk left (0) or right (1); the right end pays +1, each step costs 0.01. */
 export class Corridor implements Env {
   readonly actionSpace = new Discrete(2);
   readonly observationSpace: Box;
