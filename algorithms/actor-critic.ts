@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import type { ActResult, ModelConfig, PolicySpec, SamplingPolicy, Weights } from '../src/algorithm';
+import type { ActResult, ModelConfig, NamedTensor, PolicySpec, SamplingPolicy, Weights } from '../src/algorithm';
 import { Rng } from '../envs/rng';
 import { categorical, diagGaussian } from './distributions';
-import { Dense, FlatParams, Mlp } from './mlp';
+import { activate, Dense, FlatParams, Mlp } from './mlp';
 
 /**
  * A policy head and a value head over MLP bodies: one shared body (`sharedLayers`) or one
@@ -80,27 +80,30 @@ export class ActorCritic {
 /** The sampling side: a forward pass per step, then JS sampling with the worker's generator. */
 export class ActorCriticPolicy implements SamplingPolicy {
   readonly net: ActorCritic;
-  /** The named tensors, cut from the flat variable once per setWeights rather than once per step. */
-  private unpacked: Record<string, tf.Tensor> | undefined;
+  private fused: FusedLayers | undefined;
 
-  constructor(spec: PolicySpec, initLogStd = 0) {
+  constructor(private readonly spec: PolicySpec, initLogStd = 0) {
     // Weights arrive with setWeights; the seed only fills the variables until then.
     this.net = new ActorCritic(spec, spec.model, 0, initLogStd);
   }
 
   act(obs: Float32Array, numEnvs: number, rng: Rng, opts: { deterministic?: boolean } = {}): ActResult {
     const net = this.net;
-    this.unpacked ??= tf.tidy(() => this.net.params.unpack());
-    const params = this.unpacked;
+    const fused = (this.fused ??= fuse(this.net.getWeights(), this.spec.model, net.actionSize));
+    const cols = net.actionSize + 1;
     const out = tf.tidy(() => {
-      const { pi, value, logStd } = net.forward(tf.tensor2d(obs, [numEnvs, net.obsSize]), params);
-      return tf.concat([tf.reshape(pi, [-1]), value, ...(logStd ? [logStd] : [])]);
+      let h: tf.Tensor = tf.tensor2d(obs, [numEnvs, net.obsSize]);
+      fused.hidden.forEach((l) => (h = activate(tf.add(tf.matMul(h as tf.Tensor2D, l.w), l.b), this.spec.model.activation)));
+      return tf.add(tf.matMul(h as tf.Tensor2D, fused.out.w), fused.out.b);
     });
-    const data = out.dataSync() as Float32Array;
+    const data = out.dataSync() as Float32Array; // [numEnvs, actionSize + 1]: policy outputs, then the value
     out.dispose();
-    const piEnd = numEnvs * net.actionSize;
-    const piOut = data.subarray(0, piEnd);
-    const value = data.slice(piEnd, piEnd + numEnvs);
+    const piOut = new Float32Array(numEnvs * net.actionSize);
+    const value = new Float32Array(numEnvs);
+    for (let r = 0; r < numEnvs; r++) {
+      piOut.set(data.subarray(r * cols, r * cols + net.actionSize), r * net.actionSize);
+      value[r] = data[r * cols + net.actionSize];
+    }
     const logp = new Float32Array(numEnvs);
     const deterministic = opts.deterministic ?? false;
     let actions: Float32Array;
@@ -109,23 +112,97 @@ export class ActorCriticPolicy implements SamplingPolicy {
       categorical.sample(piOut, net.actionSize, rng, deterministic, actions, logp);
     } else {
       actions = new Float32Array(numEnvs * net.actionSize);
-      diagGaussian.sample(piOut, data.subarray(piEnd + numEnvs), rng, deterministic, actions, logp);
+      diagGaussian.sample(piOut, fused.logStd!, rng, deterministic, actions, logp);
     }
     return { actions, extras: { logp, value } };
   }
 
   setWeights(weights: Weights): void {
-    this.net.setWeights(weights);
-    this.dropUnpacked();
+    this.net.setWeights(weights); // checks every name and size
+    this.dropFused();
+    this.fused = fuse(weights, this.spec.model, this.net.actionSize);
   }
 
   dispose(): void {
-    this.dropUnpacked();
+    this.dropFused();
     this.net.dispose();
   }
 
-  private dropUnpacked(): void {
-    if (this.unpacked) tf.dispose(Object.values(this.unpacked));
-    this.unpacked = undefined;
+  private dropFused(): void {
+    if (!this.fused) return;
+    tf.dispose([...this.fused.hidden.flatMap((l) => [l.w, l.b]), this.fused.out.w, this.fused.out.b]);
+    this.fused = undefined;
   }
+}
+
+interface FusedLayers {
+  hidden: { w: tf.Tensor2D; b: tf.Tensor1D }[];
+  /** [lastHidden, actionSize + 1]: the policy head's columns, then the value head's. */
+  out: { w: tf.Tensor2D; b: tf.Tensor1D };
+  logStd: Float32Array | null;
+}
+
+/**
+ * The policy and value networks as ONE network for inference: separate towers side by side
+ * (the first layers' columns joined, deeper layers block-diagonal), both heads in one output
+ * layer. Half the tfjs ops per step for the same numbers; sampling is dominated by per-op
+ * dispatch, not by the extra zeros multiplied.
+ */
+function fuse(weights: Weights, model: ModelConfig, actionSize: number): FusedLayers {
+  const byName = new Map(weights.map((w) => [w.name, w]));
+  const get = (name: string) => byName.get(name)!;
+  const hidden: FusedLayers['hidden'] = [];
+  const shared = model.sharedLayers;
+  let width = 0; // rows of the next fused matrix
+  model.hiddenSizes.forEach((_, i) => {
+    const a = get(`${shared ? 'shared' : 'pi'}/${i}/w`);
+    const ab = get(`${shared ? 'shared' : 'pi'}/${i}/b`);
+    if (shared) {
+      hidden.push({ w: tf.tensor2d(a.data, a.shape as [number, number]), b: tf.tensor1d(ab.data) });
+      width = a.shape[1];
+      return;
+    }
+    const v = get(`vf/${i}/w`);
+    const vb = get(`vf/${i}/b`);
+    hidden.push({ w: tf.tensor2d(i === 0 ? sideBySide(a, v) : blockDiagonal(a, v), [i === 0 ? a.shape[0] : a.shape[0] + v.shape[0], a.shape[1] + v.shape[1]]), b: tf.tensor1d(concat(ab.data, vb.data)) });
+    width = a.shape[1] + v.shape[1];
+  });
+  const pi = get('pi/out/w');
+  const vf = get('vf/out/w');
+  const outW = shared ? sideBySide(pi, vf) : blockDiagonal(pi, vf);
+  const logStd = byName.get('pi/logStd');
+  return {
+    hidden,
+    out: { w: tf.tensor2d(outW, [width, actionSize + 1]), b: tf.tensor1d(concat(get('pi/out/b').data, get('vf/out/b').data)) },
+    logStd: logStd ? Float32Array.from(logStd.data) : null,
+  };
+}
+
+/** [r, c1] and [r, c2] -> [r, c1 + c2] */
+function sideBySide(a: NamedTensor, b: NamedTensor): Float32Array {
+  const [rows, ca] = a.shape;
+  const cb = b.shape[1];
+  const out = new Float32Array(rows * (ca + cb));
+  for (let r = 0; r < rows; r++) {
+    out.set(a.data.subarray(r * ca, (r + 1) * ca), r * (ca + cb));
+    out.set(b.data.subarray(r * cb, (r + 1) * cb), r * (ca + cb) + ca);
+  }
+  return out;
+}
+
+/** [ra, ca] and [rb, cb] -> [[a, 0], [0, b]] of [ra + rb, ca + cb] */
+function blockDiagonal(a: NamedTensor, b: NamedTensor): Float32Array {
+  const [ra, ca] = a.shape;
+  const [rb, cb] = b.shape;
+  const out = new Float32Array((ra + rb) * (ca + cb));
+  for (let r = 0; r < ra; r++) out.set(a.data.subarray(r * ca, (r + 1) * ca), r * (ca + cb));
+  for (let r = 0; r < rb; r++) out.set(b.data.subarray(r * cb, (r + 1) * cb), (ra + r) * (ca + cb) + ca);
+  return out;
+}
+
+function concat(a: Float32Array, b: Float32Array): Float32Array {
+  const out = new Float32Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
 }

@@ -1,7 +1,11 @@
 import { closest } from 'fastest-levenshtein';
 import { EnvError } from '../src/errors';
 import type { Env, EnvFactory } from './env';
+import { Acrobot } from './acrobot';
 import { CartPole } from './cartpole';
+import { MountainCar } from './mountain-car';
+import { MountainCarContinuous } from './mountain-car-continuous';
+import { Pendulum } from './pendulum';
 import { TimeLimit } from './time-limit';
 
 export interface EnvSpec {
@@ -43,3 +47,7 @@ export function listEnvs(): EnvSpec[] {
 
 // The built-in environments, registered wherever the registry is used.
 registerEnv('CartPole-v1', () => new CartPole(), { maxEpisodeSteps: 500, rewardThreshold: 475 });
+registerEnv('MountainCar-v0', () => new MountainCar(), { maxEpisodeSteps: 200, rewardThreshold: -110 });
+registerEnv('MountainCarContinuous-v0', () => new MountainCarContinuous(), { maxEpisodeSteps: 999, rewardThreshold: 90 });
+registerEnv('Pendulum-v1', () => new Pendulum(), { maxEpisodeSteps: 200 });
+registerEnv('Acrobot-v1', () => new Acrobot(), { maxEpisodeSteps: 500, rewardThreshold: -100 });

@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs';
+import { ActorCritic } from '../algorithms/actor-critic';
 import { ppo, ppoConfigSchema, ppoLoss, type Ppo } from '../algorithms/ppo';
 import { activate, Dense, FlatParams } from '../algorithms/mlp';
 import { makeEnv, Rng } from '../envs';
@@ -116,6 +117,42 @@ describe('PPO', () => {
     worker.close();
     algo.dispose();
   });
+
+  for (const [label, sharedLayers, actionSpace] of [
+    ['separate towers, Discrete', false, { type: 'Discrete', n: 3 }],
+    ['a shared body, Discrete', true, { type: 'Discrete', n: 3 }],
+    ['separate towers, Box', false, { type: 'Box', shape: [2], low: [-1, -1], high: [1, 1] }],
+  ] as const) {
+    it(`samples from one fused network that gives the learner's numbers (${label})`, () => {
+      const spec = {
+        algorithm: 'ppo',
+        observationSpace: { type: 'Box' as const, shape: [5], low: Array(5).fill(-9), high: Array(5).fill(9) },
+        actionSpace: actionSpace as never,
+        model: { hiddenSizes: [8, 6], activation: 'tanh' as const, sharedLayers },
+        config: ppoConfigSchema.parse({}),
+        extras: ['logp', 'value'],
+      };
+      const learner = new ActorCritic(spec, spec.model, 9, -0.5);
+      const policy = ppo.createPolicy(spec);
+      policy.setWeights(learner.getWeights());
+      const rng = new Rng(4);
+      const obs = Float32Array.from({ length: 3 * 5 }, () => rng.normal());
+      const acted = policy.act(obs, 3, new Rng(1), { deterministic: true });
+      const { pi, value } = tf.tidy(() => {
+        const out = learner.forward(tf.tensor2d(obs, [3, 5]));
+        return { pi: out.pi.dataSync(), value: out.value.dataSync() };
+      });
+      value.forEach((v, i) => assert.ok(Math.abs(v - acted.extras.value[i]) < 1e-5, `value ${i}: ${acted.extras.value[i]} != ${v}`));
+      const width = learner.actionSize;
+      for (let r = 0; r < 3; r++) {
+        const row = Array.from(pi.subarray(r * width, (r + 1) * width));
+        if (learner.discrete) assert.equal(acted.actions[r], row.indexOf(Math.max(...row)));
+        else row.forEach((m, j) => assert.ok(Math.abs(acted.actions[r * width + j] - m) < 1e-5));
+      }
+      policy.dispose();
+      learner.dispose();
+    });
+  }
 
   it('rejects weights of the wrong size with the tensor named', () => {
     const { algo, worker } = makePpo();

@@ -1,0 +1,64 @@
+import type { Action, Env, ResetOptions, ResetResult, StepResult } from './env';
+import { Box } from './spaces';
+import { Rng } from './rng';
+import { checkBoxAction, initialStateWithin } from './classic-control';
+
+// Gymnasium's MountainCarContinuous-v0 (classic_control/continuous_mountain_car.py).
+const MIN_ACTION = -1.0;
+const MAX_ACTION = 1.0;
+const MIN_POSITION = -1.2;
+const MAX_POSITION = 0.6;
+const MAX_SPEED = 0.07;
+const GOAL_POSITION = 0.45;
+const GOAL_VELOCITY = 0;
+const POWER = 0.0015;
+const GRAVITY = 0.0025;
+
+/**
+ * MountainCar with a continuous push in [-1, 1] (larger actions are clipped for the force).
+ * Reward 100 on reaching position >= 0.45 with velocity >= 0, minus 0.1 * action² on every
+ * step, where, as in Gymnasium, the action is the one given, before clipping. The physics
+ * is MountainCar's; like Gymnasium, the state is stored as float32 after each step.
+ */
+export class MountainCarContinuous implements Env {
+  readonly actionSpace = new Box(MIN_ACTION, MAX_ACTION, [1]);
+  readonly observationSpace = new Box([MIN_POSITION, -MAX_SPEED], [MAX_POSITION, MAX_SPEED], [2]);
+  private rng = new Rng(0);
+  private state = [0, 0];
+
+  reset(opts: ResetOptions = {}): ResetResult {
+    if (opts.seed !== undefined) this.rng = new Rng(opts.seed);
+    this.state = initialStateWithin(opts, this.rng, [[-0.6, -0.4], [0, 0]], 'MountainCarContinuous-v0');
+    return { obs: Float32Array.from(this.state), info: {} };
+  }
+
+  step(action: Action): StepResult {
+    const a = checkBoxAction(action, this.actionSpace, 'MountainCarContinuous-v0')[0];
+    let [position, velocity] = this.state;
+    const force = Math.min(Math.max(a, MIN_ACTION), MAX_ACTION);
+    velocity += force * POWER - GRAVITY * Math.cos(3 * position);
+    if (velocity > MAX_SPEED) velocity = MAX_SPEED;
+    if (velocity < -MAX_SPEED) velocity = -MAX_SPEED;
+    position += velocity;
+    if (position > MAX_POSITION) position = MAX_POSITION;
+    if (position < MIN_POSITION) position = MIN_POSITION;
+    if (position === MIN_POSITION && velocity < 0) velocity = 0;
+
+    const terminated = position >= GOAL_POSITION && velocity >= GOAL_VELOCITY;
+    const reward = (terminated ? 100.0 : 0) - a * a * 0.1;
+    this.state = [Math.fround(position), Math.fround(velocity)];
+    return { obs: Float32Array.from(this.state), reward, terminated, truncated: false, info: {} };
+  }
+
+  close(): void {}
+
+  getState(): unknown {
+    return { state: [...this.state], rng: this.rng.getState() };
+  }
+
+  setState(saved: unknown): void {
+    const s = saved as { state: number[]; rng: number[] };
+    this.state = [...s.state];
+    this.rng.setState(s.rng);
+  }
+}
