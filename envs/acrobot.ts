@@ -88,7 +88,7 @@ function dsdt([theta1, theta2, dtheta1, dtheta2]: State, a: number): State {
     2 * m2 * l1 * lc2 * dtheta2 * dtheta1 * Math.sin(theta2) +
     (m1 * lc1 + m2 * l1) * g * Math.cos(theta1 - Math.PI / 2) +
     phi2;
-  const ddtheta2 = (a + (d2 / d1) * phi1 - phi2) / (m2 * lc2 ** 2 + I2 - d2 ** 2 / d1);
+  const ddtheta2 = (a + (d2 / d1) * phi1 - m2 * l1 * lc2 * dtheta1 ** 2 * Math.sin(theta2) - phi2) / (m2 * lc2 ** 2 + I2 - d2 ** 2 / d1);
   const ddtheta1 = -(d2 * ddtheta2 + phi1) / d1;
   return [dtheta1, dtheta2, ddtheta1, ddtheta2];
 }
