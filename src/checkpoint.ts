@@ -44,7 +44,8 @@ export function saveCheckpoint(runDir: string, ckpt: Omit<Checkpoint, 'dir'>, ke
   const name = `iter_${String(ckpt.metadata.iteration).padStart(6, '0')}`;
   const final = path.join(root, name);
   const tmp = path.join(root, `.tmp-${name}-${process.pid}`);
-  fs.rmSync(tmp, { recursive: true, force: true });
+  // Half-written folders of a process killed mid-save: never loaded, removed here.
+  for (const stale of fs.readdirSync(root).filter((n) => n.startsWith('.tmp-'))) fs.rmSync(path.join(root, stale), { recursive: true, force: true });
   fs.mkdirSync(tmp);
 
   let offset = 0;
