@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { ppo, ppoConfigSchema } from '../algorithms/ppo';
 import { makeEnv, Rng, VectorEnv } from '../envs';
 import { selectBackend } from '../src/backend';
+import { loadConfig } from '../src/config/load';
 import { RolloutWorker } from '../src/rollout-worker';
 import { transport, workerThroughput } from './workers';
 
@@ -31,9 +32,10 @@ function timeToSolve(config: string, seeds: number[], sets: string[] = []): void
     const progress = fs.readFileSync(path.join(runDir, 'progress.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     const last = progress[progress.length - 1];
     const sum = (k: string) => progress.reduce((s, p) => s + p[k], 0);
+    const target = loadConfig(path.join(root, config)).stop.episodeReturnMean ?? Infinity;
     const row = {
       seed,
-      solved: last.episodeReturnMean >= 475,
+      solved: last.episodeReturnMean >= target,
       envSteps: last.envSteps,
       wallSeconds: last.wallSeconds,
       processSeconds,
@@ -114,6 +116,10 @@ async function main(): Promise<void> {
   if (!only || only === 'workers') await workerThroughput();
   if (!only || only === 'transport') await transport();
   if (!only || only === 'solve') timeToSolve('configs/ppo-cartpole.yaml', [0, 1, 2]);
+  if (only === 'solve-suite') {
+    timeToSolve('configs/ppo-acrobot.yaml', [0, 1, 2]);
+    timeToSolve('configs/ppo-pendulum.yaml', [0, 1, 2]);
+  }
   if (!only || only === 'solve-workers') {
     timeToSolve('configs/ppo-cartpole-workers.yaml', [0, 1, 2]);
     timeToSolve('configs/ppo-cartpole-workers.yaml', [0, 1, 2], ['ppo.maxPolicyLag=1']);
