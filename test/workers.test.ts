@@ -90,7 +90,8 @@ describe('Rollout workers', () => {
   it('survive kill -9 of a worker: the run finishes, the worker is restarted, progress.jsonl counts it', async () => {
     const lines: string[] = [];
     let killed = false;
-    const run = await train(config(['stop.iterations=10', 'workers.numWorkers=2', 'workers.workerTimeoutSeconds=3']), {
+    // Long enough for the restarted process (0.25 s backoff, ~1 s to load tfjs) to join.
+    const run = await train(config(['stop.iterations=30', 'workers.numWorkers=2', 'workers.workerTimeoutSeconds=3']), {
       runDir: path.join(tmp, 'kill'),
       log: (l) => {
         lines.push(l);
@@ -101,9 +102,10 @@ describe('Rollout workers', () => {
         }
       },
     });
-    assert.equal(run.iterations, 10);
+    assert.equal(run.iterations, 30);
     const rows = progress(run.runDir);
-    assert.ok(rows[9].workerRestarts >= 1, `workerRestarts ${rows[9].workerRestarts}`);
+    assert.ok(rows[29].workerRestarts >= 1, `workerRestarts ${rows[29].workerRestarts}`);
+    assert.equal(rows[29].liveWorkers, 2);
     assert.ok(lines.some((l) => /worker slot 1 \(pid \d+\) exited \(SIGKILL\); restarting in 0\.25 s \(restart 1 of 100\)/.test(l)), lines.join('\n'));
     assert.ok(lines.some((l) => /worker 2 \(slot 1, .*\) joined/.test(l)), 'the restarted worker did not join');
   });
@@ -190,7 +192,7 @@ describe('Rollout workers', () => {
       }
     }
     let sent = false;
-    const run = await train(config(['stop.iterations=6', 'workers.numWorkers=1']), {
+    const run = await train(config(['stop.iterations=15', 'workers.numWorkers=1']), {
       runDir: path.join(tmp, 'malformed'),
       bind: `tcp://127.0.0.1:${port}`,
       log: (l) => {
@@ -203,8 +205,8 @@ describe('Rollout workers', () => {
       },
     });
     attacker.close();
-    const last = progress(run.runDir)[5];
-    assert.equal(run.iterations, 6);
+    const last = progress(run.runDir)[14];
+    assert.equal(run.iterations, 15);
     assert.equal(last.rejectedMessages, 1000);
     assert.equal(last.liveWorkers, 1);
   });
