@@ -63,7 +63,9 @@ export class FlatParams {
     if (!this.theta) {
       const flat = new Float32Array(this.size);
       this.entries.forEach((e, i) => flat.set(this.initial[i], e.offset));
-      this.theta = tf.variable(tf.tensor1d(flat));
+      const initial = tf.tensor1d(flat);
+      this.theta = tf.variable(initial);
+      initial.dispose();
     }
     return this.theta;
   }

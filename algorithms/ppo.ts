@@ -197,10 +197,12 @@ export class Ppo implements Algorithm {
 
   async getState(): Promise<AlgorithmState> {
     const optimizer = await this.optimizer.getWeights();
+    const saved = optimizer.map((w) => ({ shape: [...w.tensor.shape], data: Float32Array.from(w.tensor.dataSync()) }));
+    optimizer[0]?.tensor.dispose(); // the step count is a fresh scalar; the moments are Adam's own variables
     const tensors = [
       ...this.net.getWeights().map((w) => ({ ...w, name: `weights/${w.name}` })),
       // Adam's step count, then its moments, in the order it made them (it matches them by position).
-      ...optimizer.map((w, i) => ({ name: `optimizer/${String(i).padStart(3, '0')}`, shape: [...w.tensor.shape], data: Float32Array.from(w.tensor.dataSync()) })),
+      ...saved.map((w, i) => ({ name: `optimizer/${String(i).padStart(3, '0')}`, ...w })),
     ];
     return { tensors, json: { rng: this.rng.getState() } };
   }

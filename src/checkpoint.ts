@@ -81,6 +81,12 @@ export function listCheckpoints(runDir: string): string[] {
     .map((n) => path.join(root, n));
 }
 
+export function dropCheckpointsAfter(runDir: string, iteration: number): void {
+  for (const dir of listCheckpoints(runDir)) {
+    if (Number(path.basename(dir).slice('iter_'.length)) > iteration) fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** A checkpoint folder from a path that is one, or a run dir (its latest checkpoint). */
 export function resolveCheckpoint(p: string): string {
   if (fs.existsSync(path.join(p, 'metadata.json'))) return p;

@@ -4,7 +4,7 @@ import { algorithms } from '../algorithms';
 import { createEnv } from './env-loader';
 import type { Algorithm } from './algorithm';
 import { selectBackend } from './backend';
-import { loadCheckpoint, saveCheckpoint, type Checkpoint } from './checkpoint';
+import { dropCheckpointsAfter, loadCheckpoint, saveCheckpoint, type Checkpoint } from './checkpoint';
 import { configToYaml, validateConfig } from './config/load';
 import type { RunConfig } from './config/schema';
 import { evaluatePolicy } from './evaluate';
@@ -72,7 +72,11 @@ export async function train(config: RunConfig | Record<string, unknown>, opts: T
   const w = cfg.workers;
   const probe = createEnv(cfg.env.id, cfg.env.config);
   const spaces = { observationSpace: probe.observationSpace.toSpec(), actionSpace: probe.actionSpace.toSpec() };
-  const probeSizes = { obs: probe.observationSpace.size, action: probe.actionSpace.type === 'Discrete' ? 1 : probe.actionSpace.size };
+  const probeSizes = {
+    obs: probe.observationSpace.size,
+    action: probe.actionSpace.type === 'Discrete' ? 1 : probe.actionSpace.size,
+    count: probe.actionSpace.type === 'Discrete' ? probe.actionSpace.n : undefined,
+  };
   probe.close();
   const algorithm: Algorithm = module.create({
     config: cfg[cfg.algorithm],
@@ -84,11 +88,11 @@ export async function train(config: RunConfig | Record<string, unknown>, opts: T
     totalEnvSteps: cfg.stop.envSteps,
   });
   const spec = algorithm.policySpec();
-  const sampler: Sampler =
+  const sampler: Sampler = await (
     w.numWorkers > 0 || opts.bind
-      ? await WorkerPool.start({
+      ? WorkerPool.start({
           setup: { spec, envId: cfg.env.id, envConfig: cfg.env.config, numEnvs: w.envsPerWorker, rolloutLength: w.rolloutLength, seed: cfg.seed, heartbeatSeconds: w.heartbeatSeconds },
-          expectation: { obsSize: probeSizes.obs, actionSize: probeSizes.action, extras: spec.extras },
+          expectation: { obsSize: probeSizes.obs, actionSize: probeSizes.action, actionCount: probeSizes.count, extras: spec.extras },
           numWorkers: w.numWorkers,
           bind: opts.bind,
           curve: opts.curve,
@@ -98,7 +102,7 @@ export async function train(config: RunConfig | Record<string, unknown>, opts: T
           heartbeatSeconds: w.heartbeatSeconds,
           log,
         })
-      : new LocalSampler(
+      : Promise.resolve().then(() => new LocalSampler(
           new RolloutWorker({
             workerId: 0,
             envId: cfg.env.id,
@@ -108,25 +112,43 @@ export async function train(config: RunConfig | Record<string, unknown>, opts: T
             seed: cfg.seed,
             policy: module.createPolicy(spec),
           }),
-        );
+        ))
+  ).catch((err: unknown) => {
+    algorithm.dispose();
+    throw err;
+  });
+  // Anything that fails from here to the training loop must not leave workers, sockets or timers behind.
+  const cleanUp = async () => {
+    await sampler.close();
+    algorithm.dispose();
+  };
   const evalPolicy = cfg.evaluation.every > 0 ? module.createPolicy(spec) : undefined;
 
   const episodes = new EpisodeWindow(100);
   let state: Omit<RuntimeState, 'episodes' | 'workers'> = { iteration: 0, envSteps: 0, wallSeconds: 0, policyVersion: 0 };
   const runDir = opts.runDir ?? (resume ? path.dirname(path.dirname(resume.dir)) : newRunDir(cfg.name ?? cfg.algorithm));
-  fs.mkdirSync(runDir, { recursive: true });
-  if (resume) {
-    const rt = resume.runtime as unknown as RuntimeState;
-    await algorithm.setState(resume.algorithm);
-    sampler.setState(rt.workers);
-    episodes.setState(rt.episodes);
-    state = { iteration: rt.iteration, envSteps: rt.envSteps, wallSeconds: rt.wallSeconds, policyVersion: rt.policyVersion };
-    truncateProgress(path.join(runDir, 'progress.jsonl'), state.iteration);
-    log(`resuming ${resume.dir}: iteration ${state.iteration}, ${state.envSteps.toLocaleString('en-US')} env steps`);
+  let progress: JsonlWriter;
+  let tensorboard: TensorBoardWriter;
+  try {
+    fs.mkdirSync(runDir, { recursive: true });
+    if (resume) {
+      const rt = resume.runtime as unknown as RuntimeState;
+      await algorithm.setState(resume.algorithm);
+      sampler.setState(rt.workers);
+      episodes.setState(rt.episodes);
+      state = { iteration: rt.iteration, envSteps: rt.envSteps, wallSeconds: rt.wallSeconds, policyVersion: rt.policyVersion };
+      truncateProgress(path.join(runDir, 'progress.jsonl'), state.iteration);
+      dropCheckpointsAfter(runDir, state.iteration); // the run goes on from here; later ones belong to the abandoned branch
+      log(`resuming ${resume.dir}: iteration ${state.iteration}, ${state.envSteps.toLocaleString('en-US')} env steps`);
+    }
+    fs.writeFileSync(path.join(runDir, 'config.yaml'), configToYaml(cfg));
+    progress = new JsonlWriter(path.join(runDir, 'progress.jsonl'));
+    tensorboard = new TensorBoardWriter(runDir, { log });
+  } catch (err) {
+    evalPolicy?.dispose();
+    await cleanUp();
+    throw err;
   }
-  fs.writeFileSync(path.join(runDir, 'config.yaml'), configToYaml(cfg));
-  const progress = new JsonlWriter(path.join(runDir, 'progress.jsonl'));
-  const tensorboard = new TensorBoardWriter(runDir, { log });
   log(`training ${cfg.algorithm} on ${cfg.env.id}: ${algorithm.trainBatchSize} steps per iteration, run dir ${runDir}`);
 
   const checkpoint = async (): Promise<string> => {
@@ -220,8 +242,7 @@ export async function train(config: RunConfig | Record<string, unknown>, opts: T
     progress.close();
     tensorboard.close();
     evalPolicy?.dispose();
-    await sampler.close();
-    algorithm.dispose();
+    await cleanUp();
   }
   log(
     `done: ${reason}. ${state.iteration} iterations, ${state.envSteps.toLocaleString('en-US')} env steps, ${episodes.total} episodes in ${state.wallSeconds.toFixed(1)} s; ` +

@@ -13,6 +13,7 @@ const groups: Record<string, string> = {
   envStepsPerSecond: 'perf', sampleSeconds: 'perf', updateSeconds: 'perf', wallSeconds: 'perf',
   liveWorkers: 'runtime', workerRestarts: 'runtime', rejectedMessages: 'runtime',
   policyVersion: 'runtime', iteration: 'runtime', envSteps: 'runtime',
+  droppedBatches: 'runtime', envErrors: 'runtime', policyLagMean: 'runtime',
 };
 
 /**

@@ -79,9 +79,12 @@ export class WorkerPool implements Sampler {
   private lagCount = 0;
   private noWorkersSince: number | null = null;
   private lastPing = 0;
+  private lastTick = Date.now();
+  private readonly pendingHellos: [Buffer, WorkerMessage][] = [];
 
   private constructor(private readonly opts: WorkerPoolOptions) {
-    const maxMessageSize = DEFAULT_MAX_MESSAGE_BYTES;
+    // Above the protocol's limit, so that an oversized message is read, counted and dropped; far above it libzmq cuts the sender off.
+    const maxMessageSize = 2 * DEFAULT_MAX_MESSAGE_BYTES;
     const curve = opts.curve ? serverCurveOptions(opts.curve.pair) : {};
     this.router = new zmq.Router({ linger: 0, maxMessageSize, ...curve });
     this.pub = new zmq.Publisher({ linger: 0, sendHighWaterMark: 100, ...curve });
@@ -99,7 +102,12 @@ export class WorkerPool implements Sampler {
 
   static async start(opts: WorkerPoolOptions): Promise<WorkerPool> {
     const pool = new WorkerPool(opts);
-    await pool.listen();
+    try {
+      await pool.listen();
+    } catch (err) {
+      await pool.close();
+      throw err;
+    }
     return pool;
   }
 
@@ -133,7 +141,9 @@ export class WorkerPool implements Sampler {
     if (this.childPair && this.opts.curve) {
       env.RL_WORKER_KEYS = JSON.stringify({ pair: this.childPair, learnerKey: this.opts.curve.pair.publicKey });
     }
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env });
+    // Its own process group: Ctrl-C in the terminal reaches the learner, which stops its workers.
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env, detached: true });
+    child.on('error', (err) => this.opts.log(`worker slot ${slot}: could not start a process: ${err.message}`));
     s.child = child;
     child.once('exit', (code, signal) => {
       s.child = null;
@@ -169,6 +179,9 @@ export class WorkerPool implements Sampler {
         } catch (err) {
           if (!(err instanceof MessageRejected)) throw err;
           this.reject(err.kind, err.message);
+          // Whatever it was, that worker is not busy with our request any more: ask it again.
+          const w = this.workers.get(identity.toString('hex'));
+          if (w) w.requested = 0;
           continue;
         }
         this.handle(identity, msg);
@@ -181,15 +194,25 @@ export class WorkerPool implements Sampler {
   private handle(identity: Buffer, msg: WorkerMessage): void {
     const key = identity.toString('hex');
     if (msg.type === 'hello') {
-      if (this.workers.has(key)) this.dropWorker(key, 'said hello again');
+      if (this.weights.length === 0) {
+        this.pendingHellos.push([identity, msg]); // answered with the first weights
+        return;
+      }
+      const known = this.workers.get(key);
+      if (known) {
+        // A worker that lost touch for a while: same id, same envs; just its welcome again.
+        known.requested = 0;
+        known.lastSeq = -1; // it starts its batches over
+        void this.routerOut.send([identity, encode({ v: 1, type: 'welcome', workerId: known.id, setup: { ...this.opts.setup, numEnvs: known.numEnvs, pubEndpoint: this.pubFor(known.slot) }, weights: this.weights, policyVersion: this.version })]);
+        return;
+      }
       const slot = msg.slot !== null && msg.slot < this.slots.length && ![...this.workers.values()].some((w) => w.slot === msg.slot) ? msg.slot : null;
       // A slot's first process is worker <slot>, as in local mode; restarts and remote workers get fresh ids (fresh env seeds).
       const id = slot !== null && this.slots[slot].restarts === 0 ? slot : this.nextId++;
       const numEnvs = msg.numEnvs ?? this.opts.setup.numEnvs;
       const name = `worker ${id} (${slot !== null ? `slot ${slot}, ` : ''}${msg.host} pid ${msg.pid}, ${numEnvs} envs)`;
       this.workers.set(key, { id, identity, slot, numEnvs, lastSeen: Date.now(), requested: 0, lastSeq: -1, name });
-      const pubEndpoint = slot !== null || !this.pubEndpoints.tcp ? this.pubEndpoints.ipc : this.pubEndpoints.tcp;
-      void this.routerOut.send([identity, encode({ v: 1, type: 'welcome', workerId: id, setup: { ...this.opts.setup, numEnvs, pubEndpoint }, weights: this.weights, policyVersion: this.version })]);
+      void this.routerOut.send([identity, encode({ v: 1, type: 'welcome', workerId: id, setup: { ...this.opts.setup, numEnvs, pubEndpoint: this.pubFor(slot) }, weights: this.weights, policyVersion: this.version })]);
       this.opts.log(`${name} joined; ${this.workers.size} live`);
       this.noWorkersSince = null;
       return;
@@ -207,6 +230,7 @@ export class WorkerPool implements Sampler {
         const b = msg.batch;
         if (b.workerId !== w.id || msg.workerId !== w.id) return this.reject('impostor', `a batch from ${w.name} claims worker id ${b.workerId}`);
         if (b.seq <= w.lastSeq) return this.reject('replayed', `${w.name} sent batch seq ${b.seq} after ${w.lastSeq}`);
+        if (w.requested === 0) return this.reject('unsolicited', `${w.name} sent a batch nobody asked for`);
         w.lastSeq = b.seq;
         w.requested = 0;
         this.errorsSinceBatch = 0;
@@ -232,9 +256,19 @@ export class WorkerPool implements Sampler {
     }
   }
 
+  /** Spawned workers take the ipc endpoint; remote ones the tcp one. */
+  private pubFor(slot: number | null): string {
+    return slot !== null || !this.pubEndpoints.tcp ? this.pubEndpoints.ipc : this.pubEndpoints.tcp;
+  }
+
   /** Heartbeats out, timeouts in, and a word when no worker is live. */
   private tick(): void {
     const now = Date.now();
+    if (now - this.lastTick > this.opts.workerTimeoutSeconds * 1000) {
+      // The learner itself was busy (a long update, a checkpoint): their heartbeats wait unread.
+      for (const w of this.workers.values()) w.lastSeen = now;
+    }
+    this.lastTick = now;
     for (const [key, w] of this.workers) {
       if (now - w.lastSeen > this.opts.workerTimeoutSeconds * 1000) {
         this.dropWorker(key, `sent nothing for ${this.opts.workerTimeoutSeconds} s`);
@@ -321,6 +355,7 @@ export class WorkerPool implements Sampler {
   async broadcast(weights: Weights, policyVersion: number): Promise<void> {
     this.weights = weights;
     this.version = policyVersion;
+    for (const [identity, hello] of this.pendingHellos.splice(0)) this.handle(identity, hello);
     await this.pubOut.send(encode({ v: 1, type: 'weights', policyVersion, weights }));
   }
 

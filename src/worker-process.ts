@@ -41,7 +41,8 @@ export class WorkerProcess {
 
   constructor(private readonly opts: WorkerProcessOptions) {
     const curve = opts.curve ? clientCurveOptions(opts.curve.pair, opts.curve.learnerKey) : {};
-    this.dealer = new zmq.Dealer({ linger: 0, ...curve });
+    // A small queue: while the learner is away, heartbeats are skipped rather than piled up.
+    this.dealer = new zmq.Dealer({ linger: 0, sendHighWaterMark: 10, ...curve });
     this.out = new SendQueue(this.dealer);
   }
 
@@ -73,6 +74,7 @@ export class WorkerProcess {
 
   private tick(): void {
     const timeout = (this.setup?.heartbeatSeconds ?? 1) * 10;
+    if (this.out.pending > 0) return; // the learner is not reading: don't pile up
     if (this.workerId >= 0) void this.out.send(encode({ v: 1, type: 'heartbeat', workerId: this.workerId, policyVersion: this.rollout?.policyVersion ?? 0 }));
     if (Date.now() - this.lastFromLearner > timeout * 1000) {
       this.opts.log(`worker: no word from the learner at ${this.opts.connect} for ${timeout} s; still trying`);
@@ -93,7 +95,14 @@ export class WorkerProcess {
       this.lastFromLearner = Date.now();
       switch (msg.type) {
         case 'welcome':
-          this.start(msg.workerId, msg.setup, msg.weights, msg.policyVersion);
+          try {
+            this.start(msg.workerId, msg.setup, msg.weights, msg.policyVersion);
+          } catch (err) {
+            // e.g. a custom env module that is not on this machine, or an algorithm this version lacks
+            this.opts.log(`worker: cannot run what the learner asks: ${(err as Error).message}`);
+            process.exitCode = 4;
+            this.stop();
+          }
           break;
         case 'sample':
           this.requests.push(msg.policyVersion);
@@ -134,7 +143,7 @@ export class WorkerProcess {
           const msg = decodeLearnerMessage(payload);
           if (msg.type === 'weights') this.offer(msg.policyVersion, msg.weights);
         } catch (err) {
-          if (!(err instanceof MessageRejected)) throw err;
+          if (!(err instanceof MessageRejected)) this.opts.log(`worker: weights message failed: ${(err as Error).message}`);
         }
       }
     })();
@@ -173,11 +182,13 @@ export class WorkerProcess {
         setTimeout(r, 100);
       });
     }
+    if (this.rollout !== rollout) return; // a new welcome replaced everything while we waited
     if (this.latest && this.latest.policyVersion > rollout.policyVersion) rollout.setWeights(this.latest.weights, this.latest.policyVersion);
     try {
       const batch = rollout.sample();
-      await this.out.send(encode({ v: 1, type: 'batch', workerId: this.workerId, batch }));
+      if (this.rollout === rollout) await this.out.send(encode({ v: 1, type: 'batch', workerId: this.workerId, batch }));
     } catch (err) {
+      if (this.rollout !== rollout) return;
       // The env threw: drop the episode, recreate the envs (same policy), tell the learner once per step.
       const e = err as Error;
       const step = /step (\d+)/.exec(e.message)?.[1];

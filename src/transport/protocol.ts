@@ -47,6 +47,8 @@ export interface BatchExpectation {
   /** The per-step columns the algorithm records (e.g. `logp`, `value`), exactly. */
   extras: string[];
   maxNumEnvs: number;
+  /** For a Discrete action space, its size: actions must be integers in [0, actionCount). */
+  actionCount?: number;
   maxLength: number;
   maxBytes: number;
 }
@@ -204,7 +206,11 @@ function checkBatch(b: Obj, path: string, expect: BatchExpectation, workerId: nu
   const T = int(b, 'length', path, 1, expect.maxLength);
   const rows = n * T;
   f32(b, 'obs', path, [n, T, expect.obsSize]);
-  f32(b, 'actions', path, [n, T, expect.actionSize]);
+  const actions = f32(b, 'actions', path, [n, T, expect.actionSize]);
+  if (expect.actionCount !== undefined) {
+    const bad = actions.findIndex((a) => !Number.isInteger(a) || a < 0 || a >= expect.actionCount!);
+    if (bad >= 0) reject('badField', `${path}.actions[${bad}] is ${actions[bad]}, not an action of Discrete(${expect.actionCount})`);
+  }
   f32(b, 'rewards', path, [n, T]);
   flags(b, 'terminated', path, [n, T]);
   flags(b, 'truncated', path, [n, T]);

@@ -9,16 +9,20 @@ type Frames = Parameters<zmq.Writable['send']>[0];
  */
 export class SendQueue {
   private tail: Promise<void> = Promise.resolve();
+  /** Sends queued or in progress. */
+  pending = 0;
 
   constructor(private readonly socket: zmq.Writable & { closed: boolean }) {}
 
   send(frames: Frames): Promise<void> {
+    this.pending += 1;
     this.tail = this.tail.then(async () => {
-      if (this.socket.closed) return;
       try {
-        await this.socket.send(frames);
+        if (!this.socket.closed) await this.socket.send(frames);
       } catch {
         // closed or shut down mid-send: nothing to deliver to
+      } finally {
+        this.pending -= 1;
       }
     });
     return this.tail;
