@@ -179,9 +179,14 @@ export class WorkerPool implements Sampler {
         } catch (err) {
           if (!(err instanceof MessageRejected)) throw err;
           this.reject(err.kind, err.message);
-          // Whatever it was, that worker is not busy with our request any more: ask it again.
+          // Whatever it was, that worker is not busy with our request any more: ask it again,
+          // and count it as a failure, so that a worker whose every batch is bad ends the run.
           const w = this.workers.get(identity.toString('hex'));
-          if (w) w.requested = 0;
+          if (w) {
+            w.requested = 0;
+            this.countFailure(`${w.name} sent a malformed message: ${err.message}`);
+            this.wake?.(); // collect() asks it again now, not at its next poll
+          }
           continue;
         }
         this.handle(identity, msg);
@@ -240,12 +245,8 @@ export class WorkerPool implements Sampler {
       }
       case 'envError':
         this.counters.envErrors += 1;
-        this.errorsSinceBatch += 1;
-        this.lastEnvError = `env ${msg.envId}, step ${msg.step}: ${msg.message}`;
         this.logOnce(`env:${msg.envId}:${msg.message}`, `${w.name}: env ${msg.envId} threw at step ${msg.step}: ${msg.message} (episode dropped, env recreated; shown once)`);
-        if (this.errorsSinceBatch > 50 * Math.max(1, this.workers.size)) {
-          this.fail(new RlError(`every worker keeps failing: ${this.errorsSinceBatch} env errors and no batch since; last: ${this.lastEnvError}`));
-        }
+        this.countFailure(`env ${msg.envId}, step ${msg.step}: ${msg.message}`);
         return;
       case 'weightsRequest':
         void this.routerOut.send([identity, encode({ v: 1, type: 'weights', policyVersion: this.version, weights: this.weights })]);
@@ -293,6 +294,15 @@ export class WorkerPool implements Sampler {
     this.workers.delete(key);
     this.opts.log(`${w.name} ${why}${w.requested > 0 ? '; its unfinished batch is discarded' : ''}; ${this.workers.size} live`);
     this.wake?.();
+  }
+
+  /** Env errors and bad batches with no good batch in between: past a limit, the run stops. */
+  private countFailure(what: string): void {
+    this.errorsSinceBatch += 1;
+    this.lastEnvError = what;
+    if (this.errorsSinceBatch > 50 * Math.max(1, this.workers.size)) {
+      this.fail(new RlError(`every worker keeps failing: ${this.errorsSinceBatch} env errors or bad batches and no good batch since; last: ${this.lastEnvError}`));
+    }
   }
 
   private reject(kind: string, message: string): void {

@@ -112,12 +112,25 @@ describe('Custom environments', () => {
     assert.match(shown[0], /^worker \d .*: env .*Flaky threw at step \d+: the flaky env fell over \(episode dropped, env recreated; shown once\)$/);
   });
 
+  it('reject batches an env spoilt after the checked steps, and stop when every batch is bad', async () => {
+    // NaN observations from step 100 on, past the 64 steps the vector env checks itself.
+    const file = envModule('Spoils', 'if (this.t >= 100) result.obs = new Float32Array(4).fill(NaN);');
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('terminated: this.t >= 20', 'terminated: this.t >= 1000'));
+    const cfg = loadConfig(path.join(root, 'configs', 'ppo-cartpole.yaml'), [`env.module=${file}`, 'env.export=Spoils', 'workers.numWorkers=1', 'workers.envsPerWorker=1', 'workers.rolloutLength=110', 'stop.iterations=3', 'ppo.minibatchSize=64']);
+    const lines: string[] = [];
+    await assert.rejects(
+      train(cfg, { runDir: path.join(tmp, 'spoils'), log: (l) => lines.push(l) }),
+      /^RlError: every worker keeps failing: \d+ env errors or bad batches and no good batch since; last: worker 0 .* sent a malformed message: 'batch' message: batch\.obs\[\d+\] is NaN$/,
+    );
+    assert.equal(lines.filter((l) => l.startsWith('dropped a malformed message (nonFinite)')).length, 1);
+  });
+
   it('stop with a clear error when every worker keeps failing', async () => {
     const file = envModule('Broken', 'throw new Error("always broken");');
     const cfg = loadConfig(path.join(root, 'configs', 'ppo-cartpole.yaml'), [`env.module=${file}`, 'env.export=Broken', 'workers.numWorkers=2', 'stop.iterations=3']);
     await assert.rejects(
       train(cfg, { runDir: path.join(tmp, 'broken'), log: () => {} }),
-      /^RlError: every worker keeps failing: \d+ env errors and no batch since; last: env .*Broken, step \d+: always broken$/,
+      /^RlError: every worker keeps failing: \d+ env errors or bad batches and no good batch since; last: env .*Broken, step \d+: always broken$/,
     );
   });
 });

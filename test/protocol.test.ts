@@ -235,6 +235,15 @@ describe('protocol', () => {
       assertRejected(decode(batchMessage(b)), 'badField', "'batch' message: batch.terminated[4] is 2, must be 0 or 1");
     });
 
+    it('rejects an action that is not one of Discrete(n), when the learner says n', () => {
+      const b = makeBatch();
+      b.actions[2] = 2;
+      assertRejected(() => decodeWorkerMessage(batchMessage(b), { ...expect, actionCount: 2 }), 'badField', "'batch' message: batch.actions[2] is 2, not an action of Discrete(2)");
+      const c = makeBatch();
+      c.actions[0] = 0.5;
+      assertRejected(() => decodeWorkerMessage(batchMessage(c), { ...expect, actionCount: 2 }), 'badField', "'batch' message: batch.actions[0] is 0.5, not an action of Discrete(2)");
+    });
+
     it('rejects a finalObs index out of range or out of order', () => {
       const b = makeBatch();
       b.finalObs.index[1] = 32;
