@@ -58,6 +58,12 @@ export class Ppo implements Algorithm {
   readonly mode = 'sync' as const;
   readonly trainBatchSize: number;
   readonly maxPolicyLag: number;
+  readonly consoleMetrics: [string, string][] = [
+    ['policyLoss', 'pg'],
+    ['valueLoss', 'vf'],
+    ['entropy', 'ent'],
+    ['approxKl', 'kl'],
+  ];
   private readonly cfg: PpoConfig;
   private readonly net: ActorCritic;
   private readonly optimizer: tf.AdamOptimizer;

@@ -94,6 +94,8 @@ export interface Algorithm {
   readonly mode: 'sync';
   readonly trainBatchSize: number;
   readonly maxPolicyLag: number;
+  /** The metrics worth a place on the console's line per iteration, with short labels. */
+  readonly consoleMetrics: [key: string, label: string][];
   policySpec(): PolicySpec;
   getWeights(): Weights;
   /** One training step on the gathered batches; returns the metrics to log. */

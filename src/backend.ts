@@ -5,8 +5,6 @@ export type BackendName = 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'c
 /** The order `auto` tries backends in: native libtensorflow (GPU, then CPU), wasm, plain JS. */
 const AUTO_ORDER: Exclude<BackendName, 'auto'>[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
 
-let chosen: string | undefined;
-
 /**
  * Selects the tfjs backend and returns its name. `tensorflow-gpu` and `tensorflow` need
  * `@tensorflow/tfjs-node-gpu` / `@tensorflow/tfjs-node`, whose install downloads
@@ -18,7 +16,6 @@ export async function selectBackend(name: BackendName): Promise<{ backend: strin
   for (const candidate of name === 'auto' ? AUTO_ORDER : [name]) {
     const why = await tryBackend(candidate);
     if (why === undefined) {
-      chosen = candidate;
       // Skips tfjs' debug-time checks on every op: ~7% of a PPO step on wasm.
       tf.enableProdMode();
       return { backend: candidate, tried };
@@ -26,10 +23,6 @@ export async function selectBackend(name: BackendName): Promise<{ backend: strin
     tried.push(`${candidate}: ${why}`);
   }
   throw new Error(`no tfjs backend could start: ${tried.join('; ')}`);
-}
-
-export function currentBackend(): string | undefined {
-  return chosen;
 }
 
 /** Undefined when `name` is now the active backend, else why not. */

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Env, EnvFactory } from '../envs/env';
-import { envSpec, listEnvs, makeEnv } from '../envs/registry';
+import { listEnvs, makeEnv } from '../envs/registry';
 import { EnvError } from './errors';
 
 /**
@@ -21,14 +21,6 @@ export function createEnv(envId: string, config: Record<string, unknown> = {}): 
   const mod = loadModule(ref.file);
   if (listEnvs().some((s) => s.id === ref.name)) return makeEnv(ref.name, config); // the module registered it
   return factoryFrom(mod, ref.file, ref.name)(config);
-}
-
-/** The time limit and threshold of a registered env (module envs have none unless registered). */
-export function envInfo(envId: string): { maxEpisodeSteps?: number; rewardThreshold?: number } {
-  const ref = parseModuleRef(envId);
-  if (!ref) return envSpec(envId);
-  loadModule(ref.file);
-  return listEnvs().find((s) => s.id === ref.name) ?? {};
 }
 
 /** `path[:export]` (as `rl check-env` takes it) or a module env id; undefined for a plain registered id. */

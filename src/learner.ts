@@ -230,7 +230,7 @@ export async function train(config: RunConfig | Record<string, unknown>, opts: T
       };
       progress.write(record);
       tensorboard.writeScalars(state.envSteps, record);
-      log(formatIteration(cfg.stop, record as typeof record & typeof state & { episodeReturnMean: number }));
+      log(formatIteration(cfg.stop, record as typeof record & typeof state & { episodeReturnMean: number }, algorithm.consoleMetrics));
       // Let signals (Ctrl-C) and I/O in: every await above may have resolved without yielding.
       await new Promise((resolve) => setImmediate(resolve));
       reason = stopReason(cfg.stop, { ...state, episodeReturnMean: episodes.returnMean, evalReturnMean: evaluation.evalReturnMean });

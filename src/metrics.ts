@@ -80,7 +80,7 @@ export function budgetFraction(stop: StopConfig, p: Progress): number | undefine
 const n0 = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 
 /** One readable console line per iteration. */
-export function formatIteration(stop: StopConfig, p: Progress & Record<string, number>): string {
+export function formatIteration(stop: StopConfig, p: Progress & Record<string, number>, metrics: [key: string, label: string][] = []): string {
   const frac = budgetFraction(stop, p);
   const target = stop.episodeReturnMean !== undefined ? `/${stop.episodeReturnMean}` : '';
   const parts = [
@@ -89,12 +89,7 @@ export function formatIteration(stop: StopConfig, p: Progress & Record<string, n
     `${n0.format(p.envStepsPerSecond).padStart(6)} steps/s`,
     `return ${Number.isNaN(p.episodeReturnMean) ? '     -' : p.episodeReturnMean.toFixed(1).padStart(6)}${target}`,
   ];
-  const losses = [
-    ['policyLoss', 'pg'],
-    ['valueLoss', 'vf'],
-    ['entropy', 'ent'],
-    ['approxKl', 'kl'],
-  ]
+  const losses = metrics
     .filter(([k]) => typeof p[k] === 'number')
     .map(([k, label]) => `${label} ${fmt(p[k])}`);
   if (losses.length > 0) parts.push(losses.join(' '));

@@ -382,11 +382,6 @@ export class WorkerPool implements Sampler {
 
   setState(): void {}
 
-  /** Connection details for a worker started by hand (tests, `rl worker`). */
-  get endpoints(): { router: string; pub: { ipc: string; tcp?: string } } {
-    return { router: this.routerEndpoint, pub: this.pubEndpoints };
-  }
-
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
