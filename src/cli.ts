@@ -57,7 +57,8 @@ async function main(argv: string[]): Promise<void> {
           .option('episodes', { type: 'number', default: 100, describe: 'episodes to run' })
           .option('seed', { type: 'number', default: 0, describe: 'seeds the envs (and sampling with --stochastic)' })
           .option('stochastic', { type: 'boolean', default: false, describe: 'sample actions instead of the greedy ones' })
-          .option('json', { type: 'boolean', default: false, describe: 'print one JSON object' }),
+          .option('json', { type: 'boolean', default: false, describe: 'print one JSON object' })
+          .check((a) => (Number.isInteger(a.episodes) && a.episodes >= 1 ? true : `--episodes (${a.episodes}) must be a whole number >= 1`)),
       async (args) => {
         const result = await evaluateCheckpoint(resolveCheckpoint(args.checkpoint), args);
         if (args.json) console.log(JSON.stringify(result));
@@ -73,7 +74,8 @@ async function main(argv: string[]): Promise<void> {
           .option('slot', { type: 'number', hidden: true })
           .option('keys', { type: 'string', describe: "CURVE: this worker's key folder (rl keys generate DIR)" })
           .option('learner-key', { type: 'string', describe: "CURVE: the learner's public.key" })
-          .option('insecure', { type: 'boolean', default: false, describe: 'connect to a non-loopback learner without CURVE' }),
+          .option('insecure', { type: 'boolean', default: false, describe: 'connect to a non-loopback learner without CURVE' })
+          .check((a) => (a.envs === undefined || (Number.isInteger(a.envs) && a.envs >= 1 && a.envs <= 4096) ? true : `--envs (${a.envs}) must be a whole number from 1 to 4096`)),
       async (args) => {
         const curve = workerCurve(args.connect, args.keys, args['learner-key'], args.insecure);
         await selectBackend('auto');
