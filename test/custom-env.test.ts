@@ -92,7 +92,7 @@ describe('Custom environments', () => {
 
   it('stop training on a broken env with its name and the step, before tfjs sees it', async () => {
     const file = envModule('Breaks', 'if (this.t === 7) result.reward = Infinity;');
-    const r = rl(['train', '--config', 'configs/ppo-cartpole.yaml', '--set', `env.module=${file}`, '--set', 'env.export=Breaks']);
+    const r = rl(['train', '--config', 'configs/ppo-cartpole.yaml', '--set', `env.module=${file}`, '--set', 'env.export=Breaks', '--run-dir', path.join(tmp, 'breaks')]);
     assert.equal(r.status, 1);
     assert.equal(r.stderr, `error: env ${file}:Breaks: step 7 (action 0): reward must be a finite number, got number Infinity\n`.replace('(action 0)', r.stderr.includes('(action 1)') ? '(action 1)' : '(action 0)'));
   });
