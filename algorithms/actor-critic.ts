@@ -3,6 +3,7 @@ import type { ActResult, ModelConfig, NamedTensor, PolicySpec, SamplingPolicy, W
 import { Rng } from '../envs/rng';
 import { categorical, diagGaussian } from './distributions';
 import { activate, Dense, FlatParams, Mlp } from './mlp';
+import { concatFloat32 } from './util';
 
 /**
  * A policy head and a value head over MLP bodies: one shared body (`sharedLayers`) or one
@@ -164,7 +165,7 @@ function fuse(weights: Weights, model: ModelConfig, actionSize: number): FusedLa
     }
     const v = get(`vf/${i}/w`);
     const vb = get(`vf/${i}/b`);
-    hidden.push({ w: tf.tensor2d(i === 0 ? sideBySide(a, v) : blockDiagonal(a, v), [i === 0 ? a.shape[0] : a.shape[0] + v.shape[0], a.shape[1] + v.shape[1]]), b: tf.tensor1d(concat(ab.data, vb.data)) });
+    hidden.push({ w: tf.tensor2d(i === 0 ? sideBySide(a, v) : blockDiagonal(a, v), [i === 0 ? a.shape[0] : a.shape[0] + v.shape[0], a.shape[1] + v.shape[1]]), b: tf.tensor1d(concatFloat32([ab.data, vb.data])) });
     width = a.shape[1] + v.shape[1];
   });
   const pi = get('pi/out/w');
@@ -173,7 +174,7 @@ function fuse(weights: Weights, model: ModelConfig, actionSize: number): FusedLa
   const logStd = byName.get('pi/logStd');
   return {
     hidden,
-    out: { w: tf.tensor2d(outW, [width, actionSize + 1]), b: tf.tensor1d(concat(get('pi/out/b').data, get('vf/out/b').data)) },
+    out: { w: tf.tensor2d(outW, [width, actionSize + 1]), b: tf.tensor1d(concatFloat32([get('pi/out/b').data, get('vf/out/b').data])) },
     logStd: logStd ? Float32Array.from(logStd.data) : null,
   };
 }
@@ -197,12 +198,5 @@ function blockDiagonal(a: NamedTensor, b: NamedTensor): Float32Array {
   const out = new Float32Array((ra + rb) * (ca + cb));
   for (let r = 0; r < ra; r++) out.set(a.data.subarray(r * ca, (r + 1) * ca), r * (ca + cb));
   for (let r = 0; r < rb; r++) out.set(b.data.subarray(r * cb, (r + 1) * cb), (ra + r) * (ca + cb) + ca);
-  return out;
-}
-
-function concat(a: Float32Array, b: Float32Array): Float32Array {
-  const out = new Float32Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
   return out;
 }

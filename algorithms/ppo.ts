@@ -4,7 +4,7 @@ import type { Algorithm, AlgorithmModule, AlgorithmState, ConfigIssue, CreateOpt
 import { Rng, deriveSeed } from '../envs/rng';
 import { ActorCritic, ActorCriticPolicy } from './actor-critic';
 import { computeGae } from './gae';
-import { clipByGlobalNorm, explainedVariance, shuffle } from './util';
+import { clipByGlobalNorm, concatFloat32, explainedVariance, shuffle } from './util';
 
 /** PPO's settings (the `ppo:` section of a config). */
 export const ppoConfigSchema = z
@@ -190,7 +190,7 @@ export class Ppo implements Algorithm {
       });
       return { obs: batch.obs, actions: batch.actions, logp: batch.extras.logp, values, advantages, returns };
     });
-    const join = (k: keyof (typeof parts)[0]) => concat(parts.map((p) => p[k]));
+    const join = (k: keyof (typeof parts)[0]) => concatFloat32(parts.map((p) => p[k]));
     return {
       obs: join('obs'),
       actions: join('actions'),
@@ -263,17 +263,6 @@ interface Postprocessed {
   values: Float32Array;
   advantages: Float32Array;
   returns: Float32Array;
-}
-
-function concat(arrays: Float32Array[]): Float32Array {
-  if (arrays.length === 1) return arrays[0];
-  const out = new Float32Array(arrays.reduce((s, a) => s + a.length, 0));
-  let o = 0;
-  for (const a of arrays) {
-    out.set(a, o);
-    o += a.length;
-  }
-  return out;
 }
 
 function normalize(x: Float32Array): void {

@@ -1,6 +1,18 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../envs/rng';
 
+/** The arrays end to end. */
+export function concatFloat32(arrays: Float32Array[]): Float32Array {
+  if (arrays.length === 1) return arrays[0];
+  const out = new Float32Array(arrays.reduce((s, a) => s + a.length, 0));
+  let o = 0;
+  for (const a of arrays) {
+    out.set(a, o);
+    o += a.length;
+  }
+  return out;
+}
+
 /** A random permutation of 0 .. n-1 (Fisher-Yates). */
 export function shuffle(n: number, rng: Rng): Int32Array {
   const out = new Int32Array(n);

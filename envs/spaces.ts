@@ -81,6 +81,13 @@ export class Box {
     return out;
   }
 
+  /** Rows of `size` values, each clipped to the bounds (a batch of sampled actions on their way to the envs). */
+  clip(rows: Float32Array): Float32Array {
+    const out = new Float32Array(rows.length);
+    for (let i = 0; i < rows.length; i++) out[i] = Math.min(this.high[i % this.size], Math.max(this.low[i % this.size], rows[i]));
+    return out;
+  }
+
   toSpec(): SpaceSpec {
     return { type: 'Box', shape: [...this.shape], low: Array.from(this.low), high: Array.from(this.high) };
   }

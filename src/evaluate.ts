@@ -37,7 +37,7 @@ export function evaluatePolicy(opts: {
   try {
     while (quota.some((q) => q > 0)) {
       let actions = opts.policy.act(obs, numEnvs, rng, { deterministic: opts.deterministic }).actions;
-      if (space.type === 'Box') actions = actions.map((a, i) => Math.min(space.high[i % space.size], Math.max(space.low[i % space.size], a)));
+      if (space.type === 'Box') actions = space.clip(actions);
       const step = envs.step(actions);
       for (const ep of step.finished) {
         if (quota[ep.env] === 0) continue; // this env has run its share; its extra episodes don't count

@@ -29,7 +29,6 @@ export class RolloutWorker {
   private obs: Float32Array;
   private readonly rng: Rng;
   private readonly actionSize: number;
-  private readonly clip: { low: Float32Array; high: Float32Array } | null;
 
   constructor(readonly opts: RolloutWorkerOptions) {
     const { workerId, envId, envConfig, numEnvs, seed } = opts;
@@ -39,7 +38,6 @@ export class RolloutWorker {
     this.rng = new Rng(deriveSeed(seed, workerId, -1));
     const space = this.envs.actionSpace;
     this.actionSize = space.type === 'Discrete' ? 1 : space.size;
-    this.clip = space.type === 'Box' ? { low: space.low, high: space.high } : null;
     this.obs = this.envs.reset(this.envSeeds);
   }
 
@@ -72,7 +70,9 @@ export class RolloutWorker {
       for (const [k, v] of Object.entries(act.extras)) {
         (extras[k] ??= new Float32Array(rows * (v.length / n))).set(v, row * (v.length / n));
       }
-      const step = this.envs.step(this.clip ? clipRows(act.actions, this.clip.low, this.clip.high) : act.actions);
+      // Box actions are sampled unbounded and clipped only on their way to the env (as SB3 does).
+      const space = this.envs.actionSpace;
+      const step = this.envs.step(space.type === 'Box' ? space.clip(act.actions) : act.actions);
       rewards.set(step.rewards, row);
       terminated.set(step.terminated, row);
       truncated.set(step.truncated, row);
@@ -135,12 +135,4 @@ export interface WorkerState {
   rng: number[];
   seq: number;
   envs: unknown;
-}
-
-/** Box actions are sampled unbounded and clipped to the space only on their way to the env (as SB3 does). */
-function clipRows(actions: Float32Array, low: Float32Array, high: Float32Array): Float32Array {
-  const d = low.length;
-  const out = new Float32Array(actions.length);
-  for (let i = 0; i < actions.length; i++) out[i] = Math.min(high[i % d], Math.max(low[i % d], actions[i]));
-  return out;
 }

@@ -1,11 +1,12 @@
 import * as path from 'node:path';
 import { RlError } from './errors';
+import { parseTcpEndpoint } from './transport/endpoint';
 import { readAllowedKeys, readKeyPair, readPublicKey, type KeyPair } from './transport/curve';
 
 /** Loopback and ipc stay open; anything else is encrypted unless the user says --insecure. */
 export function isLoopback(endpoint: string): boolean {
   if (endpoint.startsWith('ipc://') || endpoint.startsWith('inproc://')) return true;
-  const host = /^tcp:\/\/(.+):[^:]+$/.exec(endpoint)?.[1] ?? '';
+  const host = parseTcpEndpoint(endpoint)?.host ?? '';
   return /^127\.\d+\.\d+\.\d+$/.test(host) || host === 'localhost' || host === '[::1]' || host === '::1';
 }
 

@@ -8,6 +8,7 @@ import { RlError } from './errors';
 import type { Sampler } from './sampler';
 import { serverCurveOptions, ZapAuthenticator, type KeyPair } from './transport/curve';
 import { DEFAULT_MAX_MESSAGE_BYTES, decodeWorkerMessage, encode, MessageRejected, type BatchExpectation, type WorkerMessage, type WorkerSetup } from './transport/protocol';
+import { parseTcpEndpoint } from './transport/endpoint';
 import { SendQueue } from './transport/send-queue';
 
 export interface WorkerPoolOptions {
@@ -119,11 +120,11 @@ export class WorkerPool implements Sampler {
     await this.router.bind(this.routerEndpoint);
     await this.pub.bind(this.pubEndpoints.ipc);
     if (this.opts.bind) {
-      const m = /^tcp:\/\/(.+):(\d+|\*)$/.exec(this.opts.bind);
-      if (!m) throw new RlError(`--bind ${this.opts.bind}: expected tcp://HOST:PORT`);
+      const tcp = parseTcpEndpoint(this.opts.bind);
+      if (!tcp) throw new RlError(`--bind ${this.opts.bind}: expected tcp://HOST:PORT`);
       await this.router.bind(this.opts.bind);
       const port = Number(new URL(this.router.lastEndpoint!.replace('tcp://', 'http://')).port);
-      await this.pub.bind(`tcp://${m[1]}:${port + 1}`);
+      await this.pub.bind(`tcp://${tcp.host}:${port + 1}`);
       this.pubEndpoints.tcp = this.pub.lastEndpoint!;
       this.opts.log(`listening for workers on ${this.router.lastEndpoint} (weights on port ${port + 1})${this.opts.curve ? ', CURVE encrypted' : ''}`);
     }

@@ -5,6 +5,7 @@ import type { SamplingPolicy, Weights } from './algorithm';
 import { RolloutWorker } from './rollout-worker';
 import { clientCurveOptions, type KeyPair } from './transport/curve';
 import { decodeLearnerMessage, encode, MessageRejected, type WorkerSetup } from './transport/protocol';
+import { parseTcpEndpoint } from './transport/endpoint';
 import { SendQueue } from './transport/send-queue';
 
 export interface WorkerProcessOptions {
@@ -157,9 +158,9 @@ export class WorkerProcess {
 
   /** A remote learner's PUB endpoint is reached through the host this worker connected to. */
   private pubEndpoint(advertised: string): string {
-    const m = /^tcp:\/\/(.+):(\d+)$/.exec(advertised);
-    const c = /^tcp:\/\/(.+):(\d+)$/.exec(this.opts.connect);
-    return m && c ? `tcp://${c[1]}:${m[2]}` : advertised;
+    const pub = parseTcpEndpoint(advertised);
+    const learner = parseTcpEndpoint(this.opts.connect);
+    return pub && learner ? `tcp://${learner.host}:${pub.port}` : advertised;
   }
 
   private offer(policyVersion: number, weights: Weights): void {
