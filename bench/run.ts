@@ -119,6 +119,7 @@ async function main(): Promise<void> {
   if (only === 'solve-suite') {
     timeToSolve('configs/ppo-acrobot.yaml', [0, 1, 2]);
     timeToSolve('configs/ppo-pendulum.yaml', [0, 1, 2]);
+    timeToSolve('configs/ppo-catch.yaml', [0, 1, 2]);
   }
   if (!only || only === 'solve-workers') {
     timeToSolve('configs/ppo-cartpole-workers.yaml', [0, 1, 2]);

@@ -5,6 +5,7 @@ export { Rng, deriveSeed } from './rng';
 export { TimeLimit } from './time-limit';
 export { VectorEnv, type VectorStep } from './vector-env';
 export { CartPole } from './cartpole';
+export { Catch } from './catch';
 export { MountainCar } from './mountain-car';
 export { MountainCarContinuous } from './mountain-car-continuous';
 export { Pendulum } from './pendulum';

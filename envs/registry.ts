@@ -3,6 +3,7 @@ import { EnvError } from '../src/errors';
 import type { Env, EnvFactory } from './env';
 import { Acrobot } from './acrobot';
 import { CartPole } from './cartpole';
+import { Catch } from './catch';
 import { MountainCar } from './mountain-car';
 import { MountainCarContinuous } from './mountain-car-continuous';
 import { Pendulum } from './pendulum';
@@ -51,3 +52,4 @@ registerEnv('MountainCar-v0', () => new MountainCar(), { maxEpisodeSteps: 200, r
 registerEnv('MountainCarContinuous-v0', () => new MountainCarContinuous(), { maxEpisodeSteps: 999, rewardThreshold: 90 });
 registerEnv('Pendulum-v1', () => new Pendulum(), { maxEpisodeSteps: 200 });
 registerEnv('Acrobot-v1', () => new Acrobot(), { maxEpisodeSteps: 500, rewardThreshold: -100 });
+registerEnv('Catch', () => new Catch(), { rewardThreshold: 0.9 });
