@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import type { Algorithm, AlgorithmModule, AlgorithmState, ConfigIssue, CreateOptions, PolicySpec, TrajectoryBatch, UpdateContext, Weights } from '../src/algorithm';
+import { weightsFromState, weightsToState, type Algorithm, type AlgorithmModule, type AlgorithmState, type ConfigIssue, type CreateOptions, type PolicySpec, type TrajectoryBatch, type UpdateContext, type Weights } from '../src/algorithm';
 import { Rng, deriveSeed } from '../envs/rng';
 import { ActorCritic, ActorCriticPolicy } from './actor-critic';
 import { computeGae } from './gae';
@@ -206,7 +206,7 @@ export class Ppo implements Algorithm {
     const saved = optimizer.map((w) => ({ shape: [...w.tensor.shape], data: Float32Array.from(w.tensor.dataSync()) }));
     optimizer[0]?.tensor.dispose(); // the step count is a fresh scalar; the moments are Adam's own variables
     const tensors = [
-      ...this.net.getWeights().map((w) => ({ ...w, name: `weights/${w.name}` })),
+      ...weightsToState(this.net.getWeights()),
       // Adam's step count, then its moments, in the order it made them (it matches them by position).
       ...saved.map((w, i) => ({ name: `optimizer/${String(i).padStart(3, '0')}`, ...w })),
     ];
@@ -214,8 +214,7 @@ export class Ppo implements Algorithm {
   }
 
   async setState(state: AlgorithmState): Promise<void> {
-    const weights = state.tensors.filter((t) => t.name.startsWith('weights/')).map((t) => ({ ...t, name: t.name.slice('weights/'.length) }));
-    this.net.setWeights(weights);
+    this.net.setWeights(weightsFromState(state));
     const optimizer = state.tensors.filter((t) => t.name.startsWith('optimizer/'));
     if (optimizer.length > 0) {
       const values = optimizer.map((t, i) => ({ name: i === 0 ? 'iter' : t.name, tensor: tf.tensor(t.data, t.shape) }));

@@ -115,6 +115,18 @@ export interface AlgorithmState {
   json: Record<string, unknown>;
 }
 
+const WEIGHTS = 'weights/';
+
+/** The policy's weights as tensors of a saved state (under `weights/`). */
+export function weightsToState(weights: Weights): NamedTensor[] {
+  return weights.map((w) => ({ ...w, name: `${WEIGHTS}${w.name}` }));
+}
+
+/** The policy's weights in a saved state, under the names `getWeights()` gives them. */
+export function weightsFromState(state: AlgorithmState): Weights {
+  return state.tensors.filter((t) => t.name.startsWith(WEIGHTS)).map((t) => ({ ...t, name: t.name.slice(WEIGHTS.length) }));
+}
+
 export interface CreateOptions<C> {
   config: C;
   model: ModelConfig;

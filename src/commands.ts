@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { algorithms } from '../algorithms';
 import { createEnv } from './env-loader';
+import { weightsFromState } from './algorithm';
 import { selectBackend, type BackendName } from './backend';
 import { listCheckpoints, loadCheckpoint, readMetadata, resolveCheckpoint } from './checkpoint';
 import { applyOverride, validateConfig } from './config/load';
@@ -40,7 +41,7 @@ export async function evaluateCheckpoint(
     extras: [],
   });
   env.close();
-  const weights = ckpt.algorithm.tensors.filter((t) => t.name.startsWith('weights/')).map((t) => ({ ...t, name: t.name.slice('weights/'.length) }));
+  const weights = weightsFromState(ckpt.algorithm);
   if (weights.length === 0) throw new CheckpointError(`${dir}: holds no policy weights (weights/*)`);
   policy.setWeights(weights);
   const bar = opts.json || !process.stderr.isTTY ? undefined : new SingleBar({ format: 'evaluating [{bar}] {value}/{total} episodes', stream: process.stderr });
