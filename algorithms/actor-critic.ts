@@ -1,13 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ActResult, ModelConfig, NamedTensor, PolicySpec, SamplingPolicy, Weights } from '../src/algorithm';
 import { Rng } from '../envs/rng';
+import { ConvEncoder, convInputShape } from './conv';
 import { categorical, diagGaussian } from './distributions';
 import { activate, Dense, FlatParams, Mlp } from './mlp';
 import { concatFloat32 } from './util';
 
 /**
  * A policy head and a value head over MLP bodies: one shared body (`sharedLayers`) or one
- * each. Discrete action spaces get logits; Box action spaces a Gaussian mean and a
+ * each. With `model.conv`, one conv encoder shared by both reads the image first (as in
+ * Atari PPO). Discrete action spaces get logits; Box action spaces a Gaussian mean and a
  * state-independent log-std.
  */
 export class ActorCritic {
@@ -16,6 +18,8 @@ export class ActorCritic {
   readonly actionSize: number;
   readonly obsSize: number;
   readonly params = new FlatParams();
+  /** The shared conv layers, when `model.conv` has any. */
+  readonly encoder: ConvEncoder | null;
   private readonly piBody: Mlp;
   private readonly vBody: Mlp | null;
   private readonly piHead: Dense;
@@ -31,8 +35,11 @@ export class ActorCritic {
     this.discrete = act.type === 'Discrete';
     this.actionSize = act.type === 'Discrete' ? act.n : act.shape.reduce((a, b) => a * b, 1);
     const p = this.params;
-    this.piBody = new Mlp(p, model.sharedLayers ? 'shared' : 'pi', this.obsSize, model.hiddenSizes, model.activation, rng);
-    this.vBody = model.sharedLayers ? null : new Mlp(p, 'vf', this.obsSize, model.hiddenSizes, model.activation, rng);
+    const image = convInputShape(model, obs);
+    this.encoder = image ? new ConvEncoder(p, 'conv', image, model.conv!, rng) : null;
+    const features = this.encoder?.outputSize ?? this.obsSize;
+    this.piBody = new Mlp(p, model.sharedLayers ? 'shared' : 'pi', features, model.hiddenSizes, model.activation, rng);
+    this.vBody = model.sharedLayers ? null : new Mlp(p, 'vf', features, model.hiddenSizes, model.activation, rng);
     // Small policy outputs start the policy near uniform / near its mean, as in CleanRL and SB3.
     this.piHead = new Dense(p, 'pi/out', this.piBody.outputSize, this.actionSize, 0.01, rng);
     this.vHead = new Dense(p, 'vf/out', this.piBody.outputSize, 1, 1, rng);
@@ -48,15 +55,17 @@ export class ActorCritic {
    * log-std tensor of a Gaussian policy.
    */
   forward(obs: tf.Tensor, p = this.params.unpack()): { pi: tf.Tensor; value: tf.Tensor; logStd: tf.Tensor | null } {
-    const h = this.piBody.apply(p, obs);
-    const hv = this.vBody ? this.vBody.apply(p, obs) : h;
+    const x = this.encoder ? this.encoder.apply(p, obs) : obs;
+    const h = this.piBody.apply(p, x);
+    const hv = this.vBody ? this.vBody.apply(p, x) : h;
     return { pi: this.piHead.apply(p, h), value: tf.reshape(this.vHead.apply(p, hv), [-1]), logStd: this.logStd ? p[this.logStd] : null };
   }
 
   /** The value alone, [B]. */
   value(obs: tf.Tensor): tf.Tensor {
     const p = this.params.unpack();
-    return tf.reshape(this.vHead.apply(p, (this.vBody ?? this.piBody).apply(p, obs)), [-1]);
+    const x = this.encoder ? this.encoder.apply(p, obs) : obs;
+    return tf.reshape(this.vHead.apply(p, (this.vBody ?? this.piBody).apply(p, x)), [-1]);
   }
 
   /** log pi(a|s) and entropy per row, for the loss. `actions` is one-hot (Discrete) or raw (Box). */
@@ -75,6 +84,7 @@ export class ActorCritic {
 
   dispose(): void {
     this.params.dispose();
+    this.encoder?.dispose();
   }
 }
 
@@ -94,6 +104,7 @@ export class ActorCriticPolicy implements SamplingPolicy {
     const cols = net.actionSize + 1;
     const out = tf.tidy(() => {
       let h: tf.Tensor = tf.tensor2d(obs, [numEnvs, net.obsSize]);
+      if (net.encoder) h = net.encoder.apply(fused.conv, h); // the conv layers are shared: nothing to fuse
       fused.hidden.forEach((l) => (h = activate(tf.add(tf.matMul(h as tf.Tensor2D, l.w), l.b), this.spec.model.activation)));
       return tf.add(tf.matMul(h as tf.Tensor2D, fused.out.w), fused.out.b);
     });
@@ -131,12 +142,14 @@ export class ActorCriticPolicy implements SamplingPolicy {
 
   private dropFused(): void {
     if (!this.fused) return;
-    tf.dispose([...this.fused.hidden.flatMap((l) => [l.w, l.b]), this.fused.out.w, this.fused.out.b]);
+    tf.dispose([...Object.values(this.fused.conv), ...this.fused.hidden.flatMap((l) => [l.w, l.b]), this.fused.out.w, this.fused.out.b]);
     this.fused = undefined;
   }
 }
 
 interface FusedLayers {
+  /** The conv encoder's weights by name, as `ConvEncoder.apply` reads them; empty without one. */
+  conv: Record<string, tf.Tensor>;
   hidden: { w: tf.Tensor2D; b: tf.Tensor1D }[];
   /** [lastHidden, actionSize + 1]: the policy head's columns, then the value head's. */
   out: { w: tf.Tensor2D; b: tf.Tensor1D };
@@ -147,7 +160,8 @@ interface FusedLayers {
  * The policy and value networks as ONE network for inference: separate towers side by side
  * (the first layers' columns joined, deeper layers block-diagonal), both heads in one output
  * layer. Half the tfjs ops per step for the same numbers; sampling is dominated by per-op
- * dispatch, not by the extra zeros multiplied.
+ * dispatch, not by the extra zeros multiplied. A conv encoder is shared already: its weights
+ * are kept as they are and it runs before the fused towers.
  */
 function fuse(weights: Weights, model: ModelConfig, actionSize: number): FusedLayers {
   const byName = new Map(weights.map((w) => [w.name, w]));
@@ -172,7 +186,9 @@ function fuse(weights: Weights, model: ModelConfig, actionSize: number): FusedLa
   const vf = get('vf/out/w');
   const outW = shared ? sideBySide(pi, vf) : blockDiagonal(pi, vf);
   const logStd = byName.get('pi/logStd');
+  const conv = (model.conv ?? []).flatMap((_, i) => [`conv/${i}/w`, `conv/${i}/b`]);
   return {
+    conv: Object.fromEntries(conv.map((name) => [name, tf.tensor(get(name).data, get(name).shape)])),
     hidden,
     out: { w: tf.tensor2d(outW, [width, actionSize + 1]), b: tf.tensor1d(concatFloat32([get('pi/out/b').data, get('vf/out/b').data])) },
     logStd: logStd ? Float32Array.from(logStd.data) : null,

@@ -1,5 +1,6 @@
 /**
- * `npm run bench`: PPO CartPole time-to-solve over three seeds, and sampling throughput.
+ * `npm run bench`: PPO and DQN CartPole time-to-solve over three seeds, sampling, transport,
+ * DQN learner and replay throughput; `node dist/bench/run.js <part>` runs one part.
  * Figures are medians; the machine is shared and noisy, so read them as such.
  */
 import { spawnSync } from 'node:child_process';
@@ -11,6 +12,7 @@ import { makeEnv, Rng, VectorEnv } from '../envs';
 import { selectBackend } from '../src/backend';
 import { loadConfig } from '../src/config/load';
 import { RolloutWorker } from '../src/rollout-worker';
+import { dqnGradientSteps, replayThroughput } from './dqn';
 import { transport, workerThroughput } from './workers';
 
 const root = path.resolve(__dirname, '..', '..');
@@ -32,10 +34,10 @@ function timeToSolve(config: string, seeds: number[], sets: string[] = []): void
     const progress = fs.readFileSync(path.join(runDir, 'progress.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     const last = progress[progress.length - 1];
     const sum = (k: string) => progress.reduce((s, p) => s + p[k], 0);
-    const target = loadConfig(path.join(root, config)).stop.episodeReturnMean ?? Infinity;
+    const stop = loadConfig(path.join(root, config)).stop;
     const row = {
       seed,
-      solved: last.episodeReturnMean >= target,
+      solved: stop.evalReturnMean !== undefined ? last.evalReturnMean >= stop.evalReturnMean : last.episodeReturnMean >= (stop.episodeReturnMean ?? Infinity),
       envSteps: last.envSteps,
       wallSeconds: last.wallSeconds,
       processSeconds,
@@ -120,6 +122,14 @@ async function main(): Promise<void> {
     timeToSolve('configs/ppo-acrobot.yaml', [0, 1, 2]);
     timeToSolve('configs/ppo-pendulum.yaml', [0, 1, 2]);
     timeToSolve('configs/ppo-catch.yaml', [0, 1, 2]);
+  }
+  if (!only || only === 'dqn') {
+    await dqnGradientSteps();
+    replayThroughput();
+  }
+  if (!only || only === 'solve-dqn') {
+    timeToSolve('configs/dqn-cartpole.yaml', [0, 1, 2]);
+    timeToSolve('configs/dqn-cartpole-workers.yaml', [0, 1, 2]);
   }
   if (!only || only === 'solve-workers') {
     timeToSolve('configs/ppo-cartpole-workers.yaml', [0, 1, 2]);

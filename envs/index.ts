@@ -10,3 +10,4 @@ export { MountainCar } from './mountain-car';
 export { MountainCarContinuous } from './mountain-car-continuous';
 export { Pendulum } from './pendulum';
 export { Acrobot } from './acrobot';
+export { LunarLander } from './lunar-lander';

@@ -4,9 +4,11 @@ import type { Env, EnvFactory } from './env';
 import { Acrobot } from './acrobot';
 import { CartPole } from './cartpole';
 import { Catch } from './catch';
+import { LunarLander } from './lunar-lander';
 import { MountainCar } from './mountain-car';
 import { MountainCarContinuous } from './mountain-car-continuous';
 import { Pendulum } from './pendulum';
+import { Snake } from './snake';
 import { TimeLimit } from './time-limit';
 
 export interface EnvSpec {
@@ -52,4 +54,6 @@ registerEnv('MountainCar-v0', () => new MountainCar(), { maxEpisodeSteps: 200, r
 registerEnv('MountainCarContinuous-v0', () => new MountainCarContinuous(), { maxEpisodeSteps: 999, rewardThreshold: 90 });
 registerEnv('Pendulum-v1', () => new Pendulum(), { maxEpisodeSteps: 200 });
 registerEnv('Acrobot-v1', () => new Acrobot(), { maxEpisodeSteps: 500, rewardThreshold: -100 });
+registerEnv('LunarLander-v3', () => new LunarLander(), { maxEpisodeSteps: 1000, rewardThreshold: 200 });
 registerEnv('Catch', () => new Catch(), { rewardThreshold: 0.9 });
+registerEnv('Snake-v0', (config) => new Snake(config), { maxEpisodeSteps: 1000, rewardThreshold: 10 });

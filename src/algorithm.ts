@@ -64,6 +64,8 @@ export interface ModelConfig {
   hiddenSizes: number[];
   activation: 'tanh' | 'relu';
   sharedLayers: boolean;
+  /** Conv layers (relu after each) before the MLP, for Box(h, w, c) observations; absent or []: none. */
+  conv?: { filters: number; kernel: number; stride: number; padding: 'valid' | 'same' }[];
 }
 
 export interface ActResult {
@@ -88,17 +90,26 @@ export interface UpdateContext {
 
 export interface Algorithm {
   /**
-   * `sync`: on-policy; each iteration the learner gathers `trainBatchSize` steps sampled by
-   * weights at most `maxPolicyLag` versions old, then updates. (`async` comes with DQN.)
+   * `sync` (on-policy): each iteration the learner gathers `trainBatchSize` steps sampled by
+   * weights at most `maxPolicyLag` versions old, updates once, then broadcasts the weights.
+   *
+   * `async` (off-policy): workers sample without pause; every batch goes to `update` as it
+   * arrives, whatever weights sampled it (its lag is reported, not limited), and the weights
+   * are broadcast whenever `syncDue()` says so. An iteration is `trainBatchSize` steps of that.
    */
-  readonly mode: 'sync';
+  readonly mode: 'sync' | 'async';
   readonly trainBatchSize: number;
   readonly maxPolicyLag: number;
+  /** `async` only: true when the workers should get the current weights (asked after each update). */
+  syncDue?(): boolean;
   /** The metrics worth a place on the console's line per iteration, with short labels. */
   readonly consoleMetrics: [key: string, label: string][];
   policySpec(): PolicySpec;
   getWeights(): Weights;
-  /** One training step on the gathered batches; returns the metrics to log. */
+  /**
+   * One training step on the gathered batches; returns the metrics to log. An `async`
+   * algorithm's metrics cover the iteration so far (`ctx.iteration`): the runtime logs the last.
+   */
   update(batches: TrajectoryBatch[], ctx: UpdateContext): Promise<Record<string, number>>;
   /** Everything needed to resume exactly: weights, optimizer state, generators, counters. */
   getState(): Promise<AlgorithmState>;
@@ -135,6 +146,8 @@ export interface CreateOptions<C> {
   seed: number;
   /** Envs sampling in parallel across all workers, and steps per env per batch. */
   totalEnvs: number;
+  /** Worker processes spawned by the run (0 or absent: local mode). */
+  numWorkers?: number;
   rolloutLength: number;
   /** The run's `stop.envSteps`, if any (for schedules that anneal over the run). */
   totalEnvSteps?: number;
@@ -152,5 +165,6 @@ export interface AlgorithmModule<C = unknown> {
   configSchema: z.ZodType<C>;
   check(config: C, ctx: { totalEnvs: number; rolloutLength: number; totalEnvSteps?: number }): ConfigIssue[];
   create(opts: CreateOptions<C>): Algorithm;
-  createPolicy(spec: PolicySpec): SamplingPolicy;
+  /** A sampling policy; `workerId` is the worker that will use it (absent: evaluation). */
+  createPolicy(spec: PolicySpec, ctx?: { workerId: number }): SamplingPolicy;
 }

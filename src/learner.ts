@@ -60,6 +60,8 @@ interface RuntimeState {
  * Trains until a `stop:` condition is reached. Each iteration has three phases: sample
  * (gather `trainBatchSize` steps), update (the algorithm's training step), sync (broadcast
  * the new weights with the next policyVersion); then metrics, evaluation and checkpoints.
+ * An `async` algorithm runs the three phases once per arriving batch instead, until the
+ * iteration has its `trainBatchSize` steps (see `Algorithm.mode`).
  */
 export async function train(config: RunConfig | Record<string, unknown>, opts: TrainOptions = {}): Promise<TrainResult> {
   const cfg = validateConfig(config as Record<string, unknown>);
@@ -84,6 +86,7 @@ export async function train(config: RunConfig | Record<string, unknown>, opts: T
     ...spaces,
     seed: cfg.seed,
     totalEnvs: Math.max(1, w.numWorkers) * w.envsPerWorker,
+    numWorkers: w.numWorkers,
     rolloutLength: w.rolloutLength,
     totalEnvSteps: cfg.stop.envSteps,
   });
@@ -97,6 +100,7 @@ export async function train(config: RunConfig | Record<string, unknown>, opts: T
           bind: opts.bind,
           curve: opts.curve,
           maxPolicyLag: algorithm.maxPolicyLag,
+          streaming: algorithm.mode === 'async',
           workerTimeoutSeconds: w.workerTimeoutSeconds,
           maxWorkerRestarts: w.maxWorkerRestarts,
           heartbeatSeconds: w.heartbeatSeconds,
@@ -110,7 +114,7 @@ export async function train(config: RunConfig | Record<string, unknown>, opts: T
             numEnvs: w.envsPerWorker,
             rolloutLength: w.rolloutLength,
             seed: cfg.seed,
-            policy: module.createPolicy(spec),
+            policy: module.createPolicy(spec, { workerId: 0 }),
           }),
         ))
   ).catch((err: unknown) => {
@@ -184,18 +188,30 @@ export async function train(config: RunConfig | Record<string, unknown>, opts: T
     await sampler.broadcast(algorithm.getWeights(), state.policyVersion);
     while (reason === undefined) {
       const iterStart = performance.now();
-      const batches = await sampler.collect(algorithm.trainBatchSize);
-      const sampleSeconds = (performance.now() - iterStart) / 1000;
-      const steps = batches.reduce((s, b) => s + b.numEnvs * b.length, 0);
-      for (const b of batches) episodes.add(b.episodes.returns, b.episodes.lengths);
-      state.envSteps += steps;
+      let sampleSeconds = 0;
+      let updateSeconds = 0;
+      let steps = 0;
+      let metrics: Record<string, number> = {};
       state.iteration += 1;
-      const updateStart = performance.now();
-      const metrics = await algorithm.update(batches, { iteration: state.iteration, envSteps: state.envSteps });
-      const updateSeconds = (performance.now() - updateStart) / 1000;
-      state.policyVersion += 1;
+      // sync: one pass. async: one pass per arriving batch, until the iteration has its steps.
+      do {
+        const sampleStart = performance.now();
+        const batches = algorithm.mode === 'sync' ? await sampler.collect(algorithm.trainBatchSize) : await sampler.next();
+        const updateStart = performance.now();
+        sampleSeconds += (updateStart - sampleStart) / 1000;
+        const got = batches.reduce((s, b) => s + b.numEnvs * b.length, 0);
+        for (const b of batches) episodes.add(b.episodes.returns, b.episodes.lengths);
+        steps += got;
+        state.envSteps += got;
+        // An async algorithm's metrics sum up its iteration so far: the last ones are the iteration's.
+        metrics = await algorithm.update(batches, { iteration: state.iteration, envSteps: state.envSteps });
+        updateSeconds += (performance.now() - updateStart) / 1000;
+        if (algorithm.mode === 'sync' || algorithm.syncDue?.()) {
+          state.policyVersion += 1;
+          await sampler.broadcast(algorithm.getWeights(), state.policyVersion);
+        }
+      } while (algorithm.mode === 'async' && steps < algorithm.trainBatchSize);
       const weights = algorithm.getWeights();
-      await sampler.broadcast(weights, state.policyVersion);
       const iterSeconds = (performance.now() - iterStart) / 1000;
 
       let evaluation: Record<string, number> = {};

@@ -8,6 +8,11 @@ import type { RolloutWorker, WorkerState } from './rollout-worker';
 export interface Sampler {
   /** Batches of at least `minSteps` steps in all, sampled by the weights last broadcast. */
   collect(minSteps: number): Promise<TrajectoryBatch[]>;
+  /**
+   * Async mode: the batches that arrived since the last call (waiting for at least one), from
+   * workers that sample without pause, whatever weights they hold.
+   */
+  next(): Promise<TrajectoryBatch[]>;
   /** Hands every worker the weights of `policyVersion`. */
   broadcast(weights: Weights, policyVersion: number): Promise<void>;
   /** Figures for progress.jsonl. */
@@ -30,6 +35,10 @@ export class LocalSampler implements Sampler {
       steps += batch.numEnvs * batch.length;
     }
     return batches;
+  }
+
+  async next(): Promise<TrajectoryBatch[]> {
+    return [this.worker.sample()];
   }
 
   async broadcast(weights: Weights, policyVersion: number): Promise<void> {

@@ -22,6 +22,8 @@ export interface WorkerPoolOptions {
   /** CURVE: the learner's key pair and the allowed worker keys. Undefined: no encryption. */
   curve?: { pair: KeyPair; allowed: Set<string> };
   maxPolicyLag: number;
+  /** Async mode: every worker samples without pause (two requests in flight), see `next()`. */
+  streaming?: boolean;
   workerTimeoutSeconds: number;
   maxWorkerRestarts: number;
   heartbeatSeconds: number;
@@ -34,8 +36,8 @@ interface LiveWorker {
   slot: number | null;
   numEnvs: number;
   lastSeen: number;
-  /** Steps of the sample request in flight, 0 when none. */
-  requested: number;
+  /** Sample requests in flight (at most one in sync mode, two when streaming). */
+  requests: number;
   lastSeq: number;
   name: string;
 }
@@ -184,7 +186,7 @@ export class WorkerPool implements Sampler {
           // and count it as a failure, so that a worker whose every batch is bad ends the run.
           const w = this.workers.get(identity.toString('hex'));
           if (w) {
-            w.requested = 0;
+            w.requests = Math.max(0, w.requests - 1);
             this.countFailure(`${w.name} sent a malformed message: ${err.message}`);
             this.wake?.(); // collect() asks it again now, not at its next poll
           }
@@ -207,7 +209,7 @@ export class WorkerPool implements Sampler {
       const known = this.workers.get(key);
       if (known) {
         // A worker that lost touch for a while: same id, same envs; just its welcome again.
-        known.requested = 0;
+        known.requests = 0;
         known.lastSeq = -1; // it starts its batches over
         void this.routerOut.send([identity, encode({ v: 1, type: 'welcome', workerId: known.id, setup: { ...this.opts.setup, numEnvs: known.numEnvs, pubEndpoint: this.pubFor(known.slot) }, weights: this.weights, policyVersion: this.version })]);
         return;
@@ -217,7 +219,7 @@ export class WorkerPool implements Sampler {
       const id = slot !== null && this.slots[slot].restarts === 0 ? slot : this.nextId++;
       const numEnvs = msg.numEnvs ?? this.opts.setup.numEnvs;
       const name = `worker ${id} (${slot !== null ? `slot ${slot}, ` : ''}${msg.host} pid ${msg.pid}, ${numEnvs} envs)`;
-      this.workers.set(key, { id, identity, slot, numEnvs, lastSeen: Date.now(), requested: 0, lastSeq: -1, name });
+      this.workers.set(key, { id, identity, slot, numEnvs, lastSeen: Date.now(), requests: 0, lastSeq: -1, name });
       void this.routerOut.send([identity, encode({ v: 1, type: 'welcome', workerId: id, setup: { ...this.opts.setup, numEnvs, pubEndpoint: this.pubFor(slot) }, weights: this.weights, policyVersion: this.version })]);
       this.opts.log(`${name} joined; ${this.workers.size} live`);
       this.noWorkersSince = null;
@@ -236,11 +238,12 @@ export class WorkerPool implements Sampler {
         const b = msg.batch;
         if (b.workerId !== w.id || msg.workerId !== w.id) return this.reject('impostor', `a batch from ${w.name} claims worker id ${b.workerId}`);
         if (b.seq <= w.lastSeq) return this.reject('replayed', `${w.name} sent batch seq ${b.seq} after ${w.lastSeq}`);
-        if (w.requested === 0) return this.reject('unsolicited', `${w.name} sent a batch nobody asked for`);
+        if (w.requests === 0) return this.reject('unsolicited', `${w.name} sent a batch nobody asked for`);
         w.lastSeq = b.seq;
-        w.requested = 0;
+        w.requests -= 1;
         this.errorsSinceBatch = 0;
         this.queue.push(b);
+        if (this.opts.streaming) this.stream();
         this.wake?.();
         return;
       }
@@ -293,7 +296,7 @@ export class WorkerPool implements Sampler {
     const w = this.workers.get(key);
     if (!w) return;
     this.workers.delete(key);
-    this.opts.log(`${w.name} ${why}${w.requested > 0 ? '; its unfinished batch is discarded' : ''}; ${this.workers.size} live`);
+    this.opts.log(`${w.name} ${why}${w.requests > 0 ? '; its unfinished batch is discarded' : ''}; ${this.workers.size} live`);
     this.wake?.();
   }
 
@@ -324,14 +327,41 @@ export class WorkerPool implements Sampler {
 
   /** Sends sample requests to idle workers while the steps in flight fall short of `needed`. */
   private requestSamples(needed: number): void {
-    let inFlight = [...this.workers.values()].reduce((s, w) => s + w.requested, 0);
+    const T = this.opts.setup.rolloutLength;
+    let inFlight = [...this.workers.values()].reduce((s, w) => s + w.requests * w.numEnvs * T, 0);
     for (const w of this.workers.values()) {
       if (inFlight >= needed) break;
-      if (w.requested > 0) continue;
-      w.requested = w.numEnvs * this.opts.setup.rolloutLength;
-      inFlight += w.requested;
-      void this.routerOut.send([w.identity, encode({ v: 1, type: 'sample', policyVersion: this.version })]);
+      if (w.requests > 0) continue;
+      this.request(w);
+      inFlight += w.numEnvs * T;
     }
+  }
+
+  /**
+   * Async mode: keeps two requests in flight per worker, so that it starts the next batch as
+   * soon as it sends one; paused while the learner has a backlog of two batches per worker.
+   */
+  private stream(): void {
+    if (this.queue.length >= 2 * this.workers.size) return;
+    for (const w of this.workers.values()) while (w.requests < 2) this.request(w);
+  }
+
+  private request(w: LiveWorker): void {
+    w.requests += 1;
+    void this.routerOut.send([w.identity, encode({ v: 1, type: 'sample', policyVersion: this.version })]);
+  }
+
+  private async waitForNews(): Promise<void> {
+    await new Promise<void>((resolve) => {
+      this.wake = resolve;
+      setTimeout(resolve, 500); // re-check for workers that joined, and for fatal errors
+    });
+    this.wake = null;
+  }
+
+  private countLag(b: TrajectoryBatch): void {
+    this.lagSum += this.version - b.policyVersion;
+    this.lagCount += 1;
   }
 
   async collect(minSteps: number): Promise<TrajectoryBatch[]> {
@@ -342,25 +372,34 @@ export class WorkerPool implements Sampler {
       const b = this.queue.shift();
       if (!b) {
         this.requestSamples(minSteps - steps);
-        await new Promise<void>((resolve) => {
-          this.wake = resolve;
-          setTimeout(resolve, 500); // re-check for workers that joined, and for fatal errors
-        });
-        this.wake = null;
+        await this.waitForNews();
         continue;
       }
       if (b.policyVersion < this.version - this.opts.maxPolicyLag) {
         this.counters.droppedBatches += 1;
         continue;
       }
-      this.lagSum += this.version - b.policyVersion;
-      this.lagCount += 1;
+      this.countLag(b);
       batches.push(b);
       steps += b.numEnvs * b.length;
     }
     // With lag allowed, workers sample the next batch while the learner updates.
     if (this.opts.maxPolicyLag > 0) this.requestSamples(minSteps);
     return batches;
+  }
+
+  async next(): Promise<TrajectoryBatch[]> {
+    for (;;) {
+      if (this.fatal) throw this.fatal;
+      this.stream(); // workers that joined since
+      if (this.queue.length > 0) {
+        const batches = this.queue.splice(0);
+        batches.forEach((b) => this.countLag(b));
+        this.stream(); // the backlog is gone: the workers need not pause
+        return batches;
+      }
+      await this.waitForNews();
+    }
   }
 
   async broadcast(weights: Weights, policyVersion: number): Promise<void> {

@@ -130,7 +130,7 @@ export class WorkerProcess {
     this.setup = setup;
     this.requests = [];
     this.latest = null;
-    this.policy = algorithms[setup.spec.algorithm].createPolicy(setup.spec);
+    this.policy = algorithms[setup.spec.algorithm].createPolicy(setup.spec, { workerId });
     this.rollout = this.makeRollout();
     this.rollout.setWeights(weights, policyVersion);
     const curve = this.opts.curve ? clientCurveOptions(this.opts.curve.pair, this.opts.curve.learnerKey) : {};

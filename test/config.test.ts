@@ -40,7 +40,7 @@ describe('Config', () => {
     assert.equal(cfg.name, 'minimal');
     assert.equal(cfg.seed, 0);
     assert.equal(cfg.backend, 'auto');
-    assert.deepEqual(cfg.model, { hiddenSizes: [64, 64], activation: 'tanh', sharedLayers: false });
+    assert.deepEqual(cfg.model, { hiddenSizes: [64, 64], activation: 'tanh', sharedLayers: false, conv: [] });
     assert.equal(cfg.workers.numWorkers, 0);
     assert.equal((cfg.ppo as { gamma: number }).gamma, 0.99);
     assert.deepEqual(cfg.env.config, {});
@@ -80,7 +80,7 @@ describe('Config', () => {
     const noStop = write('nostop.yaml', 'algorithm: ppo\nenv:\n  id: CartPole-v1\nstop: {}\n');
     assert.match(errorOf(noStop), /stop must set at least one of episodeReturnMean, evalReturnMean, envSteps, iterations, wallSeconds/);
     const algo = write('algo.yaml', base.replace('ppo', 'ppp'));
-    assert.equal(errorOf(algo), `${algo}:1: algorithm ("ppp") must be one of ppo; did you mean "ppo"?`);
+    assert.equal(errorOf(algo), `${algo}:1: algorithm ("ppp") must be one of ppo, dqn; did you mean "ppo"?`);
   });
 
   it('applies --set overrides as typed YAML values and validates them too', () => {

@@ -6,17 +6,20 @@ import { activate, Dense, FlatParams } from '../algorithms/mlp';
 import { makeEnv, Rng } from '../envs';
 import { selectBackend } from '../src/backend';
 import { RolloutWorker } from '../src/rollout-worker';
+import type { ModelConfig } from '../src/algorithm';
 
-const model = { hiddenSizes: [16, 16], activation: 'tanh' as const, sharedLayers: false };
+const model: ModelConfig = { hiddenSizes: [16, 16], activation: 'tanh' as const, sharedLayers: false };
+const convModel: ModelConfig = { ...model, conv: [{ filters: 4, kernel: 3, stride: 1, padding: 'valid' }, { filters: 4, kernel: 3, stride: 2, padding: 'same' }] };
 
-function makePpo(overrides: Record<string, unknown> = {}) {
-  const env = makeEnv('CartPole-v1');
+function makePpo(overrides: Record<string, unknown> = {}, setup: { envId: string; model: ModelConfig } = { envId: 'CartPole-v1', model }) {
+  const { envId } = setup;
+  const env = makeEnv(envId);
   const spaces = { observationSpace: env.observationSpace.toSpec(), actionSpace: env.actionSpace.toSpec() };
   const config = ppoConfigSchema.parse({ minibatchSize: 32, numEpochs: 2, ...overrides });
-  const algo = ppo.create({ config, model, ...spaces, seed: 3, totalEnvs: 4, rolloutLength: 16 }) as Ppo;
+  const algo = ppo.create({ config, model: setup.model, ...spaces, seed: 3, totalEnvs: 4, rolloutLength: 16 }) as Ppo;
   const worker = new RolloutWorker({
     workerId: 0,
-    envId: 'CartPole-v1',
+    envId,
     envConfig: {},
     numEnvs: 4,
     rolloutLength: 16,
@@ -80,10 +83,10 @@ describe('PPO', () => {
     params.dispose();
   });
 
-  it('leaks no tensors across an update, a weight sync and sampling', async () => {
-    const { algo, worker } = makePpo();
-    const batches = [worker.sample(), worker.sample()]; // warm-up: the first calls create tfjs' own constants
-    await algo.update(batches, { iteration: 1, envSteps: 128 });
+  /** An update, a weight sync and sampling, twice: the second round must leave tfjs' tensor count as it was. */
+  async function assertNoLeak(made: ReturnType<typeof makePpo>): Promise<Record<string, number>> {
+    const { algo, worker } = made;
+    await algo.update([worker.sample(), worker.sample()], { iteration: 1, envSteps: 128 }); // warm-up: tfjs' own constants
     worker.setWeights(algo.getWeights(), 1);
     worker.sample();
     const before = tf.memory().numTensors;
@@ -96,6 +99,17 @@ describe('PPO', () => {
     }
     worker.close();
     algo.dispose();
+    return metrics;
+  }
+
+  it('leaks no tensors across an update, a weight sync and sampling', async () => {
+    await assertNoLeak(makePpo());
+  });
+
+  it('leaks no tensors across an update, a weight sync and sampling with a conv encoder on Catch', async () => {
+    const made = makePpo({}, { envId: 'Catch', model: convModel });
+    assert.deepEqual(made.algo.getWeights().slice(0, 4).map((w) => [w.name, w.shape]), [['conv/0/w', [9, 4]], ['conv/0/b', [4]], ['conv/1/w', [36, 4]], ['conv/1/b', [4]]]);
+    await assertNoLeak(made);
   });
 
   it('changes the weights with an update, and a worker given them acts like the learner', async () => {
@@ -118,17 +132,23 @@ describe('PPO', () => {
     algo.dispose();
   });
 
-  for (const [label, sharedLayers, actionSpace] of [
-    ['separate towers, Discrete', false, { type: 'Discrete', n: 3 }],
-    ['a shared body, Discrete', true, { type: 'Discrete', n: 3 }],
-    ['separate towers, Box', false, { type: 'Box', shape: [2], low: [-1, -1], high: [1, 1] }],
+  const image = { shape: [6, 5, 2], conv: convModel.conv! };
+  const flat = { shape: [5], conv: [] };
+  for (const [label, sharedLayers, actionSpace, { shape, conv }] of [
+    ['separate towers, Discrete', false, { type: 'Discrete', n: 3 }, flat],
+    ['a shared body, Discrete', true, { type: 'Discrete', n: 3 }, flat],
+    ['separate towers, Box', false, { type: 'Box', shape: [2], low: [-1, -1], high: [1, 1] }, flat],
+    ['a conv encoder, separate towers, Discrete', false, { type: 'Discrete', n: 3 }, image],
+    ['a conv encoder, a shared body, Discrete', true, { type: 'Discrete', n: 3 }, image],
+    ['a conv encoder, separate towers, Box', false, { type: 'Box', shape: [2], low: [-1, -1], high: [1, 1] }, image],
   ] as const) {
     it(`samples from one fused network that gives the learner's numbers (${label})`, () => {
+      const obsSize = shape.reduce((a, d) => a * d, 1);
       const spec = {
         algorithm: 'ppo',
-        observationSpace: { type: 'Box' as const, shape: [5], low: Array(5).fill(-9), high: Array(5).fill(9) },
+        observationSpace: { type: 'Box' as const, shape: [...shape], low: Array(obsSize).fill(-9), high: Array(obsSize).fill(9) },
         actionSpace: actionSpace as never,
-        model: { hiddenSizes: [8, 6], activation: 'tanh' as const, sharedLayers },
+        model: { hiddenSizes: [8, 6], activation: 'tanh' as const, sharedLayers, conv: [...conv] },
         config: ppoConfigSchema.parse({}),
         extras: ['logp', 'value'],
       };
@@ -136,10 +156,10 @@ describe('PPO', () => {
       const policy = ppo.createPolicy(spec);
       policy.setWeights(learner.getWeights());
       const rng = new Rng(4);
-      const obs = Float32Array.from({ length: 3 * 5 }, () => rng.normal());
+      const obs = Float32Array.from({ length: 3 * obsSize }, () => rng.normal());
       const acted = policy.act(obs, 3, new Rng(1), { deterministic: true });
       const { pi, value } = tf.tidy(() => {
-        const out = learner.forward(tf.tensor2d(obs, [3, 5]));
+        const out = learner.forward(tf.tensor2d(obs, [3, obsSize]));
         return { pi: out.pi.dataSync(), value: out.value.dataSync() };
       });
       value.forEach((v, i) => assert.ok(Math.abs(v - acted.extras.value[i]) < 1e-5, `value ${i}: ${acted.extras.value[i]} != ${v}`));

@@ -19,6 +19,19 @@ const modelSchema = z
     hiddenSizes: z.array(z.number().int().positive()).min(1).default([64, 64]).describe('units per hidden layer'),
     activation: z.enum(['tanh', 'relu']).default('tanh').describe('activation after each hidden layer'),
     sharedLayers: z.boolean().default(false).describe('one body for policy and value (true) or one each'),
+    conv: z
+      .array(
+        z
+          .object({
+            filters: z.number().int().positive().describe('output channels'),
+            kernel: z.number().int().positive().describe('side of the square kernel, in pixels'),
+            stride: z.number().int().positive().default(1).describe('pixels between kernel positions'),
+            padding: z.enum(['valid', 'same']).default('valid').describe("valid: only whole windows; same: zero-padded, ceil(size / stride) outputs"),
+          })
+          .strict(),
+      )
+      .default([])
+      .describe('conv layers (relu) shared by policy and value, before hiddenSizes; needs an image observation Box(h, w, c); []: none'),
   })
   .strict();
 

@@ -193,7 +193,8 @@ const SETUP_FIELDS = fieldsOf<WorkerSetup>({
   spec: true, envId: true, envConfig: true, numEnvs: true, rolloutLength: true, seed: true, heartbeatSeconds: true, pubEndpoint: true,
 });
 const SPEC_FIELDS = fieldsOf<PolicySpec>({ algorithm: true, observationSpace: true, actionSpace: true, model: true, config: true, extras: true });
-const MODEL_FIELDS = fieldsOf<ModelConfig>({ hiddenSizes: true, activation: true, sharedLayers: true });
+const MODEL_FIELDS = fieldsOf<ModelConfig>({ hiddenSizes: true, activation: true, sharedLayers: true, conv: true });
+const CONV_FIELDS = ['filters', 'kernel', 'stride', 'padding'];
 const TENSOR_FIELDS = fieldsOf<NamedTensor>({ name: true, shape: true, data: true });
 
 function checkBatch(b: Obj, path: string, expect: BatchExpectation, workerId: number): void {
@@ -291,6 +292,17 @@ function checkModel(m: Obj, path: string): void {
   const act = field(m, 'activation', path);
   if (act !== 'tanh' && act !== 'relu') reject('badField', `${path}.activation must be 'tanh' or 'relu', got ${show(act)}`);
   if (typeof field(m, 'sharedLayers', path) !== 'boolean') reject('badField', `${path}.sharedLayers must be a boolean, got ${show(m.sharedLayers)}`);
+  if (m.conv === undefined) return;
+  if (!Array.isArray(m.conv)) reject('badField', `${path}.conv must be an array, got ${show(m.conv)}`);
+  m.conv.forEach((layer: unknown, i: number) => {
+    const at = `${path}.conv[${i}]`;
+    if (!isPlainObject(layer)) reject('badField', `${at} must be an object, got ${show(layer)}`);
+    keys(layer, CONV_FIELDS, at);
+    for (const k of ['filters', 'kernel', 'stride']) {
+      if (!(Number.isSafeInteger(layer[k]) && (layer[k] as number) > 0)) reject('badField', `${at}.${k} must be a positive integer, got ${show(layer[k])}`);
+    }
+    if (layer.padding !== 'valid' && layer.padding !== 'same') reject('badField', `${at}.padding must be 'valid' or 'same', got ${show(layer.padding)}`);
+  });
 }
 
 /** An array of `{ name, shape, data }` with unique names and `data.length` = product(shape). */

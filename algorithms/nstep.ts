@@ -1,0 +1,56 @@
+import type { TrajectoryBatch } from '../src/algorithm';
+import type { Transitions } from './replay';
+
+/**
+ * One transition per step of a batch, with n-step returns: from row (t, env), the rewards
+ * of up to `n` steps summed with discounting, and the state to bootstrap from with its
+ * discount gamma^k (k the steps summed). The sum stops early at an episode's end: after a
+ * termination the discount is 0 (no bootstrap); after a truncation the bootstrap state is
+ * the episode's last observation (`finalObs`), not the next episode's first. It also stops
+ * at the batch's end, bootstrapping from `nextObs` with fewer steps: a shorter return is
+ * still a correct target for Q-learning, so no step waits for the next batch.
+ */
+export function nStepTransitions(batch: TrajectoryBatch, n: number, gamma: number): Transitions {
+  const N = batch.numEnvs;
+  const T = batch.length;
+  const rows = N * T;
+  const d = batch.obs.length / rows;
+  const finalRow = new Map<number, number>();
+  batch.finalObs.index.forEach((row, k) => finalRow.set(row, k));
+  const out: Transitions = {
+    obs: batch.obs,
+    actions: Int32Array.from(batch.actions),
+    rewards: new Float32Array(rows),
+    nextObs: new Float32Array(rows * d),
+    discounts: new Float32Array(rows),
+  };
+  for (let t = 0; t < T; t++) {
+    for (let e = 0; e < N; e++) {
+      const row = t * N + e;
+      let ret = 0;
+      let discount = 1;
+      let next: Float32Array | null = null;
+      for (let k = 0; k < n && t + k < T; k++) {
+        const r = (t + k) * N + e;
+        ret += discount * batch.rewards[r];
+        discount *= gamma;
+        if (batch.terminated[r]) {
+          discount = 0;
+          next = batch.obs.subarray(r * d, (r + 1) * d); // unused: discount 0
+          break;
+        }
+        if (batch.truncated[r]) {
+          const f = finalRow.get(r)!;
+          next = batch.finalObs.obs.subarray(f * d, (f + 1) * d);
+          break;
+        }
+        // Not ended: bootstrap from the step after r (or from nextObs past the batch's end).
+        next = t + k + 1 < T ? batch.obs.subarray((r + N) * d, (r + N + 1) * d) : batch.nextObs.subarray(e * d, (e + 1) * d);
+      }
+      out.rewards[row] = ret;
+      out.discounts[row] = discount;
+      out.nextObs.set(next!, row * d);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,113 @@
+import * as tf from '@tensorflow/tfjs';
+import { Rng } from '../envs/rng';
+import type { SpaceSpec } from '../envs/spaces';
+import type { ActResult, ModelConfig, PolicySpec, SamplingPolicy, Weights } from '../src/algorithm';
+import { Dense, FlatParams, Mlp } from './mlp';
+
+type Tensors = Record<string, tf.Tensor>;
+
+/** The weight that carries a policy's exploration rate to the workers, beside the network's. */
+export const EPSILON = 'exploration/epsilon';
+
+/**
+ * A Q-network for Discrete actions: an MLP body, then either one head of Q-values or, with
+ * `dueling`, a value head and an advantage head joined as Q = V + A - mean(A) (Wang et al., 2016).
+ */
+export class QNetwork {
+  readonly params = new FlatParams();
+  readonly obsSize: number;
+  readonly numActions: number;
+  private readonly body: Mlp;
+  private readonly head: Dense;
+  private readonly valueHead: Dense | null;
+
+  constructor(spaces: { observationSpace: SpaceSpec; actionSpace: SpaceSpec }, model: ModelConfig, dueling: boolean, seed: number) {
+    const { observationSpace: obs, actionSpace: act } = spaces;
+    if (act.type !== 'Discrete') throw new RangeError(`DQN needs a Discrete action space; this env's is Box(shape=[${act.shape}])`);
+    if (obs.type !== 'Box') throw new RangeError('DQN needs a Box observation space');
+    const rng = new Rng(seed);
+    this.obsSize = obs.shape.reduce((a, b) => a * b, 1);
+    this.numActions = act.n;
+    this.body = new Mlp(this.params, 'q', this.obsSize, model.hiddenSizes, model.activation, rng);
+    this.head = new Dense(this.params, dueling ? 'q/advantage' : 'q/out', this.body.outputSize, this.numActions, 1, rng);
+    this.valueHead = dueling ? new Dense(this.params, 'q/value', this.body.outputSize, 1, 1, rng) : null;
+  }
+
+  /** Q-values [batch, numActions] of `obs` [batch, obsSize], with parameters `p` (from `params.unpack()`). */
+  forward(p: Tensors, obs: tf.Tensor): tf.Tensor2D {
+    const h = this.body.apply(p, obs);
+    const out = this.head.apply(p, h);
+    if (!this.valueHead) return out as tf.Tensor2D;
+    return tf.add(this.valueHead.apply(p, h), tf.sub(out, tf.mean(out, 1, true))) as tf.Tensor2D;
+  }
+
+  getWeights(): Weights {
+    return this.params.getWeights();
+  }
+
+  setWeights(weights: Weights): void {
+    this.params.setWeights(weights);
+  }
+
+  dispose(): void {
+    this.params.dispose();
+  }
+}
+
+/**
+ * The sampling side of DQN: greedy actions of the Q-network, a random one with probability
+ * epsilon. Epsilon arrives with the weights (`exploration/epsilon`), or is fixed per worker.
+ */
+export class QPolicy implements SamplingPolicy {
+  private readonly net: QNetwork;
+  private p: Tensors | null = null;
+  private epsilon = 1;
+
+  /** `fixedEpsilon`: this worker's own rate (Ape-X); otherwise the broadcast one. */
+  constructor(spec: PolicySpec, dueling: boolean, private readonly fixedEpsilon: number | null) {
+    this.net = new QNetwork(spec, spec.model, dueling, 0);
+    if (fixedEpsilon !== null) this.epsilon = fixedEpsilon;
+  }
+
+  act(obs: Float32Array, numEnvs: number, rng: Rng, opts: { deterministic?: boolean } = {}): ActResult {
+    const net = this.net;
+    const p = (this.p ??= tf.tidy(() => net.params.unpack()));
+    const q = tf.tidy(() => net.forward(p, tf.tensor2d(obs, [numEnvs, net.obsSize])));
+    const values = q.dataSync() as Float32Array;
+    q.dispose();
+    const epsilon = opts.deterministic ? 0 : this.epsilon;
+    const actions = new Float32Array(numEnvs);
+    const A = net.numActions;
+    for (let e = 0; e < numEnvs; e++) {
+      if (epsilon > 0 && rng.random() < epsilon) {
+        actions[e] = rng.int(A);
+        continue;
+      }
+      let best = 0;
+      for (let a = 1; a < A; a++) if (values[e * A + a] > values[e * A + best]) best = a;
+      actions[e] = best;
+    }
+    return { actions, extras: {} };
+  }
+
+  setWeights(weights: Weights): void {
+    this.net.setWeights(weights);
+    this.drop();
+    const eps = weights.find((w) => w.name === EPSILON);
+    if (eps && this.fixedEpsilon === null) this.epsilon = eps.data[0];
+  }
+
+  get currentEpsilon(): number {
+    return this.epsilon;
+  }
+
+  dispose(): void {
+    this.drop();
+    this.net.dispose();
+  }
+
+  private drop(): void {
+    if (this.p) tf.dispose(Object.values(this.p));
+    this.p = null;
+  }
+}

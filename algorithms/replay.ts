@@ -1,0 +1,189 @@
+import type { Rng } from '../envs/rng';
+
+/** Transitions as columns: what a replay buffer stores and hands out. */
+export interface Transitions {
+  /** [n * obsSize] */
+  obs: Float32Array;
+  /** [n]: Discrete action indices. */
+  actions: Int32Array;
+  /** [n]: the (n-step) discounted reward sum. */
+  rewards: Float32Array;
+  /** [n * obsSize]: the state to bootstrap from. */
+  nextObs: Float32Array;
+  /** [n]: gamma^k, or 0 where the episode terminated (no bootstrap). */
+  discounts: Float32Array;
+}
+
+export interface Sampled extends Transitions {
+  /** Buffer rows of the sample, for `updatePriorities`. */
+  index: Int32Array;
+  /** Importance-sampling weights (all 1 for uniform sampling). */
+  weights: Float32Array;
+}
+
+/**
+ * A ring buffer of transitions in preallocated typed arrays: no object per transition.
+ * Sampling is uniform, or proportional to priority^alpha through a sum-tree (prioritized
+ * replay, Schaul et al. 2016) with importance weights (N P(i))^-beta, normalised by the
+ * largest weight of the sample.
+ */
+export class ReplayBuffer {
+  readonly obs: Float32Array;
+  readonly nextObs: Float32Array;
+  readonly actions: Int32Array;
+  readonly rewards: Float32Array;
+  readonly discounts: Float32Array;
+  /** Rows written so far, up to capacity. */
+  size = 0;
+  /** The row the next transition goes to. */
+  position = 0;
+  private readonly tree: SumTree | null;
+  private maxPriority = 1;
+
+  constructor(
+    readonly capacity: number,
+    readonly obsSize: number,
+    readonly prioritized: { alpha: number; eps: number } | null = null,
+  ) {
+    this.obs = new Float32Array(capacity * obsSize);
+    this.nextObs = new Float32Array(capacity * obsSize);
+    this.actions = new Int32Array(capacity);
+    this.rewards = new Float32Array(capacity);
+    this.discounts = new Float32Array(capacity);
+    this.tree = prioritized ? new SumTree(capacity) : null;
+  }
+
+  /** Appends every transition of `t`, overwriting the oldest once full. New ones get the highest priority seen. */
+  add(t: Transitions): void {
+    const n = t.actions.length;
+    const d = this.obsSize;
+    for (let i = 0; i < n; i++) {
+      const row = this.position;
+      this.obs.set(t.obs.subarray(i * d, (i + 1) * d), row * d);
+      this.nextObs.set(t.nextObs.subarray(i * d, (i + 1) * d), row * d);
+      this.actions[row] = t.actions[i];
+      this.rewards[row] = t.rewards[i];
+      this.discounts[row] = t.discounts[i];
+      this.tree?.set(row, this.maxPriority ** this.prioritized!.alpha);
+      this.position = (row + 1) % this.capacity;
+      this.size = Math.min(this.size + 1, this.capacity);
+    }
+  }
+
+  /** `count` rows drawn with replacement; `beta` only matters for prioritized replay. */
+  sample(count: number, rng: Rng, beta = 1): Sampled {
+    if (this.size === 0) throw new RangeError('ReplayBuffer.sample: the buffer is empty');
+    const index = new Int32Array(count);
+    const weights = new Float32Array(count).fill(1);
+    if (this.tree) {
+      // Stratified: one draw in each of `count` equal slices of the total priority.
+      const total = this.tree.total;
+      const slice = total / count;
+      let maxWeight = 0;
+      for (let j = 0; j < count; j++) {
+        const row = Math.min(this.tree.find((j + rng.random()) * slice), this.size - 1);
+        index[j] = row;
+        weights[j] = (this.size * (this.tree.get(row) / total)) ** -beta;
+        maxWeight = Math.max(maxWeight, weights[j]);
+      }
+      for (let j = 0; j < count; j++) weights[j] /= maxWeight;
+    } else {
+      for (let j = 0; j < count; j++) index[j] = rng.int(this.size);
+    }
+    return { ...this.gather(index), index, weights };
+  }
+
+  /** Prioritized replay: the sampled rows' new priorities, |TD error| + eps. */
+  updatePriorities(index: Int32Array, tdErrors: Float32Array): void {
+    if (!this.tree) return;
+    const { alpha, eps } = this.prioritized!;
+    for (let j = 0; j < index.length; j++) {
+      const p = Math.abs(tdErrors[j]) + eps;
+      this.maxPriority = Math.max(this.maxPriority, p);
+      this.tree.set(index[j], p ** alpha);
+    }
+  }
+
+  gather(index: Int32Array): Transitions {
+    const d = this.obsSize;
+    const n = index.length;
+    const out: Transitions = {
+      obs: new Float32Array(n * d),
+      nextObs: new Float32Array(n * d),
+      actions: new Int32Array(n),
+      rewards: new Float32Array(n),
+      discounts: new Float32Array(n),
+    };
+    for (let j = 0; j < n; j++) {
+      const row = index[j];
+      out.obs.set(this.obs.subarray(row * d, (row + 1) * d), j * d);
+      out.nextObs.set(this.nextObs.subarray(row * d, (row + 1) * d), j * d);
+      out.actions[j] = this.actions[row];
+      out.rewards[j] = this.rewards[row];
+      out.discounts[j] = this.discounts[row];
+    }
+    return out;
+  }
+
+  /** Plain data for a checkpoint (the columns are the caller's to save as tensors). */
+  getState(): { size: number; position: number; maxPriority: number; priorities: Float32Array | null } {
+    return { size: this.size, position: this.position, maxPriority: this.maxPriority, priorities: this.tree ? this.tree.leaves() : null };
+  }
+
+  setState(s: { size: number; position: number; maxPriority: number; priorities: Float32Array | null }): void {
+    this.size = s.size;
+    this.position = s.position;
+    this.maxPriority = s.maxPriority;
+    if (this.tree && s.priorities) s.priorities.forEach((p, i) => this.tree!.set(i, p));
+  }
+}
+
+/**
+ * A binary tree over `capacity` leaves whose every node holds the sum of its children:
+ * setting a leaf and finding the leaf where a running sum crosses a value are O(log n).
+ */
+export class SumTree {
+  private readonly leaves0: number;
+  private readonly nodes: Float64Array;
+
+  constructor(readonly capacity: number) {
+    let size = 1;
+    while (size < capacity) size *= 2;
+    this.leaves0 = size;
+    this.nodes = new Float64Array(2 * size);
+  }
+
+  get total(): number {
+    return this.nodes[1];
+  }
+
+  get(i: number): number {
+    return this.nodes[this.leaves0 + i];
+  }
+
+  set(i: number, value: number): void {
+    if (!(value >= 0) || !Number.isFinite(value)) throw new RangeError(`SumTree: priority must be a finite number >= 0, got ${value}`);
+    let node = this.leaves0 + i;
+    this.nodes[node] = value;
+    // Sums recomputed, not adjusted by the change: no rounding drift over millions of updates.
+    for (node >>= 1; node >= 1; node >>= 1) this.nodes[node] = this.nodes[2 * node] + this.nodes[2 * node + 1];
+  }
+
+  /** The leaf i with sum(leaves < i) <= mass < sum(leaves <= i). */
+  find(mass: number): number {
+    let node = 1;
+    while (node < this.leaves0) {
+      const left = 2 * node;
+      if (mass < this.nodes[left]) node = left;
+      else {
+        mass -= this.nodes[left];
+        node = left + 1;
+      }
+    }
+    return Math.min(node - this.leaves0, this.capacity - 1);
+  }
+
+  leaves(): Float32Array {
+    return Float32Array.from(this.nodes.subarray(this.leaves0, this.leaves0 + this.capacity));
+  }
+}
