@@ -59,8 +59,8 @@ export function apexEpsilon(i: number, n: number, base: number, alpha: number): 
 
 /** Linear from epsilonStart to epsilonEnd over the first epsilonFraction of `totalEnvSteps`, then flat. */
 export function epsilonAt(cfg: Pick<DqnConfig, 'epsilonStart' | 'epsilonEnd' | 'epsilonFraction'>, envSteps: number, totalEnvSteps: number): number {
-  const progress = Math.min(1, envSteps / (cfg.epsilonFraction * totalEnvSteps));
-  return cfg.epsilonStart + progress * (cfg.epsilonEnd - cfg.epsilonStart);
+  const progress = envSteps / (cfg.epsilonFraction * totalEnvSteps);
+  return progress >= 1 ? cfg.epsilonEnd : cfg.epsilonStart + progress * (cfg.epsilonEnd - cfg.epsilonStart);
 }
 
 export const dqn: AlgorithmModule<DqnConfig> = {
@@ -202,28 +202,25 @@ export class Dqn implements Algorithm {
     tf.tidy(() => {
       const obs = tf.tensor2d(s.obs, [B, d]);
       const nextObs = tf.tensor2d(s.nextObs, [B, d]);
-      const qNextTarget = this.target.forward(targetP, nextObs);
+      const qNextTarget = this.target.forward(targetP, nextObs, true);
       const rewards = tf.tensor1d(s.rewards);
       const discounts = tf.tensor1d(s.discounts);
       const actions = tf.tensor2d(oneHot, [B, A]);
-      const weights = tf.tensor1d(s.weights);
+      const weights = cfg.prioritizedReplay ? tf.tensor1d(s.weights) : null; // uniform: all 1
       const { grads } = tf.variableGrads(() => {
         let qAll: tf.Tensor;
-        let nextQ: tf.Tensor;
+        let qNextOnline: tf.Tensor | null = null;
         if (cfg.doubleQ) {
-          // Double DQN: the online network chooses the next action (one forward pass for both
-          // halves; no gradient flows through the argmax), the target network values it.
-          const [now, next] = tf.split(this.online.forward(this.online.params.unpack(), tf.concat([obs, nextObs])), 2);
-          qAll = now;
-          nextQ = tf.sum(tf.mul(qNextTarget, tf.oneHot(tf.argMax(next, 1), A)), 1);
+          // One forward pass for both halves; no gradient flows through the next half's argmax.
+          [qAll, qNextOnline] = tf.split(this.online.forward(this.online.params.unpack(), tf.concat([obs, nextObs])), 2);
         } else {
           qAll = this.online.forward(this.online.params.unpack(), obs);
-          nextQ = tf.max(qNextTarget, 1);
         }
-        const targets = tf.add(rewards, tf.mul(discounts, nextQ));
+        const targets = qTargets(rewards, discounts, qNextTarget, qNextOnline);
         const q = tf.sum(tf.mul(qAll, actions), 1);
         const td = tf.sub(q, targets);
-        const loss = tf.mean(tf.mul(weights, huber(td, cfg.huberDelta)));
+        const perSample = huber(td, cfg.huberDelta);
+        const loss = tf.mean(weights ? tf.mul(weights, perSample) : perSample);
         out = tf.keep(tf.concat([tf.stack([loss, tf.mean(q)]), td]));
         return loss as tf.Scalar;
       }, [this.online.params.variable]);
@@ -331,9 +328,33 @@ export class Dqn implements Algorithm {
   }
 }
 
-/** The Huber loss of each TD error: quadratic within delta, linear beyond. */
-function huber(td: tf.Tensor, delta: number): tf.Tensor {
-  const abs = tf.abs(td);
-  const quadratic = tf.minimum(abs, delta);
-  return tf.add(tf.mul(0.5, tf.square(quadratic)), tf.mul(delta, tf.sub(abs, quadratic)));
+/**
+ * TD targets r + discount * Q'(s', a'), where a' is the target network's best action, or with
+ * `qNextOnline` (double DQN) the online network's best action, valued by the target network.
+ */
+export function qTargets(rewards: tf.Tensor1D, discounts: tf.Tensor1D, qNextTarget: tf.Tensor2D, qNextOnline: tf.Tensor | null): tf.Tensor1D {
+  const nextQ = qNextOnline ? tf.sum(tf.mul(qNextTarget, tf.oneHot(tf.argMax(qNextOnline, 1), qNextTarget.shape[1])), 1) : tf.max(qNextTarget, 1);
+  return tf.add(rewards, tf.mul(discounts, nextQ));
 }
+
+/**
+ * The Huber loss of each TD error: quadratic within delta, linear beyond. Its gradient,
+ * the error clipped to [-delta, delta], is written out: two kernels instead of tfjs' dozen.
+ */
+function huber(td: tf.Tensor, delta: number): tf.Tensor {
+  let op = huberOps.get(delta);
+  if (!op) {
+    op = tf.customGrad(((...args: any[]) => {
+      const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
+      const clipped = tf.clipByValue(x, -delta, delta);
+      save([clipped]);
+      // 0.5 c^2 + delta (|x| - |c|), with c = clip(x): quadratic inside, linear outside.
+      const value = tf.add(tf.mul(0.5, tf.square(clipped)), tf.mul(delta, tf.sub(tf.abs(x), tf.abs(clipped))));
+      return { value, gradFunc: (dy: tf.Tensor, [c]: tf.Tensor[]) => tf.mul(dy, c) };
+    }) as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor) => tf.Tensor;
+    huberOps.set(delta, op);
+  }
+  return op(td);
+}
+
+const huberOps = new Map<number, (x: tf.Tensor) => tf.Tensor>();

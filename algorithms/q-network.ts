@@ -33,12 +33,16 @@ export class QNetwork {
     this.valueHead = dueling ? new Dense(this.params, 'q/value', this.body.outputSize, 1, 1, rng) : null;
   }
 
-  /** Q-values [batch, numActions] of `obs` [batch, obsSize], with parameters `p` (from `params.unpack()`). */
-  forward(p: Tensors, obs: tf.Tensor): tf.Tensor2D {
-    const h = this.body.apply(p, obs);
-    const out = this.head.apply(p, h);
+  /**
+   * Q-values [batch, numActions] of `obs` [batch, obsSize], with parameters `p` (from
+   * `params.unpack()`). `inference`: no gradient needed, so fewer (fused) kernels.
+   */
+  forward(p: Tensors, obs: tf.Tensor, inference = false): tf.Tensor2D {
+    const h = inference ? this.body.infer(p, obs) : this.body.apply(p, obs);
+    const head = (d: Dense) => (inference ? d.infer(p, h, 'linear') : d.apply(p, h));
+    const out = head(this.head);
     if (!this.valueHead) return out as tf.Tensor2D;
-    return tf.add(this.valueHead.apply(p, h), tf.sub(out, tf.mean(out, 1, true))) as tf.Tensor2D;
+    return tf.add(head(this.valueHead), tf.sub(out, tf.mean(out, 1, true))) as tf.Tensor2D;
   }
 
   getWeights(): Weights {
@@ -72,7 +76,7 @@ export class QPolicy implements SamplingPolicy {
   act(obs: Float32Array, numEnvs: number, rng: Rng, opts: { deterministic?: boolean } = {}): ActResult {
     const net = this.net;
     const p = (this.p ??= tf.tidy(() => net.params.unpack()));
-    const q = tf.tidy(() => net.forward(p, tf.tensor2d(obs, [numEnvs, net.obsSize])));
+    const q = tf.tidy(() => net.forward(p, tf.tensor2d(obs, [numEnvs, net.obsSize]), true));
     const values = q.dataSync() as Float32Array;
     q.dispose();
     const epsilon = opts.deterministic ? 0 : this.epsilon;

@@ -64,7 +64,7 @@ export class ReplayBuffer {
       this.actions[row] = t.actions[i];
       this.rewards[row] = t.rewards[i];
       this.discounts[row] = t.discounts[i];
-      this.tree?.set(row, this.maxPriority ** this.prioritized!.alpha);
+      this.tree?.set(row, Math.fround(this.maxPriority ** this.prioritized!.alpha));
       this.position = (row + 1) % this.capacity;
       this.size = Math.min(this.size + 1, this.capacity);
     }
@@ -100,7 +100,7 @@ export class ReplayBuffer {
     for (let j = 0; j < index.length; j++) {
       const p = Math.abs(tdErrors[j]) + eps;
       this.maxPriority = Math.max(this.maxPriority, p);
-      this.tree.set(index[j], p ** alpha);
+      this.tree.set(index[j], Math.fround(p ** alpha)); // float32, as a checkpoint stores them: a resumed run samples alike
     }
   }
 
