@@ -227,7 +227,7 @@ describe('DQN', () => {
   });
 
   it('learns CartPole in a short local run, and rl evaluate scores the checkpoint greedily', async () => {
-    const cfg = loadConfig(path.join(root, 'configs', 'dqn-cartpole.yaml'), ['stop.envSteps=12000', 'evaluation.every=1000', 'dqn.stepsPerIteration=1000']);
+    const cfg = loadConfig(path.join(root, 'configs', 'dqn-cartpole.yaml'), ['stop.envSteps=12000', 'evaluation.every=1000', 'dqn.stepsPerIteration=1000', 'dqn.trainFrequency=4']);
     const run = await train(cfg, { runDir: path.join(tmp, 'local'), log: () => {} });
     const rows = fs.readFileSync(path.join(run.runDir, 'progress.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     assert.equal(rows.length, 12);
