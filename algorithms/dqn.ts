@@ -6,7 +6,7 @@ import { Rng, deriveSeed } from '../envs/rng';
 import { nStepTransitions } from './nstep';
 import { EPSILON, QNetwork, QPolicy } from './q-network';
 import { ReplayBuffer } from './replay';
-import { clipByGlobalNorm } from './util';
+import { clipByGlobalNorm, optimizerFromState, optimizerToState } from './util';
 
 /** DQN's settings (the `dqn:` section of a config). */
 export const dqnConfigSchema = z
@@ -265,13 +265,10 @@ export class Dqn implements Algorithm {
   }
 
   async getState(): Promise<AlgorithmState> {
-    const optimizer = await this.optimizer.getWeights();
-    const saved = optimizer.map((w) => ({ shape: [...w.tensor.shape], data: Float32Array.from(w.tensor.dataSync()) }));
-    optimizer[0]?.tensor.dispose(); // the step count is a fresh scalar; the moments are Adam's own variables
     const tensors: NamedTensor[] = [
       ...weightsToState(this.getWeights()),
       ...this.target.getWeights().map((w) => ({ ...w, name: `target/${w.name}` })),
-      ...saved.map((w, i) => ({ name: `optimizer/${String(i).padStart(3, '0')}`, ...w })),
+      ...(await optimizerToState(this.optimizer)),
     ];
     const json: Record<string, unknown> = { rng: this.rng.getState(), gradientSteps: this.gradientSteps, credit: this.credit, syncedAt: this.syncedAt, epsilon: this.epsilon };
     if (this.cfg.checkpointReplayBuffer) {
@@ -295,12 +292,7 @@ export class Dqn implements Algorithm {
     this.online.setWeights(weightsFromState(state));
     this.dropTargetP();
     this.target.setWeights(state.tensors.filter((t) => t.name.startsWith('target/')).map((t) => ({ ...t, name: t.name.slice('target/'.length) })));
-    const optimizer = state.tensors.filter((t) => t.name.startsWith('optimizer/'));
-    if (optimizer.length > 0) {
-      const values = optimizer.map((t, i) => ({ name: i === 0 ? 'iter' : t.name, tensor: tf.tensor(t.data, t.shape) }));
-      await this.optimizer.setWeights(values);
-      tf.dispose(values.map((v) => v.tensor));
-    }
+    await optimizerFromState(this.optimizer, state.tensors);
     const j = state.json as { rng: number[]; gradientSteps: number; credit: number; syncedAt: { gradientSteps: number; epsilon: number }; epsilon: number; replay?: { size: number; position: number; maxPriority: number } };
     this.rng.setState(j.rng);
     this.gradientSteps = j.gradientSteps;

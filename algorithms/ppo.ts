@@ -4,7 +4,7 @@ import { weightsFromState, weightsToState, type Algorithm, type AlgorithmModule,
 import { Rng, deriveSeed } from '../envs/rng';
 import { ActorCritic, ActorCriticPolicy } from './actor-critic';
 import { computeGae } from './gae';
-import { clipByGlobalNorm, concatFloat32, explainedVariance, shuffle } from './util';
+import { clipByGlobalNorm, concatFloat32, explainedVariance, optimizerFromState, optimizerToState, shuffle } from './util';
 
 /** PPO's settings (the `ppo:` section of a config). */
 export const ppoConfigSchema = z
@@ -202,25 +202,13 @@ export class Ppo implements Algorithm {
   }
 
   async getState(): Promise<AlgorithmState> {
-    const optimizer = await this.optimizer.getWeights();
-    const saved = optimizer.map((w) => ({ shape: [...w.tensor.shape], data: Float32Array.from(w.tensor.dataSync()) }));
-    optimizer[0]?.tensor.dispose(); // the step count is a fresh scalar; the moments are Adam's own variables
-    const tensors = [
-      ...weightsToState(this.net.getWeights()),
-      // Adam's step count, then its moments, in the order it made them (it matches them by position).
-      ...saved.map((w, i) => ({ name: `optimizer/${String(i).padStart(3, '0')}`, ...w })),
-    ];
+    const tensors = [...weightsToState(this.net.getWeights()), ...(await optimizerToState(this.optimizer))];
     return { tensors, json: { rng: this.rng.getState() } };
   }
 
   async setState(state: AlgorithmState): Promise<void> {
     this.net.setWeights(weightsFromState(state));
-    const optimizer = state.tensors.filter((t) => t.name.startsWith('optimizer/'));
-    if (optimizer.length > 0) {
-      const values = optimizer.map((t, i) => ({ name: i === 0 ? 'iter' : t.name, tensor: tf.tensor(t.data, t.shape) }));
-      await this.optimizer.setWeights(values);
-      tf.dispose(values.map((v) => v.tensor));
-    }
+    await optimizerFromState(this.optimizer, state.tensors);
     this.rng.setState(state.json.rng as number[]);
   }
 

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../envs/rng';
+import type { NamedTensor } from '../src/algorithm';
 
 /** The arrays end to end. */
 export function concatFloat32(arrays: Float32Array[]): Float32Array {
@@ -56,4 +57,24 @@ export function explainedVariance(values: Float32Array, returns: Float32Array): 
     varD += (returns[i] - values[i] - meanD) ** 2;
   }
   return varR === 0 ? NaN : 1 - varD / varR;
+}
+
+/**
+ * An optimizer's state as named tensors for a checkpoint: its step count, then its moments,
+ * in the order it made them (it matches them by position), under `optimizer/NNN`.
+ */
+export async function optimizerToState(optimizer: tf.Optimizer): Promise<NamedTensor[]> {
+  const weights = await optimizer.getWeights();
+  const saved = weights.map((w, i) => ({ name: `optimizer/${String(i).padStart(3, '0')}`, shape: [...w.tensor.shape], data: Float32Array.from(w.tensor.dataSync()) }));
+  weights[0]?.tensor.dispose(); // the step count is a fresh scalar; the moments are the optimizer's own variables
+  return saved;
+}
+
+/** Restores what `optimizerToState` saved (nothing, if the state holds no `optimizer/` tensors). */
+export async function optimizerFromState(optimizer: tf.Optimizer, tensors: NamedTensor[]): Promise<void> {
+  const saved = tensors.filter((t) => t.name.startsWith('optimizer/'));
+  if (saved.length === 0) return;
+  const values = saved.map((t, i) => ({ name: i === 0 ? 'iter' : t.name, tensor: tf.tensor(t.data, t.shape) }));
+  await optimizer.setWeights(values);
+  tf.dispose(values.map((v) => v.tensor));
 }
