@@ -127,10 +127,8 @@ async function main(): Promise<void> {
     await dqnGradientSteps();
     replayThroughput();
   }
-  if (!only || only === 'solve-dqn') {
-    timeToSolve('configs/dqn-cartpole.yaml', [0, 1, 2]);
-    timeToSolve('configs/dqn-cartpole-workers.yaml', [0, 1, 2]);
-  }
+  if (!only || only === 'solve-dqn' || only === 'solve-dqn-local') timeToSolve('configs/dqn-cartpole.yaml', [0, 1, 2]);
+  if (!only || only === 'solve-dqn' || only === 'solve-dqn-workers') timeToSolve('configs/dqn-cartpole-workers.yaml', [0, 1, 2]);
   if (!only || only === 'solve-workers') {
     timeToSolve('configs/ppo-cartpole-workers.yaml', [0, 1, 2]);
     timeToSolve('configs/ppo-cartpole-workers.yaml', [0, 1, 2], ['ppo.maxPolicyLag=1']);

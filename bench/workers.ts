@@ -32,7 +32,7 @@ export async function workerThroughput(): Promise<void> {
     for (const envs of [1, 8, 64]) {
       const rolloutLength = Math.max(32, Math.round(4096 / envs));
       const pool = await WorkerPool.start({
-        setup: { spec, envId: 'CartPole-v1', envConfig: {}, numEnvs: envs, rolloutLength, seed: 0, heartbeatSeconds: 1 },
+        setup: { spec, envId: 'CartPole-v1', envConfig: {}, numEnvs: envs, rolloutLength, seed: 0, heartbeatSeconds: 1, learnerDir: process.cwd() },
         expectation: { obsSize: 4, actionSize: 1, extras: spec.extras },
         numWorkers,
         maxPolicyLag: 0,

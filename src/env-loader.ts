@@ -14,6 +14,25 @@ export function moduleEnvId(file: string, exportName: string): string {
   return `${path.resolve(file)}:${exportName}`;
 }
 
+/**
+ * A module env id as this machine can load it: the learner's own path where the file is
+ * there (spawned workers, a shared disk), else the same path relative to this process's
+ * working directory as the file is to the learner's (another clone of the same project).
+ */
+export function localEnvId(envId: string, learnerDir: string): string {
+  const ref = parseModuleRef(envId);
+  if (!ref || fs.existsSync(ref.file)) return envId;
+  const relative = path.relative(learnerDir, ref.file);
+  const local = path.resolve(relative);
+  if (relative.startsWith('..') || path.isAbsolute(relative) || !fs.existsSync(local)) {
+    throw new EnvError(
+      `env module ${ref.file} is not on this machine${relative.startsWith('..') || path.isAbsolute(relative) ? '' : `, nor at ${local}`} ` +
+        `(a worker looks for it at the same path relative to its working directory as to the learner's, ${learnerDir})`,
+    );
+  }
+  return moduleEnvId(local, ref.name);
+}
+
 /** Builds the env a config's `env.id` names. */
 export function createEnv(envId: string, config: Record<string, unknown> = {}): Env {
   const ref = parseModuleRef(envId);

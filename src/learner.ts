@@ -94,7 +94,7 @@ export async function train(config: RunConfig | Record<string, unknown>, opts: T
   const sampler: Sampler = await (
     w.numWorkers > 0 || opts.bind
       ? WorkerPool.start({
-          setup: { spec, envId: cfg.env.id, envConfig: cfg.env.config, numEnvs: w.envsPerWorker, rolloutLength: w.rolloutLength, seed: cfg.seed, heartbeatSeconds: w.heartbeatSeconds },
+          setup: { spec, envId: cfg.env.id, envConfig: cfg.env.config, numEnvs: w.envsPerWorker, rolloutLength: w.rolloutLength, seed: cfg.seed, heartbeatSeconds: w.heartbeatSeconds, learnerDir: process.cwd() },
           expectation: { obsSize: probeSizes.obs, actionSize: probeSizes.action, actionCount: probeSizes.count, extras: spec.extras },
           numWorkers: w.numWorkers,
           bind: opts.bind,

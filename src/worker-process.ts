@@ -2,6 +2,7 @@ import * as os from 'node:os';
 import * as zmq from 'zeromq';
 import { algorithms } from '../algorithms';
 import type { SamplingPolicy, Weights } from './algorithm';
+import { localEnvId } from './env-loader';
 import { RolloutWorker } from './rollout-worker';
 import { clientCurveOptions, type KeyPair } from './transport/curve';
 import { decodeLearnerMessage, encode, MessageRejected, type WorkerSetup } from './transport/protocol';
@@ -127,7 +128,7 @@ export class WorkerProcess {
     this.rollout?.close();
     this.sub?.close();
     this.workerId = workerId;
-    this.setup = setup;
+    this.setup = { ...setup, envId: localEnvId(setup.envId, setup.learnerDir) }; // throws if a module env is not here
     this.requests = [];
     this.latest = null;
     this.policy = algorithms[setup.spec.algorithm].createPolicy(setup.spec, { workerId });
@@ -148,7 +149,7 @@ export class WorkerProcess {
         }
       }
     })();
-    this.opts.log(`worker ${workerId}: ${setup.numEnvs} x ${setup.envId}, ${setup.rolloutLength} steps per batch, policy version ${policyVersion}`);
+    this.opts.log(`worker ${workerId}: ${setup.numEnvs} x ${this.setup.envId}, ${setup.rolloutLength} steps per batch, policy version ${policyVersion}`);
   }
 
   private makeRollout(incarnation = 0): RolloutWorker {

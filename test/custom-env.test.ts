@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadConfig } from '../src/config/load';
+import { localEnvId, moduleEnvId } from '../src/env-loader';
 import { train } from '../src/learner';
 
 const root = path.resolve(__dirname, '..', '..');
@@ -132,5 +133,27 @@ describe('Custom environments', () => {
       train(cfg, { runDir: path.join(tmp, 'broken'), log: () => {} }),
       /^RlError: every worker keeps failing: \d+ env errors or bad batches and no good batch since; last: env .*Broken, step \d+: always broken$/,
     );
+  });
+
+  it('let a remote worker find a module env at the same path relative to its working directory', () => {
+    const learnerDir = path.join(tmp, 'learner-machine', 'project'); // never created: the learner's disk
+    const workerDir = fs.mkdtempSync(path.join(tmp, 'worker-machine-'));
+    fs.mkdirSync(path.join(workerDir, 'envs'));
+    fs.writeFileSync(path.join(workerDir, 'envs', 'grid.ts'), 'export class Grid {}');
+    const id = moduleEnvId(path.join(learnerDir, 'envs', 'grid.ts'), 'Grid');
+    const cwd = process.cwd();
+    process.chdir(workerDir);
+    try {
+      assert.equal(localEnvId(id, learnerDir), `${path.join(process.cwd(), 'envs', 'grid.ts')}:Grid`);
+      assert.equal(localEnvId('CartPole-v1', learnerDir), 'CartPole-v1');
+      const here = moduleEnvId(path.join(workerDir, 'envs', 'grid.ts'), 'Grid');
+      assert.equal(localEnvId(here, '/elsewhere'), here); // on this machine at the learner's own path: as it is
+      assert.throws(
+        () => localEnvId(moduleEnvId(path.join(learnerDir, 'envs', 'missing.ts'), 'Grid'), learnerDir),
+        (err: Error) => err.message === `env module ${path.join(learnerDir, 'envs', 'missing.ts')} is not on this machine, nor at ${path.join(process.cwd(), 'envs', 'missing.ts')} (a worker looks for it at the same path relative to its working directory as to the learner's, ${learnerDir})`,
+      );
+    } finally {
+      process.chdir(cwd);
+    }
   });
 });

@@ -72,6 +72,7 @@ function makeSetup(): WorkerSetup {
     seed: 42,
     heartbeatSeconds: 2.5,
     pubEndpoint: 'tcp://10.0.0.1:5556',
+    learnerDir: '/home/learner/project',
   };
 }
 

@@ -21,6 +21,8 @@ export interface WorkerSetup {
   seed: number;
   heartbeatSeconds: number;
   pubEndpoint: string;
+  /** The learner's working directory: a worker finds a module env at the same path relative to its own. */
+  learnerDir: string;
 }
 
 /** Worker -> learner (DEALER -> ROUTER). `hello` asks for a workerId; `slot` asks for a given one back. */
@@ -190,7 +192,7 @@ const BATCH_FIELDS = fieldsOf<TrajectoryBatch>({
   rewards: true, terminated: true, truncated: true, extras: true, nextObs: true, finalObs: true, episodes: true,
 });
 const SETUP_FIELDS = fieldsOf<WorkerSetup>({
-  spec: true, envId: true, envConfig: true, numEnvs: true, rolloutLength: true, seed: true, heartbeatSeconds: true, pubEndpoint: true,
+  spec: true, envId: true, envConfig: true, numEnvs: true, rolloutLength: true, seed: true, heartbeatSeconds: true, pubEndpoint: true, learnerDir: true,
 });
 const SPEC_FIELDS = fieldsOf<PolicySpec>({ algorithm: true, observationSpace: true, actionSpace: true, model: true, config: true, extras: true });
 const MODEL_FIELDS = fieldsOf<ModelConfig>({ hiddenSizes: true, activation: true, sharedLayers: true, conv: true });
@@ -265,6 +267,7 @@ function checkSetup(s: Obj, path: string): void {
   const hb = field(s, 'heartbeatSeconds', path);
   if (typeof hb !== 'number' || !(hb > 0) || !Number.isFinite(hb)) reject('badField', `${path}.heartbeatSeconds must be a positive number, got ${show(hb)}`);
   str(s, 'pubEndpoint', path);
+  str(s, 'learnerDir', path);
 }
 
 function checkSpace(space: Obj, path: string): void {
