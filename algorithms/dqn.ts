@@ -6,7 +6,7 @@ import { Rng, deriveSeed } from '../envs/rng';
 import { nStepTransitions } from './nstep';
 import { EPSILON, QNetwork, QPolicy } from './q-network';
 import { ReplayBuffer } from './replay';
-import { clipByGlobalNorm, optimizerFromState, optimizerToState } from './util';
+import { clipByGlobalNorm, concatFloat32, optimizerFromState, optimizerToState } from './util';
 
 /** DQN's settings (the `dqn:` section of a config). */
 export const dqnConfigSchema = z
@@ -187,53 +187,62 @@ export class Dqn implements Algorithm {
     return metrics;
   }
 
-  /** One gradient step on a sampled minibatch; updates the target network when due. */
+  /**
+   * One gradient step on a sampled minibatch; updates the target network when due. The
+   * gradient of mean(w * huber(Q(s, a) - y)) is written out (`QNetwork.backward`) rather than
+   * taped: same numbers (a test compares them with tfjs' autodiff), half the kernels.
+   */
   private gradientStep(beta: number): void {
     const cfg = this.cfg;
     const B = cfg.batchSize;
     const A = this.online.numActions;
     const d = this.online.obsSize;
+    const delta = cfg.huberDelta;
     const s = this.buffer.sample(B, this.rng, beta);
     const oneHot = new Float32Array(B * A);
     for (let j = 0; j < B; j++) oneHot[j * A + s.actions[j]] = 1;
+    // Double DQN: the online network also picks the next actions, in the same forward pass.
+    const rows = cfg.doubleQ ? 2 * B : B;
+    const x = cfg.doubleQ ? concatFloat32([s.obs, s.nextObs]) : s.obs;
 
     const targetP = (this.targetP ??= tf.tidy(() => this.target.params.unpack()));
+    const theta = this.online.params.variable;
     let out: tf.Tensor | undefined;
     tf.tidy(() => {
-      const obs = tf.tensor2d(s.obs, [B, d]);
-      const nextObs = tf.tensor2d(s.nextObs, [B, d]);
-      const qNextTarget = this.target.forward(targetP, nextObs, true);
-      const rewards = tf.tensor1d(s.rewards);
-      const discounts = tf.tensor1d(s.discounts);
+      const p = this.online.params.unpack();
+      const { q: qAll, rec } = this.online.forwardRecorded(p, tf.tensor2d(x, [rows, d]));
+      const q = cfg.doubleQ ? tf.slice(qAll, [0, 0], [B, A]) : qAll;
+      const qNextOnline = cfg.doubleQ ? tf.slice(qAll, [B, 0], [B, A]) : null;
+      const qNextTarget = this.target.forward(targetP, tf.tensor2d(s.nextObs, [B, d]), true);
+      const targets = qTargets(tf.tensor1d(s.rewards), tf.tensor1d(s.discounts), qNextTarget, qNextOnline);
       const actions = tf.tensor2d(oneHot, [B, A]);
-      const weights = cfg.prioritizedReplay ? tf.tensor1d(s.weights) : null; // uniform: all 1
-      const { grads } = tf.variableGrads(() => {
-        let qAll: tf.Tensor;
-        let qNextOnline: tf.Tensor | null = null;
-        if (cfg.doubleQ) {
-          // One forward pass for both halves; no gradient flows through the next half's argmax.
-          [qAll, qNextOnline] = tf.split(this.online.forward(this.online.params.unpack(), tf.concat([obs, nextObs])), 2);
-        } else {
-          qAll = this.online.forward(this.online.params.unpack(), obs);
-        }
-        const targets = qTargets(rewards, discounts, qNextTarget, qNextOnline);
-        const q = tf.sum(tf.mul(qAll, actions), 1);
-        const td = tf.sub(q, targets);
-        const perSample = huber(td, cfg.huberDelta);
-        const loss = tf.mean(weights ? tf.mul(weights, perSample) : perSample);
-        out = tf.keep(tf.concat([tf.stack([loss, tf.mean(q)]), td]));
-        return loss as tf.Scalar;
-      }, [this.online.params.variable]);
-      this.optimizer.applyGradients(clipByGlobalNorm(grads, cfg.maxGradNorm) as unknown as Parameters<tf.AdamOptimizer['applyGradients']>[0]);
+      const qsa = tf.sum(tf.mul(q, actions), 1);
+      const td = tf.sub(qsa, targets);
+      // d/dQ(s,a) of mean(w * huber(td)): w * clip(td, -delta, delta) / B; nothing flows into the targets.
+      let dqsa = tf.mul(tf.clipByValue(td, -delta, delta), 1 / B);
+      if (cfg.prioritizedReplay) dqsa = tf.mul(dqsa, tf.tensor1d(s.weights));
+      const grad = this.online.backward(p, rec, tf.mul(actions, tf.reshape(dqsa, [B, 1])) as tf.Tensor2D, B);
+      const clipped = clipByGlobalNorm({ [theta.name]: grad }, cfg.maxGradNorm);
+      this.optimizer.applyGradients(clipped as unknown as Parameters<tf.AdamOptimizer['applyGradients']>[0]);
+      out = tf.keep(tf.concat([qsa, td]));
     });
     const values = out!.dataSync() as Float32Array;
     out!.dispose();
-    const td = values.subarray(2);
+    const qsa = values.subarray(0, B);
+    const td = values.subarray(B);
     this.buffer.updatePriorities(s.index, td);
+    let loss = 0;
+    let qSum = 0;
     let tdAbs = 0;
-    for (const v of td) tdAbs += Math.abs(v);
-    this.stats.loss += values[0];
-    this.stats.qMean += values[1];
+    for (let j = 0; j < B; j++) {
+      const a = Math.abs(td[j]);
+      const c = Math.min(a, delta);
+      loss += s.weights[j] * (0.5 * c * c + delta * (a - c));
+      qSum += qsa[j];
+      tdAbs += a;
+    }
+    this.stats.loss += loss / B;
+    this.stats.qMean += qSum / B;
     this.stats.tdError += tdAbs / B;
     this.stats.gradientSteps += 1;
     this.gradientSteps += 1;
@@ -328,25 +337,3 @@ export function qTargets(rewards: tf.Tensor1D, discounts: tf.Tensor1D, qNextTarg
   const nextQ = qNextOnline ? tf.sum(tf.mul(qNextTarget, tf.oneHot(tf.argMax(qNextOnline, 1), qNextTarget.shape[1])), 1) : tf.max(qNextTarget, 1);
   return tf.add(rewards, tf.mul(discounts, nextQ));
 }
-
-/**
- * The Huber loss of each TD error: quadratic within delta, linear beyond. Its gradient,
- * the error clipped to [-delta, delta], is written out: two kernels instead of tfjs' dozen.
- */
-function huber(td: tf.Tensor, delta: number): tf.Tensor {
-  let op = huberOps.get(delta);
-  if (!op) {
-    op = tf.customGrad(((...args: any[]) => {
-      const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
-      const clipped = tf.clipByValue(x, -delta, delta);
-      save([clipped]);
-      // 0.5 c^2 + delta (|x| - |c|), with c = clip(x): quadratic inside, linear outside.
-      const value = tf.add(tf.mul(0.5, tf.square(clipped)), tf.mul(delta, tf.sub(tf.abs(x), tf.abs(clipped))));
-      return { value, gradFunc: (dy: tf.Tensor, [c]: tf.Tensor[]) => tf.mul(dy, c) };
-    }) as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor) => tf.Tensor;
-    huberOps.set(delta, op);
-  }
-  return op(td);
-}
-
-const huberOps = new Map<number, (x: tf.Tensor) => tf.Tensor>();

@@ -76,6 +76,11 @@ export class FlatParams {
     return Object.fromEntries(this.entries.map((e, i) => [e.name, tf.reshape(parts[i], e.shape)]));
   }
 
+  /** Named tensors (one per `add`, any shape of the right size) laid end to end as one flat tensor, e.g. a gradient. */
+  pack(parts: Record<string, tf.Tensor>): tf.Tensor1D {
+    return tf.concat(this.entries.map((e) => (parts[e.name].rank === 1 ? parts[e.name] : tf.reshape(parts[e.name], [e.size])))) as tf.Tensor1D;
+  }
+
   getWeights(): Weights {
     const flat = this.variable.dataSync() as Float32Array;
     return this.entries.map((e) => ({ name: e.name, shape: [...e.shape], data: flat.slice(e.offset, e.offset + e.size) }));
@@ -102,8 +107,9 @@ type Tensors = Record<string, tf.Tensor>;
 
 /** A fully connected layer y = x W + b, W initialised orthogonally with `gain` (as CleanRL and SB3 do), b = 0. */
 export class Dense {
-  private readonly w: string;
-  private readonly b: string;
+  /** The names of its weight matrix and bias in the FlatParams. */
+  readonly w: string;
+  readonly b: string;
 
   constructor(params: FlatParams, name: string, inputs: number, outputs: number, gain: number, rng: Rng) {
     this.w = params.add(`${name}/w`, [inputs, outputs], orthogonal(inputs, outputs, gain, rng));

@@ -6,6 +6,11 @@ import { Dense, FlatParams, Mlp } from './mlp';
 
 type Tensors = Record<string, tf.Tensor>;
 
+/** What `QNetwork.backward` needs of a forward pass: every layer's input, and the body's output last. */
+export interface Recorded {
+  inputs: tf.Tensor[];
+}
+
 /** The weight that carries a policy's exploration rate to the workers, beside the network's. */
 export const EPSILON = 'exploration/epsilon';
 
@@ -43,6 +48,55 @@ export class QNetwork {
     const out = head(this.head);
     if (!this.valueHead) return out as tf.Tensor2D;
     return tf.add(head(this.valueHead), tf.sub(out, tf.mean(out, 1, true))) as tf.Tensor2D;
+  }
+
+  /**
+   * The gradient of a loss with respect to all parameters, flat, written out by hand: given
+   * `dq` = dLoss/dQ for the first `rows` rows of `x`, backpropagates through the layers
+   * recorded by `forwardRecorded`. Q-learning's step needs no more than this, and doing it
+   * without tfjs' tape saves the copy it makes of every op's inputs (half the kernels).
+   */
+  backward(p: Tensors, rec: Recorded, dq: tf.Tensor2D, rows: number): tf.Tensor1D {
+    const grads: Record<string, tf.Tensor> = {};
+    const first = (t: tf.Tensor) => (t.shape[0] === rows ? t : tf.slice(t, [0, 0], [rows, t.shape[1]!]));
+    const inputs = rec.inputs.map(first); // inputs[i]: what layer i saw; the last: what the heads saw
+    const h = inputs[inputs.length - 1];
+    const hT = tf.transpose(h);
+    let dh: tf.Tensor;
+    if (this.valueHead) {
+      // Q = V + A - mean(A): dV = sum(dQ), dA = dQ - mean(dQ)
+      const dv = tf.sum(dq, 1, true);
+      const da = tf.sub(dq, tf.mean(dq, 1, true));
+      grads[this.head.w] = tf.matMul(hT as tf.Tensor2D, da as tf.Tensor2D);
+      grads[this.head.b] = tf.sum(da, 0);
+      grads[this.valueHead.w] = tf.matMul(hT as tf.Tensor2D, dv as tf.Tensor2D);
+      grads[this.valueHead.b] = tf.sum(dv, 0);
+      dh = tf.add(tf.matMul(da as tf.Tensor2D, tf.transpose(p[this.head.w]) as tf.Tensor2D), tf.matMul(dv as tf.Tensor2D, tf.transpose(p[this.valueHead.w]) as tf.Tensor2D));
+    } else {
+      grads[this.head.w] = tf.matMul(hT as tf.Tensor2D, dq);
+      grads[this.head.b] = tf.sum(dq, 0);
+      dh = tf.matMul(dq, tf.transpose(p[this.head.w]) as tf.Tensor2D);
+    }
+    const layers = this.body.layers;
+    for (let i = layers.length - 1; i >= 0; i--) {
+      const out = inputs[i + 1];
+      // Through the activation, from its output: relu' = [out > 0], tanh' = 1 - out^2.
+      const dz = this.body.activation === 'relu' ? tf.mul(dh, tf.step(out)) : tf.mul(dh, tf.sub(1, tf.square(out)));
+      grads[layers[i].w] = tf.matMul(tf.transpose(inputs[i]) as tf.Tensor2D, dz as tf.Tensor2D);
+      grads[layers[i].b] = tf.sum(dz, 0);
+      if (i > 0) dh = tf.matMul(dz as tf.Tensor2D, tf.transpose(p[layers[i].w]) as tf.Tensor2D);
+    }
+    return this.params.pack(grads);
+  }
+
+  /** Inference-mode forward that keeps each layer's input, for `backward`. */
+  forwardRecorded(p: Tensors, x: tf.Tensor2D): { q: tf.Tensor2D; rec: Recorded } {
+    const inputs: tf.Tensor[] = [x];
+    let h: tf.Tensor = x;
+    for (const layer of this.body.layers) inputs.push((h = layer.infer(p, h, this.body.activation)));
+    const out = this.head.infer(p, h, 'linear');
+    const q = this.valueHead ? tf.add(this.valueHead.infer(p, h, 'linear'), tf.sub(out, tf.mean(out, 1, true))) : out;
+    return { q: q as tf.Tensor2D, rec: { inputs } };
   }
 
   getWeights(): Weights {

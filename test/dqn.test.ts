@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { apexEpsilon, dqn, dqnConfigSchema, epsilonAt, qTargets, type Dqn } from '../algorithms/dqn';
 import { nStepTransitions } from '../algorithms/nstep';
+import { QNetwork } from '../algorithms/q-network';
 import { ReplayBuffer, SumTree } from '../algorithms/replay';
 import { makeEnv, Rng } from '../envs';
 import type { TrajectoryBatch } from '../src/algorithm';
@@ -96,6 +97,33 @@ describe('DQN', () => {
       // plain: 1 + 0.9 * max(3, 5)
       assert.deepEqual(Array.from(qTargets(rewards, discounts, qNextTarget, null).dataSync()).map((x) => +x.toFixed(5)), [5.5, 0.5]);
     });
+  });
+
+  it("writes out the Q-network's gradient exactly as tfjs' autodiff computes it (relu and tanh, plain and dueling)", () => {
+    const env = makeEnv('CartPole-v1');
+    const spaces = { observationSpace: env.observationSpace.toSpec(), actionSpace: env.actionSpace.toSpec() };
+    const rng = new Rng(3);
+    for (const [activation, dueling] of [['relu', false], ['relu', true], ['tanh', false], ['tanh', true]] as const) {
+      const net = new QNetwork(spaces, { hiddenSizes: [8, 6], activation, sharedLayers: false }, dueling, 5);
+      const B = 5;
+      const x = tf.tensor2d(Float32Array.from({ length: 2 * B * 4 }, () => rng.normal()), [2 * B, 4]); // B rows used, B more only forwarded
+      const dq = tf.tensor2d(Float32Array.from({ length: B * 2 }, () => rng.normal()), [B, 2]);
+      // Any loss whose gradient with respect to Q(first B rows) is dq: sum(Q * dq).
+      const { grads } = tf.variableGrads(() => tf.sum(tf.mul(tf.slice(net.forward(net.params.unpack(), x), [0, 0], [B, 2]), dq)) as tf.Scalar, [net.params.variable]);
+      const auto = grads[net.params.variable.name].dataSync();
+      const mine = tf.tidy(() => {
+        const p = net.params.unpack();
+        const { q, rec } = net.forwardRecorded(p, x);
+        assert.ok(Math.max(...Array.from(tf.sub(q, net.forward(p, x)).abs().dataSync())) < 1e-5, 'forwardRecorded differs from forward');
+        return net.backward(p, rec, dq, B).dataSync();
+      });
+      assert.equal(mine.length, auto.length);
+      const worst = Math.max(...Array.from(mine, (v, i) => Math.abs(v - auto[i])));
+      assert.ok(worst < 1e-5, `${activation}${dueling ? ' dueling' : ''}: largest difference ${worst}`);
+      assert.ok(Math.max(...Array.from(auto, Math.abs)) > 0.01, 'a gradient of zeros proves nothing');
+      tf.dispose([x, dq, ...Object.values(grads)]);
+      net.dispose();
+    }
   });
 
   describe('replay buffer', () => {
