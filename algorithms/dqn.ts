@@ -209,22 +209,41 @@ export class Dqn implements Algorithm {
     const theta = this.online.params.variable;
     let out: tf.Tensor | undefined;
     tf.tidy(() => {
-      const p = this.online.params.unpack();
-      const { q: qAll, rec } = this.online.forwardRecorded(p, tf.tensor2d(x, [rows, d]));
-      const q = cfg.doubleQ ? tf.slice(qAll, [0, 0], [B, A]) : qAll;
-      const qNextOnline = cfg.doubleQ ? tf.slice(qAll, [B, 0], [B, A]) : null;
-      const qNextTarget = this.target.forward(targetP, tf.tensor2d(s.nextObs, [B, d]), true);
-      const targets = qTargets(tf.tensor1d(s.rewards), tf.tensor1d(s.discounts), qNextTarget, qNextOnline);
+      const obs = tf.tensor2d(x, [rows, d]);
       const actions = tf.tensor2d(oneHot, [B, A]);
-      const qsa = tf.sum(tf.mul(q, actions), 1);
-      const td = tf.sub(qsa, targets);
-      // d/dQ(s,a) of mean(w * huber(td)): w * clip(td, -delta, delta) / B; nothing flows into the targets.
-      let dqsa = tf.mul(tf.clipByValue(td, -delta, delta), 1 / B);
-      if (cfg.prioritizedReplay) dqsa = tf.mul(dqsa, tf.tensor1d(s.weights));
-      const grad = this.online.backward(p, rec, tf.mul(actions, tf.reshape(dqsa, [B, 1])) as tf.Tensor2D, B);
+      const qNextTarget = this.target.forward(targetP, tf.tensor2d(s.nextObs, [B, d]), true);
+      const weights = cfg.prioritizedReplay ? tf.tensor1d(s.weights) : null; // uniform: all 1
+      /** Q(s, a) and the TD errors, from the online network's Q-values of [obs; nextObs]. */
+      const tdErrors = (qAll: tf.Tensor2D) => {
+        const q = cfg.doubleQ ? tf.slice(qAll, [0, 0], [B, A]) : qAll;
+        const qNextOnline = cfg.doubleQ ? tf.slice(qAll, [B, 0], [B, A]) : null;
+        const qsa = tf.sum(tf.mul(q, actions), 1);
+        const td = tf.sub(qsa, qTargets(tf.tensor1d(s.rewards), tf.tensor1d(s.discounts), qNextTarget, qNextOnline));
+        out = tf.keep(tf.concat([qsa, td]));
+        return td;
+      };
+      let grad: tf.Tensor;
+      if (!this.online.encoder) {
+        const p = this.online.params.unpack();
+        const { q, rec } = this.online.forwardRecorded(p, obs);
+        const td = tdErrors(q);
+        // d/dQ(s,a) of mean(w * huber(td)): w * clip(td, -delta, delta) / B; nothing flows into the targets.
+        let dqsa = tf.mul(tf.clipByValue(td, -delta, delta), 1 / B);
+        if (weights) dqsa = tf.mul(dqsa, weights);
+        grad = this.online.backward(p, rec, tf.mul(actions, tf.reshape(dqsa, [B, 1])) as tf.Tensor2D, B);
+      } else {
+        // Conv layers: through the tape (argmax passes no gradient into the targets).
+        const { grads } = tf.variableGrads(() => {
+          const td = tdErrors(this.online.forward(this.online.params.unpack(), obs));
+          const abs = tf.abs(td);
+          const c = tf.minimum(abs, delta);
+          const huber = tf.add(tf.mul(0.5, tf.square(c)), tf.mul(delta, tf.sub(abs, c)));
+          return tf.mean(weights ? tf.mul(weights, huber) : huber) as tf.Scalar;
+        }, [theta]);
+        grad = grads[theta.name];
+      }
       const clipped = clipByGlobalNorm({ [theta.name]: grad }, cfg.maxGradNorm);
       this.optimizer.applyGradients(clipped as unknown as Parameters<tf.AdamOptimizer['applyGradients']>[0]);
-      out = tf.keep(tf.concat([qsa, td]));
     });
     const values = out!.dataSync() as Float32Array;
     out!.dispose();

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../envs/rng';
 import type { SpaceSpec } from '../envs/spaces';
 import type { ActResult, ModelConfig, PolicySpec, SamplingPolicy, Weights } from '../src/algorithm';
+import { ConvEncoder, convInputShape } from './conv';
 import { Dense, FlatParams, Mlp } from './mlp';
 
 type Tensors = Record<string, tf.Tensor>;
@@ -15,13 +16,16 @@ export interface Recorded {
 export const EPSILON = 'exploration/epsilon';
 
 /**
- * A Q-network for Discrete actions: an MLP body, then either one head of Q-values or, with
- * `dueling`, a value head and an advantage head joined as Q = V + A - mean(A) (Wang et al., 2016).
+ * A Q-network for Discrete actions: with `model.conv`, conv layers over the image first; an
+ * MLP body, then either one head of Q-values or, with `dueling`, a value head and an
+ * advantage head joined as Q = V + A - mean(A) (Wang et al., 2016).
  */
 export class QNetwork {
   readonly params = new FlatParams();
   readonly obsSize: number;
   readonly numActions: number;
+  /** Conv layers over an image observation, or null. */
+  readonly encoder: ConvEncoder | null;
   private readonly body: Mlp;
   private readonly head: Dense;
   private readonly valueHead: Dense | null;
@@ -33,7 +37,9 @@ export class QNetwork {
     const rng = new Rng(seed);
     this.obsSize = obs.shape.reduce((a, b) => a * b, 1);
     this.numActions = act.n;
-    this.body = new Mlp(this.params, 'q', this.obsSize, model.hiddenSizes, model.activation, rng);
+    const image = convInputShape(model, obs);
+    this.encoder = image ? new ConvEncoder(this.params, 'conv', image, model.conv!, rng) : null;
+    this.body = new Mlp(this.params, 'q', this.encoder?.outputSize ?? this.obsSize, model.hiddenSizes, model.activation, rng);
     this.head = new Dense(this.params, dueling ? 'q/advantage' : 'q/out', this.body.outputSize, this.numActions, 1, rng);
     this.valueHead = dueling ? new Dense(this.params, 'q/value', this.body.outputSize, 1, 1, rng) : null;
   }
@@ -43,7 +49,8 @@ export class QNetwork {
    * `params.unpack()`). `inference`: no gradient needed, so fewer (fused) kernels.
    */
   forward(p: Tensors, obs: tf.Tensor, inference = false): tf.Tensor2D {
-    const h = inference ? this.body.infer(p, obs) : this.body.apply(p, obs);
+    const x = this.encoder ? this.encoder.apply(p, obs) : obs;
+    const h = inference ? this.body.infer(p, x) : this.body.apply(p, x);
     const head = (d: Dense) => (inference ? d.infer(p, h, 'linear') : d.apply(p, h));
     const out = head(this.head);
     if (!this.valueHead) return out as tf.Tensor2D;
@@ -55,6 +62,7 @@ export class QNetwork {
    * `dq` = dLoss/dQ for the first `rows` rows of `x`, backpropagates through the layers
    * recorded by `forwardRecorded`. Q-learning's step needs no more than this, and doing it
    * without tfjs' tape saves the copy it makes of every op's inputs (half the kernels).
+   * Not for a network with conv layers (`encoder`): their gradient goes through the tape.
    */
   backward(p: Tensors, rec: Recorded, dq: tf.Tensor2D, rows: number): tf.Tensor1D {
     const grads: Record<string, tf.Tensor> = {};
@@ -91,6 +99,7 @@ export class QNetwork {
 
   /** Inference-mode forward that keeps each layer's input, for `backward`. */
   forwardRecorded(p: Tensors, x: tf.Tensor2D): { q: tf.Tensor2D; rec: Recorded } {
+    if (this.encoder) throw new Error('QNetwork.forwardRecorded: the conv layers have no written-out gradient; use the tape');
     const inputs: tf.Tensor[] = [x];
     let h: tf.Tensor = x;
     for (const layer of this.body.layers) inputs.push((h = layer.infer(p, h, this.body.activation)));
@@ -109,6 +118,7 @@ export class QNetwork {
 
   dispose(): void {
     this.params.dispose();
+    this.encoder?.dispose();
   }
 }
 

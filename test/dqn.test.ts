@@ -9,7 +9,7 @@ import { nStepTransitions } from '../algorithms/nstep';
 import { QNetwork } from '../algorithms/q-network';
 import { ReplayBuffer, SumTree } from '../algorithms/replay';
 import { makeEnv, Rng } from '../envs';
-import type { TrajectoryBatch } from '../src/algorithm';
+import type { ModelConfig, TrajectoryBatch } from '../src/algorithm';
 import { selectBackend } from '../src/backend';
 import { loadConfig } from '../src/config/load';
 import { train } from '../src/learner';
@@ -194,19 +194,22 @@ describe('DQN', () => {
     algo.dispose();
   });
 
-  function makeDqn(overrides: Record<string, unknown> = {}) {
-    const env = makeEnv('CartPole-v1');
+  function makeDqn(overrides: Record<string, unknown> = {}, envId = 'CartPole-v1', model: ModelConfig = { hiddenSizes: [16, 16], activation: 'relu', sharedLayers: false }) {
+    const env = makeEnv(envId);
     const spaces = { observationSpace: env.observationSpace.toSpec(), actionSpace: env.actionSpace.toSpec() };
     const config = dqnConfigSchema.parse({ learningStarts: 64, batchSize: 32, trainFrequency: 4, targetUpdateInterval: 5, weightSyncInterval: 2, ...overrides });
-    const algo = dqn.create({ config, model: { hiddenSizes: [16, 16], activation: 'relu', sharedLayers: false }, ...spaces, seed: 4, totalEnvs: 4, rolloutLength: 16, totalEnvSteps: 10_000 }) as Dqn;
-    const worker = new RolloutWorker({ workerId: 0, envId: 'CartPole-v1', envConfig: {}, numEnvs: 4, rolloutLength: 16, seed: 4, policy: dqn.createPolicy(algo.policySpec(), { workerId: 0 }) });
+    const algo = dqn.create({ config, model, ...spaces, seed: 4, totalEnvs: 4, rolloutLength: 16, totalEnvSteps: 10_000 }) as Dqn;
+    const worker = new RolloutWorker({ workerId: 0, envId, envConfig: {}, numEnvs: 4, rolloutLength: 16, seed: 4, policy: dqn.createPolicy(algo.policySpec(), { workerId: 0 }) });
     worker.setWeights(algo.getWeights(), 0);
     return { algo, worker };
   }
 
   it('leaks no tensors across updates with gradient and target steps, weight syncs and sampling', async () => {
-    for (const overrides of [{}, { prioritizedReplay: true, dueling: true, nStep: 3 }, { doubleQ: false }]) {
-      const { algo, worker } = makeDqn(overrides);
+    const conv: ModelConfig = { hiddenSizes: [16], activation: 'relu', sharedLayers: false, conv: [{ filters: 4, kernel: 3, stride: 1, padding: 'valid' }] };
+    const cases: [Record<string, unknown>, string?, ModelConfig?][] = [[{}], [{ prioritizedReplay: true, dueling: true, nStep: 3 }], [{ doubleQ: false }], [{ prioritizedReplay: true }, 'Catch', conv]];
+    for (const [overrides, envId, model] of cases) {
+      const { algo, worker } = makeDqn(overrides, envId, model);
+      if (model?.conv) assert.deepEqual(algo.getWeights()[0].shape, [9, 4], 'conv/0/w is the first weight');
       let envSteps = 0;
       const round = async (i: number) => {
         envSteps += 64;
