@@ -61,6 +61,37 @@ export class ActorCritic {
     return { pi: this.piHead.apply(p, h), value: tf.reshape(this.vHead.apply(p, hv), [-1]), logStd: this.logStd ? p[this.logStd] : null };
   }
 
+  /**
+   * `forward` for the written-out gradient (`backward`): inference kernels, each layer's input
+   * kept. Not for a network with conv layers (their gradient goes through the tape).
+   */
+  forwardRecorded(obs: tf.Tensor, p: Record<string, tf.Tensor>): { pi: tf.Tensor; value: tf.Tensor; rec: { pi: tf.Tensor[]; vf: tf.Tensor[] } } {
+    if (this.encoder) throw new Error('ActorCritic.forwardRecorded: the conv layers have no written-out gradient; use the tape');
+    const pi = this.piBody.record(p, obs);
+    const vf = this.vBody ? this.vBody.record(p, obs) : pi;
+    const hPi = pi[pi.length - 1];
+    const hV = vf[vf.length - 1];
+    return { pi: this.piHead.infer(p, hPi, 'linear'), value: tf.reshape(this.vHead.infer(p, hV, 'linear'), [-1]), rec: { pi, vf } };
+  }
+
+  /**
+   * The flat gradient of a loss, given its derivatives by the policy output [B, actionSize],
+   * the value [B] and (Gaussian) the log-std [actionSize], through the layers `rec` holds.
+   */
+  backward(p: Record<string, tf.Tensor>, rec: { pi: tf.Tensor[]; vf: tf.Tensor[] }, dPi: tf.Tensor, dValue: tf.Tensor, dLogStd: tf.Tensor | null): tf.Tensor1D {
+    const grads: Record<string, tf.Tensor> = {};
+    const dhPi = this.piHead.backward(p, rec.pi[rec.pi.length - 1], dPi, grads, true)!;
+    const dhV = this.vHead.backward(p, rec.vf[rec.vf.length - 1], tf.reshape(dValue, [-1, 1]), grads, true)!;
+    if (this.vBody) {
+      this.piBody.backward(p, rec.pi, dhPi, grads);
+      this.vBody.backward(p, rec.vf, dhV, grads);
+    } else {
+      this.piBody.backward(p, rec.pi, tf.add(dhPi, dhV), grads);
+    }
+    if (this.logStd) grads[this.logStd] = dLogStd!;
+    return this.params.pack(grads);
+  }
+
   /** The value alone, [B]. */
   value(obs: tf.Tensor): tf.Tensor {
     const p = this.params.unpack();

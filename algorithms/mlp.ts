@@ -120,10 +120,24 @@ export class Dense {
     return denseOp(x, p[this.w], p[this.b]);
   }
 
-  /** Inference only (no gradient): product, bias and a relu in one fused kernel where it can. */
+  /**
+   * Inference only (no gradient, so no tape and no custom-gradient wrapper). A relu layer is
+   * one fused kernel; measured on wasm, fusing the others (bias alone, or tanh) is slower.
+   */
   infer(p: Tensors, x: tf.Tensor, activation: Activation | 'linear'): tf.Tensor {
-    if (activation === 'tanh') return activate(this.infer(p, x, 'linear'), 'tanh');
-    return tf.fused.matMul({ a: x as tf.Tensor2D, b: p[this.w] as tf.Tensor2D, bias: p[this.b], activation });
+    if (activation === 'relu') return tf.fused.matMul({ a: x as tf.Tensor2D, b: p[this.w] as tf.Tensor2D, bias: p[this.b], activation });
+    const y = tf.add(tf.matMul(x as tf.Tensor2D, p[this.w] as tf.Tensor2D), p[this.b]);
+    return activation === 'linear' ? y : activate(y, activation);
+  }
+
+  /**
+   * The layer's gradients for `dy` = dLoss/d(output, before any activation), given the input
+   * it saw: dW = x^T dy and db = sum(dy) go into `grads`; returns dLoss/dx when `needInput`.
+   */
+  backward(p: Tensors, x: tf.Tensor, dy: tf.Tensor, grads: Tensors, needInput: boolean): tf.Tensor | null {
+    grads[this.w] = tf.matMul(tf.transpose(x) as tf.Tensor2D, dy as tf.Tensor2D);
+    grads[this.b] = tf.sum(dy, 0);
+    return needInput ? tf.matMul(dy as tf.Tensor2D, tf.transpose(p[this.w]) as tf.Tensor2D) : null;
   }
 }
 
@@ -149,6 +163,28 @@ export class Mlp {
   /** `apply` without gradients, in fewer kernels (see `Dense.infer`). */
   infer(p: Tensors, x: tf.Tensor): tf.Tensor {
     return this.layers.reduce((h, layer) => layer.infer(p, h, this.activation), x);
+  }
+
+  /** `infer`, keeping what `backward` needs: [x, h1, ..., hL] (the last is the output). */
+  record(p: Tensors, x: tf.Tensor): tf.Tensor[] {
+    const hs = [x];
+    for (const layer of this.layers) hs.push(layer.infer(p, hs[hs.length - 1], this.activation));
+    return hs;
+  }
+
+  /**
+   * Backpropagates dLoss/d(output) through the layers recorded in `hs`, the first `rows` rows
+   * of them; each layer's dW and db go into `grads`. Returns dLoss/dx when `needInput`.
+   */
+  backward(p: Tensors, hs: tf.Tensor[], dOut: tf.Tensor, grads: Tensors, needInput = false): tf.Tensor | null {
+    let dh: tf.Tensor | null = dOut;
+    for (let i = this.layers.length - 1; i >= 0; i--) {
+      const out = hs[i + 1];
+      // Through the activation, from its output: relu' = [out > 0], tanh' = 1 - out^2.
+      const dz = this.activation === 'relu' ? tf.mul(dh!, tf.step(out)) : tf.mul(dh!, tf.sub(1, tf.square(out)));
+      dh = this.layers[i].backward(p, hs[i], dz, grads, i > 0 || needInput);
+    }
+    return dh;
   }
 }
 /**

@@ -66,43 +66,26 @@ export class QNetwork {
    */
   backward(p: Tensors, rec: Recorded, dq: tf.Tensor2D, rows: number): tf.Tensor1D {
     const grads: Record<string, tf.Tensor> = {};
-    const first = (t: tf.Tensor) => (t.shape[0] === rows ? t : tf.slice(t, [0, 0], [rows, t.shape[1]!]));
-    const inputs = rec.inputs.map(first); // inputs[i]: what layer i saw; the last: what the heads saw
-    const h = inputs[inputs.length - 1];
-    const hT = tf.transpose(h);
+    const hs = rec.inputs.map((t) => (t.shape[0] === rows ? t : tf.slice(t, [0, 0], [rows, t.shape[1]!])));
+    const h = hs[hs.length - 1];
     let dh: tf.Tensor;
     if (this.valueHead) {
       // Q = V + A - mean(A): dV = sum(dQ), dA = dQ - mean(dQ)
       const dv = tf.sum(dq, 1, true);
       const da = tf.sub(dq, tf.mean(dq, 1, true));
-      grads[this.head.w] = tf.matMul(hT as tf.Tensor2D, da as tf.Tensor2D);
-      grads[this.head.b] = tf.sum(da, 0);
-      grads[this.valueHead.w] = tf.matMul(hT as tf.Tensor2D, dv as tf.Tensor2D);
-      grads[this.valueHead.b] = tf.sum(dv, 0);
-      dh = tf.add(tf.matMul(da as tf.Tensor2D, tf.transpose(p[this.head.w]) as tf.Tensor2D), tf.matMul(dv as tf.Tensor2D, tf.transpose(p[this.valueHead.w]) as tf.Tensor2D));
+      dh = tf.add(this.head.backward(p, h, da, grads, true)!, this.valueHead.backward(p, h, dv, grads, true)!);
     } else {
-      grads[this.head.w] = tf.matMul(hT as tf.Tensor2D, dq);
-      grads[this.head.b] = tf.sum(dq, 0);
-      dh = tf.matMul(dq, tf.transpose(p[this.head.w]) as tf.Tensor2D);
+      dh = this.head.backward(p, h, dq, grads, true)!;
     }
-    const layers = this.body.layers;
-    for (let i = layers.length - 1; i >= 0; i--) {
-      const out = inputs[i + 1];
-      // Through the activation, from its output: relu' = [out > 0], tanh' = 1 - out^2.
-      const dz = this.body.activation === 'relu' ? tf.mul(dh, tf.step(out)) : tf.mul(dh, tf.sub(1, tf.square(out)));
-      grads[layers[i].w] = tf.matMul(tf.transpose(inputs[i]) as tf.Tensor2D, dz as tf.Tensor2D);
-      grads[layers[i].b] = tf.sum(dz, 0);
-      if (i > 0) dh = tf.matMul(dz as tf.Tensor2D, tf.transpose(p[layers[i].w]) as tf.Tensor2D);
-    }
+    this.body.backward(p, hs, dh, grads);
     return this.params.pack(grads);
   }
 
   /** Inference-mode forward that keeps each layer's input, for `backward`. */
   forwardRecorded(p: Tensors, x: tf.Tensor2D): { q: tf.Tensor2D; rec: Recorded } {
     if (this.encoder) throw new Error('QNetwork.forwardRecorded: the conv layers have no written-out gradient; use the tape');
-    const inputs: tf.Tensor[] = [x];
-    let h: tf.Tensor = x;
-    for (const layer of this.body.layers) inputs.push((h = layer.infer(p, h, this.body.activation)));
+    const inputs = this.body.record(p, x);
+    const h = inputs[inputs.length - 1];
     const out = this.head.infer(p, h, 'linear');
     const q = this.valueHead ? tf.add(this.valueHead.infer(p, h, 'linear'), tf.sub(out, tf.mean(out, 1, true))) : out;
     return { q: q as tf.Tensor2D, rec: { inputs } };

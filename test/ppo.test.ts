@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs';
 import { ActorCritic } from '../algorithms/actor-critic';
-import { ppo, ppoConfigSchema, ppoLoss, type Ppo } from '../algorithms/ppo';
+import { ppo, ppoConfigSchema, ppoGradients, ppoLoss, type Ppo } from '../algorithms/ppo';
 import { activate, Dense, FlatParams } from '../algorithms/mlp';
 import { makeEnv, Rng } from '../envs';
 import { selectBackend } from '../src/backend';
@@ -81,6 +81,56 @@ describe('PPO', () => {
     assert.ok(Math.abs(g1.value.dataSync()[0] - g2.value.dataSync()[0]) < 1e-5);
     tf.dispose([x, g1.value, g2.value, ...Object.values(g1.grads), ...Object.values(g2.grads)]);
     params.dispose();
+  });
+
+  it("writes out the PPO loss's gradient exactly as tfjs' autodiff computes it", () => {
+    const rng = new Rng(11);
+    const cases = [
+      ['CartPole-v1', false, null],
+      ['CartPole-v1', true, 0.2],
+      ['Pendulum-v1', false, 0.2],
+      ['Pendulum-v1', true, null],
+    ] as const;
+    for (const [envId, sharedLayers, clipRangeVf] of cases) {
+      const env = makeEnv(envId);
+      const spec = { observationSpace: env.observationSpace.toSpec(), actionSpace: env.actionSpace.toSpec() };
+      const net = new ActorCritic(spec, { hiddenSizes: [8, 8], activation: 'tanh', sharedLayers }, 4, -0.3);
+      const cfg = { clipRange: 0.2, clipRangeVf, entCoef: 0.05, vfCoef: 0.5 };
+      const B = 24;
+      const t = tf.tidy(() => {
+        const obs = tf.tensor2d(Float32Array.from({ length: B * net.obsSize }, () => rng.normal()), [B, net.obsSize]);
+        const { pi, value, logStd } = net.forward(obs);
+        const actions = net.discrete ? tf.oneHot(tf.tensor1d(Array.from({ length: B }, () => rng.int(net.actionSize)), 'int32'), net.actionSize).toFloat() : tf.add(pi, tf.randomNormal(pi.shape, 0, 1, 'float32', 5));
+        const logProb = net.evaluateActions(pi, logStd, actions).logProb;
+        // Old log-probs and values a little off, so that some ratios and values fall outside the clip ranges.
+        const oldLogp = tf.add(logProb, tf.tensor1d(Array.from({ length: B }, () => rng.uniform(-0.4, 0.4))));
+        const oldValues = tf.add(value, tf.tensor1d(Array.from({ length: B }, () => rng.uniform(-0.5, 0.5))));
+        return { obs, actions, oldLogp, oldValues, advantages: tf.tensor1d(Array.from({ length: B }, () => rng.normal())), returns: tf.tensor1d(Array.from({ length: B }, () => rng.normal())) };
+      });
+      const { grads } = tf.variableGrads(() => {
+        const { pi, value, logStd } = net.forward(t.obs);
+        const { logProb, entropy } = net.evaluateActions(pi, logStd, t.actions);
+        return ppoLoss({ logProb, entropy, value, ...t }, cfg).total as tf.Scalar;
+      }, net.variables);
+      const auto = grads[net.params.variable.name].dataSync();
+      const clippedRows = tf.tidy(() => {
+        const { pi, logStd } = net.forward(t.obs);
+        const ratio = tf.exp(tf.sub(net.evaluateActions(pi, logStd, t.actions).logProb, t.oldLogp));
+        return tf.sum(tf.cast(tf.greater(tf.abs(tf.sub(ratio, 1)), 0.2), 'float32')).dataSync()[0];
+      });
+      assert.ok(clippedRows > 0 && clippedRows < B, `${clippedRows} of ${B} ratios clipped: both sides of the clip should be tested`);
+      const mine = tf.tidy(() => {
+        const p = net.params.unpack();
+        const { pi, value, rec } = net.forwardRecorded(t.obs, p);
+        const g = ppoGradients({ pi, value, logStd: net.discrete ? null : p['pi/logStd'], ...t }, cfg);
+        return net.backward(p, rec, g.dPi, g.dValue, g.dLogStd).dataSync();
+      });
+      const worst = Math.max(...Array.from(mine, (v, i) => Math.abs(v - auto[i])));
+      assert.ok(worst < 1e-5, `${envId} shared ${sharedLayers} clipRangeVf ${clipRangeVf}: largest difference ${worst}`);
+      assert.ok(Math.max(...Array.from(auto, Math.abs)) > 0.01);
+      tf.dispose([...Object.values(t), ...Object.values(grads)]);
+      net.dispose();
+    }
   });
 
   /** An update, a weight sync and sampling, twice: the second round must leave tfjs' tensor count as it was. */
