@@ -3,7 +3,8 @@ import type { ActResult, ModelConfig, NamedTensor, PolicySpec, SamplingPolicy, W
 import { Rng } from '../envs/rng';
 import { ConvEncoder, convInputShape } from './conv';
 import { categorical, diagGaussian } from './distributions';
-import { activate, Dense, FlatParams, Mlp } from './mlp';
+import { activate, Dense, Mlp } from './mlp';
+import { FlatModel } from './model';
 import { concatFloat32 } from './util';
 
 /**
@@ -12,12 +13,11 @@ import { concatFloat32 } from './util';
  * Atari PPO). Discrete action spaces get logits; Box action spaces a Gaussian mean and a
  * state-independent log-std.
  */
-export class ActorCritic {
+export class ActorCritic extends FlatModel {
   readonly discrete: boolean;
   /** Number of logits (Discrete) or action dimensions (Box). */
   readonly actionSize: number;
   readonly obsSize: number;
-  readonly params = new FlatParams();
   /** The shared conv layers, when `model.conv` has any. */
   readonly encoder: ConvEncoder | null;
   private readonly piBody: Mlp;
@@ -27,6 +27,7 @@ export class ActorCritic {
   private readonly logStd: string | null;
 
   constructor(spec: Pick<PolicySpec, 'observationSpace' | 'actionSpace'>, model: ModelConfig, seed: number, initLogStd = 0) {
+    super();
     const rng = new Rng(seed);
     const obs = spec.observationSpace;
     const act = spec.actionSpace;
@@ -105,18 +106,6 @@ export class ActorCritic {
     return categorical.evaluate(pi, actions);
   }
 
-  getWeights(): Weights {
-    return this.params.getWeights();
-  }
-
-  setWeights(weights: Weights): void {
-    this.params.setWeights(weights);
-  }
-
-  dispose(): void {
-    this.params.dispose();
-    this.encoder?.dispose();
-  }
 }
 
 /** The sampling side: a forward pass per step, then JS sampling with the worker's generator. */

@@ -3,7 +3,8 @@ import { Rng } from '../envs/rng';
 import type { SpaceSpec } from '../envs/spaces';
 import type { ActResult, ModelConfig, PolicySpec, SamplingPolicy, Weights } from '../src/algorithm';
 import { ConvEncoder, convInputShape } from './conv';
-import { Dense, FlatParams, Mlp } from './mlp';
+import { Dense, Mlp } from './mlp';
+import { FlatModel } from './model';
 
 type Tensors = Record<string, tf.Tensor>;
 
@@ -20,8 +21,7 @@ export const EPSILON = 'exploration/epsilon';
  * MLP body, then either one head of Q-values or, with `dueling`, a value head and an
  * advantage head joined as Q = V + A - mean(A) (Wang et al., 2016).
  */
-export class QNetwork {
-  readonly params = new FlatParams();
+export class QNetwork extends FlatModel {
   readonly obsSize: number;
   readonly numActions: number;
   /** Conv layers over an image observation, or null. */
@@ -31,6 +31,7 @@ export class QNetwork {
   private readonly valueHead: Dense | null;
 
   constructor(spaces: { observationSpace: SpaceSpec; actionSpace: SpaceSpec }, model: ModelConfig, dueling: boolean, seed: number) {
+    super();
     const { observationSpace: obs, actionSpace: act } = spaces;
     if (act.type !== 'Discrete') throw new RangeError(`DQN needs a Discrete action space; this env's is Box(shape=[${act.shape}])`);
     if (obs.type !== 'Box') throw new RangeError('DQN needs a Box observation space');
@@ -91,18 +92,6 @@ export class QNetwork {
     return { q: q as tf.Tensor2D, rec: { inputs } };
   }
 
-  getWeights(): Weights {
-    return this.params.getWeights();
-  }
-
-  setWeights(weights: Weights): void {
-    this.params.setWeights(weights);
-  }
-
-  dispose(): void {
-    this.params.dispose();
-    this.encoder?.dispose();
-  }
 }
 
 /**
