@@ -70,7 +70,7 @@ interface Scene {
  */
 export class LunarLander implements Env {
   readonly actionSpace = new Discrete(4);
-  // v3's bounds; |x| >= 1 ends the episode long before these.
+  // v3's bounds; |x| >= 1 ends the episode long before these. Observations are clipped to them.
   readonly observationSpace = new Box(
     [-2.5, -2.5, -10, -10, -2 * Math.PI, -10, 0, 0],
     [2.5, 2.5, 10, 10, 2 * Math.PI, 10, 1, 1],
@@ -149,7 +149,9 @@ export class LunarLander implements Env {
       terminated = true;
       reward = +100;
     }
-    return { obs: Float32Array.from(state), reward, terminated, truncated: false, info: {} };
+    // Clipped to v3's bounds, which Gymnasium's own env leaves (and so breaks its space) when the
+    // lander flies far above the screen (y > 2.5) or spins past 2 pi; shaping used the true state.
+    return { obs: this.observationSpace.clip(Float32Array.from(state)), reward, terminated, truncated: false, info: {} };
   }
 
   close(): void {

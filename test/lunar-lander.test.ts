@@ -62,6 +62,21 @@ describe('LunarLander-v3', () => {
     assert.deepEqual(Array.from(env.observationSpace.high), [2.5, 2.5, 10, 10, 2 * Math.PI, 10, 1, 1].map(Math.fround));
   });
 
+  it('keeps observations inside its space when the lander flies far above the screen (clipped: Gymnasium leaves them)', () => {
+    const env = new LunarLander();
+    let obs = env.reset({ seed: 3 }).obs;
+    let highest = 0;
+    for (let t = 0; t < 300; t++) {
+      // Main engine, the side engines only to keep it upright: straight up.
+      const r = env.step(obs[4] > 0.05 ? 3 : obs[4] < -0.05 ? 1 : 2);
+      obs = r.obs;
+      assert.equal(env.observationSpace.contains(obs), true, `step ${t + 1}: ${env.observationSpace.violation(obs)}`);
+      highest = Math.max(highest, obs[1]);
+      if (r.terminated) break;
+    }
+    assert.equal(highest, 2.5, 'the lander should have reached the top bound and been clipped there');
+  });
+
   it('registers LunarLander-v3 with a 1000-step limit and a reward threshold of 200', () => {
     const spec = envSpec('LunarLander-v3');
     assert.deepEqual([spec.maxEpisodeSteps, spec.rewardThreshold], [1000, 200]);
