@@ -236,8 +236,20 @@ export class WorkerPool implements Sampler {
         return;
       case 'batch': {
         const b = msg.batch;
-        if (b.workerId !== w.id || msg.workerId !== w.id) return this.reject('impostor', `a batch from ${w.name} claims worker id ${b.workerId}`);
-        if (b.seq <= w.lastSeq) return this.reject('replayed', `${w.name} sent batch seq ${b.seq} after ${w.lastSeq}`);
+        const bad =
+          b.workerId !== w.id || msg.workerId !== w.id ? (['impostor', `a batch from ${w.name} claims worker id ${b.workerId}`] as const)
+          : b.seq <= w.lastSeq ? (['replayed', `${w.name} sent batch seq ${b.seq} after ${w.lastSeq}`] as const)
+          : null;
+        if (bad) {
+          this.reject(bad[0], bad[1]);
+          // It answered a request, badly: free the request (or collect() waits for it forever) and
+          // go on from its sequence (a worker that started over after a welcome counts from 0).
+          if (w.requests > 0) w.requests -= 1;
+          if (bad[0] === 'replayed') w.lastSeq = b.seq;
+          this.countFailure(`${w.name}: ${bad[1]}`);
+          this.wake?.();
+          return;
+        }
         if (w.requests === 0) return this.reject('unsolicited', `${w.name} sent a batch nobody asked for`);
         w.lastSeq = b.seq;
         w.requests -= 1;

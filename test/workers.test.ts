@@ -9,7 +9,8 @@ import { Rng } from '../envs/rng';
 import { loadConfig } from '../src/config/load';
 import { train } from '../src/learner';
 import { generateKeys, readAllowedKeys, readKeyPair } from '../src/transport/curve';
-import { encode } from '../src/transport/protocol';
+import { decodeLearnerMessage, encode } from '../src/transport/protocol';
+import { WorkerPool } from '../src/worker-pool';
 
 const root = path.resolve(__dirname, '..', '..');
 const cli = path.join(root, 'dist', 'src', 'cli.js');
@@ -215,5 +216,47 @@ describe('Rollout workers', () => {
     const r = require('node:child_process').spawnSync(process.execPath, [cli, 'train', '--config', 'configs/ppo-cartpole.yaml', '--bind', 'tcp://0.0.0.0:5555'], { cwd: root, encoding: 'utf8' });
     assert.equal(r.status, 1);
     assert.match(r.stderr, /^error: --bind tcp:\/\/0\.0\.0\.0:5555 is not a loopback address, so worker traffic is CURVE-encrypted: give --keys DIR .* or --insecure to go without\n$/);
+  });
+
+  it('go on when a worker starts its batch sequence over: the batch is dropped and counted, its request freed', async () => {
+    const port = await freePort();
+    const spec = { algorithm: 'ppo', observationSpace: { type: 'Box' as const, shape: [4], low: [-1, -1, -1, -1], high: [1, 1, 1, 1] }, actionSpace: { type: 'Discrete' as const, n: 2 }, model: { hiddenSizes: [4], activation: 'tanh' as const, sharedLayers: false }, config: {}, extras: ['logp', 'value'] };
+    const pool = await WorkerPool.start({
+      setup: { spec, envId: 'CartPole-v1', envConfig: {}, numEnvs: 4, rolloutLength: 2, seed: 0, heartbeatSeconds: 1, learnerDir: root },
+      expectation: { obsSize: 4, actionSize: 1, actionCount: 2, extras: ['logp', 'value'] },
+      numWorkers: 0, bind: `tcp://127.0.0.1:${port}`, maxPolicyLag: 0, workerTimeoutSeconds: 10, maxWorkerRestarts: 0, heartbeatSeconds: 1, log: () => {},
+    });
+    await pool.broadcast([{ name: 'w', shape: [1], data: new Float32Array(1) }], 0);
+    // A hand-driven worker: it answers each sample request with the next of these sequence numbers.
+    const seqs = [0, 1, 2, 0, 1, 2, 3];
+    const dealer = new zmq.Dealer({ linger: 0 });
+    dealer.connect(`tcp://127.0.0.1:${port}`);
+    await dealer.send(encode({ v: 1, type: 'hello', host: 'test', pid: 1, numEnvs: null, slot: null }));
+    let workerId = -1;
+    const rows = 8;
+    void (async () => {
+      for await (const [payload] of dealer) {
+        const msg = decodeLearnerMessage(payload);
+        if (msg.type === 'welcome') workerId = msg.workerId;
+        if (msg.type !== 'sample' || seqs.length === 0) continue;
+        const batch = {
+          workerId, seq: seqs.shift()!, policyVersion: msg.policyVersion, numEnvs: 4, length: 2,
+          obs: new Float32Array(rows * 4), actions: new Float32Array(rows), rewards: new Float32Array(rows).fill(1),
+          terminated: new Uint8Array(rows), truncated: new Uint8Array(rows), extras: { logp: new Float32Array(rows), value: new Float32Array(rows) },
+          nextObs: new Float32Array(16), finalObs: { index: new Int32Array(0), obs: new Float32Array(0) }, episodes: { returns: new Float32Array(0), lengths: new Int32Array(0) },
+        };
+        await dealer.send(encode({ v: 1, type: 'batch', workerId, batch }));
+      }
+    })();
+    try {
+      // 6 batches wanted; the 4th (seq 0 again) is dropped, and the sequence goes on from it.
+      const got: number[] = [];
+      while (got.length < 6) got.push(...(await pool.collect(8)).map((b) => b.seq));
+      assert.deepEqual(got, [0, 1, 2, 1, 2, 3]);
+      assert.equal(pool.stats().rejectedMessages, 1);
+    } finally {
+      dealer.close();
+      await pool.close();
+    }
   });
 });
