@@ -2,17 +2,15 @@ import type { Action, Env, ResetOptions, ResetResult, StepResult } from './env';
 import { Box } from './spaces';
 import { Rng } from './rng';
 import { checkBoxAction, initialStateWithin } from './classic-control';
+import { MAX_POSITION, MAX_SPEED, MIN_POSITION, moveCar } from './mountain-car';
 
-// Gymnasium's MountainCarContinuous-v0 (classic_control/continuous_mountain_car.py).
+// Gymnasium's MountainCarContinuous-v0 (classic_control/continuous_mountain_car.py); the track
+// and gravity are MountainCar's.
 const MIN_ACTION = -1.0;
 const MAX_ACTION = 1.0;
-const MIN_POSITION = -1.2;
-const MAX_POSITION = 0.6;
-const MAX_SPEED = 0.07;
 const GOAL_POSITION = 0.45;
 const GOAL_VELOCITY = 0;
 const POWER = 0.0015;
-const GRAVITY = 0.0025;
 
 /**
  * MountainCar with a continuous push in [-1, 1] (larger actions are clipped for the force).
@@ -36,13 +34,7 @@ export class MountainCarContinuous implements Env {
     const a = checkBoxAction(action, this.actionSpace, 'MountainCarContinuous-v0')[0];
     let [position, velocity] = this.state;
     const force = Math.min(Math.max(a, MIN_ACTION), MAX_ACTION);
-    velocity += force * POWER - GRAVITY * Math.cos(3 * position);
-    if (velocity > MAX_SPEED) velocity = MAX_SPEED;
-    if (velocity < -MAX_SPEED) velocity = -MAX_SPEED;
-    position += velocity;
-    if (position > MAX_POSITION) position = MAX_POSITION;
-    if (position < MIN_POSITION) position = MIN_POSITION;
-    if (position === MIN_POSITION && velocity < 0) velocity = 0;
+    [position, velocity] = moveCar(position, velocity, force * POWER);
 
     const terminated = position >= GOAL_POSITION && velocity >= GOAL_VELOCITY;
     const reward = (terminated ? 100.0 : 0) - a * a * 0.1;

@@ -4,13 +4,27 @@ import { Rng } from './rng';
 import { initialStateWithin } from './classic-control';
 
 // Gymnasium's MountainCar-v0 (classic_control/mountain_car.py), constant for constant.
-const MIN_POSITION = -1.2;
-const MAX_POSITION = 0.6;
-const MAX_SPEED = 0.07;
+export const MIN_POSITION = -1.2;
+export const MAX_POSITION = 0.6;
+export const MAX_SPEED = 0.07;
 const GOAL_POSITION = 0.5;
 const GOAL_VELOCITY = 0;
 const FORCE = 0.001;
 const GRAVITY = 0.0025;
+
+/**
+ * One step of the car, MountainCar's and MountainCarContinuous' alike: the push and gravity
+ * change the velocity, clipped to +-0.07; the position moves by it, clipped to the track; the
+ * left wall stops the car.
+ */
+export function moveCar(position: number, velocity: number, push: number): [number, number] {
+  velocity += push - GRAVITY * Math.cos(3 * position);
+  velocity = Math.min(Math.max(velocity, -MAX_SPEED), MAX_SPEED);
+  position += velocity;
+  position = Math.min(Math.max(position, MIN_POSITION), MAX_POSITION);
+  if (position === MIN_POSITION && velocity < 0) velocity = 0;
+  return [position, velocity];
+}
 
 /**
  * A car in a valley, too weak to drive straight up the right hill; push left (0), not at all
@@ -33,11 +47,7 @@ export class MountainCar implements Env {
   step(action: Action): StepResult {
     if (!this.actionSpace.contains(action)) throw new RangeError(`MountainCar-v0: action ${String(action)} is not in Discrete(3)`);
     let [position, velocity] = this.state;
-    velocity += ((action as number) - 1) * FORCE + Math.cos(3 * position) * -GRAVITY;
-    velocity = Math.min(Math.max(velocity, -MAX_SPEED), MAX_SPEED);
-    position += velocity;
-    position = Math.min(Math.max(position, MIN_POSITION), MAX_POSITION);
-    if (position === MIN_POSITION && velocity < 0) velocity = 0;
+    [position, velocity] = moveCar(position, velocity, ((action as number) - 1) * FORCE);
     this.state = [position, velocity];
 
     const terminated = position >= GOAL_POSITION && velocity >= GOAL_VELOCITY;

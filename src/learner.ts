@@ -211,12 +211,11 @@ export async function train(config: RunConfig | Record<string, unknown>, opts: T
           await sampler.broadcast(algorithm.getWeights(), state.policyVersion);
         }
       } while (algorithm.mode === 'async' && steps < algorithm.trainBatchSize);
-      const weights = algorithm.getWeights();
       const iterSeconds = (performance.now() - iterStart) / 1000;
 
       let evaluation: Record<string, number> = {};
       if (evalPolicy && state.iteration % cfg.evaluation.every === 0) {
-        evalPolicy.setWeights(weights);
+        evalPolicy.setWeights(algorithm.getWeights());
         const e = evaluatePolicy({
           policy: evalPolicy,
           envId: cfg.env.id,
