@@ -1,12 +1,12 @@
-import type { AlgorithmModule } from '../src/algorithm';
-import { dqn } from './dqn';
-import { ppo } from './ppo';
+import type { AlgorithmModule } from '../core/algorithm';
+import { dqn } from './dqn/dqn';
+import { ppo } from './ppo/ppo';
 
 /** Every algorithm the runtime can run, by the name a config gives in `algorithm:`. */
 export const algorithms: Record<string, AlgorithmModule<any>> = { ppo, dqn };
 
-export { ppo, Ppo, ppoConfigSchema, type PpoConfig } from './ppo';
-export { computeGae } from './gae';
-export { dqn, Dqn, dqnConfigSchema, type DqnConfig } from './dqn';
-export { ReplayBuffer, SumTree } from './replay';
-export { nStepTransitions } from './nstep';
+export { ppo, Ppo, ppoConfigSchema, type PpoConfig } from './ppo/ppo';
+export { computeGae } from './common/gae';
+export { dqn, Dqn, dqnConfigSchema, type DqnConfig } from './dqn/dqn';
+export { ReplayBuffer, SumTree } from './common/replay';
+export { nStepTransitions } from './common/nstep';

@@ -1,7 +1,7 @@
-import { dqn, dqnConfigSchema, type Dqn } from '../algorithms/dqn';
-import { ReplayBuffer } from '../algorithms/replay';
+import { dqn, dqnConfigSchema, type Dqn } from '../algorithms/dqn/dqn';
+import { ReplayBuffer } from '../algorithms/common/replay';
 import { makeEnv, Rng } from '../envs';
-import type { TrajectoryBatch } from '../src/algorithm';
+import type { TrajectoryBatch } from '../core/algorithm';
 import { selectBackend } from '../src/backend';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

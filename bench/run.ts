@@ -7,11 +7,11 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ppo, ppoConfigSchema } from '../algorithms/ppo';
+import { ppo, ppoConfigSchema } from '../algorithms/ppo/ppo';
 import { makeEnv, Rng, VectorEnv } from '../envs';
 import { selectBackend } from '../src/backend';
 import { loadConfig } from '../src/config/load';
-import { RolloutWorker } from '../src/rollout-worker';
+import { RolloutWorker } from '../src/runtime/rollout-worker';
 import { dqnGradientSteps, replayThroughput } from './dqn';
 import { transport, workerThroughput } from './workers';
 

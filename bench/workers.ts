@@ -1,11 +1,11 @@
 /** Benchmarks of the distributed runtime: worker sampling throughput, the transport, weight broadcast. */
 import * as zmq from 'zeromq';
-import { ppo, ppoConfigSchema } from '../algorithms/ppo';
+import { ppo, ppoConfigSchema } from '../algorithms/ppo/ppo';
 import { makeEnv } from '../envs';
 import { selectBackend } from '../src/backend';
-import { RolloutWorker } from '../src/rollout-worker';
+import { RolloutWorker } from '../src/runtime/rollout-worker';
 import { decodeLearnerMessage, decodeWorkerMessage, DEFAULT_MAX_MESSAGE_BYTES, encode } from '../src/transport/protocol';
-import { WorkerPool } from '../src/worker-pool';
+import { WorkerPool } from '../src/runtime/worker-pool';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (x: number) => Math.round(x).toLocaleString('en-US');

@@ -1,6 +1,6 @@
 import type { Action, Env, ResetOptions, ResetResult, StepResult } from './env';
-import { Box, Discrete } from './spaces';
-import { Rng } from './rng';
+import { Box, Discrete } from '../core/spaces';
+import { Rng } from '../core/rng';
 
 const ROWS = 10;
 const COLUMNS = 5;

@@ -1,6 +1,6 @@
-import { EnvError } from '../src/errors';
+import { EnvError } from '../core/errors';
 import type { Action, Env, ResetResult, StepResult } from './env';
-import { describe } from './spaces';
+import { describe } from '../core/spaces';
 
 /**
  * Contract checks on what an env returns. They name the env and the step so that a broken

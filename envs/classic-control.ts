@@ -1,6 +1,6 @@
 import type { Action, ResetOptions } from './env';
-import type { Rng } from './rng';
-import { describe, type Box } from './spaces';
+import type { Rng } from '../core/rng';
+import { describe, type Box } from '../core/spaces';
 
 /**
  * The start state of a classic-control env: `options.state` when given (an exact physical

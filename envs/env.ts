@@ -1,4 +1,4 @@
-import type { Box, Space } from './spaces';
+import type { Box, Space } from '../core/spaces';
 
 /** An action: an integer for `Discrete`, a Float32Array for `Box`. */
 export type Action = number | Float32Array;

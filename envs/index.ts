@@ -1,7 +1,7 @@
 export * from './env';
-export * from './spaces';
+export * from '../core/spaces';
 export * from './registry';
-export { Rng, deriveSeed } from './rng';
+export { Rng, deriveSeed } from '../core/rng';
 export { TimeLimit } from './time-limit';
 export { VectorEnv, type VectorStep } from './vector-env';
 export { CartPole } from './cartpole';

@@ -1,7 +1,7 @@
 import { BoxShape, EdgeShape, PolygonShape, RevoluteJoint, World, type Body, type Contact } from 'planck';
 import type { Action, Env, ResetOptions, ResetResult, StepResult } from './env';
-import { Box, Discrete } from './spaces';
-import { Rng } from './rng';
+import { Box, Discrete } from '../core/spaces';
+import { Rng } from '../core/rng';
 
 // Gymnasium's LunarLander-v3 (box2d/lunar_lander.py) with discrete actions and no wind,
 // constant for constant. Lengths are in pixels, divided by SCALE to get metres.

@@ -1,6 +1,6 @@
 import type { Action, Env, ResetOptions, ResetResult, StepResult } from './env';
-import { Box } from './spaces';
-import { Rng } from './rng';
+import { Box } from '../core/spaces';
+import { Rng } from '../core/rng';
 import { checkBoxAction, initialStateWithin } from './classic-control';
 import { MAX_POSITION, MAX_SPEED, MIN_POSITION, moveCar } from './mountain-car';
 

@@ -1,6 +1,6 @@
 import type { Action, Env, ResetOptions, ResetResult, StepResult } from './env';
-import { Box, Discrete } from './spaces';
-import { Rng } from './rng';
+import { Box, Discrete } from '../core/spaces';
+import { Rng } from '../core/rng';
 import { initialStateWithin } from './classic-control';
 
 // Gymnasium's MountainCar-v0 (classic_control/mountain_car.py), constant for constant.

@@ -1,6 +1,6 @@
 import type { Action, Env, ResetOptions, ResetResult, StepResult } from './env';
-import { Box } from './spaces';
-import { Rng } from './rng';
+import { Box } from '../core/spaces';
+import { Rng } from '../core/rng';
 import { checkBoxAction, initialStateWithin } from './classic-control';
 
 // Gymnasium's Pendulum-v1 (classic_control/pendulum.py), constant for constant.

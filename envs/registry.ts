@@ -1,5 +1,5 @@
 import { closest } from 'fastest-levenshtein';
-import { EnvError } from '../src/errors';
+import { EnvError } from '../core/errors';
 import type { Env, EnvFactory } from './env';
 import { Acrobot } from './acrobot';
 import { CartPole } from './cartpole';

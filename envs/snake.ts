@@ -1,8 +1,8 @@
 import { closest } from 'fastest-levenshtein';
-import { EnvError } from '../src/errors';
+import { EnvError } from '../core/errors';
 import type { Action, Env, ResetOptions, ResetResult, StepResult } from './env';
-import { Box, Discrete } from './spaces';
-import { Rng } from './rng';
+import { Box, Discrete } from '../core/spaces';
+import { Rng } from '../core/rng';
 
 const ID = 'Snake-v0';
 const MIN_SIZE = 4;

@@ -1,6 +1,6 @@
 import type { Action, Env } from './env';
 import { checkReset, checkStep } from './check';
-import type { Box, Space } from './spaces';
+import type { Box, Space } from '../core/spaces';
 
 /** Steps of each env checked against the contract before the vector trusts it. */
 const CHECKED_STEPS = 64;

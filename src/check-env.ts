@@ -1,6 +1,6 @@
 import type { Action, Env } from '../envs/env';
 import { checkReset, checkStep } from '../envs/check';
-import { Rng } from '../envs/rng';
+import { Rng } from '../core/rng';
 import { createEnv } from './env-loader';
 
 export interface EnvCheck {

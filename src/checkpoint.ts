@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { AlgorithmState, NamedTensor } from './algorithm';
-import { CheckpointError } from './errors';
+import type { AlgorithmState, NamedTensor } from '../core/algorithm';
+import { CheckpointError } from '../core/errors';
 
 /** Bumped whenever the layout below changes; a checkpoint of another version is refused. */
 export const CHECKPOINT_FORMAT = 1;

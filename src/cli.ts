@@ -7,11 +7,11 @@ import { checkEnv } from './check-env';
 import { resolveCheckpoint } from './checkpoint';
 import { learnerCurve, workerCurve } from './security';
 import { generateKeys } from './transport/curve';
-import { WorkerProcess } from './worker-process';
+import { WorkerProcess } from './runtime/worker-process';
 import { configFromCheckpoint, describeRun, evaluateCheckpoint } from './commands';
 import { loadConfig } from './config/load';
-import { ConfigError, RlError } from './errors';
-import { train } from './learner';
+import { ConfigError, RlError } from '../core/errors';
+import { train } from './runtime/learner';
 
 async function main(argv: string[]): Promise<void> {
   await yargs(argv)

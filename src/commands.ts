@@ -3,13 +3,13 @@ import * as path from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { algorithms } from '../algorithms';
 import { createEnv } from './env-loader';
-import { weightsFromState } from './algorithm';
+import { weightsFromState } from '../core/algorithm';
 import { selectBackend, type BackendName } from './backend';
 import { listCheckpoints, loadCheckpoint, readMetadata, resolveCheckpoint } from './checkpoint';
 import { applyOverride, validateConfig } from './config/load';
 import type { RunConfig } from './config/schema';
 import { evaluatePolicy, type EvaluationResult } from './evaluate';
-import { CheckpointError } from './errors';
+import { CheckpointError } from '../core/errors';
 
 /** The config a checkpoint was trained with, `--set` overrides applied (e.g. a longer `stop`). */
 export function configFromCheckpoint(dir: string, overrides: string[]): RunConfig {

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Env, EnvFactory } from '../envs/env';
 import { listEnvs, makeEnv } from '../envs/registry';
-import { EnvError } from './errors';
+import { EnvError } from '../core/errors';
 
 /**
  * Environments named by a config: a registered id (`CartPole-v1`), or a module of the user's,

@@ -1,6 +1,6 @@
-import type { SamplingPolicy } from './algorithm';
+import type { SamplingPolicy } from '../core/algorithm';
 import { createEnv } from './env-loader';
-import { Rng, deriveSeed } from '../envs/rng';
+import { Rng, deriveSeed } from '../core/rng';
 import { VectorEnv } from '../envs/vector-env';
 
 export interface EvaluationResult {

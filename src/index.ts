@@ -1,8 +1,8 @@
 /** The programmatic API, for people who script rather than write YAML. */
 export * from '../envs';
-export { train, type TrainOptions, type TrainResult } from './learner';
+export { train, type TrainOptions, type TrainResult } from './runtime/learner';
 export { loadConfig, validateConfig } from './config/load';
 export type { RunConfig } from './config/schema';
-export { RlError, ConfigError, EnvError, ProtocolError, CheckpointError } from './errors';
-export type * from './algorithm';
+export { RlError, ConfigError, EnvError, ProtocolError, CheckpointError } from '../core/errors';
+export type * from '../core/algorithm';
 export { algorithms } from '../algorithms';

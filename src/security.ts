@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { RlError } from './errors';
+import { RlError } from '../core/errors';
 import { parseTcpEndpoint } from './transport/endpoint';
 import { readAllowedKeys, readKeyPair, readPublicKey, type KeyPair } from './transport/curve';
 

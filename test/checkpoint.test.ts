@@ -5,8 +5,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadConfig } from '../src/config/load';
 import { listCheckpoints, loadCheckpoint, resolveCheckpoint } from '../src/checkpoint';
-import { CheckpointError } from '../src/errors';
-import { train } from '../src/learner';
+import { CheckpointError } from '../core/errors';
+import { train } from '../src/runtime/learner';
 import { readEvents } from './tfrecord-reader';
 
 const root = path.resolve(__dirname, '..', '..');

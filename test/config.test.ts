@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadConfig } from '../src/config/load';
-import { ConfigError } from '../src/errors';
+import { ConfigError } from '../core/errors';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-config-'));
 

@@ -1,11 +1,11 @@
 import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs';
-import { ActorCritic } from '../algorithms/actor-critic';
-import { ConvEncoder, convInputShape, type ConvLayer } from '../algorithms/conv';
-import { FlatParams } from '../algorithms/mlp';
+import { ActorCritic } from '../algorithms/ppo/actor-critic';
+import { ConvEncoder, convInputShape, type ConvLayer } from '../algorithms/common/conv';
+import { FlatParams } from '../algorithms/common/mlp';
 import { Rng } from '../envs';
 import { selectBackend } from '../src/backend';
-import { ConfigError } from '../src/errors';
+import { ConfigError } from '../core/errors';
 
 type Shape = [number, number, number];
 

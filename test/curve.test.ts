@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zmq from 'zeromq';
-import { RlError } from '../src/errors';
+import { RlError } from '../core/errors';
 import {
   clientCurveOptions,
   generateKeys,

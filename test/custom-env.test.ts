@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadConfig } from '../src/config/load';
 import { localEnvId, moduleEnvId } from '../src/env-loader';
-import { train } from '../src/learner';
+import { train } from '../src/runtime/learner';
 
 const root = path.resolve(__dirname, '..', '..');
 const cli = path.join(root, 'dist', 'src', 'cli.js');

@@ -15,7 +15,7 @@ import {
   type ResetResult,
   type StepResult,
 } from '../envs';
-import { EnvError } from '../src/errors';
+import { EnvError } from '../core/errors';
 
 /** An env whose observation is the step count; it terminates at `terminateAt` (never, by default). */
 class CounterEnv implements Env {

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { computeGae } from '../algorithms/gae';
+import { computeGae } from '../algorithms/common/gae';
 
 function close(actual: ArrayLike<number>, expected: number[], tol = 1e-5): void {
   assert.equal(actual.length, expected.length);

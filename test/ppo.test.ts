@@ -1,12 +1,12 @@
 import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs';
-import { ActorCritic } from '../algorithms/actor-critic';
-import { ppo, ppoConfigSchema, ppoGradients, ppoLoss, type Ppo } from '../algorithms/ppo';
-import { activate, Dense, FlatParams } from '../algorithms/mlp';
+import { ActorCritic } from '../algorithms/ppo/actor-critic';
+import { ppo, ppoConfigSchema, ppoGradients, ppoLoss, type Ppo } from '../algorithms/ppo/ppo';
+import { activate, Dense, FlatParams } from '../algorithms/common/mlp';
 import { makeEnv, Rng } from '../envs';
 import { selectBackend } from '../src/backend';
-import { RolloutWorker } from '../src/rollout-worker';
-import type { ModelConfig } from '../src/algorithm';
+import { RolloutWorker } from '../src/runtime/rollout-worker';
+import type { ModelConfig } from '../core/algorithm';
 
 const model: ModelConfig = { hiddenSizes: [16, 16], activation: 'tanh' as const, sharedLayers: false };
 const convModel: ModelConfig = { ...model, conv: [{ filters: 4, kernel: 3, stride: 1, padding: 'valid' }, { filters: 4, kernel: 3, stride: 2, padding: 'same' }] };

@@ -1,10 +1,10 @@
 import { strict as assert } from 'node:assert';
 import { pack, unpack } from 'msgpackr';
-import { ppo, ppoConfigSchema } from '../algorithms/ppo';
+import { ppo, ppoConfigSchema } from '../algorithms/ppo/ppo';
 import { makeEnv, Rng } from '../envs';
-import type { TrajectoryBatch, Weights } from '../src/algorithm';
+import type { TrajectoryBatch, Weights } from '../core/algorithm';
 import { selectBackend } from '../src/backend';
-import { RolloutWorker } from '../src/rollout-worker';
+import { RolloutWorker } from '../src/runtime/rollout-worker';
 import {
   decodeLearnerMessage,
   decodeWorkerMessage,

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { Rng, envSpec, makeEnv, type StepResult } from '../envs';
 import { Snake, type SnakeBoard } from '../envs/snake';
 import { checkEnv } from '../src/check-env';
-import { EnvError } from '../src/errors';
+import { EnvError } from '../core/errors';
 
 type Cell = [number, number];
 

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { train } from '../src/learner';
+import { train } from '../src/runtime/learner';
 import { loadConfig } from '../src/config/load';
 
 const root = path.resolve(__dirname, '..', '..');

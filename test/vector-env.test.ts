@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { Box, Discrete, TimeLimit, VectorEnv, makeEnv, type Env, type ResetOptions, type ResetResult, type StepResult } from '../envs';
-import { EnvError } from '../src/errors';
+import { EnvError } from '../core/errors';
 
 /**
  * Observation: 100 * seed + steps so far. Reward on step t is t, so an episode of n steps

@@ -5,12 +5,12 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zmq from 'zeromq';
-import { Rng } from '../envs/rng';
+import { Rng } from '../core/rng';
 import { loadConfig } from '../src/config/load';
-import { train } from '../src/learner';
+import { train } from '../src/runtime/learner';
 import { generateKeys, readAllowedKeys, readKeyPair } from '../src/transport/curve';
 import { decodeLearnerMessage, encode } from '../src/transport/protocol';
-import { WorkerPool } from '../src/worker-pool';
+import { WorkerPool } from '../src/runtime/worker-pool';
 
 const root = path.resolve(__dirname, '..', '..');
 const cli = path.join(root, 'dist', 'src', 'cli.js');

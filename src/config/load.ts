@@ -4,7 +4,7 @@ import { closest } from 'fastest-levenshtein';
 import { LineCounter, isMap, isScalar, parseDocument, parse as parseYaml, stringify } from 'yaml';
 import type { z } from 'zod';
 import { algorithms } from '../../algorithms';
-import { ConfigError } from '../errors';
+import { ConfigError } from '../../core/errors';
 import { moduleEnvId, parseModuleRef } from '../env-loader';
 import { STOP_KEYS, configSchema, type RunConfig } from './schema';
 

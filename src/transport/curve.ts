@@ -2,7 +2,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zmq from 'zeromq';
-import { RlError } from '../errors';
+import { RlError } from '../../core/errors';
 import { z85Decode, z85Encode } from './z85';
 
 /**

@@ -1,6 +1,6 @@
 import { Packr } from 'msgpackr';
-import type { ModelConfig, NamedTensor, PolicySpec, TrajectoryBatch, Weights } from '../algorithm';
-import { ProtocolError } from '../errors';
+import type { ModelConfig, NamedTensor, PolicySpec, TrajectoryBatch, Weights } from '../../core/algorithm';
+import { ProtocolError } from '../../core/errors';
 
 /**
  * The messages between the learner and its rollout workers, their encoding, and the checks

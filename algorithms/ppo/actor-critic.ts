@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
-import type { ActResult, ModelConfig, NamedTensor, PolicySpec, SamplingPolicy, Weights } from '../src/algorithm';
-import { Rng } from '../envs/rng';
-import { ConvEncoder, convInputShape } from './conv';
-import { categorical, diagGaussian } from './distributions';
-import { activate, Dense, Mlp } from './mlp';
-import { FlatModel } from './model';
-import { concatFloat32 } from './util';
+import type { ActResult, ModelConfig, NamedTensor, PolicySpec, SamplingPolicy, Weights } from '../../core/algorithm';
+import { Rng } from '../../core/rng';
+import { ConvEncoder, convInputShape } from '../common/conv';
+import { categorical, diagGaussian } from '../common/distributions';
+import { activate, Dense, Mlp } from '../common/mlp';
+import { FlatModel } from '../common/flat-model';
+import { concatFloat32 } from '../common/util';
 
 /**
  * A policy head and a value head over MLP bodies: one shared body (`sharedLayers`) or one

@@ -3,13 +3,13 @@ import * as crypto from 'node:crypto';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zmq from 'zeromq';
-import type { TrajectoryBatch, Weights } from './algorithm';
-import { RlError } from './errors';
+import type { TrajectoryBatch, Weights } from '../../core/algorithm';
+import { RlError } from '../../core/errors';
 import type { Sampler } from './sampler';
-import { serverCurveOptions, ZapAuthenticator, type KeyPair } from './transport/curve';
-import { DEFAULT_MAX_MESSAGE_BYTES, decodeWorkerMessage, encode, MessageRejected, type BatchExpectation, type WorkerMessage, type WorkerSetup } from './transport/protocol';
-import { parseTcpEndpoint } from './transport/endpoint';
-import { SendQueue } from './transport/send-queue';
+import { serverCurveOptions, ZapAuthenticator, type KeyPair } from '../transport/curve';
+import { DEFAULT_MAX_MESSAGE_BYTES, decodeWorkerMessage, encode, MessageRejected, type BatchExpectation, type WorkerMessage, type WorkerSetup } from '../transport/protocol';
+import { parseTcpEndpoint } from '../transport/endpoint';
+import { SendQueue } from '../transport/send-queue';
 
 export interface WorkerPoolOptions {
   /** What every worker runs, less its own env count and the PUB endpoint. */
@@ -139,7 +139,7 @@ export class WorkerPool implements Sampler {
     const s = this.slots[slot];
     s.timer = null;
     if (this.closed) return;
-    const args = [path.join(__dirname, 'cli.js'), 'worker', '--connect', this.routerEndpoint, '--slot', String(slot)];
+    const args = [path.join(__dirname, '..', 'cli.js'), 'worker', '--connect', this.routerEndpoint, '--slot', String(slot)];
     const env = { ...process.env };
     if (this.childPair && this.opts.curve) {
       env.RL_WORKER_KEYS = JSON.stringify({ pair: this.childPair, learnerKey: this.opts.curve.pair.publicKey });

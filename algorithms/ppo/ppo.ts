@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import { weightsFromState, weightsToState, type Algorithm, type AlgorithmModule, type AlgorithmState, type ConfigIssue, type CreateOptions, type PolicySpec, type TrajectoryBatch, type UpdateContext, type Weights } from '../src/algorithm';
-import { Rng, deriveSeed } from '../envs/rng';
+import { weightsFromState, weightsToState, type Algorithm, type AlgorithmModule, type AlgorithmState, type ConfigIssue, type CreateOptions, type PolicySpec, type TrajectoryBatch, type UpdateContext, type Weights } from '../../core/algorithm';
+import { Rng, deriveSeed } from '../../core/rng';
 import { ActorCritic, ActorCriticPolicy } from './actor-critic';
-import { diagGaussian } from './distributions';
-import { computeGae } from './gae';
-import { clipByGlobalNorm, concatFloat32, explainedVariance, optimizerFromState, optimizerToState, shuffle } from './util';
+import { diagGaussian } from '../common/distributions';
+import { computeGae } from '../common/gae';
+import { clipByGlobalNorm, concatFloat32, explainedVariance, optimizerFromState, optimizerToState, shuffle } from '../common/util';
 
 /** PPO's settings (the `ppo:` section of a config). */
 export const ppoConfigSchema = z

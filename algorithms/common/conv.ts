@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import type { Rng } from '../envs/rng';
-import type { SpaceSpec } from '../envs/spaces';
-import type { ModelConfig } from '../src/algorithm';
-import { ConfigError } from '../src/errors';
+import type { Rng } from '../../core/rng';
+import type { SpaceSpec } from '../../core/spaces';
+import type { ModelConfig } from '../../core/algorithm';
+import { ConfigError } from '../../core/errors';
 import { activate, Dense, type FlatParams } from './mlp';
 
 /** One conv layer of `model.conv`: `filters` outputs of a `kernel` x `kernel` window moved by `stride`. */

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import type { Rng } from '../envs/rng';
-import type { NamedTensor } from '../src/algorithm';
+import type { Rng } from '../../core/rng';
+import type { NamedTensor } from '../../core/algorithm';
 
 /** The arrays end to end. */
 export function concatFloat32(arrays: Float32Array[]): Float32Array {

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import type { Rng } from '../envs/rng';
-import type { Weights } from '../src/algorithm';
+import type { Rng } from '../../core/rng';
+import type { Weights } from '../../core/algorithm';
 
 /**
  * Dense layers and MLPs as plain tfjs variables.

@@ -1,22 +1,22 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { algorithms } from '../algorithms';
-import { createEnv } from './env-loader';
-import type { Algorithm } from './algorithm';
-import { selectBackend } from './backend';
-import { dropCheckpointsAfter, loadCheckpoint, saveCheckpoint, type Checkpoint } from './checkpoint';
-import { configToYaml, validateConfig } from './config/load';
-import type { RunConfig } from './config/schema';
-import { evaluatePolicy } from './evaluate';
-import { EpisodeWindow, formatIteration, stopReason } from './metrics';
+import { algorithms } from '../../algorithms';
+import { createEnv } from '../env-loader';
+import type { Algorithm } from '../../core/algorithm';
+import { selectBackend } from '../backend';
+import { dropCheckpointsAfter, loadCheckpoint, saveCheckpoint, type Checkpoint } from '../checkpoint';
+import { configToYaml, validateConfig } from '../config/load';
+import type { RunConfig } from '../config/schema';
+import { evaluatePolicy } from '../evaluate';
+import { EpisodeWindow, formatIteration, stopReason } from '../metrics';
 import { RolloutWorker, type WorkerState } from './rollout-worker';
-import { JsonlWriter, newRunDir, truncateProgress } from './run-dir';
+import { JsonlWriter, newRunDir, truncateProgress } from '../run-dir';
 import { LocalSampler, type Sampler } from './sampler';
-import type { KeyPair } from './transport/curve';
+import type { KeyPair } from '../transport/curve';
 import { WorkerPool } from './worker-pool';
-import { TensorBoardWriter } from './tensorboard';
+import { TensorBoardWriter } from '../tensorboard';
 
-export const PACKAGE_VERSION: string = require('../../package.json').version;
+import { PACKAGE_VERSION } from '../version';
 
 export interface TrainOptions {
   /** Where the run's files go; default runs/<name>-<timestamp> (a resumed run: its own dir). */

@@ -1,4 +1,4 @@
-import type { Weights } from '../src/algorithm';
+import type { Weights } from '../../core/algorithm';
 import type { ConvEncoder } from './conv';
 import { FlatParams } from './mlp';
 

@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
-import { Rng } from '../envs/rng';
-import type { SpaceSpec } from '../envs/spaces';
-import type { ActResult, ModelConfig, PolicySpec, SamplingPolicy, Weights } from '../src/algorithm';
-import { ConvEncoder, convInputShape } from './conv';
-import { Dense, Mlp } from './mlp';
-import { FlatModel } from './model';
+import { Rng } from '../../core/rng';
+import type { SpaceSpec } from '../../core/spaces';
+import type { ActResult, ModelConfig, PolicySpec, SamplingPolicy, Weights } from '../../core/algorithm';
+import { ConvEncoder, convInputShape } from '../common/conv';
+import { Dense, Mlp } from '../common/mlp';
+import { FlatModel } from '../common/flat-model';
 
 type Tensors = Record<string, tf.Tensor>;
 

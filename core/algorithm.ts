@@ -1,6 +1,6 @@
 import type { z } from 'zod';
-import type { Rng } from '../envs/rng';
-import type { SpaceSpec } from '../envs/spaces';
+import type { Rng } from './rng';
+import type { SpaceSpec } from './spaces';
 
 /**
  * The contract between the runtime and an algorithm module. The runtime (learner loop,

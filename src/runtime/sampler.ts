@@ -1,4 +1,4 @@
-import type { TrajectoryBatch, Weights } from './algorithm';
+import type { TrajectoryBatch, Weights } from '../../core/algorithm';
 import type { RolloutWorker, WorkerState } from './rollout-worker';
 
 /**

@@ -1,7 +1,7 @@
-import type { SamplingPolicy, TrajectoryBatch, Weights } from './algorithm';
-import { createEnv } from './env-loader';
-import { Rng, deriveSeed } from '../envs/rng';
-import { VectorEnv } from '../envs/vector-env';
+import type { SamplingPolicy, TrajectoryBatch, Weights } from '../../core/algorithm';
+import { createEnv } from '../env-loader';
+import { Rng, deriveSeed } from '../../core/rng';
+import { VectorEnv } from '../../envs/vector-env';
 
 export interface RolloutWorkerOptions {
   workerId: number;

@@ -1,4 +1,4 @@
-import type { Rng } from '../envs/rng';
+import type { Rng } from '../../core/rng';
 
 /** Transitions as columns: what a replay buffer stores and hands out. */
 export interface Transitions {

@@ -1,4 +1,4 @@
-import type { TrajectoryBatch } from '../src/algorithm';
+import type { TrajectoryBatch } from '../../core/algorithm';
 import type { Transitions } from './replay';
 
 /**

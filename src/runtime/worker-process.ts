@@ -1,13 +1,13 @@
 import * as os from 'node:os';
 import * as zmq from 'zeromq';
-import { algorithms } from '../algorithms';
-import type { SamplingPolicy, Weights } from './algorithm';
-import { localEnvId } from './env-loader';
+import { algorithms } from '../../algorithms';
+import type { SamplingPolicy, Weights } from '../../core/algorithm';
+import { localEnvId } from '../env-loader';
 import { RolloutWorker } from './rollout-worker';
-import { clientCurveOptions, type KeyPair } from './transport/curve';
-import { decodeLearnerMessage, encode, MessageRejected, type WorkerSetup } from './transport/protocol';
-import { parseTcpEndpoint } from './transport/endpoint';
-import { SendQueue } from './transport/send-queue';
+import { clientCurveOptions, type KeyPair } from '../transport/curve';
+import { decodeLearnerMessage, encode, MessageRejected, type WorkerSetup } from '../transport/protocol';
+import { parseTcpEndpoint } from '../transport/endpoint';
+import { SendQueue } from '../transport/send-queue';
 
 export interface WorkerProcessOptions {
   connect: string;

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { Rng } from '../envs/rng';
+import type { Rng } from '../../core/rng';
 
 /**
  * Action distributions, each in two halves: tfjs functions for the loss (differentiable,

@@ -1,12 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import { weightsFromState, weightsToState, type Algorithm, type AlgorithmModule, type AlgorithmState, type ConfigIssue, type CreateOptions, type NamedTensor, type PolicySpec, type TrajectoryBatch, type UpdateContext, type Weights } from '../src/algorithm';
-import { ConfigError } from '../src/errors';
-import { Rng, deriveSeed } from '../envs/rng';
-import { nStepTransitions } from './nstep';
+import { weightsFromState, weightsToState, type Algorithm, type AlgorithmModule, type AlgorithmState, type ConfigIssue, type CreateOptions, type NamedTensor, type PolicySpec, type TrajectoryBatch, type UpdateContext, type Weights } from '../../core/algorithm';
+import { ConfigError } from '../../core/errors';
+import { Rng, deriveSeed } from '../../core/rng';
+import { nStepTransitions } from '../common/nstep';
 import { EPSILON, QNetwork, QPolicy } from './q-network';
-import { ReplayBuffer } from './replay';
-import { clipByGlobalNorm, concatFloat32, optimizerFromState, optimizerToState } from './util';
+import { ReplayBuffer } from '../common/replay';
+import { clipByGlobalNorm, concatFloat32, optimizerFromState, optimizerToState } from '../common/util';
 
 /** DQN's settings (the `dqn:` section of a config). */
 export const dqnConfigSchema = z
