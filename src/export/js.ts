@@ -91,6 +91,6 @@ ${actionCode}
 /** A JavaScript literal of plain data: JSON, but infinite numbers written as Infinity / -Infinity. */
 function literal(value: unknown): string {
   const marker = '__rl_export_nonfinite__:';
-  const json = JSON.stringify(value, (_, v) => (typeof v === 'number' && !Number.isFinite(v) ? `${marker}${v}` : v), 2);
+  const json = JSON.stringify(value, (_, v) => (typeof v === 'number' && !Number.isFinite(v) ? `${marker}${v}` : v));
   return json.replace(new RegExp(`"${marker}(-?Infinity|NaN)"`, 'g'), '$1');
 }
