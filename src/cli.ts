@@ -71,7 +71,7 @@ async function main(argv: string[]): Promise<void> {
       (y) =>
         y
           .option('checkpoint', { type: 'string', demandOption: true, describe: 'a checkpoint dir, or a run dir (its latest checkpoint)' })
-          .option('format', { type: 'string', choices: EXPORT_FORMATS, demandOption: true, describe: 'onnx: policy.onnx; tfjs: a folder with model.json; js: one dependency-free ES module (MLP policies)' })
+          .option('format', { type: 'string', demandOption: true, describe: `${EXPORT_FORMATS.join(' | ')}; onnx: policy.onnx; tfjs: a folder with model.json; js: one dependency-free ES module (MLP policies)` })
           .option('out', { type: 'string', demandOption: true, describe: 'the file (onnx, js) or folder (tfjs) to write' }),
       async (args) => {
         const files = await exportPolicy({ checkpoint: args.checkpoint, format: args.format, out: args.out });

@@ -1,4 +1,5 @@
 import { CheckpointError } from '../../core/errors';
+import { resolveCheckpoint } from '../checkpoint';
 import { readPolicyGraph, type DenseSpec, type PolicyGraph } from './policy-graph';
 
 /**
@@ -12,10 +13,10 @@ import { readPolicyGraph, type DenseSpec, type PolicyGraph } from './policy-grap
  *   metadata   what was exported, from which checkpoint
  *
  * The forward pass is a few plain loops (float32 weights, float64 sums). MLP policies only: a
- * conv policy needs `--format tfjs` or `--format onnx`.
+ * conv policy needs `--format tfjs` or `--format onnx` (a CheckpointError says so).
  */
 export function jsPolicyModule(checkpointDir: string): string {
-  return jsModuleSource(readPolicyGraph(checkpointDir));
+  return jsModuleSource(readPolicyGraph(resolveCheckpoint(checkpointDir))); // a run dir gives its latest checkpoint
 }
 
 export function jsModuleSource(graph: PolicyGraph): string {
