@@ -49,13 +49,13 @@ export function dqnStep(
     const actions = tf.tensor2d(oneHot, [B, A]);
     const qNextTarget = target.forward(targetP, tf.tensor2d(s.nextObs, [B, d]), true);
     const weights = cfg.prioritizedReplay ? tf.tensor1d(s.weights) : null; // uniform: all 1
-    let out: tf.Tensor | undefined;
+    let out: tf.Tensor[] = [];
     /** Q(s, a) and the TD errors, from the online network's Q-values of [obs; nextObs]. */
     const td = (qAll: tf.Tensor2D) => {
       const q = cfg.doubleQ ? tf.slice(qAll, [0, 0], [B, A]) : qAll;
       const qNextOnline = cfg.doubleQ ? tf.slice(qAll, [B, 0], [B, A]) : null;
       const e = tdErrors(q, actions, qTargets(tf.tensor1d(s.rewards), tf.tensor1d(s.discounts), qNextTarget, qNextOnline));
-      out = tf.keep(tf.concat([e.qsa, e.td]));
+      out = [tf.keep(e.qsa), tf.keep(e.td)];
       return e.td;
     };
     let grad: tf.Tensor;
@@ -69,8 +69,8 @@ export function dqnStep(
       grad = tf.variableGrads(() => huberLoss(td(online.forward(online.params.unpack(), obs)), weights, delta), [theta]).grads[theta.name];
     }
     const { clipped, norm } = clipByGlobalNorm({ [theta.name]: grad }, cfg.maxGradNorm);
-    const v = tf.concat([out!, tf.reshape(norm, [1])]).dataSync() as Float32Array; // [qsa; td; norm]
-    out!.dispose(); // kept out of the tape's scope, so not tidy's to free
+    const v = tf.concat([...out, tf.reshape(norm, [1])]).dataSync() as Float32Array; // [qsa; td; norm]
+    tf.dispose(out); // kept out of the tape's scope, so not tidy's to free
     const tdErr = v.slice(B, 2 * B);
     const metrics = dqnLossMetrics(v.subarray(0, B), tdErr, s.weights, delta);
     refuseNonFinite(place, { loss: metrics.loss, 'gradient norm': v[2 * B] });

@@ -83,8 +83,8 @@ export function ppoStep(
     };
     const { grad, rows } = path === 'writtenOut' ? writtenOutGradient(net, t, cfg) : referenceGradient(net, t, cfg);
     const { clipped, norm } = clipByGlobalNorm({ [theta.name]: grad }, cfg.maxGradNorm);
-    const v = tf.concat([rows, tf.reshape(norm, [1])]).dataSync() as Float32Array; // [ratio; entropy; value; norm]
-    rows.dispose(); // kept out of the tape's scope, so not tidy's to free
+    const v = tf.concat([...rows, tf.reshape(norm, [1])]).dataSync() as Float32Array; // [ratio; entropy; value; norm]
+    tf.dispose(rows); // kept out of the tape's scope, so not tidy's to free
     const n = v.length - 1;
     const m = ppoLossMetrics({ ratio: v.subarray(0, b), entropy: v.subarray(b, n - b), value: v.subarray(n - b, n) }, mb, cfg);
     refuseNonFinite(place, { 'policy loss': m.policyLoss, 'value loss': m.valueLoss, entropy: m.entropy, 'gradient norm': v[n] });
@@ -96,30 +96,30 @@ export function ppoStep(
 
 type MinibatchTensors = { obs: tf.Tensor; actions: tf.Tensor; advantages: tf.Tensor; oldLogp: tf.Tensor; oldValues: tf.Tensor; returns: tf.Tensor };
 
-/** The flat gradient through tfjs' tape, and [ratio; entropy; value] of the rows. */
-function referenceGradient(net: ActorCritic, t: MinibatchTensors, cfg: PpoConfig): { grad: tf.Tensor; rows: tf.Tensor } {
-  let rows: tf.Tensor | undefined;
+/** The flat gradient through tfjs' tape, and [ratio, entropy, value] of the rows. */
+function referenceGradient(net: ActorCritic, t: MinibatchTensors, cfg: PpoConfig): { grad: tf.Tensor; rows: tf.Tensor[] } {
+  let rows: tf.Tensor[] = [];
   const { grads } = tf.variableGrads(() => {
     const { pi, value, logStd } = net.forward(t.obs);
     const { logProb, entropy } = net.evaluateActions(pi, logStd, t.actions);
     const l = ppoLoss({ ...t, logProb, entropy, value }, cfg);
-    rows = tf.keep(tf.concat([l.ratio, tf.reshape(entropy, [-1]), value]));
+    rows = [l.ratio, tf.reshape(entropy, [-1]), value].map((x) => tf.keep(x));
     return l.loss;
   }, net.variables);
-  return { grad: grads[net.params.variable.name], rows: rows! };
+  return { grad: grads[net.params.variable.name], rows };
 }
 
 /**
  * The flat gradient written out (`ppoLossGradient`, then `ActorCritic.backward`): the same
  * numbers as the tape (a test compares them) in half the kernels, which is what a small
- * network's step costs on wasm. And [ratio; entropy; value] of the rows.
+ * network's step costs on wasm. And [ratio, entropy, value] of the rows.
  */
-function writtenOutGradient(net: ActorCritic, t: MinibatchTensors, cfg: PpoConfig): { grad: tf.Tensor; rows: tf.Tensor } {
+function writtenOutGradient(net: ActorCritic, t: MinibatchTensors, cfg: PpoConfig): { grad: tf.Tensor; rows: tf.Tensor[] } {
   const p = net.params.unpack();
   const { pi, value, rec } = net.forwardRecorded(t.obs, p);
   const g = ppoLossGradient({ ...t, pi, value, logStd: net.discrete ? null : p['pi/logStd'] }, cfg);
   const grad = net.backward(p, rec, g.dPi, g.dValue, g.dLogStd);
-  return { grad, rows: tf.concat([g.ratio, g.entropy, value]) };
+  return { grad, rows: [g.ratio, g.entropy, value] };
 }
 
 /** (x - mean) / (std + 1e-8), in place; std with Bessel's correction, as torch's. */
