@@ -23,3 +23,19 @@ export class ProtocolError extends RlError {}
 
 /** A checkpoint that cannot be written or read. */
 export class CheckpointError extends RlError {}
+
+/**
+ * Training produced a number that is not finite (a NaN reward or observation, a diverging
+ * loss): the gradient step that would have applied it is refused, so the weights and the
+ * optimizer's moments stay as they were before it. Names the algorithm, the quantity and where.
+ */
+export class NonFiniteError extends RlError {
+  constructor(
+    readonly algorithm: string,
+    readonly quantity: string,
+    readonly value: number,
+    readonly where: string,
+  ) {
+    super(`${algorithm}: the ${quantity} is ${value} in ${where}; the step was not applied (a reward or observation that is not finite, or a loss that diverged: check the env, lower the learning rate)`);
+  }
+}

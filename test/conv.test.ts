@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs';
 import { ActorCritic } from '../algorithms/ppo/actor-critic';
 import { ConvEncoder, convInputShape, type ConvLayer } from '../algorithms/common/conv';
-import { FlatParams } from '../algorithms/common/mlp';
+import { FlatParams } from '../algorithms/common/flat-model';
 import { Rng } from '../envs';
 import { selectBackend } from '../src/backend';
 import { ConfigError } from '../core/errors';

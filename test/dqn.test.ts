@@ -4,12 +4,15 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { apexEpsilon, dqn, dqnConfigSchema, epsilonAt, qTargets, type Dqn } from '../algorithms/dqn/dqn';
+import { apexEpsilon, dqn, dqnConfigSchema, epsilonAt, type Dqn } from '../algorithms/dqn/dqn';
+import { dqnLossMetrics, huberLoss, huberLossGradient, qTargets } from '../algorithms/dqn/loss';
+import { dqnStep, type GradientPath } from '../algorithms/dqn/step';
 import { nStepTransitions } from '../algorithms/common/nstep';
-import { QNetwork } from '../algorithms/dqn/q-network';
+import { EPSILON, QNetwork } from '../algorithms/dqn/q-network';
 import { ReplayBuffer, SumTree } from '../algorithms/common/replay';
 import { makeEnv, Rng } from '../envs';
 import type { ModelConfig, TrajectoryBatch } from '../core/algorithm';
+import { NonFiniteError } from '../core/errors';
 import { selectBackend } from '../src/backend';
 import { loadConfig } from '../src/config/load';
 import { train } from '../src/runtime/learner';
@@ -97,6 +100,61 @@ describe('DQN', () => {
       // plain: 1 + 0.9 * max(3, 5)
       assert.deepEqual(Array.from(qTargets(rewards, discounts, qNextTarget, null).dataSync()).map((x) => +x.toFixed(5)), [5.5, 0.5]);
     });
+  });
+
+  it('computes the weighted Huber loss, its gradient and the logged metrics as worked out by hand', () => {
+    // td [0.5, -2], weights [1, 0.5], delta 1: huber 0.5 * 0.25 = 0.125 and 1 * (2 - 0.5) = 1.5;
+    // loss = (1 * 0.125 + 0.5 * 1.5) / 2 = 0.4375; dloss/dQ = w * clip(td, -1, 1) / 2 = [0.25, -0.25].
+    const td = Float32Array.of(0.5, -2);
+    const weights = Float32Array.of(1, 0.5);
+    const [loss, grad, auto] = tf.tidy(() => {
+      const f = (t: tf.Tensor) => huberLoss(t, tf.tensor1d(weights), 1);
+      return [f(tf.tensor1d(td)).dataSync()[0], Array.from(huberLossGradient(tf.tensor1d(td), tf.tensor1d(weights), 1).dataSync()), Array.from(tf.grad(f)(tf.tensor1d(td)).dataSync())];
+    });
+    assert.ok(Math.abs(loss - 0.4375) < 1e-6, String(loss));
+    assert.deepEqual(grad, [0.25, -0.25]);
+    assert.deepEqual(auto, grad);
+    assert.deepEqual(dqnLossMetrics(Float32Array.of(3, 1), td, weights, 1), { loss: 0.4375, qMean: 2, tdError: 1.25 });
+  });
+
+  it('takes the same gradient steps through the Huber loss on the tape as through the written-out gradient (double, plain, dueling, prioritized)', () => {
+    const env = makeEnv('CartPole-v1');
+    const spaces = { observationSpace: env.observationSpace.toSpec(), actionSpace: env.actionSpace.toSpec() };
+    const rng = new Rng(8);
+    const cases: Record<string, unknown>[] = [{}, { doubleQ: false }, { dueling: true, prioritizedReplay: true, huberDelta: 0.5 }];
+    for (const overrides of cases) {
+      const cfg = dqnConfigSchema.parse({ batchSize: 16, ...overrides });
+      const model: ModelConfig = { hiddenSizes: [8, 8], activation: 'relu', sharedLayers: false };
+      const paths: GradientPath[] = ['reference', 'writtenOut'];
+      const nets = paths.map(() => ({ online: new QNetwork(spaces, model, cfg.dueling, 2), target: new QNetwork(spaces, model, cfg.dueling, 3) }));
+      const optimizers = paths.map(() => tf.train.adam(0.01, 0.9, 0.999, 1e-8));
+      const buffer = new ReplayBuffer(64, 4, cfg.prioritizedReplay ? { alpha: 0.6, eps: 1e-6 } : null);
+      buffer.add({
+        obs: Float32Array.from({ length: 256 }, () => rng.normal()),
+        nextObs: Float32Array.from({ length: 256 }, () => rng.normal()),
+        actions: Int32Array.from({ length: 64 }, () => rng.int(2)),
+        rewards: Float32Array.from({ length: 64 }, () => rng.normal() * 3), // beyond delta: both sides of the Huber loss
+        discounts: Float32Array.from({ length: 64 }, () => (rng.random() < 0.2 ? 0 : 0.99)),
+      });
+      const w0 = nets[0].online.getWeights();
+      for (let step = 1; step <= 5; step++) {
+        const s = buffer.sample(cfg.batchSize, rng, 0.5);
+        const [a, b] = paths.map((path, i) => {
+          const targetP = tf.tidy(() => nets[i].target.params.unpack());
+          const out = dqnStep({ ...nets[i], targetP }, optimizers[i], s, cfg, { algorithm: 'dqn', where: () => `step ${step}` }, path);
+          tf.dispose(Object.values(targetP));
+          return out;
+        });
+        for (const k of Object.keys(a.metrics) as (keyof typeof a.metrics)[]) assert.ok(Math.abs(a.metrics[k] - b.metrics[k]) <= 1e-5 * (1 + Math.abs(a.metrics[k])), `${JSON.stringify(overrides)} step ${step} ${k}: ${a.metrics[k]} != ${b.metrics[k]}`);
+        buffer.updatePriorities(s.index, b.td);
+      }
+      const [wa, wb] = nets.map((n) => n.online.getWeights());
+      const worst = Math.max(...wa.flatMap((w, i) => Array.from(w.data, (v, j) => Math.abs(v - wb[i].data[j]))));
+      assert.ok(worst < 1e-5, `${JSON.stringify(overrides)}: weights differ by ${worst}`);
+      assert.ok(wa.some((w, i) => w.data.some((v, j) => Math.abs(v - w0[i].data[j]) > 1e-3)), 'the steps changed nothing');
+      nets.forEach((n) => [n.online, n.target].forEach((q) => q.dispose()));
+      optimizers.forEach((o) => o.dispose());
+    }
   });
 
   it("writes out the Q-network's gradient exactly as tfjs' autodiff computes it (relu and tanh, plain and dueling)", () => {
@@ -227,6 +285,21 @@ describe('DQN', () => {
       worker.close();
       algo.dispose();
     }
+  });
+
+  it('refuses a gradient step on transitions with NaN rewards, naming it, and keeps the weights as they were', async () => {
+    const { algo, worker } = makeDqn();
+    const bad = worker.sample();
+    bad.rewards.fill(NaN);
+    const network = () => algo.getWeights().filter((w) => w.name !== EPSILON);
+    const before = network();
+    await assert.rejects(
+      algo.update([bad], { iteration: 1, envSteps: 64 }), // 64 transitions: learningStarts reached, 16 gradient steps due
+      (err: Error) => err instanceof NonFiniteError && /^dqn: the loss is NaN in gradient step 1; the step was not applied/.test(err.message),
+    );
+    assert.deepEqual(network(), before);
+    worker.close();
+    algo.dispose();
   });
 
   it('resumes exactly from its state, replay buffer included', async () => {

@@ -1,12 +1,16 @@
 import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs';
 import { ActorCritic } from '../algorithms/ppo/actor-critic';
-import { ppo, ppoConfigSchema, ppoGradients, ppoLoss, type Ppo } from '../algorithms/ppo/ppo';
-import { activate, Dense, FlatParams } from '../algorithms/common/mlp';
+import { ppo, ppoConfigSchema, type Ppo } from '../algorithms/ppo/ppo';
+import { ppoLoss, ppoLossGradient, ppoLossMetrics } from '../algorithms/ppo/loss';
+import { activate, Dense } from '../algorithms/common/mlp';
+import { FlatParams } from '../algorithms/common/flat-model';
 import { makeEnv, Rng } from '../envs';
 import { selectBackend } from '../src/backend';
 import { RolloutWorker } from '../src/runtime/rollout-worker';
 import type { ModelConfig } from '../core/algorithm';
+import { NonFiniteError } from '../core/errors';
+import { ppoStep, type GradientPath, type PpoMinibatch } from '../algorithms/ppo/step';
 
 const model: ModelConfig = { hiddenSizes: [16, 16], activation: 'tanh' as const, sharedLayers: false };
 const convModel: ModelConfig = { ...model, conv: [{ filters: 4, kernel: 3, stride: 1, padding: 'valid' }, { filters: 4, kernel: 3, stride: 2, padding: 'same' }] };
@@ -35,31 +39,28 @@ describe('PPO', () => {
     await selectBackend('wasm');
   });
 
-  it('computes the clipped surrogate, value loss, entropy and diagnostics on tiny inputs as worked out by hand', () => {
+  it('computes the clipped surrogate, value loss, entropy and diagnostics on tiny inputs as worked out by hand, in tfjs and in the logged metrics', () => {
     // Row 0: ratio 0.75/0.5 = 1.5, A = +1: min(1.5, clip 1.2) -> loss -1.2 (clipped).
     // Row 1: ratio 0.36/0.4 = 0.9, A = -1: max(0.9, 0.9) -> loss 0.9 (inside the clip range).
     // pgLoss = (-1.2 + 0.9) / 2 = -0.15; clipFraction = 1/2.
     // Value: v = [1, 2], returns [2, 2], old [0.5, 2]; clipped v0 = 0.5 + 0.2 = 0.7:
     // max((1-2)^2, (0.7-2)^2) = 1.69 -> vLoss = 0.5 * (1.69 + 0) / 2 = 0.4225.
     // approxKl = mean((r - 1) - ln r) = ((0.5 - ln 1.5) + (-0.1 - ln 0.9)) / 2 = 0.04994775.
-    // total = -0.15 - 0.01 * 0.6 + 0.5 * 0.4225 = 0.05525.
+    // loss = -0.15 - 0.01 * 0.6 + 0.5 * 0.4225 = 0.05525.
+    const cfg = { clipRange: 0.2, clipRangeVf: 0.2, entCoef: 0.01, vfCoef: 0.5 };
+    const rows = { logProb: [Math.log(0.75), Math.log(0.36)], oldLogp: [Math.log(0.5), Math.log(0.4)], advantages: [1, -1], entropy: [0.5, 0.7], value: [1, 2], oldValues: [0.5, 2], returns: [2, 2] };
     const l = tf.tidy(() => {
-      const out = ppoLoss(
-        {
-          logProb: tf.tensor1d([Math.log(0.75), Math.log(0.36)]),
-          oldLogp: tf.tensor1d([Math.log(0.5), Math.log(0.4)]),
-          advantages: tf.tensor1d([1, -1]),
-          entropy: tf.tensor1d([0.5, 0.7]),
-          value: tf.tensor1d([1, 2]),
-          oldValues: tf.tensor1d([0.5, 2]),
-          returns: tf.tensor1d([2, 2]),
-        },
-        { clipRange: 0.2, clipRangeVf: 0.2, entCoef: 0.01, vfCoef: 0.5 },
-      );
-      return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.dataSync()[0]]));
+      const t = Object.fromEntries(Object.entries(rows).map(([k, v]) => [k, tf.tensor1d(v)])) as Record<keyof typeof rows, tf.Tensor>;
+      const out = ppoLoss(t, cfg);
+      return { pgLoss: out.pgLoss.dataSync()[0], vLoss: out.vLoss.dataSync()[0], entropyLoss: out.entropyLoss.dataSync()[0], loss: out.loss.dataSync()[0], ratio: out.ratio.dataSync() as Float32Array };
     });
-    const expected = { pgLoss: -0.15, vLoss: 0.4225, entropyLoss: 0.6, approxKl: 0.04994775, clipFraction: 0.5, total: 0.05525 };
-    for (const [k, v] of Object.entries(expected)) assert.ok(Math.abs(l[k] - v) < 1e-5, `${k}: ${l[k]} != ${v}`);
+    const expected = { pgLoss: -0.15, vLoss: 0.4225, entropyLoss: 0.6, loss: 0.05525 };
+    for (const [k, v] of Object.entries(expected)) assert.ok(Math.abs(l[k as keyof typeof expected] - v) < 1e-5, `${k}: ${l[k as keyof typeof expected]} != ${v}`);
+    const f32 = (xs: number[]) => Float32Array.from(xs);
+    const m = ppoLossMetrics({ ratio: l.ratio, entropy: f32(rows.entropy), value: f32(rows.value) }, { advantages: f32(rows.advantages), oldValues: f32(rows.oldValues), returns: f32(rows.returns) }, cfg);
+    const logged = { policyLoss: -0.15, valueLoss: 0.4225, entropy: 0.6, approxKl: 0.04994775, clipFraction: 0.5 };
+    assert.deepEqual(Object.keys(m), Object.keys(logged));
+    for (const [k, v] of Object.entries(logged)) assert.ok(Math.abs(m[k as keyof typeof logged] - v) < 1e-5, `${k}: ${m[k as keyof typeof logged]} != ${v}`);
   });
 
   it("matches tfjs' own gradients with its hand-written dense and tanh gradients", () => {
@@ -110,7 +111,7 @@ describe('PPO', () => {
       const { grads } = tf.variableGrads(() => {
         const { pi, value, logStd } = net.forward(t.obs);
         const { logProb, entropy } = net.evaluateActions(pi, logStd, t.actions);
-        return ppoLoss({ logProb, entropy, value, ...t }, cfg).total as tf.Scalar;
+        return ppoLoss({ logProb, entropy, value, ...t }, cfg).loss;
       }, net.variables);
       const auto = grads[net.params.variable.name].dataSync();
       const clippedRows = tf.tidy(() => {
@@ -122,7 +123,7 @@ describe('PPO', () => {
       const mine = tf.tidy(() => {
         const p = net.params.unpack();
         const { pi, value, rec } = net.forwardRecorded(t.obs, p);
-        const g = ppoGradients({ pi, value, logStd: net.discrete ? null : p['pi/logStd'], ...t }, cfg);
+        const g = ppoLossGradient({ pi, value, logStd: net.discrete ? null : p['pi/logStd'], ...t }, cfg);
         return net.backward(p, rec, g.dPi, g.dValue, g.dLogStd).dataSync();
       });
       const worst = Math.max(...Array.from(mine, (v, i) => Math.abs(v - auto[i])));
@@ -131,6 +132,71 @@ describe('PPO', () => {
       tf.dispose([...Object.values(t), ...Object.values(grads)]);
       net.dispose();
     }
+  });
+
+  it('takes the same gradient steps, metrics included, through the reference loss on the tape as through the written-out gradient', () => {
+    const rng = new Rng(13);
+    const cases = [
+      ['CartPole-v1', false, {}],
+      ['Pendulum-v1', true, { clipRangeVf: 0.2, entCoef: 0.01 }],
+    ] as const;
+    for (const [envId, sharedLayers, overrides] of cases) {
+      const env = makeEnv(envId);
+      const spec = { observationSpace: env.observationSpace.toSpec(), actionSpace: env.actionSpace.toSpec() };
+      const cfg = ppoConfigSchema.parse(overrides);
+      const paths: GradientPath[] = ['reference', 'writtenOut'];
+      const nets = paths.map(() => new ActorCritic(spec, { hiddenSizes: [8, 8], activation: 'tanh', sharedLayers }, 4, -0.3));
+      const optimizers = paths.map(() => tf.train.adam(0.01, 0.9, 0.999, 1e-5));
+      const B = 32;
+      const net = nets[0];
+      const mb: PpoMinibatch = tf.tidy(() => {
+        const obs = Float32Array.from({ length: B * net.obsSize }, () => rng.normal());
+        const { pi, logStd } = net.forward(tf.tensor2d(obs, [B, net.obsSize]));
+        const actions = net.discrete ? tf.oneHot(tf.tensor1d(Array.from({ length: B }, () => rng.int(net.actionSize)), 'int32'), net.actionSize).toFloat() : tf.add(pi, tf.randomNormal(pi.shape, 0, 1, 'float32', 5));
+        const logProb = net.evaluateActions(pi, logStd, actions).logProb.dataSync() as Float32Array;
+        const values = net.value(tf.tensor2d(obs, [B, net.obsSize])).dataSync() as Float32Array;
+        return {
+          obs,
+          actions: actions.dataSync() as Float32Array,
+          advantages: Float32Array.from({ length: B }, () => rng.normal()),
+          // A little off, so that some ratios and values fall outside the clip ranges.
+          oldLogp: logProb.map((v) => v + rng.uniform(-0.4, 0.4)),
+          oldValues: values.map((v) => v + rng.uniform(-0.5, 0.5)),
+          returns: Float32Array.from({ length: B }, () => rng.normal()),
+        };
+      });
+      const w0 = net.getWeights();
+      let clipped = 0;
+      for (let step = 1; step <= 5; step++) {
+        const [a, b] = paths.map((path, i) => ppoStep(nets[i], optimizers[i], mb, cfg, { algorithm: 'ppo', where: () => `step ${step}` }, path));
+        for (const k of Object.keys(a) as (keyof typeof a)[]) assert.ok(Math.abs(a[k] - b[k]) <= 1e-5 * (1 + Math.abs(a[k])), `${envId} step ${step} ${k}: ${a[k]} (tape) != ${b[k]} (written out)`);
+        clipped += a.clipFraction;
+      }
+      assert.ok(clipped > 0, 'no ratio was ever clipped: half the loss untested');
+      const [wa, wb] = nets.map((n) => n.getWeights());
+      const worst = Math.max(...wa.flatMap((w, i) => Array.from(w.data, (v, j) => Math.abs(v - wb[i].data[j]))));
+      assert.ok(worst < 1e-5, `${envId}: weights differ by ${worst}`);
+      assert.ok(wa.some((w, i) => w.data.some((v, j) => Math.abs(v - w0[i].data[j]) > 1e-3)), 'the steps changed nothing');
+      nets.forEach((n) => n.dispose());
+      optimizers.forEach((o) => o.dispose());
+    }
+  });
+
+  it('refuses an update whose batch holds NaN rewards, naming the update, and keeps the weights and the optimizer as they were', async () => {
+    const { algo, worker } = makePpo();
+    const bad = worker.sample();
+    bad.rewards.fill(NaN);
+    const before = algo.getWeights();
+    await assert.rejects(
+      algo.update([bad], { iteration: 7, envSteps: 64 }),
+      (err: Error) => err instanceof NonFiniteError && /^ppo: the policy loss is NaN in update 7 \(epoch 1, minibatch 1\); the step was not applied/.test(err.message),
+    );
+    assert.deepEqual(algo.getWeights(), before);
+    // Nothing of the refused step stayed behind (Adam's moments would carry a NaN into every later step).
+    const metrics = await algo.update([worker.sample()], { iteration: 8, envSteps: 128 });
+    assert.ok(Number.isFinite(metrics.policyLoss) && algo.getWeights().every((w) => w.data.every(Number.isFinite)));
+    worker.close();
+    algo.dispose();
   });
 
   /** An update, a weight sync and sampling, twice: the second round must leave tfjs' tensor count as it was. */

@@ -3,7 +3,8 @@ import type { Rng } from '../../core/rng';
 import type { SpaceSpec } from '../../core/spaces';
 import type { ModelConfig } from '../../core/algorithm';
 import { ConfigError } from '../../core/errors';
-import { activate, Dense, type FlatParams } from './mlp';
+import type { FlatParams } from './flat-model';
+import { activate, Dense } from './mlp';
 
 /** One conv layer of `model.conv`: `filters` outputs of a `kernel` x `kernel` window moved by `stride`. */
 export type ConvLayer = NonNullable<ModelConfig['conv']>[number];

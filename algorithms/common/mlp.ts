@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../../core/rng';
-import type { Weights } from '../../core/algorithm';
+import type { FlatParams } from './flat-model';
 
 /**
  * Dense layers and MLPs as plain tfjs variables.
@@ -36,73 +36,6 @@ export function activate(x: tf.Tensor, activation: Activation): tf.Tensor {
   return activation === 'tanh' ? tanhOp(x) : tf.relu(x);
 }
 
-/**
- * All of a model's parameters in one flat variable, cut into named tensors by `unpack()`.
- *
- * One variable instead of two per layer makes Adam and global-norm clipping a handful of
- * tfjs ops instead of ~16 per tensor; at ~25 us of dispatch per op on wasm, that halves a
- * PPO minibatch step. `split`'s gradient is a single concat.
- */
-export class FlatParams {
-  private readonly entries: { name: string; shape: number[]; offset: number; size: number }[] = [];
-  private readonly initial: Float32Array[] = [];
-  private size = 0;
-  private theta: tf.Variable | undefined;
-
-  /** Registers a tensor with its initial values; returns its name. Only before `variable` is first read. */
-  add(name: string, shape: number[], values: Float32Array): string {
-    if (this.theta) throw new Error('FlatParams: add() after the variable was built');
-    const size = shape.reduce((a, b) => a * b, 1);
-    this.entries.push({ name, shape, offset: this.size, size });
-    this.initial.push(values);
-    this.size += size;
-    return name;
-  }
-
-  get variable(): tf.Variable {
-    if (!this.theta) {
-      const flat = new Float32Array(this.size);
-      this.entries.forEach((e, i) => flat.set(this.initial[i], e.offset));
-      const initial = tf.tensor1d(flat);
-      this.theta = tf.variable(initial);
-      initial.dispose();
-    }
-    return this.theta;
-  }
-
-  /** The named tensors, as views of the variable that gradients flow through. */
-  unpack(): Record<string, tf.Tensor> {
-    const parts = tf.split(this.variable, this.entries.map((e) => e.size));
-    return Object.fromEntries(this.entries.map((e, i) => [e.name, tf.reshape(parts[i], e.shape)]));
-  }
-
-  /** Named tensors (one per `add`, any shape of the right size) laid end to end as one flat tensor, e.g. a gradient. */
-  pack(parts: Record<string, tf.Tensor>): tf.Tensor1D {
-    return tf.concat(this.entries.map((e) => (parts[e.name].rank === 1 ? parts[e.name] : tf.reshape(parts[e.name], [e.size])))) as tf.Tensor1D;
-  }
-
-  getWeights(): Weights {
-    const flat = this.variable.dataSync() as Float32Array;
-    return this.entries.map((e) => ({ name: e.name, shape: [...e.shape], data: flat.slice(e.offset, e.offset + e.size) }));
-  }
-
-  setWeights(weights: Weights): void {
-    const byName = new Map(weights.map((w) => [w.name, w]));
-    const flat = new Float32Array(this.size);
-    for (const e of this.entries) {
-      const w = byName.get(e.name);
-      if (!w) throw new RangeError(`weights: ${e.name} is missing`);
-      if (w.data.length !== e.size) throw new RangeError(`weights: ${e.name} has ${w.data.length} values, the model needs ${e.size} ([${e.shape}])`);
-      flat.set(w.data, e.offset);
-    }
-    tf.tidy(() => this.variable.assign(tf.tensor1d(flat)));
-  }
-
-  dispose(): void {
-    this.theta?.dispose();
-  }
-}
-
 type Tensors = Record<string, tf.Tensor>;
 
 /** A fully connected layer y = x W + b, W initialised orthogonally with `gain` (as CleanRL and SB3 do), b = 0. */
@@ -112,7 +45,7 @@ export class Dense {
   readonly b: string;
 
   constructor(params: FlatParams, name: string, inputs: number, outputs: number, gain: number, rng: Rng) {
-    this.w = params.add(`${name}/w`, [inputs, outputs], orthogonal(inputs, outputs, gain, rng));
+    this.w = params.add(`${name}/w`, [inputs, outputs], () => orthogonal(inputs, outputs, gain, rng));
     this.b = params.add(`${name}/b`, [outputs], new Float32Array(outputs));
   }
 
@@ -173,8 +106,9 @@ export class Mlp {
   }
 
   /**
-   * Backpropagates dLoss/d(output) through the layers recorded in `hs`, the first `rows` rows
-   * of them; each layer's dW and db go into `grads`. Returns dLoss/dx when `needInput`.
+   * Backpropagates dLoss/d(output) through the layers recorded in `hs` (as `record` gave them,
+   * or cut to the rows `dOut` has); each layer's dW and db go into `grads`. Returns dLoss/dx
+   * when `needInput`.
    */
   backward(p: Tensors, hs: tf.Tensor[], dOut: tf.Tensor, grads: Tensors, needInput = false): tf.Tensor | null {
     let dh: tf.Tensor | null = dOut;

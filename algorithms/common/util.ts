@@ -1,6 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../../core/rng';
-import type { NamedTensor } from '../../core/algorithm';
 
 /** The arrays end to end. */
 export function concatFloat32(arrays: Float32Array[]): Float32Array {
@@ -27,18 +25,6 @@ export function shuffle(n: number, rng: Rng): Int32Array {
   return out;
 }
 
-/** Scales every gradient by min(1, maxNorm / globalNorm), as torch's clip_grad_norm_ does. */
-export function clipByGlobalNorm(grads: tf.NamedTensorMap, maxNorm: number): tf.NamedTensorMap {
-  return tf.tidy(() => {
-    const names = Object.keys(grads);
-    const norm = tf.sqrt(tf.addN(names.map((k) => tf.sum(tf.square(grads[k])))));
-    const scale = tf.minimum(1, tf.div(maxNorm, tf.add(norm, 1e-6)));
-    const out: tf.NamedTensorMap = {};
-    for (const k of names) out[k] = tf.mul(grads[k], scale);
-    return out;
-  });
-}
-
 /** 1 - Var(returns - values) / Var(returns): how much of the return the value function explains. */
 export function explainedVariance(values: Float32Array, returns: Float32Array): number {
   const n = returns.length;
@@ -57,24 +43,4 @@ export function explainedVariance(values: Float32Array, returns: Float32Array): 
     varD += (returns[i] - values[i] - meanD) ** 2;
   }
   return varR === 0 ? NaN : 1 - varD / varR;
-}
-
-/**
- * An optimizer's state as named tensors for a checkpoint: its step count, then its moments,
- * in the order it made them (it matches them by position), under `optimizer/NNN`.
- */
-export async function optimizerToState(optimizer: tf.Optimizer): Promise<NamedTensor[]> {
-  const weights = await optimizer.getWeights();
-  const saved = weights.map((w, i) => ({ name: `optimizer/${String(i).padStart(3, '0')}`, shape: [...w.tensor.shape], data: Float32Array.from(w.tensor.dataSync()) }));
-  weights[0]?.tensor.dispose(); // the step count is a fresh scalar; the moments are the optimizer's own variables
-  return saved;
-}
-
-/** Restores what `optimizerToState` saved (nothing, if the state holds no `optimizer/` tensors). */
-export async function optimizerFromState(optimizer: tf.Optimizer, tensors: NamedTensor[]): Promise<void> {
-  const saved = tensors.filter((t) => t.name.startsWith('optimizer/'));
-  if (saved.length === 0) return;
-  const values = saved.map((t, i) => ({ name: i === 0 ? 'iter' : t.name, tensor: tf.tensor(t.data, t.shape) }));
-  await optimizer.setWeights(values);
-  tf.dispose(values.map((v) => v.tensor));
 }

@@ -6,7 +6,8 @@ import { Rng, deriveSeed } from '../../core/rng';
 import { nStepTransitions } from '../common/nstep';
 import { EPSILON, QNetwork, QPolicy } from './q-network';
 import { ReplayBuffer } from '../common/replay';
-import { clipByGlobalNorm, concatFloat32, optimizerFromState, optimizerToState } from '../common/util';
+import { optimizerFromState, optimizerToState } from '../common/optimizer';
+import { dqnStep } from './step';
 
 /** DQN's settings (the `dqn:` section of a config). */
 export const dqnConfigSchema = z
@@ -130,7 +131,6 @@ export class Dqn implements Algorithm {
 
   constructor(private readonly opts: CreateOptions<DqnConfig>) {
     const cfg = (this.cfg = opts.config);
-    if (opts.actionSpace.type !== 'Discrete') throw new ConfigError(`algorithm: dqn needs a Discrete action space; this env's actions are Box(shape=[${opts.actionSpace.shape}]) (use ppo)`);
     this.trainBatchSize = cfg.stepsPerIteration;
     this.totalEnvSteps = opts.totalEnvSteps ?? Infinity;
     // The same seed: the target starts as a copy of the online network.
@@ -187,82 +187,17 @@ export class Dqn implements Algorithm {
     return metrics;
   }
 
-  /**
-   * One gradient step on a sampled minibatch; updates the target network when due. The
-   * gradient of mean(w * huber(Q(s, a) - y)) is written out (`QNetwork.backward`) rather than
-   * taped: same numbers (a test compares them with tfjs' autodiff), half the kernels.
-   */
+  /** One gradient step (`dqnStep`) on a sampled minibatch; new priorities; the target network updated when due. */
   private gradientStep(beta: number): void {
     const cfg = this.cfg;
-    const B = cfg.batchSize;
-    const A = this.online.numActions;
-    const d = this.online.obsSize;
-    const delta = cfg.huberDelta;
-    const s = this.buffer.sample(B, this.rng, beta);
-    const oneHot = new Float32Array(B * A);
-    for (let j = 0; j < B; j++) oneHot[j * A + s.actions[j]] = 1;
-    // Double DQN: the online network also picks the next actions, in the same forward pass.
-    const rows = cfg.doubleQ ? 2 * B : B;
-    const x = cfg.doubleQ ? concatFloat32([s.obs, s.nextObs]) : s.obs;
-
+    const s = this.buffer.sample(cfg.batchSize, this.rng, beta);
     const targetP = (this.targetP ??= tf.tidy(() => this.target.params.unpack()));
-    const theta = this.online.params.variable;
-    let out: tf.Tensor | undefined;
-    tf.tidy(() => {
-      const obs = tf.tensor2d(x, [rows, d]);
-      const actions = tf.tensor2d(oneHot, [B, A]);
-      const qNextTarget = this.target.forward(targetP, tf.tensor2d(s.nextObs, [B, d]), true);
-      const weights = cfg.prioritizedReplay ? tf.tensor1d(s.weights) : null; // uniform: all 1
-      /** Q(s, a) and the TD errors, from the online network's Q-values of [obs; nextObs]. */
-      const tdErrors = (qAll: tf.Tensor2D) => {
-        const q = cfg.doubleQ ? tf.slice(qAll, [0, 0], [B, A]) : qAll;
-        const qNextOnline = cfg.doubleQ ? tf.slice(qAll, [B, 0], [B, A]) : null;
-        const qsa = tf.sum(tf.mul(q, actions), 1);
-        const td = tf.sub(qsa, qTargets(tf.tensor1d(s.rewards), tf.tensor1d(s.discounts), qNextTarget, qNextOnline));
-        out = tf.keep(tf.concat([qsa, td]));
-        return td;
-      };
-      let grad: tf.Tensor;
-      if (!this.online.encoder) {
-        const p = this.online.params.unpack();
-        const { q, rec } = this.online.forwardRecorded(p, obs);
-        const td = tdErrors(q);
-        // d/dQ(s,a) of mean(w * huber(td)): w * clip(td, -delta, delta) / B; nothing flows into the targets.
-        let dqsa = tf.mul(tf.clipByValue(td, -delta, delta), 1 / B);
-        if (weights) dqsa = tf.mul(dqsa, weights);
-        grad = this.online.backward(p, rec, tf.mul(actions, tf.reshape(dqsa, [B, 1])) as tf.Tensor2D, B);
-      } else {
-        // Conv layers: through the tape (argmax passes no gradient into the targets).
-        const { grads } = tf.variableGrads(() => {
-          const td = tdErrors(this.online.forward(this.online.params.unpack(), obs));
-          const abs = tf.abs(td);
-          const c = tf.minimum(abs, delta);
-          const huber = tf.add(tf.mul(0.5, tf.square(c)), tf.mul(delta, tf.sub(abs, c)));
-          return tf.mean(weights ? tf.mul(weights, huber) : huber) as tf.Scalar;
-        }, [theta]);
-        grad = grads[theta.name];
-      }
-      const clipped = clipByGlobalNorm({ [theta.name]: grad }, cfg.maxGradNorm);
-      this.optimizer.applyGradients(clipped as unknown as Parameters<tf.AdamOptimizer['applyGradients']>[0]);
-    });
-    const values = out!.dataSync() as Float32Array;
-    out!.dispose();
-    const qsa = values.subarray(0, B);
-    const td = values.subarray(B);
+    const where = () => `gradient step ${this.gradientSteps + 1}`;
+    const { metrics, td } = dqnStep({ online: this.online, target: this.target, targetP }, this.optimizer, s, cfg, { algorithm: 'dqn', where });
     this.buffer.updatePriorities(s.index, td);
-    let loss = 0;
-    let qSum = 0;
-    let tdAbs = 0;
-    for (let j = 0; j < B; j++) {
-      const a = Math.abs(td[j]);
-      const c = Math.min(a, delta);
-      loss += s.weights[j] * (0.5 * c * c + delta * (a - c));
-      qSum += qsa[j];
-      tdAbs += a;
-    }
-    this.stats.loss += loss / B;
-    this.stats.qMean += qSum / B;
-    this.stats.tdError += tdAbs / B;
+    this.stats.loss += metrics.loss;
+    this.stats.qMean += metrics.qMean;
+    this.stats.tdError += metrics.tdError;
     this.stats.gradientSteps += 1;
     this.gradientSteps += 1;
     if (this.gradientSteps % cfg.targetUpdateInterval === 0) this.updateTarget();
@@ -346,13 +281,4 @@ export class Dqn implements Algorithm {
     this.target.dispose();
     this.optimizer.dispose();
   }
-}
-
-/**
- * TD targets r + discount * Q'(s', a'), where a' is the target network's best action, or with
- * `qNextOnline` (double DQN) the online network's best action, valued by the target network.
- */
-export function qTargets(rewards: tf.Tensor1D, discounts: tf.Tensor1D, qNextTarget: tf.Tensor2D, qNextOnline: tf.Tensor | null): tf.Tensor1D {
-  const nextQ = qNextOnline ? tf.sum(tf.mul(qNextTarget, tf.oneHot(tf.argMax(qNextOnline, 1), qNextTarget.shape[1])), 1) : tf.max(qNextTarget, 1);
-  return tf.add(rewards, tf.mul(discounts, nextQ));
 }

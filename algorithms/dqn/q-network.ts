@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { ConfigError } from '../../core/errors';
 import { Rng } from '../../core/rng';
 import type { SpaceSpec } from '../../core/spaces';
 import type { ActResult, ModelConfig, PolicySpec, SamplingPolicy, Weights } from '../../core/algorithm';
@@ -33,7 +34,7 @@ export class QNetwork extends FlatModel {
   constructor(spaces: { observationSpace: SpaceSpec; actionSpace: SpaceSpec }, model: ModelConfig, dueling: boolean, seed: number) {
     super();
     const { observationSpace: obs, actionSpace: act } = spaces;
-    if (act.type !== 'Discrete') throw new RangeError(`DQN needs a Discrete action space; this env's is Box(shape=[${act.shape}])`);
+    if (act.type !== 'Discrete') throw new ConfigError(`algorithm: dqn needs a Discrete action space; this env's actions are Box(shape=[${act.shape}]) (use ppo)`);
     if (obs.type !== 'Box') throw new RangeError('DQN needs a Box observation space');
     const rng = new Rng(seed);
     this.obsSize = obs.shape.reduce((a, b) => a * b, 1);
