@@ -54,13 +54,15 @@ async function main(argv: string[]): Promise<void> {
       (y) =>
         y
           .option('checkpoint', { type: 'string', demandOption: true, describe: 'a checkpoint dir, or a run dir (its latest checkpoint)' })
-          .option('episodes', { type: 'number', default: 100, describe: 'episodes to run' })
+          .option('episodes', { type: 'number', describe: 'episodes to run (default 100; 1 with --video)' })
+          .option('video', { type: 'string', describe: 'record the episodes to FILE.gif or FILE.mp4 (mp4 needs ffmpeg)' })
           .option('seed', { type: 'number', default: 0, describe: 'seeds the envs (and sampling with --stochastic)' })
           .option('stochastic', { type: 'boolean', default: false, describe: 'sample actions instead of the greedy ones' })
           .option('json', { type: 'boolean', default: false, describe: 'print one JSON object' })
-          .check((a) => (Number.isInteger(a.episodes) && a.episodes >= 1 ? true : `--episodes (${a.episodes}) must be a whole number >= 1`)),
+          .check((a) => (a.episodes === undefined || (Number.isInteger(a.episodes) && a.episodes >= 1) ? true : `--episodes (${a.episodes}) must be a whole number >= 1`)),
       async (args) => {
-        const result = await evaluateCheckpoint(resolveCheckpoint(args.checkpoint), args);
+        const episodes = args.episodes ?? (args.video ? 1 : 100);
+        const result = await evaluateCheckpoint(resolveCheckpoint(args.checkpoint), { ...args, episodes });
         if (args.json) console.log(JSON.stringify(result));
       },
     )
