@@ -12,6 +12,7 @@ import { configFromCheckpoint, describeRun, evaluateCheckpoint } from './command
 import { loadConfig } from './config/load';
 import { ConfigError, RlError } from '../core/errors';
 import { train } from './runtime/learner';
+import { EXPORT_FORMATS, exportPolicy } from './export/export';
 
 async function main(argv: string[]): Promise<void> {
   await yargs(argv)
@@ -64,6 +65,19 @@ async function main(argv: string[]): Promise<void> {
         const episodes = args.episodes ?? (args.video ? 1 : 100);
         const result = await evaluateCheckpoint(resolveCheckpoint(args.checkpoint), { ...args, episodes });
         if (args.json) console.log(JSON.stringify(result));
+      },
+    )
+    .command(
+      'export',
+      "write a checkpoint's policy for use outside the framework: onnx, tfjs (graph model) or js (one ES module)",
+      (y) =>
+        y
+          .option('checkpoint', { type: 'string', demandOption: true, describe: 'a checkpoint dir, or a run dir (its latest checkpoint)' })
+          .option('format', { type: 'string', choices: EXPORT_FORMATS, demandOption: true, describe: 'onnx: policy.onnx; tfjs: a folder with model.json; js: one dependency-free ES module (MLP policies)' })
+          .option('out', { type: 'string', demandOption: true, describe: 'the file (onnx, js) or folder (tfjs) to write' }),
+      async (args) => {
+        const files = await exportPolicy({ checkpoint: args.checkpoint, format: args.format, out: args.out });
+        console.log(`wrote ${files.join(', ')}`);
       },
     )
     .command(
@@ -139,7 +153,7 @@ async function main(argv: string[]): Promise<void> {
         for (const r of rows) console.log(r.map((cell, c) => cell.padEnd(widths[c])).join('  ').trimEnd());
       },
     )
-    .demandCommand(1, 'name a command: train, evaluate, info, envs, worker, keys (rl --help)')
+    .demandCommand(1, 'name a command: train, evaluate, export, info, envs, worker, keys (rl --help)')
     .strict()
     .fail((msg, err) => {
       if (err) throw err;

@@ -1,0 +1,192 @@
+import * as path from 'node:path';
+import { weightsFromState, type ModelConfig, type NamedTensor } from '../../core/algorithm';
+import { CheckpointError } from '../../core/errors';
+import type { SpaceSpec } from '../../core/spaces';
+import { loadCheckpoint } from '../checkpoint';
+import { validateConfig } from '../config/load';
+import { createEnv } from '../env-loader';
+import { PACKAGE_VERSION } from '../version';
+
+/**
+ * A trained policy as a short list of plain layers, read from a checkpoint once; every export
+ * format (onnx, tfjs, js) walks the same list. Only the greedy path is kept: the conv layers,
+ * the policy's MLP body and its head (PPO's value tower and log-std are left out; DQN's dueling
+ * heads are folded into one). Nothing here uses tfjs.
+ */
+
+/** One conv layer, relu after it: NHWC in and out, the filter HWIO flattened ([kernel, kernel, c, filters]). */
+export interface ConvSpec {
+  kind: 'conv';
+  input: [number, number, number];
+  output: [number, number, number];
+  kernel: number;
+  stride: number;
+  padding: 'valid' | 'same';
+  /** Zero pixels before and after along rows and columns (as TensorFlow pads 'same'). */
+  pads: { top: number; bottom: number; left: number; right: number };
+  w: Float32Array;
+  b: Float32Array;
+}
+
+/** y = act(x W + b), W [inputs, outputs] row-major. */
+export interface DenseSpec {
+  kind: 'dense';
+  inputs: number;
+  outputs: number;
+  activation: 'tanh' | 'relu' | 'linear';
+  w: Float32Array;
+  b: Float32Array;
+}
+
+export type LayerSpec = ConvSpec | DenseSpec;
+
+/** What the head's numbers are, and how the greedy action follows from them. */
+export type HeadKind = 'logits' | 'mean' | 'q';
+
+export interface ExportMetadata {
+  algorithm: string;
+  envId: string;
+  observationSpace: SpaceSpec;
+  actionSpace: SpaceSpec;
+  /** The checkpoint folder exported, with its counters. */
+  checkpoint: { path: string; iteration: number; envSteps: number; episodeReturnMean: number | null };
+  packageVersion: string;
+  /** What the exported model computes. */
+  inputs: { obs: string };
+  outputs: { action: string; head: string };
+}
+
+export interface PolicyGraph {
+  meta: ExportMetadata;
+  obsSize: number;
+  /** The observation as an image [h, w, c] when the first layers are conv layers; null for an MLP. */
+  image: [number, number, number] | null;
+  /** Conv layers first (their last output flattened row-major h, w, c), then dense layers; the last dense layer is the head. */
+  layers: LayerSpec[];
+  head: HeadKind;
+  /** Greedy action: argmax over the head (Discrete), or the mean clipped to the bounds (Box), as `rl evaluate` steps the env. */
+  action: { kind: 'argmax'; n: number } | { kind: 'clip'; low: Float32Array; high: Float32Array };
+}
+
+/** Reads the checkpoint at `dir` (a checkpoint folder) into its policy graph; a CheckpointError names what is missing. */
+export function readPolicyGraph(dir: string): PolicyGraph {
+  const ckpt = loadCheckpoint(dir);
+  const meta = ckpt.metadata;
+  const cfg = validateConfig(meta.config, () => `${path.join(dir, 'metadata.json')}: config`);
+  const model: ModelConfig = cfg.model;
+  const env = createEnv(cfg.env.id, cfg.env.config);
+  const observationSpace = env.observationSpace.toSpec();
+  const actionSpace = env.actionSpace.toSpec();
+  env.close();
+  const weights = new Map(weightsFromState(ckpt.algorithm).map((w) => [w.name, w]));
+  if (weights.size === 0) throw new CheckpointError(`${dir}: holds no policy weights (weights/*)`);
+  const get = (name: string): NamedTensor => {
+    const w = weights.get(name);
+    if (!w) throw new CheckpointError(`${dir}: weights/${name} is missing (${meta.algorithm} policy of model ${JSON.stringify(model)})`);
+    return w;
+  };
+  if (observationSpace.type !== 'Box') throw new CheckpointError(`${dir}: observation space Discrete(${observationSpace.n}); export reads Box observations only`);
+  const obsSize = observationSpace.shape.reduce((a, b) => a * b, 1);
+
+  const layers: LayerSpec[] = [];
+  let image: [number, number, number] | null = null;
+  let features = obsSize;
+  if (model.conv && model.conv.length > 0) {
+    if (observationSpace.shape.length !== 3) throw new CheckpointError(`${dir}: model.conv needs Box(h, w, c) observations, the env's are Box(${observationSpace.shape.join(', ')})`);
+    image = observationSpace.shape as [number, number, number];
+    let input = image;
+    model.conv.forEach((l, i) => {
+      const rows = axis(input[0], l.kernel, l.stride, l.padding);
+      const cols = axis(input[1], l.kernel, l.stride, l.padding);
+      const output: [number, number, number] = [rows.out, cols.out, l.filters];
+      const w = get(`conv/${i}/w`);
+      expectShape(dir, w, [l.kernel * l.kernel * input[2], l.filters]);
+      layers.push({ kind: 'conv', input, output, kernel: l.kernel, stride: l.stride, padding: l.padding, pads: { top: rows.before, bottom: rows.after, left: cols.before, right: cols.after }, w: w.data, b: get(`conv/${i}/b`).data });
+      input = output;
+    });
+    features = input[0] * input[1] * input[2];
+  }
+
+  const algorithm = meta.algorithm;
+  if (algorithm !== 'ppo' && algorithm !== 'dqn') throw new CheckpointError(`${dir}: algorithm "${algorithm}"; export knows ppo and dqn`);
+  const body = algorithm === 'dqn' ? 'q' : model.sharedLayers ? 'shared' : 'pi';
+  model.hiddenSizes.forEach((size, i) => {
+    const w = get(`${body}/${i}/w`);
+    expectShape(dir, w, [features, size]);
+    layers.push({ kind: 'dense', inputs: features, outputs: size, activation: model.activation, w: w.data, b: get(`${body}/${i}/b`).data });
+    features = size;
+  });
+
+  let head: HeadKind;
+  if (algorithm === 'ppo') {
+    head = actionSpace.type === 'Discrete' ? 'logits' : 'mean';
+    const w = get('pi/out/w');
+    layers.push({ kind: 'dense', inputs: features, outputs: w.shape[1], activation: 'linear', w: w.data, b: get('pi/out/b').data });
+  } else {
+    head = 'q';
+    layers.push(weights.has('q/value/w') ? duelingAsOne(get('q/advantage/w'), get('q/advantage/b'), get('q/value/w'), get('q/value/b')) : { kind: 'dense', inputs: features, outputs: get('q/out/w').shape[1], activation: 'linear', w: get('q/out/w').data, b: get('q/out/b').data });
+  }
+  const outputs = (layers[layers.length - 1] as DenseSpec).outputs;
+  const actionSize = actionSpace.type === 'Discrete' ? actionSpace.n : actionSpace.shape.reduce((a, b) => a * b, 1);
+  if (outputs !== actionSize) throw new CheckpointError(`${dir}: the policy head has ${outputs} outputs, the action space needs ${actionSize}`);
+  const action: PolicyGraph['action'] =
+    actionSpace.type === 'Discrete' ? { kind: 'argmax', n: actionSpace.n } : { kind: 'clip', low: Float32Array.from(actionSpace.low), high: Float32Array.from(actionSpace.high) };
+
+  const headText = { logits: 'logits of the Discrete actions', mean: 'mean of the Gaussian policy (unclipped)', q: 'Q-value of each Discrete action' }[head];
+  return {
+    meta: {
+      algorithm,
+      envId: cfg.env.id,
+      observationSpace,
+      actionSpace,
+      checkpoint: { path: dir, iteration: meta.iteration, envSteps: meta.envSteps, episodeReturnMean: meta.episodeReturnMean },
+      packageVersion: PACKAGE_VERSION,
+      inputs: { obs: `float32 [batch, ${obsSize}]: observations flattened row-major${image ? ` (h, w, c) = (${image.join(', ')})` : ''}, as the env gives them` },
+      outputs: {
+        action: action.kind === 'argmax' ? `[batch]: the greedy action, argmax of head (the first on a tie)` : `float32 [batch, ${actionSize}]: the greedy action, head clipped to the action bounds`,
+        head: `float32 [batch, ${actionSize}]: ${headText}`,
+      },
+    },
+    obsSize,
+    image,
+    layers,
+    head,
+    action,
+  };
+}
+
+/** Q = V + A - mean(A) is linear in the body's output: one dense layer with W_q = W_a - mean_j(W_a) + w_v (and the same for the bias). */
+function duelingAsOne(aw: NamedTensor, ab: NamedTensor, vw: NamedTensor, vb: NamedTensor): DenseSpec {
+  const [inputs, n] = aw.shape;
+  const w = new Float32Array(inputs * n);
+  for (let i = 0; i < inputs; i++) {
+    let mean = 0;
+    for (let j = 0; j < n; j++) mean += aw.data[i * n + j];
+    mean /= n;
+    for (let j = 0; j < n; j++) w[i * n + j] = aw.data[i * n + j] - mean + vw.data[i];
+  }
+  let meanB = 0;
+  for (let j = 0; j < n; j++) meanB += ab.data[j];
+  meanB /= n;
+  const b = Float32Array.from(ab.data, (x) => x - meanB + vb.data[0]);
+  return { kind: 'dense', inputs, outputs: n, activation: 'linear', w, b };
+}
+
+/** Outputs along one axis and the padding around it, as algorithms/common/conv.ts (and TensorFlow) lay them out. */
+function axis(size: number, kernel: number, stride: number, padding: 'valid' | 'same'): { out: number; before: number; after: number } {
+  if (padding === 'valid') return { out: Math.floor((size - kernel) / stride) + 1, before: 0, after: 0 };
+  const out = Math.ceil(size / stride);
+  const total = Math.max(0, (out - 1) * stride + kernel - size);
+  return { out, before: Math.floor(total / 2), after: total - Math.floor(total / 2) };
+}
+
+function expectShape(dir: string, w: NamedTensor, shape: number[]): void {
+  if (w.shape.length !== shape.length || w.shape.some((d, i) => d !== shape[i])) {
+    throw new CheckpointError(`${dir}: weights/${w.name} has shape [${w.shape}], the config's model needs [${shape}]`);
+  }
+}
+
+/** The metadata file's text: JSON, with infinite bounds written as the strings "Infinity" / "-Infinity" (JSON has no such numbers). */
+export function metadataJson(meta: ExportMetadata, format: string, files: string[]): string {
+  return `${JSON.stringify({ format, files, ...meta }, (_, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2)}\n`;
+}

@@ -1,0 +1,129 @@
+import * as tf from '@tensorflow/tfjs';
+import { weightsToState, type ModelConfig, type PolicySpec, type Weights } from '../core/algorithm';
+import { Rng } from '../core/rng';
+import { spaceFromSpec } from '../core/spaces';
+import { algorithms } from '../algorithms';
+import type { ActorCritic, ActorCriticPolicy } from '../algorithms/ppo/actor-critic';
+import { QNetwork, EPSILON } from '../algorithms/dqn/q-network';
+import { makeEnv } from '../envs';
+import { CHECKPOINT_FORMAT, saveCheckpoint } from '../src/checkpoint';
+import { validateConfig } from '../src/config/load';
+import { PACKAGE_VERSION } from '../src/version';
+
+/**
+ * Small untrained PPO and DQN policies with random weights, saved as real checkpoints, and the
+ * project's own answers for them: the greedy actions `rl evaluate` steps the env with (Box
+ * actions clipped to the bounds, as evaluatePolicy does) and the raw head of the network's forward.
+ */
+export interface PolicyCase {
+  label: string;
+  algorithm: 'ppo' | 'dqn';
+  envId: string;
+  model: Partial<ModelConfig>;
+  algoConfig?: Record<string, unknown>;
+  conv: boolean;
+}
+
+export const POLICY_CASES: PolicyCase[] = [
+  { label: 'PPO discrete MLP (CartPole-v1, separate towers, tanh)', algorithm: 'ppo', envId: 'CartPole-v1', model: { hiddenSizes: [32, 16], activation: 'tanh' }, conv: false },
+  { label: 'PPO discrete MLP (Acrobot-v1, shared layers, relu)', algorithm: 'ppo', envId: 'Acrobot-v1', model: { hiddenSizes: [24], activation: 'relu', sharedLayers: true }, conv: false },
+  { label: 'PPO continuous MLP (Pendulum-v1)', algorithm: 'ppo', envId: 'Pendulum-v1', model: { hiddenSizes: [32, 32], activation: 'tanh' }, conv: false },
+  { label: 'DQN MLP (CartPole-v1)', algorithm: 'dqn', envId: 'CartPole-v1', model: { hiddenSizes: [32, 32], activation: 'relu' }, conv: false },
+  { label: 'DQN dueling MLP (LunarLander-v3)', algorithm: 'dqn', envId: 'LunarLander-v3', model: { hiddenSizes: [32], activation: 'tanh' }, algoConfig: { dueling: true }, conv: false },
+  { label: 'PPO conv (Catch, valid padding)', algorithm: 'ppo', envId: 'Catch', model: { hiddenSizes: [16], activation: 'relu', conv: [{ filters: 4, kernel: 3, stride: 1, padding: 'valid' }] }, conv: true },
+  {
+    label: 'DQN conv (Snake-v0, 3 channels, same padding, stride 2, dueling)',
+    algorithm: 'dqn',
+    envId: 'Snake-v0',
+    model: { hiddenSizes: [16], activation: 'relu', conv: [{ filters: 4, kernel: 3, stride: 1, padding: 'same' }, { filters: 6, kernel: 3, stride: 2, padding: 'same' }] },
+    algoConfig: { dueling: true },
+    conv: true,
+  },
+];
+
+export interface SavedPolicy {
+  dir: string;
+  spec: PolicySpec;
+  weights: Weights;
+  /** `n` seeded observations of the env's space, [n * obsSize]. */
+  observations(n: number, seed: number): Float32Array;
+  /** The project's greedy actions (Box: clipped) and raw head for `obs`: [n] or [n * actionSize], and [n * actionSize]. */
+  reference(obs: Float32Array, n: number): { actions: Float32Array; head: Float32Array };
+}
+
+/** Builds the case's algorithm, gives it random weights (biases and heads too), and saves a checkpoint in `runDir`. */
+export function savePolicy(runDir: string, c: PolicyCase, seed = 7): SavedPolicy {
+  const cfg = validateConfig({ algorithm: c.algorithm, seed, env: { id: c.envId }, model: c.model, stop: { envSteps: 1000 }, [c.algorithm]: c.algoConfig ?? {} });
+  const env = makeEnv(c.envId);
+  const observationSpace = env.observationSpace.toSpec();
+  const actionSpace = env.actionSpace.toSpec();
+  env.close();
+  const model = cfg.model as ModelConfig;
+  const module = algorithms[c.algorithm];
+  const algo = module.create({ config: cfg[c.algorithm], model, observationSpace, actionSpace, seed, totalEnvs: 1, rolloutLength: 8 });
+  const rng = new Rng(seed);
+  const weights = algo
+    .getWeights()
+    .map((w) => (w.name === EPSILON ? w : { ...w, data: Float32Array.from(w.data, () => rng.normal() * (w.shape.length === 2 ? 1.5 / Math.sqrt(w.shape[0]) : 0.3)) }));
+  algo.dispose();
+  const dir = saveCheckpoint(
+    runDir,
+    {
+      metadata: {
+        formatVersion: CHECKPOINT_FORMAT,
+        packageVersion: PACKAGE_VERSION,
+        algorithm: c.algorithm,
+        envId: c.envId,
+        iteration: 1,
+        envSteps: 0,
+        wallSeconds: 0,
+        time: new Date(0).toISOString(),
+        episodeReturnMean: null,
+        config: cfg,
+      },
+      algorithm: { tensors: weightsToState(weights), json: {} },
+      runtime: {},
+    },
+    1,
+  );
+  const spec: PolicySpec = { algorithm: c.algorithm, observationSpace, actionSpace, model, config: cfg[c.algorithm], extras: [] };
+  const obsSpace = spaceFromSpec(observationSpace);
+  const obsSize = obsSpace.type === 'Box' ? obsSpace.size : 1;
+  return {
+    dir,
+    spec,
+    weights,
+    observations(n, obsSeed) {
+      const r = new Rng(obsSeed);
+      const out = new Float32Array(n * obsSize);
+      for (let i = 0; i < n; i++) {
+        // Images: pixels uniform in [0, 1]; other boxes: the space's own sample (normal where unbounded).
+        const o = c.conv ? Float32Array.from({ length: obsSize }, () => r.random()) : (obsSpace.sample(r) as Float32Array);
+        out.set(o, i * obsSize);
+      }
+      return out;
+    },
+    reference(obs, n) {
+      const policy = module.createPolicy(spec);
+      try {
+        policy.setWeights(weights);
+        let actions = policy.act(obs, n, new Rng(0), { deterministic: true }).actions;
+        const act = spaceFromSpec(actionSpace);
+        if (act.type === 'Box') actions = act.clip(actions);
+        let head: Float32Array;
+        if (c.algorithm === 'ppo') {
+          const net = (policy as ActorCriticPolicy).net as ActorCritic;
+          head = tf.tidy(() => net.forward(tf.tensor2d(obs, [n, obsSize])).pi.dataSync() as Float32Array);
+        } else {
+          const net = new QNetwork(spec, model, (cfg.dqn as { dueling: boolean }).dueling, 0);
+          net.setWeights(weights);
+          head = tf.tidy(() => net.forward(net.params.unpack(), tf.tensor2d(obs, [n, obsSize]), true).dataSync() as Float32Array);
+          net.dispose();
+        }
+        return { actions, head };
+      } finally {
+        policy.dispose();
+      }
+    },
+  };
+}

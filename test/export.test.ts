@@ -1,0 +1,160 @@
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
+import * as ort from 'onnxruntime-node';
+import { selectBackend } from '../src/backend';
+import { exportPolicy } from '../src/export/export';
+import { jsPolicyModule } from '../src/export/js';
+import { CheckpointError, ConfigError } from '../core/errors';
+import { POLICY_CASES, savePolicy, type SavedPolicy } from './export-fixture';
+
+const N = 1000;
+const TOL = 1e-5;
+
+/** Loads an exported tfjs folder with plain @tensorflow/tfjs (no tfjs-node file:// handler): the files read into an IOHandler. */
+function tfjsFolderHandler(dir: string): tf.io.IOHandler {
+  return {
+    load: async () => {
+      const json = JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8'));
+      const bin = fs.readFileSync(path.join(dir, json.weightsManifest[0].paths[0]));
+      return {
+        format: json.format,
+        modelTopology: json.modelTopology,
+        signature: json.signature,
+        userDefinedMetadata: json.userDefinedMetadata,
+        weightSpecs: json.weightsManifest.flatMap((g: { weights: tf.io.WeightsManifestEntry[] }) => g.weights),
+        weightData: bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength),
+      };
+    },
+  };
+}
+
+function assertHeadsClose(actual: ArrayLike<number>, expected: Float32Array, what: string): void {
+  assert.equal(actual.length, expected.length, `${what}: ${actual.length} head values, expected ${expected.length}`);
+  let worst = 0;
+  for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(actual[i] - expected[i]) / Math.max(1, Math.abs(expected[i])));
+  assert.ok(worst <= TOL, `${what}: heads differ by up to ${worst} (tolerance ${TOL})`);
+}
+
+/** Discrete actions equal; Box actions (clipped means) within 1e-5. */
+function assertSameActions(actual: ArrayLike<number | bigint>, expected: Float32Array, discrete: boolean, what: string): void {
+  assert.equal(actual.length, expected.length, `${what}: ${actual.length} action values, expected ${expected.length}`);
+  let differ = 0;
+  for (let i = 0; i < expected.length; i++) {
+    const a = Number(actual[i]);
+    if (discrete ? a !== expected[i] : Math.abs(a - expected[i]) > TOL * Math.max(1, Math.abs(expected[i]))) differ += 1;
+  }
+  assert.equal(differ, 0, `${what}: ${differ} of ${expected.length} greedy actions differ from the project's policy`);
+}
+
+describe('rl export', function () {
+  this.timeout(120_000);
+  let root: string;
+
+  before(async () => {
+    await selectBackend('cpu');
+    root = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-export-'));
+  });
+  after(() => fs.rmSync(root, { recursive: true, force: true }));
+
+  for (const [i, c] of POLICY_CASES.entries()) {
+    describe(c.label, () => {
+      let saved: SavedPolicy;
+      let obs: Float32Array;
+      let ref: { actions: Float32Array; head: Float32Array };
+      const obsSize = () => obs.length / N;
+      const discrete = () => saved.spec.actionSpace.type === 'Discrete';
+
+      before(() => {
+        saved = savePolicy(path.join(root, `run-${i}`), c);
+        obs = saved.observations(N, 100 + i);
+        ref = saved.reference(obs, N);
+      });
+
+      it('exports ONNX that ONNX Runtime runs to the same greedy actions and heads within 1e-5 on 1,000 seeded observations', async () => {
+        const file = path.join(root, `policy-${i}.onnx`);
+        const written = await exportPolicy({ checkpoint: path.dirname(path.dirname(saved.dir)), format: 'onnx', out: file });
+        assert.deepEqual(written, [file, `${file}.json`]);
+        const session = await ort.InferenceSession.create(fs.readFileSync(file));
+        try {
+          assert.deepEqual([...session.inputNames], ['obs']);
+          assert.deepEqual([...session.outputNames], ['action', 'head']);
+          const out = await session.run({ obs: new ort.Tensor('float32', obs, [N, obsSize()]) });
+          assertSameActions(out.action.data as ArrayLike<number | bigint>, ref.actions, discrete(), 'onnx');
+          assertHeadsClose(out.head.data as Float32Array, ref.head, 'onnx');
+        } finally {
+          await session.release();
+        }
+      });
+
+      it('exports a tfjs graph model that plain @tensorflow/tfjs loads, to the same greedy actions and heads within 1e-5', async () => {
+        const dir = path.join(root, `tfjs-${i}`);
+        await exportPolicy({ checkpoint: saved.dir, format: 'tfjs', out: dir });
+        const model = await tf.loadGraphModel(tfjsFolderHandler(dir));
+        const x = tf.tensor2d(obs, [N, obsSize()]);
+        const [action, head] = model.execute({ obs: x }, ['action', 'head']) as tf.Tensor[];
+        try {
+          assertSameActions(action.dataSync(), ref.actions, discrete(), 'tfjs');
+          assertHeadsClose(head.dataSync(), ref.head, 'tfjs');
+        } finally {
+          tf.dispose([x, action, head]);
+          model.dispose();
+        }
+      });
+
+      if (!c.conv) {
+        it('exports a dependency-free ES module whose act() gives the same greedy actions and head() the heads within 1e-5', async () => {
+          const file = path.join(root, `policy-${i}.mjs`);
+          await exportPolicy({ checkpoint: saved.dir, format: 'js', out: file });
+          const source = fs.readFileSync(file, 'utf8');
+          assert.equal(source, jsPolicyModule(saved.dir), 'jsPolicyModule gives the text rl export writes');
+          assert.doesNotMatch(source, /\bimport\b|\brequire\(/, 'the module imports nothing');
+          const mod = await import(pathToFileURL(file).href);
+          assert.deepEqual(mod.spaces.action.type, saved.spec.actionSpace.type);
+          const size = obsSize();
+          const actions: number[] = [];
+          const heads: number[] = [];
+          for (let r = 0; r < N; r++) {
+            const o = Array.from(obs.subarray(r * size, (r + 1) * size));
+            const a = mod.act(o);
+            actions.push(...(Array.isArray(a) ? a : [a]));
+            heads.push(...mod.head(o));
+          }
+          assertSameActions(actions, ref.actions, discrete(), 'js');
+          assertHeadsClose(heads, ref.head, 'js');
+          assert.throws(() => mod.act([1, 2, 3, 4, 5, 6, 7, 8, 9].slice(0, size + 1)), new RegExp(`obs must hold ${size} numbers, got ${size + 1}`));
+        });
+      } else {
+        it('refuses --format js for a conv policy, naming tfjs and onnx', async () => {
+          await assert.rejects(exportPolicy({ checkpoint: saved.dir, format: 'js', out: path.join(root, `conv-${i}.mjs`) }), (err: Error) => {
+            assert.ok(err instanceof CheckpointError);
+            assert.match(err.message, /conv layers \(model\.conv\); --format js exports MLP policies only: use --format tfjs or --format onnx/);
+            return true;
+          });
+        });
+      }
+    });
+  }
+
+  it('writes metadata naming the env, the spaces, the algorithm, the checkpoint and the package version', async () => {
+    const saved = savePolicy(path.join(root, 'meta-run'), POLICY_CASES[2]);
+    const file = path.join(root, 'meta', 'pendulum.onnx');
+    await exportPolicy({ checkpoint: saved.dir, format: 'onnx', out: file });
+    const meta = JSON.parse(fs.readFileSync(`${file}.json`, 'utf8'));
+    assert.equal(meta.format, 'onnx');
+    assert.equal(meta.envId, 'Pendulum-v1');
+    assert.equal(meta.algorithm, 'ppo');
+    assert.deepEqual(meta.actionSpace, { type: 'Box', shape: [1], low: [-2], high: [2] });
+    assert.equal(meta.observationSpace.type, 'Box');
+    assert.equal(meta.checkpoint.path, saved.dir);
+    assert.equal(meta.packageVersion, JSON.parse(fs.readFileSync('package.json', 'utf8')).version);
+  });
+
+  it('says which formats exist, and that a missing checkpoint is missing, in one line', async () => {
+    await assert.rejects(exportPolicy({ checkpoint: root, format: 'pt', out: 'x' }), (err: Error) => err instanceof ConfigError && /--format \(pt\) must be one of onnx, tfjs, js/.test(err.message));
+    await assert.rejects(exportPolicy({ checkpoint: path.join(root, 'nope'), format: 'onnx', out: 'x' }), (err: Error) => err instanceof CheckpointError && /nope: no such run dir or checkpoint/.test(err.message));
+  });
+});
