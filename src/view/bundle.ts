@@ -40,6 +40,9 @@ export async function bundlePage(envId: string): Promise<PageBundle> {
       write: false,
       logLevel: 'silent',
       legalComments: 'none',
+      // An env module written against the package (`import { Box } from 'rl-zmq'`) gets the
+      // envs' plain-TypeScript half of it, which is all an env may use.
+      alias: { 'rl-zmq': path.resolve(dir, '..', '..', '..', 'envs', 'index.ts') },
     });
     return out.outputFiles[0].text;
   };
