@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { listCheckpoints, readMetadata } from '../checkpoint';
 import { jsPolicyModule } from '../export/js';
 import { renderFps } from '../record';
+import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../../core/errors';
 import { bundlePage, pageDir, type PageBundle } from './bundle';
 import { fileInside } from './safe-path';
@@ -26,23 +27,36 @@ export interface ViewServer {
   close(): Promise<void>;
 }
 
+interface RunConfigLite {
+  algorithm?: string;
+  env?: { id?: string; config?: Record<string, unknown> };
+}
+
+/** The run's resolved config: config.yaml (written when training starts), else the latest checkpoint's. */
+function runConfig(runDir: string): RunConfigLite {
+  try {
+    return (parseYaml(fs.readFileSync(path.join(runDir, 'config.yaml'), 'utf8')) ?? {}) as RunConfigLite;
+  } catch {
+    const latest = listCheckpoints(runDir).at(-1);
+    return latest ? (readMetadata(latest).config as RunConfigLite) : {};
+  }
+}
+
 /** What the page asks first: the run, its checkpoints and videos, and how to build its env. */
 function runInfo(runDir: string, bundle: PageBundle) {
   const checkpoints = listCheckpoints(runDir).map((dir) => {
     const m = readMetadata(dir);
     return { name: path.basename(dir), iteration: m.iteration, envSteps: m.envSteps, episodeReturnMean: m.episodeReturnMean, time: m.time };
   });
-  const latest = listCheckpoints(runDir).at(-1);
-  const meta = latest ? readMetadata(latest) : undefined;
-  const cfg = meta?.config as { env?: { id?: string; config?: Record<string, unknown> }; algorithm?: string } | undefined;
+  const cfg = runConfig(runDir);
   const videosDir = path.join(runDir, 'videos');
   const videos = fs.existsSync(videosDir) ? fs.readdirSync(videosDir).filter((f) => /\.(gif|mp4)$/.test(f)).sort() : [];
-  const envId = cfg?.env?.id ?? meta?.envId;
+  const envId = cfg.env?.id;
   return {
     name: path.basename(path.resolve(runDir)),
-    algorithm: meta?.algorithm ?? cfg?.algorithm,
+    algorithm: cfg.algorithm,
     envId,
-    envConfig: cfg?.env?.config ?? {},
+    envConfig: cfg.env?.config ?? {},
     renderFps: envId ? renderFps(envId) : 30,
     checkpoints,
     videos,
@@ -62,8 +76,7 @@ export async function startViewServer(opts: { runDir: string; port: number; host
   if (!fs.existsSync(path.join(runDir, 'progress.jsonl')) && !fs.existsSync(path.join(runDir, 'config.yaml'))) {
     throw new ConfigError(`rl view ${opts.runDir}: not a run dir (it holds no progress.jsonl or config.yaml)`);
   }
-  const firstCheckpoint = listCheckpoints(runDir)[0];
-  const envId = firstCheckpoint ? ((readMetadata(firstCheckpoint).config as { env?: { id?: string } }).env?.id ?? readMetadata(firstCheckpoint).envId) : 'CartPole-v1';
+  const envId = runConfig(runDir).env?.id ?? '';
   let bundle: Promise<PageBundle> | undefined; // built on the first request for it, once
   const policies = new Map<string, { mtime: number; js: string }>();
   const assets = pageDir();
