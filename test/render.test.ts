@@ -10,6 +10,8 @@ import type { SamplingPolicy } from '../core/algorithm';
 import { checkEnv } from '../src/check-env';
 import { recordEpisodes } from '../src/record';
 import { ffmpegAvailable, videoWriter } from '../src/video';
+import { loadConfig } from '../src/config/load';
+import { train } from '../src/runtime/learner';
 
 /** Gymnasium's rgb_array sizes (width x height) for its envs; the grid envs' own. */
 const SIZES: Record<string, [number, number]> = {
@@ -179,6 +181,19 @@ describe('videos', () => {
     const r = await recordEpisodes({ policy: constantPolicy(0), envId: 'CartPole-v1', envConfig: {}, episodes: 1, seed: 0, deterministic: true, file });
     assert.equal(fs.readFileSync(file).subarray(4, 8).toString(), 'ftyp');
     assert.equal(r.frames, r.lengthMean + 1);
+  });
+
+  it('evaluation.video writes videos/iter_NNNNNN.gif at each evaluation, and needs evaluation.every', async () => {
+    const config = path.join(__dirname, '..', '..', 'configs', 'ppo-cartpole.yaml');
+    assert.throws(() => loadConfig(config, ['evaluation.video=true']), { message: `${config}: evaluation.video needs evaluation.every > 0` });
+    const cfg = loadConfig(config, ['evaluation.every=2', 'evaluation.episodes=2', 'evaluation.video=true', 'stop.iterations=2']);
+    const runDir = path.join(tmp(), 'run');
+    await train(cfg, { runDir, log: () => {} });
+    assert.deepEqual(fs.readdirSync(path.join(runDir, 'videos')), ['iter_000002.gif']);
+    const progress = fs.readFileSync(path.join(runDir, 'progress.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const gif = new GifReader(new Uint8Array(fs.readFileSync(path.join(runDir, 'videos', 'iter_000002.gif'))));
+    // One episode, from the evaluation's first env: greedy, so its length is among the evaluated ones.
+    assert.ok(gif.numFrames() - 1 >= progress[1].evalReturnMin && gif.numFrames() - 1 <= progress[1].evalReturnMax, `${gif.numFrames()} frames`);
   });
 
   it('says so when the env has no render()', async () => {
