@@ -1,4 +1,5 @@
-import type { Action, Env, ResetOptions, ResetResult, StepResult } from './env';
+import type { Action, Env, ResetOptions, ResetResult, RgbFrame, StepResult } from './env';
+import { renderAcrobot } from './render-classic';
 import { Box, Discrete } from '../core/spaces';
 import { Rng } from '../core/rng';
 import { initialState } from './classic-control';
@@ -53,6 +54,11 @@ export class Acrobot implements Env {
   }
 
   close(): void {}
+
+  /** 500 x 500, as Gymnasium draws it. */
+  render(): RgbFrame {
+    return renderAcrobot(this.state);
+  }
 
   getState(): unknown {
     return { state: [...this.state], rng: this.rng.getState() };

@@ -1,4 +1,5 @@
-import type { Action, Env, ResetOptions, ResetResult, StepResult } from './env';
+import type { Action, Env, ResetOptions, ResetResult, RgbFrame, StepResult } from './env';
+import { renderCartPole } from './render-classic';
 import { Box, Discrete } from '../core/spaces';
 import { Rng } from '../core/rng';
 import { initialState } from './classic-control';
@@ -68,6 +69,11 @@ export class CartPole implements Env {
   }
 
   close(): void {}
+
+  /** 600 x 400, as Gymnasium draws it. */
+  render(): RgbFrame {
+    return renderCartPole(this.state);
+  }
 
   getState(): unknown {
     return { state: [...this.state], rng: this.rng.getState(), stepsBeyondTerminated: this.stepsBeyondTerminated ?? null };

@@ -1,4 +1,5 @@
-import type { Action, Env, ResetOptions, ResetResult, StepResult } from './env';
+import type { Action, Env, ResetOptions, ResetResult, RgbFrame, StepResult } from './env';
+import { renderGrid } from './render-grid';
 import { Box, Discrete } from '../core/spaces';
 import { Rng } from '../core/rng';
 
@@ -45,6 +46,14 @@ export class Catch implements Env {
   }
 
   close(): void {}
+
+  /** The board, 32 pixels a cell (160 x 320): the ball white, the paddle blue. */
+  render(): RgbFrame {
+    return renderGrid(ROWS, COLUMNS, [
+      { row: ROWS - 1, column: this.paddleX, color: [80, 140, 230] },
+      { row: this.ball.y, column: this.ball.x, color: [240, 240, 240] },
+    ]);
+  }
 
   getState(): unknown {
     return { ball: { ...this.ball }, paddleX: this.paddleX, rng: this.rng.getState() };

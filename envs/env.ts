@@ -38,6 +38,18 @@ export interface Env {
    */
   getState?(): unknown;
   setState?(state: unknown): void;
+  /**
+   * Optional: the current state as a picture, as Gymnasium's `render_mode="rgb_array"` gives it
+   * (same size, same look for the built-in envs). Only for watching: never an observation.
+   */
+  render?(): RgbFrame;
+}
+
+/** An RGB image: 3 bytes per pixel, row-major from the top-left, Gymnasium's (H, W, 3) array. */
+export interface RgbFrame {
+  width: number;
+  height: number;
+  data: Uint8Array;
 }
 
 /** What builds an env: `registerEnv` takes one, and so does a custom env module. */

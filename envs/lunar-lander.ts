@@ -1,5 +1,6 @@
 import { BoxShape, EdgeShape, PolygonShape, RevoluteJoint, World, type Body, type Contact } from 'planck';
-import type { Action, Env, ResetOptions, ResetResult, StepResult } from './env';
+import type { Action, Env, ResetOptions, ResetResult, RgbFrame, StepResult } from './env';
+import { renderLunarLander, type Particle, type Pose } from './lunar-lander-render';
 import { Box, Discrete } from '../core/spaces';
 import { Rng } from '../core/rng';
 
@@ -26,6 +27,7 @@ const H = VIEWPORT_H / SCALE; // 13.33 m
 const CHUNKS = 11; // terrain points
 const HELIPAD_Y = H / 4;
 const GRAVITY = -10.0;
+const PARTICLE_AREA = Math.PI * (2 / SCALE) ** 2; // an exhaust particle's circle, radius 2 px
 const MAIN_FUEL = 0.3; // reward per frame the main engine fires
 const SIDE_FUEL = 0.03; // reward per frame a side engine fires
 
@@ -37,6 +39,7 @@ const LEG = 0x0020;
 /** One episode's world: rebuilt on every reset, as Gymnasium v3 does. */
 interface Scene {
   world: World;
+  ground: { x: number[]; y: number[] };
   lander: Body;
   legs: [Body, Body];
   legContact: [boolean, boolean];
@@ -57,8 +60,9 @@ interface Scene {
  * rest (Box2D puts it to sleep). As in Gymnasium, reset steps once with action 0 and returns
  * that step's observation.
  *
- * Departures: the exhaust particles are left out (decoration: they collide only with the
- * ground, never with the lander); the engines' dispersion is still drawn, two numbers a step
+ * Departures: the exhaust particles (decoration: they collide only with the ground, never
+ * with the lander) are not Box2D bodies: they are tracked as points, and only once render()
+ * has been called, so training pays nothing for them; the engines' dispersion is still drawn, two numbers a step
  * whichever the action, as Gymnasium does. Wind and turbulence (off in v3 by
  * default) and the continuous variant are not implemented. planck.js computes in float64
  * where Box2D uses float32, so trajectories differ from Gymnasium's in the digits, not in kind;
@@ -79,6 +83,8 @@ export class LunarLander implements Env {
   private rng = new Rng(0);
   private scene: Scene | undefined;
   private prevShaping: number | undefined;
+  /** The flames' particles; undefined until the first render(). */
+  private particles: Particle[] | undefined;
 
   reset(opts: ResetOptions = {}): ResetResult {
     if (opts.options?.state !== undefined) {
@@ -87,6 +93,7 @@ export class LunarLander implements Env {
     if (opts.seed !== undefined) this.rng = new Rng(opts.seed);
     this.scene = buildScene(this.rng);
     this.prevShaping = undefined;
+    if (this.particles) this.particles = [];
     return { obs: this.step(0).obs, info: {} };
   }
 
@@ -108,6 +115,7 @@ export class LunarLander implements Env {
       const oy = -tip[1] * along - side[1] * dispersion[1];
       const at = { x: pos.x + ox, y: pos.y + oy };
       lander.applyLinearImpulse({ x: -ox * MAIN_ENGINE_POWER * mPower, y: -oy * MAIN_ENGINE_POWER * mPower }, at, true);
+      this.emit(at, ox * MAIN_ENGINE_POWER * mPower, oy * MAIN_ENGINE_POWER * mPower, 3.5, mPower);
     }
     let sPower = 0;
     if (action === 1 || action === 3) {
@@ -118,9 +126,11 @@ export class LunarLander implements Env {
       const oy = -tip[1] * dispersion[0] - side[1] * across;
       const at = { x: pos.x + ox - (tip[0] * 17) / SCALE, y: pos.y + oy + (tip[1] * SIDE_ENGINE_HEIGHT) / SCALE };
       lander.applyLinearImpulse({ x: -ox * SIDE_ENGINE_POWER * sPower, y: -oy * SIDE_ENGINE_POWER * sPower }, at, true);
+      this.emit(at, ox * SIDE_ENGINE_POWER * sPower, oy * SIDE_ENGINE_POWER * sPower, 0.7, sPower);
     }
 
     world.step(1.0 / FPS, 6 * 30, 2 * 30);
+    if (this.particles) this.particles = moveParticles(this.particles, this.scene.ground);
 
     const p = lander.getPosition();
     const v = lander.getLinearVelocity();
@@ -157,6 +167,50 @@ export class LunarLander implements Env {
   close(): void {
     this.scene = undefined;
   }
+
+  /** 600 x 400, as Gymnasium draws it; from the first call on, steps also track the flames. */
+  render(): RgbFrame {
+    this.particles ??= [];
+    const s = this.scene ?? buildScene(new Rng(0));
+    const pose = (b: Body): Pose => ({ x: b.getPosition().x, y: b.getPosition().y, angle: b.getAngle() });
+    const scene = {
+      terrain: s.ground,
+      helipad: { x1: s.ground.x[Math.floor(CHUNKS / 2) - 1], x2: s.ground.x[Math.floor(CHUNKS / 2) + 1], y: HELIPAD_Y },
+      lander: pose(s.lander),
+      legs: [pose(s.legs[0]), pose(s.legs[1])] as [Pose, Pose],
+      particles: this.particles,
+    };
+    return renderLunarLander(scene, LANDER_POLY.map(([x, y]) => [x / SCALE, y / SCALE]), [LEG_W / SCALE, LEG_H / SCALE]);
+  }
+
+  /** A particle given `impulse` at `at`, as Gymnasium's `_create_particle(mass, x, y, ttl)` and its push. */
+  private emit(at: { x: number; y: number }, ix: number, iy: number, density: number, ttl: number): void {
+    if (!this.particles) return;
+    const mass = density * PARTICLE_AREA;
+    this.particles.push({ x: at.x, y: at.y, vx: ix / mass, vy: iy / mass, ttl });
+  }
+}
+
+/** One 50 Hz step of the particles: gravity, a bounce on the ground (restitution 0.3), fading. */
+function moveParticles(particles: Particle[], ground: { x: number[]; y: number[] }): Particle[] {
+  const dt = 1 / FPS;
+  const out: Particle[] = [];
+  for (const p of particles) {
+    p.ttl -= 0.15;
+    if (p.ttl < 0) continue;
+    p.vy += GRAVITY * dt;
+    p.x += p.vx * dt;
+    p.y += p.vy * dt;
+    const i = Math.min(CHUNKS - 2, Math.max(0, Math.floor(p.x / (W / (CHUNKS - 1)))));
+    const f = (p.x - ground.x[i]) / (ground.x[i + 1] - ground.x[i]);
+    const floor = ground.y[i] + f * (ground.y[i + 1] - ground.y[i]);
+    if (p.y < floor) {
+      p.y = floor;
+      p.vy = -0.3 * p.vy;
+    }
+    out.push(p);
+  }
+  return out;
 }
 
 /** Gymnasium's shaping potential of an observation; a step's reward is its change. */
@@ -228,7 +282,7 @@ function buildScene(rng: Rng): Scene {
     return leg;
   }) as [Body, Body];
 
-  const scene: Scene = { world, lander, legs, legContact: [false, false], gameOver: false };
+  const scene: Scene = { world, ground, lander, legs, legContact: [false, false], gameOver: false };
   const touches = (c: Contact, body: Body) => c.getFixtureA().getBody() === body || c.getFixtureB().getBody() === body;
   world.on('begin-contact', (c) => {
     if (touches(c, lander)) scene.gameOver = true;

@@ -1,4 +1,5 @@
-import type { Action, Env, ResetOptions, ResetResult, StepResult } from './env';
+import type { Action, Env, ResetOptions, ResetResult, RgbFrame, StepResult } from './env';
+import { renderMountainCar } from './render-classic';
 import { Box, Discrete } from '../core/spaces';
 import { Rng } from '../core/rng';
 import { initialStateWithin } from './classic-control';
@@ -55,6 +56,11 @@ export class MountainCar implements Env {
   }
 
   close(): void {}
+
+  /** 600 x 400, as Gymnasium draws it. */
+  render(): RgbFrame {
+    return renderMountainCar(this.state[0], GOAL_POSITION);
+  }
 
   getState(): unknown {
     return { state: [...this.state], rng: this.rng.getState() };

@@ -1,4 +1,5 @@
-import type { Action, Env, ResetOptions, ResetResult, StepResult } from './env';
+import type { Action, Env, ResetOptions, ResetResult, RgbFrame, StepResult } from './env';
+import { renderPendulum } from './render-classic';
 import { Box } from '../core/spaces';
 import { Rng } from '../core/rng';
 import { checkBoxAction, initialStateWithin } from './classic-control';
@@ -23,10 +24,13 @@ export class Pendulum implements Env {
   readonly observationSpace = new Box([-1, -1, -MAX_SPEED], [1, 1, MAX_SPEED], [3]);
   private rng = new Rng(0);
   private state = [0, 0];
+  /** The last step's clipped torque, drawn by render(); undefined after a reset. */
+  private lastU: number | undefined;
 
   reset(opts: ResetOptions = {}): ResetResult {
     if (opts.seed !== undefined) this.rng = new Rng(opts.seed);
     this.state = initialStateWithin(opts, this.rng, [[-Math.PI, Math.PI], [-1, 1]], 'Pendulum-v1');
+    this.lastU = undefined;
     return { obs: this.observe(), info: {} };
   }
 
@@ -34,6 +38,7 @@ export class Pendulum implements Env {
     const a = checkBoxAction(action, this.actionSpace, 'Pendulum-v1')[0];
     const [th, thdot] = this.state;
     const u = Math.min(Math.max(a, -MAX_TORQUE), MAX_TORQUE);
+    this.lastU = u;
     const costs = angleNormalize(th) ** 2 + 0.1 * thdot ** 2 + 0.001 * u ** 2;
 
     let newthdot = thdot + (((3 * G) / (2 * L)) * Math.sin(th) + (3.0 / (M * L ** 2)) * u) * DT;
@@ -44,6 +49,11 @@ export class Pendulum implements Env {
   }
 
   close(): void {}
+
+  /** 500 x 500, as Gymnasium draws it (the torque arrow as an arc). */
+  render(): RgbFrame {
+    return renderPendulum(this.state[0], this.lastU);
+  }
 
   getState(): unknown {
     return { state: [...this.state], rng: this.rng.getState() };

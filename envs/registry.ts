@@ -18,11 +18,13 @@ export interface EnvSpec {
   maxEpisodeSteps?: number;
   /** The return at which the task counts as solved. */
   rewardThreshold?: number;
+  /** Frames a second a video of it plays at (Gymnasium's `metadata["render_fps"]`). */
+  renderFps?: number;
 }
 
 const registry = new Map<string, EnvSpec>();
 
-export function registerEnv(id: string, factory: EnvFactory, opts: { maxEpisodeSteps?: number; rewardThreshold?: number } = {}): void {
+export function registerEnv(id: string, factory: EnvFactory, opts: { maxEpisodeSteps?: number; rewardThreshold?: number; renderFps?: number } = {}): void {
   if (registry.has(id)) throw new EnvError(`env id "${id}" is already registered`);
   registry.set(id, { id, factory, ...opts });
 }
@@ -49,11 +51,11 @@ export function listEnvs(): EnvSpec[] {
 }
 
 // The built-in environments, registered wherever the registry is used.
-registerEnv('CartPole-v1', () => new CartPole(), { maxEpisodeSteps: 500, rewardThreshold: 475 });
-registerEnv('MountainCar-v0', () => new MountainCar(), { maxEpisodeSteps: 200, rewardThreshold: -110 });
-registerEnv('MountainCarContinuous-v0', () => new MountainCarContinuous(), { maxEpisodeSteps: 999, rewardThreshold: 90 });
-registerEnv('Pendulum-v1', () => new Pendulum(), { maxEpisodeSteps: 200 });
-registerEnv('Acrobot-v1', () => new Acrobot(), { maxEpisodeSteps: 500, rewardThreshold: -100 });
-registerEnv('LunarLander-v3', () => new LunarLander(), { maxEpisodeSteps: 1000, rewardThreshold: 200 });
-registerEnv('Catch', () => new Catch(), { rewardThreshold: 0.9 });
-registerEnv('Snake-v0', (config) => new Snake(config), { maxEpisodeSteps: 1000, rewardThreshold: 10 });
+registerEnv('CartPole-v1', () => new CartPole(), { maxEpisodeSteps: 500, rewardThreshold: 475, renderFps: 50 });
+registerEnv('MountainCar-v0', () => new MountainCar(), { maxEpisodeSteps: 200, rewardThreshold: -110, renderFps: 30 });
+registerEnv('MountainCarContinuous-v0', () => new MountainCarContinuous(), { maxEpisodeSteps: 999, rewardThreshold: 90, renderFps: 30 });
+registerEnv('Pendulum-v1', () => new Pendulum(), { maxEpisodeSteps: 200, renderFps: 30 });
+registerEnv('Acrobot-v1', () => new Acrobot(), { maxEpisodeSteps: 500, rewardThreshold: -100, renderFps: 15 });
+registerEnv('LunarLander-v3', () => new LunarLander(), { maxEpisodeSteps: 1000, rewardThreshold: 200, renderFps: 50 });
+registerEnv('Catch', () => new Catch(), { rewardThreshold: 0.9, renderFps: 10 });
+registerEnv('Snake-v0', (config) => new Snake(config), { maxEpisodeSteps: 1000, rewardThreshold: 10, renderFps: 10 });

@@ -1,6 +1,7 @@
 import { closest } from 'fastest-levenshtein';
 import { EnvError } from '../core/errors';
-import type { Action, Env, ResetOptions, ResetResult, StepResult } from './env';
+import type { Action, Env, ResetOptions, ResetResult, RgbFrame, StepResult } from './env';
+import { renderGrid, type GridCell } from './render-grid';
 import { Box, Discrete } from '../core/spaces';
 import { Rng } from '../core/rng';
 
@@ -126,6 +127,13 @@ export class Snake implements Env {
   }
 
   close(): void {}
+
+  /** The board, 32 pixels a cell (256 x 256 at size 8): the body green, the head darker, the food red. */
+  render(): RgbFrame {
+    const cells: GridCell[] = this.snake.map(([row, column], i) => ({ row, column, color: i === 0 ? [30, 130, 60] : [90, 200, 110] }));
+    if (this.food) cells.push({ row: this.food[0], column: this.food[1], color: [220, 60, 60] });
+    return renderGrid(this.size, this.size, cells);
+  }
 
   getState(): unknown {
     const state: SnakeState = {

@@ -1,4 +1,4 @@
-import type { Action, Env, ResetOptions, ResetResult, StepResult } from './env';
+import type { Action, Env, ResetOptions, ResetResult, RgbFrame, StepResult } from './env';
 
 /**
  * Gymnasium's `TimeLimit`: from step `maxEpisodeSteps` on, `truncated` is true. As in
@@ -31,6 +31,11 @@ export class TimeLimit implements Env {
 
   close(): void {
     this.env.close();
+  }
+
+  /** The wrapped env's frame; undefined-safe so that `render` stays optional through the wrapper. */
+  get render(): (() => RgbFrame) | undefined {
+    return this.env.render ? () => this.env.render!() : undefined;
   }
 
   getState(): unknown {

@@ -1,4 +1,4 @@
-import type { Action, Env } from '../envs/env';
+import type { Action, Env, RgbFrame } from '../envs/env';
 import { checkReset, checkStep } from '../envs/check';
 import { Rng } from '../core/rng';
 import { createEnv } from './env-loader';
@@ -13,7 +13,8 @@ export interface EnvCheck {
  * `rl check-env`: runs an env with random actions and checks its contract, one line per
  * problem: reset/step return shapes, observations in observationSpace (dtype, shape, bounds,
  * finite), actions from actionSpace.sample accepted, booleans, finite rewards, seeding, and
- * reset after a finished episode.
+ * reset after a finished episode; and, when the env has the optional render(), its frames'
+ * shape (an RGB Uint8Array of width x height x 3, the same size after reset and steps).
  */
 export function checkEnv(envId: string, opts: { steps: number; seed: number; config?: Record<string, unknown> }): EnvCheck {
   const result: EnvCheck = { envId, passed: [], problems: [] };
@@ -65,10 +66,34 @@ export function checkEnv(envId: string, opts: { steps: number; seed: number; con
     }
   });
   if (episodes > 0) result.passed.push(`reset after a finished episode works (${episodes} episodes)`);
+  if (typeof e.render === 'function') {
+    attempt('render() returns RGB frames of one size (width x height x 3 bytes)', () => {
+      e.reset({ seed: opts.seed });
+      const first = checkFrame(envId, e.render!(), 'after reset');
+      for (let t = 1; t <= 3; t++) {
+        const r = e.step(e.actionSpace.sample(rng));
+        const f = checkFrame(envId, e.render!(), `after step ${t}`);
+        if (f.width !== first.width || f.height !== first.height) throw new Error(`env ${envId}: render() after step ${t} is ${f.width} x ${f.height}, after reset ${first.width} x ${first.height}: frames must keep one size`);
+        if (r.terminated || r.truncated) break;
+      }
+    });
+  } else {
+    result.passed.push('no render() (optional: videos and rl view need it)');
+  }
   try {
     e.close();
   } catch (err) {
     result.problems.push(`env ${envId}: close() threw: ${(err as Error).message}`);
   }
   return result;
+}
+
+/** A frame as the Env contract has it: positive whole width and height, data an RGB Uint8Array. */
+function checkFrame(envId: string, f: RgbFrame, when: string): RgbFrame {
+  const bad = (why: string) => new Error(`env ${envId}: render() ${when}: ${why}`);
+  if (!f || typeof f !== 'object') throw bad(`must return { width, height, data }, got ${String(f)}`);
+  if (!Number.isInteger(f.width) || f.width < 1 || !Number.isInteger(f.height) || f.height < 1) throw bad(`width and height must be whole numbers >= 1, got ${f.width} x ${f.height}`);
+  if (!(f.data instanceof Uint8Array)) throw bad(`data must be a Uint8Array (RGB, 3 bytes a pixel), got ${Object.prototype.toString.call(f.data)}`);
+  if (f.data.length !== f.width * f.height * 3) throw bad(`data must hold width x height x 3 = ${f.width * f.height * 3} bytes (RGB, row-major), got ${f.data.length}`);
+  return f;
 }

@@ -12,6 +12,7 @@ import { configFromCheckpoint, describeRun, evaluateCheckpoint } from './command
 import { loadConfig } from './config/load';
 import { ConfigError, RlError } from '../core/errors';
 import { train } from './runtime/learner';
+import { startViewServer } from './view/server';
 import { EXPORT_FORMATS, exportPolicy } from './export/export';
 
 async function main(argv: string[]): Promise<void> {
@@ -55,13 +56,15 @@ async function main(argv: string[]): Promise<void> {
       (y) =>
         y
           .option('checkpoint', { type: 'string', demandOption: true, describe: 'a checkpoint dir, or a run dir (its latest checkpoint)' })
-          .option('episodes', { type: 'number', default: 100, describe: 'episodes to run' })
+          .option('episodes', { type: 'number', describe: 'episodes to run (default 100; 1 with --video)' })
+          .option('video', { type: 'string', describe: 'record the episodes to FILE.gif or FILE.mp4 (mp4 needs ffmpeg)' })
           .option('seed', { type: 'number', default: 0, describe: 'seeds the envs (and sampling with --stochastic)' })
           .option('stochastic', { type: 'boolean', default: false, describe: 'sample actions instead of the greedy ones' })
           .option('json', { type: 'boolean', default: false, describe: 'print one JSON object' })
-          .check((a) => (Number.isInteger(a.episodes) && a.episodes >= 1 ? true : `--episodes (${a.episodes}) must be a whole number >= 1`)),
+          .check((a) => (a.episodes === undefined || (Number.isInteger(a.episodes) && a.episodes >= 1) ? true : `--episodes (${a.episodes}) must be a whole number >= 1`)),
       async (args) => {
-        const result = await evaluateCheckpoint(resolveCheckpoint(args.checkpoint), args);
+        const episodes = args.episodes ?? (args.video ? 1 : 100);
+        const result = await evaluateCheckpoint(resolveCheckpoint(args.checkpoint), { ...args, episodes });
         if (args.json) console.log(JSON.stringify(result));
       },
     )
@@ -137,6 +140,23 @@ async function main(argv: string[]): Promise<void> {
       },
     )
     .command(
+      'view <run>',
+      'the run in a browser: live curves, config, checkpoints, and the policy playing its env',
+      (y) =>
+        y
+          .positional('run', { type: 'string', demandOption: true, describe: 'a run dir' })
+          .option('port', { type: 'number', default: 8080, describe: 'port to serve on (0: any free one)' })
+          .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to serve on; anyone who reaches it sees the run' }),
+      async (args) => {
+        const server = await startViewServer({ runDir: args.run, port: args.port, host: args.host });
+        if (!['127.0.0.1', 'localhost', '::1'].includes(args.host)) console.error(`warning: serving ${args.run} on ${args.host}: anyone who can reach it sees the run (no authentication)`);
+        console.log(`rl view: ${server.url} (run ${args.run}); Ctrl-C to stop`);
+        const stop = () => void server.close().then(() => process.exit(0));
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      },
+    )
+    .command(
       'envs',
       'list the registered environments',
       (y) => y,
@@ -151,7 +171,7 @@ async function main(argv: string[]): Promise<void> {
         for (const r of rows) console.log(r.map((cell, c) => cell.padEnd(widths[c])).join('  ').trimEnd());
       },
     )
-    .demandCommand(1, 'name a command: train, evaluate, export, info, envs, worker, keys (rl --help)')
+    .demandCommand(1, 'name a command: train, evaluate, export, view, info, envs, worker, keys (rl --help)')
     .strict()
     .fail((msg, err) => {
       if (err) throw err;

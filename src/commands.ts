@@ -9,6 +9,7 @@ import { listCheckpoints, loadCheckpoint, readMetadata, resolveCheckpoint } from
 import { applyOverride, validateConfig } from './config/load';
 import type { RunConfig } from './config/schema';
 import { evaluatePolicy, type EvaluationResult } from './evaluate';
+import { recordEpisodes } from './record';
 import { CheckpointError } from '../core/errors';
 
 /** The config a checkpoint was trained with, `--set` overrides applied (e.g. a longer `stop`). */
@@ -20,11 +21,12 @@ export function configFromCheckpoint(dir: string, overrides: string[]): RunConfi
 
 /**
  * Loads a checkpoint's policy alone (no optimizer, no sockets) and runs episodes on its env,
- * with a progress bar on stderr; prints the summary unless `json`.
+ * with a progress bar on stderr; prints the summary unless `json`. With `video`, the episodes
+ * run one after another on one env and every frame goes to that .gif or .mp4.
  */
 export async function evaluateCheckpoint(
   dir: string,
-  opts: { episodes: number; seed: number; stochastic: boolean; json: boolean },
+  opts: { episodes: number; seed: number; stochastic: boolean; json: boolean; video?: string },
 ): Promise<EvaluationResult> {
   const meta = readMetadata(dir);
   const cfg = validateConfig(meta.config);
@@ -47,15 +49,9 @@ export async function evaluateCheckpoint(
   const bar = opts.json || !process.stderr.isTTY ? undefined : new SingleBar({ format: 'evaluating [{bar}] {value}/{total} episodes', stream: process.stderr });
   bar?.start(opts.episodes, 0);
   try {
-    const result = evaluatePolicy({
-      policy,
-      envId: cfg.env.id,
-      envConfig: cfg.env.config,
-      episodes: opts.episodes,
-      seed: opts.seed,
-      deterministic: !opts.stochastic,
-      onEpisode: (n) => bar?.update(n),
-    });
+    const run = { policy, envId: cfg.env.id, envConfig: cfg.env.config, episodes: opts.episodes, seed: opts.seed, deterministic: !opts.stochastic, onEpisode: (n: number) => bar?.update(n) };
+    const video = opts.video ? await recordEpisodes({ ...run, file: opts.video }) : undefined;
+    const result = video ?? evaluatePolicy(run);
     bar?.stop();
     if (!opts.json) {
       console.log(
@@ -64,6 +60,7 @@ export async function evaluateCheckpoint(
           `  return mean ${result.returnMean.toFixed(2)}  std ${result.returnStd.toFixed(2)}  min ${result.returnMin.toFixed(2)}  max ${result.returnMax.toFixed(2)}\n` +
           `  length mean ${result.lengthMean.toFixed(1)}`,
       );
+      if (video) console.log(`wrote ${opts.video}: ${video.frames} frames, ${(video.bytes / 1e6).toFixed(1)} MB`);
     }
     return result;
   } finally {

@@ -51,6 +51,11 @@ export function evaluatePolicy(opts: {
   } finally {
     envs.close();
   }
+  return summarise(returns, lengths);
+}
+
+/** Mean, std, min and max of episode returns, and the mean length. */
+export function summarise(returns: number[], lengths: number[]): EvaluationResult {
   const mean = returns.reduce((a, b) => a + b, 0) / returns.length;
   return {
     episodes: returns.length,

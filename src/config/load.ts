@@ -73,6 +73,9 @@ export function validateConfig(raw: Record<string, unknown>, where: (p: Path) =>
   if (config.stop.evalReturnMean !== undefined && config.evaluation.every === 0) {
     throw new ConfigError(`${where(['stop', 'evalReturnMean'])}: stop.evalReturnMean needs evaluation.every > 0`);
   }
+  if (config.evaluation.video && config.evaluation.every === 0) {
+    throw new ConfigError(`${where(['evaluation', 'video'])}: evaluation.video needs evaluation.every > 0`);
+  }
   const algorithm = algorithms[name];
   const w = config.workers;
   const totalEnvs = Math.max(1, w.numWorkers) * w.envsPerWorker;

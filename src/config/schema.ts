@@ -58,6 +58,7 @@ const evaluationSchema = z
     every: z.number().int().min(0).default(0).describe('evaluate every N iterations; 0: never during training'),
     episodes: z.number().int().positive().default(10).describe('episodes per evaluation'),
     deterministic: z.boolean().default(true).describe('greedy actions (argmax / Gaussian mean)'),
+    video: z.boolean().default(false).describe('also record one episode to videos/iter_NNNNNN.gif in the run dir at each evaluation'),
   })
   .strict();
 

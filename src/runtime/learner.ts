@@ -8,6 +8,7 @@ import { dropCheckpointsAfter, loadCheckpoint, saveCheckpoint, type Checkpoint }
 import { configToYaml, validateConfig } from '../config/load';
 import type { RunConfig } from '../config/schema';
 import { evaluatePolicy } from '../evaluate';
+import { writeEvaluationVideo } from '../record';
 import { EpisodeWindow, formatIteration, stopReason } from '../metrics';
 import { RolloutWorker, type WorkerState } from './rollout-worker';
 import { JsonlWriter, newRunDir, truncateProgress } from '../run-dir';
@@ -225,6 +226,7 @@ export async function train(config: RunConfig | Record<string, unknown>, opts: T
           deterministic: cfg.evaluation.deterministic,
         });
         evalReturnMean = e.returnMean;
+        if (cfg.evaluation.video) await writeEvaluationVideo(evalPolicy, cfg, runDir, state.iteration);
         evaluation = { evalReturnMean: e.returnMean, evalReturnStd: e.returnStd, evalReturnMin: e.returnMin, evalReturnMax: e.returnMax, evalLengthMean: e.lengthMean };
       }
       state.wallSeconds = (performance.now() - start) / 1000;

@@ -1,0 +1,113 @@
+import { listEnvs, makeEnv } from '../../../envs/registry';
+import type { Env, RgbFrame } from '../../../envs/env';
+import type { CustomEnv, RunInfo } from './app';
+
+/** What `rl export --format js` modules export (src/export/js.ts) that the page uses. */
+interface PolicyModule {
+  act(obs: ArrayLike<number>): number | number[];
+}
+
+export interface PlayState {
+  steps: number;
+  return: number;
+  done: boolean;
+  status: string;
+}
+
+export interface Playback {
+  stop(): void;
+}
+
+/** The run's env, as the CLI's createEnv builds it: a registered id, or the bundled module's export. */
+function createEnv(info: RunInfo, custom: CustomEnv): Env {
+  const id = info.envId ?? '';
+  if (listEnvs().some((s) => s.id === id)) return makeEnv(id, info.envConfig);
+  if (custom.module) {
+    const name = custom.exportName ?? 'default';
+    if (listEnvs().some((s) => s.id === name)) return makeEnv(name, info.envConfig);
+    const exported = custom.module[name] as ((config: Record<string, unknown>) => Env) | (new (config: Record<string, unknown>) => Env) | undefined;
+    if (typeof exported !== 'function') throw new Error(`the env module has no export "${name}"`);
+    const isClass = /^class\b/.test(Function.prototype.toString.call(exported)) || typeof (exported.prototype as { step?: unknown } | undefined)?.step === 'function';
+    return isClass ? new (exported as new (c: Record<string, unknown>) => Env)(info.envConfig) : (exported as (c: Record<string, unknown>) => Env)(info.envConfig);
+  }
+  throw new Error(`env ${id} is neither built in nor bundled into the page`);
+}
+
+/** Copies an RGB frame onto the canvas (RGBA, alpha 255), resizing the canvas to it. */
+function draw(canvas: HTMLCanvasElement, frame: RgbFrame): void {
+  if (canvas.width !== frame.width || canvas.height !== frame.height) [canvas.width, canvas.height] = [frame.width, frame.height];
+  const ctx = canvas.getContext('2d')!;
+  const image = ctx.createImageData(frame.width, frame.height);
+  const n = frame.width * frame.height;
+  for (let i = 0; i < n; i++) {
+    image.data[i * 4] = frame.data[i * 3];
+    image.data[i * 4 + 1] = frame.data[i * 3 + 1];
+    image.data[i * 4 + 2] = frame.data[i * 3 + 2];
+    image.data[i * 4 + 3] = 255;
+  }
+  ctx.putImageData(image, 0, 0);
+}
+
+/**
+ * One episode in the page: the env (plain TypeScript, bundled) stepped by the checkpoint's
+ * exported greedy policy (`/api/policy/NAME.js`), each frame drawn on the canvas. At speed 1
+ * it plays at the env's render fps, at 4 four times as fast; at 'max' it steps for ~15 ms
+ * between frames drawn.
+ */
+export function play(opts: {
+  info: RunInfo;
+  custom: CustomEnv;
+  checkpoint: string;
+  seed: number;
+  speed: number | 'max';
+  canvas: HTMLCanvasElement;
+  show: (s: PlayState) => void;
+}): Playback {
+  let stopped = false;
+  const state: PlayState = { steps: 0, return: 0, done: false, status: `loading ${opts.checkpoint}…` };
+  opts.show(state);
+  const run = async () => {
+    const policy = (await import(`/api/policy/${opts.checkpoint}.js`)) as PolicyModule;
+    const env = createEnv(opts.info, opts.custom);
+    if (typeof env.render !== 'function') throw new Error(`env ${opts.info.envId} has no render(): nothing to draw`);
+    let obs = env.reset({ seed: opts.seed }).obs;
+    draw(opts.canvas, env.render());
+    state.status = `playing ${opts.checkpoint}, greedy actions, seed ${opts.seed}`;
+    opts.show(state);
+    const interval = 1000 / opts.info.renderFps;
+    const discrete = env.actionSpace.type === 'Discrete';
+    const step = (): boolean => {
+      const a = policy.act(obs);
+      const r = env.step(discrete ? (a as number) : Float32Array.from(a as number[]));
+      state.steps += 1;
+      state.return += r.reward;
+      obs = r.obs;
+      if (r.terminated || r.truncated) {
+        state.done = true;
+        state.status = `episode over after ${state.steps} steps (${r.terminated ? 'terminated' : 'truncated'}): return ${+state.return.toFixed(2)}`;
+      }
+      return state.done;
+    };
+    while (!stopped && !state.done) {
+      const t0 = performance.now();
+      if (opts.speed === 'max') {
+        while (performance.now() - t0 < 15 && !step());
+      } else {
+        for (let k = 0; k < opts.speed && !step(); k++);
+      }
+      draw(opts.canvas, env.render());
+      opts.show(state);
+      await new Promise((r) => setTimeout(r, opts.speed === 'max' ? 0 : Math.max(0, interval - (performance.now() - t0))));
+    }
+    if (stopped && !state.done) {
+      state.status = `stopped after ${state.steps} steps`;
+      opts.show(state);
+    }
+    env.close();
+  };
+  run().catch((err: unknown) => {
+    state.status = `error: ${(err as Error).message}`;
+    opts.show(state);
+  });
+  return { stop: () => (stopped = true) };
+}

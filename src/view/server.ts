@@ -1,0 +1,142 @@
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as path from 'node:path';
+import { listCheckpoints, readMetadata } from '../checkpoint';
+import { jsPolicyModule } from '../export/js';
+import { renderFps } from '../record';
+import { parse as parseYaml } from 'yaml';
+import { ConfigError } from '../../core/errors';
+import { bundlePage, pageDir, type PageBundle } from './bundle';
+import { fileInside } from './safe-path';
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.json': 'application/json',
+  '.jsonl': 'text/plain; charset=utf-8',
+  '.yaml': 'text/plain; charset=utf-8',
+  '.txt': 'text/plain; charset=utf-8',
+  '.gif': 'image/gif',
+  '.mp4': 'video/mp4',
+  '.png': 'image/png',
+};
+
+export interface ViewServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+interface RunConfigLite {
+  algorithm?: string;
+  env?: { id?: string; config?: Record<string, unknown> };
+}
+
+/** The run's resolved config: config.yaml (written when training starts), else the latest checkpoint's. */
+function runConfig(runDir: string): RunConfigLite {
+  try {
+    return (parseYaml(fs.readFileSync(path.join(runDir, 'config.yaml'), 'utf8')) ?? {}) as RunConfigLite;
+  } catch {
+    const latest = listCheckpoints(runDir).at(-1);
+    return latest ? (readMetadata(latest).config as RunConfigLite) : {};
+  }
+}
+
+/** What the page asks first: the run, its checkpoints and videos, and how to build its env. */
+function runInfo(runDir: string, bundle: PageBundle) {
+  const checkpoints = listCheckpoints(runDir).map((dir) => {
+    const m = readMetadata(dir);
+    return { name: path.basename(dir), iteration: m.iteration, envSteps: m.envSteps, episodeReturnMean: m.episodeReturnMean, time: m.time };
+  });
+  const cfg = runConfig(runDir);
+  const videosDir = path.join(runDir, 'videos');
+  const videos = fs.existsSync(videosDir) ? fs.readdirSync(videosDir).filter((f) => /\.(gif|mp4)$/.test(f)).sort() : [];
+  const envId = cfg.env?.id;
+  return {
+    name: path.basename(path.resolve(runDir)),
+    algorithm: cfg.algorithm,
+    envId,
+    envConfig: cfg.env?.config ?? {},
+    renderFps: envId ? renderFps(envId) : 30,
+    checkpoints,
+    videos,
+    envProblem: bundle.envProblem,
+  };
+}
+
+/**
+ * `rl view`: a local HTTP server for one run dir. It serves the page (index.html, style.css,
+ * app.js bundled by esbuild), `/api/run` (the run's checkpoints and env), `/api/policy/NAME.js`
+ * (checkpoint NAME's greedy policy as a dependency-free ES module, `rl export --format js`),
+ * and the run's own files under `/run/` (progress.jsonl, config.yaml, videos/...). Anything
+ * else, and anything that would leave the run dir, is a 404. GET and HEAD only.
+ */
+export async function startViewServer(opts: { runDir: string; port: number; host: string }): Promise<ViewServer> {
+  const runDir = path.resolve(opts.runDir);
+  if (!fs.existsSync(path.join(runDir, 'progress.jsonl')) && !fs.existsSync(path.join(runDir, 'config.yaml'))) {
+    throw new ConfigError(`rl view ${opts.runDir}: not a run dir (it holds no progress.jsonl or config.yaml)`);
+  }
+  const envId = runConfig(runDir).env?.id ?? '';
+  let bundle: Promise<PageBundle> | undefined; // built on the first request for it, once
+  const policies = new Map<string, { mtime: number; js: string }>();
+  const assets = pageDir();
+
+  const send = (res: http.ServerResponse, status: number, type: string, body: string | Buffer, head: boolean) => {
+    res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+    res.end(head ? undefined : body);
+  };
+  const notFound = (res: http.ServerResponse) => send(res, 404, 'text/plain; charset=utf-8', 'not found\n', false);
+  const sendFile = (res: http.ServerResponse, file: string, head: boolean) => send(res, 200, TYPES[path.extname(file)] ?? 'application/octet-stream', fs.readFileSync(file), head);
+
+  const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain; charset=utf-8', 'GET only\n', false);
+    const head = req.method === 'HEAD';
+    const url = (req.url ?? '/').split('?')[0];
+    if (url === '/' || url === '/index.html') return sendFile(res, path.join(assets, 'index.html'), head);
+    if (url === '/style.css') return sendFile(res, path.join(assets, 'style.css'), head);
+    if (url === '/app.js') {
+      bundle ??= bundlePage(envId);
+      return send(res, 200, TYPES['.js'], (await bundle).js, head);
+    }
+    if (url === '/api/run') {
+      bundle ??= bundlePage(envId);
+      return send(res, 200, TYPES['.json'], JSON.stringify(runInfo(runDir, await bundle)), head);
+    }
+    const policy = /^\/api\/policy\/(iter_\d+)\.js$/.exec(url);
+    if (policy) {
+      const dir = listCheckpoints(runDir).find((d) => path.basename(d) === policy[1]);
+      if (!dir) return notFound(res);
+      const mtime = fs.statSync(path.join(dir, 'metadata.json')).mtimeMs;
+      let cached = policies.get(dir);
+      if (!cached || cached.mtime !== mtime) policies.set(dir, (cached = { mtime, js: jsPolicyModule(dir) }));
+      return send(res, 200, TYPES['.js'], cached.js, head);
+    }
+    if (url.startsWith('/run/')) {
+      const file = fileInside(runDir, url.slice('/run/'.length));
+      return file ? sendFile(res, file, head) : notFound(res);
+    }
+    return notFound(res);
+  };
+
+  const server = http.createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', `${(err as Error).message}\n`, false);
+      else res.end();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(err.code === 'EADDRINUSE' ? new ConfigError(`rl view: port ${opts.port} on ${opts.host} is in use; pick another with --port`) : err),
+    );
+    server.listen(opts.port, opts.host, () => resolve());
+  });
+  const address = server.address() as { port: number };
+  const shownHost = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+  return {
+    url: `http://${shownHost}:${address.port}/`,
+    close: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}
