@@ -79,7 +79,7 @@ function makeSetup(): WorkerSetup {
 const v = PROTOCOL_VERSION;
 
 function batchMessage(batch = makeBatch()): Buffer {
-  return encode({ v, type: 'batch', workerId: batch.workerId, batch });
+  return encode({ type: 'batch', workerId: batch.workerId, batch });
 }
 
 /** Encodes what a faulty or hostile peer might send: any object at all. */
@@ -108,23 +108,24 @@ function assertSameClasses(actual: unknown, expected: unknown, path = 'message')
 describe('protocol', () => {
   describe('round trips', () => {
     const worker: WorkerMessage[] = [
-      { v, type: 'hello', host: 'box-1', pid: 4242, numEnvs: 8, slot: null },
-      { v, type: 'batch', workerId: 2, batch: makeBatch() },
-      { v, type: 'heartbeat', workerId: 2, policyVersion: 11 },
-      { v, type: 'envError', workerId: 2, envId: 'CartPole-v1', step: 1234, message: 'step() returned 3 observations, expected 4' },
-      { v, type: 'weightsRequest', workerId: 0 },
-      { v, type: 'bye', workerId: 5 },
+      { type: 'hello', host: 'box-1', pid: 4242, numEnvs: 8, slot: null },
+      { type: 'batch', workerId: 2, batch: makeBatch() },
+      { type: 'heartbeat', workerId: 2, policyVersion: 11, sampling: { steps: 96, total: 256, stepsPerSecond: 19.5 } },
+      { type: 'heartbeat', workerId: 3, policyVersion: 11, sampling: null },
+      { type: 'envError', workerId: 2, envId: 'CartPole-v1', step: 1234, message: 'step() returned 3 observations, expected 4' },
+      { type: 'weightsRequest', workerId: 0 },
+      { type: 'bye', workerId: 5 },
     ];
     const learner: LearnerMessage[] = [
-      { v, type: 'welcome', workerId: 2, setup: makeSetup(), weights: makeWeights(), policyVersion: 9 },
-      { v, type: 'sample', policyVersion: 9 },
-      { v, type: 'weights', policyVersion: 10, weights: makeWeights() },
-      { v, type: 'heartbeat' },
-      { v, type: 'unknownWorker' },
+      { type: 'welcome', workerId: 2, setup: makeSetup(), weights: makeWeights(), policyVersion: 9 },
+      { type: 'sample', policyVersion: 9 },
+      { type: 'weights', policyVersion: 10, weights: makeWeights() },
+      { type: 'heartbeat' },
+      { type: 'unknownWorker' },
     ];
 
     it("keeps a 'hello' message with a slot and no numEnvs", () => {
-      const msg: WorkerMessage = { v, type: 'hello', host: 'box-2', pid: 1, numEnvs: null, slot: 3 };
+      const msg: WorkerMessage = { type: 'hello', host: 'box-2', pid: 1, numEnvs: null, slot: 3 };
       assert.deepStrictEqual(decodeWorkerMessage(encode(msg), expect), msg);
     });
     for (const msg of worker) {
@@ -170,13 +171,13 @@ describe('protocol', () => {
         worker.setWeights(algo.getWeights(), 0);
         const batch = worker.sample();
         assert.ok(batch.episodes.lengths.length > 0, 'expected finished episodes in 64 steps of CartPole with a random policy');
-        const msg: WorkerMessage = { v, type: 'batch', workerId: 1, batch };
+        const msg: WorkerMessage = { type: 'batch', workerId: 1, batch };
         const back = decodeWorkerMessage(encode(msg), { ...expect, maxNumEnvs: 4, maxLength: 64 });
         assert.deepStrictEqual(back, msg);
         assertSameClasses(back, msg);
 
         const setup: WorkerSetup = { ...makeSetup(), spec: algo.policySpec(), numEnvs: 4, rolloutLength: 64 };
-        const welcome: LearnerMessage = { v, type: 'welcome', workerId: 1, setup, weights: algo.getWeights(), policyVersion: 0 };
+        const welcome: LearnerMessage = { type: 'welcome', workerId: 1, setup, weights: algo.getWeights(), policyVersion: 0 };
         assert.deepStrictEqual(decodeLearnerMessage(encode(welcome)), welcome);
       } finally {
         worker.close();
@@ -190,29 +191,29 @@ describe('protocol', () => {
 
     it('rejects a truncated message as undecodable', () => {
       const buf = batchMessage();
-      assertRejected(decode(buf.subarray(0, buf.length - 10)), 'undecodable', /^message is not valid MessagePack: /);
+      assertRejected(decode(buf.subarray(0, buf.length - 10)), 'undecodable', /^message is not MessagePack the protocol writes: /);
     });
 
     it('rejects random bytes as undecodable', () => {
-      assertRejected(decode(Buffer.from([0xc1, 0x07, 0xff])), 'undecodable', /^message is not valid MessagePack: /);
-      assertRejected(decode(Buffer.alloc(0)), 'undecodable', /^message is not valid MessagePack: /);
+      assertRejected(decode(Buffer.from([0xc1, 0x07, 0xff])), 'undecodable', /^message is not MessagePack the protocol writes: /);
+      assertRejected(decode(Buffer.alloc(0)), 'undecodable', /^message is not MessagePack the protocol writes: /);
     });
 
     it('rejects MessagePack that is not an object as undecodable', () => {
-      assertRejected(decode(pack([1, 2, 3])), 'undecodable', 'message is an array of 3, not an object');
+      assertRejected(decode(pack([1, 2, 3])), 'undecodable', 'message is [1, 2, 3], not an object');
       assertRejected(decode(pack('hello')), 'undecodable', 'message is "hello", not an object');
     });
 
     it('rejects another protocol version', () => {
-      const msg = { v: 2, type: 'bye', workerId: 1 };
-      assertRejected(decode(encodeAny(msg)), 'version', 'message has protocol version 2, expected 1');
-      assertRejected(decode(encodeAny({ type: 'bye', workerId: 1 })), 'version', 'message has protocol version undefined, expected 1');
+      const msg = { v: 1, type: 'bye', workerId: 1 }; // encode() writes the version, unless the message says another
+      assertRejected(decode(encodeAny(msg)), 'version', `message has protocol version 1, expected ${PROTOCOL_VERSION}`);
+      assertRejected(decode(pack({ type: 'bye', workerId: 1 })), 'version', `message has protocol version undefined, expected ${PROTOCOL_VERSION}`);
     });
 
     it('rejects an unknown message type, and a learner message sent to the learner', () => {
-      assertRejected(decode(encodeAny({ v, type: 'gossip' })), 'unknownType', 'message type "gossip" is not one of hello, batch, heartbeat, envError, weightsRequest, bye');
-      assertRejected(decode(encodeAny({ v, type: 'welcome' })), 'unknownType', /^message type "welcome" is not one of /);
-      assertRejected(() => decodeLearnerMessage(encodeAny({ v, type: 'bye', workerId: 1 })), 'unknownType', /^message type "bye" is not one of welcome, /);
+      assertRejected(decode(encodeAny({ type: 'gossip' })), 'unknownType', 'message type "gossip" is not one of hello, batch, heartbeat, envError, weightsRequest, bye');
+      assertRejected(decode(encodeAny({ type: 'welcome' })), 'unknownType', /^message type "welcome" is not one of /);
+      assertRejected(() => decodeLearnerMessage(encodeAny({ type: 'bye', workerId: 1 })), 'unknownType', /^message type "bye" is not one of welcome, /);
     });
 
     it('rejects obs of the wrong length, naming the field and the sizes', () => {
@@ -266,15 +267,15 @@ describe('protocol', () => {
       assertRejected(decode(batchMessage(b)), 'badField', "'batch' message: batch.numEnvs must be an integer in [1, 8], got 9");
       const c = makeBatch();
       c.truncated = Buffer.from(c.truncated);
-      assertRejected(decode(batchMessage(c)), 'badField', "'batch' message: batch.truncated must be a Uint8Array, got Buffer(32 bytes)");
+      assertRejected(decode(batchMessage(c)), 'badField', "'batch' message: batch.truncated must be a Uint8Array, got Buffer(32)");
       const d = makeBatch();
       delete d.extras.value;
       assertRejected(decode(batchMessage(d)), 'badField', "'batch' message: batch.extras has [logp], expected [logp, value]");
     });
 
     it("rejects a batch whose workerId is not its message's, and an unknown field", () => {
-      assertRejected(decode(encode({ v, type: 'batch', workerId: 3, batch: makeBatch() })), 'badField', "'batch' message: batch.workerId (2) must equal the message's workerId (3)");
-      assertRejected(decode(encodeAny({ v, type: 'bye', workerId: 1, extra: true })), 'badField', `'bye' message: message has an unknown field "extra"`);
+      assertRejected(decode(encode({ type: 'batch', workerId: 3, batch: makeBatch() })), 'badField', "'batch' message: batch.workerId (2) must equal the message's workerId (3)");
+      assertRejected(decode(encodeAny({ type: 'bye', workerId: 1, extra: true })), 'badField', `'bye' message: message has an unknown field "extra"`);
     });
 
     it('rejects a message over maxBytes before decoding it', () => {
@@ -286,17 +287,17 @@ describe('protocol', () => {
     it("rejects a weights message whose data length does not match its shape", () => {
       const weights = makeWeights();
       weights[0].data = new Float32Array(11);
-      assertRejected(() => decodeLearnerMessage(encode({ v, type: 'weights', policyVersion: 4, weights })), 'badField', "'weights' message: weights[0].data has 11 values, expected 4*3 = 12");
+      assertRejected(() => decodeLearnerMessage(encode({ type: 'weights', policyVersion: 4, weights })), 'badField', "'weights' message: weights[0].data has 11 values, expected 4*3 = 12");
       const nan = makeWeights();
       nan[2].data[0] = NaN;
-      assertRejected(() => decodeLearnerMessage(encode({ v, type: 'weights', policyVersion: 4, weights: nan })), 'nonFinite', "'weights' message: weights[2].data[0] is NaN");
+      assertRejected(() => decodeLearnerMessage(encode({ type: 'weights', policyVersion: 4, weights: nan })), 'nonFinite', "'weights' message: weights[2].data[0] is NaN");
     });
 
     it('rejects an envError whose message is too long, and a welcome whose setup has a bad field', () => {
       const long = 'x'.repeat(10_001);
-      assertRejected(decode(encode({ v, type: 'envError', workerId: 1, envId: 'CartPole-v1', step: 3, message: long })), 'badField', "'envError' message: message has 10001 characters, more than 10000");
+      assertRejected(decode(encode({ type: 'envError', workerId: 1, envId: 'CartPole-v1', step: 3, message: long })), 'badField', "'envError' message: message has 10001 characters, more than 10000");
       const setup = { ...makeSetup(), numEnvs: 0 };
-      assertRejected(() => decodeLearnerMessage(encode({ v, type: 'welcome', workerId: 1, setup, weights: makeWeights(), policyVersion: 0 })), 'badField', "'welcome' message: setup.numEnvs must be a positive integer, got 0");
+      assertRejected(() => decodeLearnerMessage(encode({ type: 'welcome', workerId: 1, setup, weights: makeWeights(), policyVersion: 0 })), 'badField', "'welcome' message: setup.numEnvs must be an integer in [1, 4096], got 0");
     });
   });
 
@@ -344,7 +345,7 @@ describe('protocol', () => {
 
     it('rejects 1,000 seeded mutations of valid messages only with MessageRejected', () => {
       const rng = new Rng(2024);
-      const valid = [batchMessage(), encode({ v, type: 'welcome', workerId: 2, setup: makeSetup(), weights: makeWeights(), policyVersion: 9 })];
+      const valid = [batchMessage(), encode({ type: 'welcome', workerId: 2, setup: makeSetup(), weights: makeWeights(), policyVersion: 9 })];
       const outcomes = new Map<string, number>();
       for (let i = 0; i < 1000; i++) {
         const base = valid[i % 2];
