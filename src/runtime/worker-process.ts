@@ -155,8 +155,9 @@ export class WorkerProcess {
       try {
         msg = decodeLearnerMessage(payload);
       } catch (err) {
-        if (err instanceof MessageRejected) continue;
-        throw err;
+        if (!(err instanceof MessageRejected)) throw err;
+        this.warnOnce(`reject:${err.kind}`, `worker: dropped a malformed message from the learner (${err.kind}): ${err.message} (further ones of this kind are not shown)`);
+        continue;
       }
       this.lastFromLearner = Date.now();
       switch (msg.type) {
