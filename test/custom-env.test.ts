@@ -135,6 +135,21 @@ describe('Custom environments', () => {
     );
   });
 
+  it('`rl evaluate` on a checkpoint of a module env loads the module only from an --env-dir, saying which file', async () => {
+    const file = envModule('Judged', '');
+    const cfg = loadConfig(path.join(root, 'configs', 'ppo-cartpole.yaml'), [`env.module=${file}`, 'env.export=Judged', 'stop.iterations=1']);
+    const run = await train(cfg, { runDir: path.join(tmp, 'judged'), log: () => {} });
+    const refused = rl(['evaluate', '--checkpoint', run.runDir, '--episodes', '2']);
+    assert.equal(refused.status, 1);
+    assert.match(refused.stderr, new RegExp(`^error: .*: its env is code, the module ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} \\(export Judged\\); rl evaluate loads it only from a directory you name: --env-dir DIR, `));
+    const elsewhere = fs.mkdtempSync(path.join(tmp, 'elsewhere-'));
+    assert.equal(rl(['evaluate', '--checkpoint', run.runDir, '--episodes', '2', '--env-dir', elsewhere]).status, 1);
+    const ok = rl(['evaluate', '--checkpoint', run.runDir, '--episodes', '2', '--json', '--env-dir', tmp]);
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.match(ok.stderr, new RegExp(`^loading env module ${fs.realpathSync(file).replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} \\(export Judged\\), as .* metadata names `, 'm'));
+    assert.equal(JSON.parse(ok.stdout).episodes, 2);
+  });
+
   it('let a remote worker find a module env at the same path relative to its working directory', () => {
     const learnerDir = path.join(tmp, 'learner-machine', 'project'); // never created: the learner's disk
     const workerDir = fs.mkdtempSync(path.join(tmp, 'worker-machine-'));
