@@ -63,7 +63,7 @@ export async function transport(): Promise<void> {
   const algo = cartpoleAlgo();
   const worker = new RolloutWorker({ workerId: 0, envId: 'CartPole-v1', envConfig: {}, numEnvs: 64, rolloutLength: 128, seed: 0, policy: ppo.createPolicy(algo.policySpec()) });
   worker.setWeights(algo.getWeights(), 0);
-  const frames = Array.from({ length: 20 }, () => encode({ v: 1, type: 'batch', workerId: 0, batch: worker.sample() }));
+  const frames = Array.from({ length: 20 }, () => encode({ type: 'batch', workerId: 0, batch: worker.sample() }));
   worker.close();
   const expectation = { obsSize: 4, actionSize: 1, extras: ['logp', 'value'], maxNumEnvs: 4096, maxLength: 65536, maxBytes: DEFAULT_MAX_MESSAGE_BYTES };
   const bytes = frames[0].length;
@@ -112,7 +112,7 @@ export async function transport(): Promise<void> {
     const times: number[] = [];
     for (let i = 0; i < 20; i++) {
       const start = performance.now();
-      await pub.send(encode({ v: 1, type: 'weights', policyVersion: i, weights }));
+      await pub.send(encode({ type: 'weights', policyVersion: i, weights }));
       const [payload] = await sub.receive();
       decodeLearnerMessage(payload);
       times.push(performance.now() - start);

@@ -15,8 +15,21 @@ export class ConfigError extends RlError {
   override readonly exitCode = 2;
 }
 
-/** An environment that breaks its own contract (spaces, return shapes), or an unknown env id. */
-export class EnvError extends RlError {}
+/**
+ * An environment that breaks its own contract (spaces, return shapes, non-finite values), that
+ * throws while stepping, or an unknown env id. `step` (1-based, counted per env since it was
+ * made) and `field` (`reward`, `obs`, ...) say where, for whoever reports it without parsing the text.
+ */
+export class EnvError extends RlError {
+  readonly step?: number;
+  readonly field?: string;
+  constructor(message: string, where: { step?: number; field?: string; cause?: unknown } = {}) {
+    super(message);
+    if (where.step !== undefined) this.step = where.step;
+    if (where.field !== undefined) this.field = where.field;
+    if (where.cause !== undefined) this.cause = where.cause;
+  }
+}
 
 /** A message between learner and workers that cannot be accepted. */
 export class ProtocolError extends RlError {}

@@ -1,3 +1,4 @@
+import { describeValue } from './describe';
 import type { Rng } from './rng';
 
 /** A plain-data description of a space, as it travels to workers and into checkpoints. */
@@ -57,7 +58,7 @@ export class Box {
 
   /** Why `x` is not in this box, or undefined when it is. */
   violation(x: unknown): string | undefined {
-    if (!(x instanceof Float32Array)) return `expected a Float32Array, got ${describe(x)}`;
+    if (!(x instanceof Float32Array)) return `expected a Float32Array, got ${describeValue(x)}`;
     if (x.length !== this.size) return `expected ${this.size} elements (shape [${this.shape}]), got ${x.length}`;
     for (let i = 0; i < x.length; i++) {
       const v = x[i];
@@ -107,11 +108,4 @@ function broadcast(v: number | ArrayLike<number>, size: number, name: string): F
   if (typeof v === 'number') return new Float32Array(size).fill(v);
   if (v.length !== size) throw new RangeError(`Box: ${name} has ${v.length} elements, shape needs ${size}`);
   return Float32Array.from(v);
-}
-
-export function describe(x: unknown): string {
-  if (x === null || x === undefined) return String(x);
-  if (ArrayBuffer.isView(x)) return `${x.constructor.name}(${(x as Float32Array).length})`;
-  if (Array.isArray(x)) return `Array(${x.length})`;
-  return typeof x === 'object' ? (x.constructor?.name ?? 'object') : `${typeof x} ${String(x)}`;
 }

@@ -1,32 +1,56 @@
 import { EnvError } from '../core/errors';
 import type { Action, Env, ResetResult, StepResult } from './env';
-import { describe } from '../core/spaces';
+import { describeValue } from '../core/describe';
 
 /**
- * Contract checks on what an env returns. They name the env and the step so that a broken
- * env fails here, with a sentence, instead of as a tensor shape error deep in training.
+ * Contract checks on what an env returns. They name the env, the step and the field so that
+ * a broken env fails here, with a sentence, instead of as a tensor shape error deep in
+ * training. `checkStep` is the whole contract (a vector env runs it on each env's first
+ * steps); `checkFinite` is the cheap part that runs on every step after those: a NaN or an
+ * infinity in a reward or an observation, whenever it comes.
  */
-export function checkReset(envId: string, env: Env, result: ResetResult): void {
-  if (!result || typeof result !== 'object') fail(envId, 'reset', `must return { obs, info }, got ${describe(result)}`);
-  checkObs(envId, env, result.obs, 'reset');
+export function checkReset(envId: string, env: Env, result: ResetResult, step = 0): void {
+  if (!result || typeof result !== 'object') fail(envId, 'reset', step, 'result', `must return { obs, info }, got ${describeValue(result)}`);
+  checkObs(envId, env, result.obs, 'reset', step);
 }
 
 export function checkStep(envId: string, env: Env, result: StepResult, step: number, action: Action): void {
-  const where = `step ${step} (action ${formatAction(action)})`;
-  if (!result || typeof result !== 'object') fail(envId, where, `must return { obs, reward, terminated, truncated, info }, got ${describe(result)}`);
-  checkObs(envId, env, result.obs, where);
-  if (typeof result.reward !== 'number' || !Number.isFinite(result.reward)) fail(envId, where, `reward must be a finite number, got ${describe(result.reward)}`);
-  if (typeof result.terminated !== 'boolean') fail(envId, where, `terminated must be a boolean, got ${describe(result.terminated)}`);
-  if (typeof result.truncated !== 'boolean') fail(envId, where, `truncated must be a boolean, got ${describe(result.truncated)}`);
+  const where = stepWhere(step, action);
+  if (!result || typeof result !== 'object') fail(envId, where, step, 'result', `must return { obs, reward, terminated, truncated, info }, got ${describeValue(result)}`);
+  checkObs(envId, env, result.obs, where, step);
+  if (typeof result.reward !== 'number' || !Number.isFinite(result.reward)) fail(envId, where, step, 'reward', `reward must be a finite number, got ${describeValue(result.reward)}`);
+  if (typeof result.terminated !== 'boolean') fail(envId, where, step, 'terminated', `terminated must be a boolean, got ${describeValue(result.terminated)}`);
+  if (typeof result.truncated !== 'boolean') fail(envId, where, step, 'truncated', `truncated must be a boolean, got ${describeValue(result.truncated)}`);
 }
 
-function checkObs(envId: string, env: Env, obs: unknown, where: string): void {
+/** Finite reward, finite observation of the right length: what must hold on every step, checked cheaply. */
+export function checkFinite(envId: string, env: Env, result: StepResult, step: number, action: Action): void {
+  const obs = result.obs;
+  let ok = Number.isFinite(result.reward) && obs instanceof Float32Array && obs.length === env.observationSpace.size;
+  for (let i = 0; ok && i < obs.length; i++) ok = Number.isFinite(obs[i]);
+  if (!ok) checkStep(envId, env, result, step, action); // the full check names what is wrong
+}
+
+/** The text of an error an env threw by itself while stepping (or resetting), carried as an EnvError with its step. */
+export function envThrew(envId: string, err: unknown, step: number, action: Action | undefined): EnvError {
+  const e = err instanceof Error ? err : new Error(String(err));
+  if (e instanceof EnvError) return e;
+  const at = /\n\s+at (.*)/.exec(e.stack ?? '')?.[1];
+  const where = action === undefined ? `reset after step ${step}` : stepWhere(step, action);
+  return new EnvError(`env ${envId}: ${where}: threw ${e.message}${at ? ` (at ${at})` : ''}`, { step, field: 'threw', cause: e });
+}
+
+function checkObs(envId: string, env: Env, obs: unknown, where: string, step: number): void {
   const why = env.observationSpace.violation(obs);
-  if (why !== undefined) fail(envId, where, `observation is not in observationSpace ${env.observationSpace}: ${why}`);
+  if (why !== undefined) fail(envId, where, step, 'obs', `observation is not in observationSpace ${env.observationSpace}: ${why}`);
 }
 
-function fail(envId: string, where: string, what: string): never {
-  throw new EnvError(`env ${envId}: ${where}: ${what}`);
+function stepWhere(step: number, action: Action): string {
+  return `step ${step} (action ${formatAction(action)})`;
+}
+
+function fail(envId: string, where: string, step: number, field: string, what: string): never {
+  throw new EnvError(`env ${envId}: ${where}: ${what}`, { step, field });
 }
 
 function formatAction(a: Action): string {

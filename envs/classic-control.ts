@@ -1,6 +1,7 @@
 import type { Action, ResetOptions } from './env';
 import type { Rng } from '../core/rng';
-import { describe, type Box } from '../core/spaces';
+import { describeValue } from '../core/describe';
+import type { Box } from '../core/spaces';
 
 /**
  * The start state of a classic-control env: `options.state` when given (an exact physical
@@ -32,6 +33,6 @@ export function initialStateWithin(opts: ResetOptions, rng: Rng, ranges: readonl
  */
 export function checkBoxAction(action: Action, space: Box, envId: string): Float32Array {
   if (action instanceof Float32Array && action.length === space.size && action.every((v) => Number.isFinite(v))) return action;
-  const got = action instanceof Float32Array ? `[${Array.from(action).join(', ')}]` : describe(action);
+  const got = action instanceof Float32Array ? `[${Array.from(action).join(', ')}]` : describeValue(action);
   throw new RangeError(`${envId}: action must be a Float32Array of ${space.size} finite number(s) for ${space}, got ${got}`);
 }

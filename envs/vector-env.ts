@@ -1,8 +1,11 @@
 import type { Action, Env } from './env';
-import { checkReset, checkStep } from './check';
+import { checkFinite, checkReset, checkStep, envThrew } from './check';
 import type { Box, Space } from '../core/spaces';
 
-/** Steps of each env checked against the contract before the vector trusts it. */
+/**
+ * Steps of each env checked against the whole contract before the vector trusts it; after
+ * them, every step is still checked for a finite reward and observation (`checkFinite`).
+ */
 const CHECKED_STEPS = 64;
 
 export interface VectorStep {
@@ -29,7 +32,8 @@ export class VectorEnv {
   private readonly obs: Float32Array;
   private readonly episodeReturn: Float64Array;
   private readonly episodeLength: Int32Array;
-  private readonly stepsTaken: Int32Array;
+  /** Steps each env has taken since it was made: the `step` of its errors. */
+  private readonly stepsTaken: Float64Array;
 
   constructor(readonly envId: string, readonly envs: Env[]) {
     this.numEnvs = envs.length;
@@ -39,7 +43,7 @@ export class VectorEnv {
     this.obs = new Float32Array(this.numEnvs * this.obsSize);
     this.episodeReturn = new Float64Array(this.numEnvs);
     this.episodeLength = new Int32Array(this.numEnvs);
-    this.stepsTaken = new Int32Array(this.numEnvs);
+    this.stepsTaken = new Float64Array(this.numEnvs);
   }
 
   /** Resets every env, env i with seed `seeds[i]`. Returns the observations (a copy). */
@@ -67,11 +71,15 @@ export class VectorEnv {
     for (let i = 0; i < n; i++) {
       const env = this.envs[i];
       const action: Action = discrete ? actions[i] : Float32Array.from(actions.subarray(i * actSize, (i + 1) * actSize));
-      const r = env.step(action);
-      if (this.stepsTaken[i] < CHECKED_STEPS) {
-        this.stepsTaken[i] += 1;
-        checkStep(this.envId, env, r, this.stepsTaken[i], action);
+      const step = (this.stepsTaken[i] += 1);
+      let r;
+      try {
+        r = env.step(action);
+      } catch (err) {
+        throw envThrew(this.envId, err, step, action);
       }
+      if (step <= CHECKED_STEPS) checkStep(this.envId, env, r, step, action);
+      else checkFinite(this.envId, env, r, step, action);
       rewards[i] = r.reward;
       this.episodeReturn[i] += r.reward;
       this.episodeLength[i] += 1;
@@ -83,8 +91,13 @@ export class VectorEnv {
         finished.push({ env: i, return: this.episodeReturn[i], length: this.episodeLength[i] });
         this.episodeReturn[i] = 0;
         this.episodeLength[i] = 0;
-        const reset = env.reset();
-        checkReset(this.envId, env, reset);
+        let reset;
+        try {
+          reset = env.reset();
+        } catch (err) {
+          throw envThrew(this.envId, err, step, undefined);
+        }
+        checkReset(this.envId, env, reset, step);
         this.obs.set(reset.obs, i * this.obsSize);
       } else {
         this.obs.set(r.obs, i * this.obsSize);

@@ -8,6 +8,7 @@ import { resolveCheckpoint } from './checkpoint';
 import { learnerCurve, workerCurve } from './security';
 import { generateKeys } from './transport/curve';
 import { WorkerProcess } from './runtime/worker-process';
+import { resolveEnvDir } from './env-loader';
 import { configFromCheckpoint, describeRun, evaluateCheckpoint } from './commands';
 import { loadConfig } from './config/load';
 import { ConfigError, RlError } from '../core/errors';
@@ -61,10 +62,11 @@ async function main(argv: string[]): Promise<void> {
           .option('seed', { type: 'number', default: 0, describe: 'seeds the envs (and sampling with --stochastic)' })
           .option('stochastic', { type: 'boolean', default: false, describe: 'sample actions instead of the greedy ones' })
           .option('json', { type: 'boolean', default: false, describe: 'print one JSON object' })
+          .option('env-dir', { type: 'string', array: true, default: [], describe: "where the checkpoint's env module (code) may be loaded from, if its env is one; repeatable" })
           .check((a) => (a.episodes === undefined || (Number.isInteger(a.episodes) && a.episodes >= 1) ? true : `--episodes (${a.episodes}) must be a whole number >= 1`)),
       async (args) => {
         const episodes = args.episodes ?? (args.video ? 1 : 100);
-        const result = await evaluateCheckpoint(resolveCheckpoint(args.checkpoint), { ...args, episodes });
+        const result = await evaluateCheckpoint(resolveCheckpoint(args.checkpoint), { ...args, episodes, envDirs: args['env-dir'] });
         if (args.json) console.log(JSON.stringify(result));
       },
     )
@@ -92,13 +94,15 @@ async function main(argv: string[]): Promise<void> {
           .option('keys', { type: 'string', describe: "CURVE: this worker's key folder (rl keys generate DIR)" })
           .option('learner-key', { type: 'string', describe: "CURVE: the learner's public.key" })
           .option('insecure', { type: 'boolean', default: false, describe: 'connect to a non-loopback learner without CURVE' })
+          .option('env-dir', { type: 'string', array: true, default: [], describe: 'a directory whose env modules (code) the learner may have this worker load; repeatable. Registered envs need none' })
           .check((a) => (a.envs === undefined || (Number.isInteger(a.envs) && a.envs >= 1 && a.envs <= 4096) ? true : `--envs (${a.envs}) must be a whole number from 1 to 4096`)),
       async (args) => {
         const curve = workerCurve(args.connect, args.keys, args['learner-key'], args.insecure);
         await selectBackend('auto');
         // A spawned worker stays quiet: its learner reports it joining, failing and leaving.
         const log = args.slot === undefined ? (l: string) => console.log(l) : () => {};
-        const worker = new WorkerProcess({ connect: args.connect, numEnvs: args.envs, slot: args.slot, curve, log });
+        const trust = { envDirs: args['env-dir'].map(resolveEnvDir) };
+        const worker = new WorkerProcess({ connect: args.connect, numEnvs: args.envs, slot: args.slot, curve, trust, log });
         const stop = () => worker.stop();
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);

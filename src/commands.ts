@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { algorithms } from '../algorithms';
-import { createEnv } from './env-loader';
+import { checkpointEnvId, createEnv, resolveEnvDir } from './env-loader';
 import { weightsFromState } from '../core/algorithm';
 import { selectBackend, type BackendName } from './backend';
 import { listCheckpoints, loadCheckpoint, readMetadata, resolveCheckpoint } from './checkpoint';
@@ -26,10 +26,12 @@ export function configFromCheckpoint(dir: string, overrides: string[]): RunConfi
  */
 export async function evaluateCheckpoint(
   dir: string,
-  opts: { episodes: number; seed: number; stochastic: boolean; json: boolean; video?: string },
+  opts: { episodes: number; seed: number; stochastic: boolean; json: boolean; video?: string; envDirs?: string[] },
 ): Promise<EvaluationResult> {
   const meta = readMetadata(dir);
   const cfg = validateConfig(meta.config);
+  // A module env is code: loaded only from a directory the user names (README, "A checkpoint of a module env is code").
+  cfg.env.id = checkpointEnvId(cfg.env.id, dir, (opts.envDirs ?? []).map(resolveEnvDir), (l) => console.error(l));
   const ckpt = loadCheckpoint(dir);
   await selectBackend(cfg.backend as BackendName);
   const module = algorithms[meta.algorithm];

@@ -83,3 +83,75 @@ function factoryFrom(mod: Record<string, unknown>, file: string, name: string): 
     return env;
   };
 }
+
+/**
+ * Who may say which code a process loads as an env. A module env is code: a worker loads one
+ * only from inside a directory its owner allowed (`rl worker --env-dir DIR`; a spawned
+ * worker gets its learner's module dir), and `rl evaluate` only from one the user names.
+ * `shipped` is the hook for code the learner ships under the cluster's trust model (not
+ * built yet): a file it vouches for passes too.
+ */
+export interface EnvTrust {
+  envDirs: readonly string[];
+  shipped?: (file: string) => boolean;
+}
+
+/**
+ * `envId` as it may be loaded here: a registered id as it is; a module's file, after
+ * symlinks are resolved, only inside one of `trust.envDirs`. Throws an EnvError that names
+ * the file and the rule; loads nothing.
+ */
+export function trustedEnvId(envId: string, trust: EnvTrust, asker: string): string {
+  const ref = parseModuleRef(envId);
+  if (!ref) return envId;
+  if (trust.shipped?.(ref.file)) return envId;
+  const real = fs.existsSync(ref.file) ? fs.realpathSync(ref.file) : undefined;
+  const inside = real !== undefined && trust.envDirs.some((d) => isInside(real, d));
+  if (!inside) {
+    const dirs = trust.envDirs.length > 0 ? `the allowed ones (${trust.envDirs.join(', ')})` : 'any allowed one (none is: give --env-dir DIR)';
+    throw new EnvError(`${asker} env module ${ref.file}${real && real !== ref.file ? ` (${real})` : ''}, which is not inside ${dirs}; an env module is code, loaded only from a directory its owner names with --env-dir`);
+  }
+  return moduleEnvId(real, ref.name);
+}
+
+/** `dir` with its symlinks resolved; an EnvError naming it when it is not a directory. */
+export function resolveEnvDir(dir: string): string {
+  let real: string;
+  try {
+    real = fs.realpathSync(path.resolve(dir));
+  } catch {
+    throw new EnvError(`--env-dir ${dir}: no such directory`);
+  }
+  if (!fs.statSync(real).isDirectory()) throw new EnvError(`--env-dir ${dir}: not a directory`);
+  return real;
+}
+
+function isInside(file: string, dir: string): boolean {
+  const rel = path.relative(dir, file);
+  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
+}
+
+/**
+ * The env a checkpoint names, as `rl evaluate` may load it: a module env is code a
+ * downloaded checkpoint could point anywhere, so it is loaded only from a directory the
+ * user names with --env-dir: the file at the path the metadata gives, if it is inside one,
+ * else a file of the same name directly in one. Says which file it loads (on `log`).
+ */
+export function checkpointEnvId(envId: string, checkpoint: string, envDirs: readonly string[], log: (line: string) => void): string {
+  const ref = parseModuleRef(envId);
+  if (!ref) return envId;
+  const candidates = [ref.file, ...envDirs.map((d) => path.join(d, path.basename(ref.file)))];
+  for (const file of candidates) {
+    try {
+      const id = trustedEnvId(moduleEnvId(file, ref.name), { envDirs }, '');
+      log(`loading env module ${parseModuleRef(id)!.file} (export ${ref.name}), as ${checkpoint}'s metadata names ${ref.file}`);
+      return id;
+    } catch {
+      // not there, or not inside an allowed dir: the next candidate
+    }
+  }
+  throw new EnvError(
+    `${checkpoint}: its env is code, the module ${ref.file} (export ${ref.name}); rl evaluate loads it only from a directory you name: ` +
+      `--env-dir DIR, the folder that holds ${ref.file} or your copy of ${path.basename(ref.file)}${envDirs.length ? ` (not found in ${envDirs.join(', ')})` : ''}`,
+  );
+}

@@ -70,8 +70,8 @@ describe('Custom environments', () => {
     assert.match(ok.stdout, /no problems found/);
     const cases: [string, string, RegExp][] = [
       ['ShortObs', 'if (this.t === 3) result.obs = new Float32Array(3);', /step 3 \(action [01]\): observation is not in observationSpace Box\(shape=\[4\]\): expected 4 elements \(shape \[4\]\), got 3/],
-      ['NanReward', 'if (this.t === 5) result.reward = NaN;', /step 5 \(action [01]\): reward must be a finite number, got number NaN/],
-      ['StringFlag', "if (this.t === 2) result.terminated = 'no';", /step 2 \(action [01]\): terminated must be a boolean, got string no/],
+      ['NanReward', 'if (this.t === 5) result.reward = NaN;', /step 5 \(action [01]\): reward must be a finite number, got NaN/],
+      ['StringFlag', "if (this.t === 2) result.terminated = 'no';", /step 2 \(action [01]\): terminated must be a boolean, got "no"/],
       ['OutOfBounds', 'if (this.t === 4) result.obs = new Float32Array(4).fill(2);', /step 4 \(action [01]\): observation is not in observationSpace .*element 0 \(2\) is outside \[-1, 1\]/],
       ['Unseeded', 'void 0;', /reset\(\{ seed: 0 \}\) twice gave different observations/],
       ['Picky', 'if (action === 0) throw new Error("no left turns");', /step \d+: threw on action 0 from actionSpace\.sample: no left turns/],
@@ -95,7 +95,7 @@ describe('Custom environments', () => {
     const file = envModule('Breaks', 'if (this.t === 7) result.reward = Infinity;');
     const r = rl(['train', '--config', 'configs/ppo-cartpole.yaml', '--set', `env.module=${file}`, '--set', 'env.export=Breaks', '--run-dir', path.join(tmp, 'breaks')]);
     assert.equal(r.status, 1);
-    assert.equal(r.stderr, `error: env ${file}:Breaks: step 7 (action 0): reward must be a finite number, got number Infinity\n`.replace('(action 0)', r.stderr.includes('(action 1)') ? '(action 1)' : '(action 0)'));
+    assert.equal(r.stderr, `error: env ${file}:Breaks: step 7 (action 0): reward must be a finite number, got Infinity\n`.replace('(action 0)', r.stderr.includes('(action 1)') ? '(action 1)' : '(action 0)'));
   });
 
   it('load the module in every worker; an env that throws loses its episode, is recreated, and the run goes on', async () => {
@@ -113,17 +113,17 @@ describe('Custom environments', () => {
     assert.match(shown[0], /^worker \d .*: env .*Flaky threw at step \d+: the flaky env fell over \(episode dropped, env recreated; shown once\)$/);
   });
 
-  it('reject batches an env spoilt after the checked steps, and stop when every batch is bad', async () => {
-    // NaN observations from step 100 on, past the 64 steps the vector env checks itself.
+  it('catch an env spoilt after the fully checked steps in the worker, naming the step and the field, and stop when it always is', async () => {
+    // NaN observations from step 100 on, past the 64 steps the vector env checks in full: the finite check of every step catches them.
     const file = envModule('Spoils', 'if (this.t >= 100) result.obs = new Float32Array(4).fill(NaN);');
     fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('terminated: this.t >= 20', 'terminated: this.t >= 1000'));
     const cfg = loadConfig(path.join(root, 'configs', 'ppo-cartpole.yaml'), [`env.module=${file}`, 'env.export=Spoils', 'workers.numWorkers=1', 'workers.envsPerWorker=1', 'workers.rolloutLength=110', 'stop.iterations=3', 'ppo.minibatchSize=64']);
     const lines: string[] = [];
     await assert.rejects(
       train(cfg, { runDir: path.join(tmp, 'spoils'), log: (l) => lines.push(l) }),
-      /^RlError: every worker keeps failing: \d+ env errors or bad batches and no good batch since; last: worker 0 .* sent a malformed message: 'batch' message: batch\.obs\[\d+\] is NaN$/,
+      /^RlError: every worker keeps failing: \d+ env errors or bad batches and no good batch since; last: env .*Spoils, step 100: step 100 \(action [01]\): observation is not in observationSpace Box\(shape=\[4\]\): element 0 is NaN$/,
     );
-    assert.equal(lines.filter((l) => l.startsWith('dropped a malformed message (nonFinite)')).length, 1);
+    assert.equal(lines.filter((l) => l.startsWith('dropped a malformed message')).length, 0, 'a spoilt batch reached the learner');
   });
 
   it('stop with a clear error when every worker keeps failing', async () => {
@@ -133,6 +133,21 @@ describe('Custom environments', () => {
       train(cfg, { runDir: path.join(tmp, 'broken'), log: () => {} }),
       /^RlError: every worker keeps failing: \d+ env errors or bad batches and no good batch since; last: env .*Broken, step \d+: always broken$/,
     );
+  });
+
+  it('`rl evaluate` on a checkpoint of a module env loads the module only from an --env-dir, saying which file', async () => {
+    const file = envModule('Judged', '');
+    const cfg = loadConfig(path.join(root, 'configs', 'ppo-cartpole.yaml'), [`env.module=${file}`, 'env.export=Judged', 'stop.iterations=1']);
+    const run = await train(cfg, { runDir: path.join(tmp, 'judged'), log: () => {} });
+    const refused = rl(['evaluate', '--checkpoint', run.runDir, '--episodes', '2']);
+    assert.equal(refused.status, 1);
+    assert.match(refused.stderr, new RegExp(`^error: .*: its env is code, the module ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} \\(export Judged\\); rl evaluate loads it only from a directory you name: --env-dir DIR, `));
+    const elsewhere = fs.mkdtempSync(path.join(tmp, 'elsewhere-'));
+    assert.equal(rl(['evaluate', '--checkpoint', run.runDir, '--episodes', '2', '--env-dir', elsewhere]).status, 1);
+    const ok = rl(['evaluate', '--checkpoint', run.runDir, '--episodes', '2', '--json', '--env-dir', tmp]);
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.match(ok.stderr, new RegExp(`^loading env module ${fs.realpathSync(file).replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} \\(export Judged\\), as .* metadata names `, 'm'));
+    assert.equal(JSON.parse(ok.stdout).episodes, 2);
   });
 
   it('let a remote worker find a module env at the same path relative to its working directory', () => {

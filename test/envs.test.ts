@@ -89,10 +89,10 @@ describe('spaces', () => {
     });
 
     it('says why a value of the wrong type is not in it', () => {
-      assert.equal(box.violation([0, 0]), 'expected a Float32Array, got Array(2)');
+      assert.equal(box.violation([0, 0]), 'expected a Float32Array, got [0, 0]');
       assert.equal(box.violation(new Float64Array(2)), 'expected a Float32Array, got Float64Array(2)');
       assert.equal(box.violation(null), 'expected a Float32Array, got null');
-      assert.equal(box.violation('0,0'), 'expected a Float32Array, got string 0,0');
+      assert.equal(box.violation('0,0'), 'expected a Float32Array, got "0,0"');
       assert.equal(box.contains([0, 0]), false);
     });
 

@@ -185,17 +185,43 @@ describe('VectorEnv', () => {
 
     it('names the env and the step when a reward is NaN', () => {
       const vec = vectorOf(new BrokenEnv(3, (r) => (r.reward = NaN)));
-      assertEnvError(() => stepThrice(vec), 'env Broken-v0: step 3 (action 1): reward must be a finite number, got number NaN');
+      assertEnvError(() => stepThrice(vec), 'env Broken-v0: step 3 (action 1): reward must be a finite number, got NaN');
     });
 
     it('names the env and the step when terminated is not a boolean', () => {
       const vec = vectorOf(new BrokenEnv(1, (r) => Object.assign(r, { terminated: 0 })));
-      assertEnvError(() => stepThrice(vec), 'env Broken-v0: step 1 (action 1): terminated must be a boolean, got number 0');
+      assertEnvError(() => stepThrice(vec), 'env Broken-v0: step 1 (action 1): terminated must be a boolean, got 0');
     });
 
     it('names the env and the step when truncated is not a boolean', () => {
       const vec = vectorOf(new BrokenEnv(2, (r) => Object.assign(r, { truncated: 'no' })));
-      assertEnvError(() => stepThrice(vec), 'env Broken-v0: step 2 (action 1): truncated must be a boolean, got string no');
+      assertEnvError(() => stepThrice(vec), 'env Broken-v0: step 2 (action 1): truncated must be a boolean, got "no"');
+    });
+
+    it('catches a NaN reward or observation long after the fully checked steps, naming the step and the field', () => {
+      for (const [field, spoil, text] of [
+        ['reward', (r: StepResult) => (r.reward = NaN), 'reward must be a finite number, got NaN'],
+        ['obs', (r: StepResult) => (r.obs = Float32Array.of(Infinity)), 'observation is not in observationSpace Box(shape=[1]): element 0 is Infinity'],
+      ] as const) {
+        const vec = vectorOf(new BrokenEnv(150, spoil));
+        for (let k = 0; k < 149; k++) vec.step(Int32Array.of(1));
+        assert.throws(
+          () => vec.step(Int32Array.of(1)),
+          (err: unknown) => err instanceof EnvError && err.step === 150 && err.field === field && err.message === `env Broken-v0: step 150 (action 1): ${text}`,
+        );
+      }
+    });
+
+    it('carries the step of an env that throws by itself as a field, with its own message and where it threw', () => {
+      const vec = vectorOf(new BrokenEnv(5, () => {
+        throw new TypeError('wheels came off');
+      }));
+      assert.throws(
+        () => stepThrice(vec) === stepThrice(vec),
+        (err: unknown) =>
+          err instanceof EnvError && err.step === 5 && err.field === 'threw' && (err.cause as Error).message === 'wheels came off' &&
+          /^env Broken-v0: step 5 \(action 1\): threw wheels came off \(at .*vector-env\.test\.js:\d+:\d+\)\)$/.test(err.message),
+      );
     });
 
     it('names the env when reset returns an observation outside the space', () => {

@@ -187,9 +187,9 @@ describe('Rollout workers', () => {
     for (let i = 0; i < 1000; i++) {
       switch (i % 4) {
         case 0: frames.push(Buffer.from(Array.from({ length: 1 + rng.int(200) }, () => rng.int(256)))); break; // random bytes
-        case 1: frames.push(encode({ v: 1, type: ['nope', 42, null][i % 3] } as never)); break; // wrong types
-        case 2: frames.push(encode({ v: 1, type: 'batch', workerId: 0, batch: batch({ obs: new Float32Array(rng.int(rows * 4)) }) } as never)); break; // wrong shape
-        default: frames.push(encode({ v: 1, type: 'batch', workerId: 0, batch: batch({ rewards: Float32Array.from({ length: rows }, (_, k) => (k === 3 ? NaN : 1)) }) } as never)); // NaN
+        case 1: frames.push(encode({ type: ['nope', 42, null][i % 3] } as never)); break; // wrong types
+        case 2: frames.push(encode({ type: 'batch', workerId: 0, batch: batch({ obs: new Float32Array(rng.int(rows * 4)) }) } as never)); break; // wrong shape
+        default: frames.push(encode({ type: 'batch', workerId: 0, batch: batch({ rewards: Float32Array.from({ length: rows }, (_, k) => (k === 3 ? NaN : 1)) }) } as never)); // NaN
       }
     }
     let sent = false;
@@ -231,7 +231,7 @@ describe('Rollout workers', () => {
     const seqs = [0, 1, 2, 0, 1, 2, 3];
     const dealer = new zmq.Dealer({ linger: 0 });
     dealer.connect(`tcp://127.0.0.1:${port}`);
-    await dealer.send(encode({ v: 1, type: 'hello', host: 'test', pid: 1, numEnvs: null, slot: null }));
+    await dealer.send(encode({ type: 'hello', host: 'test', pid: 1, numEnvs: null, slot: null }));
     let workerId = -1;
     const rows = 8;
     void (async () => {
@@ -245,7 +245,7 @@ describe('Rollout workers', () => {
           terminated: new Uint8Array(rows), truncated: new Uint8Array(rows), extras: { logp: new Float32Array(rows), value: new Float32Array(rows) },
           nextObs: new Float32Array(16), finalObs: { index: new Int32Array(0), obs: new Float32Array(0) }, episodes: { returns: new Float32Array(0), lengths: new Int32Array(0) },
         };
-        await dealer.send(encode({ v: 1, type: 'batch', workerId, batch }));
+        await dealer.send(encode({ type: 'batch', workerId, batch }));
       }
     })();
     try {

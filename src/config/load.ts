@@ -5,6 +5,7 @@ import { LineCounter, isMap, isScalar, parseDocument, parse as parseYaml, string
 import type { z } from 'zod';
 import { algorithms } from '../../algorithms';
 import { ConfigError } from '../../core/errors';
+import { describeValue as describe } from '../../core/describe';
 import { moduleEnvId, parseModuleRef } from '../env-loader';
 import { STOP_KEYS, configSchema, type RunConfig } from './schema';
 
@@ -152,9 +153,9 @@ function getIn(obj: unknown, p: Path): unknown {
   return p.reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), obj);
 }
 
+/** A config value for an error message: `missing` where there is none. */
 export function describeValue(v: unknown): string {
-  if (v === undefined) return 'missing';
-  return typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v) ?? String(v);
+  return v === undefined ? 'missing' : describe(v);
 }
 
 /** The resolved config as YAML, as written to the run dir. */

@@ -48,6 +48,35 @@ export class RolloutWorker {
 
   /** Samples `rolloutLength` steps in every env with the current weights. */
   sample(): TrajectoryBatch {
+    const steps = this.steps();
+    for (;;) {
+      const r = steps.next();
+      if (r.done) return r.value;
+    }
+  }
+
+  /**
+   * `sample()` that, between env steps, whenever `due()` says so, calls `onProgress` with the
+   * env steps done so far and lets the event loop run: a worker's heartbeats go on while a
+   * slow env samples, and it hears the learner. `due()` is called after every step: make it
+   * cheap (a clock compare). Returns null, the batch unfinished, once `abandon()` says so.
+   */
+  async sampleAsync(due: () => boolean, onProgress: (stepsDone: number, total: number) => void, abandon: () => boolean): Promise<TrajectoryBatch | null> {
+    const steps = this.steps();
+    const total = this.opts.numEnvs * this.opts.rolloutLength;
+    for (;;) {
+      const r = steps.next();
+      if (r.done) return r.value;
+      if (due()) {
+        onProgress(r.value, total); // before the yield: its send goes out in the microtasks the yield runs
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (abandon()) return null;
+      }
+    }
+  }
+
+  /** The sampling loop: yields the env steps done after each vector step, returns the batch. */
+  private *steps(): Generator<number, TrajectoryBatch> {
     const { numEnvs: n, rolloutLength: T, policy } = this.opts;
     const obsSize = this.envs.obsSize;
     const rows = n * T;
@@ -87,6 +116,7 @@ export class RolloutWorker {
         lengths.push(ep.length);
       }
       this.obs = step.obs;
+      yield (t + 1) * n;
     }
     const flatFinal = new Float32Array(finalObs.length * obsSize);
     finalObs.forEach((o, k) => flatFinal.set(o, k * obsSize));

@@ -10,6 +10,7 @@ import { serverCurveOptions, ZapAuthenticator, type KeyPair } from '../transport
 import { DEFAULT_MAX_MESSAGE_BYTES, decodeWorkerMessage, encode, MessageRejected, type BatchExpectation, type WorkerMessage, type WorkerSetup } from '../transport/protocol';
 import { parseTcpEndpoint } from '../transport/endpoint';
 import { SendQueue } from '../transport/send-queue';
+import { parseModuleRef } from '../env-loader';
 
 export interface WorkerPoolOptions {
   /** What every worker runs, less its own env count and the PUB endpoint. */
@@ -140,6 +141,9 @@ export class WorkerPool implements Sampler {
     s.timer = null;
     if (this.closed) return;
     const args = [path.join(__dirname, '..', 'cli.js'), 'worker', '--connect', this.routerEndpoint, '--slot', String(slot)];
+    // This learner spawned it, so the worker trusts the learner's env module (and nothing else of the disk).
+    const module = parseModuleRef(this.opts.setup.envId);
+    if (module) args.push('--env-dir', path.dirname(module.file));
     const env = { ...process.env };
     if (this.childPair && this.opts.curve) {
       env.RL_WORKER_KEYS = JSON.stringify({ pair: this.childPair, learnerKey: this.opts.curve.pair.publicKey });
@@ -211,7 +215,7 @@ export class WorkerPool implements Sampler {
         // A worker that lost touch for a while: same id, same envs; just its welcome again.
         known.requests = 0;
         known.lastSeq = -1; // it starts its batches over
-        void this.routerOut.send([identity, encode({ v: 1, type: 'welcome', workerId: known.id, setup: { ...this.opts.setup, numEnvs: known.numEnvs, pubEndpoint: this.pubFor(known.slot) }, weights: this.weights, policyVersion: this.version })]);
+        void this.routerOut.send([identity, encode({ type: 'welcome', workerId: known.id, setup: { ...this.opts.setup, numEnvs: known.numEnvs, pubEndpoint: this.pubFor(known.slot) }, weights: this.weights, policyVersion: this.version })]);
         return;
       }
       const slot = msg.slot !== null && msg.slot < this.slots.length && ![...this.workers.values()].some((w) => w.slot === msg.slot) ? msg.slot : null;
@@ -220,14 +224,14 @@ export class WorkerPool implements Sampler {
       const numEnvs = msg.numEnvs ?? this.opts.setup.numEnvs;
       const name = `worker ${id} (${slot !== null ? `slot ${slot}, ` : ''}${msg.host} pid ${msg.pid}, ${numEnvs} envs)`;
       this.workers.set(key, { id, identity, slot, numEnvs, lastSeen: Date.now(), requests: 0, lastSeq: -1, name });
-      void this.routerOut.send([identity, encode({ v: 1, type: 'welcome', workerId: id, setup: { ...this.opts.setup, numEnvs, pubEndpoint: this.pubFor(slot) }, weights: this.weights, policyVersion: this.version })]);
+      void this.routerOut.send([identity, encode({ type: 'welcome', workerId: id, setup: { ...this.opts.setup, numEnvs, pubEndpoint: this.pubFor(slot) }, weights: this.weights, policyVersion: this.version })]);
       this.opts.log(`${name} joined; ${this.workers.size} live`);
       this.noWorkersSince = null;
       return;
     }
     const w = this.workers.get(key);
     if (!w) {
-      void this.routerOut.send([identity, encode({ v: 1, type: 'unknownWorker' })]);
+      void this.routerOut.send([identity, encode({ type: 'unknownWorker' })]);
       return;
     }
     w.lastSeen = Date.now();
@@ -265,7 +269,7 @@ export class WorkerPool implements Sampler {
         this.countFailure(`env ${msg.envId}, step ${msg.step}: ${msg.message}`);
         return;
       case 'weightsRequest':
-        void this.routerOut.send([identity, encode({ v: 1, type: 'weights', policyVersion: this.version, weights: this.weights })]);
+        void this.routerOut.send([identity, encode({ type: 'weights', policyVersion: this.version, weights: this.weights })]);
         return;
       case 'bye':
         this.dropWorker(key, 'left');
@@ -291,7 +295,7 @@ export class WorkerPool implements Sampler {
         this.dropWorker(key, `sent nothing for ${this.opts.workerTimeoutSeconds} s`);
         if (w.slot !== null) this.slots[w.slot].child?.kill('SIGKILL'); // hung: the exit handler restarts it
       } else if (now - this.lastPing >= this.opts.heartbeatSeconds * 1000) {
-        void this.routerOut.send([w.identity, encode({ v: 1, type: 'heartbeat' })]);
+        void this.routerOut.send([w.identity, encode({ type: 'heartbeat' })]);
       }
     }
     if (now - this.lastPing >= this.opts.heartbeatSeconds * 1000) this.lastPing = now;
@@ -360,7 +364,7 @@ export class WorkerPool implements Sampler {
 
   private request(w: LiveWorker): void {
     w.requests += 1;
-    void this.routerOut.send([w.identity, encode({ v: 1, type: 'sample', policyVersion: this.version })]);
+    void this.routerOut.send([w.identity, encode({ type: 'sample', policyVersion: this.version })]);
   }
 
   private async waitForNews(): Promise<void> {
@@ -418,7 +422,7 @@ export class WorkerPool implements Sampler {
     this.weights = weights;
     this.version = policyVersion;
     for (const [identity, hello] of this.pendingHellos.splice(0)) this.handle(identity, hello);
-    await this.pubOut.send(encode({ v: 1, type: 'weights', policyVersion, weights }));
+    await this.pubOut.send(encode({ type: 'weights', policyVersion, weights }));
   }
 
   stats(): Record<string, number> {

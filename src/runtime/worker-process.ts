@@ -2,10 +2,11 @@ import * as os from 'node:os';
 import * as zmq from 'zeromq';
 import { algorithms } from '../../algorithms';
 import type { SamplingPolicy, Weights } from '../../core/algorithm';
-import { localEnvId } from '../env-loader';
+import { EnvError } from '../../core/errors';
+import { localEnvId, trustedEnvId, type EnvTrust } from '../env-loader';
 import { RolloutWorker } from './rollout-worker';
 import { clientCurveOptions, type KeyPair } from '../transport/curve';
-import { decodeLearnerMessage, encode, MessageRejected, type WorkerSetup } from '../transport/protocol';
+import { DEFAULT_MAX_MESSAGE_BYTES, decodeLearnerMessage, encode, MessageRejected, type LearnerMessage, type SamplingProgress, type WorkerSetup } from '../transport/protocol';
 import { parseTcpEndpoint } from '../transport/endpoint';
 import { SendQueue } from '../transport/send-queue';
 
@@ -16,8 +17,13 @@ export interface WorkerProcessOptions {
   /** The spawning learner's slot for this process (spawned workers only). */
   slot?: number;
   curve?: { pair: KeyPair; learnerKey: string };
+  /** Where module envs may come from (`--env-dir`, resolved); registered envs need nothing. */
+  trust: EnvTrust;
   log: (line: string) => void;
 }
+
+/** Weights that came by request with none by broadcast since the welcome: this many, and the worker says the PUB port looks unreachable. */
+const REQUESTS_BEFORE_PUB_WARNING = 2;
 
 /**
  * `rl worker`: connects to a learner, receives everything it needs (env, model, seeds,
@@ -40,22 +46,25 @@ export class WorkerProcess {
   private lastFromLearner = Date.now();
   private timer: NodeJS.Timeout | null = null;
   private incarnation = 0;
+  private lastHeartbeat = 0;
+  /** Where the batch being sampled is, for the heartbeats; null between batches. */
+  private progress: SamplingProgress | null = null;
+  /** A welcome that came while a batch was being sampled: applied (and the batch dropped) when it ends. */
+  private pendingWelcome: Extract<LearnerMessage, { type: 'welcome' }> | null = null;
+  private readonly weightsBy = { broadcast: 0, request: 0 };
+  private handshakes = { ok: 0, failed: 0 };
+  private readonly warned = new Set<string>();
 
   constructor(private readonly opts: WorkerProcessOptions) {
     const curve = opts.curve ? clientCurveOptions(opts.curve.pair, opts.curve.learnerKey) : {};
     // A small queue: while the learner is away, heartbeats are skipped rather than piled up.
-    this.dealer = new zmq.Dealer({ linger: 0, sendHighWaterMark: 10, ...curve });
+    // maxMessageSize: libzmq drops a frame far over the protocol's limit before it is read.
+    this.dealer = new zmq.Dealer({ linger: 0, sendHighWaterMark: 10, maxMessageSize: 2 * DEFAULT_MAX_MESSAGE_BYTES, ...curve });
     this.out = new SendQueue(this.dealer);
   }
 
   async run(): Promise<void> {
-    // A CURVE learner that refuses this worker's key answers the handshake with 400; without
-    // this the worker would wait forever with its hello queued.
-    this.dealer.events.on('handshake:error:auth', () => {
-      this.opts.log(`worker: the learner at ${this.opts.connect} refused this worker's key (not in its --allowed-keys); stopping`);
-      process.exitCode = 3;
-      this.stop();
-    });
+    this.watchHandshakes();
     this.dealer.connect(this.opts.connect);
     this.hello();
     this.timer = setInterval(() => this.tick(), 1000);
@@ -70,16 +79,71 @@ export class WorkerProcess {
     }
   }
 
+  /**
+   * What the handshake events say about a misconfiguration, said once each, at once: a
+   * refused key (stop), a mechanism mismatch (CURVE on one side only: stop), a CURVE
+   * handshake that keeps failing (most likely the wrong --learner-key: keep trying).
+   */
+  private watchHandshakes(): void {
+    const at = this.opts.connect;
+    // A CURVE learner that refuses this worker's key answers the handshake with 400; without
+    // this the worker would wait forever with its hello queued.
+    this.dealer.events.on('handshake:error:auth', () => {
+      this.opts.log(`worker: the learner at ${at} refused this worker's key (not in its --allowed-keys); stopping`);
+      process.exitCode = 3;
+      this.stop();
+    });
+    this.dealer.events.on('handshake', () => (this.handshakes.ok += 1));
+    this.dealer.events.on('handshake:error:protocol', (e) => {
+      if (e.error.code !== 'ERR_ZMTP_MECHANISM_MISMATCH') return this.warnOnce('protocol', `worker: the handshake with ${at} failed (${e.error.code}); is it an rl learner's --bind address?`);
+      this.opts.log(
+        this.opts.curve
+          ? `worker: the learner at ${at} does not use CURVE, and this worker does (--keys); start both with keys, or both without (--insecure); stopping`
+          : `worker: the learner at ${at} uses CURVE and this worker does not: give --keys DIR and --learner-key FILE (the learner's public.key), not --insecure; stopping`,
+      );
+      process.exitCode = 3;
+      this.stop();
+    });
+    this.dealer.events.on('handshake:error:other', () => {
+      this.handshakes.failed += 1;
+      if (this.opts.curve && this.handshakes.ok === 0 && this.handshakes.failed >= 2) {
+        this.warnOnce(
+          'curve',
+          `worker: the learner at ${at} takes the connection but the CURVE handshake fails (${this.handshakes.failed} times): ` +
+            "most likely --learner-key is not that learner's public.key (or the learner's --keys changed); still trying",
+        );
+      }
+    });
+  }
+
+  private warnOnce(key: string, line: string): void {
+    if (this.warned.has(key)) return;
+    this.warned.add(key);
+    this.opts.log(line);
+  }
+
   private hello(): void {
-    void this.out.send(encode({ v: 1, type: 'hello', host: os.hostname(), pid: process.pid, numEnvs: this.opts.numEnvs ?? null, slot: this.opts.slot ?? null }));
+    void this.out.send(encode({ type: 'hello', host: os.hostname(), pid: process.pid, numEnvs: this.opts.numEnvs ?? null, slot: this.opts.slot ?? null }));
+  }
+
+  private heartbeatDue(): boolean {
+    return Date.now() - this.lastHeartbeat >= (this.setup?.heartbeatSeconds ?? 1) * 1000;
+  }
+
+  /** One heartbeat, with where the batch being sampled is (the learner sees a slow worker, not a hung one). */
+  private heartbeat(): void {
+    this.lastHeartbeat = Date.now();
+    if (this.workerId < 0 || this.out.pending > 0) return; // the learner is not reading: don't pile up
+    void this.out.send(encode({ type: 'heartbeat', workerId: this.workerId, policyVersion: this.rollout?.policyVersion ?? 0, sampling: this.progress }));
   }
 
   private tick(): void {
     const timeout = (this.setup?.heartbeatSeconds ?? 1) * 10;
-    if (this.out.pending > 0) return; // the learner is not reading: don't pile up
-    if (this.workerId >= 0) void this.out.send(encode({ v: 1, type: 'heartbeat', workerId: this.workerId, policyVersion: this.rollout?.policyVersion ?? 0 }));
+    if (this.heartbeatDue()) this.heartbeat();
+    if (this.out.pending > 0 && this.workerId >= 0) return; // the learner is not reading: don't pile up hellos
     if (Date.now() - this.lastFromLearner > timeout * 1000) {
-      this.opts.log(`worker: no word from the learner at ${this.opts.connect} for ${timeout} s; still trying`);
+      const why = this.handshakes.ok === 0 && !this.opts.connect.startsWith('ipc://') ? ' (no connection has been made: is a learner bound there, and the port open?)' : '';
+      this.opts.log(`worker: no word from the learner at ${this.opts.connect} for ${timeout} s${why}; still trying`);
       this.lastFromLearner = Date.now();
       this.hello();
     }
@@ -91,27 +155,22 @@ export class WorkerProcess {
       try {
         msg = decodeLearnerMessage(payload);
       } catch (err) {
-        if (err instanceof MessageRejected) continue;
-        throw err;
+        if (!(err instanceof MessageRejected)) throw err;
+        this.warnOnce(`reject:${err.kind}`, `worker: dropped a malformed message from the learner (${err.kind}): ${err.message} (further ones of this kind are not shown)`);
+        continue;
       }
       this.lastFromLearner = Date.now();
       switch (msg.type) {
         case 'welcome':
-          try {
-            this.start(msg.workerId, msg.setup, msg.weights, msg.policyVersion);
-          } catch (err) {
-            // e.g. a custom env module that is not on this machine, or an algorithm this version lacks
-            this.opts.log(`worker: cannot run what the learner asks: ${(err as Error).message}`);
-            process.exitCode = 4;
-            this.stop();
-          }
+          if (this.progress) this.pendingWelcome = msg; // mid-batch: applied when the batch ends
+          else this.welcome(msg);
           break;
         case 'sample':
           this.requests.push(msg.policyVersion);
           this.wake?.();
           break;
         case 'weights':
-          this.offer(msg.policyVersion, msg.weights);
+          this.offer(msg.policyVersion, msg.weights, 'request');
           break;
         case 'unknownWorker':
           this.workerId = -1; // a new learner, or one that gave up on us: introduce ourselves again
@@ -124,18 +183,38 @@ export class WorkerProcess {
     }
   }
 
+  private welcome(msg: Extract<LearnerMessage, { type: 'welcome' }>): void {
+    try {
+      this.start(msg.workerId, msg.setup, msg.weights, msg.policyVersion);
+    } catch (err) {
+      // e.g. a custom env module that is not on this machine or not allowed here, or an algorithm this version lacks
+      this.opts.log(`worker: cannot run what the learner asks: ${(err as Error).message}`);
+      process.exitCode = 4;
+      this.stop();
+    }
+  }
+
   private start(workerId: number, setup: WorkerSetup, weights: Weights, policyVersion: number): void {
+    // Everything that can refuse the setup comes first, before this worker lets go of what it runs.
+    const algorithm = Object.hasOwn(algorithms, setup.spec.algorithm) ? algorithms[setup.spec.algorithm as keyof typeof algorithms] : undefined;
+    if (!algorithm) {
+      throw new EnvError(`the learner's algorithm '${setup.spec.algorithm}' is not one this worker's version has (${Object.keys(algorithms).join(', ')}); run the learner's version here`);
+    }
+    // Throws if a module env is not on this machine, or not inside a directory this worker allows: checked before anything loads it.
+    const envId = trustedEnvId(localEnvId(setup.envId, setup.learnerDir), this.opts.trust, 'the learner asks for');
     this.rollout?.close();
     this.sub?.close();
     this.workerId = workerId;
-    this.setup = { ...setup, envId: localEnvId(setup.envId, setup.learnerDir) }; // throws if a module env is not here
+    this.setup = { ...setup, envId };
     this.requests = [];
     this.latest = null;
-    this.policy = algorithms[setup.spec.algorithm].createPolicy(setup.spec, { workerId });
+    this.weightsBy.broadcast = 0;
+    this.weightsBy.request = 0;
+    this.policy = algorithm.createPolicy(setup.spec, { workerId });
     this.rollout = this.makeRollout();
     this.rollout.setWeights(weights, policyVersion);
     const curve = this.opts.curve ? clientCurveOptions(this.opts.curve.pair, this.opts.curve.learnerKey) : {};
-    const sub = new zmq.Subscriber({ linger: 0, ...curve });
+    const sub = new zmq.Subscriber({ linger: 0, maxMessageSize: 2 * DEFAULT_MAX_MESSAGE_BYTES, ...curve });
     this.sub = sub;
     sub.connect(this.pubEndpoint(setup.pubEndpoint));
     sub.subscribe();
@@ -143,7 +222,7 @@ export class WorkerProcess {
       for await (const [payload] of sub) {
         try {
           const msg = decodeLearnerMessage(payload);
-          if (msg.type === 'weights') this.offer(msg.policyVersion, msg.weights);
+          if (msg.type === 'weights') this.offer(msg.policyVersion, msg.weights, 'broadcast');
         } catch (err) {
           if (!(err instanceof MessageRejected)) this.opts.log(`worker: weights message failed: ${(err as Error).message}`);
         }
@@ -164,8 +243,16 @@ export class WorkerProcess {
     return pub && learner ? `tcp://${learner.host}:${pub.port}` : advertised;
   }
 
-  private offer(policyVersion: number, weights: Weights): void {
+  private offer(policyVersion: number, weights: Weights, by: 'broadcast' | 'request'): void {
     if (!this.latest || policyVersion > this.latest.policyVersion) this.latest = { policyVersion, weights };
+    this.weightsBy[by] += 1;
+    if (by === 'request' && this.weightsBy.broadcast === 0 && this.weightsBy.request >= REQUESTS_BEFORE_PUB_WARNING) {
+      this.warnOnce(
+        'pub',
+        `worker: new weights reach this worker only when it asks for them (${this.weightsBy.request} times, none broadcast): the learner's weights port ` +
+          `${this.sub ? this.pubEndpoint(this.setup!.pubEndpoint) : ''} looks unreachable from here (a firewall?); each new policy now waits 2 s`,
+      );
+    }
     this.wake?.();
   }
 
@@ -176,7 +263,7 @@ export class WorkerProcess {
     const deadline = Date.now() + 2000;
     while ((this.latest?.policyVersion ?? rollout.policyVersion) < version && rollout.policyVersion < version && !this.stopped) {
       if (Date.now() > deadline) {
-        void this.out.send(encode({ v: 1, type: 'weightsRequest', workerId: this.workerId }));
+        void this.out.send(encode({ type: 'weightsRequest', workerId: this.workerId }));
         return void this.requests.unshift(version);
       }
       await new Promise<void>((r) => {
@@ -186,15 +273,29 @@ export class WorkerProcess {
     }
     if (this.rollout !== rollout) return; // a new welcome replaced everything while we waited
     if (this.latest && this.latest.policyVersion > rollout.policyVersion) rollout.setWeights(this.latest.weights, this.latest.policyVersion);
+    const started = Date.now();
     try {
-      const batch = rollout.sample();
-      if (this.rollout === rollout) await this.out.send(encode({ v: 1, type: 'batch', workerId: this.workerId, batch }));
+      const batch = await rollout.sampleAsync(
+        () => this.heartbeatDue(),
+        (steps, total) => {
+          this.progress = { steps, total, stepsPerSecond: (steps / Math.max(1, Date.now() - started)) * 1000 };
+          this.heartbeat();
+        },
+        () => this.stopped || this.pendingWelcome !== null || this.rollout !== rollout,
+      );
+      this.progress = null;
+      if (this.pendingWelcome) return this.welcome(this.takeWelcome()); // a new learner, or ours starting over: this batch is no one's
+      if (batch && this.rollout === rollout && this.workerId >= 0) await this.out.send(encode({ type: 'batch', workerId: this.workerId, batch }));
     } catch (err) {
+      this.progress = null;
+      if (this.pendingWelcome) return this.welcome(this.takeWelcome());
       if (this.rollout !== rollout) return;
-      // The env threw: drop the episode, recreate the envs (same policy), tell the learner once per step.
-      const e = err as Error;
-      const step = /step (\d+)/.exec(e.message)?.[1];
-      void this.out.send(encode({ v: 1, type: 'envError', workerId: this.workerId, envId: this.setup!.envId, step: step ? Number(step) : 0, message: e.message.slice(0, 2000) }));
+      if (!(err instanceof EnvError)) throw err; // a bug of ours, not the env's
+      // The env threw or broke its contract: drop the episode, recreate the envs (same policy), tell the learner.
+      // A thrown error is the env's own text (its step is a field); a broken contract is ours, which names the field.
+      const own = `env ${this.setup!.envId}: `; // the learner names the env itself
+      const text = err.field === 'threw' && err.cause instanceof Error ? err.cause.message : err.message.startsWith(own) ? err.message.slice(own.length) : err.message;
+      void this.out.send(encode({ type: 'envError', workerId: this.workerId, envId: this.setup!.envId, step: err.step ?? 0, message: text.slice(0, 2000) }));
       rollout.envs.close();
       this.incarnation += 1;
       const fresh = this.makeRollout(this.incarnation); // shares the policy, which keeps its weights
@@ -204,11 +305,17 @@ export class WorkerProcess {
     }
   }
 
+  private takeWelcome(): Extract<LearnerMessage, { type: 'welcome' }> {
+    const w = this.pendingWelcome!;
+    this.pendingWelcome = null;
+    return w;
+  }
+
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
-    if (this.workerId >= 0) void this.out.send(encode({ v: 1, type: 'bye', workerId: this.workerId }));
+    if (this.workerId >= 0) void this.out.send(encode({ type: 'bye', workerId: this.workerId }));
     setTimeout(() => {
       this.dealer.close();
       this.sub?.close();

@@ -1,5 +1,7 @@
 import { Packr } from 'msgpackr';
+import { scanMessage, ShapeError, type DecodeLimits } from './msgpack-bounds';
 import type { ModelConfig, NamedTensor, PolicySpec, TrajectoryBatch, Weights } from '../../core/algorithm';
+import { describeValue } from '../../core/describe';
 import { ProtocolError } from '../../core/errors';
 
 /**
@@ -8,8 +10,15 @@ import { ProtocolError } from '../../core/errors';
  * spot (by `seq` and `policyVersion`).
  */
 
-export const PROTOCOL_VERSION = 1;
+/** 2: `encode` writes it; a heartbeat carries `sampling`; the decoded size of every message is bounded. */
+export const PROTOCOL_VERSION = 2;
 export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+
+/** What a worker accepts of a setup: the envs and steps of one batch, bounded as the learner's checks bound them. */
+export const MAX_NUM_ENVS = 4096;
+export const MAX_ROLLOUT_LENGTH = 65536;
+/** Parameters of the model a setup describes, at most: its weights must travel in one message. */
+export const MAX_MODEL_PARAMS = DEFAULT_MAX_MESSAGE_BYTES / 4;
 
 /** Everything a worker needs to start sampling, sent by the learner on connect. */
 export interface WorkerSetup {
@@ -25,22 +34,64 @@ export interface WorkerSetup {
   learnerDir: string;
 }
 
-/** Worker -> learner (DEALER -> ROUTER). `hello` asks for a workerId; `slot` asks for a given one back. */
+/**
+ * Where a worker is in the batch it samples, sent with each heartbeat while it samples: a
+ * slow env is alive and says how slow (the learner reports it, and does not drop it as hung).
+ */
+export interface SamplingProgress {
+  /** Env steps of the batch done so far, of `total` (numEnvs * rolloutLength). */
+  steps: number;
+  total: number;
+  /** Env steps per second over the batch so far. */
+  stepsPerSecond: number;
+}
+
+/**
+ * Worker -> learner (DEALER -> ROUTER). `hello` asks for a workerId; `slot` asks for a given one back.
+ * Messages are written without the protocol version `v`: `encode` adds it, the decoders check it.
+ */
 export type WorkerMessage =
-  | { v: number; type: 'hello'; host: string; pid: number; numEnvs: number | null; slot: number | null }
-  | { v: number; type: 'batch'; workerId: number; batch: TrajectoryBatch }
-  | { v: number; type: 'heartbeat'; workerId: number; policyVersion: number }
-  | { v: number; type: 'envError'; workerId: number; envId: string; step: number; message: string }
-  | { v: number; type: 'weightsRequest'; workerId: number }
-  | { v: number; type: 'bye'; workerId: number };
+  | { type: 'hello'; host: string; pid: number; numEnvs: number | null; slot: number | null }
+  | { type: 'batch'; workerId: number; batch: TrajectoryBatch }
+  | { type: 'heartbeat'; workerId: number; policyVersion: number; sampling: SamplingProgress | null }
+  | { type: 'envError'; workerId: number; envId: string; step: number; message: string }
+  | { type: 'weightsRequest'; workerId: number }
+  | { type: 'bye'; workerId: number };
 
 /** Learner -> worker (ROUTER -> DEALER, and `weights` also on PUB). */
 export type LearnerMessage =
-  | { v: number; type: 'welcome'; workerId: number; setup: WorkerSetup; weights: Weights; policyVersion: number }
-  | { v: number; type: 'sample'; policyVersion: number }
-  | { v: number; type: 'weights'; policyVersion: number; weights: Weights }
-  | { v: number; type: 'heartbeat' }
-  | { v: number; type: 'unknownWorker' };
+  | { type: 'welcome'; workerId: number; setup: WorkerSetup; weights: Weights; policyVersion: number }
+  | { type: 'sample'; policyVersion: number }
+  | { type: 'weights'; policyVersion: number; weights: Weights }
+  | { type: 'heartbeat' }
+  | { type: 'unknownWorker' };
+
+/**
+ * What each message may decode to, checked on the bytes before msgpackr builds anything
+ * (see msgpack-bounds.ts). Depth counts containers below the top-level map; entries, those
+ * of every map and array. The large messages carry their bulk as typed arrays, one entry
+ * each; what is left to bound is their structure. A welcome's entries allow a Box space of
+ * 2^19 elements (its `low` and `high` are arrays) and an envConfig of a few thousand values.
+ */
+function limitsFor(maxBytes: number): Record<WorkerMessage['type'] | LearnerMessage['type'], DecodeLimits> {
+  const small = (entries: number, decodedBytes = 16 * 1024): DecodeLimits => ({ maxDepth: 1, maxEntries: entries, maxDecodedBytes: decodedBytes });
+  const bulk = 2 * maxBytes + (1 << 20);
+  return {
+    hello: small(16),
+    batch: { maxDepth: 3, maxEntries: 256, maxDecodedBytes: bulk },
+    heartbeat: small(32),
+    envError: small(16, 64 * 1024),
+    weightsRequest: small(8),
+    bye: small(8),
+    welcome: { maxDepth: 12, maxEntries: (1 << 20) + 100_000, maxDecodedBytes: bulk + 64 * (1 << 20) },
+    sample: small(8),
+    weights: { maxDepth: 3, maxEntries: 100_000, maxDecodedBytes: bulk },
+    unknownWorker: small(8),
+  };
+}
+
+const WORKER_TYPES = ['hello', 'batch', 'heartbeat', 'envError', 'weightsRequest', 'bye'] as const;
+const LEARNER_TYPES = ['welcome', 'sample', 'weights', 'heartbeat', 'unknownWorker'] as const;
 
 /** What the learner's run expects of a batch: sizes from the env spaces and the algorithm, bounds from the config. */
 export interface BatchExpectation {
@@ -76,12 +127,13 @@ export class MessageRejected extends ProtocolError {
  */
 const packr = new Packr({ moreTypes: true, useRecords: false, structuredClone: false });
 
+/** The message as it goes on the wire, with the protocol version added first. */
 export function encode(msg: WorkerMessage | LearnerMessage): Buffer {
-  return packr.pack(msg);
+  return packr.pack({ v: PROTOCOL_VERSION, ...msg });
 }
 
 export function decodeWorkerMessage(buf: Buffer, expect: BatchExpectation): WorkerMessage {
-  const { msg, type } = header(buf, expect.maxBytes);
+  const { msg, type } = header(buf, expect.maxBytes, WORKER_TYPES);
   return withType(type, () => {
     switch (type) {
       case 'hello':
@@ -98,9 +150,10 @@ export function decodeWorkerMessage(buf: Buffer, expect: BatchExpectation): Work
         break;
       }
       case 'heartbeat':
-        keys(msg, ['workerId', 'policyVersion']);
+        keys(msg, ['workerId', 'policyVersion', 'sampling']);
         int(msg, 'workerId', '');
         int(msg, 'policyVersion', '');
+        nullable(msg, 'sampling', () => checkProgress(obj(msg, 'sampling', ''), 'sampling'));
         break;
       case 'envError':
         keys(msg, ['workerId', 'envId', 'step', 'message']);
@@ -115,14 +168,14 @@ export function decodeWorkerMessage(buf: Buffer, expect: BatchExpectation): Work
         int(msg, 'workerId', '');
         break;
       default:
-        reject('unknownType', `message type ${show(type)} is not one of hello, batch, heartbeat, envError, weightsRequest, bye`);
+        reject('unknownType', `message type ${describeValue(type)} is not one of hello, batch, heartbeat, envError, weightsRequest, bye`);
     }
     return msg as unknown as WorkerMessage;
   });
 }
 
 export function decodeLearnerMessage(buf: Buffer, maxBytes = DEFAULT_MAX_MESSAGE_BYTES): LearnerMessage {
-  const { msg, type } = header(buf, maxBytes);
+  const { msg, type } = header(buf, maxBytes, LEARNER_TYPES);
   return withType(type, () => {
     switch (type) {
       case 'welcome':
@@ -146,7 +199,7 @@ export function decodeLearnerMessage(buf: Buffer, maxBytes = DEFAULT_MAX_MESSAGE
         keys(msg, []);
         break;
       default:
-        reject('unknownType', `message type ${show(type)} is not one of welcome, sample, weights, heartbeat, unknownWorker`);
+        reject('unknownType', `message type ${describeValue(type)} is not one of welcome, sample, weights, heartbeat, unknownWorker`);
     }
     return msg as unknown as LearnerMessage;
   });
@@ -156,17 +209,45 @@ export function decodeLearnerMessage(buf: Buffer, maxBytes = DEFAULT_MAX_MESSAGE
 
 type Obj = Record<string, unknown>;
 
-/** Size, then MessagePack, then a plain object, then the protocol version. */
-function header(buf: Buffer, maxBytes: number): { msg: Obj; type: unknown } {
+/**
+ * Size, then what the bytes would decode to (bounded by the limits of the message type they
+ * name, or by the largest of this direction's if they name none of its types), then
+ * MessagePack, then a plain object, then the protocol version.
+ */
+function header(buf: Buffer, maxBytes: number, types: readonly string[]): { msg: Obj; type: unknown } {
   if (buf.length > maxBytes) reject('oversized', `message is ${buf.length} bytes, more than the limit of ${maxBytes}`);
+  const limits = limitsFor(maxBytes) as Record<string, DecodeLimits>;
+  const widest: DecodeLimits = {
+    maxDepth: Math.max(...types.map((t) => limits[t].maxDepth)),
+    maxEntries: Math.max(...types.map((t) => limits[t].maxEntries)),
+    maxDecodedBytes: Math.max(...types.map((t) => limits[t].maxDecodedBytes)),
+  };
+  let shape;
+  try {
+    shape = scanMessage(buf, widest);
+  } catch (e) {
+    if (!(e instanceof ShapeError)) throw e;
+    if (e.kind === 'oversized') reject('oversized', `message would decode to too much: ${e.message}`);
+    reject('undecodable', `message is not MessagePack the protocol writes: ${e.message}`);
+  }
+  const own = shape.type !== undefined && types.includes(shape.type) ? limits[shape.type] : undefined;
+  if (own) {
+    const over =
+      shape.depth > own.maxDepth ? `nesting ${shape.depth} deep, more than ${own.maxDepth}`
+      : shape.entries > own.maxEntries ? `${shape.entries} entries in maps and arrays, more than ${own.maxEntries}`
+      : shape.decodedBytes > own.maxDecodedBytes ? `about ${shape.decodedBytes} bytes decoded, more than ${own.maxDecodedBytes}`
+      : undefined;
+    if (over) reject('oversized', `'${shape.type}' message would decode to ${over}`);
+  }
   let value: unknown;
   try {
     value = packr.unpack(buf);
   } catch (e) {
     reject('undecodable', `message is not valid MessagePack: ${e instanceof Error ? e.message : String(e)}`);
   }
-  if (!isPlainObject(value)) reject('undecodable', `message is ${show(value)}, not an object`);
-  if (value.v !== PROTOCOL_VERSION) reject('version', `message has protocol version ${show(value.v)}, expected ${PROTOCOL_VERSION}`);
+  if (!isPlainObject(value)) reject('undecodable', `message is ${describeValue(value)}, not an object`);
+  if (value.v !== PROTOCOL_VERSION) reject('version', `message has protocol version ${describeValue(value.v)}, expected ${PROTOCOL_VERSION}`);
+  delete value.v; // the decoded message is as it was given to encode()
   return { msg: value, type: value.type };
 }
 
@@ -257,17 +338,54 @@ function checkSetup(s: Obj, path: string): void {
   field(spec, 'config', at);
   const extras = field(spec, 'extras', at);
   if (!Array.isArray(extras) || !extras.every((x) => typeof x === 'string' && x.length > 0 && x.length <= 100) || new Set(extras).size !== extras.length) {
-    reject('badField', `${at}.extras must be an array of distinct non-empty names, got ${show(extras)}`);
+    reject('badField', `${at}.extras must be an array of distinct non-empty names, got ${describeValue(extras)}`);
   }
   str(s, 'envId', path);
   obj(s, 'envConfig', path);
-  int(s, 'numEnvs', path, 1);
-  int(s, 'rolloutLength', path, 1);
+  // A worker builds what these say before it steps once: bounded here, not by its memory.
+  const n = int(s, 'numEnvs', path, 1, MAX_NUM_ENVS);
+  const T = int(s, 'rolloutLength', path, 1, MAX_ROLLOUT_LENGTH);
+  const obsSize = spaceSize(spec.observationSpace as Obj);
+  const actSize = (spec.actionSpace as Obj).type === 'Box' ? spaceSize(spec.actionSpace as Obj) : 1;
+  const batchBytes = 4 * n * T * (obsSize + actSize + extras.length + 2);
+  if (batchBytes > DEFAULT_MAX_MESSAGE_BYTES) {
+    reject('badField', `${path}: numEnvs ${n} x rolloutLength ${T} make batches of ${batchBytes} bytes, more than the ${DEFAULT_MAX_MESSAGE_BYTES} a message may be`);
+  }
+  const params = modelParams(spec.observationSpace as Obj, spec.actionSpace as Obj, spec.model as Obj);
+  if (params > MAX_MODEL_PARAMS) reject('badField', `${at}.model has about ${params} parameters, more than ${MAX_MODEL_PARAMS} (its weights must fit in one message)`);
   int(s, 'seed', path);
   const hb = field(s, 'heartbeatSeconds', path);
-  if (typeof hb !== 'number' || !(hb > 0) || !Number.isFinite(hb)) reject('badField', `${path}.heartbeatSeconds must be a positive number, got ${show(hb)}`);
+  if (typeof hb !== 'number' || !(hb >= 0.01 && hb <= 3600)) reject('badField', `${path}.heartbeatSeconds must be a number of seconds in [0.01, 3600], got ${describeValue(hb)}`);
   str(s, 'pubEndpoint', path);
   str(s, 'learnerDir', path);
+}
+
+function spaceSize(space: Obj): number {
+  return space.type === 'Box' ? (space.shape as number[]).reduce((a, d) => a * d, 1) : 1;
+}
+
+/**
+ * About the weights a policy of `model` builds (conv layers with their outputs' sizes as
+ * 'same' padding makes them, the upper bound): enough to refuse a model that cannot fit.
+ */
+function modelParams(observationSpace: Obj, actionSpace: Obj, model: Obj): number {
+  const out = actionSpace.type === 'Discrete' ? (actionSpace.n as number) : 2 * spaceSize(actionSpace);
+  const shape = observationSpace.type === 'Box' ? (observationSpace.shape as number[]) : [1];
+  let channels = shape.length > 1 ? shape[shape.length - 1] : 1;
+  let spatial = spaceSize(observationSpace) / Math.max(1, channels);
+  let params = 0;
+  const conv = (model.conv as Obj[] | undefined) ?? [];
+  for (const layer of conv) {
+    params += ((layer.kernel as number) ** 2 * channels + 1) * (layer.filters as number);
+    channels = layer.filters as number;
+    spatial = Math.ceil(spatial / (layer.stride as number) ** 2);
+  }
+  let width = conv.length > 0 ? spatial * channels : spaceSize(observationSpace);
+  for (const h of model.hiddenSizes as number[]) {
+    params += (width + 1) * h;
+    width = h;
+  }
+  return params + (width + 1) * (out + 1);
 }
 
 function checkSpace(space: Obj, path: string): void {
@@ -279,47 +397,55 @@ function checkSpace(space: Obj, path: string): void {
     const size = shape(space, 'shape', path).reduce((a, d) => a * d, 1);
     for (const k of ['low', 'high']) {
       const bound = field(space, k, path);
-      if (!Array.isArray(bound) || bound.length !== size) reject('badField', `${path}.${k} must be an array of ${size} numbers, got ${show(bound)}`);
+      if (!Array.isArray(bound) || bound.length !== size) reject('badField', `${path}.${k} must be an array of ${size} numbers, got ${describeValue(bound)}`);
       const i = bound.findIndex((x) => typeof x !== 'number' || Number.isNaN(x));
-      if (i >= 0) reject('badField', `${path}.${k}[${i}] must be a number (infinite is allowed), got ${show(bound[i])}`);
+      if (i >= 0) reject('badField', `${path}.${k}[${i}] must be a number (infinite is allowed), got ${describeValue(bound[i])}`);
     }
   } else {
-    reject('badField', `${path}.type must be 'Discrete' or 'Box', got ${show(space.type)}`);
+    reject('badField', `${path}.type must be 'Discrete' or 'Box', got ${describeValue(space.type)}`);
   }
 }
 
 function checkModel(m: Obj, path: string): void {
   keys(m, MODEL_FIELDS, path);
   const sizes = field(m, 'hiddenSizes', path);
-  if (!Array.isArray(sizes) || !sizes.every((x) => Number.isSafeInteger(x) && x > 0)) reject('badField', `${path}.hiddenSizes must be an array of positive integers, got ${show(sizes)}`);
+  if (!Array.isArray(sizes) || !sizes.every((x) => Number.isSafeInteger(x) && x > 0)) reject('badField', `${path}.hiddenSizes must be an array of positive integers, got ${describeValue(sizes)}`);
   const act = field(m, 'activation', path);
-  if (act !== 'tanh' && act !== 'relu') reject('badField', `${path}.activation must be 'tanh' or 'relu', got ${show(act)}`);
-  if (typeof field(m, 'sharedLayers', path) !== 'boolean') reject('badField', `${path}.sharedLayers must be a boolean, got ${show(m.sharedLayers)}`);
+  if (act !== 'tanh' && act !== 'relu') reject('badField', `${path}.activation must be 'tanh' or 'relu', got ${describeValue(act)}`);
+  if (typeof field(m, 'sharedLayers', path) !== 'boolean') reject('badField', `${path}.sharedLayers must be a boolean, got ${describeValue(m.sharedLayers)}`);
   if (m.conv === undefined) return;
-  if (!Array.isArray(m.conv)) reject('badField', `${path}.conv must be an array, got ${show(m.conv)}`);
+  if (!Array.isArray(m.conv)) reject('badField', `${path}.conv must be an array, got ${describeValue(m.conv)}`);
   m.conv.forEach((layer: unknown, i: number) => {
     const at = `${path}.conv[${i}]`;
-    if (!isPlainObject(layer)) reject('badField', `${at} must be an object, got ${show(layer)}`);
+    if (!isPlainObject(layer)) reject('badField', `${at} must be an object, got ${describeValue(layer)}`);
     keys(layer, CONV_FIELDS, at);
     for (const k of ['filters', 'kernel', 'stride']) {
-      if (!(Number.isSafeInteger(layer[k]) && (layer[k] as number) > 0)) reject('badField', `${at}.${k} must be a positive integer, got ${show(layer[k])}`);
+      if (!(Number.isSafeInteger(layer[k]) && (layer[k] as number) > 0)) reject('badField', `${at}.${k} must be a positive integer, got ${describeValue(layer[k])}`);
     }
-    if (layer.padding !== 'valid' && layer.padding !== 'same') reject('badField', `${at}.padding must be 'valid' or 'same', got ${show(layer.padding)}`);
+    if (layer.padding !== 'valid' && layer.padding !== 'same') reject('badField', `${at}.padding must be 'valid' or 'same', got ${describeValue(layer.padding)}`);
   });
+}
+
+function checkProgress(p: Obj, path: string): void {
+  keys(p, ['steps', 'total', 'stepsPerSecond'], path);
+  const total = int(p, 'total', path, 1);
+  int(p, 'steps', path, 0, total);
+  const rate = field(p, 'stepsPerSecond', path);
+  if (typeof rate !== 'number' || !(rate >= 0) || !Number.isFinite(rate)) reject('badField', `${path}.stepsPerSecond must be a finite number >= 0, got ${describeValue(rate)}`);
 }
 
 /** An array of `{ name, shape, data }` with unique names and `data.length` = product(shape). */
 function checkWeights(o: Obj, key: string, path: string): void {
   const at = join(path, key);
   const list = field(o, key, path);
-  if (!Array.isArray(list)) reject('badField', `${at} must be an array, got ${show(list)}`);
+  if (!Array.isArray(list)) reject('badField', `${at} must be an array, got ${describeValue(list)}`);
   const seen = new Map<string, number>();
   list.forEach((w, i) => {
     const wat = `${at}[${i}]`;
-    if (!isPlainObject(w)) reject('badField', `${wat} must be an object, got ${show(w)}`);
+    if (!isPlainObject(w)) reject('badField', `${wat} must be an object, got ${describeValue(w)}`);
     keys(w, TENSOR_FIELDS, wat);
     const name = str(w, 'name', wat);
-    if (seen.has(name)) reject('badField', `${wat}.name ${show(name)} repeats ${at}[${seen.get(name)}].name`);
+    if (seen.has(name)) reject('badField', `${wat}.name ${describeValue(name)} repeats ${at}[${seen.get(name)}].name`);
     seen.set(name, i);
     f32(w, 'data', wat, shape(w, 'shape', wat));
   });
@@ -340,15 +466,15 @@ function field(o: Obj, key: string, path: string): unknown {
   return o[key];
 }
 
-/** `o` has no fields beyond `allowed` (and `v`, `type` at the top level). */
+/** `o` has no fields beyond `allowed` (and `type` at the top level). */
 function keys(o: Obj, allowed: string[], path = ''): void {
-  const extra = Object.keys(o).find((k) => !allowed.includes(k) && (path !== '' || (k !== 'v' && k !== 'type')));
-  if (extra !== undefined) reject('badField', `${path || 'message'} has an unknown field ${show(extra)}`);
+  const extra = Object.keys(o).find((k) => !allowed.includes(k) && (path !== '' || k !== 'type'));
+  if (extra !== undefined) reject('badField', `${path || 'message'} has an unknown field ${describeValue(extra)}`);
 }
 
 function obj(o: Obj, key: string, path: string): Obj {
   const v = field(o, key, path);
-  if (!isPlainObject(v)) reject('badField', `${join(path, key)} must be an object, got ${show(v)}`);
+  if (!isPlainObject(v)) reject('badField', `${join(path, key)} must be an object, got ${describeValue(v)}`);
   return v;
 }
 
@@ -361,14 +487,14 @@ function int(o: Obj, key: string, path: string, min = 0, max = Number.MAX_SAFE_I
   const v = field(o, key, path);
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) {
     const rule = max < Number.MAX_SAFE_INTEGER ? `an integer in [${min}, ${max}]` : min === 0 ? 'a non-negative integer' : min === 1 ? 'a positive integer' : `an integer >= ${min}`;
-    reject('badField', `${join(path, key)} must be ${rule}, got ${show(v)}`);
+    reject('badField', `${join(path, key)} must be ${rule}, got ${describeValue(v)}`);
   }
   return v;
 }
 
 function str(o: Obj, key: string, path: string, maxLength = 1000): string {
   const v = field(o, key, path);
-  if (typeof v !== 'string' || v.length === 0) reject('badField', `${join(path, key)} must be a non-empty string, got ${show(v)}`);
+  if (typeof v !== 'string' || v.length === 0) reject('badField', `${join(path, key)} must be a non-empty string, got ${describeValue(v)}`);
   if (v.length > maxLength) reject('badField', `${join(path, key)} has ${v.length} characters, more than ${maxLength}`);
   return v;
 }
@@ -377,7 +503,7 @@ function str(o: Obj, key: string, path: string, maxLength = 1000): string {
 function shape(o: Obj, key: string, path: string): number[] {
   const v = field(o, key, path);
   if (!Array.isArray(v) || v.length > 8 || !v.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-    reject('badField', `${join(path, key)} must be an array of at most 8 non-negative integers, got ${show(v)}`);
+    reject('badField', `${join(path, key)} must be an array of at most 8 non-negative integers, got ${describeValue(v)}`);
   }
   return v;
 }
@@ -388,7 +514,7 @@ type TypedArrayClass<A> = { new (n: number): A; readonly prototype: A; readonly 
 function typed<A extends Float32Array | Int32Array | Uint8Array>(o: Obj, key: string, path: string, cls: TypedArrayClass<A>): A {
   const v = field(o, key, path);
   if (v === null || typeof v !== 'object' || Object.getPrototypeOf(v) !== cls.prototype) {
-    reject('badField', `${join(path, key)} must be a ${cls.name}, got ${show(v)}`);
+    reject('badField', `${join(path, key)} must be a ${cls.name}, got ${describeValue(v)}`);
   }
   return v as A;
 }
@@ -426,14 +552,4 @@ function isPlainObject(v: unknown): v is Obj {
   if (v === null || typeof v !== 'object') return false;
   const proto = Object.getPrototypeOf(v);
   return proto === Object.prototype || proto === null;
-}
-
-/** A received value, short, for an error message. */
-function show(v: unknown): string {
-  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v);
-  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint' || v === null || v === undefined) return String(v);
-  if (ArrayBuffer.isView(v)) return `${v.constructor.name}(${v.byteLength} bytes)`;
-  if (Array.isArray(v)) return `an array of ${v.length}`;
-  if (isPlainObject(v)) return 'an object';
-  return typeof v === 'object' ? `a ${(v as object).constructor?.name ?? 'object'}` : typeof v;
 }

@@ -1,0 +1,85 @@
+import type { TrajectoryBatch, Weights } from '../core/algorithm';
+import { PROTOCOL_VERSION, type LearnerMessage, type WorkerMessage, type WorkerSetup } from '../src/transport/protocol';
+
+/** Valid messages of every type, for the protocol's round-trip, rejection and fuzz tests. */
+
+/** 4 envs x 8 steps of a 4-float observation, with two truncated episodes and three finished ones. */
+export function makeBatch(): TrajectoryBatch {
+  const rows = 4 * 8;
+  const ramp = (n: number, scale: number) => Float32Array.from({ length: n }, (_, i) => (i - n / 2) * scale);
+  const truncated = new Uint8Array(rows);
+  truncated[5] = 1;
+  truncated[30] = 1;
+  const terminated = new Uint8Array(rows);
+  terminated[9] = 1;
+  return {
+    workerId: 2,
+    seq: 7,
+    policyVersion: 3,
+    numEnvs: 4,
+    length: 8,
+    obs: ramp(rows * 4, 0.01),
+    actions: Float32Array.from({ length: rows }, (_, i) => i % 2),
+    rewards: new Float32Array(rows).fill(1),
+    terminated,
+    truncated,
+    extras: { logp: ramp(rows, -0.02), value: ramp(rows, 0.5) },
+    nextObs: ramp(16, 0.1),
+    finalObs: { index: Int32Array.from([5, 30]), obs: ramp(8, 0.3) },
+    episodes: { returns: Float32Array.from([12, 200, 9.5]), lengths: Int32Array.from([12, 200, 10]) },
+  };
+}
+
+export function makeWeights(): Weights {
+  return [
+    { name: 'pi/w', shape: [4, 3], data: Float32Array.from({ length: 12 }, (_, i) => i / 7) },
+    { name: 'pi/b', shape: [3], data: Float32Array.from([0.5, -0.25, 0]) },
+    { name: 'logStd', shape: [], data: Float32Array.from([-0.5]) },
+  ];
+}
+
+export function makeSetup(): WorkerSetup {
+  return {
+    spec: {
+      algorithm: 'ppo',
+      observationSpace: { type: 'Box', shape: [4], low: [-4.8, -Infinity, -0.42, -Infinity], high: [4.8, Infinity, 0.42, Infinity] },
+      actionSpace: { type: 'Discrete', n: 2 },
+      model: { hiddenSizes: [64, 64], activation: 'tanh', sharedLayers: false },
+      config: { clipRange: 0.2, minibatchSize: 64 },
+      extras: ['logp', 'value'],
+    },
+    envId: 'CartPole-v1',
+    envConfig: { maxEpisodeSteps: 500 },
+    numEnvs: 8,
+    rolloutLength: 128,
+    seed: 42,
+    heartbeatSeconds: 2.5,
+    pubEndpoint: 'tcp://10.0.0.1:5556',
+    learnerDir: '/home/learner/project',
+  };
+}
+
+
+/** One valid message of every type, each direction. */
+export function everyWorkerMessage(): WorkerMessage[] {
+  return [
+    { type: 'hello', host: 'box-1', pid: 4242, numEnvs: 8, slot: null },
+    { type: 'batch', workerId: 2, batch: makeBatch() },
+    { type: 'heartbeat', workerId: 2, policyVersion: 11, sampling: { steps: 96, total: 256, stepsPerSecond: 19.5 } },
+    { type: 'envError', workerId: 2, envId: 'CartPole-v1', step: 1234, message: 'step() returned 3 observations, expected 4' },
+    { type: 'weightsRequest', workerId: 0 },
+    { type: 'bye', workerId: 5 },
+  ];
+}
+
+export function everyLearnerMessage(): LearnerMessage[] {
+  return [
+    { type: 'welcome', workerId: 2, setup: makeSetup(), weights: makeWeights(), policyVersion: 9 },
+    { type: 'sample', policyVersion: 9 },
+    { type: 'weights', policyVersion: 10, weights: makeWeights() },
+    { type: 'heartbeat' },
+    { type: 'unknownWorker' },
+  ];
+}
+
+export const v = PROTOCOL_VERSION;

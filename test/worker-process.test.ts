@@ -1,0 +1,240 @@
+import { strict as assert } from 'node:assert';
+import { type ChildProcess, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as zmq from 'zeromq';
+import { generateKeys } from '../src/transport/curve';
+import { decodeLearnerMessage, decodeWorkerMessage, encode, type BatchExpectation, type WorkerMessage, type WorkerSetup } from '../src/transport/protocol';
+import { WorkerPool } from '../src/runtime/worker-pool';
+import { loadConfig } from '../src/config/load';
+import { train } from '../src/runtime/learner';
+import type { Weights } from '../core/algorithm';
+import { ppo, ppoConfigSchema } from '../algorithms/ppo/ppo';
+import { makeEnv } from '../envs';
+import { selectBackend } from '../src/backend';
+
+const root = path.resolve(__dirname, '..', '..');
+const cli = path.join(root, 'dist', 'src', 'cli.js');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-worker-process-'));
+const expectation: BatchExpectation = { obsSize: 4, actionSize: 1, actionCount: 2, extras: ['logp', 'value'], maxNumEnvs: 4096, maxLength: 65536, maxBytes: 64 * 1024 * 1024 };
+
+async function freePort(): Promise<number> {
+  return new Promise<number>((resolve) => {
+    const srv = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(p));
+    });
+  });
+}
+
+/** `rl worker ARGS`, its output gathered; `waitFor` resolves at the first output line matching, or rejects after `ms`. */
+function startWorker(args: string[]) {
+  const child: ChildProcess = spawn(process.execPath, [cli, 'worker', ...args], { cwd: root });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const waitFor = async (re: RegExp, ms = 20_000): Promise<string> => {
+    const end = Date.now() + ms;
+    while (Date.now() < end) {
+      const m = re.exec(out);
+      if (m) return m[0];
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`no ${re} within ${ms} ms in:\n${out}`);
+  };
+  const exited = () => new Promise<number | null>((r) => (child.exitCode !== null ? r(child.exitCode) : child.once('exit', (code) => r(code))));
+  return { child, out: () => out, waitFor, exited };
+}
+
+/** What a real CartPole PPO learner would send a worker, for a hand-driven learner. */
+async function cartPoleSetup(patch: Partial<WorkerSetup> = {}): Promise<{ setup: WorkerSetup; weights: Weights }> {
+  await selectBackend('cpu');
+  const env = makeEnv('CartPole-v1');
+  const algo = ppo.create({
+    config: ppoConfigSchema.parse({}),
+    model: { hiddenSizes: [8], activation: 'tanh', sharedLayers: false },
+    observationSpace: env.observationSpace.toSpec(),
+    actionSpace: env.actionSpace.toSpec(),
+    seed: 0,
+    totalEnvs: 2,
+    rolloutLength: 4,
+  });
+  const spec = algo.policySpec();
+  const weights = algo.getWeights();
+  algo.dispose();
+  return { setup: { spec, envId: 'CartPole-v1', envConfig: {}, numEnvs: 2, rolloutLength: 4, seed: 0, heartbeatSeconds: 0.5, pubEndpoint: 'tcp://127.0.0.1:1', learnerDir: root, ...patch }, weights };
+}
+
+/** A ROUTER that plays learner by hand: `on(msg, reply)` for each worker message. */
+async function fakeLearner(port: number, on: (msg: WorkerMessage, reply: (m: Parameters<typeof encode>[0]) => void) => void, opts: zmq.SocketOptions<zmq.Router> = {}) {
+  const router = new zmq.Router({ linger: 0, ...opts });
+  await router.bind(`tcp://127.0.0.1:${port}`);
+  void (async () => {
+    for await (const [identity, payload] of router) {
+      let msg: WorkerMessage;
+      try {
+        msg = decodeWorkerMessage(payload, expectation);
+      } catch {
+        continue;
+      }
+      on(msg, (m) => void router.send([identity, encode(m)]).catch(() => {}));
+    }
+  })();
+  return router;
+}
+
+describe('The worker process', () => {
+  it('survives, as the learner, a 67,100,005-byte frame of 67,100,000 empty maps: dropped, counted, and the next worker welcomed', async () => {
+    const port = await freePort();
+    const { setup, weights } = await cartPoleSetup();
+    const pool = await WorkerPool.start({
+      setup, expectation, numWorkers: 0, bind: `tcp://127.0.0.1:${port}`, maxPolicyLag: 0, workerTimeoutSeconds: 10, maxWorkerRestarts: 0, heartbeatSeconds: 1, log: () => {},
+    });
+    const dealer = new zmq.Dealer({ linger: 0 });
+    try {
+      await pool.broadcast(weights, 0);
+      dealer.connect(`tcp://127.0.0.1:${port}`);
+      const frame = Buffer.alloc(67_100_005, 0x80);
+      frame[0] = 0xdd;
+      frame.writeUInt32BE(67_100_000, 1);
+      await dealer.send(frame);
+      await dealer.send(encode({ type: 'hello', host: 'test', pid: 1, numEnvs: null, slot: null }));
+      const [reply] = await dealer.receive();
+      assert.equal(decodeLearnerMessage(reply).type, 'welcome');
+      assert.equal(pool.stats().rejectedMessages, 1);
+    } finally {
+      dealer.close();
+      await pool.close();
+    }
+  });
+
+  it('refuses a welcome whose env is a .js file outside its --env-dir, without running it, and says so', async () => {
+    const port = await freePort();
+    const marker = path.join(tmp, 'ran');
+    const evil = path.join(tmp, 'evil.js');
+    fs.writeFileSync(evil, `require('node:fs').writeFileSync(${JSON.stringify(marker)}, 'ran');\n`);
+    const allowed = fs.mkdtempSync(path.join(tmp, 'allowed-'));
+    const { setup, weights } = await cartPoleSetup({ envId: `${evil}:MadeUp` });
+    const router = await fakeLearner(port, (msg, reply) => {
+      if (msg.type === 'hello') reply({ type: 'welcome', workerId: 0, setup, weights, policyVersion: 0 });
+    });
+    const w = startWorker(['--connect', `tcp://127.0.0.1:${port}`, '--env-dir', allowed]);
+    try {
+      const line = await w.waitFor(/^worker: cannot run what the learner asks: .*$/m);
+      assert.equal(line, `worker: cannot run what the learner asks: the learner asks for env module ${evil}, which is not inside the allowed ones (${fs.realpathSync(allowed)}); an env module is code, loaded only from a directory its owner names with --env-dir`);
+      assert.equal(await w.exited(), 4);
+      assert.equal(fs.existsSync(marker), false, 'the worker ran the file');
+    } finally {
+      w.child.kill('SIGKILL');
+      router.close();
+    }
+  });
+
+  it("drops a setup of 1e9 envs with a line naming the field, and one whose algorithm its version lacks with the promised message", async () => {
+    const port = await freePort();
+    const { setup, weights } = await cartPoleSetup();
+    let hellos = 0;
+    const router = await fakeLearner(port, (msg, reply) => {
+      if (msg.type !== 'hello') return;
+      hellos += 1;
+      // first a setup that would have the worker allocate 1e9 envs, then one for an algorithm it lacks
+      const s = hellos === 1 ? { ...setup, numEnvs: 1e9 } : { ...setup, spec: { ...setup.spec, algorithm: 'a2c' } };
+      reply({ type: 'welcome', workerId: 0, setup: s, weights, policyVersion: 0 });
+      if (hellos === 1) reply({ type: 'unknownWorker' }); // and ask it to say hello again
+    });
+    const w = startWorker(['--connect', `tcp://127.0.0.1:${port}`]);
+    try {
+      await w.waitFor(/^worker: dropped a malformed message from the learner \(badField\): 'welcome' message: setup\.numEnvs must be an integer in \[1, 4096\], got 1000000000 .*$/m);
+      await w.waitFor(/^worker: cannot run what the learner asks: the learner's algorithm 'a2c' is not one this worker's version has \(ppo, dqn\); run the learner's version here$/m);
+      assert.equal(await w.exited(), 4);
+    } finally {
+      w.child.kill('SIGKILL');
+      router.close();
+    }
+  });
+
+  it('says at once that the learner uses CURVE when this worker does not, and stops', async () => {
+    const port = await freePort();
+    const keys = generateKeys(path.join(tmp, 'learner-keys'));
+    const router = await fakeLearner(port, () => {}, { curveServer: true, curveSecretKey: keys.secretKey, curvePublicKey: keys.publicKey });
+    const w = startWorker(['--connect', `tcp://127.0.0.1:${port}`]);
+    try {
+      await w.waitFor(/^worker: the learner at tcp:\/\/127\.0\.0\.1:\d+ uses CURVE and this worker does not: give --keys DIR and --learner-key FILE \(the learner's public\.key\), not --insecure; stopping$/m, 10_000);
+      assert.equal(await w.exited(), 3);
+    } finally {
+      w.child.kill('SIGKILL');
+      router.close();
+    }
+  });
+
+  it('says that the CURVE handshake fails, most likely the wrong --learner-key, and keeps trying', async () => {
+    const port = await freePort();
+    const keys = generateKeys(path.join(tmp, 'learner-keys-2'));
+    generateKeys(path.join(tmp, 'other-learner'));
+    generateKeys(path.join(tmp, 'worker-keys'));
+    const router = await fakeLearner(port, () => {}, { curveServer: true, curveSecretKey: keys.secretKey, curvePublicKey: keys.publicKey });
+    const w = startWorker(['--connect', `tcp://127.0.0.1:${port}`, '--keys', path.join(tmp, 'worker-keys'), '--learner-key', path.join(tmp, 'other-learner', 'public.key')]);
+    try {
+      await w.waitFor(/^worker: the learner at tcp:\/\/127\.0\.0\.1:\d+ takes the connection but the CURVE handshake fails \(\d+ times\): most likely --learner-key is not that learner's public\.key .*; still trying$/m);
+      assert.equal(w.child.exitCode, null);
+    } finally {
+      w.child.kill('SIGKILL');
+      router.close();
+    }
+  });
+
+  it("says the learner's weights port looks unreachable when new weights come only by request", async () => {
+    const port = await freePort();
+    const closed = await freePort(); // nothing listens there: the broadcast never arrives
+    const { setup, weights } = await cartPoleSetup({ pubEndpoint: `tcp://127.0.0.1:${closed}` });
+    let version = 0;
+    const router = await fakeLearner(port, (msg, reply) => {
+      if (msg.type === 'hello') reply({ type: 'welcome', workerId: 0, setup, weights, policyVersion: 0 });
+      if (msg.type === 'hello' || msg.type === 'batch') reply({ type: 'sample', policyVersion: ++version }); // a new policy each batch, "broadcast"
+      if (msg.type === 'weightsRequest') reply({ type: 'weights', policyVersion: version, weights });
+    });
+    const w = startWorker(['--connect', `tcp://127.0.0.1:${port}`]);
+    try {
+      await w.waitFor(new RegExp(`^worker: new weights reach this worker only when it asks for them \\(2 times, none broadcast\\): the learner's weights port tcp://127\\.0\\.0\\.1:${closed} looks unreachable from here \\(a firewall\\?\\); each new policy now waits 2 s$`, 'm'));
+    } finally {
+      w.child.kill('SIGKILL');
+      router.close();
+    }
+  });
+
+  it('trains with an env of 20 ms steps whose batches take longer than the worker timeout: heartbeats go on between env steps', async () => {
+    // 4 envs x 32 steps x 20 ms = 2.6 s a batch, the worker timeout 1.5 s: a worker whose heartbeats stop while it samples is dropped every batch.
+    const file = path.join(tmp, 'slow.ts');
+    fs.writeFileSync(file, `const { Box, Discrete } = require(${JSON.stringify(path.join(root, 'dist', 'src', 'index.js'))});
+export class Slow {
+  actionSpace = new Discrete(2);
+  observationSpace = new Box(-1, 1, [4]);
+  t = 0;
+  reset() { this.t = 0; return { obs: new Float32Array(4), info: {} }; }
+  step(action: number) {
+    const end = Date.now() + 20;
+    while (Date.now() < end) { /* a slow simulator */ }
+    this.t += 1;
+    return { obs: new Float32Array(4).fill(0.1), reward: action, terminated: this.t >= 20, truncated: false, info: {} };
+  }
+  close() {}
+}
+`);
+    const cfg = loadConfig(path.join(root, 'configs', 'ppo-cartpole.yaml'), [
+      `env.module=${file}`, 'env.export=Slow', 'workers.numWorkers=1', 'workers.envsPerWorker=4', 'workers.rolloutLength=32', 'ppo.minibatchSize=64',
+      'workers.workerTimeoutSeconds=1.5', 'workers.heartbeatSeconds=0.25', 'stop.iterations=2',
+    ]);
+    const lines: string[] = [];
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), 60_000);
+    try {
+      const run = await train(cfg, { runDir: path.join(tmp, 'slow-run'), signal: abort.signal, log: (l) => lines.push(l) });
+      assert.equal(run.iterations, 2, lines.join('\n'));
+    } finally {
+      clearTimeout(timer);
+    }
+    assert.deepEqual(lines.filter((l) => /sent nothing for|restarting/.test(l)), []);
+  });
+});
