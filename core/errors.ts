@@ -23,3 +23,6 @@ export class ProtocolError extends RlError {}
 
 /** A checkpoint that cannot be written or read. */
 export class CheckpointError extends RlError {}
+
+/** Training that cannot go on soundly: non-finite weights (a diverged update). Names the iteration. */
+export class TrainingError extends RlError {}

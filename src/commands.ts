@@ -10,6 +10,7 @@ import { applyOverride, validateConfig } from './config/load';
 import type { RunConfig } from './config/schema';
 import { evaluatePolicy, type EvaluationResult } from './evaluate';
 import { CheckpointError } from '../core/errors';
+import { seedStreams } from '../core/seed-streams';
 
 /** The config a checkpoint was trained with, `--set` overrides applied (e.g. a longer `stop`). */
 export function configFromCheckpoint(dir: string, overrides: string[]): RunConfig {
@@ -32,15 +33,9 @@ export async function evaluateCheckpoint(
   await selectBackend(cfg.backend as BackendName);
   const module = algorithms[meta.algorithm];
   const env = createEnv(cfg.env.id, cfg.env.config);
-  const policy = module.createPolicy({
-    algorithm: meta.algorithm,
-    observationSpace: env.observationSpace.toSpec(),
-    actionSpace: env.actionSpace.toSpec(),
-    model: cfg.model,
-    config: cfg[meta.algorithm],
-    extras: [],
-  });
+  const spec = module.policySpec({ config: cfg[meta.algorithm], model: cfg.model, observationSpace: env.observationSpace.toSpec(), actionSpace: env.actionSpace.toSpec() });
   env.close();
+  const policy = module.createPolicy(spec);
   const weights = weightsFromState(ckpt.algorithm);
   if (weights.length === 0) throw new CheckpointError(`${dir}: holds no policy weights (weights/*)`);
   policy.setWeights(weights);
@@ -52,7 +47,7 @@ export async function evaluateCheckpoint(
       envId: cfg.env.id,
       envConfig: cfg.env.config,
       episodes: opts.episodes,
-      seed: opts.seed,
+      seeds: seedStreams(opts.seed).evaluation(0),
       deterministic: !opts.stochastic,
       onEpisode: (n) => bar?.update(n),
     });
