@@ -16,6 +16,20 @@ export const loopMetrics: readonly MetricSpec[] = [
   { key: 'updateSeconds', group: 'perf', reduce: 'sum' },
 ];
 
+/** One iteration's record, as progress.jsonl holds it: the keys of all the run's MetricSpecs that have a value. */
+export function iterationRecord(p: {
+  counters: { iteration: number; envSteps: number; wallSeconds: number; policyVersion: number };
+  work: { steps: number; sampleSeconds: number; updateSeconds: number; metrics: Record<string, number> };
+  episodes: { episodeReturnMean: number; episodeLenMean: number; episodes: number };
+  sampler: Record<string, number>;
+  evaluation: Record<string, number>;
+}): Record<string, number> & Progress {
+  const { iteration, envSteps, wallSeconds, policyVersion } = p.counters;
+  const { steps, sampleSeconds, updateSeconds } = p.work;
+  const envStepsPerSecond = steps / (sampleSeconds + updateSeconds);
+  return { iteration, envSteps, wallSeconds, ...p.episodes, envStepsPerSecond, sampleSeconds, updateSeconds, policyVersion, ...p.sampler, ...p.work.metrics, ...p.evaluation };
+}
+
 /** Metric specs by key; a key declared twice (an algorithm's `iteration`, say) is refused. */
 export function metricIndex(specs: readonly MetricSpec[]): Map<string, MetricSpec> {
   const index = new Map<string, MetricSpec>();

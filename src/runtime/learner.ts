@@ -5,7 +5,7 @@ import type { RunConfig } from '../config/schema';
 import { stopReason } from '../metrics';
 import type { KeyPair } from '../transport/curve';
 import { broadcast, driverFor } from './drivers';
-import { IterationLog, UpdateMetrics, metricIndex } from './iteration-record';
+import { IterationLog, UpdateMetrics, iterationRecord, metricIndex } from './iteration-record';
 import { CleanUp, wireRun } from './wiring';
 
 export interface TrainOptions {
@@ -70,15 +70,12 @@ export async function train(config: RunConfig | Record<string, unknown>, opts: T
       c.iteration += 1;
       const evaluation = evaluate(c.iteration, () => algorithm.getWeights()) ?? {};
       evalReturnMean = evaluation.evalReturnMean ?? evalReturnMean;
-      const iterSeconds = work.sampleSeconds + work.updateSeconds;
       c.wallSeconds = (performance.now() - start) / 1000;
-      const { iteration, envSteps, wallSeconds, policyVersion } = c;
-      const episodes = run.episodes.metrics();
-      const record = { ...parts.sampler.stats(), ...work.metrics, ...evaluation, iteration, envSteps, wallSeconds, ...episodes, envStepsPerSecond: work.steps / iterSeconds, sampleSeconds: work.sampleSeconds, updateSeconds: work.updateSeconds, policyVersion };
+      const record = iterationRecord({ counters: c, work, episodes: run.episodes.metrics(), sampler: parts.sampler.stats(), evaluation });
       records.write((last = record));
       // Let signals (Ctrl-C) and I/O in: every await above may have resolved without yielding.
       await new Promise((resolve) => setImmediate(resolve));
-      reason = stopReason(cfg.stop, { ...c, episodeReturnMean: episodes.episodeReturnMean, evalReturnMean: evaluation.evalReturnMean }) ?? (opts.signal?.aborted ? 'interrupted' : undefined);
+      reason = stopReason(cfg.stop, { ...c, episodeReturnMean: record.episodeReturnMean, evalReturnMean: evaluation.evalReturnMean }) ?? (opts.signal?.aborted ? 'interrupted' : undefined);
       if (reason === undefined && run.checkpointDue()) await run.checkpoint();
     }
     await run.checkpoint();

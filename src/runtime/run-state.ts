@@ -57,7 +57,8 @@ export class RunState {
   /** False while an update runs: an error thrown then may leave it half applied. */
   sound = true;
   lastCheckpoint = '';
-  private savedAt = { time: performance.now(), envSteps: -1, iteration: -1 };
+  /** When the last checkpoint was written, and of what (a fresh run: the empty start, never worth one). */
+  private savedAt = { time: performance.now(), envSteps: 0, iteration: 0 };
 
   constructor(
     private readonly cfg: RunConfig,
