@@ -6,7 +6,8 @@ import { stopReason } from '../metrics';
 import type { KeyPair } from '../transport/curve';
 import { broadcast, driverFor } from './drivers';
 import { IterationLog, UpdateMetrics, iterationRecord, metricIndex } from './iteration-record';
-import { CleanUp, wireRun } from './wiring';
+import { CleanUp } from './clean-up';
+import { wireRun } from './wiring';
 
 export interface TrainOptions {
   /** Where the run's files go; default runs/<name>-<timestamp> (a resumed run: its own dir). */

@@ -16,28 +16,7 @@ import { RolloutWorker } from './rollout-worker';
 import { RunState } from './run-state';
 import { LocalSampler, samplerMetrics, type Sampler } from './sampler';
 import { WorkerPool } from './worker-pool';
-
-/** Things to release when the run ends, last acquired first; `close()` runs each once, whatever throws. */
-export class CleanUp {
-  private readonly steps: (() => unknown)[] = [];
-
-  add<T>(thing: T, release: (t: T) => unknown): T {
-    this.steps.push(() => release(thing));
-    return thing;
-  }
-
-  async close(): Promise<void> {
-    let first: unknown;
-    for (const step of this.steps.splice(0).reverse()) {
-      try {
-        await step();
-      } catch (err) {
-        first ??= err;
-      }
-    }
-    if (first !== undefined) throw first;
-  }
-}
+import type { CleanUp } from './clean-up';
 
 export interface RunParts {
   algorithm: Algorithm;
