@@ -34,13 +34,12 @@ export async function dqnGradientSteps(): Promise<void> {
   for (const [hidden, batchSize, doubleQ] of [[[64, 64], 64, true], [[128, 128], 64, true], [[128, 128], 256, true], [[256, 256], 64, true], [[128, 128], 64, false]] as const) {
     const config = dqnConfigSchema.parse({ batchSize, doubleQ, learningStarts: 0, trainFrequency: 1, bufferSize: 10_000 });
     const algo = dqn.create({ config, model: { hiddenSizes: [...hidden], activation: 'relu', sharedLayers: false }, ...spaces, seed: 0, totalEnvs: 1, rolloutLength: 1, totalEnvSteps: 1e6 }) as Dqn;
-    let iteration = 0;
-    await algo.update([randomBatch(rng, 1, 1000, 4)], { iteration: ++iteration, envSteps: 1000 }); // fill, and warm up 1000 steps
+    await algo.update([randomBatch(rng, 1, 1000, 4)], { envSteps: 1000 }); // fill, and warm up 1000 steps
     const rates: number[] = [];
     for (let i = 0; i < 5; i++) {
       const batch = randomBatch(rng, 1, 200, 4);
       const t = performance.now();
-      await algo.update([batch], { iteration: ++iteration, envSteps: 1000 + 200 * i });
+      await algo.update([batch], { envSteps: 1000 + 200 * i });
       rates.push(200 / ((performance.now() - t) / 1000));
     }
     algo.dispose();

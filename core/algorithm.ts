@@ -82,33 +82,62 @@ export interface SamplingPolicy {
   dispose(): void;
 }
 
+/**
+ * One metric, declared where it is produced (an algorithm's `metrics`, the sampler's, the
+ * runtime's own), so that its TensorBoard chart and its reduction are decided once and a key
+ * nobody declared is an error rather than a chart in the wrong place.
+ */
+export interface MetricSpec {
+  /** The key in `update()`'s result and in progress.jsonl. */
+  key: string;
+  /** TensorBoard groups charts by the tag's first part: `<group>/<key>` (`train/policyLoss`). */
+  group: string;
+  /** How an iteration's values (one per update; async mode has many) become its one value. */
+  reduce: 'mean' | 'sum' | 'last';
+  /** The short label on the console's line per iteration; absent: not on the line. */
+  label?: string;
+  /** The TensorBoard tag when not `<group>/<key>` (evaluation's `eval/returnMean`). */
+  tag?: string;
+}
+
+/**
+ * How the runtime drives an algorithm, chosen once per run.
+ *
+ * `sync` (on-policy): each iteration gathers `trainBatchSize` steps sampled by weights at most
+ * `maxPolicyLag` versions old, updates once, then broadcasts the weights.
+ *
+ * `async` (off-policy): workers sample without pause; every batch goes to `update` as it
+ * arrives, whatever weights sampled it (its lag is reported, not limited), and the weights are
+ * broadcast whenever `syncDue()` says so. An iteration is `stepsPerIteration` steps of that.
+ */
+export type Schedule =
+  | { mode: 'sync'; trainBatchSize: number; maxPolicyLag: number }
+  | { mode: 'async'; stepsPerIteration: number };
+
 export interface UpdateContext {
-  iteration: number;
-  /** Env steps sampled so far, this iteration's included. */
+  /** Env steps sampled so far, these batches' included (for schedules over the run). */
   envSteps: number;
 }
 
 export interface Algorithm {
-  /**
-   * `sync` (on-policy): each iteration the learner gathers `trainBatchSize` steps sampled by
-   * weights at most `maxPolicyLag` versions old, updates once, then broadcasts the weights.
-   *
-   * `async` (off-policy): workers sample without pause; every batch goes to `update` as it
-   * arrives, whatever weights sampled it (its lag is reported, not limited), and the weights
-   * are broadcast whenever `syncDue()` says so. An iteration is `trainBatchSize` steps of that.
-   */
-  readonly mode: 'sync' | 'async';
-  readonly trainBatchSize: number;
-  readonly maxPolicyLag: number;
-  /** `async` only: true when the workers should get the current weights (asked after each update). */
+  readonly schedule: Schedule;
+  /** Every key `update()` may return, with its TensorBoard group, reduction and console label. */
+  readonly metrics: readonly MetricSpec[];
+  /** `async`: whether the workers should get the current weights now (asked after each update). No side effect. */
   syncDue?(): boolean;
-  /** The metrics worth a place on the console's line per iteration, with short labels. */
-  readonly consoleMetrics: [key: string, label: string][];
+  /** `async`: the runtime has just broadcast `getWeights()` because `syncDue()` said so. */
+  weightsBroadcast?(): void;
+  /** The spec the run's workers build their policy from (the module's `policySpec` for this run). */
   policySpec(): PolicySpec;
+  /**
+   * The policy's weights, and whatever else must reach the workers with them under the same
+   * `policyVersion` (DQN: its exploration rate; see `EPSILON` in algorithms/dqn/q-network.ts).
+   */
   getWeights(): Weights;
   /**
-   * One training step on the gathered batches; returns the metrics to log. An `async`
-   * algorithm's metrics cover the iteration so far (`ctx.iteration`): the runtime logs the last.
+   * One training step on the gathered batches; returns this update's metrics only (keys of
+   * `metrics`). The runtime reduces an iteration's updates, so an algorithm keeps no
+   * per-iteration sums of its own.
    */
   update(batches: TrajectoryBatch[], ctx: UpdateContext): Promise<Record<string, number>>;
   /** Everything needed to resume exactly: weights, optimizer state, generators, counters. */
@@ -138,11 +167,16 @@ export function weightsFromState(state: AlgorithmState): Weights {
   return state.tensors.filter((t) => t.name.startsWith(WEIGHTS)).map((t) => ({ ...t, name: t.name.slice(WEIGHTS.length) }));
 }
 
-export interface CreateOptions<C> {
+/** What a policy's shape depends on: the algorithm's config, the model and the env's spaces. */
+export interface PolicyOptions<C> {
   config: C;
   model: ModelConfig;
   observationSpace: SpaceSpec;
   actionSpace: SpaceSpec;
+}
+
+export interface CreateOptions<C> extends PolicyOptions<C> {
+  /** The run's seed; an algorithm takes its generators from `seedStreams(seed)` (core/seed-streams.ts). */
   seed: number;
   /** Envs sampling in parallel across all workers, and steps per env per batch. */
   totalEnvs: number;
@@ -165,6 +199,8 @@ export interface AlgorithmModule<C = unknown> {
   configSchema: z.ZodType<C>;
   check(config: C, ctx: { totalEnvs: number; rolloutLength: number; totalEnvSteps?: number }): ConfigIssue[];
   create(opts: CreateOptions<C>): Algorithm;
+  /** The spec of this algorithm's sampling policy: what a worker records per step, and what `rl evaluate` builds. */
+  policySpec(opts: PolicyOptions<C>): PolicySpec;
   /** A sampling policy; `workerId` is the worker that will use it (absent: evaluation). */
   createPolicy(spec: PolicySpec, ctx?: { workerId: number }): SamplingPolicy;
 }

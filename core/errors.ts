@@ -37,12 +37,15 @@ export class ProtocolError extends RlError {}
 /** A checkpoint that cannot be written or read. */
 export class CheckpointError extends RlError {}
 
+/** Training that cannot go on soundly: non-finite weights or losses (a diverged update). Names where. */
+export class TrainingError extends RlError {}
+
 /**
  * Training produced a number that is not finite (a NaN reward or observation, a diverging
  * loss): the gradient step that would have applied it is refused, so the weights and the
  * optimizer's moments stay as they were before it. Names the algorithm, the quantity and where.
  */
-export class NonFiniteError extends RlError {
+export class NonFiniteError extends TrainingError {
   constructor(
     readonly algorithm: string,
     readonly quantity: string,

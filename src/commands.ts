@@ -11,6 +11,7 @@ import type { RunConfig } from './config/schema';
 import { evaluatePolicy, type EvaluationResult } from './evaluate';
 import { recordEpisodes } from './record';
 import { CheckpointError } from '../core/errors';
+import { seedStreams } from '../core/seed-streams';
 
 /** The config a checkpoint was trained with, `--set` overrides applied (e.g. a longer `stop`). */
 export function configFromCheckpoint(dir: string, overrides: string[]): RunConfig {
@@ -36,22 +37,16 @@ export async function evaluateCheckpoint(
   await selectBackend(cfg.backend as BackendName);
   const module = algorithms[meta.algorithm];
   const env = createEnv(cfg.env.id, cfg.env.config);
-  const policy = module.createPolicy({
-    algorithm: meta.algorithm,
-    observationSpace: env.observationSpace.toSpec(),
-    actionSpace: env.actionSpace.toSpec(),
-    model: cfg.model,
-    config: cfg[meta.algorithm],
-    extras: [],
-  });
+  const spec = module.policySpec({ config: cfg[meta.algorithm], model: cfg.model, observationSpace: env.observationSpace.toSpec(), actionSpace: env.actionSpace.toSpec() });
   env.close();
+  const policy = module.createPolicy(spec);
   const weights = weightsFromState(ckpt.algorithm);
   if (weights.length === 0) throw new CheckpointError(`${dir}: holds no policy weights (weights/*)`);
   policy.setWeights(weights);
   const bar = opts.json || !process.stderr.isTTY ? undefined : new SingleBar({ format: 'evaluating [{bar}] {value}/{total} episodes', stream: process.stderr });
   bar?.start(opts.episodes, 0);
   try {
-    const run = { policy, envId: cfg.env.id, envConfig: cfg.env.config, episodes: opts.episodes, seed: opts.seed, deterministic: !opts.stochastic, onEpisode: (n: number) => bar?.update(n) };
+    const run = { policy, envId: cfg.env.id, envConfig: cfg.env.config, episodes: opts.episodes, seeds: seedStreams(opts.seed).evaluation(0), deterministic: !opts.stochastic, onEpisode: (n: number) => bar?.update(n) };
     const video = opts.video ? await recordEpisodes({ ...run, file: opts.video }) : undefined;
     const result = video ?? evaluatePolicy(run);
     bar?.stop();

@@ -1,6 +1,7 @@
-import type { SamplingPolicy } from '../core/algorithm';
+import type { MetricSpec, SamplingPolicy } from '../core/algorithm';
 import { createEnv } from './env-loader';
-import { Rng, deriveSeed } from '../core/rng';
+import { Rng } from '../core/rng';
+import type { EvaluationSeeds } from '../core/seed-streams';
 import { VectorEnv } from '../envs/vector-env';
 
 export interface EvaluationResult {
@@ -10,6 +11,19 @@ export interface EvaluationResult {
   returnMin: number;
   returnMax: number;
   lengthMean: number;
+}
+
+/** The metrics of an evaluation during training, as progress.jsonl names them; charted as `eval/returnMean`, ... */
+export const evaluationMetrics: readonly MetricSpec[] = (['returnMean', 'returnStd', 'returnMin', 'returnMax', 'lengthMean'] as const).map((k) => ({
+  key: `eval${k[0].toUpperCase()}${k.slice(1)}`,
+  group: 'eval',
+  reduce: 'last',
+  tag: `eval/${k}`,
+}));
+
+/** An evaluation's result under the keys of `evaluationMetrics`. */
+export function evaluationRecord(e: EvaluationResult): Record<string, number> {
+  return { evalReturnMean: e.returnMean, evalReturnStd: e.returnStd, evalReturnMin: e.returnMin, evalReturnMax: e.returnMax, evalLengthMean: e.lengthMean };
 }
 
 /**
@@ -22,15 +36,16 @@ export function evaluatePolicy(opts: {
   envId: string;
   envConfig: Record<string, unknown>;
   episodes: number;
-  seed: number;
+  /** `seedStreams(seed).evaluation(round)`: the envs' and the actions' seeds. */
+  seeds: EvaluationSeeds;
   deterministic: boolean;
   onEpisode?: (done: number) => void;
 }): EvaluationResult {
   const numEnvs = Math.min(16, opts.episodes);
   const quota = Array.from({ length: numEnvs }, (_, i) => Math.floor(opts.episodes / numEnvs) + (i < opts.episodes % numEnvs ? 1 : 0));
   const envs = new VectorEnv(opts.envId, Array.from({ length: numEnvs }, () => createEnv(opts.envId, opts.envConfig)));
-  const rng = new Rng(deriveSeed(opts.seed, 0x5eed));
-  let obs = envs.reset(Array.from({ length: numEnvs }, (_, i) => deriveSeed(opts.seed, 0xe7a1, i)));
+  const rng = new Rng(opts.seeds.actions);
+  let obs = envs.reset(Array.from({ length: numEnvs }, (_, i) => opts.seeds.env(i)));
   const returns: number[] = [];
   const lengths: number[] = [];
   const space = envs.actionSpace;

@@ -3,6 +3,6 @@ export * from '../envs';
 export { train, type TrainOptions, type TrainResult } from './runtime/learner';
 export { loadConfig, validateConfig } from './config/load';
 export type { RunConfig } from './config/schema';
-export { RlError, ConfigError, EnvError, ProtocolError, CheckpointError } from '../core/errors';
+export { RlError, ConfigError, EnvError, ProtocolError, CheckpointError, TrainingError } from '../core/errors';
 export type * from '../core/algorithm';
 export { algorithms } from '../algorithms';

@@ -1,4 +1,12 @@
+import type { MetricSpec } from '../core/algorithm';
 import type { StopConfig } from './config/schema';
+
+/** What `EpisodeWindow.metrics()` reports. */
+export const episodeMetrics: readonly MetricSpec[] = [
+  { key: 'episodeReturnMean', group: 'rollout', reduce: 'last' },
+  { key: 'episodeLenMean', group: 'rollout', reduce: 'last' },
+  { key: 'episodes', group: 'rollout', reduce: 'last' },
+];
 
 /** Returns and lengths of the last `size` finished episodes. */
 export class EpisodeWindow {
@@ -37,6 +45,11 @@ export class EpisodeWindow {
 
   get lengthMean(): number {
     return mean(this.lengths);
+  }
+
+  /** The keys of `episodeMetrics`. */
+  metrics(): { episodeReturnMean: number; episodeLenMean: number; episodes: number } {
+    return { episodeReturnMean: this.returnMean, episodeLenMean: this.lengthMean, episodes: this.total };
   }
 }
 

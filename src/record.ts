@@ -1,7 +1,8 @@
 import * as path from 'node:path';
 import type { SamplingPolicy } from '../core/algorithm';
 import { EnvError } from '../core/errors';
-import { Rng, deriveSeed } from '../core/rng';
+import { Rng } from '../core/rng';
+import type { EvaluationSeeds } from '../core/seed-streams';
 import { envSpec, listEnvs } from '../envs/registry';
 import { createEnv } from './env-loader';
 import { summarise, type EvaluationResult } from './evaluate';
@@ -23,7 +24,8 @@ export async function recordEpisodes(opts: {
   envId: string;
   envConfig: Record<string, unknown>;
   episodes: number;
-  seed: number;
+  /** `seedStreams(seed).evaluation(round)`, as evaluation takes them. */
+  seeds: EvaluationSeeds;
   deterministic: boolean;
   file: string;
   onEpisode?: (done: number) => void;
@@ -35,10 +37,10 @@ export async function recordEpisodes(opts: {
   try {
     if (typeof env.render !== 'function') throw new EnvError(`env ${opts.envId} has no render(): a video needs the env to draw its frames (see "Watching a run" in the README)`);
     const render = () => env.render!();
-    const rng = new Rng(deriveSeed(opts.seed, 0x5eed));
+    const rng = new Rng(opts.seeds.actions);
     const space = env.actionSpace;
     for (let k = 0; k < opts.episodes; k++) {
-      let obs = env.reset(k === 0 ? { seed: deriveSeed(opts.seed, 0xe7a1, 0) } : {}).obs;
+      let obs = env.reset(k === 0 ? { seed: opts.seeds.env(0) } : {}).obs;
       await writer.add(render());
       let ret = 0;
       let len = 0;
@@ -67,9 +69,8 @@ export async function recordEpisodes(opts: {
  * `evaluation: { video: true }`: one episode of the policy under evaluation, from that
  * evaluation's seed, to RUN_DIR/videos/iter_NNNNNN.gif. Returns the file's path.
  */
-export async function writeEvaluationVideo(policy: SamplingPolicy, cfg: RunConfig, runDir: string, iteration: number): Promise<string> {
+export async function writeEvaluationVideo(policy: SamplingPolicy, cfg: RunConfig, runDir: string, iteration: number, seeds: EvaluationSeeds): Promise<string> {
   const file = path.join(runDir, 'videos', `iter_${String(iteration).padStart(6, '0')}.gif`);
-  const seed = cfg.seed + iteration;
-  await recordEpisodes({ policy, envId: cfg.env.id, envConfig: cfg.env.config, episodes: 1, seed, deterministic: cfg.evaluation.deterministic, file });
+  await recordEpisodes({ policy, envId: cfg.env.id, envConfig: cfg.env.config, episodes: 1, seeds, deterministic: cfg.evaluation.deterministic, file });
   return file;
 }

@@ -5,26 +5,9 @@ import { crc32c } from '@node-rs/crc32';
 
 /**
  * TensorBoard's event files, written by hand: there is no npm package for them. An events file is
- * a sequence of TFRecord frames, each holding one `tensorflow.Event` protobuf message.
+ * a sequence of TFRecord frames, each holding one `tensorflow.Event` protobuf message. The tags
+ * (`train/policyLoss`, ...) come from the metrics' own specs (src/runtime/iteration-record.ts).
  */
-
-const groups: Record<string, string> = {
-  episodeReturnMean: 'rollout', episodeLenMean: 'rollout', episodes: 'rollout',
-  envStepsPerSecond: 'perf', sampleSeconds: 'perf', updateSeconds: 'perf', wallSeconds: 'perf',
-  liveWorkers: 'runtime', workerRestarts: 'runtime', rejectedMessages: 'runtime',
-  policyVersion: 'runtime', iteration: 'runtime', envSteps: 'runtime',
-  droppedBatches: 'runtime', envErrors: 'runtime', policyLagMean: 'runtime',
-};
-
-/**
- * The TensorBoard tag of a metric key, `<group>/<key>`, so that related charts sit together:
- * `evalReturnMean` -> `eval/returnMean`, `episodes` -> `rollout/episodes`, and algorithm metrics
- * (`policyLoss`, `entropy`, ...) -> `train/...`.
- */
-export function tagFor(key: string): string {
-  if (/^eval[A-Z]/.test(key)) return `eval/${key[4].toLowerCase()}${key.slice(5)}`;
-  return `${groups[key] ?? 'train'}/${key}`;
-}
 
 /**
  * Writes scalars to `<dir>/events.out.tfevents.<unix seconds>.<hostname>`, one Event per call.
@@ -50,14 +33,14 @@ export class TensorBoardWriter {
     this.append(Buffer.concat([double(1, Date.now() / 1000), bytes(3, Buffer.from('brain.Event:2'))]));
   }
 
-  /** One Event at `step` (the env step count) with a value per finite metric; NaN, Infinity and non-numbers are left out. */
-  writeScalars(step: number, metrics: Record<string, number>, wallTime = Date.now() / 1000): void {
+  /** One Event at `step` (the env step count) with a value per finite scalar, by tag; NaN, Infinity and non-numbers are left out. */
+  writeScalars(step: number, scalars: Record<string, number>, wallTime = Date.now() / 1000): void {
     if (!Number.isSafeInteger(step) || step < 0) {
       throw new RangeError(`TensorBoardWriter.writeScalars: step (${step}) must be a non-negative integer`);
     }
-    const values = Object.entries(metrics)
+    const values = Object.entries(scalars)
       .filter(([, v]) => typeof v === 'number' && Number.isFinite(v))
-      .map(([k, v]) => bytes(1, Buffer.concat([bytes(1, Buffer.from(tagFor(k))), float(2, v)])));
+      .map(([tag, v]) => bytes(1, Buffer.concat([bytes(1, Buffer.from(tag)), float(2, v)])));
     if (values.length === 0) return;
     this.append(Buffer.concat([double(1, wallTime), int64(2, step), bytes(5, Buffer.concat(values))]));
   }

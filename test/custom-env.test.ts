@@ -60,7 +60,7 @@ describe('Custom environments', () => {
   it("train the README's corridor example through the CLI", () => {
     const r = rl(['train', '--config', 'examples/corridor/corridor.yaml', '--run-dir', path.join(tmp, 'corridor')]);
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /done: episodeReturnMean 0\.9\d* >= 0\.9\./);
+    assert.match(r.stdout, /done: episodeReturnMean (0\.9|1\.0) >= 0\.9\./); // the best return, 0.99 less a step or two, prints as 0.9 or 1.0
   });
 
   it('`rl check-env` passes a good env and names each violation of a broken one', () => {

@@ -271,8 +271,11 @@ describe('DQN', () => {
       let envSteps = 0;
       const round = async (i: number) => {
         envSteps += 64;
-        const m = await algo.update([worker.sample()], { iteration: i, envSteps });
-        if (algo.syncDue()) worker.setWeights(algo.getWeights(), i);
+        const m = await algo.update([worker.sample()], { envSteps });
+        if (algo.syncDue()) {
+          worker.setWeights(algo.getWeights(), i);
+          algo.weightsBroadcast();
+        }
         return m;
       };
       for (let i = 1; i <= 3; i++) await round(i); // warm-up: past learningStarts, tfjs' own constants
@@ -294,7 +297,7 @@ describe('DQN', () => {
     const network = () => algo.getWeights().filter((w) => w.name !== EPSILON);
     const before = network();
     await assert.rejects(
-      algo.update([bad], { iteration: 1, envSteps: 64 }), // 64 transitions: learningStarts reached, 16 gradient steps due
+      algo.update([bad], { envSteps: 64 }), // 64 transitions: learningStarts reached, 16 gradient steps due
       (err: Error) => err instanceof NonFiniteError && /^dqn: the loss is NaN in gradient step 1; the step was not applied/.test(err.message),
     );
     assert.deepEqual(network(), before);
@@ -310,7 +313,7 @@ describe('DQN', () => {
       for (let i = 1; i <= 6; i++) {
         if (from && i <= 3) continue;
         if (from && i === 4) await algo.setState(from);
-        await algo.update([batches[i - 1]], { iteration: i, envSteps: 64 * i });
+        await algo.update([batches[i - 1]], { envSteps: 64 * i });
         if (i === stopAt) state = await algo.getState();
       }
       const weights = algo.getWeights();

@@ -1,10 +1,11 @@
+import { seedStreams } from '../core/seed-streams';
 import { strict as assert } from 'node:assert';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { GifReader } from 'omggif';
-import { Box, CartPole, Discrete, Rng, deriveSeed, TimeLimit, listEnvs, makeEnv, registerEnv, type Env, type RgbFrame } from '../envs';
+import { Box, CartPole, Discrete, Rng, TimeLimit, listEnvs, makeEnv, registerEnv, type Env, type RgbFrame } from '../envs';
 import { Canvas } from '../envs/draw';
 import type { SamplingPolicy } from '../core/algorithm';
 import { checkEnv } from '../src/check-env';
@@ -152,7 +153,7 @@ describe('videos', () => {
   it('a written GIF decodes back to its frames, one per reset and step', async () => {
     const file = path.join(tmp(), 'cartpole.gif');
     // Always pushing right: the pole falls within a few dozen steps.
-    const r = await recordEpisodes({ policy: constantPolicy(1), envId: 'CartPole-v1', envConfig: {}, episodes: 2, seed: 0, deterministic: true, file });
+    const r = await recordEpisodes({ policy: constantPolicy(1), envId: 'CartPole-v1', envConfig: {}, episodes: 2, seeds: seedStreams(0).evaluation(0), deterministic: true, file });
     assert.equal(r.episodes, 2);
     assert.ok(r.lengthMean > 5 && r.lengthMean < 100, `length ${r.lengthMean}`);
     const gif = new GifReader(new Uint8Array(fs.readFileSync(file)));
@@ -162,7 +163,7 @@ describe('videos', () => {
     assert.equal(gif.frameInfo(0).delay, 2); // CartPole renders at 50 fps: 2 centiseconds a frame
     // The first frame is the reset's, from the seed evaluation's first env starts from.
     const env = makeEnv('CartPole-v1');
-    env.reset({ seed: deriveSeed(0, 0xe7a1, 0) });
+    env.reset({ seed: seedStreams(0).evaluation(0).env(0) });
     const frame = env.render!();
     const rgba = new Uint8Array(600 * 400 * 4);
     gif.decodeAndBlitFrameRGBA(0, rgba);
@@ -178,7 +179,7 @@ describe('videos', () => {
       return;
     }
     const file = path.join(tmp(), 'a.mp4');
-    const r = await recordEpisodes({ policy: constantPolicy(0), envId: 'CartPole-v1', envConfig: {}, episodes: 1, seed: 0, deterministic: true, file });
+    const r = await recordEpisodes({ policy: constantPolicy(0), envId: 'CartPole-v1', envConfig: {}, episodes: 1, seeds: seedStreams(0).evaluation(0), deterministic: true, file });
     assert.equal(fs.readFileSync(file).subarray(4, 8).toString(), 'ftyp');
     assert.equal(r.frames, r.lengthMean + 1);
   });
@@ -202,7 +203,7 @@ describe('videos', () => {
       delete (env as { render?: unknown }).render;
       return Object.assign(Object.create(null), { observationSpace: env.observationSpace, actionSpace: env.actionSpace, reset: env.reset!.bind(env), step: env.step!.bind(env), close: () => {} }) as Env;
     });
-    await assert.rejects(recordEpisodes({ policy: constantPolicy(0), envId: 'render-test/NoFrames', envConfig: {}, episodes: 1, seed: 0, deterministic: true, file: path.join(tmp(), 'x.gif') }), {
+    await assert.rejects(recordEpisodes({ policy: constantPolicy(0), envId: 'render-test/NoFrames', envConfig: {}, episodes: 1, seeds: seedStreams(0).evaluation(0), deterministic: true, file: path.join(tmp(), 'x.gif') }), {
       message: 'env render-test/NoFrames has no render(): a video needs the env to draw its frames (see "Watching a run" in the README)',
     });
   });

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { TensorBoardWriter, tagFor } from '../src/tensorboard';
+import { TensorBoardWriter } from '../src/tensorboard';
 import { crc32c, readEvents } from './tfrecord-reader';
 
 describe('TensorBoardWriter', () => {
@@ -18,8 +18,8 @@ describe('TensorBoardWriter', () => {
   /** A writer with two iterations' worth of metrics in it, closed. */
   function writeTwoSteps(): TensorBoardWriter {
     const w = new TensorBoardWriter(tmp);
-    w.writeScalars(1024, { episodeReturnMean: 21.5, policyLoss: -0.0123, evalReturnMean: 500 }, 1700000000.25);
-    w.writeScalars(2048, { episodeReturnMean: 37.1, policyLoss: 0.1, envStepsPerSecond: 12345.678 }, 1700000001.5);
+    w.writeScalars(1024, { 'rollout/episodeReturnMean': 21.5, 'train/policyLoss': -0.0123, 'eval/returnMean': 500 }, 1700000000.25);
+    w.writeScalars(2048, { 'rollout/episodeReturnMean': 37.1, 'train/policyLoss': 0.1, 'perf/envStepsPerSecond': 12345.678 }, 1700000001.5);
     w.close();
     return w;
   }
@@ -47,7 +47,7 @@ describe('TensorBoardWriter', () => {
     assert.ok(Math.abs(first.wallTime - Date.now() / 1000) < 60, `wall time ${first.wallTime} is not now`);
   });
 
-  it('writes one event per call with its step, wall time, grouped tags and float32 values', () => {
+  it('writes one event per call with its step, wall time, tags and float32 values', () => {
     const events = readEvents(writeTwoSteps().file);
     assert.equal(events.length, 3);
     assert.deepEqual(events.slice(1), [
@@ -74,7 +74,7 @@ describe('TensorBoardWriter', () => {
 
   it('leaves out NaN, Infinity and non-number metrics', () => {
     const w = new TensorBoardWriter(tmp);
-    const metrics = { episodeReturnMean: NaN, valueLoss: 2, entropy: Infinity, approxKl: 'x' as unknown as number };
+    const metrics = { 'rollout/episodeReturnMean': NaN, 'train/valueLoss': 2, 'train/entropy': Infinity, 'train/approxKl': 'x' as unknown as number };
     w.writeScalars(3000, metrics);
     w.close();
     const events = readEvents(w.file);
@@ -94,42 +94,14 @@ describe('TensorBoardWriter', () => {
     });
   });
 
-  it('maps metric keys to <group>/<key> tags', () => {
-    const expected: Record<string, string> = {
-      episodeReturnMean: 'rollout/episodeReturnMean',
-      episodeLenMean: 'rollout/episodeLenMean',
-      episodes: 'rollout/episodes',
-      evalReturnMean: 'eval/returnMean',
-      evalLengthMean: 'eval/lengthMean',
-      envStepsPerSecond: 'perf/envStepsPerSecond',
-      sampleSeconds: 'perf/sampleSeconds',
-      updateSeconds: 'perf/updateSeconds',
-      wallSeconds: 'perf/wallSeconds',
-      liveWorkers: 'runtime/liveWorkers',
-      workerRestarts: 'runtime/workerRestarts',
-      rejectedMessages: 'runtime/rejectedMessages',
-      policyVersion: 'runtime/policyVersion',
-      iteration: 'runtime/iteration',
-      envSteps: 'runtime/envSteps',
-      policyLoss: 'train/policyLoss',
-      valueLoss: 'train/valueLoss',
-      entropy: 'train/entropy',
-      approxKl: 'train/approxKl',
-      clipFraction: 'train/clipFraction',
-      explainedVariance: 'train/explainedVariance',
-      learningRate: 'train/learningRate',
-    };
-    assert.deepEqual(Object.fromEntries(Object.keys(expected).map((k) => [k, tagFor(k)])), expected);
-  });
-
   it('warns once and goes on without throwing when its folder is removed after creation', () => {
     const logs: string[] = [];
     const dir = path.join(tmp, 'run');
     const w = new TensorBoardWriter(dir, { log: (m) => logs.push(m) });
-    w.writeScalars(1, { policyLoss: 1 });
+    w.writeScalars(1, { 'train/policyLoss': 1 });
     fs.rmSync(dir, { recursive: true });
-    w.writeScalars(2, { policyLoss: 2 });
-    w.writeScalars(3, { policyLoss: 3 });
+    w.writeScalars(2, { 'train/policyLoss': 2 });
+    w.writeScalars(3, { 'train/policyLoss': 3 });
     w.flush();
     w.close();
     w.close();
@@ -144,7 +116,7 @@ describe('TensorBoardWriter', () => {
     const logs: string[] = [];
     fs.writeFileSync(path.join(tmp, 'a-file'), '');
     const w = new TensorBoardWriter(path.join(tmp, 'a-file', 'run'), { log: (m) => logs.push(m) });
-    w.writeScalars(1, { policyLoss: 1 });
+    w.writeScalars(1, { 'train/policyLoss': 1 });
     w.flush();
     w.close();
     assert.equal(logs.length, 1, logs.join('\n'));
@@ -154,7 +126,7 @@ describe('TensorBoardWriter', () => {
 
   it('rejects a step that is not a non-negative integer', () => {
     const w = new TensorBoardWriter(tmp);
-    assert.throws(() => w.writeScalars(1.5, { policyLoss: 1 }), {
+    assert.throws(() => w.writeScalars(1.5, { 'train/policyLoss': 1 }), {
       name: 'RangeError',
       message: 'TensorBoardWriter.writeScalars: step (1.5) must be a non-negative integer',
     });

@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import { weightsFromState, weightsToState, type Algorithm, type AlgorithmModule, type AlgorithmState, type ConfigIssue, type CreateOptions, type NamedTensor, type PolicySpec, type TrajectoryBatch, type UpdateContext, type Weights } from '../../core/algorithm';
+import { weightsFromState, weightsToState, type Algorithm, type AlgorithmModule, type AlgorithmState, type ConfigIssue, type CreateOptions, type MetricSpec, type NamedTensor, type PolicyOptions, type PolicySpec, type Schedule, type TrajectoryBatch, type UpdateContext, type Weights } from '../../core/algorithm';
 import { ConfigError } from '../../core/errors';
-import { Rng, deriveSeed } from '../../core/rng';
+import { Rng } from '../../core/rng';
+import { seedStreams } from '../../core/seed-streams';
 import { nStepTransitions } from '../common/nstep';
 import { EPSILON, QNetwork, QPolicy } from './q-network';
 import { ReplayBuffer } from '../common/replay';
@@ -82,6 +83,7 @@ export const dqn: AlgorithmModule<DqnConfig> = {
   },
 
   create: (opts) => new Dqn(opts),
+  policySpec: ({ observationSpace, actionSpace, model, config }: PolicyOptions<DqnConfig>): PolicySpec => ({ algorithm: 'dqn', observationSpace, actionSpace, model, config, extras: [] }),
   createPolicy(spec, ctx) {
     const cfg = spec.config as DqnPolicyConfig;
     const fixed = cfg.perWorkerEpsilon && ctx ? apexEpsilon(ctx.workerId % Math.max(1, cfg.numWorkers ?? 1), Math.max(1, cfg.numWorkers ?? 1), cfg.perWorkerEpsilon.base, cfg.perWorkerEpsilon.alpha) : null;
@@ -89,9 +91,8 @@ export const dqn: AlgorithmModule<DqnConfig> = {
   },
 };
 
-/** Sums of one iteration's gradient steps, for its metrics. */
-interface IterationStats {
-  iteration: number;
+/** Sums over one update's gradient steps, for its metrics (the runtime reduces an iteration's updates). */
+interface UpdateStats {
   gradientSteps: number;
   loss: number;
   qMean: number;
@@ -105,13 +106,16 @@ interface IterationStats {
  * (`mode: 'async'`), and gradient steps follow at `trainFrequency`.
  */
 export class Dqn implements Algorithm {
-  readonly mode = 'async' as const;
-  readonly trainBatchSize: number;
-  readonly maxPolicyLag = 0; // not used in async mode: lag is reported, never limited
-  readonly consoleMetrics: [string, string][] = [
-    ['loss', 'loss'],
-    ['qMean', 'q'],
-    ['epsilon', 'eps'],
+  readonly schedule: Schedule;
+  readonly metrics: readonly MetricSpec[] = [
+    { key: 'loss', group: 'train', reduce: 'mean', label: 'loss' },
+    { key: 'qMean', group: 'train', reduce: 'mean', label: 'q' },
+    { key: 'tdError', group: 'train', reduce: 'mean' },
+    { key: 'epsilon', group: 'train', reduce: 'last', label: 'eps' },
+    { key: 'gradientSteps', group: 'train', reduce: 'sum' },
+    { key: 'totalGradientSteps', group: 'train', reduce: 'last' },
+    { key: 'bufferSize', group: 'train', reduce: 'last' },
+    { key: 'priorityBeta', group: 'train', reduce: 'last' },
   ];
   readonly buffer: ReplayBuffer;
   private readonly cfg: DqnConfig;
@@ -127,35 +131,47 @@ export class Dqn implements Algorithm {
   private syncedAt = { gradientSteps: 0, epsilon: NaN };
   /** The target network's tensors, unpacked once per target update rather than once per step. */
   private targetP: Record<string, tf.Tensor> | null = null;
-  private stats: IterationStats = { iteration: 0, gradientSteps: 0, loss: 0, qMean: 0, tdError: 0 };
+  private stats: UpdateStats = { gradientSteps: 0, loss: 0, qMean: 0, tdError: 0 };
 
   constructor(private readonly opts: CreateOptions<DqnConfig>) {
     const cfg = (this.cfg = opts.config);
-    this.trainBatchSize = cfg.stepsPerIteration;
+    this.schedule = { mode: 'async', stepsPerIteration: cfg.stepsPerIteration };
     this.totalEnvSteps = opts.totalEnvSteps ?? Infinity;
+    const seeds = seedStreams(opts.seed);
     // The same seed: the target starts as a copy of the online network.
-    this.online = new QNetwork(opts, opts.model, cfg.dueling, deriveSeed(opts.seed, 1));
-    this.target = new QNetwork(opts, opts.model, cfg.dueling, deriveSeed(opts.seed, 1));
+    this.online = new QNetwork(opts, opts.model, cfg.dueling, seeds.init);
+    this.target = new QNetwork(opts, opts.model, cfg.dueling, seeds.init);
     this.optimizer = tf.train.adam(cfg.lr, 0.9, 0.999, 1e-8);
-    this.rng = new Rng(deriveSeed(opts.seed, 2));
+    this.rng = new Rng(seeds.learner);
     this.buffer = new ReplayBuffer(cfg.bufferSize, this.online.obsSize, cfg.prioritizedReplay ? { alpha: cfg.priorityAlpha, eps: cfg.priorityEps } : null);
     this.epsilon = this.scheduledEpsilon(0);
   }
 
   policySpec(): PolicySpec {
-    const { observationSpace, actionSpace, model, config, numWorkers } = this.opts;
-    return { algorithm: 'dqn', observationSpace, actionSpace, model, config: { ...config, numWorkers: Math.max(1, numWorkers ?? 0) }, extras: [] };
+    const { config, numWorkers } = this.opts;
+    return { ...dqn.policySpec(this.opts), config: { ...config, numWorkers: Math.max(1, numWorkers ?? 0) } };
   }
 
-  /** The online network's weights, and the exploration rate the workers should use. */
+  /**
+   * The online network's weights, and the exploration rate the workers should use, as one more
+   * named tensor (`exploration/epsilon`). Why there and not in a field of its own: epsilon is part
+   * of the behaviour policy, so it must change exactly when a `policyVersion` does; as a tensor it
+   * rides the one versioned weights message (PUB, the welcome, a worker's `weightsRequest`) with
+   * no second path to keep in step, and is checked against the spec like any weight. The cost is
+   * one name that is not a parameter: `QPolicy.setWeights` takes it out, and `rl evaluate`,
+   * which acts greedily, never reads it.
+   */
   getWeights(): Weights {
     return [...this.online.getWeights(), { name: EPSILON, shape: [1], data: Float32Array.of(this.epsilon) }];
   }
 
+  /** Every `weightSyncInterval` gradient steps, or sooner when epsilon has moved by 0.01 since the last broadcast. */
   syncDue(): boolean {
-    const due = this.gradientSteps - this.syncedAt.gradientSteps >= this.cfg.weightSyncInterval || Math.abs(this.epsilon - this.syncedAt.epsilon) >= 0.01;
-    if (due) this.syncedAt = { gradientSteps: this.gradientSteps, epsilon: this.epsilon };
-    return due;
+    return this.gradientSteps - this.syncedAt.gradientSteps >= this.cfg.weightSyncInterval || Math.abs(this.epsilon - this.syncedAt.epsilon) >= 0.01;
+  }
+
+  weightsBroadcast(): void {
+    this.syncedAt = { gradientSteps: this.gradientSteps, epsilon: this.epsilon };
   }
 
   async update(batches: TrajectoryBatch[], ctx: UpdateContext): Promise<Record<string, number>> {
@@ -166,7 +182,7 @@ export class Dqn implements Algorithm {
       steps += b.numEnvs * b.length;
     }
     this.epsilon = this.scheduledEpsilon(ctx.envSteps);
-    if (this.stats.iteration !== ctx.iteration) this.stats = { iteration: ctx.iteration, gradientSteps: 0, loss: 0, qMean: 0, tdError: 0 };
+    this.stats = { gradientSteps: 0, loss: 0, qMean: 0, tdError: 0 };
 
     let todo = 0;
     if (this.buffer.size >= Math.max(cfg.learningStarts, 1)) {

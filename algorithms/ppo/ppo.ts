@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import { weightsFromState, weightsToState, type Algorithm, type AlgorithmModule, type AlgorithmState, type ConfigIssue, type CreateOptions, type PolicySpec, type TrajectoryBatch, type UpdateContext, type Weights } from '../../core/algorithm';
-import { Rng, deriveSeed } from '../../core/rng';
+import { weightsFromState, weightsToState, type Algorithm, type AlgorithmModule, type AlgorithmState, type ConfigIssue, type CreateOptions, type MetricSpec, type PolicyOptions, type PolicySpec, type Schedule, type TrajectoryBatch, type UpdateContext, type Weights } from '../../core/algorithm';
+import { Rng } from '../../core/rng';
+import { seedStreams } from '../../core/seed-streams';
 import { ActorCritic, ActorCriticPolicy } from './actor-critic';
 import { computeGae } from '../common/gae';
 import { optimizerFromState, optimizerToState, setLearningRate } from '../common/optimizer';
@@ -53,19 +54,21 @@ export const ppo: AlgorithmModule<PpoConfig> = {
   },
 
   create: (opts) => new Ppo(opts),
+  policySpec: ({ observationSpace, actionSpace, model, config }: PolicyOptions<PpoConfig>): PolicySpec => ({ algorithm: 'ppo', observationSpace, actionSpace, model, config, extras: ['logp', 'value'] }),
   createPolicy: (spec) => new ActorCriticPolicy(spec, (spec.config as PpoConfig).initLogStd),
 };
 
 /** Proximal Policy Optimization with a clipped surrogate objective (Schulman et al., 2017). */
 export class Ppo implements Algorithm {
-  readonly mode = 'sync' as const;
-  readonly trainBatchSize: number;
-  readonly maxPolicyLag: number;
-  readonly consoleMetrics: [string, string][] = [
-    ['policyLoss', 'pg'],
-    ['valueLoss', 'vf'],
-    ['entropy', 'ent'],
-    ['approxKl', 'kl'],
+  readonly schedule: Schedule;
+  readonly metrics: readonly MetricSpec[] = [
+    { key: 'policyLoss', group: 'train', reduce: 'mean', label: 'pg' },
+    { key: 'valueLoss', group: 'train', reduce: 'mean', label: 'vf' },
+    { key: 'entropy', group: 'train', reduce: 'mean', label: 'ent' },
+    { key: 'approxKl', group: 'train', reduce: 'mean', label: 'kl' },
+    { key: 'clipFraction', group: 'train', reduce: 'mean' },
+    { key: 'explainedVariance', group: 'train', reduce: 'mean' },
+    { key: 'learningRate', group: 'train', reduce: 'last' },
   ];
   private readonly cfg: PpoConfig;
   private readonly net: ActorCritic;
@@ -74,16 +77,15 @@ export class Ppo implements Algorithm {
 
   constructor(private readonly opts: CreateOptions<PpoConfig>) {
     this.cfg = opts.config;
-    this.trainBatchSize = trainBatchSize(this.cfg, opts.totalEnvs, opts.rolloutLength);
-    this.maxPolicyLag = this.cfg.maxPolicyLag;
-    this.net = new ActorCritic(opts, opts.model, deriveSeed(opts.seed, 1), this.cfg.initLogStd);
+    this.schedule = { mode: 'sync', trainBatchSize: trainBatchSize(this.cfg, opts.totalEnvs, opts.rolloutLength), maxPolicyLag: this.cfg.maxPolicyLag };
+    const seeds = seedStreams(opts.seed);
+    this.net = new ActorCritic(opts, opts.model, seeds.init, this.cfg.initLogStd);
     this.optimizer = tf.train.adam(this.cfg.lr, 0.9, 0.999, 1e-5);
-    this.rng = new Rng(deriveSeed(opts.seed, 2));
+    this.rng = new Rng(seeds.learner);
   }
 
   policySpec(): PolicySpec {
-    const { observationSpace, actionSpace, model, config } = this.opts;
-    return { algorithm: 'ppo', observationSpace, actionSpace, model, config, extras: ['logp', 'value'] };
+    return ppo.policySpec(this.opts);
   }
 
   getWeights(): Weights {
@@ -103,7 +105,7 @@ export class Ppo implements Algorithm {
       const order = shuffle(size, this.rng);
       for (let start = 0; start + cfg.minibatchSize <= size; start += cfg.minibatchSize) {
         const mb = gatherMinibatch(this.net, data, order.subarray(start, start + cfg.minibatchSize), cfg.normalizeAdvantages);
-        const where = () => `update ${ctx.iteration} (epoch ${epoch + 1}, minibatch ${start / cfg.minibatchSize + 1})`;
+        const where = () => `the update at ${ctx.envSteps} env steps (epoch ${epoch + 1}, minibatch ${start / cfg.minibatchSize + 1})`;
         const m = ppoStep(this.net, this.optimizer, mb, cfg, { algorithm: 'ppo', where });
         for (const k of Object.keys(sums) as (keyof PpoLossMetrics)[]) sums[k] += m[k];
         minibatches += 1;

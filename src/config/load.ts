@@ -79,13 +79,17 @@ export function validateConfig(raw: Record<string, unknown>, where: (p: Path) =>
   }
   const algorithm = algorithms[name];
   const w = config.workers;
-  const totalEnvs = Math.max(1, w.numWorkers) * w.envsPerWorker;
-  const issues = algorithm.check(config[name], { totalEnvs, rolloutLength: w.rolloutLength, totalEnvSteps: config.stop.envSteps });
+  const issues = algorithm.check(config[name], { totalEnvs: totalEnvs(w), rolloutLength: w.rolloutLength, totalEnvSteps: config.stop.envSteps });
   if (issues.length > 0) {
     const p = [name, ...issues[0].path.split('.')];
     throw new ConfigError(`${where(p)}: ${p.join('.')} ${issues[0].message}`);
   }
   return config;
+}
+
+/** Envs sampling in parallel across the run: local mode (`numWorkers: 0`) is one worker's worth. */
+export function totalEnvs(w: { numWorkers: number; envsPerWorker: number }): number {
+  return Math.max(1, w.numWorkers) * w.envsPerWorker;
 }
 
 /** `key.path=value`, the value read as YAML (so numbers, booleans and lists come out typed). */

@@ -1,6 +1,7 @@
 import type { SamplingPolicy, TrajectoryBatch, Weights } from '../../core/algorithm';
 import { createEnv } from '../env-loader';
-import { Rng, deriveSeed } from '../../core/rng';
+import { Rng } from '../../core/rng';
+import { seedStreams } from '../../core/seed-streams';
 import { VectorEnv } from '../../envs/vector-env';
 
 export interface RolloutWorkerOptions {
@@ -9,7 +10,7 @@ export interface RolloutWorkerOptions {
   envConfig: Record<string, unknown>;
   numEnvs: number;
   rolloutLength: number;
-  /** The run's seed; env i of worker w is seeded with deriveSeed(seed, w, i). */
+  /** The run's seed; env i of worker w takes `seedStreams(seed).workerEnv(w, i, incarnation)`. */
   seed: number;
   /** Counts recreations after an env threw: each gets fresh env seeds, so the same failure is not replayed. */
   incarnation?: number;
@@ -34,8 +35,9 @@ export class RolloutWorker {
     const { workerId, envId, envConfig, numEnvs, seed } = opts;
     this.envs = new VectorEnv(envId, Array.from({ length: numEnvs }, () => createEnv(envId, envConfig)));
     const incarnation = opts.incarnation ?? 0;
-    this.envSeeds = Array.from({ length: numEnvs }, (_, i) => (incarnation === 0 ? deriveSeed(seed, workerId, i) : deriveSeed(seed, workerId, i, incarnation)));
-    this.rng = new Rng(deriveSeed(seed, workerId, -1));
+    const seeds = seedStreams(seed);
+    this.envSeeds = Array.from({ length: numEnvs }, (_, i) => seeds.workerEnv(workerId, i, incarnation));
+    this.rng = new Rng(seeds.workerActions(workerId));
     const space = this.envs.actionSpace;
     this.actionSize = space.type === 'Discrete' ? 1 : space.size;
     this.obs = this.envs.reset(this.envSeeds);

@@ -1,5 +1,15 @@
-import type { TrajectoryBatch, Weights } from '../../core/algorithm';
+import type { MetricSpec, TrajectoryBatch, Weights } from '../../core/algorithm';
 import type { RolloutWorker, WorkerState } from './rollout-worker';
+
+/** What a sampler's `stats()` may report (local mode: `liveWorkers` alone). */
+export const samplerMetrics: readonly MetricSpec[] = [
+  { key: 'liveWorkers', group: 'runtime', reduce: 'last' },
+  { key: 'workerRestarts', group: 'runtime', reduce: 'last' },
+  { key: 'rejectedMessages', group: 'runtime', reduce: 'last' },
+  { key: 'droppedBatches', group: 'runtime', reduce: 'last' },
+  { key: 'envErrors', group: 'runtime', reduce: 'last' },
+  { key: 'policyLagMean', group: 'runtime', reduce: 'last' },
+];
 
 /**
  * Where the learner's batches come from. Local mode samples in the learner's own process;
@@ -15,7 +25,7 @@ export interface Sampler {
   next(): Promise<TrajectoryBatch[]>;
   /** Hands every worker the weights of `policyVersion`. */
   broadcast(weights: Weights, policyVersion: number): Promise<void>;
-  /** Figures for progress.jsonl. */
+  /** Figures for progress.jsonl, under the keys of `samplerMetrics`. */
   stats(): Record<string, number>;
   /** The workers' state, for a checkpoint (local mode: exact; remote workers: none). */
   getState(): WorkerState[];

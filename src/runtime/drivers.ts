@@ -1,0 +1,81 @@
+import type { Algorithm, TrajectoryBatch } from '../../core/algorithm';
+import type { UpdateMetrics } from './iteration-record';
+import { assertFinite, type RunState } from './run-state';
+import type { Sampler } from './sampler';
+
+/** What one iteration of sampling and updating did, for its record. */
+export interface IterationWork {
+  steps: number;
+  sampleSeconds: number;
+  updateSeconds: number;
+  /** The iteration's update metrics, reduced. */
+  metrics: Record<string, number>;
+}
+
+export interface DriverParts {
+  algorithm: Algorithm;
+  sampler: Sampler;
+  run: RunState;
+  /** A fresh reducer per iteration. */
+  newMetrics: () => UpdateMetrics;
+}
+
+/** Samples and updates until an iteration's steps are in; chosen once per run by `driverFor`. */
+export type Driver = () => Promise<IterationWork>;
+
+/** The driver of an algorithm's schedule: on-policy (`sync`) or off-policy (`async`). */
+export function driverFor(parts: DriverParts): Driver {
+  const s = parts.algorithm.schedule;
+  return s.mode === 'sync' ? () => onPolicyIteration(parts, s.trainBatchSize) : () => offPolicyIteration(parts, s.stepsPerIteration);
+}
+
+/** On-policy: collect `trainBatchSize` steps of the current weights, update once, broadcast. */
+async function onPolicyIteration(parts: DriverParts, trainBatchSize: number): Promise<IterationWork> {
+  const { sampler } = parts;
+  const metrics = parts.newMetrics();
+  const t0 = performance.now();
+  const batches = await sampler.collect(trainBatchSize);
+  const t1 = performance.now();
+  const steps = await update(parts, batches, metrics);
+  await broadcast(parts);
+  return { steps, sampleSeconds: (t1 - t0) / 1000, updateSeconds: (performance.now() - t1) / 1000, metrics: metrics.reduce() };
+}
+
+/** Off-policy: update on each arriving batch, broadcast when the algorithm says so, until `stepsPerIteration`. */
+async function offPolicyIteration(parts: DriverParts, stepsPerIteration: number): Promise<IterationWork> {
+  const { algorithm, sampler } = parts;
+  const metrics = parts.newMetrics();
+  const work = { steps: 0, sampleSeconds: 0, updateSeconds: 0 };
+  while (work.steps < stepsPerIteration) {
+    const t0 = performance.now();
+    const batches = await sampler.next();
+    const t1 = performance.now();
+    work.steps += await update(parts, batches, metrics);
+    if (algorithm.syncDue?.()) {
+      await broadcast(parts);
+      algorithm.weightsBroadcast?.();
+    }
+    work.sampleSeconds += (t1 - t0) / 1000;
+    work.updateSeconds += (performance.now() - t1) / 1000;
+  }
+  return { ...work, metrics: metrics.reduce() };
+}
+
+/** Counts the batches' steps and episodes, then runs the algorithm's update on them; returns the steps. */
+async function update({ algorithm, run }: DriverParts, batches: TrajectoryBatch[], metrics: UpdateMetrics): Promise<number> {
+  const steps = batches.reduce((s, b) => s + b.numEnvs * b.length, 0);
+  for (const b of batches) run.episodes.add(b.episodes.returns, b.episodes.lengths);
+  run.counters.envSteps += steps;
+  run.sound = false;
+  metrics.add(await algorithm.update(batches, { envSteps: run.counters.envSteps }));
+  run.sound = true;
+  return steps;
+}
+
+/** Hands the workers the current weights as the next policyVersion; non-finite weights stop the run instead. */
+export async function broadcast({ algorithm, sampler, run }: Pick<DriverParts, 'algorithm' | 'sampler' | 'run'>, opts: { initial?: boolean } = {}): Promise<void> {
+  const weights = algorithm.getWeights();
+  assertFinite(weights, run.counters.iteration + (opts.initial ? 0 : 1), 'the weights to broadcast');
+  if (!opts.initial) run.counters.policyVersion += 1;
+  await sampler.broadcast(weights, run.counters.policyVersion);
+}

@@ -1,0 +1,126 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Algorithm, NamedTensor } from '../../core/algorithm';
+import { CheckpointError, TrainingError } from '../../core/errors';
+import { dropCheckpointsAfter, saveCheckpoint, type Checkpoint } from '../checkpoint';
+import type { RunConfig } from '../config/schema';
+import { EpisodeWindow } from '../metrics';
+import { truncateProgress } from '../run-dir';
+import { PACKAGE_VERSION } from '../version';
+import type { WorkerState } from './rollout-worker';
+import type { Sampler } from './sampler';
+
+/** A run's counters. `iteration` counts finished iterations: the one under way is `iteration + 1`. */
+export interface Counters {
+  iteration: number;
+  envSteps: number;
+  wallSeconds: number;
+  policyVersion: number;
+}
+
+/** What a checkpoint's `runtime` part holds. */
+interface RuntimeState extends Counters {
+  episodes: ReturnType<EpisodeWindow['getState']>;
+  workers: WorkerState[];
+}
+
+/**
+ * A time-based checkpoint's period when the config sets none: a crash loses at most this much.
+ * (The `cli` branch adds `checkpoint.everySeconds`; `periodicCheckpointDue` is the one place to read it.)
+ */
+export const DEFAULT_CHECKPOINT_SECONDS = 300;
+
+/** Whether a checkpoint is due after a finished iteration: every `every` iterations, or `everySeconds` since the last. */
+export function periodicCheckpointDue(iteration: number, secondsSinceLast: number, c: { every: number; everySeconds?: number }): boolean {
+  return (c.every > 0 && iteration % c.every === 0) || secondsSinceLast >= (c.everySeconds ?? DEFAULT_CHECKPOINT_SECONDS);
+}
+
+/** Throws a TrainingError naming the iteration and the first non-finite value of `tensors`. */
+export function assertFinite(tensors: NamedTensor[], iteration: number, what: string): void {
+  for (const t of tensors) {
+    const i = t.data.findIndex((v) => !Number.isFinite(v));
+    if (i >= 0) {
+      throw new TrainingError(`iteration ${iteration}: ${what}: ${t.name}[${i}] is ${t.data[i]}; the update diverged, so the run stops (lower the learning rate, or clip gradients harder)`);
+    }
+  }
+}
+
+/**
+ * The state of a run that a checkpoint holds besides the algorithm's own: counters, the
+ * episode window and the workers' state. It resumes from a checkpoint and writes them; it
+ * never writes non-finite weights, and after a fatal error writes one only while the state is
+ * still sound (no update was cut short).
+ */
+export class RunState {
+  counters: Counters = { iteration: 0, envSteps: 0, wallSeconds: 0, policyVersion: 0 };
+  readonly episodes = new EpisodeWindow(100);
+  /** False while an update runs: an error thrown then may leave it half applied. */
+  sound = true;
+  lastCheckpoint = '';
+  /** When the last checkpoint was written, and of what (a fresh run: the empty start, never worth one). */
+  private savedAt = { time: performance.now(), envSteps: 0, iteration: 0 };
+
+  constructor(
+    private readonly cfg: RunConfig,
+    readonly runDir: string,
+    private readonly algorithm: Algorithm,
+    private readonly sampler: Sampler,
+  ) {}
+
+  /** Takes up `ckpt`; progress.jsonl and checkpoints past it belong to an abandoned branch and go. */
+  async resume(ckpt: Checkpoint): Promise<void> {
+    const rt = ckpt.runtime as unknown as RuntimeState;
+    await this.algorithm.setState(ckpt.algorithm);
+    this.sampler.setState(rt.workers);
+    this.episodes.setState(rt.episodes);
+    this.counters = { iteration: rt.iteration, envSteps: rt.envSteps, wallSeconds: rt.wallSeconds, policyVersion: rt.policyVersion };
+    this.savedAt = { ...this.savedAt, envSteps: rt.envSteps, iteration: rt.iteration };
+    truncateProgress(path.join(this.runDir, 'progress.jsonl'), rt.iteration);
+    dropCheckpointsAfter(this.runDir, rt.iteration);
+  }
+
+  /** After a finished iteration. */
+  checkpointDue(): boolean {
+    return periodicCheckpointDue(this.counters.iteration, (performance.now() - this.savedAt.time) / 1000, this.cfg.checkpoint);
+  }
+
+  /** Writes a checkpoint of the finished iterations; refuses non-finite state with a TrainingError. */
+  async checkpoint(opts: { fresh?: boolean } = {}): Promise<string> {
+    const c = this.counters;
+    const algorithm = await this.algorithm.getState();
+    assertFinite(algorithm.tensors, c.iteration, 'the state to checkpoint');
+    const runtime: RuntimeState = { ...c, episodes: this.episodes.getState(), workers: opts.fresh ? [] : this.sampler.getState() };
+    const ep = this.episodes.returnMean;
+    const metadata = {
+      formatVersion: 1,
+      packageVersion: PACKAGE_VERSION,
+      algorithm: this.cfg.algorithm,
+      envId: this.cfg.env.id,
+      iteration: c.iteration,
+      envSteps: c.envSteps,
+      wallSeconds: c.wallSeconds,
+      time: new Date().toISOString(),
+      episodeReturnMean: Number.isNaN(ep) ? null : ep,
+      config: this.cfg,
+    };
+    this.lastCheckpoint = saveCheckpoint(this.runDir, { metadata, algorithm, runtime: { ...runtime } }, this.cfg.checkpoint.keep);
+    this.savedAt = { time: performance.now(), envSteps: c.envSteps, iteration: c.iteration };
+    return this.lastCheckpoint;
+  }
+
+  /**
+   * On a fatal error: a checkpoint of the state as it stands, if it is sound (not inside an
+   * update, not diverged, not a failed checkpoint) and holds something the last one does not.
+   * Workers' env states are left out (an env may have thrown mid-step): a resumed run re-seeds them.
+   */
+  async checkpointAfter(err: unknown, log: (line: string) => void): Promise<void> {
+    const c = this.counters;
+    if (!this.sound || err instanceof TrainingError || err instanceof CheckpointError || !fs.existsSync(this.runDir)) return;
+    if (c.envSteps === this.savedAt.envSteps && c.iteration === this.savedAt.iteration) return;
+    try {
+      log(`stopping on an error; checkpoint of iteration ${c.iteration} (${c.envSteps.toLocaleString('en-US')} env steps): ${await this.checkpoint({ fresh: true })}`);
+    } catch (e) {
+      log(`stopping on an error; no checkpoint could be written (${e instanceof Error ? e.message : String(e)})`);
+    }
+  }
+}

@@ -1,0 +1,101 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { algorithms } from '../../algorithms';
+import type { Algorithm, MetricSpec, SamplingPolicy, Weights } from '../../core/algorithm';
+import { seedStreams } from '../../core/seed-streams';
+import type { Checkpoint } from '../checkpoint';
+import { configToYaml, totalEnvs } from '../config/load';
+import type { RunConfig } from '../config/schema';
+import { createEnv } from '../env-loader';
+import { evaluatePolicy, evaluationMetrics, evaluationRecord } from '../evaluate';
+import { writeEvaluationVideo } from '../record';
+import { episodeMetrics } from '../metrics';
+import { newRunDir } from '../run-dir';
+import type { KeyPair } from '../transport/curve';
+import { loopMetrics } from './iteration-record';
+import { RolloutWorker } from './rollout-worker';
+import { RunState } from './run-state';
+import { LocalSampler, samplerMetrics, type Sampler } from './sampler';
+import { WorkerPool } from './worker-pool';
+import type { CleanUp } from './clean-up';
+
+export interface RunParts {
+  algorithm: Algorithm;
+  sampler: Sampler;
+  run: RunState;
+  /** Every metric of an iteration's record: the loop's, the episodes', the sampler's, the algorithm's, evaluation's. */
+  metrics: MetricSpec[];
+  /** Evaluation during training, when due at this (finished) iteration: its metrics; else undefined. */
+  /** At an evaluation iteration: the evaluation's metrics (and, with `evaluation.video`, its video); otherwise undefined. */
+  evaluate(iteration: number, weights: () => Weights): Promise<Record<string, number> | undefined>;
+}
+
+/** Options of the wiring that come from the command line rather than the config. */
+export interface WiringOptions {
+  runDir?: string;
+  bind?: string;
+  curve?: { pair: KeyPair; allowed: Set<string> };
+  log: (line: string) => void;
+}
+
+/**
+ * Config -> algorithm -> sampler (local, or the worker pool) -> run state, resumed from
+ * `resume` if given. Whatever it starts is registered with `cleanUp`, so a failure part way
+ * leaves no workers, sockets or tensors behind.
+ */
+export async function wireRun(cfg: RunConfig, opts: WiringOptions, cleanUp: CleanUp, resume?: Checkpoint): Promise<RunParts> {
+  const module = algorithms[cfg.algorithm];
+  const w = cfg.workers;
+  const probe = createEnv(cfg.env.id, cfg.env.config);
+  const spaces = { observationSpace: probe.observationSpace.toSpec(), actionSpace: probe.actionSpace.toSpec() };
+  const act = probe.actionSpace;
+  const expectation = { obsSize: probe.observationSpace.size, actionSize: act.type === 'Discrete' ? 1 : act.size, actionCount: act.type === 'Discrete' ? act.n : undefined };
+  probe.close();
+  const algorithm = cleanUp.add(
+    module.create({ config: cfg[cfg.algorithm], model: cfg.model, ...spaces, seed: cfg.seed, totalEnvs: totalEnvs(w), numWorkers: w.numWorkers, rolloutLength: w.rolloutLength, totalEnvSteps: cfg.stop.envSteps }),
+    (a) => a.dispose(),
+  );
+  const spec = algorithm.policySpec();
+  const schedule = algorithm.schedule;
+  const sampler: Sampler = cleanUp.add(
+    w.numWorkers > 0 || opts.bind
+      ? await WorkerPool.start({
+          setup: { spec, envId: cfg.env.id, envConfig: cfg.env.config, numEnvs: w.envsPerWorker, rolloutLength: w.rolloutLength, seed: cfg.seed, heartbeatSeconds: w.heartbeatSeconds, learnerDir: process.cwd() },
+          expectation: { ...expectation, extras: spec.extras },
+          numWorkers: w.numWorkers,
+          bind: opts.bind,
+          curve: opts.curve,
+          maxPolicyLag: schedule.mode === 'sync' ? schedule.maxPolicyLag : 0,
+          streaming: schedule.mode === 'async',
+          workerTimeoutSeconds: w.workerTimeoutSeconds,
+          maxWorkerRestarts: w.maxWorkerRestarts,
+          heartbeatSeconds: w.heartbeatSeconds,
+          log: opts.log,
+        })
+      : new LocalSampler(
+          new RolloutWorker({ workerId: 0, envId: cfg.env.id, envConfig: cfg.env.config, numEnvs: w.envsPerWorker, rolloutLength: w.rolloutLength, seed: cfg.seed, policy: module.createPolicy(spec, { workerId: 0 }) }),
+        ),
+    (s) => s.close(),
+  );
+  const evalPolicy: SamplingPolicy | undefined = cfg.evaluation.every > 0 ? cleanUp.add(module.createPolicy(spec), (p) => p.dispose()) : undefined;
+
+  const runDir = opts.runDir ?? (resume ? path.dirname(path.dirname(resume.dir)) : newRunDir(cfg.name ?? cfg.algorithm));
+  fs.mkdirSync(runDir, { recursive: true });
+  const run = new RunState(cfg, runDir, algorithm, sampler);
+  if (resume) {
+    await run.resume(resume);
+    opts.log(`resuming ${resume.dir}: iteration ${run.counters.iteration}, ${run.counters.envSteps.toLocaleString('en-US')} env steps`);
+  }
+  fs.writeFileSync(path.join(runDir, 'config.yaml'), configToYaml(cfg));
+
+  const evaluate = async (iteration: number, weights: () => Weights): Promise<Record<string, number> | undefined> => {
+    if (!evalPolicy || iteration % cfg.evaluation.every !== 0) return undefined;
+    evalPolicy.setWeights(weights());
+    const seeds = seedStreams(cfg.seed).evaluation(iteration);
+    const e = evaluatePolicy({ policy: evalPolicy, envId: cfg.env.id, envConfig: cfg.env.config, episodes: cfg.evaluation.episodes, seeds, deterministic: cfg.evaluation.deterministic });
+    if (cfg.evaluation.video) await writeEvaluationVideo(evalPolicy, cfg, run.runDir, iteration, seeds);
+    return evaluationRecord(e);
+  };
+  const metrics = [...loopMetrics, ...episodeMetrics, ...samplerMetrics, ...algorithm.metrics, ...evaluationMetrics];
+  return { algorithm, sampler, run, metrics, evaluate };
+}
