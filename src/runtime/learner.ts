@@ -10,7 +10,7 @@ import type { RunConfig } from '../config/schema';
 import { evaluatePolicy } from '../evaluate';
 import { EpisodeWindow, formatIteration, stopReason } from '../metrics';
 import { RolloutWorker, type WorkerState } from './rollout-worker';
-import { JsonlWriter, newRunDir, truncateProgress } from '../run-dir';
+import { JsonlWriter, acquireRunDir, newRunDir, truncateProgress } from '../run-dir';
 import { LocalSampler, type Sampler } from './sampler';
 import type { KeyPair } from '../transport/curve';
 import { WorkerPool } from './worker-pool';
@@ -133,8 +133,9 @@ export async function train(config: RunConfig | Record<string, unknown>, opts: T
   const runDir = opts.runDir ?? (resume ? path.dirname(path.dirname(resume.dir)) : newRunDir(cfg.name ?? cfg.algorithm));
   let progress: JsonlWriter;
   let tensorboard: TensorBoardWriter;
+  let releaseRunDir = () => {};
   try {
-    fs.mkdirSync(runDir, { recursive: true });
+    releaseRunDir = acquireRunDir(runDir, { resume: resume?.dir });
     if (resume) {
       const rt = resume.runtime as unknown as RuntimeState;
       await algorithm.setState(resume.algorithm);
@@ -149,6 +150,7 @@ export async function train(config: RunConfig | Record<string, unknown>, opts: T
     progress = new JsonlWriter(path.join(runDir, 'progress.jsonl'));
     tensorboard = new TensorBoardWriter(runDir, { log });
   } catch (err) {
+    releaseRunDir();
     evalPolicy?.dispose();
     await cleanUp();
     throw err;
@@ -254,6 +256,7 @@ export async function train(config: RunConfig | Record<string, unknown>, opts: T
     }
     lastCheckpoint = await checkpoint();
   } finally {
+    releaseRunDir();
     progress.close();
     tensorboard.close();
     evalPolicy?.dispose();
