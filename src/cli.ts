@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import * as path from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { listEnvs, makeEnv } from '../envs';
@@ -40,7 +41,8 @@ async function main(argv: string[]): Promise<void> {
         const resume = args.resume ? resolveCheckpoint(args.resume) : undefined;
         const config = args.config ? loadConfig(args.config, overrides) : configFromCheckpoint(resume!, overrides);
         if (resume) checkResumable(resume, config);
-        const taken = args['run-dir'] === undefined ? undefined : runDirProblem(args['run-dir'], { resume });
+        const runDir = args['run-dir'] ?? (resume ? path.dirname(path.dirname(resume)) : undefined); // as the learner picks it
+        const taken = runDir === undefined ? undefined : runDirProblem(runDir, { resume });
         if (taken) throw new ConfigError(taken); // before the backend and workers start; the learner takes the dir's lock
         // First Ctrl-C: finish the iteration and stop cleanly; second: exit at once.
         const abort = new AbortController();
