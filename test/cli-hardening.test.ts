@@ -18,7 +18,8 @@ const cartpole = path.join(root, 'configs', 'ppo-cartpole.yaml');
 const small = ['workers.envsPerWorker=4', 'workers.rolloutLength=64', 'ppo.minibatchSize=64', 'ppo.numEpochs=1'].flatMap((o) => ['--set', o]);
 
 function rl(args: string[], opts: { node?: string[] } = {}) {
-  return spawnSync(process.execPath, [...(opts.node ?? []), cli, ...args], { cwd: root, encoding: 'utf8' });
+  // A timeout, so that a run that should have been refused but trains (or waits for workers) fails instead of hanging.
+  return spawnSync(process.execPath, [...(opts.node ?? []), cli, ...args], { cwd: root, encoding: 'utf8', timeout: 90_000 });
 }
 
 /** A quick run of `config` into `runDir` through the CLI; asserts it succeeded. */
