@@ -19,7 +19,7 @@ const small = ['workers.envsPerWorker=4', 'workers.rolloutLength=64', 'ppo.minib
 
 function rl(args: string[], opts: { node?: string[] } = {}) {
   // A timeout, so that a run that should have been refused but trains (or waits for workers) fails instead of hanging.
-  return spawnSync(process.execPath, [...(opts.node ?? []), cli, ...args], { cwd: root, encoding: 'utf8', timeout: 90_000 });
+  return spawnSync(process.execPath, [...(opts.node ?? []), cli, ...args], { cwd: root, encoding: 'utf8', timeout: 90_000, killSignal: 'SIGKILL' });
 }
 
 /** A quick run of `config` into `runDir` through the CLI; asserts it succeeded. */
