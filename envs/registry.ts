@@ -42,8 +42,17 @@ export function envSpec(id: string): EnvSpec {
 /** Builds a registered env, wrapped in its time limit. */
 export function makeEnv(id: string, config: Record<string, unknown> = {}): Env {
   const spec = envSpec(id);
-  const env = spec.factory(config);
+  const env = withClose(spec.factory(config));
   return spec.maxEpisodeSteps ? new TimeLimit(env, spec.maxEpisodeSteps) : env;
+}
+
+/**
+ * `close()` is optional for an env of the user's, as in Gymnasium's base class (whose close
+ * does nothing): one without it gets a no-op, so that the runtime may always call it.
+ */
+export function withClose(env: Env): Env {
+  if (env && typeof (env as Partial<Env>).close !== 'function') (env as { close: () => void }).close = () => {};
+  return env;
 }
 
 export function listEnvs(): EnvSpec[] {

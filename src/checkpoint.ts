@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { AlgorithmState, NamedTensor } from '../core/algorithm';
+import { crc32 } from '@node-rs/crc32';
 import { CheckpointError } from '../core/errors';
 
 /** Bumped whenever the layout below changes; a checkpoint of another version is refused. */
@@ -19,6 +20,8 @@ export interface CheckpointMetadata {
   episodeReturnMean: number | null;
   /** The resolved run config. */
   config: Record<string, unknown>;
+  /** CRC-32 of each other file, filled in by saveCheckpoint (absent in checkpoints written before it). */
+  checksums?: Record<string, number>;
 }
 
 export interface Checkpoint {
@@ -40,32 +43,41 @@ export interface Checkpoint {
  */
 export function saveCheckpoint(runDir: string, ckpt: Omit<Checkpoint, 'dir'>, keep: number): string {
   const root = path.join(runDir, 'checkpoints');
-  fs.mkdirSync(root, { recursive: true });
   const name = `iter_${String(ckpt.metadata.iteration).padStart(6, '0')}`;
   const final = path.join(root, name);
   const tmp = path.join(root, `.tmp-${name}-${process.pid}`);
-  // Half-written folders of a process killed mid-save: never loaded, removed here.
-  for (const stale of fs.readdirSync(root).filter((n) => n.startsWith('.tmp-'))) fs.rmSync(path.join(root, stale), { recursive: true, force: true });
-  fs.mkdirSync(tmp);
-
-  let offset = 0;
-  const index = ckpt.algorithm.tensors.map((t) => {
-    const entry = { name: t.name, shape: t.shape, offset };
-    offset += t.data.length;
-    return entry;
-  });
-  const bin = new Float32Array(offset);
-  ckpt.algorithm.tensors.forEach((t, i) => bin.set(t.data, index[i].offset));
-  writeSynced(path.join(tmp, 'tensors.bin'), Buffer.from(bin.buffer, bin.byteOffset, bin.byteLength));
-  writeSynced(path.join(tmp, 'tensors.json'), JSON.stringify(index));
-  writeSynced(path.join(tmp, 'state.json'), JSON.stringify({ algorithm: ckpt.algorithm.json, runtime: ckpt.runtime }));
-  // metadata.json last: a folder with it is complete.
-  writeSynced(path.join(tmp, 'metadata.json'), `${JSON.stringify(ckpt.metadata, null, 2)}\n`);
-  fsyncDir(tmp);
-
-  if (fs.existsSync(final)) fs.rmSync(final, { recursive: true }); // the same iteration saved again (a resumed run)
-  fs.renameSync(tmp, final);
-  fsyncDir(root);
+  try {
+    fs.mkdirSync(root, { recursive: true });
+    // Half-written folders of a process killed mid-save: never loaded, removed here (the run dir's lock keeps other runs out).
+    for (const stale of fs.readdirSync(root).filter((n) => n.startsWith('.tmp-'))) fs.rmSync(path.join(root, stale), { recursive: true, force: true });
+    fs.mkdirSync(tmp);
+    let offset = 0;
+    const index = ckpt.algorithm.tensors.map((t) => {
+      const entry = { name: t.name, shape: t.shape, offset };
+      offset += t.data.length;
+      return entry;
+    });
+    const bin = new Float32Array(offset);
+    ckpt.algorithm.tensors.forEach((t, i) => bin.set(t.data, index[i].offset));
+    const files: Record<string, Buffer> = {
+      'tensors.bin': Buffer.from(bin.buffer, bin.byteOffset, bin.byteLength),
+      'tensors.json': Buffer.from(JSON.stringify(index)),
+      'state.json': Buffer.from(JSON.stringify({ algorithm: ckpt.algorithm.json, runtime: ckpt.runtime })),
+    };
+    for (const [file, data] of Object.entries(files)) writeSynced(path.join(tmp, file), data);
+    const checksums = Object.fromEntries(Object.entries(files).map(([file, data]) => [file, crc32(data)]));
+    // metadata.json last: a folder with it is complete.
+    writeSynced(path.join(tmp, 'metadata.json'), `${JSON.stringify({ ...ckpt.metadata, checksums }, null, 2)}\n`);
+    fsyncDir(tmp);
+    if (fs.existsSync(final)) fs.rmSync(final, { recursive: true }); // the same iteration saved again (a resumed run)
+    fs.renameSync(tmp, final);
+    fsyncDir(root);
+  } catch (err) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'ENOSPC' ? 'no space left on the device (ENOSPC)' : e.code ? `${e.code}: ${e.syscall ?? 'write'} failed` : e.message.split('\n')[0];
+    throw new CheckpointError(`${final}: cannot write the checkpoint, ${why}; the earlier checkpoints are untouched`);
+  }
   for (const old of listCheckpoints(runDir).slice(0, -keep)) fs.rmSync(old, { recursive: true, force: true });
   return final;
 }
@@ -77,8 +89,9 @@ export function listCheckpoints(runDir: string): string[] {
   return fs
     .readdirSync(root)
     .filter((n) => /^iter_\d+$/.test(n))
-    .sort()
-    .map((n) => path.join(root, n));
+    .map((n) => ({ n, iteration: Number(n.slice('iter_'.length)) }))
+    .sort((a, b) => a.iteration - b.iteration) // by number: iter_1000000 comes after iter_999999
+    .map(({ n }) => path.join(root, n));
 }
 
 export function dropCheckpointsAfter(runDir: string, iteration: number): void {
@@ -101,12 +114,16 @@ export function readMetadata(dir: string, expect: { algorithm?: string } = {}): 
   let meta: CheckpointMetadata;
   try {
     meta = JSON.parse(fs.readFileSync(file, 'utf8'));
+    if (!meta || typeof meta !== 'object') throw new Error('not a JSON object');
   } catch (err) {
     throw new CheckpointError(`${file}: cannot read checkpoint metadata (${(err as Error).message.split('\n')[0]})`);
   }
   if (meta.formatVersion !== CHECKPOINT_FORMAT) {
     throw new CheckpointError(`${dir}: checkpoint format ${meta.formatVersion} (written by version ${meta.packageVersion}); this version reads format ${CHECKPOINT_FORMAT}`);
   }
+  const fields = { algorithm: 'string', envId: 'string', iteration: 'number', envSteps: 'number', wallSeconds: 'number', config: 'object' } as const;
+  const bad = Object.entries(fields).find(([k, type]) => typeof (meta as unknown as Record<string, unknown>)[k] !== type || (meta as unknown as Record<string, unknown>)[k] === null);
+  if (bad) throw new CheckpointError(`${dir}: damaged checkpoint (metadata.json has no ${bad[0]} (${bad[1]}))`);
   if (expect.algorithm !== undefined && meta.algorithm !== expect.algorithm) {
     throw new CheckpointError(`${dir}: checkpoint of algorithm "${meta.algorithm}", but the config trains "${expect.algorithm}"`);
   }
@@ -115,19 +132,66 @@ export function readMetadata(dir: string, expect: { algorithm?: string } = {}): 
 
 export function loadCheckpoint(dir: string, expect: { algorithm?: string } = {}): Checkpoint {
   const metadata = readMetadata(dir, expect);
-  try {
-    const index: { name: string; shape: number[]; offset: number }[] = JSON.parse(fs.readFileSync(path.join(dir, 'tensors.json'), 'utf8'));
-    const buf = fs.readFileSync(path.join(dir, 'tensors.bin'));
+  const tensors = readTensors(dir, metadata);
+  const state = readState(dir, metadata);
+  return { dir, metadata, algorithm: { tensors, json: state.algorithm }, runtime: state.runtime };
+}
+
+/**
+ * The tensors of a checkpoint alone (what `rl evaluate` needs), checked: the file matches
+ * the checksum in metadata.json (checkpoints written before checksums: skipped), and the
+ * index tiles tensors.bin exactly, each entry a name, a shape of whole numbers and its offset.
+ */
+export function readTensors(dir: string, metadata: CheckpointMetadata = readMetadata(dir)): NamedTensor[] {
+  return damagedIfThrows(dir, () => {
+    const index: unknown = JSON.parse(readChecked(dir, 'tensors.json', metadata).toString('utf8'));
+    const buf = readChecked(dir, 'tensors.bin', metadata);
+    if (buf.byteLength % 4 !== 0) throw new Error(`tensors.bin has ${buf.byteLength} bytes, not a whole number of float32s`);
     const all = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
-    const tensors: NamedTensor[] = index.map((e) => {
-      const size = e.shape.reduce((a, b) => a * b, 1);
-      if (e.offset + size > all.length) throw new Error(`tensor ${e.name} runs past the end of tensors.bin`);
-      return { name: e.name, shape: e.shape, data: all.slice(e.offset, e.offset + size) };
+    if (!Array.isArray(index)) throw new Error('tensors.json is not a list');
+    let next = 0;
+    const tensors = index.map((e: { name?: unknown; shape?: unknown; offset?: unknown }, i): NamedTensor => {
+      const ok = e && typeof e.name === 'string' && Array.isArray(e.shape) && e.shape.every((d) => Number.isSafeInteger(d) && d >= 0) && e.offset === next;
+      if (!ok) throw new Error(`tensors.json entry ${i} is not { name, shape, offset: ${next} }`);
+      const shape = e.shape as number[];
+      const size = shape.reduce((a, b) => a * b, 1);
+      if (next + size > all.length) throw new Error(`tensor ${e.name as string} runs past the end of tensors.bin`);
+      next += size;
+      return { name: e.name as string, shape, data: all.slice(next - size, next) };
     });
-    const state = JSON.parse(fs.readFileSync(path.join(dir, 'state.json'), 'utf8'));
-    return { dir, metadata, algorithm: { tensors, json: state.algorithm }, runtime: state.runtime };
+    if (next !== all.length) throw new Error(`tensors.json indexes ${next} values, tensors.bin holds ${all.length}`);
+    return tensors;
+  });
+}
+
+/** state.json: the algorithm's and the runtime's plain-data state. */
+export function readState(dir: string, metadata: CheckpointMetadata = readMetadata(dir)): { algorithm: Record<string, unknown>; runtime: Record<string, unknown> } {
+  return damagedIfThrows(dir, () => {
+    const state = JSON.parse(readChecked(dir, 'state.json', metadata).toString('utf8'));
+    if (!state || typeof state !== 'object' || !state.runtime || typeof state.runtime !== 'object') throw new Error('state.json has no runtime state');
+    return state;
+  });
+}
+
+/** Throws the CheckpointError that loading would: every file read and checked. */
+export function verifyCheckpoint(dir: string): void {
+  loadCheckpoint(dir);
+}
+
+function readChecked(dir: string, file: string, metadata: CheckpointMetadata): Buffer {
+  const data = fs.readFileSync(path.join(dir, file));
+  const expected = metadata.checksums?.[file];
+  if (expected !== undefined && crc32(data) !== expected) throw new Error(`${file} does not match its checksum in metadata.json`);
+  return data;
+}
+
+function damagedIfThrows<T>(dir: string, fn: () => T): T {
+  try {
+    return fn();
   } catch (err) {
-    throw new CheckpointError(`${dir}: damaged checkpoint (${(err as Error).message.split('\n')[0]})`);
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'ENOENT' ? `${path.basename(e.path ?? '')} is missing` : e.message.split('\n')[0];
+    throw new CheckpointError(`${dir}: damaged checkpoint (${why})`);
   }
 }
 
@@ -148,4 +212,19 @@ function fsyncDir(dir: string): void {
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/**
+ * Whether the learner should save a checkpoint after `iteration` (not the last: that one is
+ * always saved): every `every` iterations, or when `everySeconds` have passed since the last
+ * checkpoint (or the start of this process's run), whichever comes first; 0 turns either off.
+ * Pure, so the learner calls it once per iteration with its own clock:
+ *   if (checkpointDue(cfg.checkpoint, { iteration, secondsSinceCheckpoint })) { save; reset the clock }
+ */
+export function checkpointDue(
+  policy: { every: number; everySeconds: number },
+  now: { iteration: number; secondsSinceCheckpoint: number },
+): boolean {
+  if (policy.every > 0 && now.iteration % policy.every === 0) return true;
+  return policy.everySeconds > 0 && now.secondsSinceCheckpoint >= policy.everySeconds;
 }

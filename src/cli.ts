@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import * as path from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { listEnvs, makeEnv } from '../envs';
@@ -9,7 +10,10 @@ import { learnerCurve, workerCurve } from './security';
 import { generateKeys } from './transport/curve';
 import { WorkerProcess } from './runtime/worker-process';
 import { resolveEnvDir } from './env-loader';
-import { configFromCheckpoint, describeRun, evaluateCheckpoint } from './commands';
+import { checkResumable, configFromCheckpoint, describeRun, evaluateCheckpoint } from './commands';
+import { bindProblem, connectProblem } from './transport/endpoint';
+import { runDirProblem } from './run-dir';
+import { MAX_BATCH_ENVS } from './transport/limits';
 import { loadConfig } from './config/load';
 import { ConfigError, RlError } from '../core/errors';
 import { train } from './runtime/learner';
@@ -26,19 +30,23 @@ async function main(argv: string[]): Promise<void> {
         y
           .option('config', { type: 'string', describe: 'YAML config file' })
           .option('resume', { type: 'string', describe: 'continue a run: its run dir (latest checkpoint) or a checkpoint dir' })
-          .check((a) => (a.config || a.resume ? true : 'name --config FILE, or --resume RUN_DIR'))
           .option('set', { type: 'string', array: true, default: [], describe: 'override a key: --set ppo.lr=0.001' })
           .option('run-dir', { type: 'string', describe: 'where the run goes (default runs/<name>-<timestamp>)' })
-          .option('seed', { type: 'number', describe: 'overrides the config seed' })
-          .option('bind', { type: 'string', describe: 'also take remote workers here, e.g. tcp://0.0.0.0:5555 (weights go out on the next port)' })
+          .option('seed', { type: 'string', coerce: wholeNumber('--seed', 0), describe: 'overrides the config seed' })
+          .option('bind', { type: 'string', coerce: endpoint(bindProblem), describe: 'also take remote workers here, e.g. tcp://0.0.0.0:5555 (weights go out on the next port)' })
           .option('keys', { type: 'string', describe: "CURVE: the learner's key folder (rl keys generate DIR)" })
           .option('allowed-keys', { type: 'string', describe: 'CURVE: a folder of the public keys of allowed workers' })
           .option('insecure', { type: 'boolean', default: false, describe: 'bind a non-loopback address without CURVE' }),
       async (args) => {
+        if (!args.config && !args.resume) throw new ConfigError('rl train: name --config FILE, or --resume RUN_DIR');
         const overrides = [...args.set];
         if (args.seed !== undefined) overrides.push(`seed=${args.seed}`);
         const resume = args.resume ? resolveCheckpoint(args.resume) : undefined;
         const config = args.config ? loadConfig(args.config, overrides) : configFromCheckpoint(resume!, overrides);
+        if (resume) checkResumable(resume, config);
+        const runDir = args['run-dir'] ?? (resume ? path.dirname(path.dirname(resume)) : undefined); // as the learner picks it
+        const taken = runDir === undefined ? undefined : runDirProblem(runDir, { resume });
+        if (taken) throw new ConfigError(taken); // before the backend and workers start; the learner takes the dir's lock
         // First Ctrl-C: finish the iteration and stop cleanly; second: exit at once.
         const abort = new AbortController();
         process.once('SIGINT', () => {
@@ -57,13 +65,12 @@ async function main(argv: string[]): Promise<void> {
       (y) =>
         y
           .option('checkpoint', { type: 'string', demandOption: true, describe: 'a checkpoint dir, or a run dir (its latest checkpoint)' })
-          .option('episodes', { type: 'number', describe: 'episodes to run (default 100; 1 with --video)' })
+          .option('episodes', { type: 'string', coerce: wholeNumber('--episodes', 1, 1_000_000), describe: 'episodes to run (default 100; 1 with --video)' })
           .option('video', { type: 'string', describe: 'record the episodes to FILE.gif or FILE.mp4 (mp4 needs ffmpeg)' })
-          .option('seed', { type: 'number', default: 0, describe: 'seeds the envs (and sampling with --stochastic)' })
+          .option('seed', { type: 'string', default: '0', coerce: wholeNumber('--seed', 0), describe: 'seeds the envs (and sampling with --stochastic)' })
           .option('stochastic', { type: 'boolean', default: false, describe: 'sample actions instead of the greedy ones' })
           .option('json', { type: 'boolean', default: false, describe: 'print one JSON object' })
-          .option('env-dir', { type: 'string', array: true, default: [], describe: "where the checkpoint's env module (code) may be loaded from, if its env is one; repeatable" })
-          .check((a) => (a.episodes === undefined || (Number.isInteger(a.episodes) && a.episodes >= 1) ? true : `--episodes (${a.episodes}) must be a whole number >= 1`)),
+          .option('env-dir', { type: 'string', array: true, default: [], describe: "where the checkpoint's env module (code) may be loaded from, if its env is one; repeatable" }),
       async (args) => {
         const episodes = args.episodes ?? (args.video ? 1 : 100);
         const result = await evaluateCheckpoint(resolveCheckpoint(args.checkpoint), { ...args, episodes, envDirs: args['env-dir'] });
@@ -88,14 +95,13 @@ async function main(argv: string[]): Promise<void> {
       'sample for a learner: rl worker --connect tcp://LEARNER:5555',
       (y) =>
         y
-          .option('connect', { type: 'string', demandOption: true, describe: "the learner's --bind address (tcp://HOST:PORT) or ipc endpoint" })
-          .option('envs', { type: 'number', describe: 'envs to step (default: the config’s envsPerWorker)' })
-          .option('slot', { type: 'number', hidden: true })
+          .option('connect', { type: 'string', demandOption: true, coerce: endpoint(connectProblem), describe: "the learner's --bind address (tcp://HOST:PORT) or ipc endpoint" })
+          .option('envs', { type: 'string', coerce: wholeNumber('--envs', 1, MAX_BATCH_ENVS), describe: 'envs to step (default: the config’s envsPerWorker)' })
+          .option('slot', { type: 'string', coerce: wholeNumber('--slot', 0), hidden: true })
           .option('keys', { type: 'string', describe: "CURVE: this worker's key folder (rl keys generate DIR)" })
           .option('learner-key', { type: 'string', describe: "CURVE: the learner's public.key" })
           .option('insecure', { type: 'boolean', default: false, describe: 'connect to a non-loopback learner without CURVE' })
-          .option('env-dir', { type: 'string', array: true, default: [], describe: 'a directory whose env modules (code) the learner may have this worker load; repeatable. Registered envs need none' })
-          .check((a) => (a.envs === undefined || (Number.isInteger(a.envs) && a.envs >= 1 && a.envs <= 4096) ? true : `--envs (${a.envs}) must be a whole number from 1 to 4096`)),
+          .option('env-dir', { type: 'string', array: true, default: [], describe: 'a directory whose env modules (code) the learner may have this worker load; repeatable. Registered envs need none' }),
       async (args) => {
         const curve = workerCurve(args.connect, args.keys, args['learner-key'], args.insecure);
         await selectBackend('auto');
@@ -125,7 +131,11 @@ async function main(argv: string[]): Promise<void> {
       'info <path>',
       'what a run dir or a checkpoint is',
       (y) => y.positional('path', { type: 'string', demandOption: true, describe: 'a run dir or a checkpoint dir' }),
-      (args) => console.log(describeRun(args.path)),
+      (args) => {
+        const info = describeRun(args.path);
+        console.log(info.text);
+        if (info.damaged) process.exitCode = 1;
+      },
     )
     .command(
       'check-env <env>',
@@ -133,8 +143,8 @@ async function main(argv: string[]): Promise<void> {
       (y) =>
         y
           .positional('env', { type: 'string', demandOption: true, describe: 'a registered id, or path[:export] of your module' })
-          .option('steps', { type: 'number', default: 1000, describe: 'random steps to take' })
-          .option('seed', { type: 'number', default: 0 }),
+          .option('steps', { type: 'string', default: '1000', coerce: wholeNumber('--steps', 1), describe: 'random steps to take' })
+          .option('seed', { type: 'string', default: '0', coerce: wholeNumber('--seed', 0), describe: 'seeds the env and the random actions' }),
       (args) => {
         const r = checkEnv(args.env, { steps: args.steps, seed: args.seed });
         for (const p of r.passed) console.log(`ok  ${p}`);
@@ -178,14 +188,49 @@ async function main(argv: string[]): Promise<void> {
     .demandCommand(1, 'name a command: train, evaluate, export, view, info, envs, worker, keys (rl --help)')
     .strict()
     .fail((msg, err) => {
-      if (err) throw err;
-      throw new ConfigError(msg);
+      if (err && !isUsageError(err)) throw err;
+      throw new ConfigError(msg ?? err.message);
     })
     .help()
     .parseAsync();
 }
 
+/**
+ * A yargs `coerce` for a whole-number flag: the value as typed, checked (yargs's own `number`
+ * type turns `abc` into NaN and lets -5 through).
+ */
+function wholeNumber(flag: string, min: number, max = Number.MAX_SAFE_INTEGER) {
+  return (raw: string | number | (string | number)[]): number => {
+    const text = String(Array.isArray(raw) ? raw[raw.length - 1] : raw).trim();
+    const n = /^[+-]?\d+(e\d+)?$/i.test(text) ? Number(text) : NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max) {
+      const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`;
+      throw new ConfigError(`${flag} (${JSON.stringify(text)}) must be a whole number ${range}`);
+    }
+    return n;
+  };
+}
+
+/** A yargs `coerce` for an endpoint flag: the value, or a ConfigError saying why not. */
+function endpoint(problem: (e: string) => string | undefined) {
+  return (raw: string | string[]): string => {
+    const e = String(Array.isArray(raw) ? raw[raw.length - 1] : raw);
+    const why = problem(e);
+    if (why) throw new ConfigError(why);
+    return e;
+  };
+}
+
+/** yargs wraps what a `coerce` throws in its own YError: still the user's input, one line. */
+function isUsageError(err: unknown): boolean {
+  return err instanceof ConfigError || (err instanceof Error && err.name === 'YError');
+}
+
 main(hideBin(process.argv)).catch((err: unknown) => {
+  if (isUsageError(err)) {
+    console.error(`error: ${(err as Error).message}`);
+    process.exit(2);
+  }
   if (err instanceof RlError) {
     console.error(`error: ${err.message}`);
     process.exit(err.exitCode);

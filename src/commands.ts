@@ -5,19 +5,55 @@ import { algorithms } from '../algorithms';
 import { checkpointEnvId, createEnv, resolveEnvDir } from './env-loader';
 import { weightsFromState } from '../core/algorithm';
 import { selectBackend, type BackendName } from './backend';
-import { listCheckpoints, loadCheckpoint, readMetadata, resolveCheckpoint } from './checkpoint';
-import { applyOverride, validateConfig } from './config/load';
+import { listCheckpoints, readMetadata, readTensors, resolveCheckpoint, verifyCheckpoint } from './checkpoint';
+import { applyOverrides, describeValue, validateConfig } from './config/load';
 import type { RunConfig } from './config/schema';
 import { evaluatePolicy, type EvaluationResult } from './evaluate';
 import { recordEpisodes } from './record';
-import { CheckpointError } from '../core/errors';
+import { CheckpointError, ConfigError } from '../core/errors';
 import { seedStreams } from '../core/seed-streams';
 
 /** The config a checkpoint was trained with, `--set` overrides applied (e.g. a longer `stop`). */
 export function configFromCheckpoint(dir: string, overrides: string[]): RunConfig {
   const config = structuredClone(readMetadata(dir).config);
-  for (const o of overrides) applyOverride(config, o);
-  return validateConfig(config, (p) => `${dir}/metadata.json config.${p.join('.')}`);
+  const overridden = applyOverrides(config, overrides);
+  return validateConfig(config, (p) => overridden(p) ?? `${dir}/metadata.json config.${p.join('.')}`);
+}
+
+/** What fixes the shapes of a checkpoint's tensors: a resumed run must keep them. */
+const RESUME_FIXED: string[][] = [['algorithm'], ['env', 'id'], ['env', 'config'], ['model']];
+
+/**
+ * Refuses to resume `dir` with a config whose model, env or algorithm differ from the
+ * checkpoint's (the weights would not fit: a raw RangeError deep in the model before).
+ */
+export function checkResumable(dir: string, config: RunConfig): void {
+  const saved = validateConfig(structuredClone(readMetadata(dir).config), (p) => `${dir}/metadata.json config.${p.join('.')}`);
+  for (const key of RESUME_FIXED) {
+    const diff = firstDifference(getIn(saved, key), getIn(config, key), key);
+    if (diff) {
+      throw new ConfigError(
+        `--resume ${dir}: ${diff.path.join('.')} (${describeValue(diff.b)}) differs from the checkpoint's (${describeValue(diff.a)}); ` +
+          'a resumed run keeps its algorithm, env and model (start a new run for another)',
+      );
+    }
+  }
+}
+
+function getIn(o: unknown, p: string[]): unknown {
+  return p.reduce<unknown>((x, k) => (x && typeof x === 'object' ? (x as Record<string, unknown>)[k] : undefined), o);
+}
+
+function firstDifference(a: unknown, b: unknown, p: (string | number)[]): { path: (string | number)[]; a: unknown; b: unknown } | undefined {
+  if (a && b && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a) && !Array.isArray(b)) {
+    const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
+    for (const k of keys) {
+      const d = firstDifference((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], [...p, k]);
+      if (d) return d;
+    }
+    return undefined;
+  }
+  return JSON.stringify(a) === JSON.stringify(b) ? undefined : { path: p, a, b };
 }
 
 /**
@@ -30,19 +66,24 @@ export async function evaluateCheckpoint(
   opts: { episodes: number; seed: number; stochastic: boolean; json: boolean; video?: string; envDirs?: string[] },
 ): Promise<EvaluationResult> {
   const meta = readMetadata(dir);
-  const cfg = validateConfig(meta.config);
+  const cfg = validateConfig(meta.config, (p) => `${dir}/metadata.json config.${p.join('.')}`);
   // A module env is code: loaded only from a directory the user names (README, "A checkpoint of a module env is code").
   cfg.env.id = checkpointEnvId(cfg.env.id, dir, (opts.envDirs ?? []).map(resolveEnvDir), (l) => console.error(l));
-  const ckpt = loadCheckpoint(dir);
+  const tensors = readTensors(dir, meta); // the weights alone: state.json (optimizer, counters) is not needed here
   await selectBackend(cfg.backend as BackendName);
   const module = algorithms[meta.algorithm];
   const env = createEnv(cfg.env.id, cfg.env.config);
   const spec = module.policySpec({ config: cfg[meta.algorithm], model: cfg.model, observationSpace: env.observationSpace.toSpec(), actionSpace: env.actionSpace.toSpec() });
   env.close();
   const policy = module.createPolicy(spec);
-  const weights = weightsFromState(ckpt.algorithm);
+  const weights = weightsFromState({ tensors, json: {} });
   if (weights.length === 0) throw new CheckpointError(`${dir}: holds no policy weights (weights/*)`);
-  policy.setWeights(weights);
+  try {
+    policy.setWeights(weights);
+  } catch (err) {
+    policy.dispose();
+    throw new CheckpointError(`${dir}: its weights do not fit the model of its config (${(err as Error).message.split('\n')[0]})`);
+  }
   const bar = opts.json || !process.stderr.isTTY ? undefined : new SingleBar({ format: 'evaluating [{bar}] {value}/{total} episodes', stream: process.stderr });
   bar?.start(opts.episodes, 0);
   try {
@@ -65,19 +106,36 @@ export async function evaluateCheckpoint(
   }
 }
 
-/** A few readable lines on a run dir or a checkpoint. */
-export function describeRun(p: string): string {
+/**
+ * A few readable lines on a run dir or a checkpoint; the checkpoint (a run's latest) is read
+ * whole and checked, and `damaged` says if it would not load.
+ */
+export function describeRun(p: string): { text: string; damaged: boolean } {
   const dir = resolveCheckpoint(p);
   const meta = readMetadata(dir);
   const isRun = path.resolve(dir) !== path.resolve(p);
+  let damage: string | undefined;
+  try {
+    verifyCheckpoint(dir);
+  } catch (err) {
+    if (!(err instanceof CheckpointError)) throw err;
+    damage = err.message;
+  }
   const lines = [
     `${isRun ? `run ${p}` : `checkpoint ${p}`}: ${meta.algorithm} on ${meta.envId}`,
-    `  latest checkpoint: ${dir} (iteration ${meta.iteration}, ${meta.envSteps.toLocaleString('en-US')} env steps, ${meta.wallSeconds.toFixed(1)} s, written ${meta.time})`,
+    `  ${isRun ? 'latest ' : ''}checkpoint: ${dir} (iteration ${meta.iteration}, ${meta.envSteps.toLocaleString('en-US')} env steps, ${meta.wallSeconds.toFixed(1)} s, written ${meta.time})`,
   ];
+  if (damage) lines.push(`  DAMAGED, it will not load: ${damage}`);
   if (isRun) lines.push(`  checkpoints: ${listCheckpoints(p).map((c) => path.basename(c)).join(', ')}`);
   const progressFile = path.join(isRun ? p : path.dirname(path.dirname(dir)), 'progress.jsonl');
   if (fs.existsSync(progressFile)) {
-    const records = fs.readFileSync(progressFile, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    const records = fs.readFileSync(progressFile, 'utf8').trim().split('\n').flatMap((l) => {
+      try {
+        return l ? [JSON.parse(l)] : [];
+      } catch {
+        return []; // a line cut short by a crash
+      }
+    });
     const last = records.slice(-5).map((r) => (r.episodeReturnMean === null ? '-' : Number(r.episodeReturnMean).toFixed(1)));
     lines.push(`  iterations logged: ${records.length}; episode return mean, last ${last.length}: ${last.join(', ')}`);
   } else if (meta.episodeReturnMean !== null) {
@@ -89,5 +147,5 @@ export function describeRun(p: string): string {
     `  ${meta.algorithm}: ${JSON.stringify(cfg[meta.algorithm])}`,
     `  written by rl-zmq ${meta.packageVersion}, checkpoint format ${meta.formatVersion}`,
   );
-  return lines.join('\n');
+  return { text: lines.join('\n'), damaged: damage !== undefined };
 }

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Env, EnvFactory } from '../envs/env';
-import { listEnvs, makeEnv } from '../envs/registry';
+import { listEnvs, makeEnv, withClose } from '../envs/registry';
 import { EnvError } from '../core/errors';
 
 /**
@@ -80,7 +80,7 @@ function factoryFrom(mod: Record<string, unknown>, file: string, name: string): 
     if (!env || typeof env.reset !== 'function' || typeof env.step !== 'function' || !env.observationSpace || !env.actionSpace) {
       throw new EnvError(`env module ${file}: "${name}" did not build an Env (reset, step, observationSpace, actionSpace)`);
     }
-    return env;
+    return withClose(env);
   };
 }
 

@@ -89,7 +89,7 @@ describe('Config', () => {
     assert.equal((cfg.ppo as { lr: number }).lr, 0.001);
     assert.deepEqual(cfg.model.hiddenSizes, [32, 32]);
     assert.equal(cfg.seed, 7);
-    assert.equal(errorOf(file, ['ppo.clipRange=-1']), `${file}: ppo.clipRange (-1) must be > 0`);
+    assert.equal(errorOf(file, ['ppo.clipRange=-1']), '--set ppo.clipRange=-1: ppo.clipRange (-1) must be > 0');
     assert.equal(errorOf(file, ['nonsense']), '--set nonsense: expected key.path=value');
   });
 

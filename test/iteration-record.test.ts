@@ -4,7 +4,6 @@ import { episodeMetrics } from '../src/metrics';
 import { evaluationMetrics } from '../src/evaluate';
 import { loopMetrics, metricIndex, recordScalars, UpdateMetrics } from '../src/runtime/iteration-record';
 import { samplerMetrics } from '../src/runtime/sampler';
-import { DEFAULT_CHECKPOINT_SECONDS, periodicCheckpointDue } from '../src/runtime/run-state';
 
 const algorithmMetrics: MetricSpec[] = [
   { key: 'loss', group: 'train', reduce: 'mean', label: 'loss' },
@@ -68,15 +67,5 @@ describe('The iteration record', () => {
     assert.throws(() => metricIndex([...loopMetrics, { key: 'iteration', group: 'train', reduce: 'last' }]), {
       message: 'metric "iteration" is declared twice (runtime/ and train/)',
     });
-  });
-});
-
-describe('Periodic checkpoints', () => {
-  it('are due every `every` iterations, and by time even with every: 0', () => {
-    assert.equal(periodicCheckpointDue(3, 10, { every: 0 }), false);
-    assert.equal(periodicCheckpointDue(3, DEFAULT_CHECKPOINT_SECONDS, { every: 0 }), true);
-    assert.equal(periodicCheckpointDue(4, 1, { every: 2 }), true);
-    assert.equal(periodicCheckpointDue(5, 1, { every: 2 }), false);
-    assert.equal(periodicCheckpointDue(5, 61, { every: 0, everySeconds: 60 }), true);
   });
 });

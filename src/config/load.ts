@@ -6,7 +6,9 @@ import type { z } from 'zod';
 import { algorithms } from '../../algorithms';
 import { ConfigError } from '../../core/errors';
 import { describeValue as describe } from '../../core/describe';
+import { listEnvs } from '../../envs/registry';
 import { moduleEnvId, parseModuleRef } from '../env-loader';
+import { MAX_BATCH_STEPS } from '../transport/limits';
 import { STOP_KEYS, configSchema, type RunConfig } from './schema';
 
 type Path = (string | number)[];
@@ -31,12 +33,14 @@ export function loadConfig(file: string, overrides: string[] = []): RunConfig {
   }
   const raw = doc.toJS() ?? {};
   if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(`${file}: the config must be a mapping of keys, got ${describeValue(raw)}`);
-  for (const o of overrides) applyOverride(raw, o);
+  const overridden = applyOverrides(raw, overrides);
   if (raw.name === undefined) raw.name = path.basename(file).replace(/\.ya?ml$/, '');
   const env = raw.env as Record<string, unknown> | undefined;
   if (env && typeof env.module === 'string' && !path.isAbsolute(env.module)) env.module = path.resolve(path.dirname(file), env.module);
   // file:line of the key at path p, where the YAML has it (an override or a default has no line).
   const where = (p: Path) => {
+    const set = overridden(p);
+    if (set !== undefined) return set;
     const parent = p.length > 1 ? doc.getIn(p.slice(0, -1), true) : doc.contents;
     const pair = isMap(parent) ? parent.items.find((item) => isScalar(item.key) && item.key.value === p[p.length - 1]) : undefined;
     const range = isScalar(pair?.key) ? pair.key.range : undefined;
@@ -68,6 +72,7 @@ export function validateConfig(raw: Record<string, unknown>, where: (p: Path) =>
   } else if (env.id === undefined) {
     throw new ConfigError(`${where(['env'])}: env needs an id (a registered env, see \`rl envs\`) or a module (your env's file)`);
   }
+  checkEnvNamed(env, where);
   if (!STOP_KEYS.some((k) => config.stop[k] !== undefined)) {
     throw new ConfigError(`${where(['stop'])}: stop must set at least one of ${STOP_KEYS.join(', ')}`);
   }
@@ -79,6 +84,11 @@ export function validateConfig(raw: Record<string, unknown>, where: (p: Path) =>
   }
   const algorithm = algorithms[name];
   const w = config.workers;
+  if (w.envsPerWorker * w.rolloutLength > MAX_BATCH_STEPS) {
+    throw new ConfigError(
+      `${where(['workers', 'rolloutLength'])}: workers.envsPerWorker x workers.rolloutLength (${w.envsPerWorker} x ${w.rolloutLength}) must be <= ${MAX_BATCH_STEPS} steps per batch`,
+    );
+  }
   const issues = algorithm.check(config[name], { totalEnvs: totalEnvs(w), rolloutLength: w.rolloutLength, totalEnvSteps: config.stop.envSteps });
   if (issues.length > 0) {
     const p = [name, ...issues[0].path.split('.')];
@@ -92,11 +102,47 @@ export function totalEnvs(w: { numWorkers: number; envsPerWorker: number }): num
   return Math.max(1, w.numWorkers) * w.envsPerWorker;
 }
 
+/**
+ * Applies `--set` overrides in order; returns, for a key path, the `--set ...` that gave it its
+ * value (the last override at or above it), so that an error names the override, not a line
+ * of the file.
+ */
+export function applyOverrides(raw: Record<string, unknown>, overrides: string[]): (p: Path) => string | undefined {
+  const paths = overrides.map((o) => {
+    applyOverride(raw, o);
+    return { keys: o.slice(0, o.indexOf('=')).split('.'), o };
+  });
+  return (p) => {
+    const hit = [...paths].reverse().find(({ keys }) => keys.length <= p.length && keys.every((k, i) => String(p[i]) === k));
+    return hit && `--set ${hit.o}`;
+  };
+}
+
+/** Key path parts that would reach into Object.prototype instead of the config. */
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** The env a config names must be there before anything starts: a registered id, or a module file that exists. */
+function checkEnvNamed(env: { id?: string; module?: string }, where: (p: Path) => string): void {
+  const ref = parseModuleRef(env.id!);
+  if (ref) {
+    const key = env.module !== undefined ? 'module' : 'id';
+    if (!fs.existsSync(ref.file)) throw new ConfigError(`${where(['env', key])}: env.${key} (${describeValue(env[key])}): no such file (${ref.file})`);
+    return;
+  }
+  const ids = listEnvs().map((s) => s.id);
+  if (!ids.includes(env.id!)) {
+    throw new ConfigError(`${where(['env', 'id'])}: env.id (${describeValue(env.id)}) is not a registered env; did you mean "${closest(env.id!, ids)}"? (see \`rl envs\`, or name your env's file with env.module)`);
+  }
+}
+
 /** `key.path=value`, the value read as YAML (so numbers, booleans and lists come out typed). */
 export function applyOverride(raw: Record<string, unknown>, override: string): void {
   const eq = override.indexOf('=');
   if (eq <= 0) throw new ConfigError(`--set ${override}: expected key.path=value`);
   const keys = override.slice(0, eq).split('.');
+  if (keys.some((k) => k === '')) throw new ConfigError(`--set ${override}: the key path has an empty part`);
+  const forbidden = keys.find((k) => FORBIDDEN_KEYS.has(k));
+  if (forbidden) throw new ConfigError(`--set ${override}: "${forbidden}" is not a config key`);
   let value: unknown;
   try {
     value = parseYaml(override.slice(eq + 1));
@@ -105,7 +151,7 @@ export function applyOverride(raw: Record<string, unknown>, override: string): v
   }
   let node: Record<string, unknown> = raw;
   for (const k of keys.slice(0, -1)) {
-    if (node[k] === undefined || node[k] === null) node[k] = {};
+    if (!Object.hasOwn(node, k) || node[k] === undefined || node[k] === null) node[k] = {};
     if (typeof node[k] !== 'object') throw new ConfigError(`--set ${override}: ${k} is not a section`);
     node = node[k] as Record<string, unknown>;
   }
@@ -124,13 +170,14 @@ function formatIssue(issue: z.core.$ZodIssue, raw: unknown, schema: z.ZodType, w
   }
   const value = getIn(raw, p);
   if (value === undefined && issue.code === 'invalid_type') return `${where(p)}: ${key} is required (${issue.expected})`;
-  return `${where(p)}: ${key} (${describeValue(value)}) ${rule(issue)}`;
+  return `${where(p)}: ${key} (${describeValue(value)}) ${rule(issue, value)}`;
 }
 
-function rule(issue: z.core.$ZodIssue): string {
+function rule(issue: z.core.$ZodIssue, value: unknown): string {
   switch (issue.code) {
     case 'invalid_type':
-      return `must be ${issue.expected === 'int' ? 'an integer' : `a ${issue.expected}`}`;
+      if (typeof value === 'number' && issue.expected === 'number') return 'must be a finite number';
+      return `must be ${issue.expected === 'int' ? 'an integer' : /^[aeiou]/.test(issue.expected) ? `an ${issue.expected}` : `a ${issue.expected}`}`;
     case 'too_small':
       return issue.origin === 'array' ? `must have at least ${issue.minimum} element(s)` : `must be ${issue.inclusive ? '>=' : '>'} ${issue.minimum}`;
     case 'too_big':

@@ -1,5 +1,9 @@
 import { z } from 'zod';
 import { algorithms } from '../../algorithms';
+import { MAX_BATCH_ENVS, MAX_BATCH_LENGTH } from '../transport/limits';
+
+/** Caps on sizes, so that a typo (1e6 for 1e3) is a config error, not an out-of-memory crash later. */
+export const LIMITS = { layerUnits: 4096, layers: 16, convFilters: 1024, convKernel: 64, convLayers: 16, numWorkers: 256, envsPerWorker: MAX_BATCH_ENVS, rolloutLength: MAX_BATCH_LENGTH } as const;
 
 /**
  * The run config, key by key. Every key has a default and a one-line description; the
@@ -16,20 +20,21 @@ const envSchema = z
 
 const modelSchema = z
   .object({
-    hiddenSizes: z.array(z.number().int().positive()).min(1).default([64, 64]).describe('units per hidden layer'),
+    hiddenSizes: z.array(z.number().int().positive().max(LIMITS.layerUnits)).min(1).max(LIMITS.layers).default([64, 64]).describe('units per hidden layer'),
     activation: z.enum(['tanh', 'relu']).default('tanh').describe('activation after each hidden layer'),
     sharedLayers: z.boolean().default(false).describe('one body for policy and value (true) or one each'),
     conv: z
       .array(
         z
           .object({
-            filters: z.number().int().positive().describe('output channels'),
-            kernel: z.number().int().positive().describe('side of the square kernel, in pixels'),
-            stride: z.number().int().positive().default(1).describe('pixels between kernel positions'),
+            filters: z.number().int().positive().max(LIMITS.convFilters).describe('output channels'),
+            kernel: z.number().int().positive().max(LIMITS.convKernel).describe('side of the square kernel, in pixels'),
+            stride: z.number().int().positive().max(LIMITS.convKernel).default(1).describe('pixels between kernel positions'),
             padding: z.enum(['valid', 'same']).default('valid').describe("valid: only whole windows; same: zero-padded, ceil(size / stride) outputs"),
           })
           .strict(),
       )
+      .max(LIMITS.convLayers)
       .default([])
       .describe('conv layers (relu) shared by policy and value, before hiddenSizes; needs an image observation Box(h, w, c); []: none'),
   })
@@ -37,18 +42,19 @@ const modelSchema = z
 
 const workersSchema = z
   .object({
-    numWorkers: z.number().int().min(0).default(0).describe('rollout worker processes; 0: sample in the learner process'),
-    envsPerWorker: z.number().int().positive().default(8).describe('envs each worker steps together'),
-    rolloutLength: z.number().int().positive().default(128).describe('steps per env in each trajectory batch'),
-    workerTimeoutSeconds: z.number().positive().default(10).describe('a worker silent this long is dropped (and a spawned one restarted)'),
+    numWorkers: z.number().int().min(0).max(LIMITS.numWorkers).default(0).describe('rollout worker processes; 0: sample in the learner process'),
+    envsPerWorker: z.number().int().positive().max(LIMITS.envsPerWorker).default(8).describe('envs each worker steps together'),
+    rolloutLength: z.number().int().positive().max(LIMITS.rolloutLength).default(128).describe('steps per env in each trajectory batch'),
+    workerTimeoutSeconds: z.number().positive().max(86_400).default(10).describe('a worker silent this long is dropped (and a spawned one restarted)'),
     maxWorkerRestarts: z.number().int().min(0).default(100).describe('restarts of each spawned worker before it is given up'),
-    heartbeatSeconds: z.number().positive().default(1).describe('interval of heartbeats both ways'),
+    heartbeatSeconds: z.number().positive().max(3600).default(1).describe('interval of heartbeats both ways'),
   })
   .strict();
 
 const checkpointSchema = z
   .object({
-    every: z.number().int().min(0).default(0).describe('save every N iterations; 0: only at the end (and on Ctrl-C)'),
+    every: z.number().int().min(0).default(0).describe('also save every N iterations; 0: by time only (everySeconds), and at the end (and on Ctrl-C)'),
+    everySeconds: z.number().min(0).default(300).describe('also save when this many seconds have passed since the last checkpoint; 0: never by time'),
     keep: z.number().int().positive().default(5).describe('checkpoints kept; the oldest are pruned'),
   })
   .strict();
@@ -56,7 +62,7 @@ const checkpointSchema = z
 const evaluationSchema = z
   .object({
     every: z.number().int().min(0).default(0).describe('evaluate every N iterations; 0: never during training'),
-    episodes: z.number().int().positive().default(10).describe('episodes per evaluation'),
+    episodes: z.number().int().positive().max(1_000_000).default(10).describe('episodes per evaluation'),
     deterministic: z.boolean().default(true).describe('greedy actions (argmax / Gaussian mean)'),
     video: z.boolean().default(false).describe('also record one episode to videos/iter_NNNNNN.gif in the run dir at each evaluation'),
   })

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Algorithm, NamedTensor } from '../../core/algorithm';
 import { CheckpointError, TrainingError } from '../../core/errors';
-import { dropCheckpointsAfter, saveCheckpoint, type Checkpoint } from '../checkpoint';
+import { checkpointDue, dropCheckpointsAfter, saveCheckpoint, type Checkpoint } from '../checkpoint';
 import type { RunConfig } from '../config/schema';
 import { EpisodeWindow } from '../metrics';
 import { truncateProgress } from '../run-dir';
@@ -22,17 +22,6 @@ export interface Counters {
 interface RuntimeState extends Counters {
   episodes: ReturnType<EpisodeWindow['getState']>;
   workers: WorkerState[];
-}
-
-/**
- * A time-based checkpoint's period when the config sets none: a crash loses at most this much.
- * (The `cli` branch adds `checkpoint.everySeconds`; `periodicCheckpointDue` is the one place to read it.)
- */
-export const DEFAULT_CHECKPOINT_SECONDS = 300;
-
-/** Whether a checkpoint is due after a finished iteration: every `every` iterations, or `everySeconds` since the last. */
-export function periodicCheckpointDue(iteration: number, secondsSinceLast: number, c: { every: number; everySeconds?: number }): boolean {
-  return (c.every > 0 && iteration % c.every === 0) || secondsSinceLast >= (c.everySeconds ?? DEFAULT_CHECKPOINT_SECONDS);
 }
 
 /** Throws a TrainingError naming the iteration and the first non-finite value of `tensors`. */
@@ -81,7 +70,7 @@ export class RunState {
 
   /** After a finished iteration. */
   checkpointDue(): boolean {
-    return periodicCheckpointDue(this.counters.iteration, (performance.now() - this.savedAt.time) / 1000, this.cfg.checkpoint);
+    return checkpointDue(this.cfg.checkpoint, { iteration: this.counters.iteration, secondsSinceCheckpoint: (performance.now() - this.savedAt.time) / 1000 });
   }
 
   /** Writes a checkpoint of the finished iterations; refuses non-finite state with a TrainingError. */

@@ -10,7 +10,7 @@ import { createEnv } from '../env-loader';
 import { evaluatePolicy, evaluationMetrics, evaluationRecord } from '../evaluate';
 import { writeEvaluationVideo } from '../record';
 import { episodeMetrics } from '../metrics';
-import { newRunDir } from '../run-dir';
+import { acquireRunDir, newRunDir } from '../run-dir';
 import type { KeyPair } from '../transport/curve';
 import { loopMetrics } from './iteration-record';
 import { RolloutWorker } from './rollout-worker';
@@ -80,7 +80,8 @@ export async function wireRun(cfg: RunConfig, opts: WiringOptions, cleanUp: Clea
   const evalPolicy: SamplingPolicy | undefined = cfg.evaluation.every > 0 ? cleanUp.add(module.createPolicy(spec), (p) => p.dispose()) : undefined;
 
   const runDir = opts.runDir ?? (resume ? path.dirname(path.dirname(resume.dir)) : newRunDir(cfg.name ?? cfg.algorithm));
-  fs.mkdirSync(runDir, { recursive: true });
+  // A run dir belongs to one run: locked until the run ends (refused if another live run holds it).
+  cleanUp.add(acquireRunDir(runDir, { resume: resume?.dir }), (release) => release());
   const run = new RunState(cfg, runDir, algorithm, sampler);
   if (resume) {
     await run.resume(resume);

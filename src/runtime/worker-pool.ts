@@ -8,7 +8,8 @@ import { RlError } from '../../core/errors';
 import type { Sampler } from './sampler';
 import { serverCurveOptions, ZapAuthenticator, type KeyPair } from '../transport/curve';
 import { DEFAULT_MAX_MESSAGE_BYTES, decodeWorkerMessage, encode, MessageRejected, type BatchExpectation, type WorkerMessage, type WorkerSetup } from '../transport/protocol';
-import { parseTcpEndpoint } from '../transport/endpoint';
+import { bindOrExplain, parseTcpEndpoint } from '../transport/endpoint';
+import { MAX_BATCH_ENVS, MAX_BATCH_LENGTH } from '../transport/limits';
 import { SendQueue } from '../transport/send-queue';
 import { parseModuleRef } from '../env-loader';
 
@@ -125,9 +126,9 @@ export class WorkerPool implements Sampler {
     if (this.opts.bind) {
       const tcp = parseTcpEndpoint(this.opts.bind);
       if (!tcp) throw new RlError(`--bind ${this.opts.bind}: expected tcp://HOST:PORT`);
-      await this.router.bind(this.opts.bind);
+      await bindOrExplain(this.router, this.opts.bind);
       const port = Number(new URL(this.router.lastEndpoint!.replace('tcp://', 'http://')).port);
-      await this.pub.bind(`tcp://${tcp.host}:${port + 1}`);
+      await bindOrExplain(this.pub, `tcp://${tcp.host}:${port + 1}`, `--bind ${this.opts.bind}: the weights' port,`);
       this.pubEndpoints.tcp = this.pub.lastEndpoint!;
       this.opts.log(`listening for workers on ${this.router.lastEndpoint} (weights on port ${port + 1})${this.opts.curve ? ', CURVE encrypted' : ''}`);
     }
@@ -172,7 +173,7 @@ export class WorkerPool implements Sampler {
   }
 
   private async receiveLoop(): Promise<void> {
-    const expectation: BatchExpectation = { ...this.opts.expectation, maxNumEnvs: 4096, maxLength: 65536, maxBytes: DEFAULT_MAX_MESSAGE_BYTES };
+    const expectation: BatchExpectation = { ...this.opts.expectation, maxNumEnvs: MAX_BATCH_ENVS, maxLength: MAX_BATCH_LENGTH, maxBytes: DEFAULT_MAX_MESSAGE_BYTES };
     try {
       for await (const frames of this.router) {
         const [identity, payload] = frames;

@@ -41,6 +41,7 @@ export function readKeyPair(dir: string): KeyPair {
   const publicFile = path.join(dir, 'public.key');
   const secretFile = path.join(dir, 'secret.key');
   const pair = { publicKey: readKey(publicFile), secretKey: readKey(secretFile) };
+  warnIfOthersCanRead(secretFile);
   const derived = publicKeyOf(pair.secretKey);
   if (derived !== pair.publicKey) {
     throw new RlError(`${publicFile}: does not belong to ${secretFile} (whose public key is ${derived})`);
@@ -195,6 +196,18 @@ function readKey(file: string): string {
     throw new RlError(`${file}: must hold one CURVE key, 40 Z85 characters (found ${found})`);
   }
   return key;
+}
+
+/**
+ * A secret key that the group or others may read is not secret: said on stderr (as ssh does,
+ * though ssh refuses; here a warning, so that a shared or mounted folder keeps working).
+ */
+function warnIfOthersCanRead(file: string): void {
+  if (process.platform === 'win32') return; // no POSIX modes
+  const mode = fs.statSync(file).mode & 0o777;
+  if ((mode & 0o077) !== 0) {
+    console.warn(`warning: ${file} is readable by others (mode 0${mode.toString(8)}); it holds a secret key: chmod 600 ${file}`);
+  }
 }
 
 /** The X25519 public key of a Z85 secret key (CURVE keys are X25519 keys). */
