@@ -165,6 +165,9 @@ export interface AlgorithmModule<C = unknown> {
   configSchema: z.ZodType<C>;
   check(config: C, ctx: { totalEnvs: number; rolloutLength: number; totalEnvSteps?: number }): ConfigIssue[];
   create(opts: CreateOptions<C>): Algorithm;
-  /** A sampling policy; `workerId` is the worker that will use it (absent: evaluation). */
-  createPolicy(spec: PolicySpec, ctx?: { workerId: number }): SamplingPolicy;
+  /**
+   * A sampling policy for the worker in `slot` of `numSlots` (the runtime's slots: local mode is
+   * slot 0 of 1; see the worker pool's Membership for how workers get theirs). Absent: evaluation.
+   */
+  createPolicy(spec: PolicySpec, ctx?: { slot: number; numSlots: number }): SamplingPolicy;
 }

@@ -114,7 +114,7 @@ export async function train(config: RunConfig | Record<string, unknown>, opts: T
             numEnvs: w.envsPerWorker,
             rolloutLength: w.rolloutLength,
             seed: cfg.seed,
-            policy: module.createPolicy(spec, { workerId: 0 }),
+            policy: module.createPolicy(spec, { slot: 0, numSlots: 1 }),
           }),
         ))
   ).catch((err: unknown) => {

@@ -114,8 +114,13 @@ export class WorkerProcess {
           this.offer(msg.policyVersion, msg.weights);
           break;
         case 'unknownWorker':
-          this.workerId = -1; // a new learner, or one that gave up on us: introduce ourselves again
+          // A new learner, or one that gave up on us: introduce ourselves again, once (every message
+          // it dropped is answered so), and send nothing of the old membership (a batch mid-way).
+          if (this.workerId < 0) break;
+          this.workerId = -1;
           this.requests = [];
+          this.rollout?.close();
+          this.rollout = null;
           this.hello();
           break;
         case 'heartbeat':
@@ -131,7 +136,7 @@ export class WorkerProcess {
     this.setup = { ...setup, envId: localEnvId(setup.envId, setup.learnerDir) }; // throws if a module env is not here
     this.requests = [];
     this.latest = null;
-    this.policy = algorithms[setup.spec.algorithm].createPolicy(setup.spec, { workerId });
+    this.policy = algorithms[setup.spec.algorithm].createPolicy(setup.spec, { slot: setup.slot, numSlots: setup.numSlots });
     this.rollout = this.makeRollout();
     this.rollout.setWeights(weights, policyVersion);
     const curve = this.opts.curve ? clientCurveOptions(this.opts.curve.pair, this.opts.curve.learnerKey) : {};

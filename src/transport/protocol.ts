@@ -10,6 +10,8 @@ import { ProtocolError } from '../../core/errors';
 
 export const PROTOCOL_VERSION = 1;
 export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+/** The most envs one worker may step: a hello's numEnvs and a batch's are held to it alike. */
+export const MAX_NUM_ENVS = 4096;
 
 /** Everything a worker needs to start sampling, sent by the learner on connect. */
 export interface WorkerSetup {
@@ -20,6 +22,9 @@ export interface WorkerSetup {
   rolloutLength: number;
   seed: number;
   heartbeatSeconds: number;
+  /** The worker's slot of `numSlots`: what its policy may differ by (DQN's Ape-X exploration rate follows it). */
+  slot: number;
+  numSlots: number;
   pubEndpoint: string;
   /** The learner's working directory: a worker finds a module env at the same path relative to its own. */
   learnerDir: string;
@@ -86,9 +91,9 @@ export function decodeWorkerMessage(buf: Buffer, expect: BatchExpectation): Work
     switch (type) {
       case 'hello':
         keys(msg, ['host', 'pid', 'numEnvs', 'slot']);
-        str(msg, 'host', '');
+        str(msg, 'host', '', 255);
         int(msg, 'pid', '');
-        nullable(msg, 'numEnvs', () => int(msg, 'numEnvs', '', 1));
+        nullable(msg, 'numEnvs', () => int(msg, 'numEnvs', '', 1, MAX_NUM_ENVS));
         nullable(msg, 'slot', () => int(msg, 'slot', ''));
         break;
       case 'batch': {
@@ -192,7 +197,7 @@ const BATCH_FIELDS = fieldsOf<TrajectoryBatch>({
   rewards: true, terminated: true, truncated: true, extras: true, nextObs: true, finalObs: true, episodes: true,
 });
 const SETUP_FIELDS = fieldsOf<WorkerSetup>({
-  spec: true, envId: true, envConfig: true, numEnvs: true, rolloutLength: true, seed: true, heartbeatSeconds: true, pubEndpoint: true, learnerDir: true,
+  spec: true, envId: true, envConfig: true, numEnvs: true, rolloutLength: true, seed: true, heartbeatSeconds: true, slot: true, numSlots: true, pubEndpoint: true, learnerDir: true,
 });
 const SPEC_FIELDS = fieldsOf<PolicySpec>({ algorithm: true, observationSpace: true, actionSpace: true, model: true, config: true, extras: true });
 const MODEL_FIELDS = fieldsOf<ModelConfig>({ hiddenSizes: true, activation: true, sharedLayers: true, conv: true });
@@ -266,6 +271,8 @@ function checkSetup(s: Obj, path: string): void {
   int(s, 'seed', path);
   const hb = field(s, 'heartbeatSeconds', path);
   if (typeof hb !== 'number' || !(hb > 0) || !Number.isFinite(hb)) reject('badField', `${path}.heartbeatSeconds must be a positive number, got ${show(hb)}`);
+  const numSlots = int(s, 'numSlots', path, 1);
+  int(s, 'slot', path, 0, numSlots - 1);
   str(s, 'pubEndpoint', path);
   str(s, 'learnerDir', path);
 }
