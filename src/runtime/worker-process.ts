@@ -81,8 +81,17 @@ export class WorkerProcess {
     if (Date.now() - this.lastFromLearner > timeout * 1000) {
       this.opts.log(`worker: no word from the learner at ${this.opts.connect} for ${timeout} s; still trying`);
       this.lastFromLearner = Date.now();
-      this.hello();
+      this.reintroduce();
     }
+  }
+
+  /** Forgets our id, requests and rollout (a batch mid-way is never sent), and says hello; the next welcome starts us over. */
+  private reintroduce(): void {
+    this.workerId = -1;
+    this.requests = [];
+    this.rollout?.close();
+    this.rollout = null;
+    this.hello();
   }
 
   private async receive(): Promise<void> {
@@ -114,14 +123,9 @@ export class WorkerProcess {
           this.offer(msg.policyVersion, msg.weights);
           break;
         case 'unknownWorker':
-          // A new learner, or one that gave up on us: introduce ourselves again, once (every message
-          // it dropped is answered so), and send nothing of the old membership (a batch mid-way).
-          if (this.workerId < 0) break;
-          this.workerId = -1;
-          this.requests = [];
-          this.rollout?.close();
-          this.rollout = null;
-          this.hello();
+          // A new learner, or one that gave up on us: introduce ourselves again, once (each of our
+          // messages it dropped is answered so).
+          if (this.workerId >= 0) this.reintroduce();
           break;
         case 'heartbeat':
           break;
@@ -180,6 +184,7 @@ export class WorkerProcess {
     if (!rollout) return;
     const deadline = Date.now() + 2000;
     while ((this.latest?.policyVersion ?? rollout.policyVersion) < version && rollout.policyVersion < version && !this.stopped) {
+      if (this.rollout !== rollout) return;
       if (Date.now() > deadline) {
         void this.out.send(encode({ v: 1, type: 'weightsRequest', workerId: this.workerId }));
         return void this.requests.unshift(version);
