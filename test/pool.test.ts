@@ -58,8 +58,12 @@ class HandWorker {
 
   constructor(endpoint: string, host: string, opts: { numEnvs?: number; answers?: boolean; policyVersion?: number } = {}) {
     this.dealer.connect(endpoint);
-    void this.dealer.send(encode({ v: 1, type: 'hello', host, pid: 1, numEnvs: opts.numEnvs ?? null, slot: null }));
-    void (async () => {
+    void this.dealer.send(encode({ v: 1, type: 'hello', host, pid: 1, numEnvs: opts.numEnvs ?? null, slot: null })).catch(() => {});
+    void this.serve(opts);
+  }
+
+  private async serve(opts: { answers?: boolean; policyVersion?: number }): Promise<void> {
+    try {
       for await (const [payload] of this.dealer) {
         const msg = decodeLearnerMessage(payload);
         if (msg.type === 'welcome') {
@@ -76,7 +80,9 @@ class HandWorker {
         };
         await this.dealer.send(encode({ v: 1, type: 'batch', workerId: this.workerId, batch }));
       }
-    })();
+    } catch (err) {
+      if (!this.dealer.closed) throw err; // closed by the test while it answered: the end of it
+    }
   }
 
   send(msg: Parameters<typeof encode>[0]): Promise<void> {
