@@ -376,10 +376,11 @@ export class WorkerPool implements Sampler {
 
   setState(): void {}
 
-  /** Stops the workers, closes the sockets, removes the ipc socket files. Safe to call twice. */
+  /** Stops the workers, closes the sockets, removes the ipc socket files; a waiting collect() or next() rejects. Safe to call twice. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.event(() => this.fail(new RlError('the worker pool is closed'))); // a collect() or next() still waiting ends
     if (this.timer) clearInterval(this.timer);
     await this.supervisor.close();
     this.router.close();
