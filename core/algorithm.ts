@@ -201,6 +201,9 @@ export interface AlgorithmModule<C = unknown> {
   create(opts: CreateOptions<C>): Algorithm;
   /** The spec of this algorithm's sampling policy: what a worker records per step, and what `rl evaluate` builds. */
   policySpec(opts: PolicyOptions<C>): PolicySpec;
-  /** A sampling policy; `workerId` is the worker that will use it (absent: evaluation). */
-  createPolicy(spec: PolicySpec, ctx?: { workerId: number }): SamplingPolicy;
+  /**
+   * A sampling policy for the worker in `slot` of `numSlots` (the runtime's slots: local mode is
+   * slot 0 of 1; see the worker pool's Membership for how workers get theirs). Absent: evaluation.
+   */
+  createPolicy(spec: PolicySpec, ctx?: { slot: number; numSlots: number }): SamplingPolicy;
 }

@@ -236,13 +236,13 @@ describe('DQN', () => {
     assert.equal(apexEpsilon(0, 4, 0.4, 7), 0.4);
     assert.ok(Math.abs(apexEpsilon(3, 4, 0.4, 7) - 0.4 ** 8) < 1e-15);
     assert.equal(apexEpsilon(0, 1, 0.4, 7), 0.4);
-    // The policies built for workers 0 and 1 of two explore at those rates, whatever the broadcast says.
+    // The policies built for slots 0 and 1 of two explore at those rates, whatever the broadcast says.
     const env = makeEnv('CartPole-v1');
     const spaces = { observationSpace: env.observationSpace.toSpec(), actionSpace: env.actionSpace.toSpec() };
     const config = dqnConfigSchema.parse({ perWorkerEpsilon: { base: 0.4, alpha: 7 } });
     const algo = dqn.create({ config, model: { hiddenSizes: [8], activation: 'relu', sharedLayers: false }, ...spaces, seed: 0, totalEnvs: 2, rolloutLength: 1, numWorkers: 2 });
-    const rates = [0, 1].map((workerId) => {
-      const policy = dqn.createPolicy(algo.policySpec(), { workerId });
+    const rates = [0, 1].map((slot) => {
+      const policy = dqn.createPolicy(algo.policySpec(), { slot, numSlots: 2 });
       policy.setWeights(algo.getWeights());
       const rate = (policy as unknown as { currentEpsilon: number }).currentEpsilon;
       policy.dispose();
@@ -257,7 +257,7 @@ describe('DQN', () => {
     const spaces = { observationSpace: env.observationSpace.toSpec(), actionSpace: env.actionSpace.toSpec() };
     const config = dqnConfigSchema.parse({ learningStarts: 64, batchSize: 32, trainFrequency: 4, targetUpdateInterval: 5, weightSyncInterval: 2, ...overrides });
     const algo = dqn.create({ config, model, ...spaces, seed: 4, totalEnvs: 4, rolloutLength: 16, totalEnvSteps: 10_000 }) as Dqn;
-    const worker = new RolloutWorker({ workerId: 0, envId, envConfig: {}, numEnvs: 4, rolloutLength: 16, seed: 4, policy: dqn.createPolicy(algo.policySpec(), { workerId: 0 }) });
+    const worker = new RolloutWorker({ workerId: 0, envId, envConfig: {}, numEnvs: 4, rolloutLength: 16, seed: 4, policy: dqn.createPolicy(algo.policySpec(), { slot: 0, numSlots: 1 }) });
     worker.setWeights(algo.getWeights(), 0);
     return { algo, worker };
   }

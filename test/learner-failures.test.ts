@@ -98,7 +98,7 @@ describe('The algorithm contract', () => {
     const spaces = { observationSpace: env.observationSpace.toSpec(), actionSpace: env.actionSpace.toSpec() };
     const config = dqnConfigSchema.parse({ learningStarts: 64, batchSize: 32, trainFrequency: 4, weightSyncInterval: 2 });
     const algo = dqn.create({ config, model: { hiddenSizes: [16], activation: 'relu', sharedLayers: false }, ...spaces, seed: 4, totalEnvs: 4, rolloutLength: 16, totalEnvSteps: 1e9 }) as Dqn;
-    const worker = new RolloutWorker({ workerId: 0, envId: 'CartPole-v1', envConfig: {}, numEnvs: 4, rolloutLength: 16, seed: 4, policy: dqn.createPolicy(algo.policySpec(), { workerId: 0 }) });
+    const worker = new RolloutWorker({ workerId: 0, envId: 'CartPole-v1', envConfig: {}, numEnvs: 4, rolloutLength: 16, seed: 4, policy: dqn.createPolicy(algo.policySpec(), { slot: 0, numSlots: 1 }) });
     try {
       const m = await algo.update([worker.sample()], { envSteps: 64 });
       assert.equal(m.gradientSteps, 16);
@@ -118,7 +118,7 @@ describe('The algorithm contract', () => {
       const env = makeEnv('CartPole-v1');
       const spaces = { observationSpace: env.observationSpace.toSpec(), actionSpace: env.actionSpace.toSpec() };
       const algo = module.create({ config: module.configSchema.parse(config), model: { hiddenSizes: [16], activation: 'tanh', sharedLayers: false }, ...spaces, seed: 1, totalEnvs: 4, rolloutLength: 16, totalEnvSteps: 1e5 });
-      const worker = new RolloutWorker({ workerId: 0, envId: 'CartPole-v1', envConfig: {}, numEnvs: 4, rolloutLength: 16, seed: 1, policy: module.createPolicy(algo.policySpec(), { workerId: 0 }) });
+      const worker = new RolloutWorker({ workerId: 0, envId: 'CartPole-v1', envConfig: {}, numEnvs: 4, rolloutLength: 16, seed: 1, policy: module.createPolicy(algo.policySpec(), { slot: 0, numSlots: 1 }) });
       try {
         const keys = Object.keys(await algo.update([worker.sample()], { envSteps: 64 }));
         const declared = new Set(algo.metrics.map((s) => s.key));

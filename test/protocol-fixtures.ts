@@ -54,6 +54,8 @@ export function makeSetup(): WorkerSetup {
     rolloutLength: 128,
     seed: 42,
     heartbeatSeconds: 2.5,
+    slot: 1,
+    numSlots: 2,
     pubEndpoint: 'tcp://10.0.0.1:5556',
     learnerDir: '/home/learner/project',
   };

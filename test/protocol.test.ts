@@ -185,6 +185,18 @@ describe('protocol', () => {
       assertRejected(decode(batchMessage(c)), 'badField', "'batch' message: batch.finalObs.index[1] (5) must be greater than the one before (5)");
     });
 
+    it("rejects a hello claiming more envs than a batch may have (1e12 envs would 'cover' every iteration)", () => {
+      const hello = { type: 'hello', host: 'box', pid: 1, numEnvs: 1e12, slot: null };
+      assertRejected(decode(encodeAny(hello)), 'badField', "'hello' message: numEnvs must be an integer in [1, 4096], got 1000000000000");
+      assertRejected(decode(encodeAny({ ...hello, numEnvs: null, host: 'h'.repeat(256) })), 'badField', "'hello' message: host has 256 characters, more than 255");
+    });
+
+    it("rejects a welcome whose slot is not one of its numSlots", () => {
+      const welcome = (slot: number, numSlots: number) => encodeAny({ type: 'welcome', workerId: 2, setup: { ...makeSetup(), slot, numSlots }, weights: makeWeights(), policyVersion: 9 });
+      assertRejected(() => decodeLearnerMessage(welcome(2, 2)), 'badField', "'welcome' message: setup.slot must be an integer in [0, 1], got 2");
+      assertRejected(() => decodeLearnerMessage(welcome(0, 0)), 'badField', "'welcome' message: setup.numSlots must be a positive integer, got 0");
+    });
+
     it('rejects a negative seq', () => {
       const b = makeBatch();
       b.seq = -1;

@@ -64,7 +64,7 @@ async function cartPoleSetup(patch: Partial<WorkerSetup> = {}): Promise<{ setup:
   const spec = algo.policySpec();
   const weights = algo.getWeights();
   algo.dispose();
-  return { setup: { spec, envId: 'CartPole-v1', envConfig: {}, numEnvs: 2, rolloutLength: 4, seed: 0, heartbeatSeconds: 0.5, pubEndpoint: 'tcp://127.0.0.1:1', learnerDir: root, ...patch }, weights };
+  return { setup: { spec, envId: 'CartPole-v1', envConfig: {}, numEnvs: 2, rolloutLength: 4, seed: 0, heartbeatSeconds: 0.5, slot: 0, numSlots: 1, pubEndpoint: 'tcp://127.0.0.1:1', learnerDir: root, ...patch }, weights };
 }
 
 /** A ROUTER that plays learner by hand: `on(msg, reply)` for each worker message. */

@@ -51,9 +51,6 @@ export const dqnConfigSchema = z
 
 export type DqnConfig = z.infer<typeof dqnConfigSchema>;
 
-/** What a worker's policy needs to know: the config, and how many workers share the Ape-X rates. */
-type DqnPolicyConfig = DqnConfig & { numWorkers?: number };
-
 /** Ape-X's exploration rate of worker `i` of `n`. */
 export function apexEpsilon(i: number, n: number, base: number, alpha: number): number {
   return n <= 1 ? base : base ** (1 + (alpha * i) / (n - 1));
@@ -85,8 +82,9 @@ export const dqn: AlgorithmModule<DqnConfig> = {
   create: (opts) => new Dqn(opts),
   policySpec: ({ observationSpace, actionSpace, model, config }: PolicyOptions<DqnConfig>): PolicySpec => ({ algorithm: 'dqn', observationSpace, actionSpace, model, config, extras: [] }),
   createPolicy(spec, ctx) {
-    const cfg = spec.config as DqnPolicyConfig;
-    const fixed = cfg.perWorkerEpsilon && ctx ? apexEpsilon(ctx.workerId % Math.max(1, cfg.numWorkers ?? 1), Math.max(1, cfg.numWorkers ?? 1), cfg.perWorkerEpsilon.base, cfg.perWorkerEpsilon.alpha) : null;
+    const cfg = spec.config as DqnConfig;
+    // Ape-X: the rate follows the worker's slot (a restarted worker keeps its slot's rate).
+    const fixed = cfg.perWorkerEpsilon && ctx ? apexEpsilon(ctx.slot, ctx.numSlots, cfg.perWorkerEpsilon.base, cfg.perWorkerEpsilon.alpha) : null;
     return new QPolicy(spec, cfg.dueling, fixed);
   },
 };
@@ -148,8 +146,7 @@ export class Dqn implements Algorithm {
   }
 
   policySpec(): PolicySpec {
-    const { config, numWorkers } = this.opts;
-    return { ...dqn.policySpec(this.opts), config: { ...config, numWorkers: Math.max(1, numWorkers ?? 0) } };
+    return dqn.policySpec(this.opts);
   }
 
   /**

@@ -73,7 +73,7 @@ export async function wireRun(cfg: RunConfig, opts: WiringOptions, cleanUp: Clea
           log: opts.log,
         })
       : new LocalSampler(
-          new RolloutWorker({ workerId: 0, envId: cfg.env.id, envConfig: cfg.env.config, numEnvs: w.envsPerWorker, rolloutLength: w.rolloutLength, seed: cfg.seed, policy: module.createPolicy(spec, { workerId: 0 }) }),
+          new RolloutWorker({ workerId: 0, envId: cfg.env.id, envConfig: cfg.env.config, numEnvs: w.envsPerWorker, rolloutLength: w.rolloutLength, seed: cfg.seed, policy: module.createPolicy(spec, { slot: 0, numSlots: 1 }) }),
         ),
     (s) => s.close(),
   );

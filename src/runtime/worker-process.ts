@@ -145,8 +145,17 @@ export class WorkerProcess {
       const why = this.handshakes.ok === 0 && !this.opts.connect.startsWith('ipc://') ? ' (no connection has been made: is a learner bound there, and the port open?)' : '';
       this.opts.log(`worker: no word from the learner at ${this.opts.connect} for ${timeout} s${why}; still trying`);
       this.lastFromLearner = Date.now();
-      this.hello();
+      this.reintroduce();
     }
+  }
+
+  /** Forgets our id, requests and rollout (a batch mid-way is never sent), and says hello; the next welcome starts us over. */
+  private reintroduce(): void {
+    this.workerId = -1;
+    this.requests = [];
+    this.rollout?.close();
+    this.rollout = null;
+    this.hello();
   }
 
   private async receive(): Promise<void> {
@@ -173,9 +182,9 @@ export class WorkerProcess {
           this.offer(msg.policyVersion, msg.weights, 'request');
           break;
         case 'unknownWorker':
-          this.workerId = -1; // a new learner, or one that gave up on us: introduce ourselves again
-          this.requests = [];
-          this.hello();
+          // A new learner, or one that gave up on us: introduce ourselves again, once (each of our
+          // messages it dropped is answered so).
+          if (this.workerId >= 0) this.reintroduce();
           break;
         case 'heartbeat':
           break;
@@ -210,7 +219,7 @@ export class WorkerProcess {
     this.latest = null;
     this.weightsBy.broadcast = 0;
     this.weightsBy.request = 0;
-    this.policy = algorithm.createPolicy(setup.spec, { workerId });
+    this.policy = algorithm.createPolicy(setup.spec, { slot: setup.slot, numSlots: setup.numSlots });
     this.rollout = this.makeRollout();
     this.rollout.setWeights(weights, policyVersion);
     const curve = this.opts.curve ? clientCurveOptions(this.opts.curve.pair, this.opts.curve.learnerKey) : {};
@@ -262,6 +271,7 @@ export class WorkerProcess {
     if (!rollout) return;
     const deadline = Date.now() + 2000;
     while ((this.latest?.policyVersion ?? rollout.policyVersion) < version && rollout.policyVersion < version && !this.stopped) {
+      if (this.rollout !== rollout) return;
       if (Date.now() > deadline) {
         void this.out.send(encode({ type: 'weightsRequest', workerId: this.workerId }));
         return void this.requests.unshift(version);

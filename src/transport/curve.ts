@@ -88,6 +88,23 @@ export function clientCurveOptions(pair: KeyPair, serverPublicKey: string): Curv
 }
 
 let current: ZapAuthenticator | null = null; // the one bound in this process
+const MAX_NAMED = 20;
+
+/**
+ * A client without CURVE (a worker started with `--insecure`) never reaches the ZAP handler: the
+ * server drops it at the handshake, where it would go unnoticed. This names it on the learner's
+ * console, once per kind of handshake failure (libzmq names the listening endpoint, not the peer).
+ */
+export function watchRefusedHandshakes(socket: zmq.Socket, log: (line: string) => void): void {
+  const seen = new Set<string>();
+  socket.events.on('handshake:error:protocol', ({ address, error }) => {
+    const code = (error as { code?: string }).code ?? 'protocol error';
+    if (seen.has(code)) return;
+    seen.add(code);
+    const hint = /MECHANISM_MISMATCH/.test(code) ? 'a worker without CURVE keys (started with --insecure?)' : 'a peer whose CURVE handshake failed';
+    log(`refused ${hint} at ${address} (${code}); further ones are not logged`);
+  });
+}
 
 /**
  * The ZAP handler (RFC 27) of zeromq.js's default context: accepts a CURVE client whose public key is
@@ -99,6 +116,7 @@ export class ZapAuthenticator {
   private starting: Promise<void> | null = null;
   private stops = 0; // a stop() during start() wins
   private refusals = 0;
+  /** The refused keys named so far: each once, and at most MAX_NAMED of them (a peer can make up keys without end). */
   private readonly logged = new Set<string>();
 
   constructor(
@@ -176,8 +194,9 @@ export class ZapAuthenticator {
 
   private refuse(what: string, address: string): void {
     this.refusals++;
-    if (this.logged.has(what)) return;
+    if (this.logged.has(what) || this.logged.size > MAX_NAMED) return;
     this.logged.add(what);
+    if (this.logged.size > MAX_NAMED) return this.log(`ZAP: refused more than ${MAX_NAMED} different keys; further ones are counted, not logged`);
     this.log(`ZAP: refused ${what} from ${address || 'an unknown address'} (not in the allowed keys; further attempts are counted, not logged)`);
   }
 }

@@ -2,6 +2,7 @@ import { Packr } from 'msgpackr';
 import { scanMessage, ShapeError, type DecodeLimits } from './msgpack-bounds';
 import type { ModelConfig, NamedTensor, PolicySpec, TrajectoryBatch, Weights } from '../../core/algorithm';
 import { describeValue } from '../../core/describe';
+import { MAX_BATCH_ENVS, MAX_BATCH_LENGTH } from './limits';
 import { ProtocolError } from '../../core/errors';
 
 /**
@@ -13,10 +14,6 @@ import { ProtocolError } from '../../core/errors';
 /** 2: `encode` writes it; a heartbeat carries `sampling`; the decoded size of every message is bounded. */
 export const PROTOCOL_VERSION = 2;
 export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
-
-/** What a worker accepts of a setup: the envs and steps of one batch, bounded as the learner's checks bound them. */
-export const MAX_NUM_ENVS = 4096;
-export const MAX_ROLLOUT_LENGTH = 65536;
 /** Parameters of the model a setup describes, at most: its weights must travel in one message. */
 export const MAX_MODEL_PARAMS = DEFAULT_MAX_MESSAGE_BYTES / 4;
 
@@ -29,6 +26,9 @@ export interface WorkerSetup {
   rolloutLength: number;
   seed: number;
   heartbeatSeconds: number;
+  /** The worker's slot of `numSlots`: what its policy may differ by (DQN's Ape-X exploration rate follows it). */
+  slot: number;
+  numSlots: number;
   pubEndpoint: string;
   /** The learner's working directory: a worker finds a module env at the same path relative to its own. */
   learnerDir: string;
@@ -138,9 +138,9 @@ export function decodeWorkerMessage(buf: Buffer, expect: BatchExpectation): Work
     switch (type) {
       case 'hello':
         keys(msg, ['host', 'pid', 'numEnvs', 'slot']);
-        str(msg, 'host', '');
+        str(msg, 'host', '', 255);
         int(msg, 'pid', '');
-        nullable(msg, 'numEnvs', () => int(msg, 'numEnvs', '', 1));
+        nullable(msg, 'numEnvs', () => int(msg, 'numEnvs', '', 1, MAX_BATCH_ENVS));
         nullable(msg, 'slot', () => int(msg, 'slot', ''));
         break;
       case 'batch': {
@@ -273,7 +273,7 @@ const BATCH_FIELDS = fieldsOf<TrajectoryBatch>({
   rewards: true, terminated: true, truncated: true, extras: true, nextObs: true, finalObs: true, episodes: true,
 });
 const SETUP_FIELDS = fieldsOf<WorkerSetup>({
-  spec: true, envId: true, envConfig: true, numEnvs: true, rolloutLength: true, seed: true, heartbeatSeconds: true, pubEndpoint: true, learnerDir: true,
+  spec: true, envId: true, envConfig: true, numEnvs: true, rolloutLength: true, seed: true, heartbeatSeconds: true, slot: true, numSlots: true, pubEndpoint: true, learnerDir: true,
 });
 const SPEC_FIELDS = fieldsOf<PolicySpec>({ algorithm: true, observationSpace: true, actionSpace: true, model: true, config: true, extras: true });
 const MODEL_FIELDS = fieldsOf<ModelConfig>({ hiddenSizes: true, activation: true, sharedLayers: true, conv: true });
@@ -343,8 +343,8 @@ function checkSetup(s: Obj, path: string): void {
   str(s, 'envId', path);
   obj(s, 'envConfig', path);
   // A worker builds what these say before it steps once: bounded here, not by its memory.
-  const n = int(s, 'numEnvs', path, 1, MAX_NUM_ENVS);
-  const T = int(s, 'rolloutLength', path, 1, MAX_ROLLOUT_LENGTH);
+  const n = int(s, 'numEnvs', path, 1, MAX_BATCH_ENVS);
+  const T = int(s, 'rolloutLength', path, 1, MAX_BATCH_LENGTH);
   const obsSize = spaceSize(spec.observationSpace as Obj);
   const actSize = (spec.actionSpace as Obj).type === 'Box' ? spaceSize(spec.actionSpace as Obj) : 1;
   const batchBytes = 4 * n * T * (obsSize + actSize + extras.length + 2);
@@ -356,6 +356,8 @@ function checkSetup(s: Obj, path: string): void {
   int(s, 'seed', path);
   const hb = field(s, 'heartbeatSeconds', path);
   if (typeof hb !== 'number' || !(hb >= 0.01 && hb <= 3600)) reject('badField', `${path}.heartbeatSeconds must be a number of seconds in [0.01, 3600], got ${describeValue(hb)}`);
+  const numSlots = int(s, 'numSlots', path, 1);
+  int(s, 'slot', path, 0, numSlots - 1);
   str(s, 'pubEndpoint', path);
   str(s, 'learnerDir', path);
 }

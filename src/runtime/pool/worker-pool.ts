@@ -1,0 +1,394 @@
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as zmq from 'zeromq';
+import type { TrajectoryBatch, Weights } from '../../../core/algorithm';
+import { RlError } from '../../../core/errors';
+import type { Sampler } from '../sampler';
+import { serverCurveOptions, watchRefusedHandshakes, ZapAuthenticator, type KeyPair } from '../../transport/curve';
+import { MAX_BATCH_ENVS, MAX_BATCH_LENGTH } from '../../transport/limits';
+import { DEFAULT_MAX_MESSAGE_BYTES, decodeWorkerMessage, encode, MessageRejected, type BatchExpectation, type WorkerMessage, type WorkerSetup } from '../../transport/protocol';
+import { bindOrExplain, parseTcpEndpoint } from '../../transport/endpoint';
+import { parseModuleRef } from '../../env-loader';
+import { SendQueue } from '../../transport/send-queue';
+import { RequestLedger } from './ledger';
+import { Liveness, type FailureVerdict } from './liveness';
+import { Membership, type Member } from './membership';
+import { PeerLines, peerText } from './peer-text';
+import { Supervisor } from './supervisor';
+
+export interface WorkerPoolOptions {
+  /** What every worker runs, less its own env count, slot and the PUB endpoint. */
+  setup: Omit<WorkerSetup, 'pubEndpoint' | 'slot' | 'numSlots'>;
+  expectation: Omit<BatchExpectation, 'maxNumEnvs' | 'maxLength' | 'maxBytes'>;
+  /** Worker processes to spawn on this machine (connected over ipc). */
+  numWorkers: number;
+  /** Also listen here for remote workers (`--bind tcp://0.0.0.0:5555`); the PUB socket takes the next port. */
+  bind?: string;
+  /** CURVE: the learner's key pair and the allowed worker keys (copied, never changed). Undefined: no encryption. */
+  curve?: { pair: KeyPair; allowed: Set<string> };
+  maxPolicyLag: number;
+  /** Async mode: every worker samples without pause (two requests in flight), see `next()`. */
+  streaming?: boolean;
+  workerTimeoutSeconds: number;
+  maxWorkerRestarts: number;
+  heartbeatSeconds: number;
+  log: (line: string) => void;
+}
+
+/** Failures a worker may send with no good batch in between before it is dropped (or, if every worker does, the run stops). */
+const FAILURE_LIMIT = 50;
+/** Batches the reported policy lag is the mean over. */
+const LAG_WINDOW = 100;
+/** Distinct texts shown once each; past this many, peers' texts go by the per-worker rate limit only. */
+const MAX_SHOWN_ONCE = 1000;
+
+/**
+ * The learner's side of the distributed runtime, a `Sampler` over ZeroMQ: a ROUTER socket for
+ * worker traffic (hello, batches, heartbeats, errors) and a PUB socket for the weights, sent
+ * whenever the learner broadcasts (sync mode: once per iteration; async mode: whenever due).
+ * A thin façade: it routes each decoded message to the pieces that decide,
+ * `Membership` (who is in, ids and slots), `RequestLedger` (requests in flight, sequences,
+ * backlog), `Liveness` (heartbeats, timeouts, failures) and `Supervisor` (spawned processes),
+ * and acts on their answers. Every message is validated; anything malformed is dropped, counted
+ * in `rejectedMessages` and logged once per kind. Text from peers is escaped and bounded.
+ */
+export class WorkerPool implements Sampler {
+  private readonly router: zmq.Router;
+  private readonly pub: zmq.Publisher;
+  private readonly routerOut: SendQueue;
+  private readonly pubOut: SendQueue;
+  private readonly members: Membership;
+  private readonly ledger: RequestLedger;
+  private readonly liveness: Liveness;
+  private readonly supervisor: Supervisor;
+  private readonly zap?: ZapAuthenticator;
+  private readonly expectation: BatchExpectation;
+  private readonly peerLines: PeerLines;
+  private readonly shownOnce = new Set<string>();
+  private readonly pendingHellos = new Map<string, [Buffer, WorkerMessage & { type: 'hello' }]>();
+  private readonly counters = { rejectedMessages: 0, droppedBatches: 0, envErrors: 0 };
+  private readonly lags: number[] = [];
+  private ipcBase = '';
+  private pubEndpoints: { ipc: string; tcp?: string } = { ipc: '' };
+  private timer: NodeJS.Timeout | null = null;
+  private weights: Weights = [];
+  private version = 0;
+  private closed = false;
+  private fatal: Error | null = null;
+  private wake: (() => void) | null = null;
+
+  private constructor(private readonly opts: WorkerPoolOptions) {
+    // Above the protocol's limit, so that an oversized message is read, counted and dropped; far above it libzmq cuts the sender off.
+    const maxMessageSize = 2 * DEFAULT_MAX_MESSAGE_BYTES;
+    const curve = opts.curve ? serverCurveOptions(opts.curve.pair) : {};
+    this.router = new zmq.Router({ linger: 0, maxMessageSize, ...curve });
+    this.pub = new zmq.Publisher({ linger: 0, sendHighWaterMark: 100, ...curve });
+    this.routerOut = new SendQueue(this.router);
+    this.pubOut = new SendQueue(this.pub);
+    const timeoutMs = opts.workerTimeoutSeconds * 1000;
+    this.members = new Membership(opts.numWorkers);
+    this.ledger = new RequestLedger({ rolloutLength: opts.setup.rolloutLength, streaming: opts.streaming ?? false, timeoutMs });
+    this.liveness = new Liveness({ timeoutMs, heartbeatMs: opts.heartbeatSeconds * 1000, failureLimit: FAILURE_LIMIT }, Date.now());
+    this.expectation = { ...opts.expectation, maxNumEnvs: MAX_BATCH_ENVS, maxLength: MAX_BATCH_LENGTH, maxBytes: DEFAULT_MAX_MESSAGE_BYTES };
+    this.peerLines = new PeerLines(opts.log);
+    let keys: { pair: KeyPair; learnerKey: string } | undefined;
+    if (opts.curve) {
+      // Spawned workers get a key pair of their own, allowed for this run only (in our copy of the set).
+      keys = { pair: zmq.curveKeyPair(), learnerKey: opts.curve.pair.publicKey };
+      this.zap = new ZapAuthenticator(new Set([...opts.curve.allowed, keys.pair.publicKey]), (msg) => opts.log(msg));
+      watchRefusedHandshakes(this.router, opts.log);
+    }
+    this.ipcBase = path.join(os.tmpdir(), `rl-${process.pid}-${crypto.randomBytes(4).toString('hex')}`);
+    this.supervisor = new Supervisor({
+      numWorkers: opts.numWorkers,
+      connect: `ipc://${this.ipcBase}-router`,
+      keys,
+      envDir: ((m) => m && path.dirname(m.file))(parseModuleRef(opts.setup.envId)),
+      maxRestarts: opts.maxWorkerRestarts,
+      log: opts.log,
+      onExit: (slot, how) => this.onExit(slot, how),
+    });
+  }
+
+  static async start(opts: WorkerPoolOptions): Promise<WorkerPool> {
+    const pool = new WorkerPool(opts);
+    try {
+      await pool.listen();
+    } catch (err) {
+      await pool.close();
+      throw err;
+    }
+    return pool;
+  }
+
+  private async listen(): Promise<void> {
+    await this.zap?.start();
+    this.pubEndpoints.ipc = `ipc://${this.ipcBase}-pub`;
+    await this.router.bind(`ipc://${this.ipcBase}-router`);
+    await this.pub.bind(this.pubEndpoints.ipc);
+    if (this.opts.bind) {
+      const tcp = parseTcpEndpoint(this.opts.bind);
+      if (!tcp) throw new RlError(`--bind ${this.opts.bind}: expected tcp://HOST:PORT`);
+      await bindOrExplain(this.router, this.opts.bind);
+      const port = Number(new URL(this.router.lastEndpoint!.replace('tcp://', 'http://')).port);
+      await bindOrExplain(this.pub, `tcp://${tcp.host}:${port + 1}`, `--bind ${this.opts.bind}: the weights' port,`);
+      this.pubEndpoints.tcp = this.pub.lastEndpoint!;
+      this.opts.log(`listening for workers on ${this.router.lastEndpoint} (weights on port ${port + 1})${this.opts.curve ? ', CURVE encrypted' : ''}`);
+    }
+    void this.receiveLoop();
+    this.timer = setInterval(() => this.event(() => this.tick()), 250);
+    this.supervisor.start();
+  }
+
+  // ---- Events: each of the three sources (messages, the clock, process exits) runs through `event` ----
+
+  /** Runs one event's handling, then wakes a waiting collect()/next(): the one place that does. */
+  private event(handle: () => void): void {
+    handle();
+    if (this.opts.streaming) this.send(this.ledger.stream(Date.now()));
+    const wake = this.wake;
+    this.wake = null;
+    wake?.();
+  }
+
+  private async receiveLoop(): Promise<void> {
+    try {
+      for await (const frames of this.router) this.event(() => this.receive(frames));
+    } catch (err) {
+      if (!this.closed) this.event(() => this.fail(err as Error));
+    }
+  }
+
+  private receive(frames: Buffer[]): void {
+    if (frames.length !== 2) return this.reject('frames', `expected 2 frames, got ${frames.length}`);
+    const [identity, payload] = frames;
+    let msg: WorkerMessage;
+    try {
+      msg = decodeWorkerMessage(payload, this.expectation);
+    } catch (err) {
+      if (!(err instanceof MessageRejected)) throw err;
+      const text = peerText(err.message, 300);
+      this.reject(err.kind, text);
+      const m = this.members.get(identity.toString('hex'));
+      if (m) {
+        this.ledger.malformed(m.key, Date.now()); // whatever it was, it answered our request: ask again
+        this.act(m, this.liveness.failed(m, `${m.name} sent a malformed message: ${text}`, this.members.values()));
+      }
+      return;
+    }
+    this.handle(identity, msg);
+  }
+
+  private handle(identity: Buffer, msg: WorkerMessage): void {
+    const key = identity.toString('hex');
+    const now = Date.now();
+    if (msg.type === 'hello') return this.hello(identity, msg);
+    const m = this.members.get(key);
+    if (!m) return void this.routerOut.send([identity, encode({ type: 'unknownWorker' })]);
+    m.lastSeen = now;
+    switch (msg.type) {
+      case 'heartbeat':
+        return;
+      case 'batch': {
+        const rejected = this.ledger.answer(key, msg.workerId, msg.batch, now);
+        if (!rejected) return this.liveness.delivered(m);
+        this.reject(rejected.kind, rejected.why);
+        if (rejected.failure) this.act(m, this.liveness.failed(m, rejected.why, this.members.values()));
+        return;
+      }
+      case 'envError': {
+        this.counters.envErrors += 1;
+        const envId = peerText(msg.envId, 200);
+        const text = peerText(msg.message, 300);
+        if (this.shownOnce.size < MAX_SHOWN_ONCE && !this.shownOnce.has(`env:${envId}:${text}`)) {
+          this.shownOnce.add(`env:${envId}:${text}`);
+          this.peerLines.show(key, m.name, `${m.name}: env ${envId} threw at step ${msg.step}: ${text} (episode dropped, env recreated; shown once)`, now);
+        }
+        this.act(m, this.liveness.envError(m, `env ${envId}, step ${msg.step}: ${text}`, this.members.values()));
+        return;
+      }
+      case 'weightsRequest':
+        return void this.routerOut.send([identity, encode({ type: 'weights', policyVersion: this.version, weights: this.weights })]);
+      case 'bye':
+        return this.drop(key, 'left');
+    }
+  }
+
+  private hello(identity: Buffer, msg: WorkerMessage & { type: 'hello' }): void {
+    const key = identity.toString('hex');
+    if (this.weights.length === 0) {
+      this.pendingHellos.set(key, [identity, msg]); // answered with the first weights; one per peer
+      return;
+    }
+    const known = this.members.get(key);
+    if (known) {
+      // A worker that lost touch for a while: same id, same envs; just its welcome again.
+      this.ledger.rewelcome(key);
+      known.lastSeen = Date.now();
+      return this.welcome(known);
+    }
+    const m = this.members.join(identity, msg, Date.now(), this.opts.setup.numEnvs, (slot) => this.supervisor.process(slot));
+    this.ledger.join(m.key, m.id, m.numEnvs, m.name);
+    this.liveness.joined(m);
+    this.welcome(m);
+    this.opts.log(`${m.name} joined; ${this.members.size} live`);
+  }
+
+  private welcome(m: Member): void {
+    // Spawned workers take the ipc endpoint; remote ones the tcp one.
+    const pubEndpoint = m.processSlot !== null || !this.pubEndpoints.tcp ? this.pubEndpoints.ipc : this.pubEndpoints.tcp;
+    const setup: WorkerSetup = { ...this.opts.setup, numEnvs: m.numEnvs, slot: m.slot, numSlots: this.members.numSlots, pubEndpoint };
+    void this.routerOut.send([m.identity, encode({ type: 'welcome', workerId: m.id, setup, weights: this.weights, policyVersion: this.version })]);
+  }
+
+  /** Heartbeats out; silent workers and unanswered requests past the timeout given up; a word when no worker is live. */
+  private tick(): void {
+    const now = Date.now();
+    const t = this.liveness.tick(now, this.members.values());
+    if (t.paused) this.ledger.paused(now);
+    for (const m of t.silent) this.giveUp(m, `sent nothing for ${this.opts.workerTimeoutSeconds} s`);
+    for (const key of this.ledger.overdue(now)) this.giveUp(this.members.get(key)!, `did not answer a sample request for ${this.opts.workerTimeoutSeconds} s`);
+    for (const m of t.ping) void this.routerOut.send([m.identity, encode({ type: 'heartbeat' })]);
+    if (t.lonely) this.opts.log(`no live worker for ${this.opts.workerTimeoutSeconds} s; waiting for workers to connect${this.opts.bind ? ` to ${this.opts.bind}` : ''}`);
+  }
+
+  private onExit(slot: number, how: string): void {
+    this.event(() => {
+      for (const m of this.members.inProcessSlot(slot)) this.drop(m.key, `exited (${how})`);
+      if (this.supervisor.spent && this.members.size === 0 && !this.opts.bind) {
+        const last = this.liveness.lastEnvError;
+        this.fail(new RlError(`every worker process failed ${this.opts.maxWorkerRestarts + 1} times${last ? `; last env error: ${last}` : ''}`));
+      }
+    });
+  }
+
+  // ---- Decisions acted on ----
+
+  private act(m: Member, verdict: FailureVerdict): void {
+    if (verdict.action === 'drop') this.giveUp(m, verdict.why);
+    else if (verdict.action === 'stop') this.fail(new RlError(verdict.why));
+  }
+
+  /** Drops a member; a spawned one is killed too (hung or failing: its exit restarts it). */
+  private giveUp(m: Member, why: string): void {
+    this.drop(m.key, why);
+    if (m.processSlot !== null) this.supervisor.kill(m.processSlot);
+  }
+
+  private drop(key: string, why: string): void {
+    const m = this.members.drop(key);
+    if (!m) return;
+    const unfinished = this.ledger.leave(key);
+    this.liveness.left(m);
+    this.peerLines.forget(key);
+    this.opts.log(`${m.name} ${why}${unfinished > 0 ? '; its unfinished batch is discarded' : ''}; ${this.members.size} live`);
+  }
+
+  private send(keys: string[]): void {
+    for (const key of keys) {
+      const m = this.members.get(key);
+      if (m) void this.routerOut.send([m.identity, encode({ type: 'sample', policyVersion: this.version })]);
+    }
+  }
+
+  private reject(kind: string, message: string): void {
+    this.counters.rejectedMessages += 1;
+    if (this.shownOnce.has(`reject:${kind}`)) return;
+    this.shownOnce.add(`reject:${kind}`);
+    this.opts.log(`dropped a malformed message (${kind}): ${message} (further ones of this kind are counted in rejectedMessages, not shown)`);
+  }
+
+  private fail(err: Error): void {
+    this.fatal ??= err;
+  }
+
+  // ---- Sampler ----
+
+  /** Resolves at the next event, or after 500 ms (to re-check for workers that joined, and for fatal errors). */
+  private async news(): Promise<void> {
+    await new Promise<void>((resolve) => {
+      this.wake = resolve;
+      setTimeout(resolve, 500);
+    });
+  }
+
+  private handOut(b: TrajectoryBatch): void {
+    this.lags.push(this.version - b.policyVersion);
+    if (this.lags.length > LAG_WINDOW) this.lags.shift();
+  }
+
+  async collect(minSteps: number): Promise<TrajectoryBatch[]> {
+    const batches: TrajectoryBatch[] = [];
+    let steps = 0;
+    while (steps < minSteps) {
+      if (this.fatal) throw this.fatal;
+      const b = this.ledger.take();
+      if (!b) {
+        this.send(this.ledger.ask(minSteps - steps, Date.now()));
+        await this.news();
+        continue;
+      }
+      if (b.policyVersion < this.version - this.opts.maxPolicyLag) {
+        this.counters.droppedBatches += 1;
+        continue;
+      }
+      this.handOut(b);
+      batches.push(b);
+      steps += b.numEnvs * b.length;
+    }
+    // With lag allowed, workers sample the next batch while the learner updates.
+    if (this.opts.maxPolicyLag > 0) this.send(this.ledger.ask(minSteps, Date.now()));
+    return batches;
+  }
+
+  async next(): Promise<TrajectoryBatch[]> {
+    for (;;) {
+      if (this.fatal) throw this.fatal;
+      this.send(this.ledger.stream(Date.now())); // workers that joined since
+      if (this.ledger.queued > 0) {
+        const batches = this.ledger.takeAll();
+        batches.forEach((b) => this.handOut(b));
+        this.send(this.ledger.stream(Date.now())); // the backlog is gone: the workers need not pause
+        return batches;
+      }
+      await this.news();
+    }
+  }
+
+  async broadcast(weights: Weights, policyVersion: number): Promise<void> {
+    this.weights = weights;
+    this.version = policyVersion;
+    const hellos = [...this.pendingHellos.values()];
+    this.pendingHellos.clear();
+    for (const [identity, hello] of hellos) this.hello(identity, hello);
+    await this.pubOut.send(encode({ type: 'weights', policyVersion, weights }));
+  }
+
+  /** Figures for progress.jsonl; reading them changes nothing. `policyLagMean`: over the last 100 batches handed out. */
+  stats(): Record<string, number> {
+    const lag = this.lags.length > 0 ? this.lags.reduce((s, l) => s + l, 0) / this.lags.length : 0;
+    const { rejectedMessages, droppedBatches, envErrors } = this.counters;
+    return { liveWorkers: this.members.size, rejectedMessages, workerRestarts: this.supervisor.restarts, droppedBatches, envErrors, policyLagMean: lag };
+  }
+
+  getState(): never[] {
+    return []; // remote workers' env states are theirs; a resumed run re-seeds them
+  }
+
+  setState(): void {}
+
+  /** Stops the workers, closes the sockets, removes the ipc socket files; a waiting collect() or next() rejects. Safe to call twice. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.event(() => this.fail(new RlError('the worker pool is closed'))); // a collect() or next() still waiting ends
+    if (this.timer) clearInterval(this.timer);
+    await this.supervisor.close();
+    this.router.close();
+    this.pub.close();
+    this.zap?.stop();
+    for (const end of ['router', 'pub']) fs.rmSync(`${this.ipcBase}-${end}`, { force: true });
+  }
+}

@@ -1,0 +1,245 @@
+import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as zmq from 'zeromq';
+import { ppo, ppoConfigSchema } from '../algorithms/ppo/ppo';
+import { makeEnv } from '../envs';
+import { WorkerPool, type WorkerPoolOptions } from '../src/runtime/worker-pool';
+import { SendQueue } from '../src/transport/send-queue';
+import { decodeLearnerMessage, decodeWorkerMessage, encode, type LearnerMessage, type WorkerSetup } from '../src/transport/protocol';
+
+const root = path.resolve(__dirname, '..', '..');
+const spec = {
+  algorithm: 'ppo',
+  observationSpace: { type: 'Box' as const, shape: [4], low: [-1, -1, -1, -1], high: [1, 1, 1, 1] },
+  actionSpace: { type: 'Discrete' as const, n: 2 },
+  model: { hiddenSizes: [4], activation: 'tanh' as const, sharedLayers: false },
+  config: {},
+  extras: ['logp', 'value'],
+};
+const weights = [{ name: 'w', shape: [1], data: new Float32Array(1) }];
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await new Promise<number>((resolve) => {
+      const srv = net.createServer().listen(0, '127.0.0.1', () => {
+        const p = (srv.address() as net.AddressInfo).port;
+        srv.close(() => resolve(p));
+      });
+    });
+    const next = await new Promise<boolean>((resolve) => {
+      const srv = net.createServer().once('error', () => resolve(false)).listen(port + 1, '127.0.0.1', () => srv.close(() => resolve(true)));
+    });
+    if (next && port < 65000) return port;
+  }
+}
+
+async function startPool(lines: string[], patch: Partial<WorkerPoolOptions> = {}): Promise<{ pool: WorkerPool; endpoint: string }> {
+  const endpoint = `tcp://127.0.0.1:${await freePort()}`;
+  const pool = await WorkerPool.start({
+    setup: { spec, envId: 'CartPole-v1', envConfig: {}, numEnvs: 4, rolloutLength: 2, seed: 0, heartbeatSeconds: 1, learnerDir: root },
+    expectation: { obsSize: 4, actionSize: 1, actionCount: 2, extras: ['logp', 'value'] },
+    numWorkers: 0, bind: endpoint, maxPolicyLag: 0, workerTimeoutSeconds: 10, maxWorkerRestarts: 0, heartbeatSeconds: 1,
+    log: (l) => lines.push(l),
+    ...patch,
+  });
+  return { pool, endpoint };
+}
+
+/** A worker driven by hand over a DEALER: says hello, and answers each sample request with a valid batch if `answers`. */
+class HandWorker {
+  readonly dealer = new zmq.Dealer({ linger: 0 });
+  private readonly out = new SendQueue(this.dealer);
+  private beat: NodeJS.Timeout | null = null;
+  readonly welcomes: (LearnerMessage & { type: 'welcome' })[] = [];
+  workerId = -1;
+  private seq = 0;
+
+  constructor(endpoint: string, host: string, opts: { numEnvs?: number; answers?: boolean; policyVersion?: number; heartbeats?: boolean } = {}) {
+    this.dealer.connect(endpoint);
+    void this.out.send(encode({ type: 'hello', host, pid: 1, numEnvs: opts.numEnvs ?? null, slot: null }));
+    if (opts.heartbeats) this.beat = setInterval(() => this.workerId >= 0 && void this.send({ type: 'heartbeat', workerId: this.workerId, policyVersion: 0, sampling: null }), 200);
+    void this.serve(opts);
+  }
+
+  private async serve(opts: { answers?: boolean; policyVersion?: number }): Promise<void> {
+    try {
+      for await (const [payload] of this.dealer) {
+        const msg = decodeLearnerMessage(payload);
+        if (msg.type === 'welcome') {
+          this.workerId = msg.workerId;
+          this.welcomes.push(msg);
+        }
+        if (msg.type !== 'sample' || opts.answers === false) continue;
+        const rows = 8;
+        const batch = {
+          workerId: this.workerId, seq: this.seq++, policyVersion: opts.policyVersion ?? msg.policyVersion, numEnvs: 4, length: 2,
+          obs: new Float32Array(rows * 4), actions: new Float32Array(rows), rewards: new Float32Array(rows).fill(1),
+          terminated: new Uint8Array(rows), truncated: new Uint8Array(rows), extras: { logp: new Float32Array(rows), value: new Float32Array(rows) },
+          nextObs: new Float32Array(16), finalObs: { index: new Int32Array(0), obs: new Float32Array(0) }, episodes: { returns: new Float32Array(0), lengths: new Int32Array(0) },
+        };
+        await this.send({ type: 'batch', workerId: this.workerId, batch });
+      }
+    } catch (err) {
+      if (!this.dealer.closed) throw err; // closed by the test while it answered: the end of it
+    }
+  }
+
+  send(msg: Parameters<typeof encode>[0]): Promise<void> {
+    return this.out.send(encode(msg));
+  }
+
+  close(): void {
+    if (this.beat) clearInterval(this.beat);
+    this.dealer.close();
+  }
+}
+
+async function until(what: string, ok: () => boolean, ms = 10_000): Promise<void> {
+  for (const end = Date.now() + ms; !ok(); await sleep(20)) if (Date.now() > end) throw new Error(`waited ${ms} ms for ${what}`);
+}
+
+/** `p`, or a rejection after `ms` (a hang fails the test instead of timing it out). */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  return Promise.race([p, sleep(ms).then(() => Promise.reject(new Error(`${what}: still waiting after ${ms} ms`)))]);
+}
+
+describe('Worker pool over real sockets', () => {
+  it("drops a peer that sends 300 env errors with distinct texts, never the run while two workers deliver, and shows the peer's text escaped in a few lines", async () => {
+    const lines: string[] = [];
+    const { pool, endpoint } = await startPool(lines);
+    await pool.broadcast(weights, 0);
+    const good = [new HandWorker(endpoint, 'good-a'), new HandWorker(endpoint, 'good-b')];
+    const evil = new HandWorker(endpoint, 'evil\x1b[2K\rdone: fake line', { answers: false });
+    try {
+      await until('three members', () => pool.stats().liveWorkers === 3);
+      for (let i = 0; i < 300; i++) await evil.send({ type: 'envError', workerId: evil.workerId, envId: 'CartPole-v1', step: i, message: `broken #${i}\n\x1b[2Kdone: fake line` });
+      for (let i = 0; i < 20; i++) assert.equal((await within(pool.collect(8), 10_000, 'collect')).length, 1);
+      await until('the peer dropped', () => pool.stats().liveWorkers === 2);
+      assert.ok(lines.every((l) => !/[\x00-\x1f]/.test(l)), lines.join('\n'));
+      const aboutEvil = lines.filter((l) => l.includes('evil'));
+      assert.ok(aboutEvil.length <= 8, aboutEvil.join('\n'));
+      assert.ok(aboutEvil.some((l) => /^worker \d \(evil\\x1b\[2K\\x0ddone: fake line pid 1, 4 envs\) keeps failing: 51 env errors or bad batches and no good batch since; last: env CartPole-v1, step 50: broken #50\\x0a\\x1b\[2Kdone: fake line; 2 live$/.test(l)), aboutEvil.join('\n'));
+    } finally {
+      [...good, evil].forEach((w) => w.close());
+      await pool.close();
+    }
+  });
+
+  it('holds collect() no longer than the worker timeout for a peer that claims 4096 envs, heartbeats, and never answers', async () => {
+    const lines: string[] = [];
+    const { pool, endpoint } = await startPool(lines, { workerTimeoutSeconds: 1 });
+    const evil = new HandWorker(endpoint, 'big', { numEnvs: 4096, answers: false, heartbeats: true });
+    let good: HandWorker | undefined;
+    try {
+      await sleep(200); // its hello first: it is asked first
+      good = new HandWorker(endpoint, 'good', { heartbeats: true });
+      await sleep(200);
+      await pool.broadcast(weights, 0);
+      await until('two members', () => pool.stats().liveWorkers === 2);
+      // Without the timeout it waits forever; with it, about a second (more on a starved machine: a learner pause restarts the clock).
+      const batches = await within(pool.collect(8), 30_000, 'collect').catch((err: Error) => {
+        throw new Error(`${err.message}\n${lines.join('\n')}`);
+      });
+      assert.deepEqual(batches.map((b) => b.workerId), [good.workerId]);
+      await until('the peer given up', () => lines.some((l) => /^worker \d \(big pid 1, 4096 envs\) did not answer a sample request for 1 s; its unfinished batch is discarded; 1 live$/.test(l)), 3000);
+    } finally {
+      evil.close();
+      good?.close();
+      await pool.close();
+    }
+  });
+
+  it('gives the same stats when they are read twice, and welcomes a remote worker into slot 0 of 1 when no worker is spawned', async () => {
+    const { pool, endpoint } = await startPool([], { maxPolicyLag: 1 });
+    await pool.broadcast(weights, 0);
+    const stale = new HandWorker(endpoint, 'stale', { policyVersion: 0 }); // always sends batches of version 0
+    try {
+      await within(pool.collect(8), 10_000, 'collect');
+      await pool.broadcast(weights, 1);
+      await within(pool.collect(8), 10_000, 'collect'); // a batch of lag 1
+      const first = pool.stats();
+      assert.equal(first.policyLagMean, 0.5);
+      assert.deepEqual(pool.stats(), first);
+      assert.deepEqual([stale.welcomes[0].setup.slot, stale.welcomes[0].setup.numSlots], [0, 1]);
+    } finally {
+      stale.close();
+      await pool.close();
+    }
+  });
+
+  it("removes its two ipc socket files on close", async () => {
+    const mine = () => fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith(`rl-${process.pid}-`));
+    const before = new Set(mine());
+    const { pool } = await startPool([]);
+    const made = mine().filter((n) => !before.has(n));
+    assert.equal(made.length, 2, made.join(', '));
+    await pool.close();
+    assert.deepEqual(mine().filter((n) => made.includes(n)), []);
+  });
+
+  it("leaves the caller's set of allowed keys as it was, and names a worker without CURVE keys once on the learner's console", async () => {
+    const lines: string[] = [];
+    const stranger = zmq.curveKeyPair();
+    const allowed = new Set([stranger.publicKey]);
+    const { pool, endpoint } = await startPool(lines, { curve: { pair: zmq.curveKeyPair(), allowed } });
+    const plain = [new zmq.Dealer({ linger: 0 }), new zmq.Dealer({ linger: 0 })];
+    try {
+      assert.deepEqual([...allowed], [stranger.publicKey]);
+      for (const d of plain) {
+        d.connect(endpoint);
+        void d.send('hello?').catch(() => {});
+      }
+      await until('the refusal named', () => lines.some((l) => l.startsWith('refused a worker without CURVE keys')), 5000);
+      await sleep(1000); // they retry: still once
+      assert.equal(lines.filter((l) => l.startsWith('refused ')).length, 1, lines.join('\n'));
+      assert.match(lines.find((l) => l.startsWith('refused '))!, /^refused a worker without CURVE keys \(started with --insecure\?\) at tcp:\/\/127\.0\.0\.1:\d+ \(\w+\); further ones are not logged$/);
+    } finally {
+      plain.forEach((d) => d.close());
+      await pool.close();
+    }
+  });
+
+  it("sends nothing under its old worker id once the learner says it does not know it (a batch or weights request of workerId -1 was logged as malformed)", async function () {
+    const env = makeEnv('CartPole-v1');
+    const algo = ppo.create({ config: ppoConfigSchema.parse({}), model: { hiddenSizes: [4], activation: 'tanh', sharedLayers: false }, observationSpace: env.observationSpace.toSpec(), actionSpace: env.actionSpace.toSpec(), seed: 0, totalEnvs: 4, rolloutLength: 2 });
+    const port = await freePort();
+    const learner = new zmq.Router({ linger: 0 });
+    await learner.bind(`tcp://127.0.0.1:${port}`);
+    const child = spawn(process.execPath, [path.join(root, 'dist', 'src', 'cli.js'), 'worker', '--connect', `tcp://127.0.0.1:${port}`], { cwd: root });
+    const expectation = { obsSize: 4, actionSize: 1, actionCount: 2, extras: ['logp', 'value'], maxNumEnvs: 4096, maxLength: 65536, maxBytes: 1 << 26 };
+    const got: string[] = [];
+    try {
+      const setup: WorkerSetup = { spec: algo.policySpec(), envId: 'CartPole-v1', envConfig: {}, numEnvs: 4, rolloutLength: 2, seed: 0, heartbeatSeconds: 1, slot: 0, numSlots: 1, pubEndpoint: `tcp://127.0.0.1:${port + 1}`, learnerDir: root };
+      learner.receiveTimeout = 20_000;
+      const [identity] = await learner.receive(); // its hello
+      await learner.send([identity, encode({ type: 'welcome', workerId: 7, setup, weights: algo.getWeights(), policyVersion: 0 })]);
+      await learner.send([identity, encode({ type: 'sample', policyVersion: 5 })]); // weights it has not got: it waits for them
+      await sleep(300);
+      await learner.send([identity, encode({ type: 'unknownWorker' })]);
+      for (const end = Date.now() + 3500; Date.now() < end; ) {
+        learner.receiveTimeout = Math.max(1, end - Date.now());
+        const frames = await learner.receive().catch(() => null);
+        if (!frames) break;
+        let text: string;
+        try {
+          const msg = decodeWorkerMessage(frames[1], expectation);
+          text = msg.type === 'hello' || msg.type === 'heartbeat' ? msg.type : `${msg.type} of worker ${msg.workerId}`;
+        } catch (err) {
+          text = `malformed: ${(err as Error).message}`;
+        }
+        got.push(text);
+        if (text.startsWith('malformed: \'weightsRequest')) await learner.send([frames[0], encode({ type: 'weights', policyVersion: 5, weights: algo.getWeights() })]);
+      }
+      assert.deepEqual(got.filter((t) => t !== 'heartbeat'), ['hello'], got.join('\n'));
+    } finally {
+      child.kill('SIGTERM');
+      learner.close();
+      algo.dispose();
+    }
+  });
+});
