@@ -161,7 +161,7 @@ describe('CLI hardening (issue 11)', () => {
     it('refuses --resume with another model or env, naming the key', () => {
       const a = rl(['train', '--resume', run, '--set', 'model.hiddenSizes=[32,32]']);
       assert.equal(a.status, 2);
-      assert.equal(a.stderr, `error: --resume ${run}/checkpoints/iter_000002: model.hiddenSizes ([32,32]) differs from the checkpoint's ([64,64]); a resumed run keeps its algorithm, env and model (start a new run for another)\n`);
+      assert.equal(a.stderr, `error: --resume ${run}/checkpoints/iter_000002: model.hiddenSizes ([32, 32]) differs from the checkpoint's ([64, 64]); a resumed run keeps its algorithm, env and model (start a new run for another)\n`);
       const b = rl(['train', '--resume', run, '--set', 'env.id=Acrobot-v1']);
       assert.equal(b.status, 2);
       assert.match(b.stderr, /^error: --resume .*: env\.id \("Acrobot-v1"\) differs from the checkpoint's \("CartPole-v1"\)/);

@@ -116,6 +116,16 @@ describe('Request ledger', () => {
     assert.deepEqual(l.ask(STEPS, 1001), ['b']);
   });
 
+  it('keeps a slow worker that reports progress on its batch from going overdue, and gives it up once the reports stop (issue 11: a 50 ms env)', () => {
+    const l = new RequestLedger({ rolloutLength: T, streaming: false, timeoutMs: 1000 });
+    l.join('slow', 0, 4, 'worker 0');
+    l.ask(STEPS, 0);
+    l.progress('slow', 900);
+    l.progress('slow', 1800);
+    assert.deepEqual(l.overdue(2500), []);
+    assert.deepEqual(l.overdue(2801), ['slow']);
+  });
+
   it('restarts the clocks after a learner pause, so no request is overdue for the time the learner itself was busy', () => {
     const l = new RequestLedger({ rolloutLength: T, streaming: false, timeoutMs: 1000 });
     l.join('a', 0, 4, 'worker 0');

@@ -186,7 +186,7 @@ describe('videos', () => {
 
   it('evaluation.video writes videos/iter_NNNNNN.gif at each evaluation, and needs evaluation.every', async () => {
     const config = path.join(__dirname, '..', '..', 'configs', 'ppo-cartpole.yaml');
-    assert.throws(() => loadConfig(config, ['evaluation.video=true']), { message: `${config}: evaluation.video needs evaluation.every > 0` });
+    assert.throws(() => loadConfig(config, ['evaluation.video=true']), { message: `--set evaluation.video=true: evaluation.video needs evaluation.every > 0` });
     const cfg = loadConfig(config, ['evaluation.every=2', 'evaluation.episodes=2', 'evaluation.video=true', 'stop.iterations=2']);
     const runDir = path.join(tmp(), 'run');
     await train(cfg, { runDir, log: () => {} });

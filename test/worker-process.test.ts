@@ -204,7 +204,7 @@ describe('The worker process', () => {
     }
   });
 
-  it('trains with an env of 20 ms steps whose batches take longer than the worker timeout: heartbeats go on between env steps', async () => {
+  it('trains with an env of 20 ms steps whose batches take longer than the worker timeout: heartbeats go on between env steps, and the learner names the worker as slow', async () => {
     // 4 envs x 32 steps x 20 ms = 2.6 s a batch, the worker timeout 1.5 s: a worker whose heartbeats stop while it samples is dropped every batch.
     const file = path.join(tmp, 'slow.ts');
     fs.writeFileSync(file, `const { Box, Discrete } = require(${JSON.stringify(path.join(root, 'dist', 'src', 'index.js'))});
@@ -236,5 +236,9 @@ export class Slow {
       clearTimeout(timer);
     }
     assert.deepEqual(lines.filter((l) => /sent nothing for|restarting/.test(l)), []);
+    // ...and the learner says why its batches take so long, once, with the worker's rate.
+    const slow = lines.filter((l) => / is slow: /.test(l));
+    assert.equal(slow.length, 1, lines.join('\n'));
+    assert.match(slow[0], /^worker 0 .* is slow: [\d.]+ env steps\/s, so a batch of 128 steps takes about \d+ s \(more than workerTimeoutSeconds, 1.5\); kept/);
   });
 });

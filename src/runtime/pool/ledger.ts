@@ -140,6 +140,16 @@ export class RequestLedger {
     if (a) this.free(a, now);
   }
 
+  /**
+   * Worker `key` reported steps done on the batch it owes (a heartbeat sent mid-batch): it is
+   * slow, not gone, so the clock of its request starts again. A peer that never reports
+   * progress is still overdue after the timeout, whatever it claims in its hello.
+   */
+  progress(key: string, now: number): void {
+    const a = this.accounts.get(key);
+    if (a && a.waitingSince !== null) a.waitingSince = now;
+  }
+
   /** The workers whose request has waited longer than the timeout. */
   overdue(now: number): string[] {
     return [...this.accounts].filter(([, a]) => this.isOverdue(a, now)).map(([key]) => key);

@@ -190,6 +190,10 @@ export class WorkerPool implements Sampler {
     m.lastSeen = now;
     switch (msg.type) {
       case 'heartbeat':
+        if (msg.sampling) {
+          this.ledger.progress(key, now);
+          this.noteProgress(key, m.name, msg.sampling);
+        }
         return;
       case 'batch': {
         const rejected = this.ledger.answer(key, msg.workerId, msg.batch, now);
@@ -275,6 +279,18 @@ export class WorkerPool implements Sampler {
   private giveUp(m: Member, why: string): void {
     this.drop(m.key, why);
     if (m.processSlot !== null) this.supervisor.kill(m.processSlot);
+  }
+
+  /**
+   * A heartbeat sent mid-batch: a worker whose batches take longer than the worker timeout is
+   * slow, not hung (its heartbeats say it is alive), and is kept; it is named once, with its rate.
+   */
+  private noteProgress(key: string, name: string, p: { steps: number; total: number; stepsPerSecond: number }): void {
+    const batchSeconds = p.stepsPerSecond > 0 ? p.total / p.stepsPerSecond : Infinity;
+    if (batchSeconds < this.opts.workerTimeoutSeconds || this.shownOnce.has(`slow:${key}`) || this.shownOnce.size >= MAX_SHOWN_ONCE) return;
+    this.shownOnce.add(`slow:${key}`);
+    const rate = p.stepsPerSecond.toFixed(p.stepsPerSecond < 10 ? 1 : 0);
+    this.opts.log(`${name} is slow: ${rate} env steps/s, so a batch of ${p.total} steps takes about ${Math.round(batchSeconds)} s (more than workerTimeoutSeconds, ${this.opts.workerTimeoutSeconds}); kept, since its heartbeats say it is alive (fewer workers.envsPerWorker or workers.rolloutLength make batches shorter)`);
   }
 
   private drop(key: string, why: string): void {
