@@ -26,12 +26,8 @@ export function evaluationRecord(e: EvaluationResult): Record<string, number> {
   return { evalReturnMean: e.returnMean, evalReturnStd: e.returnStd, evalReturnMin: e.returnMin, evalReturnMax: e.returnMax, evalLengthMean: e.lengthMean };
 }
 
-/**
- * Runs `episodes` whole episodes with `policy` on fresh envs (never the training envs) and
- * summarises their returns. Up to 16 envs step together; env i runs its fixed share of the
- * episodes, so that short episodes are not over-counted by finishing first.
- */
-export function evaluatePolicy(opts: {
+/** What an evaluation (or a recorded one) plays: the policy, the env, how many episodes, with which seeds. */
+export interface EvaluationRun {
   policy: SamplingPolicy;
   envId: string;
   envConfig: Record<string, unknown>;
@@ -40,7 +36,14 @@ export function evaluatePolicy(opts: {
   seeds: EvaluationSeeds;
   deterministic: boolean;
   onEpisode?: (done: number) => void;
-}): EvaluationResult {
+}
+
+/**
+ * Runs `episodes` whole episodes with `policy` on fresh envs (never the training envs) and
+ * summarises their returns. Up to 16 envs step together; env i runs its fixed share of the
+ * episodes, so that short episodes are not over-counted by finishing first.
+ */
+export function evaluatePolicy(opts: EvaluationRun): EvaluationResult {
   const numEnvs = Math.min(16, opts.episodes);
   const quota = Array.from({ length: numEnvs }, (_, i) => Math.floor(opts.episodes / numEnvs) + (i < opts.episodes % numEnvs ? 1 : 0));
   const envs = new VectorEnv(opts.envId, Array.from({ length: numEnvs }, () => createEnv(opts.envId, opts.envConfig)));

@@ -5,7 +5,7 @@ import { Rng } from '../core/rng';
 import type { EvaluationSeeds } from '../core/seed-streams';
 import { envSpec, listEnvs } from '../envs/registry';
 import { createEnv } from './env-loader';
-import { summarise, type EvaluationResult } from './evaluate';
+import { summarise, type EvaluationResult, type EvaluationRun } from './evaluate';
 import { videoWriter } from './video';
 import type { RunConfig } from './config/schema';
 
@@ -19,17 +19,7 @@ export function renderFps(envId: string): number {
  * reset's and each step's) to `file` (.gif or .mp4). The first episode starts from the seed
  * evaluation's first env starts from, so with greedy actions it is that episode.
  */
-export async function recordEpisodes(opts: {
-  policy: SamplingPolicy;
-  envId: string;
-  envConfig: Record<string, unknown>;
-  episodes: number;
-  /** `seedStreams(seed).evaluation(round)`, as evaluation takes them. */
-  seeds: EvaluationSeeds;
-  deterministic: boolean;
-  file: string;
-  onEpisode?: (done: number) => void;
-}): Promise<EvaluationResult & { file: string; frames: number; bytes: number }> {
+export async function recordEpisodes(opts: EvaluationRun & { file: string }): Promise<EvaluationResult & { file: string; frames: number; bytes: number }> {
   const writer = videoWriter(opts.file, renderFps(opts.envId));
   const env = createEnv(opts.envId, opts.envConfig);
   const returns: number[] = [];

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
+import { freePort } from './free-port';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zmq from 'zeromq';
@@ -22,21 +22,6 @@ const spec = {
 };
 const weights = [{ name: 'w', shape: [1], data: new Float32Array(1) }];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function freePort(): Promise<number> {
-  for (;;) {
-    const port = await new Promise<number>((resolve) => {
-      const srv = net.createServer().listen(0, '127.0.0.1', () => {
-        const p = (srv.address() as net.AddressInfo).port;
-        srv.close(() => resolve(p));
-      });
-    });
-    const next = await new Promise<boolean>((resolve) => {
-      const srv = net.createServer().once('error', () => resolve(false)).listen(port + 1, '127.0.0.1', () => srv.close(() => resolve(true)));
-    });
-    if (next && port < 65000) return port;
-  }
-}
 
 async function startPool(lines: string[], patch: Partial<WorkerPoolOptions> = {}): Promise<{ pool: WorkerPool; endpoint: string }> {
   const endpoint = `tcp://127.0.0.1:${await freePort()}`;

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { type ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
+import { freePort } from './free-port';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zmq from 'zeromq';
@@ -19,15 +19,6 @@ const root = path.resolve(__dirname, '..', '..');
 const cli = path.join(root, 'dist', 'src', 'cli.js');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-worker-process-'));
 const expectation: BatchExpectation = { obsSize: 4, actionSize: 1, actionCount: 2, extras: ['logp', 'value'], maxNumEnvs: 4096, maxLength: 65536, maxBytes: 64 * 1024 * 1024 };
-
-async function freePort(): Promise<number> {
-  return new Promise<number>((resolve) => {
-    const srv = net.createServer().listen(0, '127.0.0.1', () => {
-      const p = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(p));
-    });
-  });
-}
 
 /** `rl worker ARGS`, its output gathered; `waitFor` resolves at the first output line matching, or rejects after `ms`. */
 function startWorker(args: string[]) {

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { type ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
+import { freePort } from './free-port';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zmq from 'zeromq';
@@ -28,22 +28,6 @@ function progress(runDir: string): Record<string, number>[] {
 
 function withoutTiming(rows: Record<string, number>[]) {
   return rows.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !timingKeys.includes(k))));
-}
-
-/** A free loopback port whose neighbour (the PUB socket's) is free too, as far as one can tell. */
-async function freePort(): Promise<number> {
-  for (;;) {
-    const port = await new Promise<number>((resolve) => {
-      const srv = net.createServer().listen(0, '127.0.0.1', () => {
-        const p = (srv.address() as net.AddressInfo).port;
-        srv.close(() => resolve(p));
-      });
-    });
-    const next = await new Promise<boolean>((resolve) => {
-      const srv = net.createServer().once('error', () => resolve(false)).listen(port + 1, '127.0.0.1', () => srv.close(() => resolve(true)));
-    });
-    if (next && port < 65000) return port;
-  }
 }
 
 function startWorker(args: string[]): { child: ChildProcess; out: () => string } {
