@@ -16,7 +16,10 @@ export const samplerMetrics: readonly MetricSpec[] = [
  * the worker pool (over ZeroMQ) implements the same interface.
  */
 export interface Sampler {
-  /** Batches of at least `minSteps` steps in all, sampled by the weights last broadcast. */
+  /**
+   * Batches of at least `minSteps` steps in all, each sampled by weights at most the pool's
+   * `maxPolicyLag` versions older than the last broadcast (local mode: by the last broadcast).
+   */
   collect(minSteps: number): Promise<TrajectoryBatch[]>;
   /**
    * Async mode: the batches that arrived since the last call (waiting for at least one), from
