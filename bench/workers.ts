@@ -5,7 +5,7 @@ import { makeEnv } from '../envs';
 import { selectBackend } from '../src/backend';
 import { RolloutWorker } from '../src/runtime/rollout-worker';
 import { decodeLearnerMessage, decodeWorkerMessage, DEFAULT_MAX_MESSAGE_BYTES, encode } from '../src/transport/protocol';
-import { WorkerPool } from '../src/runtime/worker-pool';
+import { WorkerPool } from '../src/runtime/pool/worker-pool';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (x: number) => Math.round(x).toLocaleString('en-US');

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import * as zmq from 'zeromq';
 import { ppo, ppoConfigSchema } from '../algorithms/ppo/ppo';
 import { makeEnv } from '../envs';
-import { WorkerPool, type WorkerPoolOptions } from '../src/runtime/worker-pool';
+import { WorkerPool, type WorkerPoolOptions } from '../src/runtime/pool/worker-pool';
 import { SendQueue } from '../src/transport/send-queue';
 import { decodeLearnerMessage, decodeWorkerMessage, encode, type LearnerMessage, type WorkerSetup } from '../src/transport/protocol';
 

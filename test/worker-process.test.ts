@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import * as zmq from 'zeromq';
 import { generateKeys } from '../src/transport/curve';
 import { decodeLearnerMessage, decodeWorkerMessage, encode, type BatchExpectation, type WorkerMessage, type WorkerSetup } from '../src/transport/protocol';
-import { WorkerPool } from '../src/runtime/worker-pool';
+import { WorkerPool } from '../src/runtime/pool/worker-pool';
 import { loadConfig } from '../src/config/load';
 import { train } from '../src/runtime/learner';
 import type { Weights } from '../core/algorithm';

@@ -10,7 +10,7 @@ import { loadConfig } from '../src/config/load';
 import { train } from '../src/runtime/learner';
 import { generateKeys, readAllowedKeys, readKeyPair } from '../src/transport/curve';
 import { decodeLearnerMessage, encode } from '../src/transport/protocol';
-import { WorkerPool } from '../src/runtime/worker-pool';
+import { WorkerPool } from '../src/runtime/pool/worker-pool';
 
 const root = path.resolve(__dirname, '..', '..');
 const cli = path.join(root, 'dist', 'src', 'cli.js');

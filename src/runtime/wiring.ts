@@ -16,7 +16,7 @@ import { loopMetrics } from './iteration-record';
 import { RolloutWorker } from './rollout-worker';
 import { RunState } from './run-state';
 import { LocalSampler, samplerMetrics, type Sampler } from './sampler';
-import { WorkerPool } from './worker-pool';
+import { WorkerPool } from './pool/worker-pool';
 import type { CleanUp } from './clean-up';
 
 export interface RunParts {
