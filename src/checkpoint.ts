@@ -1,3 +1,4 @@
+import type { SpaceSpec } from '../core/spaces';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { AlgorithmState, NamedTensor } from '../core/algorithm';
@@ -20,6 +21,11 @@ export interface CheckpointMetadata {
   episodeReturnMean: number | null;
   /** The resolved run config. */
   config: Record<string, unknown>;
+  /**
+   * The env's spaces, so that what needs only them (`rl export`, `rl view`) never runs the env's
+   * code: a checkpoint of a module env is code (absent in checkpoints written before this).
+   */
+  spaces?: { observationSpace: SpaceSpec; actionSpace: SpaceSpec };
   /** CRC-32 of each other file, filled in by saveCheckpoint (absent in checkpoints written before it). */
   checksums?: Record<string, number>;
 }

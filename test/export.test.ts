@@ -153,6 +153,27 @@ describe('rl export', function () {
     assert.equal(meta.packageVersion, JSON.parse(fs.readFileSync('package.json', 'utf8')).version);
   });
 
+  it('never runs the env module a checkpoint names: the spaces come from its metadata, and one without them is refused', async () => {
+    const saved = savePolicy(path.join(root, 'module-run'), POLICY_CASES[0]);
+    const marker = path.join(root, 'evil-ran');
+    const evil = path.join(root, 'evil.js');
+    fs.writeFileSync(evil, `require('fs').writeFileSync(${JSON.stringify(marker)}, 'ran'); exports.Evil = class {};`);
+    const metaFile = path.join(saved.dir, 'metadata.json');
+    const meta = JSON.parse(fs.readFileSync(metaFile, 'utf8'));
+    meta.envId = meta.config.env.id = `${evil}:Evil`;
+    fs.writeFileSync(metaFile, JSON.stringify(meta));
+    await assert.rejects(
+      exportPolicy({ checkpoint: saved.dir, format: 'js', out: path.join(root, 'module-1.js') }),
+      (err: Error) => err instanceof CheckpointError && /its env is a module \(code\), which export does not run/.test(err.message),
+    );
+    meta.spaces = { observationSpace: saved.spec.observationSpace, actionSpace: saved.spec.actionSpace };
+    fs.writeFileSync(metaFile, JSON.stringify(meta)); // infinite bounds become null, as in a written checkpoint
+    await exportPolicy({ checkpoint: saved.dir, format: 'js', out: path.join(root, 'module-2.js') });
+    const written = JSON.parse(fs.readFileSync(path.join(root, 'module-2.js.json'), 'utf8'));
+    assert.equal(written.observationSpace.low[1], '-Infinity'); // CartPole's unbounded velocity, read back as unbounded
+    assert.equal(fs.existsSync(marker), false, 'the module ran');
+  });
+
   it('says which formats exist, and that a missing checkpoint is missing, in one line', async () => {
     await assert.rejects(exportPolicy({ checkpoint: root, format: 'pt', out: 'x' }), (err: Error) => err instanceof ConfigError && /--format \(pt\) must be one of onnx, tfjs, js/.test(err.message));
     await assert.rejects(exportPolicy({ checkpoint: path.join(root, 'nope'), format: 'onnx', out: 'x' }), (err: Error) => err instanceof CheckpointError && /nope: no such run dir or checkpoint/.test(err.message));

@@ -2,9 +2,9 @@ import * as path from 'node:path';
 import { weightsFromState, type ModelConfig, type NamedTensor } from '../../core/algorithm';
 import { CheckpointError } from '../../core/errors';
 import type { SpaceSpec } from '../../core/spaces';
-import { loadCheckpoint } from '../checkpoint';
+import { loadCheckpoint, type CheckpointMetadata } from '../checkpoint';
 import { validateConfig } from '../config/load';
-import { createEnv } from '../env-loader';
+import { createEnv, parseModuleRef } from '../env-loader';
 import { PACKAGE_VERSION } from '../version';
 
 /**
@@ -74,10 +74,7 @@ export function readPolicyGraph(dir: string): PolicyGraph {
   const meta = ckpt.metadata;
   const cfg = validateConfig(meta.config, () => `${path.join(dir, 'metadata.json')}: config`);
   const model: ModelConfig = cfg.model;
-  const env = createEnv(cfg.env.id, cfg.env.config);
-  const observationSpace = env.observationSpace.toSpec();
-  const actionSpace = env.actionSpace.toSpec();
-  env.close();
+  const { observationSpace, actionSpace } = checkpointSpaces(dir, meta.spaces, cfg.env);
   const weights = new Map(weightsFromState(ckpt.algorithm).map((w) => [w.name, w]));
   if (weights.size === 0) throw new CheckpointError(`${dir}: holds no policy weights (weights/*)`);
   const get = (name: string): NamedTensor => {
@@ -153,6 +150,30 @@ export function readPolicyGraph(dir: string): PolicyGraph {
     head,
     action,
   };
+}
+
+/**
+ * The env's spaces: from the checkpoint's metadata, without running any env code. A checkpoint
+ * written before metadata held them is read by building its env, but only a registered one: a
+ * module env is code, and exporting must not run code a downloaded checkpoint names.
+ */
+function checkpointSpaces(dir: string, spaces: CheckpointMetadata['spaces'], env: { id: string; config: Record<string, unknown> }): { observationSpace: SpaceSpec; actionSpace: SpaceSpec } {
+  if (spaces) return { observationSpace: unbounded(spaces.observationSpace), actionSpace: unbounded(spaces.actionSpace) };
+  if (parseModuleRef(env.id)) {
+    throw new CheckpointError(`${dir}: its metadata has no env spaces (written before they were recorded), and its env is a module (code), which export does not run; resume it for one iteration with this version to write a checkpoint that has them`);
+  }
+  const e = createEnv(env.id, env.config);
+  try {
+    return { observationSpace: e.observationSpace.toSpec(), actionSpace: e.actionSpace.toSpec() };
+  } finally {
+    e.close?.();
+  }
+}
+
+/** A Box's infinite bounds come back from metadata.json as null (JSON has no Infinity). */
+function unbounded(space: SpaceSpec): SpaceSpec {
+  if (space.type !== 'Box') return space;
+  return { ...space, low: space.low.map((x) => x ?? -Infinity), high: space.high.map((x) => x ?? Infinity) };
 }
 
 /** Q = V + A - mean(A) is linear in the body's output: one dense layer with W_q = W_a - mean_j(W_a) + w_v (and the same for the bias). */

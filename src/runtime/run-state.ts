@@ -91,6 +91,7 @@ export class RunState {
       time: new Date().toISOString(),
       episodeReturnMean: Number.isNaN(ep) ? null : ep,
       config: this.cfg,
+      spaces: ((spec) => ({ observationSpace: spec.observationSpace, actionSpace: spec.actionSpace }))(this.algorithm.policySpec()),
     };
     this.lastCheckpoint = saveCheckpoint(this.runDir, { metadata, algorithm, runtime: { ...runtime } }, this.cfg.checkpoint.keep);
     this.savedAt = { time: performance.now(), envSteps: c.envSteps, iteration: c.iteration };
