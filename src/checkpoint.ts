@@ -75,7 +75,7 @@ export function saveCheckpoint(runDir: string, ckpt: Omit<Checkpoint, 'dir'>, ke
     // metadata.json last: a folder with it is complete.
     writeSynced(path.join(tmp, 'metadata.json'), `${JSON.stringify({ ...ckpt.metadata, checksums }, null, 2)}\n`);
     fsyncDir(tmp);
-    if (fs.existsSync(final)) fs.rmSync(final, { recursive: true }); // the same iteration saved again (a resumed run)
+    if (fs.existsSync(final)) discard(root, final); // the same iteration saved again (a resumed run)
     fs.renameSync(tmp, final);
     fsyncDir(root);
   } catch (err) {
@@ -84,8 +84,19 @@ export function saveCheckpoint(runDir: string, ckpt: Omit<Checkpoint, 'dir'>, ke
     const why = e.code === 'ENOSPC' ? 'no space left on the device (ENOSPC)' : e.code ? `${e.code}: ${e.syscall ?? 'write'} failed` : e.message.split('\n')[0];
     throw new CheckpointError(`${final}: cannot write the checkpoint, ${why}; the earlier checkpoints are untouched`);
   }
-  for (const old of listCheckpoints(runDir).slice(0, -keep)) fs.rmSync(old, { recursive: true, force: true });
+  for (const old of listCheckpoints(runDir).slice(0, -keep)) discard(root, old);
   return final;
+}
+
+/**
+ * Removes a checkpoint folder so that no kill leaves half of it under its name: renamed out of
+ * the way first (atomic), then deleted; a process killed in between leaves a `.tmp-` folder,
+ * which the next save removes.
+ */
+function discard(root: string, dir: string): void {
+  const doomed = path.join(root, `.tmp-discard-${path.basename(dir)}-${process.pid}`);
+  fs.renameSync(dir, doomed);
+  fs.rmSync(doomed, { recursive: true, force: true });
 }
 
 /** A run's complete checkpoints, oldest first (half-written temporary folders are not among them). */

@@ -112,10 +112,22 @@ export class WorkerPool implements Sampler {
     });
   }
 
+  /**
+   * Waits, at most `ms`, until every spawned worker has said hello, so that the first iteration
+   * is shared among them rather than taken by whichever started first. One that is slower
+   * joins later, as any worker may.
+   */
+  private async spawnedWorkersUp(ms: number): Promise<void> {
+    const end = Date.now() + ms;
+    const up = () => [...this.pendingHellos.values()].filter(([, h]) => h.slot !== null).length;
+    while (!this.closed && up() < this.opts.numWorkers && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+  }
+
   static async start(opts: WorkerPoolOptions): Promise<WorkerPool> {
     const pool = new WorkerPool(opts);
     try {
       await pool.listen();
+      await pool.spawnedWorkersUp(Math.min(5, opts.workerTimeoutSeconds) * 1000);
     } catch (err) {
       await pool.close();
       throw err;
