@@ -49,15 +49,15 @@ describe('Shipped env code', () => {
   afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
   /** The TypeScript env with a local import and an npm dependency that itself imports the framework. */
-  function tsEnv(): string {
-    writeTree(tmp, {
+  function tsEnv(dir = tmp): string {
+    writeTree(dir, {
       'env.ts': envTs,
       'dynamics.ts': 'export function drift(x: number, action: number): number {\n  return x + (action === 1 ? 0.5 : -0.5);\n}\n',
       'node_modules/tiny-dep/package.json': JSON.stringify({ name: 'tiny-dep', version: '1.0.0', main: 'index.js' }),
       'node_modules/tiny-dep/index.js': "const { Discrete } = require('rl-zmq');\nexports.scale = (a) => (new Discrete(2).contains(a) ? a * 2 : -1);\n",
     });
-    fs.symlinkSync(root, path.join(tmp, 'node_modules', 'rl-zmq'), 'dir');
-    return path.join(tmp, 'env.ts');
+    fs.symlinkSync(root, path.join(dir, 'node_modules', 'rl-zmq'), 'dir');
+    return path.join(dir, 'env.ts');
   }
 
   it('bundles a TypeScript env with its local import and npm dependency, but not the framework, and the worker builds it', async () => {
@@ -81,6 +81,7 @@ describe('Shipped env code', () => {
     assert.equal(step.reward, 1);
 
     assert.equal((await bundleEnvModule(path.join(tmp, 'env.ts'))).sha256, bundle.sha256);
+    assert.equal((await bundleEnvModule(tsEnv(path.join(tmp, 'elsewhere')))).sha256, bundle.sha256, 'the same files in another folder bundle differently');
   });
 
   it('leaves the framework out when a module imports it by absolute path, under dist/ or not', async () => {
