@@ -137,8 +137,11 @@ function readLock(file: string): { pid: number; host: string; startedAt: string 
 }
 
 /** A lock of another host cannot be checked from here: it counts as held. */
-function isAlive(lock: { pid: number; host: string }): boolean {
+function isAlive(lock: { pid: number; host: string; startedAt?: string }): boolean {
   if (lock.host !== os.hostname()) return true;
+  // This very pid, from before this process started: an earlier life of a restarted container
+  // (a Kubernetes pod keeps its host name, and its first process is pid 1 each time).
+  if (lock.pid === process.pid) return !(Date.parse(lock.startedAt ?? '') < Date.now() - process.uptime() * 1000);
   try {
     process.kill(lock.pid, 0);
     return true;
