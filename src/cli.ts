@@ -19,7 +19,7 @@ import { ConfigError, RlError } from '../core/errors';
 import { train } from './runtime/learner';
 import { startViewServer } from './view/server';
 import { EXPORT_FORMATS, exportPolicy } from './export/export';
-import { deployKubernetes } from './deploy/kubernetes';
+import { deployKubernetes, SECRET_FILE } from './deploy/kubernetes';
 
 async function main(argv: string[]): Promise<void> {
   await yargs(argv)
@@ -146,9 +146,8 @@ async function main(argv: string[]): Promise<void> {
       async (args) => {
         const r = await deployKubernetes({ ...args, envsPerWorker: args['envs-per-worker'], createNamespace: args['create-namespace'] });
         console.log(`wrote ${r.files.length} files to ${r.dir}: ${r.files.join(', ')}`);
-        console.log(`  ${r.files.find((f) => f.includes('secret'))} holds the run's CURVE secret keys: keep it out of git (${r.dir}/.gitignore lists it)`);
-        console.log('next:');
-        for (const line of r.next) console.log(`  ${line}`);
+        console.log(`  ${SECRET_FILE} holds the run's CURVE secret keys: keep it out of git (${r.dir}/.gitignore lists it)`);
+        console.log(`next:\n${r.next.map((l) => `  ${l}`).join('\n')}`);
       },
     )
     .command(

@@ -79,8 +79,8 @@ describe('rl deploy kubernetes (issue 14)', () => {
   });
 
   it('writes objects that all validate against Kubernetes schemas, one file each, the Secret mode 0600 and git-ignored', () => {
-    assert.deepEqual(plain.files, ['00-namespace.yaml', '01-secret.yaml', '02-configmap.yaml', '03-service.yaml', '04-learner.yaml', '05-workers.yaml', '06-autoscaler.yaml']);
-    assert.deepEqual(gpu.files, ['01-secret.yaml', '02-configmap.yaml', '03-service.yaml', '04-learner.yaml', '05-workers.yaml'], 'no Namespace or autoscaler unless asked');
+    assert.deepEqual(plain.files, ['00-namespace.yaml', '01-secret.yaml', '02-configmap.yaml', '03-service.yaml', '04-learner.yaml', '05-workers.yaml', '06-autoscaler.yaml', 'fetch/run-dir.yaml']);
+    assert.deepEqual(gpu.files, ['01-secret.yaml', '02-configmap.yaml', '03-service.yaml', '04-learner.yaml', '05-workers.yaml', 'fetch/run-dir.yaml'], 'no Namespace or autoscaler unless asked');
     for (const r of [plain, gpu]) {
       for (const f of r.files) {
         const o = parse(fs.readFileSync(path.join(r.dir, f), 'utf8')) as K8sObject;
@@ -180,6 +180,10 @@ describe('rl deploy kubernetes (issue 14)', () => {
       assert.equal(containerOf(o).securityContext.readOnlyRootFilesystem, true);
       assert.ok(containerOf(o).volumeMounts.some((m: any) => m.mountPath === '/tmp'), 'a writable /tmp');
     }
+    // The fetch pod mounts the claim the StatefulSet makes for pod 0: <template>-<statefulset>-0.
+    const fetch = plain.read('Pod');
+    assert.equal(fetch.spec.volumes[0].persistentVolumeClaim.claimName, `${claim.metadata.name}-${learner.metadata.name}-0`);
+    assert.deepEqual(fetch.spec.containers[0].volumeMounts, [{ name: fetch.spec.volumes[0].name, mountPath: runMount.mountPath, readOnly: true }]);
     const workers = plain.read('Deployment');
     const cache = containerOf(workers).volumeMounts.find((m: any) => m.mountPath === argValue(containerOf(workers).args, '--cache-dir'));
     assert.deepEqual(podOf(workers).volumes.find((v: any) => v.name === cache.name).emptyDir, {});
@@ -244,6 +248,7 @@ export class Walker {
     assert.match(bundle, /require\("rl-zmq"\)/, 'rl-zmq stays an import');
     assert.doesNotMatch(bundle, /require\("\.\/step-size"\)/, 'local imports are bundled in');
     assert.equal(r.learnerConfig.env.id, cfg.env.id);
+    assert.equal(fs.readFileSync(path.join(r.dir, 'env', 'env.cjs'), 'utf8'), bundle, 'a copy for rl evaluate --env-dir');
     // Outside the repository (no node_modules above it), as in the pod: rl-zmq only through NODE_PATH.
     const pod = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-k8s-pod-'));
     fs.mkdirSync(path.join(pod, 'node-path'));

@@ -4,6 +4,7 @@ import type { IStatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import type { IHorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
 import type { IConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import type { INamespace } from 'kubernetes-models/v1/Namespace';
+import type { IPod } from 'kubernetes-models/v1/Pod';
 import type { IPodSecurityContext } from 'kubernetes-models/v1/PodSecurityContext';
 import type { ISecret } from 'kubernetes-models/v1/Secret';
 import type { ISecurityContext } from 'kubernetes-models/v1/SecurityContext';
@@ -39,12 +40,14 @@ export interface Plan {
 }
 
 /** One of the objects below; typed by kubernetes-models, so a misspelt field fails the build. */
-export type K8sObject = INamespace | ISecret | IConfigMap | IService | IStatefulSet | IDeployment | IHorizontalPodAutoscaler;
+export type K8sObject = INamespace | IPod | ISecret | IConfigMap | IService | IStatefulSet | IDeployment | IHorizontalPodAutoscaler;
 
 /** The non-root user of the Dockerfile's image (USER 1000:1000). */
 const UID = 1000;
 const RUN_VOLUME = 'run';
 const RUN_STORAGE = '10Gi';
+/** In a subfolder, which `kubectl apply -f DIR` leaves alone. */
+export const FETCH_FILE = 'fetch/run-dir.yaml';
 
 export const names = (run: string) => ({
   secret: `${run}-keys`,
@@ -54,6 +57,7 @@ export const names = (run: string) => ({
   workers: `${run}-workers`,
   /** The StatefulSet's claim for pod 0, as Kubernetes names it: <template>-<statefulset>-0. */
   runClaim: `${RUN_VOLUME}-${run}-learner-0`,
+  fetch: `${run}-fetch`,
 });
 
 function labels(p: Plan, component?: string): Record<string, string> {
@@ -259,6 +263,38 @@ export function autoscalerObject(p: Plan): IHorizontalPodAutoscaler {
   };
 }
 
+/**
+ * A pod that only mounts the run dir's claim, read-only, so that `kubectl cp` can fetch the run
+ * once the learner has stopped (a finished learner's container is restarted, resumes, finds its
+ * stop condition met and exits: too briefly up to copy from). Its own folder: `kubectl apply -f
+ * DIR` does not start it.
+ */
+export function fetchPodObject(p: Plan): IPod {
+  const n = names(p.run);
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: meta(p, n.fetch, 'fetch'),
+    spec: {
+      securityContext: podSecurity,
+      automountServiceAccountToken: false,
+      restartPolicy: 'Never',
+      containers: [
+        {
+          name: 'fetch',
+          image: p.image,
+          imagePullPolicy: 'IfNotPresent',
+          command: ['sleep', '3600'],
+          resources: { requests: { cpu: '10m', memory: '32Mi' } },
+          securityContext: containerSecurity,
+          volumeMounts: [{ name: RUN_VOLUME, mountPath: PATHS.runDir, readOnly: true }],
+        },
+      ],
+      volumes: [{ name: RUN_VOLUME, persistentVolumeClaim: { claimName: n.runClaim, readOnly: true } }],
+    },
+  };
+}
+
 /** Every object of the plan, each with the file it goes to (kubectl applies a folder in name order). */
 export function planObjects(p: Plan): { file: string; object: K8sObject }[] {
   return [
@@ -269,5 +305,6 @@ export function planObjects(p: Plan): { file: string; object: K8sObject }[] {
     { file: '04-learner.yaml', object: learnerObject(p) },
     { file: '05-workers.yaml', object: workersObject(p) },
     ...(p.autoscale ? [{ file: '06-autoscaler.yaml', object: autoscalerObject(p) }] : []),
+    { file: FETCH_FILE, object: fetchPodObject(p) },
   ];
 }

@@ -3,6 +3,7 @@ import { StatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
 import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { Namespace } from 'kubernetes-models/v1/Namespace';
+import { Pod } from 'kubernetes-models/v1/Pod';
 import { Secret } from 'kubernetes-models/v1/Secret';
 import { Service } from 'kubernetes-models/v1/Service';
 import { RlError } from '../../core/errors';
@@ -27,6 +28,8 @@ function modelOf(o: K8sObject): { validate(): void } {
   switch (o.kind) {
     case 'Namespace':
       return new Namespace(o);
+    case 'Pod':
+      return new Pod(o);
     case 'Secret':
       return new Secret(o);
     case 'ConfigMap':

@@ -10,7 +10,7 @@ import { bundleEnvModule } from '../env-code/bundle';
 import { MAX_BATCH_ENVS } from '../transport/limits';
 import { PACKAGE_VERSION } from '../version';
 import { checkRequest, runName, type DeployOptions, type DeployRequest } from './k8s-options';
-import { names, planObjects, type K8sObject, type Plan } from './k8s-manifests';
+import { FETCH_FILE, names, planObjects, type K8sObject, type Plan } from './k8s-manifests';
 import { ENV_BUNDLE_FILE, PATHS } from './k8s-pods';
 import { validateObject } from './k8s-validate';
 
@@ -74,12 +74,17 @@ export async function deployKubernetes(request: DeployRequest): Promise<DeployRe
   for (const { file, text } of texts) {
     if (file !== SECRET_FILE && secrets.some((s) => text.includes(s))) throw new RlError(`rl deploy kubernetes: ${file} would hold a secret key; nothing written`);
   }
-  fs.mkdirSync(opts.out, { recursive: true });
+  fs.mkdirSync(path.join(opts.out, path.dirname(FETCH_FILE)), { recursive: true });
   for (const { file, text } of texts) {
     fs.writeFileSync(path.join(opts.out, file), text, { mode: file === SECRET_FILE ? 0o600 : 0o644, flag: 'wx' });
   }
+  if (envBundle !== undefined) {
+    // The same bundle for `rl evaluate --env-dir DIR/env` on the fetched run (its env.id names env.cjs).
+    fs.mkdirSync(path.join(opts.out, 'env'));
+    fs.writeFileSync(path.join(opts.out, 'env', ENV_BUNDLE_FILE), envBundle, { flag: 'wx' });
+  }
   fs.writeFileSync(path.join(opts.out, '.gitignore'), `# CURVE secret keys: keep them out of git\n${SECRET_FILE}\n`, { flag: 'wx' });
-  return { run, dir: opts.out, files: texts.map((t) => t.file), objects, learnerConfig, next: nextCommands(run, opts) };
+  return { run, dir: opts.out, files: texts.map((t) => t.file), objects, learnerConfig, next: nextCommands(run, opts, ref !== undefined) };
 }
 
 /**
@@ -113,7 +118,7 @@ function checkOut(out: string): void {
   if (fs.readdirSync(out).length > 0) throw new ConfigError(`--out ${out}: not empty; give a new or empty folder (its keys are never overwritten)`);
 }
 
-function nextCommands(run: string, opts: DeployOptions): string[] {
+function nextCommands(run: string, opts: DeployOptions, ref: boolean): string[] {
   const n = names(run);
   const k = `kubectl -n ${opts.namespace}`;
   const pod = `${n.learner}-0`;
@@ -123,8 +128,11 @@ function nextCommands(run: string, opts: DeployOptions): string[] {
     [`${k} logs -f ${pod}`, "the learner's console"],
     [`${k} scale deployment/${n.workers} --replicas=${opts.workers * 2}`, 'more workers, mid-run'],
     [`${k} delete pod ${pod}`, 'the learner restarts and resumes from its last checkpoint'],
-    [`${k} cp ${pod}:${PATHS.runDir} runs/${run}`, 'the run dir, for rl evaluate and TensorBoard'],
+    [`${k} cp ${pod}:${PATHS.runDir} runs/${run}`, 'the run dir, while the learner runs'],
+    [`${k} scale statefulset/${n.learner} deployment/${n.workers} --replicas=0`, 'when the run is done (its learner would restart, resume and stop again); then, to fetch the run dir:'],
+    [`kubectl apply -f ${path.join(opts.out, path.dirname(FETCH_FILE))}`, `a pod that mounts the run dir (${k} wait --for=condition=Ready pod/${n.fetch})`],
+    [`${k} cp ${n.fetch}:${PATHS.runDir} runs/${run}`, 'the run dir, for rl view, TensorBoard and:'],
+    [`rl evaluate --checkpoint runs/${run}${ref ? ` --env-dir ${path.join(opts.out, 'env')}` : ''}`, ref ? "the env's bundle is in " + path.join(opts.out, 'env') : 'the policy, scored'],
   ];
-  const width = Math.max(...lines.map(([c]) => c.length));
-  return lines.map(([c, why]) => `${c.padEnd(width)}  # ${why}`);
+  return lines.flatMap(([c, why]) => [`# ${why}`, c]);
 }
