@@ -239,7 +239,7 @@ export class Walker {
 }
 `,
     );
-    fs.writeFileSync(path.join(dir, 'walker.yaml'), 'algorithm: ppo\nenv: { module: ./walker.ts, export: Walker }\nppo: { minibatchSize: 64 }\nstop: { iterations: 1 }\n');
+    fs.writeFileSync(path.join(dir, 'walker.yaml'), 'name: My_Walker.v2\nalgorithm: ppo\nenv: { module: ./walker.ts, export: Walker }\nppo: { minibatchSize: 64 }\nstop: { iterations: 1 }\n');
     const r = await deploy('module', { config: path.join(dir, 'walker.yaml'), workers: 2 });
     const data = r.read('ConfigMap').data;
     const cfg = parse(data['config.yaml']);
@@ -248,6 +248,7 @@ export class Walker {
     assert.match(bundle, /require\("rl-zmq"\)/, 'rl-zmq stays an import');
     assert.doesNotMatch(bundle, /require\("\.\/step-size"\)/, 'local imports are bundled in');
     assert.equal(r.learnerConfig.env.id, cfg.env.id);
+    assert.equal(r.read('StatefulSet').metadata.name, 'my-walker-v2-learner', "the config's name, DNS-safe");
     assert.equal(fs.readFileSync(path.join(r.dir, 'env', 'env.cjs'), 'utf8'), bundle, 'a copy for rl evaluate --env-dir');
     // Outside the repository (no node_modules above it), as in the pod: rl-zmq only through NODE_PATH.
     const pod = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-k8s-pod-'));
