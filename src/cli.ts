@@ -20,6 +20,7 @@ import { ConfigError, RlError } from '../core/errors';
 import { train } from './runtime/learner';
 import { startViewServer } from './view/server';
 import { EXPORT_FORMATS, exportPolicy } from './export/export';
+import { deployKubernetes, SECRET_FILE } from './deploy/kubernetes';
 
 async function main(argv: string[]): Promise<void> {
   await yargs(argv)
@@ -136,6 +137,28 @@ async function main(argv: string[]): Promise<void> {
       },
     )
     .command(
+      'deploy <target>',
+      'manifests for a cluster: rl deploy kubernetes --config FILE --image IMG --workers N --out DIR',
+      (y) =>
+        y
+          .positional('target', { choices: ['kubernetes'] as const, demandOption: true })
+          .option('config', { type: 'string', demandOption: true, describe: 'YAML config file' })
+          .option('image', { type: 'string', demandOption: true, describe: "the pods' image, built from this repository's Dockerfile (REGISTRY/rl-zmq:TAG)" })
+          .option('workers', { type: 'string', demandOption: true, describe: 'worker pods (the Deployment scales later: kubectl scale)' })
+          .option('envs-per-worker', { type: 'string', describe: "envs each worker steps (default: the config's workers.envsPerWorker)" })
+          .option('namespace', { type: 'string', default: 'default', describe: 'the Kubernetes namespace' })
+          .option('create-namespace', { type: 'boolean', default: false, describe: 'also write a Namespace object' })
+          .option('gpu', { type: 'boolean', default: false, describe: 'the learner gets one nvidia.com/gpu and backend tensorflow-gpu' })
+          .option('autoscale', { type: 'string', describe: 'MIN:MAX worker pods, scaled on CPU by a HorizontalPodAutoscaler' })
+          .option('out', { type: 'string', demandOption: true, describe: 'a new or empty folder for the YAML files' }),
+      async (args) => {
+        const r = await deployKubernetes({ ...args, envsPerWorker: args['envs-per-worker'], createNamespace: args['create-namespace'] });
+        console.log(`wrote ${r.files.length} files to ${r.dir}: ${r.files.join(', ')}`);
+        console.log(`  ${SECRET_FILE} holds the run's CURVE secret keys: keep it out of git (${r.dir}/.gitignore lists it)`);
+        console.log(`next:\n${r.next.map((l) => `  ${l}`).join('\n')}`);
+      },
+    )
+    .command(
       'info <path>',
       'what a run dir or a checkpoint is',
       (y) => y.positional('path', { type: 'string', demandOption: true, describe: 'a run dir or a checkpoint dir' }),
@@ -193,7 +216,7 @@ async function main(argv: string[]): Promise<void> {
         for (const r of rows) console.log(r.map((cell, c) => cell.padEnd(widths[c])).join('  ').trimEnd());
       },
     )
-    .demandCommand(1, 'name a command: train, evaluate, export, view, info, envs, worker, keys (rl --help)')
+    .demandCommand(1, 'name a command: train, evaluate, export, view, info, envs, worker, keys, deploy (rl --help)')
     .strict()
     .fail((msg, err) => {
       if (err && !isUsageError(err)) throw err;
