@@ -34,6 +34,8 @@ export interface TrainResult {
   episodeReturnMean: number;
   /** The last checkpoint written. */
   checkpoint: string;
+  /** The best-evaluated checkpoint (checkpoint.best), once one was written. */
+  best?: string;
   /** The last iteration's record, as in progress.jsonl. */
   metrics: Record<string, number>;
 }
@@ -74,6 +76,7 @@ export async function train(config: RunConfig | Record<string, unknown>, opts: T
       c.wallSeconds = (performance.now() - start) / 1000;
       const record = iterationRecord({ counters: c, work, episodes: run.episodes.metrics(), sampler: parts.sampler.stats(), evaluation });
       records.write((last = record));
+      if (evaluation.evalReturnMean !== undefined) await run.keepIfBest({ mean: evaluation.evalReturnMean, std: evaluation.evalReturnStd, episodes: cfg.evaluation.episodes });
       // Let signals (Ctrl-C) and I/O in: every await above may have resolved without yielding.
       await new Promise((resolve) => setImmediate(resolve));
       reason = stopReason(cfg.stop, { ...c, episodeReturnMean: record.episodeReturnMean, evalReturnMean: evaluation.evalReturnMean }) ?? (opts.signal?.aborted ? 'interrupted' : undefined);
@@ -84,9 +87,9 @@ export async function train(config: RunConfig | Record<string, unknown>, opts: T
     log(
       `done: ${reason}. ${c.iteration} iterations, ${c.envSteps.toLocaleString('en-US')} env steps, ${ep.total} episodes in ${c.wallSeconds.toFixed(1)} s; ` +
         `episode return mean ${ep.returnMean.toFixed(1)}${evalReturnMean !== undefined ? `, last evaluation ${evalReturnMean.toFixed(1)}` : ''}.\n` +
-        `run dir: ${run.runDir}\ncheckpoint: ${run.lastCheckpoint}`,
+        `run dir: ${run.runDir}\ncheckpoint: ${run.lastCheckpoint}${run.bestCheckpoint ? `\nbest checkpoint: ${run.bestCheckpoint} (evaluation ${run.bestEvalMean!.toFixed(1)})` : ''}`,
     );
-    return { runDir: run.runDir, stopReason: reason, iterations: c.iteration, envSteps: c.envSteps, wallSeconds: c.wallSeconds, episodes: ep.total, episodeReturnMean: ep.returnMean, checkpoint: run.lastCheckpoint, metrics: last };
+    return { runDir: run.runDir, stopReason: reason, iterations: c.iteration, envSteps: c.envSteps, wallSeconds: c.wallSeconds, episodes: ep.total, episodeReturnMean: ep.returnMean, checkpoint: run.lastCheckpoint, best: run.bestCheckpoint, metrics: last };
   } catch (err) {
     await parts?.run.checkpointAfter(err, log);
     throw err;
