@@ -111,8 +111,7 @@ export async function evaluateCheckpoint(
  * latest: `prefer`) is read whole and checked, and `damaged` says if it would not load.
  */
 export function describeRun(p: string, opts: { prefer?: CheckpointChoice } = {}): { text: string; damaged: boolean } {
-  let using: string | undefined;
-  const dir = resolveCheckpoint(p, { prefer: opts.prefer ?? 'best', say: (line) => (using = line) });
+  const dir = resolveCheckpoint(p, { prefer: opts.prefer ?? 'best' });
   const meta = readMetadata(dir);
   const isRun = path.resolve(dir) !== path.resolve(p);
   let damage: string | undefined;
@@ -126,13 +125,12 @@ export function describeRun(p: string, opts: { prefer?: CheckpointChoice } = {})
   const isBest = best !== undefined && path.resolve(best) === path.resolve(dir);
   const lines = [
     `${isRun ? `run ${p}` : `checkpoint ${p}`}: ${meta.algorithm} on ${meta.envId}`,
-    ...(using ? [`  ${using}`] : []),
     `  ${isRun ? (isBest ? 'best ' : 'latest ') : ''}checkpoint: ${dir} (iteration ${meta.iteration}, ${meta.envSteps.toLocaleString('en-US')} env steps, ${meta.wallSeconds.toFixed(1)} s, written ${meta.time})`,
   ];
   if (damage) lines.push(`  DAMAGED, it will not load: ${damage}`);
   if (isRun) {
-    lines.push(`  checkpoints: ${listCheckpoints(p).map((c) => path.basename(c)).join(', ')}`);
-    if (best) lines.push(`  best: ${path.relative(p, best)} (${bestLine(best)})`);
+    const periodic = listCheckpoints(p).map((c) => path.basename(c));
+    lines.push(`  checkpoints: ${[...periodic, ...(best ? [`${path.relative(path.join(p, 'checkpoints'), best)} (${bestLine(best)})`] : [])].join(', ')}`);
   }
   const progressFile = path.join(isRun ? p : path.dirname(path.dirname(dir)), 'progress.jsonl');
   if (fs.existsSync(progressFile)) {
