@@ -72,7 +72,7 @@ const evaluationSchema = z
 const stopSchema = z
   .object({
     episodeReturnMean: z.number().optional().describe('mean return of the last 100 episodes'),
-    evalReturnMean: z.number().optional().describe('mean return of the latest evaluation (needs evaluation.every)'),
+    evalReturnMean: z.number().optional().describe('mean return of evaluation, reached at two evaluations in a row (needs evaluation.every)'),
     envSteps: z.number().int().positive().optional().describe('env steps sampled'),
     iterations: z.number().int().positive().optional().describe('training iterations'),
     wallSeconds: z.number().positive().optional().describe('seconds since the start'),

@@ -67,19 +67,21 @@ export async function train(config: RunConfig | Record<string, unknown>, opts: T
     let reason: string | undefined;
     let last: Record<string, number> = {};
     let evalReturnMean: number | undefined;
+    let previousEvalReturnMean: number | undefined; // the evaluation before the latest: a stop on evaluation needs two in a row
     await broadcast(parts, { initial: true });
     while (reason === undefined) {
       const work = await iterate();
       c.iteration += 1;
       const evaluation = (await evaluate(c.iteration, () => algorithm.getWeights())) ?? {};
-      evalReturnMean = evaluation.evalReturnMean ?? evalReturnMean;
+      if (evaluation.evalReturnMean !== undefined) [previousEvalReturnMean, evalReturnMean] = [evalReturnMean, evaluation.evalReturnMean];
       c.wallSeconds = (performance.now() - start) / 1000;
       const record = iterationRecord({ counters: c, work, episodes: run.episodes.metrics(), sampler: parts.sampler.stats(), evaluation });
       records.write((last = record));
       if (evaluation.evalReturnMean !== undefined) await run.keepIfBest({ mean: evaluation.evalReturnMean, std: evaluation.evalReturnStd, episodes: cfg.evaluation.episodes });
       // Let signals (Ctrl-C) and I/O in: every await above may have resolved without yielding.
       await new Promise((resolve) => setImmediate(resolve));
-      reason = stopReason(cfg.stop, { ...c, episodeReturnMean: record.episodeReturnMean, evalReturnMean: evaluation.evalReturnMean }) ?? (opts.signal?.aborted ? 'interrupted' : undefined);
+      const evaluated = evaluation.evalReturnMean !== undefined ? { evalReturnMean, previousEvalReturnMean } : {};
+      reason = stopReason(cfg.stop, { ...c, episodeReturnMean: record.episodeReturnMean, ...evaluated }) ?? (opts.signal?.aborted ? 'interrupted' : undefined);
       if (reason === undefined && run.checkpointDue()) await run.checkpoint();
     }
     await run.checkpoint();
