@@ -7,6 +7,7 @@ import { bestOnResume, recoverBest, saveBest } from '../src/best-checkpoint';
 import { BEST_ASIDE, bestCheckpoint, listCheckpoints, loadCheckpoint, readMetadata, resolveCheckpoint, saveCheckpoint, type Checkpoint } from '../src/checkpoint';
 import { loadConfig } from '../src/config/load';
 import { train } from '../src/runtime/learner';
+import { startViewServer } from '../src/view/server';
 import { ConfigError } from '../core/errors';
 
 const root = path.resolve(__dirname, '..', '..');
@@ -111,6 +112,20 @@ describe('The best checkpoint (checkpoint.best)', () => {
     assert.match(info.stdout, new RegExp(`\\n {2}best checkpoint: .*best \\(iteration ${e.iteration},`));
     assert.match(info.stdout, new RegExp(`\\n {2}checkpoints: iter_000005, best \\(iteration ${e.iteration}, evaluation ${e.mean.toFixed(1)} ± [\\d.]+ over 3 episodes\\)\\n`));
     assert.match(rl(['info', runDir, '--latest']).stdout, /\n {2}latest checkpoint: .*iter_000005 \(iteration 5,/);
+  });
+
+  it('`rl view` lists it as `best` (with its evaluation) after the periodic ones and serves its policy', async () => {
+    const server = await startViewServer({ runDir, port: 0, host: '127.0.0.1' });
+    try {
+      const info = (await (await fetch(`${server.url}api/run`)).json()) as { checkpoints: { name: string; evaluation?: unknown }[] };
+      assert.deepEqual(info.checkpoints.map((c) => c.name), ['iter_000005', 'best']);
+      assert.deepEqual(info.checkpoints[1].evaluation, readMetadata(first.best!).evaluation);
+      const policy = await fetch(`${server.url}api/policy/best.js`);
+      assert.equal(policy.status, 200);
+      assert.match(await policy.text(), /export function act\(/);
+    } finally {
+      await server.close();
+    }
   });
 
   it('survives a resume: the resumed run continues from the newest and replaces the best only with a better evaluation', async function () {
