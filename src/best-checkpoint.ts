@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CheckpointError } from '../core/errors';
-import { BEST, BEST_ASIDE, discard, fsyncDir, readMetadata, writeCheckpointFolder, writeProblem, type Checkpoint } from './checkpoint';
+import { BEST, BEST_ASIDE, discard, fsyncDir, readMetadata, writeCheckpointFolder, writeProblem, type BestEvaluation, type Checkpoint } from './checkpoint';
 
 /**
  * `checkpoints/best/` (checkpoint.best): the policy of the best evaluation during training so
@@ -60,13 +60,13 @@ export function recoverBest(runDir: string): void {
 }
 
 /**
- * On resuming at `iteration`: the best evaluation mean so far, from the run's best checkpoint.
+ * On resuming at `iteration`: the best evaluation so far, from the run's best checkpoint.
  * A best from an abandoned branch (an iteration past the resumed one, as after resuming from an
  * earlier checkpoint) is deleted, like the checkpoints and progress records past it: the run's
  * history no longer holds it. A best whose metadata cannot be read, or holds no evaluation,
  * counts as none (kept until the next evaluation replaces it).
  */
-export function bestOnResume(runDir: string, iteration: number): number | undefined {
+export function bestOnResume(runDir: string, iteration: number): BestEvaluation | undefined {
   recoverBest(runDir);
   const root = path.join(runDir, 'checkpoints');
   const best = path.join(root, BEST);
@@ -83,5 +83,5 @@ export function bestOnResume(runDir: string, iteration: number): number | undefi
     discard(root, best);
     return undefined;
   }
-  return evaluation.mean;
+  return evaluation;
 }

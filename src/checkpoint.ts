@@ -184,7 +184,7 @@ export function resolveCheckpoint(p: string, opts: { prefer?: CheckpointChoice; 
 }
 
 /** `iteration 40, evaluation 487.3 ± 12.1 over 20 episodes` (a best checkpoint's metadata). */
-export function describeBest(meta: CheckpointMetadata): string {
+export function describeBest(meta: Pick<CheckpointMetadata, 'iteration' | 'evaluation'>): string {
   const e = meta.evaluation;
   return e ? `iteration ${e.iteration}, evaluation ${e.mean.toFixed(1)} ± ${e.std.toFixed(1)} over ${e.episodes} episodes` : `iteration ${meta.iteration}`;
 }

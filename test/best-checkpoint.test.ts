@@ -183,7 +183,7 @@ describe('Replacing the best checkpoint', () => {
   it('on resume: keeps a best at or before the resumed iteration, drops one from an abandoned later branch', () => {
     const runDir = path.join(tmp, 'branch');
     saveBest(runDir, fakeCheckpoint(6, 6, { mean: 60, iteration: 6 }));
-    assert.equal(bestOnResume(runDir, 6), 60);
+    assert.deepEqual(bestOnResume(runDir, 6), { mean: 60, std: 1, episodes: 3, iteration: 6 });
     assert.equal(bestCheckpoint(runDir), path.join(runDir, 'checkpoints', 'best'));
     assert.equal(bestOnResume(runDir, 4), undefined);
     assert.equal(bestCheckpoint(runDir), undefined);

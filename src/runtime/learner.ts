@@ -1,5 +1,5 @@
 import { selectBackend } from '../backend';
-import { loadCheckpoint } from '../checkpoint';
+import { describeBest, loadCheckpoint } from '../checkpoint';
 import { validateConfig } from '../config/load';
 import type { RunConfig } from '../config/schema';
 import { stopReason } from '../metrics';
@@ -89,7 +89,7 @@ export async function train(config: RunConfig | Record<string, unknown>, opts: T
     log(
       `done: ${reason}. ${c.iteration} iterations, ${c.envSteps.toLocaleString('en-US')} env steps, ${ep.total} episodes in ${c.wallSeconds.toFixed(1)} s; ` +
         `episode return mean ${ep.returnMean.toFixed(1)}${evalReturnMean !== undefined ? `, last evaluation ${evalReturnMean.toFixed(1)}` : ''}.\n` +
-        `run dir: ${run.runDir}\ncheckpoint: ${run.lastCheckpoint}${run.bestCheckpoint ? `\nbest checkpoint: ${run.bestCheckpoint} (evaluation ${run.bestEvalMean!.toFixed(1)})` : ''}`,
+        `run dir: ${run.runDir}\ncheckpoint: ${run.lastCheckpoint}${run.bestCheckpoint ? `\nbest checkpoint: ${run.bestCheckpoint} (${describeBest({ iteration: c.iteration, evaluation: run.bestEvaluation })})` : ''}`,
     );
     return { runDir: run.runDir, stopReason: reason, iterations: c.iteration, envSteps: c.envSteps, wallSeconds: c.wallSeconds, episodes: ep.total, episodeReturnMean: ep.returnMean, checkpoint: run.lastCheckpoint, best: run.bestCheckpoint, metrics: last };
   } catch (err) {

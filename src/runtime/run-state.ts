@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import type { Algorithm, NamedTensor } from '../../core/algorithm';
 import { CheckpointError, TrainingError } from '../../core/errors';
 import { bestOnResume, saveBest } from '../best-checkpoint';
-import { checkpointDue, dropCheckpointsAfter, saveCheckpoint, type Checkpoint } from '../checkpoint';
+import { checkpointDue, dropCheckpointsAfter, saveCheckpoint, type BestEvaluation, type Checkpoint } from '../checkpoint';
 import type { RunConfig } from '../config/schema';
 import { EpisodeWindow } from '../metrics';
 import { truncateProgress } from '../run-dir';
@@ -47,8 +47,8 @@ export class RunState {
   /** False while an update runs: an error thrown then may leave it half applied. */
   sound = true;
   lastCheckpoint = '';
-  /** The best evaluation mean so far, the one `checkpoints/best/` holds (checkpoint.best); undefined before the first. */
-  bestEvalMean: number | undefined;
+  /** The best evaluation so far, the one `checkpoints/best/` holds (checkpoint.best); undefined before the first. */
+  bestEvaluation: BestEvaluation | undefined;
   /** `checkpoints/best/` once this run (or the run it resumed) has written it. */
   bestCheckpoint: string | undefined;
   /** When the last checkpoint was written, and of what (a fresh run: the empty start, never worth one). */
@@ -71,8 +71,8 @@ export class RunState {
     this.savedAt = { ...this.savedAt, envSteps: rt.envSteps, iteration: rt.iteration };
     truncateProgress(path.join(this.runDir, 'progress.jsonl'), rt.iteration);
     dropCheckpointsAfter(this.runDir, rt.iteration);
-    this.bestEvalMean = bestOnResume(this.runDir, rt.iteration);
-    if (this.bestEvalMean !== undefined) this.bestCheckpoint = path.join(this.runDir, 'checkpoints', 'best');
+    this.bestEvaluation = bestOnResume(this.runDir, rt.iteration);
+    if (this.bestEvaluation !== undefined) this.bestCheckpoint = path.join(this.runDir, 'checkpoints', 'best');
   }
 
   /** After a finished iteration. */
@@ -94,10 +94,11 @@ export class RunState {
    * Returns that folder when it wrote one.
    */
   async keepIfBest(e: { mean: number; std: number; episodes: number }): Promise<string | undefined> {
-    if (this.cfg.checkpoint.best !== true || !(e.mean > (this.bestEvalMean ?? -Infinity))) return undefined;
+    if (this.cfg.checkpoint.best !== true || !(e.mean > (this.bestEvaluation?.mean ?? -Infinity))) return undefined;
     const s = await this.snapshot();
-    this.bestCheckpoint = saveBest(this.runDir, { ...s, metadata: { ...s.metadata, evaluation: { ...e, iteration: this.counters.iteration } } });
-    this.bestEvalMean = e.mean;
+    const evaluation = { ...e, iteration: this.counters.iteration };
+    this.bestCheckpoint = saveBest(this.runDir, { ...s, metadata: { ...s.metadata, evaluation } });
+    this.bestEvaluation = evaluation;
     return this.bestCheckpoint;
   }
 
