@@ -161,7 +161,8 @@ export type CheckpointChoice = 'best' | 'latest';
 /**
  * A checkpoint folder from a path that is one (taken as is), or a run dir: its best checkpoint
  * when `prefer` is 'best' and it has one, else its newest periodic one (`rl train --resume`
- * always takes the newest: the default). `say` gets one line naming what a run dir gave.
+ * always takes the newest: the default). `say` gets one line naming what a run dir gave, where
+ * it had a best to choose from (without one, the newest is taken silently, as it always was).
  */
 export function resolveCheckpoint(p: string, opts: { prefer?: CheckpointChoice; say?: (line: string) => void } = {}): string {
   if (fs.existsSync(path.join(p, 'metadata.json'))) return p;
@@ -179,7 +180,7 @@ export function resolveCheckpoint(p: string, opts: { prefer?: CheckpointChoice; 
     return best;
   }
   if (!latest) throw new CheckpointError(`${p}: not a checkpoint, and holds no checkpoints/iter_* folder`);
-  if (opts.prefer !== undefined) opts.say?.(`using ${path.relative(p, latest)}, the newest${opts.prefer === 'best' ? ' (the run has no best checkpoint)' : ''}`);
+  if (opts.prefer === 'latest' && bestCheckpoint(p)) opts.say?.(`using ${path.relative(p, latest)}, the newest`); // said only where there was a choice
   return latest;
 }
 

@@ -95,6 +95,12 @@ describe('The best checkpoint (checkpoint.best)', () => {
       `using checkpoints/best (iteration ${e.iteration}, evaluation ${e.mean.toFixed(1)} ± ${e.std.toFixed(1)} over 3 episodes); --latest for the newest (iter_000005)`,
       'using checkpoints/iter_000005, the newest',
     ]);
+    // A run without a best: its newest, silently, as before checkpoint.best.
+    const plain = path.join(tmp, 'no-best');
+    saveCheckpoint(plain, fakeCheckpoint(2, 2), 5);
+    said.length = 0;
+    assert.equal(resolveCheckpoint(plain, { prefer: 'best', say }), path.join(plain, 'checkpoints', 'iter_000002'));
+    assert.deepEqual(said, []);
   });
 
   it('`rl evaluate RUN_DIR` says it takes the best, `--latest` the newest; `rl info` lists the best beside the others', () => {
