@@ -8,7 +8,7 @@ import { ConfigError } from '../core/errors';
 import { deployKubernetes, SECRET_FILE, type DeployRequest, type DeployResult } from '../src/deploy/kubernetes';
 import { validateObject } from '../src/deploy/k8s-validate';
 import type { K8sObject } from '../src/deploy/k8s-manifests';
-import { LOCK_FILE, runDirProblem } from '../src/run-dir';
+import { acquireRunDir, LOCK_FILE, runDirProblem } from '../src/run-dir';
 import { readAllowedKeys, readKeyPair, readPublicKey } from '../src/transport/curve';
 
 /**
@@ -314,7 +314,11 @@ env.reset(); const s = env.step(1); console.log(JSON.stringify({ obs: Array.from
     const lock = (startedAt: string) => fs.writeFileSync(path.join(dir, LOCK_FILE), JSON.stringify({ pid: process.pid, host: os.hostname(), startedAt }));
     lock(new Date(Date.now() - process.uptime() * 1000 - 60_000).toISOString());
     assert.equal(runDirProblem(dir), undefined, 'a lock from an earlier life of this pid is stale');
-    lock(new Date().toISOString());
-    assert.match(runDirProblem(dir) ?? '', /in use by another run \(pid \d+/, 'a lock this process took is held');
+    const release = acquireRunDir(dir);
+    try {
+      assert.match(runDirProblem(dir) ?? '', /in use by another run \(pid \d+/, 'a lock this process took is held');
+    } finally {
+      release();
+    }
   });
 });
