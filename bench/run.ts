@@ -12,7 +12,9 @@ import { makeEnv, Rng, VectorEnv } from '../envs';
 import { selectBackend } from '../src/backend';
 import { loadConfig } from '../src/config/load';
 import { RolloutWorker } from '../src/runtime/rollout-worker';
+import { broadcast } from './broadcast';
 import { dqnGradientSteps, replayThroughput } from './dqn';
+import { ingest } from './ingest';
 import { transport, workerThroughput } from './workers';
 
 const root = path.resolve(__dirname, '..', '..');
@@ -117,6 +119,8 @@ async function main(): Promise<void> {
   if (!only || only === 'sampling') await samplingThroughput();
   if (!only || only === 'workers') await workerThroughput();
   if (!only || only === 'transport') await transport();
+  if (!only || only === 'ingest') await ingest();
+  if (!only || only === 'broadcast') await broadcast();
   if (!only || only === 'solve') timeToSolve('configs/ppo-cartpole.yaml', [0, 1, 2]);
   if (only === 'solve-suite') {
     timeToSolve('configs/ppo-acrobot.yaml', [0, 1, 2]);
