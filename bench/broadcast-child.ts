@@ -1,8 +1,8 @@
 /**
  * A child process of the `broadcast` bench: `node broadcast-child.js '{"pub":..,"report":..,"sockets":..,"first":..}'`
  * opens `sockets` SUB sockets to the learner's PUB (as a worker does), decodes each weights
- * message with the real decoder, and reports "<subscriber> <policyVersion> <decode ms>" over
- * PUSH to the parent, whose clock times the broadcast. Runs until it is killed.
+ * message with the real decoder, and reports "<subscriber> <policyVersion> <decode wall ms> <decode CPU ms>" over
+ * PUSH to the parent, whose clock times the broadcast (and the decode's wall and process CPU ms). Runs until it is killed.
  */
 import * as zmq from 'zeromq';
 import { decodeLearnerMessage, DEFAULT_MAX_MESSAGE_BYTES } from '../src/transport/protocol';
@@ -19,9 +19,11 @@ for (let i = 0; i < sockets; i++) {
   void (async () => {
     for await (const [payload] of sub) {
       const t = performance.now();
+      const cpu = process.cpuUsage();
       const msg = decodeLearnerMessage(payload);
+      const used = process.cpuUsage(cpu);
       const ms = performance.now() - t;
-      if (msg.type === 'weights') void out.send(`${first + i} ${msg.policyVersion} ${ms}`);
+      if (msg.type === 'weights') void out.send(`${first + i} ${msg.policyVersion} ${ms} ${(used.user + used.system) / 1000}`);
     }
   })();
 }

@@ -6,11 +6,14 @@
  * batches shaped as the shipped worker configs make them.
  *
  * Decode share: `decodeWorkerMessage` is wrapped (the pool calls it through the protocol
- * module's exports, as compiled CommonJS does), and the wall time inside it, summed, is divided
- * by the learner process's CPU time (`process.cpuUsage()`, user + system, every thread of
- * the process: the JavaScript thread and libzmq's I/O thread).
+ * module's exports, as compiled CommonJS does); the process CPU time across each call
+ * (`process.cpuUsage()` before and after, user + system), summed, over the learner process's
+ * CPU time in the window. Process CPU counts every thread, so whatever libzmq's I/O thread does
+ * during a decode counts as decoding: an upper bound. The wall time inside the calls is
+ * recorded too (JSON), and is inflated on a loaded machine (a preempted call counts its wait).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ppo } from '../algorithms/ppo/ppo';
@@ -39,19 +42,25 @@ const WINDOW_MS = 2000;
 interface DecodeTotals {
   calls: number;
   bytes: number;
+  /** Wall time inside the calls. */
   ms: number;
+  /** The process's CPU time (every thread) across the calls. */
+  cpuMs: number;
 }
 
 /** Wraps the protocol module's `decodeWorkerMessage` so that every call the pool makes is timed: the running totals, and how to unwrap it. */
 function timeDecodes(): { totals: DecodeTotals; restore: () => void } {
-  const totals = { calls: 0, bytes: 0, ms: 0 };
+  const totals = { calls: 0, bytes: 0, ms: 0, cpuMs: 0 };
   const mod = protocol as { decodeWorkerMessage: typeof protocol.decodeWorkerMessage };
   const original = mod.decodeWorkerMessage;
   mod.decodeWorkerMessage = (buf, expect) => {
     const t = performance.now();
+    const cpu = process.cpuUsage();
     try {
       return original(buf, expect);
     } finally {
+      const used = process.cpuUsage(cpu);
+      totals.cpuMs += (used.user + used.system) / 1000;
       totals.ms += performance.now() - t;
       totals.calls += 1;
       totals.bytes += buf.length;
@@ -71,14 +80,34 @@ export interface IngestRow {
   megabytesPerSecond: number;
   /** The learner process's CPU time over wall time (100 = one core). */
   learnerCpuPercent: number;
-  /** Time inside decodeWorkerMessage over the learner process's CPU time. */
+  /** The load generator's processes' CPU time over wall time, together. */
+  generatorCpuPercent: number;
+  /** Env steps taken in per second of the learner process's CPU: the rate it would have with a core to itself, if its CPU is what limits it. */
+  envStepsPerCpuSecond: number;
+  /** CPU time across the decodeWorkerMessage calls over the learner process's CPU time. */
   decodeSharePercent: number;
+  /** The same with wall time inside the calls (inflated when the machine is loaded: a preempted call counts its wait). */
+  decodeWallSharePercent: number;
+  /** CPU time per decodeWorkerMessage call. */
   decodeMicrosecondsPerBatch: number;
+}
+
+/** CPU seconds (user + system) of the processes `pids`, from /proc (Linux; clock ticks of 10 ms): NaN elsewhere. */
+function childCpuSeconds(pids: number[]): number {
+  try {
+    return pids.reduce((sum, pid) => {
+      const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      return sum + (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime (fields 14, 15 of stat)
+    }, 0);
+  } catch {
+    return NaN;
+  }
 }
 
 interface Snapshot {
   t: number;
   cpu: NodeJS.CpuUsage;
+  generatorCpu: number;
   batches: number;
   steps: number;
   decode: DecodeTotals;
@@ -138,7 +167,8 @@ async function measure(envId: string, setup: { spec: PolicySpec; numEnvs: number
       await sleep(50);
     }
     await sleep(WARMUP_MS);
-    const snap = (): Snapshot => ({ t: performance.now(), cpu: process.cpuUsage(), ...counts, decode: { ...decodes } });
+    const pids = children.map((c) => c.pid!);
+    const snap = (): Snapshot => ({ t: performance.now(), cpu: process.cpuUsage(), generatorCpu: childCpuSeconds(pids), ...counts, decode: { ...decodes } });
     const snaps = [snap()];
     for (let w = 0; w < WINDOWS; w++) {
       await sleep(WINDOW_MS);
@@ -161,8 +191,11 @@ async function measure(envId: string, setup: { spec: PolicySpec; numEnvs: number
         batchesPerSecond: batches / seconds,
         megabytesPerSecond: (s.decode.bytes - a.decode.bytes) / 1e6 / seconds,
         learnerCpuPercent: (100 * cpuMs) / (1000 * seconds),
-        decodeSharePercent: (100 * (s.decode.ms - a.decode.ms)) / cpuMs,
-        decodeMicrosecondsPerBatch: (1000 * (s.decode.ms - a.decode.ms)) / calls,
+        generatorCpuPercent: (100 * (s.generatorCpu - a.generatorCpu)) / seconds,
+        envStepsPerCpuSecond: (s.steps - a.steps) / (cpuMs / 1000),
+        decodeSharePercent: (100 * (s.decode.cpuMs - a.decode.cpuMs)) / cpuMs,
+        decodeWallSharePercent: (100 * (s.decode.ms - a.decode.ms)) / cpuMs,
+        decodeMicrosecondsPerBatch: (1000 * (s.decode.cpuMs - a.decode.cpuMs)) / calls,
       };
     });
     const med = (k: keyof (typeof windows)[number]) => median(windows.map((w) => w[k]));
@@ -171,7 +204,8 @@ async function measure(envId: string, setup: { spec: PolicySpec; numEnvs: number
     return {
       envId, workers: K, processes, stepsPerBatch, batchBytes: Math.round(batchBytes),
       envStepsPerSecond: med('envStepsPerSecond'), batchesPerSecond: med('batchesPerSecond'), megabytesPerSecond: med('megabytesPerSecond'),
-      learnerCpuPercent: med('learnerCpuPercent'), decodeSharePercent: med('decodeSharePercent'), decodeMicrosecondsPerBatch: med('decodeMicrosecondsPerBatch'),
+      learnerCpuPercent: med('learnerCpuPercent'), generatorCpuPercent: med('generatorCpuPercent'), envStepsPerCpuSecond: med('envStepsPerCpuSecond'), decodeSharePercent: med('decodeSharePercent'), decodeWallSharePercent: med('decodeWallSharePercent'),
+      decodeMicrosecondsPerBatch: med('decodeMicrosecondsPerBatch'),
     };
   } finally {
     consuming = false;
@@ -185,7 +219,7 @@ async function measure(envId: string, setup: { spec: PolicySpec; numEnvs: number
 export async function ingest(): Promise<IngestRow[]> {
   await selectBackend('auto');
   console.log(`\n== ingest: one learner (WorkerPool, tcp loopback, streaming, batches dropped) fed by K impersonated workers in <= ${PROCESSES} processes (median of ${WINDOWS} x ${WINDOW_MS / 1000} s) ==`);
-  console.log('env             K  steps/batch  bytes/batch   env steps/s   batches/s    MB/s  learner CPU  decode share  decode us/batch');
+  console.log('env             K  steps/batch  bytes/batch   env steps/s   batches/s    MB/s  learner CPU  generator CPU  steps/CPU-s  decode share  decode us/batch');
   const { totals: decodes, restore } = timeDecodes();
   const rows: IngestRow[] = [];
   try {
@@ -214,7 +248,7 @@ async function ingestEnv(file: string, decodes: DecodeTotals): Promise<IngestRow
       rows.push(r);
       console.log(
         `${r.envId.padEnd(14)} ${String(K).padStart(3)}  ${String(r.stepsPerBatch).padStart(11)}  ${fmt(r.batchBytes).padStart(11)}  ${fmt(r.envStepsPerSecond).padStart(12)}  ${fmt(r.batchesPerSecond).padStart(10)}  ${r.megabytesPerSecond.toFixed(1).padStart(6)}  ` +
-          `${r.learnerCpuPercent.toFixed(0).padStart(10)}%  ${r.decodeSharePercent.toFixed(0).padStart(11)}%  ${r.decodeMicrosecondsPerBatch.toFixed(0).padStart(15)}`,
+          `${r.learnerCpuPercent.toFixed(0).padStart(10)}%  ${r.generatorCpuPercent.toFixed(0).padStart(12)}%  ${fmt(r.envStepsPerCpuSecond).padStart(11)}  ${r.decodeSharePercent.toFixed(0).padStart(11)}%  ${r.decodeMicrosecondsPerBatch.toFixed(0).padStart(15)}`,
       );
     }
   } finally {
