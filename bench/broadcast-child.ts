@@ -27,3 +27,5 @@ for (let i = 0; i < sockets; i++) {
     }
   })();
 }
+
+process.on('disconnect', () => process.exit(0)); // the parent is gone (or done): so is this process

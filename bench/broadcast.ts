@@ -108,7 +108,7 @@ async function measureK(K: number, nets: { net: string; weights: Weights; broadc
     let first = 0;
     for (let p = 0; p < processes; p++) {
       const sockets = Math.floor(K / processes) + (p < K % processes ? 1 : 0);
-      const child = spawn(process.execPath, [path.join(__dirname, 'broadcast-child.js'), JSON.stringify({ pub: pubEndpoint, report: reportEndpoint, sockets, first })], { stdio: ['ignore', 'inherit', 'inherit'] });
+      const child = spawn(process.execPath, [path.join(__dirname, 'broadcast-child.js'), JSON.stringify({ pub: pubEndpoint, report: reportEndpoint, sockets, first })], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }); // exits when the channel closes
       child.on('exit', (code, signal) => void (stopping || (childFailed = `a subscriber process exited (${signal ?? code})`)));
       children.push(child);
       first += sockets;

@@ -6,3 +6,5 @@ import { impersonate } from './ingest-load';
 
 const { connect, sockets, seed } = JSON.parse(process.argv[2]) as { connect: string; sockets: number; seed: number };
 impersonate(connect, sockets, seed);
+
+process.on('disconnect', () => process.exit(0)); // the parent is gone (or done): so is this process

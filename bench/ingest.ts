@@ -139,6 +139,7 @@ async function measure(envId: string, setup: { spec: PolicySpec; numEnvs: number
   let stopping = false;
   let childFailed = '';
   let consuming = true;
+  let poolFailed: Error | null = null;
   const counts = { batches: 0, steps: 0 };
   const consumer = (async () => {
     try {
@@ -149,21 +150,30 @@ async function measure(envId: string, setup: { spec: PolicySpec; numEnvs: number
         }
       }
     } catch (err) {
-      if (consuming) throw err;
+      if (consuming) poolFailed = err as Error; // e.g. every worker keeps failing: thrown below, after the cleanup
     }
   })();
+  /** Throws what went wrong so far: a rejected message (the figures would count rejections), the pool's fatal error, a load generator's exit. */
+  const check = () => {
+    const rejected = pool.stats().rejectedMessages;
+    if (rejected > 0) throw new Error(`ingest bench: the pool rejected ${rejected} messages, so the figures would count rejections:\n${lines.filter((l) => l.includes('malformed')).join('\n')}`);
+    if (poolFailed) throw new Error(`ingest bench: the pool stopped: ${poolFailed.message}`);
+    if (childFailed) throw new Error(`ingest bench: ${childFailed}`);
+  };
   try {
     await pool.broadcast(weights, 0);
     const processes = Math.min(PROCESSES, K);
     for (let p = 0; p < processes; p++) {
       const sockets = Math.floor(K / processes) + (p < K % processes ? 1 : 0);
-      const child = spawn(process.execPath, [path.join(__dirname, 'ingest-child.js'), JSON.stringify({ connect, sockets, seed: 1000 * p })], { stdio: ['ignore', 'inherit', 'inherit'] });
+      // The ipc channel: a child exits when it closes, so none outlives this process.
+      const child = spawn(process.execPath, [path.join(__dirname, 'ingest-child.js'), JSON.stringify({ connect, sockets, seed: 1000 * p })], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
       child.on('exit', (code, signal) => void (stopping || (childFailed = `a load generator process exited (${signal ?? code})`)));
       children.push(child);
     }
     const joinBy = Date.now() + 30_000;
     while (pool.stats().liveWorkers < K) {
-      if (childFailed || Date.now() > joinBy) throw new Error(`ingest bench: ${pool.stats().liveWorkers} of ${K} workers joined${childFailed ? `; ${childFailed}` : ' in 30 s'}`);
+      check();
+      if (Date.now() > joinBy) throw new Error(`ingest bench: ${pool.stats().liveWorkers} of ${K} workers joined in 30 s`);
       await sleep(50);
     }
     await sleep(WARMUP_MS);
@@ -172,12 +182,12 @@ async function measure(envId: string, setup: { spec: PolicySpec; numEnvs: number
     const snaps = [snap()];
     for (let w = 0; w < WINDOWS; w++) {
       await sleep(WINDOW_MS);
+      check();
       snaps.push(snap());
     }
     consuming = false;
     const stats = pool.stats();
-    if (childFailed) throw new Error(`ingest bench: ${childFailed}`);
-    if (stats.rejectedMessages > 0) throw new Error(`ingest bench: the pool rejected ${stats.rejectedMessages} messages, so the figures would count rejections:\n${lines.filter((l) => l.includes('malformed')).join('\n')}`);
+    check();
     if (stats.liveWorkers !== K) throw new Error(`ingest bench: ${stats.liveWorkers} of ${K} workers live at the end:\n${lines.slice(-5).join('\n')}`);
     const windows = snaps.slice(1).map((s, i) => {
       const a = snaps[i];

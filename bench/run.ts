@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: PPO and DQN CartPole time-to-solve over three seeds, sampling, transport,
- * DQN learner and replay throughput; `node dist/bench/run.js <part>` runs one part.
+ * one learner's intake from K workers (ingest), the weight broadcast to K, DQN learner and replay throughput; `node dist/bench/run.js <part>` runs one part.
  * Figures are medians; the machine is shared and noisy, so read them as such.
  */
 import { spawnSync } from 'node:child_process';
