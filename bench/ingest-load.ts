@@ -58,7 +58,7 @@ export function syntheticBatch(workerId: number, setup: WorkerSetup, seq: number
  * the learner expects echoed (from `welcome.setup` or the welcome itself) is added here.
  */
 export function batchMessage(welcome: Welcome, batch: TrajectoryBatch): Buffer {
-  return encode({ type: 'batch', workerId: welcome.workerId, batch });
+  return encode({ type: 'batch', workerId: welcome.workerId, instance: welcome.setup.instance, batch });
 }
 
 /** One socket's batches: the same pre-encoded message each time, with `seq` counting up from 2^31. */
