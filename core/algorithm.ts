@@ -193,6 +193,20 @@ export interface ConfigIssue {
   message: string;
 }
 
+/** What the numbers of a policy's greedy head are: the greedy action follows from them (argmax, or the mean clipped). */
+export type GreedyHeadKind = 'logits' | 'mean' | 'q';
+
+/**
+ * The greedy path of a trained policy as its weights hold it, for `rl export`: the prefix of
+ * its MLP body's layers (`${body}/${i}/w` and `/b`, after the `conv/${i}` encoder if the model
+ * has one), and its head as one linear layer, W [inputs, outputs] row-major. `weight` names a
+ * tensor of `getWeights()`; it throws for a missing one, naming it.
+ */
+export interface GreedyPath {
+  body: string;
+  head: { kind: GreedyHeadKind; inputs: number; outputs: number; w: Float32Array; b: Float32Array };
+}
+
 export interface AlgorithmModule<C = unknown> {
   name: string;
   /** A zod schema with a default and a description for every key. */
@@ -206,4 +220,6 @@ export interface AlgorithmModule<C = unknown> {
    * slot 0 of 1; see the worker pool's Membership for how workers get theirs). Absent: evaluation.
    */
   createPolicy(spec: PolicySpec, ctx?: { slot: number; numSlots: number }): SamplingPolicy;
+  /** The greedy path of a policy of `spec` whose weights `weight` gives (what `rl export` writes). */
+  greedyPath(spec: Pick<PolicySpec, 'model' | 'actionSpace'>, weight: (name: string) => NamedTensor, has: (name: string) => boolean): GreedyPath;
 }

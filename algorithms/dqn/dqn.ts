@@ -9,6 +9,7 @@ import { EPSILON, QNetwork, QPolicy } from './q-network';
 import { ReplayBuffer } from '../common/replay';
 import { optimizerFromState, optimizerToState } from '../common/optimizer';
 import { dqnStep } from './step';
+import { dqnGreedyPath } from './greedy';
 
 /** DQN's settings (the `dqn:` section of a config). */
 export const dqnConfigSchema = z
@@ -87,6 +88,7 @@ export const dqn: AlgorithmModule<DqnConfig> = {
     const fixed = cfg.perWorkerEpsilon && ctx ? apexEpsilon(ctx.slot, ctx.numSlots, cfg.perWorkerEpsilon.base, cfg.perWorkerEpsilon.alpha) : null;
     return new QPolicy(spec, cfg.dueling, fixed);
   },
+  greedyPath: (_spec, weight, has) => dqnGreedyPath(weight, has),
 };
 
 /** Sums over one update's gradient steps, for its metrics (the runtime reduces an iteration's updates). */

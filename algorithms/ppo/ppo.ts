@@ -56,6 +56,11 @@ export const ppo: AlgorithmModule<PpoConfig> = {
   create: (opts) => new Ppo(opts),
   policySpec: ({ observationSpace, actionSpace, model, config }: PolicyOptions<PpoConfig>): PolicySpec => ({ algorithm: 'ppo', observationSpace, actionSpace, model, config, extras: ['logp', 'value'] }),
   createPolicy: (spec) => new ActorCriticPolicy(spec, (spec.config as PpoConfig).initLogStd),
+  // The policy tower and its head; the value tower and the log-std are not on the greedy path.
+  greedyPath: (spec, weight) => {
+    const w = weight('pi/out/w');
+    return { body: spec.model.sharedLayers ? 'shared' : 'pi', head: { kind: spec.actionSpace.type === 'Discrete' ? 'logits' : 'mean', inputs: w.shape[0], outputs: w.shape[1], w: w.data, b: weight('pi/out/b').data } };
+  },
 };
 
 /** Proximal Policy Optimization with a clipped surrogate objective (Schulman et al., 2017). */

@@ -1,5 +1,6 @@
 import * as path from 'node:path';
-import { weightsFromState, type ModelConfig, type NamedTensor } from '../../core/algorithm';
+import { algorithms } from '../../algorithms';
+import { weightsFromState, type GreedyHeadKind, type ModelConfig, type NamedTensor } from '../../core/algorithm';
 import { CheckpointError } from '../../core/errors';
 import type { SpaceSpec } from '../../core/spaces';
 import { loadCheckpoint, type CheckpointMetadata } from '../checkpoint';
@@ -10,8 +11,8 @@ import { PACKAGE_VERSION } from '../version';
 /**
  * A trained policy as a short list of plain layers, read from a checkpoint once; every export
  * format (onnx, tfjs, js) walks the same list. Only the greedy path is kept: the conv layers,
- * the policy's MLP body and its head (PPO's value tower and log-std are left out; DQN's dueling
- * heads are folded into one). Nothing here uses tfjs.
+ * the policy's MLP body and its head, as the algorithm's module says (`greedyPath`: which
+ * weights, and the head as one layer). Nothing here uses tfjs.
  */
 
 /** One conv layer, relu after it: NHWC in and out, the filter HWIO flattened ([kernel, kernel, c, filters]). */
@@ -41,7 +42,7 @@ export interface DenseSpec {
 export type LayerSpec = ConvSpec | DenseSpec;
 
 /** What the head's numbers are, and how the greedy action follows from them. */
-export type HeadKind = 'logits' | 'mean' | 'q';
+export type HeadKind = GreedyHeadKind;
 
 export interface ExportMetadata {
   algorithm: string;
@@ -105,8 +106,10 @@ export function readPolicyGraph(dir: string): PolicyGraph {
   }
 
   const algorithm = meta.algorithm;
-  if (algorithm !== 'ppo' && algorithm !== 'dqn') throw new CheckpointError(`${dir}: algorithm "${algorithm}"; export knows ppo and dqn`);
-  const body = algorithm === 'dqn' ? 'q' : model.sharedLayers ? 'shared' : 'pi';
+  const module = Object.hasOwn(algorithms, algorithm) ? algorithms[algorithm as keyof typeof algorithms] : undefined;
+  if (!module) throw new CheckpointError(`${dir}: algorithm "${algorithm}"; this version has ${Object.keys(algorithms).join(', ')}`);
+  const greedy = module.greedyPath({ model, actionSpace }, get, (name) => weights.has(name));
+  const body = greedy.body;
   model.hiddenSizes.forEach((size, i) => {
     const w = get(`${body}/${i}/w`);
     expectShape(dir, w, [features, size]);
@@ -114,15 +117,9 @@ export function readPolicyGraph(dir: string): PolicyGraph {
     features = size;
   });
 
-  let head: HeadKind;
-  if (algorithm === 'ppo') {
-    head = actionSpace.type === 'Discrete' ? 'logits' : 'mean';
-    const w = get('pi/out/w');
-    layers.push({ kind: 'dense', inputs: features, outputs: w.shape[1], activation: 'linear', w: w.data, b: get('pi/out/b').data });
-  } else {
-    head = 'q';
-    layers.push(weights.has('q/value/w') ? duelingAsOne(get('q/advantage/w'), get('q/advantage/b'), get('q/value/w'), get('q/value/b')) : { kind: 'dense', inputs: features, outputs: get('q/out/w').shape[1], activation: 'linear', w: get('q/out/w').data, b: get('q/out/b').data });
-  }
+  const { kind: head, inputs, outputs: headOutputs, w: headW, b: headB } = greedy.head;
+  if (inputs !== features) throw new CheckpointError(`${dir}: the policy head takes ${inputs} inputs, its body gives ${features}`);
+  layers.push({ kind: 'dense', inputs, outputs: headOutputs, activation: 'linear', w: headW, b: headB });
   const outputs = (layers[layers.length - 1] as DenseSpec).outputs;
   const actionSize = actionSpace.type === 'Discrete' ? actionSpace.n : actionSpace.shape.reduce((a, b) => a * b, 1);
   if (outputs !== actionSize) throw new CheckpointError(`${dir}: the policy head has ${outputs} outputs, the action space needs ${actionSize}`);
@@ -174,23 +171,6 @@ function checkpointSpaces(dir: string, spaces: CheckpointMetadata['spaces'], env
 function unbounded(space: SpaceSpec): SpaceSpec {
   if (space.type !== 'Box') return space;
   return { ...space, low: space.low.map((x) => x ?? -Infinity), high: space.high.map((x) => x ?? Infinity) };
-}
-
-/** Q = V + A - mean(A) is linear in the body's output: one dense layer with W_q = W_a - mean_j(W_a) + w_v (and the same for the bias). */
-function duelingAsOne(aw: NamedTensor, ab: NamedTensor, vw: NamedTensor, vb: NamedTensor): DenseSpec {
-  const [inputs, n] = aw.shape;
-  const w = new Float32Array(inputs * n);
-  for (let i = 0; i < inputs; i++) {
-    let mean = 0;
-    for (let j = 0; j < n; j++) mean += aw.data[i * n + j];
-    mean /= n;
-    for (let j = 0; j < n; j++) w[i * n + j] = aw.data[i * n + j] - mean + vw.data[i];
-  }
-  let meanB = 0;
-  for (let j = 0; j < n; j++) meanB += ab.data[j];
-  meanB /= n;
-  const b = Float32Array.from(ab.data, (x) => x - meanB + vb.data[0]);
-  return { kind: 'dense', inputs, outputs: n, activation: 'linear', w, b };
 }
 
 /** Outputs along one axis and the padding around it, as algorithms/common/conv.ts (and TensorFlow) lay them out. */
