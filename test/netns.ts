@@ -11,7 +11,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
  */
 
 /** Why this machine cannot run namespace tests (not root, no `ip`, no `unshare`, netns refused), or null if it can. */
-export function netnsProblem(probeName = `rlt-probe-${process.pid}`): string | null {
+export function netnsProblem(probeName = `rlt-${process.pid}-probe`): string | null {
   if (process.platform !== 'linux') return `network namespaces need Linux (this is ${process.platform})`;
   if (process.getuid?.() !== 0) return `network namespaces need root (uid ${process.getuid?.()})`;
   for (const tool of ['ip', 'unshare', 'mount']) {
