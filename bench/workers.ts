@@ -63,7 +63,7 @@ export async function transport(): Promise<void> {
   const algo = cartpoleAlgo();
   const worker = new RolloutWorker({ workerId: 0, envId: 'CartPole-v1', envConfig: {}, numEnvs: 64, rolloutLength: 128, seed: 0, policy: ppo.createPolicy(algo.policySpec()) });
   worker.setWeights(algo.getWeights(), 0);
-  const frames = Array.from({ length: 20 }, () => encode({ type: 'batch', workerId: 0, batch: worker.sample() }));
+  const frames = Array.from({ length: 20 }, () => encode({ type: 'batch', workerId: 0, instance: 'bench', batch: worker.sample() }));
   worker.close();
   const expectation = { obsSize: 4, actionSize: 1, extras: ['logp', 'value'], maxNumEnvs: 4096, maxLength: 65536, maxBytes: DEFAULT_MAX_MESSAGE_BYTES };
   const bytes = frames[0].length;

@@ -101,14 +101,17 @@ async function main(argv: string[]): Promise<void> {
           .option('keys', { type: 'string', describe: "CURVE: this worker's key folder (rl keys generate DIR)" })
           .option('learner-key', { type: 'string', describe: "CURVE: the learner's public.key" })
           .option('insecure', { type: 'boolean', default: false, describe: 'connect to a non-loopback learner without CURVE' })
-          .option('env-dir', { type: 'string', array: true, default: [], describe: 'a directory whose env modules (code) the learner may have this worker load; repeatable. Registered envs need none' }),
+          .option('env-dir', { type: 'string', array: true, default: [], describe: 'a directory whose env modules (code) the learner may have this worker load; repeatable. Registered envs need none' })
+          .option('accept-code', { type: 'boolean', default: false, describe: 'run the env code the learner ships (bundled, by sha256), only over CURVE to the --learner-key given' })
+          .option('cache-dir', { type: 'string', describe: 'where shipped env code is kept (default ~/.cache/rl-zmq/env-code)' }),
       async (args) => {
         const curve = workerCurve(args.connect, args.keys, args['learner-key'], args.insecure);
         await selectBackend('auto');
         // A spawned worker stays quiet: its learner reports it joining, failing and leaving.
         const log = args.slot === undefined ? (l: string) => console.log(l) : () => {};
         const trust = { envDirs: args['env-dir'].map(resolveEnvDir) };
-        const worker = new WorkerProcess({ connect: args.connect, numEnvs: args.envs, slot: args.slot, curve, trust, log });
+        const code = { acceptCode: args['accept-code'], insecure: args.insecure, cacheDir: args['cache-dir'] && path.resolve(args['cache-dir']) };
+        const worker = new WorkerProcess({ connect: args.connect, numEnvs: args.envs, slot: args.slot, curve, trust, log, ...code });
         const stop = () => worker.stop();
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);

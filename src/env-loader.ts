@@ -50,6 +50,22 @@ export function parseModuleRef(ref: string): { file: string; name: string } | un
 }
 
 const loaded = new Map<string, Record<string, unknown>>();
+const shipped = new Set<string>();
+
+/**
+ * Makes `mod`, env code the learner shipped and this process already evaluated
+ * (env-code/cache.ts `loadShippedModule`), the module at `file` (its cache file): `createEnv`
+ * on a module env id naming `file` then builds from it, without loading anything.
+ */
+export function registerShippedModule(file: string, mod: Record<string, unknown>): void {
+  loaded.set(path.resolve(file), mod);
+  shipped.add(path.resolve(file));
+}
+
+/** Whether `file` is a module registered with `registerShippedModule` (for `EnvTrust.shipped`). */
+export function isShippedModule(file: string): boolean {
+  return shipped.has(path.resolve(file));
+}
 
 function loadModule(file: string): Record<string, unknown> {
   const cached = loaded.get(file);

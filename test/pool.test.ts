@@ -10,6 +10,7 @@ import { makeEnv } from '../envs';
 import { WorkerPool, type WorkerPoolOptions } from '../src/runtime/pool/worker-pool';
 import { SendQueue } from '../src/transport/send-queue';
 import { decodeLearnerMessage, decodeWorkerMessage, encode, type LearnerMessage, type WorkerSetup } from '../src/transport/protocol';
+import { PACKAGE_VERSION } from '../src/version';
 
 const root = path.resolve(__dirname, '..', '..');
 const spec = {
@@ -42,21 +43,29 @@ class HandWorker {
   private beat: NodeJS.Timeout | null = null;
   readonly welcomes: (LearnerMessage & { type: 'welcome' })[] = [];
   workerId = -1;
+  /** The learner instance of the last welcome, which each batch names. */
+  instance = '';
   private seq = 0;
 
-  constructor(endpoint: string, host: string, opts: { numEnvs?: number; answers?: boolean; policyVersion?: number; heartbeats?: boolean } = {}) {
+  readonly received: LearnerMessage[] = [];
+
+  constructor(endpoint: string, host: string, opts: { numEnvs?: number; answers?: boolean; policyVersion?: number; heartbeats?: boolean; staleFirst?: number } = {}) {
     this.dealer.connect(endpoint);
     void this.out.send(encode({ type: 'hello', host, pid: 1, numEnvs: opts.numEnvs ?? null, slot: null }));
     if (opts.heartbeats) this.beat = setInterval(() => this.workerId >= 0 && void this.send({ type: 'heartbeat', workerId: this.workerId, policyVersion: 0, sampling: null }), 200);
     void this.serve(opts);
   }
 
-  private async serve(opts: { answers?: boolean; policyVersion?: number }): Promise<void> {
+  /** `staleFirst`: its first batches name another learner instance, as a worker's from before a learner restart would. */
+  private async serve(opts: { answers?: boolean; policyVersion?: number; staleFirst?: number }): Promise<void> {
+    let stale = opts.staleFirst ?? 0;
     try {
       for await (const [payload] of this.dealer) {
         const msg = decodeLearnerMessage(payload);
+        this.received.push(msg);
         if (msg.type === 'welcome') {
           this.workerId = msg.workerId;
+          this.instance = msg.setup.instance;
           this.welcomes.push(msg);
         }
         if (msg.type !== 'sample' || opts.answers === false) continue;
@@ -67,7 +76,7 @@ class HandWorker {
           terminated: new Uint8Array(rows), truncated: new Uint8Array(rows), extras: { logp: new Float32Array(rows), value: new Float32Array(rows) },
           nextObs: new Float32Array(16), finalObs: { index: new Int32Array(0), obs: new Float32Array(0) }, episodes: { returns: new Float32Array(0), lengths: new Int32Array(0) },
         };
-        await this.send({ type: 'batch', workerId: this.workerId, batch });
+        await this.send({ type: 'batch', workerId: this.workerId, instance: stale-- > 0 ? 'f'.repeat(16) : this.instance, batch });
       }
     } catch (err) {
       if (!this.dealer.closed) throw err; // closed by the test while it answered: the end of it
@@ -94,6 +103,71 @@ function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 }
 
 describe('Worker pool over real sockets', () => {
+  it('drops and counts a batch made for another learner instance (one from before a restart), and never hands it out', async () => {
+    const lines: string[] = [];
+    const { pool, endpoint } = await startPool(lines);
+    await pool.broadcast(weights, 0);
+    const stale = new HandWorker(endpoint, 'stale', { staleFirst: 3 });
+    const good = new HandWorker(endpoint, 'good');
+    try {
+      await until('two members', () => pool.stats().liveWorkers === 2);
+      const seqs: number[] = [];
+      for (let i = 0; i < 12; i++) for (const b of await within(pool.collect(8), 10_000, 'collect')) if (b.workerId === stale.workerId) seqs.push(b.seq);
+      assert.equal(seqs[0], 3, `the stale worker's first batches (seq 0-2) were handed out: ${seqs.join(', ')}`);
+      assert.equal(pool.stats().otherLearnerBatches, 3, JSON.stringify(pool.stats()));
+      assert.equal(pool.stats().rejectedMessages, 0);
+      assert.equal(lines.filter((l) => /^worker \d \(stale pid 1, 4 envs\) sent a batch made for another learner instance \(before a restart\?\); dropped \(counted in otherLearnerBatches\)$/.test(l)).length, 1, lines.join('\n'));
+    } finally {
+      stale.close();
+      good.close();
+      await pool.close();
+    }
+  });
+
+  it('sends its env code to a worker that asks for it by sha256, and nothing for another hash', async () => {
+    const lines: string[] = [];
+    const source = Buffer.from('module.exports = { answer: 42 };');
+    const sha256 = require('node:crypto').createHash('sha256').update(source).digest('hex') as string;
+    const { pool, endpoint } = await startPool(lines, { setup: { spec, envId: '/learner/env.ts:Env', envConfig: {}, numEnvs: 4, rolloutLength: 2, seed: 0, heartbeatSeconds: 1, learnerDir: root }, code: { sha256, source } });
+    await pool.broadcast(weights, 0);
+    const w = new HandWorker(endpoint, 'asker', { answers: false });
+    try {
+      await until('the welcome', () => w.welcomes.length === 1);
+      assert.deepEqual(w.welcomes[0].setup.code, { sha256, bytes: source.length });
+      await w.send({ type: 'codeRequest', workerId: w.workerId, sha256: '0'.repeat(64) });
+      await w.send({ type: 'codeRequest', workerId: w.workerId, sha256 });
+      await until('the code', () => w.received.some((m) => m.type === 'code'));
+      const code = w.received.filter((m) => m.type === 'code');
+      assert.equal(code.length, 1);
+      assert.equal(Buffer.from((code[0] as { source: Uint8Array }).source).toString(), source.toString());
+      assert.ok(lines.some((l) => /asked for env code this run does not ship \(sha256 000000000000\); ignored$/.test(l)), lines.join('\n'));
+    } finally {
+      w.close();
+      await pool.close();
+    }
+  });
+
+  it("drops a worker that refuses the run and shows its reason once, escaped", async () => {
+    const lines: string[] = [];
+    const { pool, endpoint } = await startPool(lines);
+    await pool.broadcast(weights, 0);
+    const a = new HandWorker(endpoint, 'a', { answers: false });
+    const b = new HandWorker(endpoint, 'b', { answers: false });
+    try {
+      await until('two members', () => pool.stats().liveWorkers === 2);
+      for (const w of [a, b]) await w.send({ type: 'refused', workerId: w.workerId, reason: 'no --accept-code\x1b[2K' });
+      await until('both dropped', () => pool.stats().liveWorkers === 0);
+      const shown = lines.filter((l) => l.includes('refuses to run this run'));
+      assert.equal(shown.length, 1, lines.join('\n'));
+      assert.match(shown[0], /^worker \d \([ab] pid 1, 4 envs\) refuses to run this run: no --accept-code\\x1b\[2K \(shown once; the run goes on with the other workers\)$/);
+      assert.equal(lines.filter((l) => / refused the run; 1 live$| refused the run; 0 live$/.test(l)).length, 2, lines.join('\n'));
+    } finally {
+      a.close();
+      b.close();
+      await pool.close();
+    }
+  });
+
   it("drops a peer that sends 300 env errors with distinct texts, never the run while two workers deliver, and shows the peer's text escaped in a few lines", async () => {
     const lines: string[] = [];
     const { pool, endpoint } = await startPool(lines);
@@ -199,7 +273,7 @@ describe('Worker pool over real sockets', () => {
     const expectation = { obsSize: 4, actionSize: 1, actionCount: 2, extras: ['logp', 'value'], maxNumEnvs: 4096, maxLength: 65536, maxBytes: 1 << 26 };
     const got: string[] = [];
     try {
-      const setup: WorkerSetup = { spec: algo.policySpec(), envId: 'CartPole-v1', envConfig: {}, numEnvs: 4, rolloutLength: 2, seed: 0, heartbeatSeconds: 1, slot: 0, numSlots: 1, pubEndpoint: `tcp://127.0.0.1:${port + 1}`, learnerDir: root };
+      const setup: WorkerSetup = { spec: algo.policySpec(), envId: 'CartPole-v1', envConfig: {}, numEnvs: 4, rolloutLength: 2, seed: 0, heartbeatSeconds: 1, slot: 0, numSlots: 1, pubEndpoint: `tcp://127.0.0.1:${port + 1}`, learnerDir: root, instance: 'test', packageVersion: PACKAGE_VERSION, code: null };
       learner.receiveTimeout = 20_000;
       const [identity] = await learner.receive(); // its hello
       await learner.send([identity, encode({ type: 'welcome', workerId: 7, setup, weights: algo.getWeights(), policyVersion: 0 })]);

@@ -58,6 +58,9 @@ export function makeSetup(): WorkerSetup {
     numSlots: 2,
     pubEndpoint: 'tcp://10.0.0.1:5556',
     learnerDir: '/home/learner/project',
+    instance: '0123456789abcdef',
+    packageVersion: '0.1.0',
+    code: { sha256: 'ab'.repeat(32), bytes: 1234 },
   };
 }
 
@@ -66,10 +69,12 @@ export function makeSetup(): WorkerSetup {
 export function everyWorkerMessage(): WorkerMessage[] {
   return [
     { type: 'hello', host: 'box-1', pid: 4242, numEnvs: 8, slot: null },
-    { type: 'batch', workerId: 2, batch: makeBatch() },
+    { type: 'batch', workerId: 2, instance: '0123456789abcdef', batch: makeBatch() },
     { type: 'heartbeat', workerId: 2, policyVersion: 11, sampling: { steps: 96, total: 256, stepsPerSecond: 19.5 } },
     { type: 'envError', workerId: 2, envId: 'CartPole-v1', step: 1234, message: 'step() returned 3 observations, expected 4' },
     { type: 'weightsRequest', workerId: 0 },
+    { type: 'codeRequest', workerId: 2, sha256: 'ab'.repeat(32) },
+    { type: 'refused', workerId: 2, reason: 'this worker runs shipped code only when started with --accept-code' },
     { type: 'bye', workerId: 5 },
   ];
 }
@@ -79,6 +84,7 @@ export function everyLearnerMessage(): LearnerMessage[] {
     { type: 'welcome', workerId: 2, setup: makeSetup(), weights: makeWeights(), policyVersion: 9 },
     { type: 'sample', policyVersion: 9 },
     { type: 'weights', policyVersion: 10, weights: makeWeights() },
+    { type: 'code', sha256: 'ab'.repeat(32), source: new TextEncoder().encode('module.exports = {};') },
     { type: 'heartbeat' },
     { type: 'unknownWorker' },
   ];

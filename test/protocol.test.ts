@@ -23,7 +23,7 @@ import { everyLearnerMessage, everyWorkerMessage, makeBatch, makeSetup, makeWeig
 const expect: BatchExpectation = { obsSize: 4, actionSize: 1, extras: ['logp', 'value'], maxNumEnvs: 8, maxLength: 64, maxBytes: 1 << 20 };
 
 function batchMessage(batch = makeBatch()): Buffer {
-  return encode({ type: 'batch', workerId: batch.workerId, batch });
+  return encode({ type: 'batch', workerId: batch.workerId, instance: 'i', batch });
 }
 
 /** Encodes what a faulty or hostile peer might send: any object at all. */
@@ -101,7 +101,7 @@ describe('protocol', () => {
         worker.setWeights(algo.getWeights(), 0);
         const batch = worker.sample();
         assert.ok(batch.episodes.lengths.length > 0, 'expected finished episodes in 64 steps of CartPole with a random policy');
-        const msg: WorkerMessage = { type: 'batch', workerId: 1, batch };
+        const msg: WorkerMessage = { type: 'batch', workerId: 1, instance: 'i', batch };
         const back = decodeWorkerMessage(encode(msg), { ...expect, maxNumEnvs: 4, maxLength: 64 });
         assert.deepStrictEqual(back, msg);
         assertSameClasses(back, msg);
@@ -141,7 +141,7 @@ describe('protocol', () => {
     });
 
     it('rejects an unknown message type, and a learner message sent to the learner', () => {
-      assertRejected(decode(encodeAny({ type: 'gossip' })), 'unknownType', 'message type "gossip" is not one of hello, batch, heartbeat, envError, weightsRequest, bye');
+      assertRejected(decode(encodeAny({ type: 'gossip' })), 'unknownType', 'message type "gossip" is not one of hello, batch, heartbeat, envError, weightsRequest, codeRequest, refused, bye');
       assertRejected(decode(encodeAny({ type: 'welcome' })), 'unknownType', /^message type "welcome" is not one of /);
       assertRejected(() => decodeLearnerMessage(encodeAny({ type: 'bye', workerId: 1 })), 'unknownType', /^message type "bye" is not one of welcome, /);
     });
@@ -216,7 +216,7 @@ describe('protocol', () => {
     });
 
     it("rejects a batch whose workerId is not its message's, and an unknown field", () => {
-      assertRejected(decode(encode({ type: 'batch', workerId: 3, batch: makeBatch() })), 'badField', "'batch' message: batch.workerId (2) must equal the message's workerId (3)");
+      assertRejected(decode(encode({ type: 'batch', workerId: 3, instance: 'i', batch: makeBatch() })), 'badField', "'batch' message: batch.workerId (2) must equal the message's workerId (3)");
       assertRejected(decode(encodeAny({ type: 'bye', workerId: 1, extra: true })), 'badField', `'bye' message: message has an unknown field "extra"`);
     });
 

@@ -14,6 +14,7 @@ import type { Weights } from '../core/algorithm';
 import { ppo, ppoConfigSchema } from '../algorithms/ppo/ppo';
 import { makeEnv } from '../envs';
 import { selectBackend } from '../src/backend';
+import { PACKAGE_VERSION } from '../src/version';
 
 const root = path.resolve(__dirname, '..', '..');
 const cli = path.join(root, 'dist', 'src', 'cli.js');
@@ -55,7 +56,7 @@ async function cartPoleSetup(patch: Partial<WorkerSetup> = {}): Promise<{ setup:
   const spec = algo.policySpec();
   const weights = algo.getWeights();
   algo.dispose();
-  return { setup: { spec, envId: 'CartPole-v1', envConfig: {}, numEnvs: 2, rolloutLength: 4, seed: 0, heartbeatSeconds: 0.5, slot: 0, numSlots: 1, pubEndpoint: 'tcp://127.0.0.1:1', learnerDir: root, ...patch }, weights };
+  return { setup: { spec, envId: 'CartPole-v1', envConfig: {}, numEnvs: 2, rolloutLength: 4, seed: 0, heartbeatSeconds: 0.5, slot: 0, numSlots: 1, pubEndpoint: 'tcp://127.0.0.1:1', learnerDir: root, instance: 'test', packageVersion: PACKAGE_VERSION, code: null, ...patch }, weights };
 }
 
 /** A ROUTER that plays learner by hand: `on(msg, reply)` for each worker message. */
@@ -113,8 +114,8 @@ describe('The worker process', () => {
     });
     const w = startWorker(['--connect', `tcp://127.0.0.1:${port}`, '--env-dir', allowed]);
     try {
-      const line = await w.waitFor(/^worker: cannot run what the learner asks: .*$/m);
-      assert.equal(line, `worker: cannot run what the learner asks: the learner asks for env module ${evil}, which is not inside the allowed ones (${fs.realpathSync(allowed)}); an env module is code, loaded only from a directory its owner names with --env-dir`);
+      const line = await w.waitFor(/^worker: refusing the learner's run: .*$/m);
+      assert.equal(line, `worker: refusing the learner's run: the learner asks for env module ${evil}, which is not inside the allowed ones (${fs.realpathSync(allowed)}); an env module is code, loaded only from a directory its owner names with --env-dir`);
       assert.equal(await w.exited(), 4);
       assert.equal(fs.existsSync(marker), false, 'the worker ran the file');
     } finally {
@@ -138,7 +139,7 @@ describe('The worker process', () => {
     const w = startWorker(['--connect', `tcp://127.0.0.1:${port}`]);
     try {
       await w.waitFor(/^worker: dropped a malformed message from the learner \(badField\): 'welcome' message: setup\.numEnvs must be an integer in \[1, 4096\], got 1000000000 .*$/m);
-      await w.waitFor(/^worker: cannot run what the learner asks: the learner's algorithm 'a2c' is not one this worker's version has \(ppo, dqn\); run the learner's version here$/m);
+      await w.waitFor(/^worker: refusing the learner's run: the learner's algorithm 'a2c' is not one this worker's version has \(ppo, dqn\); run the learner's version here$/m);
       assert.equal(await w.exited(), 4);
     } finally {
       w.child.kill('SIGKILL');

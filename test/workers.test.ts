@@ -16,7 +16,7 @@ const root = path.resolve(__dirname, '..', '..');
 const cli = path.join(root, 'dist', 'src', 'cli.js');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-workers-'));
 const small = ['workers.envsPerWorker=4', 'workers.rolloutLength=64', 'ppo.minibatchSize=128', 'ppo.numEpochs=4', 'ppo.lrSchedule=constant', 'workers.heartbeatSeconds=0.5'];
-const timingKeys = ['wallSeconds', 'envStepsPerSecond', 'sampleSeconds', 'updateSeconds', 'liveWorkers', 'rejectedMessages', 'workerRestarts', 'droppedBatches', 'envErrors', 'policyLagMean'];
+const timingKeys = ['wallSeconds', 'envStepsPerSecond', 'sampleSeconds', 'updateSeconds', 'liveWorkers', 'rejectedMessages', 'workerRestarts', 'droppedBatches', 'otherLearnerBatches', 'envErrors', 'policyLagMean'];
 
 function config(overrides: string[]) {
   return loadConfig(path.join(root, 'configs', 'ppo-cartpole.yaml'), [...small, ...overrides]);
@@ -105,7 +105,7 @@ describe('Rollout workers', () => {
     assert.equal(rows[2].envSteps % (3 * 64), 0); // only this worker's 3 envs sampled
     worker.child.kill('SIGTERM');
     assert.equal(await exited(worker.child), 0);
-    assert.match(worker.out(), /worker \d+: 3 x CartPole-v1, 64 steps per batch/);
+    assert.match(worker.out(), /^worker \d+: joined a run of the learner at tcp:\/\/127\.0\.0\.1:\d+ \(no CURVE\): env CartPole-v1, registered env, 3 envs x 64 steps per batch$/m);
   });
 
   it('keep a remote worker across learners: when its learner is gone it waits, then joins the next one', async () => {
@@ -118,7 +118,7 @@ describe('Rollout workers', () => {
     }
     worker.child.kill('SIGINT');
     assert.equal(await exited(worker.child), 0);
-    assert.equal(worker.out().match(/: 4 x CartPole-v1/g)?.length, 2); // welcomed twice
+    assert.equal(worker.out().match(/: joined a run of the learner .*: env CartPole-v1, registered env, 4 envs/g)?.length, 2); // one line per run joined
   });
 
   it('with CURVE, train with an allowed worker and give a worker with an unknown key nothing', async () => {
@@ -218,11 +218,12 @@ describe('Rollout workers', () => {
     dealer.connect(`tcp://127.0.0.1:${port}`);
     await dealer.send(encode({ type: 'hello', host: 'test', pid: 1, numEnvs: null, slot: null }));
     let workerId = -1;
+    let instance = '';
     const rows = 8;
     void (async () => {
       for await (const [payload] of dealer) {
         const msg = decodeLearnerMessage(payload);
-        if (msg.type === 'welcome') workerId = msg.workerId;
+        if (msg.type === 'welcome') [workerId, instance] = [msg.workerId, msg.setup.instance];
         if (msg.type !== 'sample' || seqs.length === 0) continue;
         const batch = {
           workerId, seq: seqs.shift()!, policyVersion: msg.policyVersion, numEnvs: 4, length: 2,
@@ -230,7 +231,7 @@ describe('Rollout workers', () => {
           terminated: new Uint8Array(rows), truncated: new Uint8Array(rows), extras: { logp: new Float32Array(rows), value: new Float32Array(rows) },
           nextObs: new Float32Array(16), finalObs: { index: new Int32Array(0), obs: new Float32Array(0) }, episodes: { returns: new Float32Array(0), lengths: new Int32Array(0) },
         };
-        await dealer.send(encode({ type: 'batch', workerId, batch }));
+        await dealer.send(encode({ type: 'batch', workerId, instance, batch }));
       }
     })();
     try {

@@ -7,6 +7,7 @@ export const samplerMetrics: readonly MetricSpec[] = [
   { key: 'workerRestarts', group: 'runtime', reduce: 'last' },
   { key: 'rejectedMessages', group: 'runtime', reduce: 'last' },
   { key: 'droppedBatches', group: 'runtime', reduce: 'last' },
+  { key: 'otherLearnerBatches', group: 'runtime', reduce: 'last' },
   { key: 'envErrors', group: 'runtime', reduce: 'last' },
   { key: 'policyLagMean', group: 'runtime', reduce: 'last' },
 ];

@@ -6,7 +6,8 @@ import { seedStreams } from '../../core/seed-streams';
 import type { Checkpoint } from '../checkpoint';
 import { configToYaml, totalEnvs } from '../config/load';
 import type { RunConfig } from '../config/schema';
-import { createEnv } from '../env-loader';
+import { createEnv, parseModuleRef } from '../env-loader';
+import { bundleEnvModule } from '../env-code/bundle';
 import { evaluatePolicy, evaluationMetrics, evaluationRecord } from '../evaluate';
 import { writeEvaluationVideo } from '../record';
 import { episodeMetrics } from '../metrics';
@@ -39,6 +40,20 @@ export interface WiringOptions {
 }
 
 /**
+ * A module env, for remote workers that lack it: bundled into one file (with its local
+ * imports and npm dependencies; never this package), at the start of the run so that what
+ * cannot be shipped (a native addon, a bundle over the limit) is said before anything trains.
+ * Spawned workers load the module itself; so does a run without `--bind`.
+ */
+async function shippedCode(envId: string, opts: WiringOptions): Promise<{ sha256: string; source: Buffer } | undefined> {
+  const ref = parseModuleRef(envId);
+  if (!ref || !opts.bind) return undefined;
+  const bundle = await bundleEnvModule(ref.file);
+  opts.log(`env code for remote workers: ${path.basename(ref.file)} bundled, ${(bundle.bytes / 1024).toFixed(1)} KiB, sha256 ${bundle.sha256.slice(0, 12)} (sent to workers started with --accept-code)`);
+  return { sha256: bundle.sha256, source: bundle.source };
+}
+
+/**
  * Config -> algorithm -> sampler (local, or the worker pool) -> run state, resumed from
  * `resume` if given. Whatever it starts is registered with `cleanUp`, so a failure part way
  * leaves no workers, sockets or tensors behind.
@@ -57,11 +72,13 @@ export async function wireRun(cfg: RunConfig, opts: WiringOptions, cleanUp: Clea
   );
   const spec = algorithm.policySpec();
   const schedule = algorithm.schedule;
+  const code = await shippedCode(cfg.env.id, opts);
   const sampler: Sampler = cleanUp.add(
     w.numWorkers > 0 || opts.bind
       ? await WorkerPool.start({
           setup: { spec, envId: cfg.env.id, envConfig: cfg.env.config, numEnvs: w.envsPerWorker, rolloutLength: w.rolloutLength, seed: cfg.seed, heartbeatSeconds: w.heartbeatSeconds, learnerDir: process.cwd() },
           expectation: { ...expectation, extras: spec.extras },
+          code,
           numWorkers: w.numWorkers,
           bind: opts.bind,
           curve: opts.curve,

@@ -3,9 +3,12 @@ import * as zmq from 'zeromq';
 import { algorithms } from '../../algorithms';
 import type { SamplingPolicy, Weights } from '../../core/algorithm';
 import { EnvError } from '../../core/errors';
-import { localEnvId, trustedEnvId, type EnvTrust } from '../env-loader';
+import { moduleEnvId, registerShippedModule, type EnvTrust } from '../env-loader';
+import { CodeCache, defaultCacheDir, loadShippedModule } from '../env-code/cache';
+import { envSource, type EnvSource } from '../env-code/source';
+import { PACKAGE_VERSION } from '../version';
 import { RolloutWorker } from './rollout-worker';
-import { clientCurveOptions, type KeyPair } from '../transport/curve';
+import { clientCurveOptions, keyFingerprint, type KeyPair } from '../transport/curve';
 import { DEFAULT_MAX_MESSAGE_BYTES, decodeLearnerMessage, encode, MessageRejected, type LearnerMessage, type SamplingProgress, type WorkerSetup } from '../transport/protocol';
 import { parseTcpEndpoint } from '../transport/endpoint';
 import { SendQueue } from '../transport/send-queue';
@@ -19,8 +22,16 @@ export interface WorkerProcessOptions {
   curve?: { pair: KeyPair; learnerKey: string };
   /** Where module envs may come from (`--env-dir`, resolved); registered envs need nothing. */
   trust: EnvTrust;
+  /** `--accept-code`: run the env code the learner ships (over CURVE to the learner key given only). */
+  acceptCode?: boolean;
+  /** `--insecure`: plain TCP, on which shipped code is refused. */
+  insecure?: boolean;
+  /** Where shipped env code is kept, by sha256 (`--cache-dir`). */
+  cacheDir?: string;
   log: (line: string) => void;
 }
+
+type Welcome = Extract<LearnerMessage, { type: 'welcome' }>;
 
 /** Weights that came by request with none by broadcast since the welcome: this many, and the worker says the PUB port looks unreachable. */
 const REQUESTS_BEFORE_PUB_WARNING = 2;
@@ -35,7 +46,11 @@ export class WorkerProcess {
   private readonly dealer: zmq.Dealer;
   private sub: zmq.Subscriber | null = null;
   private readonly out: SendQueue;
+  /** The run's setup, its envId as loaded here (a shipped env's: the cache file). */
   private setup: WorkerSetup | null = null;
+  /** The env as the learner names it, for what this worker tells it. */
+  private learnerEnvId = '';
+  private codeCache: CodeCache | null = null;
   private workerId = -1;
   private policy: SamplingPolicy | null = null;
   private rollout: RolloutWorker | null = null;
@@ -50,10 +65,14 @@ export class WorkerProcess {
   /** Where the batch being sampled is, for the heartbeats; null between batches. */
   private progress: SamplingProgress | null = null;
   /** A welcome that came while a batch was being sampled: applied (and the batch dropped) when it ends. */
-  private pendingWelcome: Extract<LearnerMessage, { type: 'welcome' }> | null = null;
+  private pendingWelcome: Welcome | null = null;
   private readonly weightsBy = { broadcast: 0, request: 0 };
   private handshakes = { ok: 0, failed: 0 };
   private readonly warned = new Set<string>();
+  /** A welcome waiting for its shipped env code (asked for by sha256); started when the code comes. */
+  private awaitingCode: { welcome: Welcome; sha256: string; exportName: string } | null = null;
+  /** The learner instance last joined: a new one (a new run, or a restarted learner) is one log line. */
+  private joined = '';
 
   constructor(private readonly opts: WorkerProcessOptions) {
     const curve = opts.curve ? clientCurveOptions(opts.curve.pair, opts.curve.learnerKey) : {};
@@ -70,7 +89,8 @@ export class WorkerProcess {
     this.timer = setInterval(() => this.tick(), 1000);
     void this.receive();
     while (!this.stopped) {
-      const version = this.requests.shift();
+      // Requests wait for a rollout (a welcome may be waiting for its env code).
+      const version = this.rollout ? this.requests.shift() : undefined;
       if (version === undefined) {
         await new Promise<void>((r) => (this.wake = r));
         continue;
@@ -152,6 +172,7 @@ export class WorkerProcess {
   /** Forgets our id, requests and rollout (a batch mid-way is never sent), and says hello; the next welcome starts us over. */
   private reintroduce(): void {
     this.workerId = -1;
+    this.awaitingCode = null;
     this.requests = [];
     this.rollout?.close();
     this.rollout = null;
@@ -181,6 +202,9 @@ export class WorkerProcess {
         case 'weights':
           this.offer(msg.policyVersion, msg.weights, 'request');
           break;
+        case 'code':
+          this.codeArrived(msg.sha256, Buffer.from(msg.source.buffer, msg.source.byteOffset, msg.source.length));
+          break;
         case 'unknownWorker':
           // A new learner, or one that gave up on us: introduce ourselves again, once (each of our
           // messages it dropped is answered so).
@@ -192,29 +216,93 @@ export class WorkerProcess {
     }
   }
 
-  private welcome(msg: Extract<LearnerMessage, { type: 'welcome' }>): void {
+  /**
+   * A learner's welcome: its env resolved (registered, a local file, or shipped code, from
+   * the cache or asked for), then started; or refused with one line, sent to the learner too.
+   */
+  private welcome(msg: Welcome): void {
+    const setup = msg.setup;
+    if (setup.packageVersion !== PACKAGE_VERSION) {
+      this.warnOnce(`version:${setup.packageVersion}`, `worker: this worker runs rl-zmq ${PACKAGE_VERSION}, the learner ${setup.packageVersion}; install the learner's version here if anything fails`);
+    }
+    const policy = { acceptCode: this.opts.acceptCode ?? false, authenticated: this.opts.curve !== undefined, insecure: this.opts.insecure ?? false, trust: this.opts.trust };
+    const source = envSource(setup, policy);
+    if (source.kind === 'refuse') return this.refuse(msg.workerId, source.reason);
+    if (source.kind !== 'shipped') return this.startOrRefuse(msg, source);
+    const cached = this.cache().read(source.code.sha256);
+    if (cached) return this.startShipped(msg, source.code.sha256, source.exportName, cached, 'cached');
+    // Let go of the old run now: its rollout must not answer the new learner's requests.
+    this.rollout?.close();
+    this.rollout = null;
+    this.workerId = msg.workerId;
+    this.awaitingCode = { welcome: msg, sha256: source.code.sha256, exportName: source.exportName };
+    void this.out.send(encode({ type: 'codeRequest', workerId: msg.workerId, sha256: source.code.sha256 }));
+  }
+
+  /** Code from the learner: run only if it is what this worker asked for (the cache checks the sha256 of the bytes). */
+  private codeArrived(sha256: string, source: Buffer): void {
+    const waiting = this.awaitingCode;
+    if (!waiting || waiting.sha256 !== sha256) return this.warnOnce('unasked-code', 'worker: dropped env code this worker did not ask for (further ones are not shown)');
+    this.awaitingCode = null;
     try {
-      this.start(msg.workerId, msg.setup, msg.weights, msg.policyVersion);
+      this.cache().write(sha256, source);
     } catch (err) {
-      // e.g. a custom env module that is not on this machine or not allowed here, or an algorithm this version lacks
-      this.opts.log(`worker: cannot run what the learner asks: ${(err as Error).message}`);
-      process.exitCode = 4;
-      this.stop();
+      return this.refuse(waiting.welcome.workerId, `the shipped env code failed its check: ${(err as Error).message}`);
+    }
+    this.startShipped(waiting.welcome, sha256, waiting.exportName, source, 'received');
+  }
+
+  private startShipped(msg: Welcome, sha256: string, exportName: string, source: Buffer, how: string): void {
+    const file = this.cache().file(sha256);
+    try {
+      registerShippedModule(file, loadShippedModule(source, file));
+    } catch (err) {
+      return this.refuse(msg.workerId, (err as Error).message);
+    }
+    this.startOrRefuse(msg, { kind: 'local', envId: moduleEnvId(file, exportName) }, `code sha256 ${sha256.slice(0, 12)} (shipped, ${how})`);
+  }
+
+  private startOrRefuse(msg: Welcome, source: Extract<EnvSource, { envId: string }>, code = source.kind === 'local' ? 'code from this machine' : 'registered env'): void {
+    try {
+      this.start(msg.workerId, msg.setup, source.envId, msg.weights, msg.policyVersion);
+    } catch (err) {
+      // e.g. an algorithm this version lacks, or an env that fails to build
+      return this.refuse(msg.workerId, (err as Error).message);
+    }
+    const s = msg.setup;
+    const key = this.opts.curve ? `learner key ${keyFingerprint(this.opts.curve.learnerKey)}` : 'no CURVE';
+    if (this.joined !== s.instance) {
+      this.joined = s.instance;
+      this.opts.log(`worker ${msg.workerId}: joined a run of the learner at ${this.opts.connect} (${key}): env ${s.envId}, ${code}, ${s.numEnvs} envs x ${s.rolloutLength} steps per batch`);
+    } else {
+      this.opts.log(`worker ${msg.workerId}: rejoined the same run, policy version ${msg.policyVersion}`);
     }
   }
 
-  private start(workerId: number, setup: WorkerSetup, weights: Weights, policyVersion: number): void {
+  /** One line here and to the learner; then this worker stops (exit code 4): it cannot run what is asked. */
+  private refuse(workerId: number, reason: string): void {
+    this.opts.log(`worker: refusing the learner's run: ${reason}`);
+    void this.out.send(encode({ type: 'refused', workerId, reason: reason.slice(0, 2000) }));
+    process.exitCode = 4;
+    this.workerId = -1; // the refusal says goodbye
+    this.stop();
+  }
+
+  private cache(): CodeCache {
+    return (this.codeCache ??= new CodeCache(this.opts.cacheDir ?? defaultCacheDir()));
+  }
+
+  private start(workerId: number, setup: WorkerSetup, envId: string, weights: Weights, policyVersion: number): void {
     // Everything that can refuse the setup comes first, before this worker lets go of what it runs.
     const algorithm = Object.hasOwn(algorithms, setup.spec.algorithm) ? algorithms[setup.spec.algorithm as keyof typeof algorithms] : undefined;
     if (!algorithm) {
       throw new EnvError(`the learner's algorithm '${setup.spec.algorithm}' is not one this worker's version has (${Object.keys(algorithms).join(', ')}); run the learner's version here`);
     }
-    // Throws if a module env is not on this machine, or not inside a directory this worker allows: checked before anything loads it.
-    const envId = trustedEnvId(localEnvId(setup.envId, setup.learnerDir), this.opts.trust, 'the learner asks for');
     this.rollout?.close();
     this.sub?.close();
     this.workerId = workerId;
     this.setup = { ...setup, envId };
+    this.learnerEnvId = setup.envId;
     this.requests = [];
     this.latest = null;
     this.weightsBy.broadcast = 0;
@@ -237,7 +325,7 @@ export class WorkerProcess {
         }
       }
     })();
-    this.opts.log(`worker ${workerId}: ${setup.numEnvs} x ${this.setup.envId}, ${setup.rolloutLength} steps per batch, policy version ${policyVersion}`);
+    this.wake?.();
   }
 
   private makeRollout(incarnation = 0): RolloutWorker {
@@ -295,7 +383,7 @@ export class WorkerProcess {
       );
       this.progress = null;
       if (this.pendingWelcome) return this.welcome(this.takeWelcome()); // a new learner, or ours starting over: this batch is no one's
-      if (batch && this.rollout === rollout && this.workerId >= 0) await this.out.send(encode({ type: 'batch', workerId: this.workerId, batch }));
+      if (batch && this.rollout === rollout && this.workerId >= 0) await this.out.send(encode({ type: 'batch', workerId: this.workerId, instance: this.setup!.instance, batch }));
     } catch (err) {
       this.progress = null;
       if (this.pendingWelcome) return this.welcome(this.takeWelcome());
@@ -303,9 +391,9 @@ export class WorkerProcess {
       if (!(err instanceof EnvError)) throw err; // a bug of ours, not the env's
       // The env threw or broke its contract: drop the episode, recreate the envs (same policy), tell the learner.
       // A thrown error is the env's own text (its step is a field); a broken contract is ours, which names the field.
-      const own = `env ${this.setup!.envId}: `; // the learner names the env itself
+      const own = `env ${this.setup!.envId}: `; // the learner names the env itself (a shipped one's local id is a cache file)
       const text = err.field === 'threw' && err.cause instanceof Error ? err.cause.message : err.message.startsWith(own) ? err.message.slice(own.length) : err.message;
-      void this.out.send(encode({ type: 'envError', workerId: this.workerId, envId: this.setup!.envId, step: err.step ?? 0, message: text.slice(0, 2000) }));
+      void this.out.send(encode({ type: 'envError', workerId: this.workerId, envId: this.learnerEnvId, step: err.step ?? 0, message: text.slice(0, 2000) }));
       rollout.envs.close();
       this.incarnation += 1;
       const fresh = this.makeRollout(this.incarnation); // shares the policy, which keeps its weights
@@ -315,7 +403,7 @@ export class WorkerProcess {
     }
   }
 
-  private takeWelcome(): Extract<LearnerMessage, { type: 'welcome' }> {
+  private takeWelcome(): Welcome {
     const w = this.pendingWelcome!;
     this.pendingWelcome = null;
     return w;

@@ -36,6 +36,16 @@ export function generateKeys(dir: string): KeyPair {
   return pair;
 }
 
+/**
+ * A public key's fingerprint, as ssh writes one: `SHA256:` and the unpadded base64 of the
+ * sha256 of its 32 bytes. Safe to print (the public key is not secret either), short to compare.
+ */
+export function keyFingerprint(publicKey: string): string {
+  const raw = z85Decode(publicKey);
+  if (!raw) throw new RlError('not a Z85 CURVE public key');
+  return `SHA256:${crypto.createHash('sha256').update(raw).digest('base64').replace(/=+$/, '')}`;
+}
+
 /** Reads DIR/public.key and DIR/secret.key, and checks that the public key belongs to the secret one. */
 export function readKeyPair(dir: string): KeyPair {
   const publicFile = path.join(dir, 'public.key');

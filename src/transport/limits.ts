@@ -8,3 +8,5 @@ export const MAX_BATCH_ENVS = 4096;
 export const MAX_BATCH_LENGTH = 65536;
 /** Steps in one batch (envs x rolloutLength): what a worker holds and sends at once. */
 export const MAX_BATCH_STEPS = 1 << 20;
+/** The largest env-code bundle the learner ships to workers (and a worker accepts): 8 MiB. */
+export const MAX_ENV_CODE_BYTES = 8 * 1024 * 1024;

@@ -2,7 +2,7 @@ import { Packr } from 'msgpackr';
 import { scanMessage, ShapeError, type DecodeLimits } from './msgpack-bounds';
 import type { ModelConfig, NamedTensor, PolicySpec, TrajectoryBatch, Weights } from '../../core/algorithm';
 import { describeValue } from '../../core/describe';
-import { MAX_BATCH_ENVS, MAX_BATCH_LENGTH } from './limits';
+import { MAX_BATCH_ENVS, MAX_BATCH_LENGTH, MAX_ENV_CODE_BYTES } from './limits';
 import { ProtocolError } from '../../core/errors';
 
 /**
@@ -11,8 +11,11 @@ import { ProtocolError } from '../../core/errors';
  * spot (by `seq` and `policyVersion`).
  */
 
-/** 2: `encode` writes it; a heartbeat carries `sampling`; the decoded size of every message is bounded. */
-export const PROTOCOL_VERSION = 2;
+/**
+ * 2: `encode` writes it; a heartbeat carries `sampling`; the decoded size of every message is bounded.
+ * 3: a setup names the learner's instance, version and shipped env code; a batch names the instance it was made for; code requests and refusals.
+ */
+export const PROTOCOL_VERSION = 3;
 export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 /** Parameters of the model a setup describes, at most: its weights must travel in one message. */
 export const MAX_MODEL_PARAMS = DEFAULT_MAX_MESSAGE_BYTES / 4;
@@ -32,6 +35,18 @@ export interface WorkerSetup {
   pubEndpoint: string;
   /** The learner's working directory: a worker finds a module env at the same path relative to its own. */
   learnerDir: string;
+  /** This learner process, at random: a batch made for another one (before a restart) is told apart and dropped. */
+  instance: string;
+  /** The learner's package version: a worker of another one says so. */
+  packageVersion: string;
+  /** The env module bundled into one file, for a worker that lacks it: asked for by `codeRequest`; null for a registered env. */
+  code: ShippedCode | null;
+}
+
+/** A shipped env bundle, named by the sha256 (hex) of its bytes. */
+export interface ShippedCode {
+  sha256: string;
+  bytes: number;
 }
 
 /**
@@ -52,10 +67,12 @@ export interface SamplingProgress {
  */
 export type WorkerMessage =
   | { type: 'hello'; host: string; pid: number; numEnvs: number | null; slot: number | null }
-  | { type: 'batch'; workerId: number; batch: TrajectoryBatch }
+  | { type: 'batch'; workerId: number; instance: string; batch: TrajectoryBatch }
   | { type: 'heartbeat'; workerId: number; policyVersion: number; sampling: SamplingProgress | null }
   | { type: 'envError'; workerId: number; envId: string; step: number; message: string }
   | { type: 'weightsRequest'; workerId: number }
+  | { type: 'codeRequest'; workerId: number; sha256: string }
+  | { type: 'refused'; workerId: number; reason: string }
   | { type: 'bye'; workerId: number };
 
 /** Learner -> worker (ROUTER -> DEALER, and `weights` also on PUB). */
@@ -63,6 +80,7 @@ export type LearnerMessage =
   | { type: 'welcome'; workerId: number; setup: WorkerSetup; weights: Weights; policyVersion: number }
   | { type: 'sample'; policyVersion: number }
   | { type: 'weights'; policyVersion: number; weights: Weights }
+  | { type: 'code'; sha256: string; source: Uint8Array }
   | { type: 'heartbeat' }
   | { type: 'unknownWorker' };
 
@@ -82,16 +100,21 @@ function limitsFor(maxBytes: number): Record<WorkerMessage['type'] | LearnerMess
     heartbeat: small(32),
     envError: small(16, 64 * 1024),
     weightsRequest: small(8),
+    codeRequest: small(8),
+    refused: small(8, 64 * 1024),
     bye: small(8),
     welcome: { maxDepth: 12, maxEntries: (1 << 20) + 100_000, maxDecodedBytes: bulk + 64 * (1 << 20) },
     sample: small(8),
     weights: { maxDepth: 3, maxEntries: 100_000, maxDecodedBytes: bulk },
     unknownWorker: small(8),
+    code: small(8, MAX_ENV_CODE_BYTES + 1024),
   };
 }
 
-const WORKER_TYPES = ['hello', 'batch', 'heartbeat', 'envError', 'weightsRequest', 'bye'] as const;
-const LEARNER_TYPES = ['welcome', 'sample', 'weights', 'heartbeat', 'unknownWorker'] as const;
+const WORKER_TYPES = ['hello', 'batch', 'heartbeat', 'envError', 'weightsRequest', 'codeRequest', 'refused', 'bye'] as const;
+const LEARNER_TYPES = ['welcome', 'sample', 'weights', 'code', 'heartbeat', 'unknownWorker'] as const;
+/** A sha256 as the protocol writes it: 64 lowercase hex digits (it also names a cache file, so nothing else passes). */
+const SHA256 = /^[0-9a-f]{64}$/;
 
 /** What the learner's run expects of a batch: sizes from the env spaces and the algorithm, bounds from the config. */
 export interface BatchExpectation {
@@ -144,8 +167,9 @@ export function decodeWorkerMessage(buf: Buffer, expect: BatchExpectation): Work
         nullable(msg, 'slot', () => int(msg, 'slot', ''));
         break;
       case 'batch': {
-        keys(msg, ['workerId', 'batch']);
+        keys(msg, ['workerId', 'instance', 'batch']);
         const workerId = int(msg, 'workerId', '');
+        str(msg, 'instance', '', 64);
         checkBatch(obj(msg, 'batch', ''), 'batch', expect, workerId);
         break;
       }
@@ -162,13 +186,23 @@ export function decodeWorkerMessage(buf: Buffer, expect: BatchExpectation): Work
         int(msg, 'step', '');
         str(msg, 'message', '', 10_000);
         break;
+      case 'codeRequest':
+        keys(msg, ['workerId', 'sha256']);
+        int(msg, 'workerId', '');
+        sha256(msg, 'sha256', '');
+        break;
+      case 'refused':
+        keys(msg, ['workerId', 'reason']);
+        int(msg, 'workerId', '');
+        str(msg, 'reason', '', 2000);
+        break;
       case 'weightsRequest':
       case 'bye':
         keys(msg, ['workerId']);
         int(msg, 'workerId', '');
         break;
       default:
-        reject('unknownType', `message type ${describeValue(type)} is not one of hello, batch, heartbeat, envError, weightsRequest, bye`);
+        reject('unknownType', `message type ${describeValue(type)} is not one of ${WORKER_TYPES.join(', ')}`);
     }
     return msg as unknown as WorkerMessage;
   });
@@ -194,12 +228,19 @@ export function decodeLearnerMessage(buf: Buffer, maxBytes = DEFAULT_MAX_MESSAGE
         int(msg, 'policyVersion', '');
         checkWeights(msg, 'weights', '');
         break;
+      case 'code': {
+        keys(msg, ['sha256', 'source']);
+        sha256(msg, 'sha256', '');
+        const source = typed(msg, 'source', '', Uint8Array);
+        if (source.length === 0 || source.length > MAX_ENV_CODE_BYTES) reject('badField', `source has ${source.length} bytes, must be 1 to ${MAX_ENV_CODE_BYTES}`);
+        break;
+      }
       case 'heartbeat':
       case 'unknownWorker':
         keys(msg, []);
         break;
       default:
-        reject('unknownType', `message type ${describeValue(type)} is not one of welcome, sample, weights, heartbeat, unknownWorker`);
+        reject('unknownType', `message type ${describeValue(type)} is not one of ${LEARNER_TYPES.join(', ')}`);
     }
     return msg as unknown as LearnerMessage;
   });
@@ -274,6 +315,7 @@ const BATCH_FIELDS = fieldsOf<TrajectoryBatch>({
 });
 const SETUP_FIELDS = fieldsOf<WorkerSetup>({
   spec: true, envId: true, envConfig: true, numEnvs: true, rolloutLength: true, seed: true, heartbeatSeconds: true, slot: true, numSlots: true, pubEndpoint: true, learnerDir: true,
+  instance: true, packageVersion: true, code: true,
 });
 const SPEC_FIELDS = fieldsOf<PolicySpec>({ algorithm: true, observationSpace: true, actionSpace: true, model: true, config: true, extras: true });
 const MODEL_FIELDS = fieldsOf<ModelConfig>({ hiddenSizes: true, activation: true, sharedLayers: true, conv: true });
@@ -360,6 +402,14 @@ function checkSetup(s: Obj, path: string): void {
   int(s, 'slot', path, 0, numSlots - 1);
   str(s, 'pubEndpoint', path);
   str(s, 'learnerDir', path);
+  str(s, 'instance', path, 64);
+  str(s, 'packageVersion', path, 64);
+  if (field(s, 'code', path) !== null) {
+    const code = obj(s, 'code', path);
+    keys(code, ['sha256', 'bytes'], `${path}.code`);
+    sha256(code, 'sha256', `${path}.code`);
+    int(code, 'bytes', `${path}.code`, 1, MAX_ENV_CODE_BYTES);
+  }
 }
 
 function spaceSize(space: Obj): number {
@@ -498,6 +548,12 @@ function str(o: Obj, key: string, path: string, maxLength = 1000): string {
   const v = field(o, key, path);
   if (typeof v !== 'string' || v.length === 0) reject('badField', `${join(path, key)} must be a non-empty string, got ${describeValue(v)}`);
   if (v.length > maxLength) reject('badField', `${join(path, key)} has ${v.length} characters, more than ${maxLength}`);
+  return v;
+}
+
+function sha256(o: Obj, key: string, path: string): string {
+  const v = field(o, key, path);
+  if (typeof v !== 'string' || !SHA256.test(v)) reject('badField', `${join(path, key)} must be a sha256, 64 lowercase hex digits, got ${describeValue(v)}`);
   return v;
 }
 

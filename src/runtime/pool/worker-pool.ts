@@ -6,12 +6,13 @@ import * as zmq from 'zeromq';
 import type { TrajectoryBatch, Weights } from '../../../core/algorithm';
 import { RlError } from '../../../core/errors';
 import type { Sampler } from '../sampler';
-import { serverCurveOptions, watchRefusedHandshakes, ZapAuthenticator, type KeyPair } from '../../transport/curve';
+import { keyFingerprint, serverCurveOptions, watchRefusedHandshakes, ZapAuthenticator, type KeyPair } from '../../transport/curve';
 import { MAX_BATCH_ENVS, MAX_BATCH_LENGTH } from '../../transport/limits';
 import { DEFAULT_MAX_MESSAGE_BYTES, decodeWorkerMessage, encode, MessageRejected, type BatchExpectation, type WorkerMessage, type WorkerSetup } from '../../transport/protocol';
 import { bindOrExplain, parseTcpEndpoint } from '../../transport/endpoint';
 import { parseModuleRef } from '../../env-loader';
 import { SendQueue } from '../../transport/send-queue';
+import { PACKAGE_VERSION } from '../../version';
 import { RequestLedger } from './ledger';
 import { Liveness, type FailureVerdict } from './liveness';
 import { Membership, type Member } from './membership';
@@ -19,8 +20,10 @@ import { PeerLines, peerText } from './peer-text';
 import { Supervisor } from './supervisor';
 
 export interface WorkerPoolOptions {
-  /** What every worker runs, less its own env count, slot and the PUB endpoint. */
-  setup: Omit<WorkerSetup, 'pubEndpoint' | 'slot' | 'numSlots'>;
+  /** What every worker runs, less its own env count, slot, the PUB endpoint and what the pool adds (instance, version, code). */
+  setup: Omit<WorkerSetup, 'pubEndpoint' | 'slot' | 'numSlots' | 'instance' | 'packageVersion' | 'code'>;
+  /** The env module bundled, for workers that lack it and accept shipped code (`rl worker --accept-code`). */
+  code?: { sha256: string; source: Buffer };
   expectation: Omit<BatchExpectation, 'maxNumEnvs' | 'maxLength' | 'maxBytes'>;
   /** Worker processes to spawn on this machine (connected over ipc). */
   numWorkers: number;
@@ -68,7 +71,9 @@ export class WorkerPool implements Sampler {
   private readonly peerLines: PeerLines;
   private readonly shownOnce = new Set<string>();
   private readonly pendingHellos = new Map<string, [Buffer, WorkerMessage & { type: 'hello' }]>();
-  private readonly counters = { rejectedMessages: 0, droppedBatches: 0, envErrors: 0 };
+  private readonly counters = { rejectedMessages: 0, droppedBatches: 0, envErrors: 0, otherLearnerBatches: 0 };
+  /** This learner process, in every setup: a batch that names another (made before a restart) is dropped and counted. */
+  private readonly instance = crypto.randomBytes(8).toString('hex');
   private readonly lags: number[] = [];
   private ipcBase = '';
   private pubEndpoints: { ipc: string; tcp?: string } = { ipc: '' };
@@ -147,7 +152,8 @@ export class WorkerPool implements Sampler {
       const port = Number(new URL(this.router.lastEndpoint!.replace('tcp://', 'http://')).port);
       await bindOrExplain(this.pub, `tcp://${tcp.host}:${port + 1}`, `--bind ${this.opts.bind}: the weights' port,`);
       this.pubEndpoints.tcp = this.pub.lastEndpoint!;
-      this.opts.log(`listening for workers on ${this.router.lastEndpoint} (weights on port ${port + 1})${this.opts.curve ? ', CURVE encrypted' : ''}`);
+      const curve = this.opts.curve ? `, CURVE encrypted, learner key ${keyFingerprint(this.opts.curve.pair.publicKey)}` : '';
+      this.opts.log(`listening for workers on ${this.router.lastEndpoint} (weights on port ${port + 1})${curve}`);
     }
     void this.receiveLoop();
     this.timer = setInterval(() => this.event(() => this.tick()), 250);
@@ -208,6 +214,12 @@ export class WorkerPool implements Sampler {
         }
         return;
       case 'batch': {
+        if (msg.instance !== this.instance) {
+          // Made for the learner before a restart (or another run): not a replay, and never trained on.
+          this.counters.otherLearnerBatches += 1;
+          this.ledger.malformed(key, now); // it answered no request of ours: ask again
+          return this.showOnce('other-learner', `${m.name} sent a batch made for another learner instance (before a restart?); dropped (counted in otherLearnerBatches)`);
+        }
         const rejected = this.ledger.answer(key, msg.workerId, msg.batch, now);
         if (!rejected) return this.liveness.delivered(m);
         this.reject(rejected.kind, rejected.why);
@@ -227,6 +239,15 @@ export class WorkerPool implements Sampler {
       }
       case 'weightsRequest':
         return void this.routerOut.send([identity, encode({ type: 'weights', policyVersion: this.version, weights: this.weights })]);
+      case 'codeRequest': {
+        const code = this.opts.code;
+        if (!code || code.sha256 !== msg.sha256) return this.showOnce('code-request', `${m.name} asked for env code this run does not ship (sha256 ${msg.sha256.slice(0, 12)}); ignored`);
+        const source = new Uint8Array(code.source.buffer, code.source.byteOffset, code.source.length);
+        return void this.routerOut.send([identity, encode({ type: 'code', sha256: code.sha256, source })]);
+      }
+      case 'refused':
+        this.showOnce(`refused:${peerText(msg.reason, 300)}`, `${m.name} refuses to run this run: ${peerText(msg.reason, 300)} (shown once; the run goes on with the other workers)`);
+        return this.drop(key, 'refused the run');
       case 'bye':
         return this.drop(key, 'left');
     }
@@ -255,7 +276,8 @@ export class WorkerPool implements Sampler {
   private welcome(m: Member): void {
     // Spawned workers take the ipc endpoint; remote ones the tcp one.
     const pubEndpoint = m.processSlot !== null || !this.pubEndpoints.tcp ? this.pubEndpoints.ipc : this.pubEndpoints.tcp;
-    const setup: WorkerSetup = { ...this.opts.setup, numEnvs: m.numEnvs, slot: m.slot, numSlots: this.members.numSlots, pubEndpoint };
+    const code = this.opts.code ? { sha256: this.opts.code.sha256, bytes: this.opts.code.source.length } : null;
+    const setup: WorkerSetup = { ...this.opts.setup, numEnvs: m.numEnvs, slot: m.slot, numSlots: this.members.numSlots, pubEndpoint, instance: this.instance, packageVersion: PACKAGE_VERSION, code };
     void this.routerOut.send([m.identity, encode({ type: 'welcome', workerId: m.id, setup, weights: this.weights, policyVersion: this.version })]);
   }
 
@@ -321,11 +343,16 @@ export class WorkerPool implements Sampler {
     }
   }
 
+  /** A line shown once per `key` (at most MAX_SHOWN_ONCE keys). */
+  private showOnce(key: string, line: string): void {
+    if (this.shownOnce.has(key) || this.shownOnce.size >= MAX_SHOWN_ONCE) return;
+    this.shownOnce.add(key);
+    this.opts.log(line);
+  }
+
   private reject(kind: string, message: string): void {
     this.counters.rejectedMessages += 1;
-    if (this.shownOnce.has(`reject:${kind}`)) return;
-    this.shownOnce.add(`reject:${kind}`);
-    this.opts.log(`dropped a malformed message (${kind}): ${message} (further ones of this kind are counted in rejectedMessages, not shown)`);
+    this.showOnce(`reject:${kind}`, `dropped a malformed message (${kind}): ${message} (further ones of this kind are counted in rejectedMessages, not shown)`);
   }
 
   private fail(err: Error): void {
@@ -397,8 +424,8 @@ export class WorkerPool implements Sampler {
   /** Figures for progress.jsonl; reading them changes nothing. `policyLagMean`: over the last 100 batches handed out. */
   stats(): Record<string, number> {
     const lag = this.lags.length > 0 ? this.lags.reduce((s, l) => s + l, 0) / this.lags.length : 0;
-    const { rejectedMessages, droppedBatches, envErrors } = this.counters;
-    return { liveWorkers: this.members.size, rejectedMessages, workerRestarts: this.supervisor.restarts, droppedBatches, envErrors, policyLagMean: lag };
+    const { rejectedMessages, droppedBatches, envErrors, otherLearnerBatches } = this.counters;
+    return { liveWorkers: this.members.size, rejectedMessages, workerRestarts: this.supervisor.restarts, droppedBatches, otherLearnerBatches, envErrors, policyLagMean: lag };
   }
 
   getState(): never[] {
