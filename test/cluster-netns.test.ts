@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { generateKeys } from '../src/transport/curve';
+import { generateKeys, keyFingerprint, readKeyPair } from '../src/transport/curve';
 import { type HostProcess, Hosts, netnsProblem, removeLeftovers } from './netns';
 
 /**
@@ -24,7 +24,7 @@ const root = path.resolve(__dirname, '..', '..');
 const cli = path.join(root, 'dist', 'src', 'cli.js');
 const PORT = 5555; // each host has a network stack of its own: nothing else binds there
 const THRESHOLD = 0.9;
-const DEV = process.env.RLT_DEV === '1'; // TEMPORARY: before shipped code and --resume auto land
+const DEV = process.env.RLT_DEV === '1'; // TEMPORARY: before --resume auto lands
 
 /** A joined line of the learner's: `worker 3 (w1 pid 1234, 8 envs) joined; 2 live`. */
 const JOINED = /^worker (\d+) \((\S+) pid (\d+), (\d+) envs\) joined; (\d+) live$/gm;
@@ -123,7 +123,7 @@ export class Corridor implements Env {
 `,
   );
   const common = `algorithm: ppo
-env: ${DEV ? '{ id: CartPole-v1 }' : '{ module: ./corridor.ts, export: Corridor, config: { length: 10 } }'}
+env: { module: ./corridor.ts, export: Corridor, config: { length: 10 } }
 workers: { numWorkers: 0, envsPerWorker: 8, rolloutLength: 64, heartbeatSeconds: 0.5, workerTimeoutSeconds: 3 }
 model: { hiddenSizes: [32, 32] }
 ppo: { lr: 0.003, numEpochs: 4, minibatchSize: 128, gamma: 0.99 }
@@ -176,11 +176,11 @@ describe('A cluster of three namespace hosts (learner, w1, w2) on one switch, th
     const bind = `tcp://${hosts.address('learner')}:${PORT}`;
     learnerArgs = (config, runDir) => [process.execPath, cli, 'train', '--config', path.join(project, config), '--bind', bind, '--keys', path.join(keys, 'learner'), '--allowed-keys', path.join(keys, 'allowed'), '--run-dir', runDir];
     // The workers start first and wait for a learner, as long-lived workers do.
-    const accept = (name: string) => (DEV ? [] : ['--accept-code', '--cache-dir', path.join(tmp, name, 'cache')]);
+    const accept = (name: string) => ['--accept-code', '--cache-dir', path.join(tmp, name, 'cache')];
     workers.good1 = startWorker('w1', 'good1', accept('good1'));
     workers.good2 = startWorker('w2', 'good2', accept('good2'));
     workers.stranger = startWorker('w1', 'stranger', accept('stranger'));
-    if (!DEV) workers.noflag = startWorker('w2', 'noflag', []);
+    workers.noflag = startWorker('w2', 'noflag', []);
   });
 
   after(async function () {
@@ -209,17 +209,25 @@ describe('A cluster of three namespace hosts (learner, w1, w2) on one switch, th
     const last = rows[rows.length - 1];
     assert.ok(last.episodeReturnMean >= THRESHOLD, `final return ${last.episodeReturnMean} < ${THRESHOLD}\n${learner.tail()}`);
     assert.match(learner.output(), new RegExp(`^done: episodeReturnMean .* >= ${THRESHOLD}\\.`, 'm'), learner.tail());
-    assert.ok(rows.some((r) => r.liveWorkers === 2), `never two live workers: ${rows.map((r) => r.liveWorkers).join(',')}`);
+    const bundled = /^env code for remote workers: corridor\.ts bundled, .* sha256 ([0-9a-f]{12}) /m.exec(learner.output());
+    assert.ok(bundled, learner.tail());
+    const sha = bundled[1];
+    const fingerprint = keyFingerprint(readKeyPair(path.join(keys, 'learner')).publicKey).replace(/[+/]/g, '\\$&');
     const joined = joinedLines(learner);
     for (const [name, host] of [['good1', 'w1'], ['good2', 'w2']]) {
       const w = workers[name];
       assert.ok(joined.some((j) => j.pid === w.pid && j.host === host), `${name} (pid ${w.pid} on ${host}) never joined:\n${learner.tail()}`);
-      // the worker's one line for the run: learner key fingerprint, env, code sha256, envs
-      assert.match(w.output(), /\b[0-9a-f]{64}\b/, w.tail());
-      assert.match(w.output(), /Corridor/, w.tail());
+      // its one line for the run: learner key fingerprint, env, code sha256, envs
+      const line = new RegExp(
+        `^worker \\d+: joined a run of the learner at tcp://${hosts!.address('learner').replace(/\./g, '\\.')}:${PORT} \\(learner key ${fingerprint}\\): ` +
+          `env ${project}/corridor\\.ts:Corridor, code sha256 ${sha} \\(shipped, received\\), 8 envs x 64 steps per batch$`,
+        'm',
+      );
+      assert.match(w.output(), line, w.tail());
+      // and the code is in its cache under its full sha256, which the learner's short one begins
+      const cached = fs.readdirSync(path.join(tmp, name, 'cache')).filter((f) => /^[0-9a-f]{64}\.js$/.test(f));
+      assert.deepEqual(cached.map((f) => f.slice(0, 12)), [sha], `${name}'s cache: ${cached.join(', ')}`);
     }
-    const sha = (w: HostProcess) => /\b[0-9a-f]{64}\b/.exec(w.output())![0];
-    assert.equal(sha(workers.good1), sha(workers.good2), 'both workers run the same code');
   });
 
   it('gives a worker whose key is not in --allowed-keys nothing: never listed joined, and it says it was refused', async function () {
@@ -233,13 +241,15 @@ describe('A cluster of three namespace hosts (learner, w1, w2) on one switch, th
 
   it('has a worker without --accept-code refuse with one line naming the flag, which the learner shows once, and exit 4', async function () {
     this.timeout(30_000);
-    if (DEV) this.skip();
     const w = workers.noflag;
     await until(hosts!, 'the worker without --accept-code to stop', () => (w.running ? undefined : true), 20_000);
     assert.equal(w.exitCode(), 4, w.tail());
-    const refusals = w.output().split('\n').filter((l) => /--accept-code/.test(l));
+    const refusals = w.output().split('\n').filter((l) => l.includes('refusing'));
     assert.equal(refusals.length, 1, w.tail());
-    assert.ok(learner!.output().split('\n').filter((l) => /--accept-code/.test(l)).length === 1, `the learner does not show the reason once:\n${learner!.tail()}`);
+    assert.match(refusals[0], /^worker: refusing the learner's run: the learner ships its env code \(corridor\.ts, sha256 [0-9a-f]{12}\); this worker runs shipped code only when started with --accept-code$/);
+    const shown = learner!.output().split('\n').filter((l) => l.includes(`pid ${w.pid}, `) && l.includes(' refuses to run this run: '));
+    assert.equal(shown.length, 1, `the learner does not show the reason once:\n${learner!.tail()}`);
+    assert.match(shown[0], /the learner ships its env code .* only when started with --accept-code \(shown once; the run goes on with the other workers\)$/);
   });
 
   it("drops a worker host whose cable is out past workerTimeoutSeconds, trains on with one, and takes it back by itself once it is in", async function () {
@@ -248,18 +258,20 @@ describe('A cluster of three namespace hosts (learner, w1, w2) on one switch, th
     learner = hosts!.exec('learner', DEV ? learnerArgs('long.yaml', runDir) : resumeArgs(runDir), { cwd: project, label: 'learner: rl train long.yaml' });
     const w2 = workers.good2;
     const atStart = await until(hosts!, 'run 2 to have an iteration with both workers', () => progress(runDir).find((r) => r.liveWorkers === 2), 90_000);
-    const w2joins = joinedLines(learner).filter((j) => j.pid === w2.pid).length;
+    const cut = learner.output().length; // what the learner says from here on
+    const since = () => learner!.output().slice(cut);
     hosts!.link('w2', 'down');
     try {
       // any reason but a goodbye: `worker 1 (w2 pid 1063, 8 envs) sent nothing for 3 s; 1 live`
       const drop = new RegExp(`^worker \\d+ \\(w2 pid ${w2.pid}, \\d+ envs\\) (?!left;).*; 1 live$`, 'm');
-      await until(hosts!, 'the learner to drop w2', () => (drop.test(learner!.output()) ? true : undefined));
+      await until(hosts!, 'the learner to drop w2', () => (drop.test(since()) ? true : undefined));
       const dropped = progress(runDir).length;
       await until(hosts!, 'an iteration with one live worker after the drop', () => progress(runDir).slice(dropped).find((r) => r.liveWorkers === 1));
     } finally {
       hosts!.link('w2', 'up');
     }
-    await until(hosts!, 'w2 to join again', () => (joinedLines(learner!).filter((j) => j.pid === w2.pid).length > w2joins ? true : undefined));
+    const rejoin = new RegExp(`^worker \\d+ \\(w2 pid ${w2.pid}, \\d+ envs\\) joined; \\d+ live$`, 'm');
+    await until(hosts!, 'w2 to join again', () => (rejoin.test(since()) ? true : undefined));
     const back = progress(runDir).length;
     await until(hosts!, 'an iteration with both workers after the rejoin', () => progress(runDir).slice(back).find((r) => r.liveWorkers === 2));
     assert.ok(w2.running, 'the w2 worker process exited');
