@@ -106,6 +106,7 @@ export interface ExecOptions {
 export class Hosts {
   readonly processes: HostProcess[] = [];
   private readonly made: string[] = [];
+  private unhook = () => {};
 
   private constructor(
     readonly prefix: string,
@@ -117,6 +118,20 @@ export class Hosts {
   static create(prefix: string, names: string[], subnet = `10.${200 + Math.floor(Math.random() * 51)}.${process.pid % 250}`): Hosts {
     for (const n of names) if (!/^[a-z][a-z0-9]{0,9}$/.test(n)) throw new Error(`host name ${n}: lower-case letters and digits, at most 10 (it names a veth on the switch)`);
     const hosts = new Hosts(prefix, names, subnet);
+    // If the test process exits or is interrupted before destroy() (an uncaught error, Ctrl-C), the hosts go with it.
+    const atExit = () => hosts.destroyNow();
+    const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+    const onSignal = (signal: NodeJS.Signals) => {
+      hosts.destroyNow();
+      hosts.unhook();
+      process.kill(process.pid, signal); // as if no one had listened
+    };
+    process.once('exit', atExit);
+    for (const sig of signals) process.once(sig, onSignal);
+    hosts.unhook = () => {
+      process.removeListener('exit', atExit);
+      for (const sig of signals) process.removeListener(sig, onSignal);
+    };
     try {
       const sw = hosts.add('sw');
       sh('ip', ['-n', sw, 'link', 'add', 'br0', 'type', 'bridge']);
@@ -181,6 +196,13 @@ export class Hosts {
   async destroy(): Promise<void> {
     for (const p of this.processes) p.kill('SIGKILL');
     await Promise.race([Promise.all(this.processes.map((p) => p.exited())), new Promise((r) => setTimeout(r, 5000))]);
+    this.removeNamespaces();
+    this.unhook();
+  }
+
+  /** The same, synchronously (at process exit): what still runs in a namespace is killed as it is deleted. */
+  private destroyNow(): void {
+    for (const p of this.processes) p.kill('SIGKILL');
     this.removeNamespaces();
   }
 
