@@ -5,6 +5,7 @@ import { hideBin } from 'yargs/helpers';
 import { listEnvs, makeEnv } from '../envs';
 import { selectBackend } from './backend';
 import { checkEnv } from './check-env';
+import { autoResume } from './auto-resume';
 import { resolveCheckpoint } from './checkpoint';
 import { learnerCurve, workerCurve } from './security';
 import { generateKeys } from './transport/curve';
@@ -29,7 +30,7 @@ async function main(argv: string[]): Promise<void> {
       (y) =>
         y
           .option('config', { type: 'string', describe: 'YAML config file' })
-          .option('resume', { type: 'string', describe: 'continue a run: its run dir (latest checkpoint) or a checkpoint dir' })
+          .option('resume', { type: 'string', describe: 'continue a run: its run dir (latest checkpoint) or a checkpoint dir; auto: --run-dir\'s newest intact checkpoint, or a fresh run from --config if it has none (for supervisors)' })
           .option('set', { type: 'string', array: true, default: [], describe: 'override a key: --set ppo.lr=0.001' })
           .option('run-dir', { type: 'string', describe: 'where the run goes (default runs/<name>-<timestamp>)' })
           .option('seed', { type: 'string', coerce: wholeNumber('--seed', 0), describe: 'overrides the config seed' })
@@ -41,11 +42,15 @@ async function main(argv: string[]): Promise<void> {
         if (!args.config && !args.resume) throw new ConfigError('rl train: name --config FILE, or --resume RUN_DIR');
         const overrides = [...args.set];
         if (args.seed !== undefined) overrides.push(`seed=${args.seed}`);
-        const resume = args.resume ? resolveCheckpoint(args.resume) : undefined;
+        const auto = args.resume === 'auto';
+        if (auto && !args['run-dir']) throw new ConfigError('--resume auto needs --run-dir DIR: the run dir to resume, or to start in while it holds no checkpoint');
+        if (auto && !args.config) throw new ConfigError('--resume auto needs --config FILE: the run to start while --run-dir holds no checkpoint');
+        const resume = auto ? autoResume(args['run-dir']!, (l) => console.log(l)) : args.resume ? resolveCheckpoint(args.resume) : undefined;
         const config = args.config ? loadConfig(args.config, overrides) : configFromCheckpoint(resume!, overrides);
         if (resume) checkResumable(resume, config);
         const runDir = args['run-dir'] ?? (resume ? path.dirname(path.dirname(resume)) : undefined); // as the learner picks it
-        const taken = runDir === undefined ? undefined : runDirProblem(runDir, { resume });
+        const replaceLeftovers = auto && !resume; // a fresh auto start: a crashed first attempt's files are replaced
+        const taken = runDir === undefined ? undefined : runDirProblem(runDir, { resume, replaceLeftovers });
         if (taken) throw new ConfigError(taken); // before the backend and workers start; the learner takes the dir's lock
         // First Ctrl-C: finish the iteration and stop cleanly; second: exit at once.
         const abort = new AbortController();
@@ -56,7 +61,7 @@ async function main(argv: string[]): Promise<void> {
         });
         process.once('SIGTERM', () => abort.abort());
         const curve = learnerCurve(args.bind, args.keys, args['allowed-keys'], args.insecure);
-        await train(config, { runDir: args['run-dir'], resume, signal: abort.signal, bind: args.bind, curve });
+        await train(config, { runDir: args['run-dir'], resume, replaceLeftovers, signal: abort.signal, bind: args.bind, curve });
       },
     )
     .command(

@@ -45,6 +45,16 @@ export class TensorBoardWriter {
     this.append(Buffer.concat([double(1, wallTime), int64(2, step), bytes(5, Buffer.concat(values))]));
   }
 
+  /**
+   * Marks a restart at `step` (a resumed run's first step to come): a SessionLog START event, on
+   * which TensorBoard drops the events of earlier files at `step` and past it, which an attempt
+   * that died after its last checkpoint wrote; otherwise those steps would be charted twice.
+   */
+  restartAt(step: number, wallTime = Date.now() / 1000): void {
+    if (!Number.isSafeInteger(step) || step < 0) throw new RangeError(`TensorBoardWriter.restartAt: step (${step}) must be a non-negative integer`);
+    this.append(Buffer.concat([double(1, wallTime), int64(2, step), bytes(7, Buffer.concat([key(1, 0), varint(1n)]))])); // session_log { status: START }
+  }
+
   /** Forces what was written onto the disk (it is already visible to readers). */
   flush(): void {
     this.guard(() => fs.fsyncSync(this.fd!));

@@ -133,6 +133,37 @@ describe('TensorBoardWriter', () => {
     w.close();
   });
 
+  it('marks a restart with a SessionLog START event at the given step, after its file_version', () => {
+    const w = new TensorBoardWriter(tmp);
+    w.restartAt(2049, 1700000002);
+    w.writeScalars(3072, { 'train/policyLoss': 0.5 }, 1700000003);
+    w.close();
+    const events = readEvents(w.file);
+    assert.equal(events.length, 3);
+    assert.deepEqual(events[1], { wallTime: 1700000002, step: 2049, sessionLogStatus: 1, values: [] });
+    assert.equal(events[2].step, 3072);
+    assert.equal(events[0].sessionLogStatus, undefined);
+  });
+
+  it('is read back by Python TensorBoard, which drops what an earlier file logged at and past a restart step, when installed', function () {
+    if (spawnSync('python3', ['-c', 'import tensorboard'], { stdio: 'ignore' }).status !== 0) this.skip();
+    writeTwoSteps(); // 1024 and 2048: the second was logged after the checkpoint at 1024
+    fs.renameSync(fs.readdirSync(tmp).map((n) => path.join(tmp, n))[0], path.join(tmp, `events.out.tfevents.1000000000.${os.hostname()}`));
+    const w = new TensorBoardWriter(tmp);
+    w.restartAt(1025);
+    w.writeScalars(2048, { 'rollout/episodeReturnMean': 40 });
+    w.close();
+    const script = [
+      'import json, sys',
+      'from tensorboard.backend.event_processing.event_accumulator import EventAccumulator',
+      'acc = EventAccumulator(sys.argv[1]); acc.Reload()',
+      'print(json.dumps([[e.step, e.value] for e in acc.Scalars("rollout/episodeReturnMean")]))',
+    ].join('\n');
+    const run = spawnSync('python3', ['-c', script, tmp], { encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+    assert.deepEqual(JSON.parse(run.stdout), [[1024, Math.fround(21.5)], [2048, 40]]);
+  });
+
   it('is read back by Python TensorBoard, when installed', function () {
     if (spawnSync('python3', ['-c', 'import tensorboard'], { stdio: 'ignore' }).status !== 0) this.skip();
     const w = writeTwoSteps();

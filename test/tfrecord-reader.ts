@@ -9,6 +9,8 @@ export interface DecodedEvent {
   wallTime: number;
   step: number;
   fileVersion?: string;
+  /** SessionLog.status (1 START, 2 STOP, 3 CHECKPOINT), if the event is a session log. */
+  sessionLogStatus?: number;
   values: { tag: string; value: number }[];
 }
 
@@ -102,7 +104,10 @@ function decodeEvent(data: Buffer): DecodedEvent {
     if (f.field === 1) event.wallTime = expectWire(f, 1, 'Event.wall_time').value.readDoubleLE(0);
     else if (f.field === 2) event.step = Number(BigInt.asIntN(64, expectWire(f, 0, 'Event.step').value));
     else if (f.field === 3) event.fileVersion = expectWire(f, 2, 'Event.file_version').value.toString('utf8');
-    else if (f.field === 5) {
+    else if (f.field === 7) {
+      const status = parseMessage(expectWire(f, 2, 'Event.session_log').value).find((s) => s.field === 1);
+      event.sessionLogStatus = status ? Number(expectWire(status, 0, 'SessionLog.status').value) : 0;
+    } else if (f.field === 5) {
       for (const s of parseMessage(expectWire(f, 2, 'Event.summary').value)) {
         if (s.field === 1) event.values.push(decodeValue(expectWire(s, 2, 'Summary.value').value));
       }

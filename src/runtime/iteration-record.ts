@@ -100,11 +100,14 @@ export class IterationLog {
     specs: readonly MetricSpec[],
     private readonly stop: StopConfig,
     private readonly log: (line: string) => void,
+    /** A resumed run's first env step to come: TensorBoard drops the events an earlier attempt wrote from there on. */
+    restartStep?: number,
   ) {
     this.specs = metricIndex(specs);
     this.labels = specs.filter((s) => s.label !== undefined).map((s) => [s.key, s.label!]);
     this.progress = new JsonlWriter(path.join(runDir, 'progress.jsonl'));
     this.tensorboard = new TensorBoardWriter(runDir, { log });
+    if (restartStep !== undefined) this.tensorboard.restartAt(restartStep);
   }
 
   write(record: Record<string, number> & Progress): void {

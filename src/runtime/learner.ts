@@ -1,5 +1,6 @@
 import { selectBackend } from '../backend';
-import { loadCheckpoint } from '../checkpoint';
+import * as path from 'node:path';
+import { loadCheckpoint, type Checkpoint } from '../checkpoint';
 import { validateConfig } from '../config/load';
 import type { RunConfig } from '../config/schema';
 import { stopReason } from '../metrics';
@@ -7,6 +8,7 @@ import type { KeyPair } from '../transport/curve';
 import { broadcast, driverFor } from './drivers';
 import { IterationLog, UpdateMetrics, iterationRecord, metricIndex } from './iteration-record';
 import { CleanUp } from './clean-up';
+import { stopMetAt } from './stop-met';
 import { wireRun } from './wiring';
 
 export interface TrainOptions {
@@ -14,6 +16,8 @@ export interface TrainOptions {
   runDir?: string;
   /** A checkpoint to continue from (see `rl train --resume`). */
   resume?: string;
+  /** A fresh start of `--resume auto`: a run dir without checkpoints may hold a dead attempt's files, replaced (see `acquireRunDir`). */
+  replaceLeftovers?: boolean;
   /** Console output; default console.log. Pass () => {} for none. */
   log?: (line: string) => void;
   /** Aborting it ends the run after the current iteration, with a checkpoint (Ctrl-C in the CLI). */
@@ -48,6 +52,8 @@ export async function train(config: RunConfig | Record<string, unknown>, opts: T
   const cfg = validateConfig(config as Record<string, unknown>);
   const log = opts.log ?? ((line: string) => console.log(line));
   const resume = opts.resume ? loadCheckpoint(opts.resume, { algorithm: cfg.algorithm }) : undefined;
+  const met = resume && stopMetAt(resume, cfg.stop);
+  if (resume && met) return finishedAlready(resume, met, opts.runDir, log);
   const { backend, tried } = await selectBackend(cfg.backend);
   log(`tfjs backend: ${backend}${tried.length > 0 ? ` (not available: ${tried.join('; ')})` : ''}`);
   const cleanUp = new CleanUp();
@@ -55,10 +61,11 @@ export async function train(config: RunConfig | Record<string, unknown>, opts: T
   try {
     parts = await wireRun(cfg, { ...opts, log }, cleanUp, resume);
     const { algorithm, run, evaluate } = parts;
-    const records = cleanUp.add(new IterationLog(run.runDir, parts.metrics, cfg.stop, log), (r) => r.close());
+    const c = run.counters;
+    // Resumed: TensorBoard drops what an earlier attempt logged past the checkpoint (no step is charted twice).
+    const records = cleanUp.add(new IterationLog(run.runDir, parts.metrics, cfg.stop, log, resume ? c.envSteps + 1 : undefined), (r) => r.close());
     const specs = metricIndex(algorithm.metrics);
     const iterate = driverFor({ ...parts, newMetrics: () => new UpdateMetrics(specs, cfg.algorithm) });
-    const c = run.counters;
     const s = algorithm.schedule;
     log(`training ${cfg.algorithm} on ${cfg.env.id}: ${s.mode === 'sync' ? s.trainBatchSize : s.stepsPerIteration} steps per iteration, run dir ${run.runDir}`);
     const start = performance.now() - c.wallSeconds * 1000;
@@ -93,4 +100,22 @@ export async function train(config: RunConfig | Record<string, unknown>, opts: T
   } finally {
     await cleanUp.close();
   }
+}
+
+/** The result of resuming a run whose stop rule its checkpoint already meets: nothing is trained, nothing written. */
+function finishedAlready(ckpt: Checkpoint, reason: string, runDir: string | undefined, log: (line: string) => void): TrainResult {
+  const m = ckpt.metadata;
+  log(`${ckpt.dir}: the run is finished (${reason}); nothing to train (raise the stop rule with --set stop.<key>=... to go on)`);
+  const episodes = (ckpt.runtime.episodes as { total?: number } | undefined)?.total ?? 0;
+  return {
+    runDir: runDir ?? path.dirname(path.dirname(ckpt.dir)),
+    stopReason: reason,
+    iterations: m.iteration,
+    envSteps: m.envSteps,
+    wallSeconds: m.wallSeconds,
+    episodes,
+    episodeReturnMean: m.episodeReturnMean ?? NaN,
+    checkpoint: ckpt.dir,
+    metrics: {},
+  };
 }

@@ -34,6 +34,8 @@ export interface RunParts {
 /** Options of the wiring that come from the command line rather than the config. */
 export interface WiringOptions {
   runDir?: string;
+  /** See `TrainOptions.replaceLeftovers`. */
+  replaceLeftovers?: boolean;
   bind?: string;
   curve?: { pair: KeyPair; allowed: Set<string> };
   log: (line: string) => void;
@@ -98,7 +100,7 @@ export async function wireRun(cfg: RunConfig, opts: WiringOptions, cleanUp: Clea
 
   const runDir = opts.runDir ?? (resume ? path.dirname(path.dirname(resume.dir)) : newRunDir(cfg.name ?? cfg.algorithm));
   // A run dir belongs to one run: locked until the run ends (refused if another live run holds it).
-  cleanUp.add(acquireRunDir(runDir, { resume: resume?.dir }), (release) => release());
+  cleanUp.add(acquireRunDir(runDir, { resume: resume?.dir, replaceLeftovers: opts.replaceLeftovers }), (release) => release());
   const run = new RunState(cfg, runDir, algorithm, sampler);
   if (resume) {
     await run.resume(resume);

@@ -1,0 +1,36 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Checkpoint } from '../checkpoint';
+import type { StopConfig } from '../config/schema';
+import { EpisodeWindow, stopReason } from '../metrics';
+import type { Counters } from './run-state';
+
+/**
+ * Why the run of `ckpt` has nothing left to train under `stop`, or undefined: its stop rule is
+ * met by the state the checkpoint holds, as the learner checked it after that iteration
+ * (counters, the episode window, and that iteration's evaluation from the run's progress.jsonl).
+ * A finished run restarted by a supervisor exits at once instead of training one more iteration
+ * per restart; `--set stop.iterations=...` past it goes on training.
+ */
+export function stopMetAt(ckpt: Checkpoint, stop: StopConfig): string | undefined {
+  const rt = ckpt.runtime as Partial<Counters> & { episodes?: ReturnType<EpisodeWindow['getState']> };
+  if (typeof rt.iteration !== 'number' || typeof rt.envSteps !== 'number' || typeof rt.wallSeconds !== 'number') return undefined;
+  const episodes = new EpisodeWindow(100);
+  if (rt.episodes) episodes.setState(rt.episodes);
+  const evalReturnMean = evaluationAt(path.join(path.dirname(path.dirname(ckpt.dir)), 'progress.jsonl'), rt.iteration);
+  return stopReason(stop, { iteration: rt.iteration, envSteps: rt.envSteps, wallSeconds: rt.wallSeconds, episodeReturnMean: episodes.returnMean, evalReturnMean });
+}
+
+/** The `evalReturnMean` of iteration `iteration`'s record in `file`, if it has one. */
+function evaluationAt(file: string, iteration: number): number | undefined {
+  if (!fs.existsSync(file)) return undefined;
+  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+    try {
+      const r = JSON.parse(line);
+      if (r?.iteration === iteration && typeof r.evalReturnMean === 'number') return r.evalReturnMean;
+    } catch {
+      // an empty line, or one cut short by a crash
+    }
+  }
+  return undefined;
+}
