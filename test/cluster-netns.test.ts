@@ -241,6 +241,8 @@ describe('A cluster of three namespace hosts (learner, w1, w2) on one switch, th
     await until(hosts!, 'the stranger to stop', () => (w.running ? undefined : true), 20_000);
     assert.equal(w.exitCode(), 3, w.tail());
     assert.match(w.output(), /refused this worker's key \(not in its --allowed-keys\)/, w.tail());
+    // and the learner saw the refused key come from w1's address: across hosts, not from loopback
+    assert.match(learner!.output(), new RegExp(`^ZAP: refused CURVE key \\S+ from ${hosts!.address('w1').replace(/\./g, '\\.')} `, 'm'), learner!.tail());
   });
 
   it('has a worker without --accept-code refuse with one line naming the flag, which the learner shows once, and exit 4', async function () {
