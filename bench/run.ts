@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: PPO and DQN CartPole time-to-solve over three seeds, sampling, transport,
- * DQN learner and replay throughput; `node dist/bench/run.js <part>` runs one part.
+ * one learner's intake from K workers (ingest), the weight broadcast to K, DQN learner and replay throughput; `node dist/bench/run.js <part>` runs one part.
  * Figures are medians; the machine is shared and noisy, so read them as such.
  */
 import { spawnSync } from 'node:child_process';
@@ -12,7 +12,9 @@ import { makeEnv, Rng, VectorEnv } from '../envs';
 import { selectBackend } from '../src/backend';
 import { loadConfig } from '../src/config/load';
 import { RolloutWorker } from '../src/runtime/rollout-worker';
+import { broadcast } from './broadcast';
 import { dqnGradientSteps, replayThroughput } from './dqn';
+import { ingest } from './ingest';
 import { transport, workerThroughput } from './workers';
 
 const root = path.resolve(__dirname, '..', '..');
@@ -117,6 +119,8 @@ async function main(): Promise<void> {
   if (!only || only === 'sampling') await samplingThroughput();
   if (!only || only === 'workers') await workerThroughput();
   if (!only || only === 'transport') await transport();
+  if (!only || only === 'ingest') await ingest();
+  if (!only || only === 'broadcast') await broadcast();
   if (!only || only === 'solve') timeToSolve('configs/ppo-cartpole.yaml', [0, 1, 2]);
   if (only === 'solve-suite') {
     timeToSolve('configs/ppo-acrobot.yaml', [0, 1, 2]);

@@ -26,8 +26,18 @@ export interface CheckpointMetadata {
    * code: a checkpoint of a module env is code (absent in checkpoints written before this).
    */
   spaces?: { observationSpace: SpaceSpec; actionSpace: SpaceSpec };
+  /** The evaluation that made it the run's best (`checkpoints/best/` alone, see checkpoint.best). */
+  evaluation?: BestEvaluation;
   /** CRC-32 of each other file, filled in by saveCheckpoint (absent in checkpoints written before it). */
   checksums?: Record<string, number>;
+}
+
+/** The evaluation during training whose mean made a checkpoint the best so far. */
+export interface BestEvaluation {
+  mean: number;
+  std: number;
+  episodes: number;
+  iteration: number;
 }
 
 export interface Checkpoint {
@@ -53,39 +63,52 @@ export function saveCheckpoint(runDir: string, ckpt: Omit<Checkpoint, 'dir'>, ke
   const final = path.join(root, name);
   const tmp = path.join(root, `.tmp-${name}-${process.pid}`);
   try {
-    fs.mkdirSync(root, { recursive: true });
-    // Half-written folders of a process killed mid-save: never loaded, removed here (the run dir's lock keeps other runs out).
-    for (const stale of fs.readdirSync(root).filter((n) => n.startsWith('.tmp-'))) fs.rmSync(path.join(root, stale), { recursive: true, force: true });
-    fs.mkdirSync(tmp);
-    let offset = 0;
-    const index = ckpt.algorithm.tensors.map((t) => {
-      const entry = { name: t.name, shape: t.shape, offset };
-      offset += t.data.length;
-      return entry;
-    });
-    const bin = new Float32Array(offset);
-    ckpt.algorithm.tensors.forEach((t, i) => bin.set(t.data, index[i].offset));
-    const files: Record<string, Buffer> = {
-      'tensors.bin': Buffer.from(bin.buffer, bin.byteOffset, bin.byteLength),
-      'tensors.json': Buffer.from(JSON.stringify(index)),
-      'state.json': Buffer.from(JSON.stringify({ algorithm: ckpt.algorithm.json, runtime: ckpt.runtime })),
-    };
-    for (const [file, data] of Object.entries(files)) writeSynced(path.join(tmp, file), data);
-    const checksums = Object.fromEntries(Object.entries(files).map(([file, data]) => [file, crc32(data)]));
-    // metadata.json last: a folder with it is complete.
-    writeSynced(path.join(tmp, 'metadata.json'), `${JSON.stringify({ ...ckpt.metadata, checksums }, null, 2)}\n`);
-    fsyncDir(tmp);
+    writeCheckpointFolder(tmp, ckpt);
     if (fs.existsSync(final)) discard(root, final); // the same iteration saved again (a resumed run)
     fs.renameSync(tmp, final);
     fsyncDir(root);
   } catch (err) {
     fs.rmSync(tmp, { recursive: true, force: true });
-    const e = err as NodeJS.ErrnoException;
-    const why = e.code === 'ENOSPC' ? 'no space left on the device (ENOSPC)' : e.code ? `${e.code}: ${e.syscall ?? 'write'} failed` : e.message.split('\n')[0];
-    throw new CheckpointError(`${final}: cannot write the checkpoint, ${why}; the earlier checkpoints are untouched`);
+    throw new CheckpointError(`${final}: cannot write the checkpoint, ${writeProblem(err)}; the earlier checkpoints are untouched`);
   }
   for (const old of listCheckpoints(runDir).slice(0, -keep)) discard(root, old);
   return final;
+}
+
+/**
+ * Writes a complete checkpoint into the new folder `tmp` (in `checkpoints/`), fsync'd, for the
+ * caller to rename into place; first removes the half-written `.tmp-` folders of a process
+ * killed mid-save (never loaded; the run dir's lock keeps other runs out).
+ */
+export function writeCheckpointFolder(tmp: string, ckpt: Omit<Checkpoint, 'dir'>): void {
+  const root = path.dirname(tmp);
+  fs.mkdirSync(root, { recursive: true });
+  for (const stale of fs.readdirSync(root).filter((n) => n.startsWith('.tmp-'))) fs.rmSync(path.join(root, stale), { recursive: true, force: true });
+  fs.mkdirSync(tmp);
+  let offset = 0;
+  const index = ckpt.algorithm.tensors.map((t) => {
+    const entry = { name: t.name, shape: t.shape, offset };
+    offset += t.data.length;
+    return entry;
+  });
+  const bin = new Float32Array(offset);
+  ckpt.algorithm.tensors.forEach((t, i) => bin.set(t.data, index[i].offset));
+  const files: Record<string, Buffer> = {
+    'tensors.bin': Buffer.from(bin.buffer, bin.byteOffset, bin.byteLength),
+    'tensors.json': Buffer.from(JSON.stringify(index)),
+    'state.json': Buffer.from(JSON.stringify({ algorithm: ckpt.algorithm.json, runtime: ckpt.runtime })),
+  };
+  for (const [file, data] of Object.entries(files)) writeSynced(path.join(tmp, file), data);
+  const checksums = Object.fromEntries(Object.entries(files).map(([file, data]) => [file, crc32(data)]));
+  // metadata.json last: a folder with it is complete.
+  writeSynced(path.join(tmp, 'metadata.json'), `${JSON.stringify({ ...ckpt.metadata, checksums }, null, 2)}\n`);
+  fsyncDir(tmp);
+}
+
+/** Why a write failed, in a few words (ENOSPC said plainly). */
+export function writeProblem(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  return e.code === 'ENOSPC' ? 'no space left on the device (ENOSPC)' : e.code ? `${e.code}: ${e.syscall ?? 'write'} failed` : e.message.split('\n')[0];
 }
 
 /**
@@ -93,7 +116,7 @@ export function saveCheckpoint(runDir: string, ckpt: Omit<Checkpoint, 'dir'>, ke
  * the way first (atomic), then deleted; a process killed in between leaves a `.tmp-` folder,
  * which the next save removes.
  */
-function discard(root: string, dir: string): void {
+export function discard(root: string, dir: string): void {
   const doomed = path.join(root, `.tmp-discard-${path.basename(dir)}-${process.pid}`);
   fs.renameSync(dir, doomed);
   fs.rmSync(doomed, { recursive: true, force: true });
@@ -113,17 +136,58 @@ export function listCheckpoints(runDir: string): string[] {
 
 export function dropCheckpointsAfter(runDir: string, iteration: number): void {
   for (const dir of listCheckpoints(runDir)) {
-    if (Number(path.basename(dir).slice('iter_'.length)) > iteration) fs.rmSync(dir, { recursive: true, force: true });
+    if (Number(path.basename(dir).slice('iter_'.length)) > iteration) discard(path.dirname(dir), dir);
   }
 }
 
-/** A checkpoint folder from a path that is one, or a run dir (its latest checkpoint). */
-export function resolveCheckpoint(p: string): string {
+/** The best checkpoint's folder name in `checkpoints/`, and where the previous best waits while it is replaced. */
+export const BEST = 'best';
+export const BEST_ASIDE = '.best-previous';
+
+/**
+ * A run's best checkpoint (checkpoint.best), or undefined: `best/`, or, while it is being
+ * replaced (or after a kill in the middle of that), the previous best set aside; `best/` is
+ * looked at again last in case the replacement finished between the two looks. Reads only:
+ * the learner puts a set-aside best back (`recoverBest`).
+ */
+export function bestCheckpoint(runDir: string): string | undefined {
+  const root = path.join(runDir, 'checkpoints');
+  return [BEST, BEST_ASIDE, BEST].map((n) => path.join(root, n)).find((dir) => fs.existsSync(path.join(dir, 'metadata.json')));
+}
+
+/** Which checkpoint of a run dir a command takes: its best (when it has one) or its newest. */
+export type CheckpointChoice = 'best' | 'latest';
+
+/**
+ * A checkpoint folder from a path that is one (taken as is), or a run dir: its best checkpoint
+ * when `prefer` is 'best' and it has one, else its newest periodic one (`rl train --resume`
+ * always takes the newest: the default). `say` gets one line naming what a run dir gave, where
+ * it had a best to choose from (without one, the newest is taken silently, as it always was).
+ */
+export function resolveCheckpoint(p: string, opts: { prefer?: CheckpointChoice; say?: (line: string) => void } = {}): string {
   if (fs.existsSync(path.join(p, 'metadata.json'))) return p;
   if (!fs.existsSync(p)) throw new CheckpointError(`${p}: no such run dir or checkpoint`);
-  const all = listCheckpoints(p);
-  if (all.length === 0) throw new CheckpointError(`${p}: not a checkpoint, and holds no checkpoints/iter_* folder`);
-  return all[all.length - 1];
+  const latest = listCheckpoints(p).at(-1);
+  const best = opts.prefer === 'best' ? bestCheckpoint(p) : undefined;
+  if (best) {
+    let meta: CheckpointMetadata;
+    try {
+      meta = readMetadata(best);
+    } catch (err) {
+      throw new CheckpointError(`${(err as Error).message}; --latest takes the newest checkpoint instead`);
+    }
+    opts.say?.(`using ${path.relative(p, best)} (${describeBest(meta)}); --latest for the newest${latest ? ` (${path.basename(latest)})` : ''}`);
+    return best;
+  }
+  if (!latest) throw new CheckpointError(`${p}: not a checkpoint, and holds no checkpoints/iter_* folder`);
+  if (opts.prefer === 'latest' && bestCheckpoint(p)) opts.say?.(`using ${path.relative(p, latest)}, the newest`); // said only where there was a choice
+  return latest;
+}
+
+/** `iteration 40, evaluation 487.3 ± 12.1 over 20 episodes` (a best checkpoint's metadata). */
+export function describeBest(meta: Pick<CheckpointMetadata, 'iteration' | 'evaluation'>): string {
+  const e = meta.evaluation;
+  return e ? `iteration ${e.iteration}, evaluation ${e.mean.toFixed(1)} ± ${e.std.toFixed(1)} over ${e.episodes} episodes` : `iteration ${meta.iteration}`;
 }
 
 export function readMetadata(dir: string, expect: { algorithm?: string } = {}): CheckpointMetadata {
@@ -222,7 +286,7 @@ function writeSynced(file: string, data: string | Buffer): void {
   }
 }
 
-function fsyncDir(dir: string): void {
+export function fsyncDir(dir: string): void {
   const fd = fs.openSync(dir, 'r');
   try {
     fs.fsyncSync(fd);

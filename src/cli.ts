@@ -20,6 +20,7 @@ import { ConfigError, RlError } from '../core/errors';
 import { train } from './runtime/learner';
 import { startViewServer } from './view/server';
 import { EXPORT_FORMATS, exportPolicy } from './export/export';
+import { deployKubernetes, SECRET_FILE } from './deploy/kubernetes';
 
 async function main(argv: string[]): Promise<void> {
   await yargs(argv)
@@ -69,7 +70,8 @@ async function main(argv: string[]): Promise<void> {
       "score a checkpoint's policy",
       (y) =>
         y
-          .option('checkpoint', { type: 'string', demandOption: true, describe: 'a checkpoint dir, or a run dir (its latest checkpoint)' })
+          .option('checkpoint', { type: 'string', demandOption: true, describe: 'a checkpoint dir, or a run dir (its best checkpoint if it has one, else its latest)' })
+          .option('latest', { type: 'boolean', default: false, describe: "a run dir's newest checkpoint rather than its best" })
           .option('episodes', { type: 'string', coerce: wholeNumber('--episodes', 1, 1_000_000), describe: 'episodes to run (default 100; 1 with --video)' })
           .option('video', { type: 'string', describe: 'record the episodes to FILE.gif or FILE.mp4 (mp4 needs ffmpeg)' })
           .option('seed', { type: 'string', default: '0', coerce: wholeNumber('--seed', 0), describe: 'seeds the envs (and sampling with --stochastic)' })
@@ -78,7 +80,7 @@ async function main(argv: string[]): Promise<void> {
           .option('env-dir', { type: 'string', array: true, default: [], describe: "where the checkpoint's env module (code) may be loaded from, if its env is one; repeatable" }),
       async (args) => {
         const episodes = args.episodes ?? (args.video ? 1 : 100);
-        const result = await evaluateCheckpoint(resolveCheckpoint(args.checkpoint), { ...args, episodes, envDirs: args['env-dir'] });
+        const result = await evaluateCheckpoint(resolveCheckpoint(args.checkpoint, pick(args.latest)), { ...args, episodes, envDirs: args['env-dir'] });
         if (args.json) console.log(JSON.stringify(result));
       },
     )
@@ -87,11 +89,12 @@ async function main(argv: string[]): Promise<void> {
       "write a checkpoint's policy for use outside the framework: onnx, tfjs (graph model) or js (one ES module)",
       (y) =>
         y
-          .option('checkpoint', { type: 'string', demandOption: true, describe: 'a checkpoint dir, or a run dir (its latest checkpoint)' })
+          .option('checkpoint', { type: 'string', demandOption: true, describe: 'a checkpoint dir, or a run dir (its best checkpoint if it has one, else its latest)' })
+          .option('latest', { type: 'boolean', default: false, describe: "a run dir's newest checkpoint rather than its best" })
           .option('format', { type: 'string', demandOption: true, describe: `${EXPORT_FORMATS.join(' | ')}; onnx: policy.onnx; tfjs: a folder with model.json; js: one dependency-free ES module (MLP policies)` })
           .option('out', { type: 'string', demandOption: true, describe: 'the file (onnx, js) or folder (tfjs) to write' }),
       async (args) => {
-        const files = await exportPolicy({ checkpoint: args.checkpoint, format: args.format, out: args.out });
+        const files = await exportPolicy({ checkpoint: args.checkpoint, format: args.format, out: args.out, ...pick(args.latest) });
         console.log(`wrote ${files.join(', ')}`);
       },
     )
@@ -136,11 +139,36 @@ async function main(argv: string[]): Promise<void> {
       },
     )
     .command(
+      'deploy <target>',
+      'manifests for a cluster: rl deploy kubernetes --config FILE --image IMG --workers N --out DIR',
+      (y) =>
+        y
+          .positional('target', { choices: ['kubernetes'] as const, demandOption: true })
+          .option('config', { type: 'string', demandOption: true, describe: 'YAML config file' })
+          .option('image', { type: 'string', demandOption: true, describe: "the pods' image, built from this repository's Dockerfile (REGISTRY/rl-zmq:TAG)" })
+          .option('workers', { type: 'string', demandOption: true, describe: 'worker pods (the Deployment scales later: kubectl scale)' })
+          .option('envs-per-worker', { type: 'string', describe: "envs each worker steps (default: the config's workers.envsPerWorker)" })
+          .option('namespace', { type: 'string', default: 'default', describe: 'the Kubernetes namespace' })
+          .option('create-namespace', { type: 'boolean', default: false, describe: 'also write a Namespace object' })
+          .option('gpu', { type: 'boolean', default: false, describe: 'the learner gets one nvidia.com/gpu and backend tensorflow-gpu' })
+          .option('autoscale', { type: 'string', describe: 'MIN:MAX worker pods, scaled on CPU by a HorizontalPodAutoscaler' })
+          .option('out', { type: 'string', demandOption: true, describe: 'a new or empty folder for the YAML files' }),
+      async (args) => {
+        const r = await deployKubernetes({ ...args, envsPerWorker: args['envs-per-worker'], createNamespace: args['create-namespace'] });
+        console.log(`wrote ${r.files.length} files to ${r.dir}: ${r.files.join(', ')}`);
+        console.log(`  ${SECRET_FILE} holds the run's CURVE secret keys: keep it out of git (${r.dir}/.gitignore lists it)`);
+        console.log(`next:\n${r.next.map((l) => `  ${l}`).join('\n')}`);
+      },
+    )
+    .command(
       'info <path>',
       'what a run dir or a checkpoint is',
-      (y) => y.positional('path', { type: 'string', demandOption: true, describe: 'a run dir or a checkpoint dir' }),
+      (y) =>
+        y
+          .positional('path', { type: 'string', demandOption: true, describe: 'a run dir (its best checkpoint if it has one, else its latest) or a checkpoint dir' })
+          .option('latest', { type: 'boolean', default: false, describe: "describe a run dir's newest checkpoint rather than its best" }),
       (args) => {
-        const info = describeRun(args.path);
+        const info = describeRun(args.path, { prefer: args.latest ? 'latest' : 'best' });
         console.log(info.text);
         if (info.damaged) process.exitCode = 1;
       },
@@ -193,7 +221,7 @@ async function main(argv: string[]): Promise<void> {
         for (const r of rows) console.log(r.map((cell, c) => cell.padEnd(widths[c])).join('  ').trimEnd());
       },
     )
-    .demandCommand(1, 'name a command: train, evaluate, export, view, info, envs, worker, keys (rl --help)')
+    .demandCommand(1, 'name a command: train, evaluate, export, view, info, envs, worker, keys, deploy (rl --help)')
     .strict()
     .fail((msg, err) => {
       if (err && !isUsageError(err)) throw err;
@@ -201,6 +229,11 @@ async function main(argv: string[]): Promise<void> {
     })
     .help()
     .parseAsync();
+}
+
+/** How `rl evaluate` and `rl export` take a run dir: its best checkpoint, or with --latest its newest; the choice is said on stderr. */
+function pick(latest: boolean) {
+  return { prefer: latest ? ('latest' as const) : ('best' as const), say: (line: string) => console.error(line) };
 }
 
 /**

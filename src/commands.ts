@@ -5,7 +5,7 @@ import { algorithms } from '../algorithms';
 import { checkpointEnvId, createEnv, resolveEnvDir } from './env-loader';
 import { weightsFromState } from '../core/algorithm';
 import { selectBackend, type BackendName } from './backend';
-import { listCheckpoints, readMetadata, readTensors, resolveCheckpoint, verifyCheckpoint } from './checkpoint';
+import { bestCheckpoint, describeBest, listCheckpoints, readMetadata, readTensors, resolveCheckpoint, verifyCheckpoint, type CheckpointChoice } from './checkpoint';
 import { applyOverrides, describeValue, validateConfig } from './config/load';
 import type { RunConfig } from './config/schema';
 import { evaluatePolicy, type EvaluationResult } from './evaluate';
@@ -107,11 +107,11 @@ export async function evaluateCheckpoint(
 }
 
 /**
- * A few readable lines on a run dir or a checkpoint; the checkpoint (a run's latest) is read
- * whole and checked, and `damaged` says if it would not load.
+ * A few readable lines on a run dir or a checkpoint; the checkpoint (a run's best, or its
+ * latest: `prefer`) is read whole and checked, and `damaged` says if it would not load.
  */
-export function describeRun(p: string): { text: string; damaged: boolean } {
-  const dir = resolveCheckpoint(p);
+export function describeRun(p: string, opts: { prefer?: CheckpointChoice } = {}): { text: string; damaged: boolean } {
+  const dir = resolveCheckpoint(p, { prefer: opts.prefer ?? 'best' });
   const meta = readMetadata(dir);
   const isRun = path.resolve(dir) !== path.resolve(p);
   let damage: string | undefined;
@@ -121,12 +121,17 @@ export function describeRun(p: string): { text: string; damaged: boolean } {
     if (!(err instanceof CheckpointError)) throw err;
     damage = err.message;
   }
+  const best = isRun ? bestCheckpoint(p) : undefined;
+  const isBest = best !== undefined && path.resolve(best) === path.resolve(dir);
   const lines = [
     `${isRun ? `run ${p}` : `checkpoint ${p}`}: ${meta.algorithm} on ${meta.envId}`,
-    `  ${isRun ? 'latest ' : ''}checkpoint: ${dir} (iteration ${meta.iteration}, ${meta.envSteps.toLocaleString('en-US')} env steps, ${meta.wallSeconds.toFixed(1)} s, written ${meta.time})`,
+    `  ${isRun ? (isBest ? 'best ' : 'latest ') : ''}checkpoint: ${dir} (iteration ${meta.iteration}, ${meta.envSteps.toLocaleString('en-US')} env steps, ${meta.wallSeconds.toFixed(1)} s, written ${meta.time})`,
   ];
   if (damage) lines.push(`  DAMAGED, it will not load: ${damage}`);
-  if (isRun) lines.push(`  checkpoints: ${listCheckpoints(p).map((c) => path.basename(c)).join(', ')}`);
+  if (isRun) {
+    const periodic = listCheckpoints(p).map((c) => path.basename(c));
+    lines.push(`  checkpoints: ${[...periodic, ...(best ? [`${path.relative(path.join(p, 'checkpoints'), best)} (${bestLine(best)})`] : [])].join(', ')}`);
+  }
   const progressFile = path.join(isRun ? p : path.dirname(path.dirname(dir)), 'progress.jsonl');
   if (fs.existsSync(progressFile)) {
     const records = fs.readFileSync(progressFile, 'utf8').trim().split('\n').flatMap((l) => {
@@ -148,4 +153,14 @@ export function describeRun(p: string): { text: string; damaged: boolean } {
     `  written by rl-zmq ${meta.packageVersion}, checkpoint format ${meta.formatVersion}`,
   );
   return { text: lines.join('\n'), damaged: damage !== undefined };
+}
+
+/** A best checkpoint's evaluation, or why it cannot be read. */
+function bestLine(dir: string): string {
+  try {
+    return describeBest(readMetadata(dir));
+  } catch (err) {
+    if (!(err instanceof CheckpointError)) throw err;
+    return `unreadable: ${err.message}`;
+  }
 }

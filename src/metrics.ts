@@ -62,17 +62,24 @@ export interface Progress {
   envSteps: number;
   wallSeconds: number;
   episodeReturnMean: number;
-  /** The latest evaluation's mean return, if one has run. */
+  /** The mean return of this iteration's evaluation, if it ran one. */
   evalReturnMean?: number;
+  /** The mean return of the evaluation before it, if there was one (since the start, or the resume). */
+  previousEvalReturnMean?: number;
 }
 
-/** Why the run should stop now, or undefined. The first condition reached ends the run. */
+/**
+ * Why the run should stop now, or undefined. The first condition reached ends the run.
+ * `stop.evalReturnMean` must hold at two evaluations in a row: one evaluation of a few episodes
+ * passes by luck too often (a policy whose true mean is below the bar, above it by chance).
+ */
 export function stopReason(stop: StopConfig, p: Progress): string | undefined {
   if (stop.episodeReturnMean !== undefined && p.episodeReturnMean >= stop.episodeReturnMean) {
     return `episodeReturnMean ${p.episodeReturnMean.toFixed(1)} >= ${stop.episodeReturnMean}`;
   }
-  if (stop.evalReturnMean !== undefined && p.evalReturnMean !== undefined && p.evalReturnMean >= stop.evalReturnMean) {
-    return `evalReturnMean ${p.evalReturnMean.toFixed(1)} >= ${stop.evalReturnMean}`;
+  const t = stop.evalReturnMean;
+  if (t !== undefined && p.evalReturnMean !== undefined && p.previousEvalReturnMean !== undefined && p.evalReturnMean >= t && p.previousEvalReturnMean >= t) {
+    return `evalReturnMean ${p.previousEvalReturnMean.toFixed(1)}, then ${p.evalReturnMean.toFixed(1)} >= ${t} (two evaluations in a row)`;
   }
   if (stop.envSteps !== undefined && p.envSteps >= stop.envSteps) return `envSteps ${p.envSteps} >= ${stop.envSteps}`;
   if (stop.iterations !== undefined && p.iteration >= stop.iterations) return `iterations ${p.iteration} >= ${stop.iterations}`;

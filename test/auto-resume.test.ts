@@ -161,11 +161,13 @@ describe('rl train --resume auto', () => {
 
     it("reads the checkpoint's own iteration's evaluation from its run's progress.jsonl", () => {
       fs.mkdirSync(path.join(tmp, 'finished'), { recursive: true });
-      const records = [{ iteration: 5, evalReturnMean: 490 }, { iteration: 6 }, { iteration: 7, evalReturnMean: 480 }];
+      const records = [{ iteration: 3, evalReturnMean: 486 }, { iteration: 5, evalReturnMean: 490 }, { iteration: 6 }, { iteration: 7, evalReturnMean: 480 }, { iteration: 9, evalReturnMean: 495 }];
       fs.writeFileSync(path.join(tmp, 'finished', 'progress.jsonl'), `${records.map((r) => JSON.stringify(r)).join('\n')}\n{"iter`);
-      assert.equal(stopMetAt(ckpt(5), stop({ evalReturnMean: 485, iterations: 100 })), 'evalReturnMean 490.0 >= 485');
+      assert.equal(stopMetAt(ckpt(5), stop({ evalReturnMean: 485, iterations: 100 })), 'evalReturnMean 486.0, then 490.0 >= 485 (two evaluations in a row)');
+      assert.equal(stopMetAt(ckpt(3), stop({ evalReturnMean: 485, iterations: 100 })), undefined); // the first evaluation: one is not enough
       assert.equal(stopMetAt(ckpt(6), stop({ evalReturnMean: 485, iterations: 100 })), undefined); // no evaluation at 6
       assert.equal(stopMetAt(ckpt(7), stop({ evalReturnMean: 485, iterations: 100 })), undefined);
+      assert.equal(stopMetAt(ckpt(9), stop({ evalReturnMean: 485, iterations: 100 })), undefined); // 480, then 495
     });
   });
 });

@@ -131,12 +131,13 @@ describe('Evaluation', () => {
     assert.match(text.stdout, /ppo on CartPole-v1, .*iter_000003 \(iteration 3, 768 env steps\), 4 episodes, deterministic actions:\n {2}return mean [\d.]+ {2}std [\d.]+ {2}min [\d.]+ {2}max [\d.]+\n {2}length mean [\d.]+/);
   });
 
-  it('evaluates during training on its own envs, logs eval metrics, and can stop on evalReturnMean', async () => {
-    const run = await train(config(['stop.iterations=6', 'evaluation.every=2', 'evaluation.episodes=3', 'stop.evalReturnMean=1']), { runDir: path.join(tmp, 'evaltrain'), ...quiet });
-    assert.equal(run.iterations, 2);
-    assert.match(run.stopReason, /^evalReturnMean [\d.]+ >= 1$/);
+  it('evaluates during training on its own envs, logs eval metrics, and stops on evalReturnMean reached at two evaluations in a row', async () => {
+    const run = await train(config(['stop.iterations=8', 'evaluation.every=2', 'evaluation.episodes=3', 'stop.evalReturnMean=1']), { runDir: path.join(tmp, 'evaltrain'), ...quiet });
     const rows = progress(run.runDir);
+    assert.equal(run.iterations, 4); // evaluations at 2 and 4, both >= 1 (a CartPole episode returns >= 1)
+    assert.equal(run.stopReason, `evalReturnMean ${rows[1].evalReturnMean.toFixed(1)}, then ${rows[3].evalReturnMean.toFixed(1)} >= 1 (two evaluations in a row)`);
     assert.equal(rows[0].evalReturnMean, undefined);
+    assert.equal(rows[2].evalReturnMean, undefined);
     assert.ok(rows[1].evalReturnMean >= 1 && rows[1].evalReturnMin <= rows[1].evalReturnMax);
   });
 

@@ -252,7 +252,7 @@ module.exports = { NoClose };\n`,
 
   describe('checkpoints by time', () => {
     it('defaults to a checkpoint every 300 seconds', () => {
-      assert.deepEqual(loadConfig(cartpole).checkpoint, { every: 0, everySeconds: 300, keep: 5 });
+      assert.deepEqual(loadConfig(cartpole).checkpoint, { every: 0, everySeconds: 300, keep: 5, best: false });
     });
 
     it('checkpointDue: every N iterations, or once everySeconds have passed; 0 turns either off', () => {

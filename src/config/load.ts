@@ -79,6 +79,10 @@ export function validateConfig(raw: Record<string, unknown>, where: (p: Path) =>
   if (config.stop.evalReturnMean !== undefined && config.evaluation.every === 0) {
     throw new ConfigError(`${where(['stop', 'evalReturnMean'])}: stop.evalReturnMean needs evaluation.every > 0`);
   }
+  if (config.checkpoint.best === true && config.evaluation.every === 0) {
+    throw new ConfigError(`${where(['checkpoint', 'best'])}: checkpoint.best (true) needs evaluation.every > 0: the best checkpoint is the best-evaluated policy (set evaluation.every, or checkpoint.best: false)`);
+  }
+  config.checkpoint.best ??= config.evaluation.every > 0;
   if (config.evaluation.video && config.evaluation.every === 0) {
     throw new ConfigError(`${where(['evaluation', 'video'])}: evaluation.video needs evaluation.every > 0`);
   }

@@ -56,6 +56,7 @@ const checkpointSchema = z
     every: z.number().int().min(0).default(0).describe('also save every N iterations; 0: by time only (everySeconds), and at the end (and on Ctrl-C)'),
     everySeconds: z.number().min(0).default(300).describe('also save when this many seconds have passed since the last checkpoint; 0: never by time'),
     keep: z.number().int().positive().default(5).describe('checkpoints kept; the oldest are pruned'),
+    best: z.boolean().optional().describe('also keep the policy of the best evaluation so far as checkpoints/best/ (needs evaluation.every); default: on when evaluation.every > 0'),
   })
   .strict();
 
@@ -71,7 +72,7 @@ const evaluationSchema = z
 const stopSchema = z
   .object({
     episodeReturnMean: z.number().optional().describe('mean return of the last 100 episodes'),
-    evalReturnMean: z.number().optional().describe('mean return of the latest evaluation (needs evaluation.every)'),
+    evalReturnMean: z.number().optional().describe('mean return of evaluation, reached at two evaluations in a row (needs evaluation.every)'),
     envSteps: z.number().int().positive().optional().describe('env steps sampled'),
     iterations: z.number().int().positive().optional().describe('training iterations'),
     wallSeconds: z.number().positive().optional().describe('seconds since the start'),

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ConfigError } from '../../core/errors';
-import { resolveCheckpoint } from '../checkpoint';
+import { resolveCheckpoint, type CheckpointChoice } from '../checkpoint';
 import { jsModuleSource } from './js';
 import { onnxModel } from './onnx';
 import { metadataJson, readPolicyGraph } from './policy-graph';
@@ -11,15 +11,15 @@ export const EXPORT_FORMATS = ['onnx', 'tfjs', 'js'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 /**
- * `rl export`: the policy of a checkpoint (or a run dir's latest) as a file another program
+ * `rl export`: the policy of a checkpoint (or of a run dir's checkpoint: `prefer`, see resolveCheckpoint) as a file another program
  * runs without this framework. `out` is a file for onnx (policy.onnx) and js (policy.js), with
  * the metadata beside it (policy.onnx.json, policy.js.json); a folder for tfjs (model.json,
  * weights.bin, metadata.json). Returns the files written.
  */
-export async function exportPolicy(opts: { checkpoint: string; format: string; out: string }): Promise<string[]> {
+export async function exportPolicy(opts: { checkpoint: string; format: string; out: string; prefer?: CheckpointChoice; say?: (line: string) => void }): Promise<string[]> {
   const format = opts.format as ExportFormat;
   if (!EXPORT_FORMATS.includes(format)) throw new ConfigError(`--format (${opts.format}) must be one of ${EXPORT_FORMATS.join(', ')}`);
-  const graph = readPolicyGraph(resolveCheckpoint(opts.checkpoint));
+  const graph = readPolicyGraph(resolveCheckpoint(opts.checkpoint, opts));
   const write = (file: string, data: string | Uint8Array): string => {
     fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
     fs.writeFileSync(file, data);

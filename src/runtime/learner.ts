@@ -1,6 +1,6 @@
 import { selectBackend } from '../backend';
 import * as path from 'node:path';
-import { loadCheckpoint, type Checkpoint } from '../checkpoint';
+import { describeBest, loadCheckpoint, type Checkpoint } from '../checkpoint';
 import { validateConfig } from '../config/load';
 import type { RunConfig } from '../config/schema';
 import { stopReason } from '../metrics';
@@ -38,6 +38,8 @@ export interface TrainResult {
   episodeReturnMean: number;
   /** The last checkpoint written. */
   checkpoint: string;
+  /** The best-evaluated checkpoint (checkpoint.best), once one was written. */
+  best?: string;
   /** The last iteration's record, as in progress.jsonl. */
   metrics: Record<string, number>;
 }
@@ -72,18 +74,21 @@ export async function train(config: RunConfig | Record<string, unknown>, opts: T
     let reason: string | undefined;
     let last: Record<string, number> = {};
     let evalReturnMean: number | undefined;
+    let previousEvalReturnMean: number | undefined; // the evaluation before the latest: a stop on evaluation needs two in a row
     await broadcast(parts, { initial: true });
     while (reason === undefined) {
       const work = await iterate();
       c.iteration += 1;
       const evaluation = (await evaluate(c.iteration, () => algorithm.getWeights())) ?? {};
-      evalReturnMean = evaluation.evalReturnMean ?? evalReturnMean;
+      if (evaluation.evalReturnMean !== undefined) [previousEvalReturnMean, evalReturnMean] = [evalReturnMean, evaluation.evalReturnMean];
       c.wallSeconds = (performance.now() - start) / 1000;
       const record = iterationRecord({ counters: c, work, episodes: run.episodes.metrics(), sampler: parts.sampler.stats(), evaluation });
       records.write((last = record));
+      if (evaluation.evalReturnMean !== undefined) await run.keepIfBest({ mean: evaluation.evalReturnMean, std: evaluation.evalReturnStd, episodes: cfg.evaluation.episodes });
       // Let signals (Ctrl-C) and I/O in: every await above may have resolved without yielding.
       await new Promise((resolve) => setImmediate(resolve));
-      reason = stopReason(cfg.stop, { ...c, episodeReturnMean: record.episodeReturnMean, evalReturnMean: evaluation.evalReturnMean }) ?? (opts.signal?.aborted ? 'interrupted' : undefined);
+      const evaluated = evaluation.evalReturnMean !== undefined ? { evalReturnMean, previousEvalReturnMean } : {};
+      reason = stopReason(cfg.stop, { ...c, episodeReturnMean: record.episodeReturnMean, ...evaluated }) ?? (opts.signal?.aborted ? 'interrupted' : undefined);
       if (reason === undefined && run.checkpointDue()) await run.checkpoint();
     }
     await run.checkpoint();
@@ -91,9 +96,9 @@ export async function train(config: RunConfig | Record<string, unknown>, opts: T
     log(
       `done: ${reason}. ${c.iteration} iterations, ${c.envSteps.toLocaleString('en-US')} env steps, ${ep.total} episodes in ${c.wallSeconds.toFixed(1)} s; ` +
         `episode return mean ${ep.returnMean.toFixed(1)}${evalReturnMean !== undefined ? `, last evaluation ${evalReturnMean.toFixed(1)}` : ''}.\n` +
-        `run dir: ${run.runDir}\ncheckpoint: ${run.lastCheckpoint}`,
+        `run dir: ${run.runDir}\ncheckpoint: ${run.lastCheckpoint}${run.bestCheckpoint ? `\nbest checkpoint: ${run.bestCheckpoint} (${describeBest({ iteration: c.iteration, evaluation: run.bestEvaluation })})` : ''}`,
     );
-    return { runDir: run.runDir, stopReason: reason, iterations: c.iteration, envSteps: c.envSteps, wallSeconds: c.wallSeconds, episodes: ep.total, episodeReturnMean: ep.returnMean, checkpoint: run.lastCheckpoint, metrics: last };
+    return { runDir: run.runDir, stopReason: reason, iterations: c.iteration, envSteps: c.envSteps, wallSeconds: c.wallSeconds, episodes: ep.total, episodeReturnMean: ep.returnMean, checkpoint: run.lastCheckpoint, best: run.bestCheckpoint, metrics: last };
   } catch (err) {
     await parts?.run.checkpointAfter(err, log);
     throw err;

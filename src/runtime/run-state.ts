@@ -2,7 +2,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Algorithm, NamedTensor } from '../../core/algorithm';
 import { CheckpointError, TrainingError } from '../../core/errors';
-import { checkpointDue, dropCheckpointsAfter, saveCheckpoint, type Checkpoint } from '../checkpoint';
+import { bestOnResume, saveBest } from '../best-checkpoint';
+import { checkpointDue, dropCheckpointsAfter, saveCheckpoint, type BestEvaluation, type Checkpoint } from '../checkpoint';
 import type { RunConfig } from '../config/schema';
 import { EpisodeWindow } from '../metrics';
 import { truncateProgress } from '../run-dir';
@@ -46,6 +47,10 @@ export class RunState {
   /** False while an update runs: an error thrown then may leave it half applied. */
   sound = true;
   lastCheckpoint = '';
+  /** The best evaluation so far, the one `checkpoints/best/` holds (checkpoint.best); undefined before the first. */
+  bestEvaluation: BestEvaluation | undefined;
+  /** `checkpoints/best/` once this run (or the run it resumed) has written it. */
+  bestCheckpoint: string | undefined;
   /** When the last checkpoint was written, and of what (a fresh run: the empty start, never worth one). */
   private savedAt = { time: performance.now(), envSteps: 0, iteration: 0 };
 
@@ -56,7 +61,7 @@ export class RunState {
     private readonly sampler: Sampler,
   ) {}
 
-  /** Takes up `ckpt`; progress.jsonl and checkpoints past it belong to an abandoned branch and go. */
+  /** Takes up `ckpt`; progress.jsonl, checkpoints and a best checkpoint past it belong to an abandoned branch and go. */
   async resume(ckpt: Checkpoint): Promise<void> {
     const rt = ckpt.runtime as unknown as RuntimeState;
     await this.algorithm.setState(ckpt.algorithm);
@@ -66,6 +71,8 @@ export class RunState {
     this.savedAt = { ...this.savedAt, envSteps: rt.envSteps, iteration: rt.iteration };
     truncateProgress(path.join(this.runDir, 'progress.jsonl'), rt.iteration);
     dropCheckpointsAfter(this.runDir, rt.iteration);
+    this.bestEvaluation = bestOnResume(this.runDir, rt.iteration);
+    if (this.bestEvaluation !== undefined) this.bestCheckpoint = path.join(this.runDir, 'checkpoints', 'best');
   }
 
   /** After a finished iteration. */
@@ -75,6 +82,28 @@ export class RunState {
 
   /** Writes a checkpoint of the finished iterations; refuses non-finite state with a TrainingError. */
   async checkpoint(opts: { fresh?: boolean } = {}): Promise<string> {
+    const c = this.counters;
+    this.lastCheckpoint = saveCheckpoint(this.runDir, await this.snapshot(opts), this.cfg.checkpoint.keep);
+    this.savedAt = { time: performance.now(), envSteps: c.envSteps, iteration: c.iteration };
+    return this.lastCheckpoint;
+  }
+
+  /**
+   * After an evaluation of the finished iterations (with checkpoint.best): if its mean beats
+   * the best so far, the state is saved as `checkpoints/best/`, the evaluation in its metadata.
+   * Returns that folder when it wrote one.
+   */
+  async keepIfBest(e: { mean: number; std: number; episodes: number }): Promise<string | undefined> {
+    if (this.cfg.checkpoint.best !== true || !(e.mean > (this.bestEvaluation?.mean ?? -Infinity))) return undefined;
+    const s = await this.snapshot();
+    const evaluation = { ...e, iteration: this.counters.iteration };
+    this.bestCheckpoint = saveBest(this.runDir, { ...s, metadata: { ...s.metadata, evaluation } });
+    this.bestEvaluation = evaluation;
+    return this.bestCheckpoint;
+  }
+
+  /** What a checkpoint of the finished iterations holds; refuses non-finite state with a TrainingError. */
+  private async snapshot(opts: { fresh?: boolean } = {}): Promise<Omit<Checkpoint, 'dir'>> {
     const c = this.counters;
     const algorithm = await this.algorithm.getState();
     assertFinite(algorithm.tensors, c.iteration, 'the state to checkpoint');
@@ -93,9 +122,7 @@ export class RunState {
       config: this.cfg,
       spaces: ((spec) => ({ observationSpace: spec.observationSpace, actionSpace: spec.actionSpace }))(this.algorithm.policySpec()),
     };
-    this.lastCheckpoint = saveCheckpoint(this.runDir, { metadata, algorithm, runtime: { ...runtime } }, this.cfg.checkpoint.keep);
-    this.savedAt = { time: performance.now(), envSteps: c.envSteps, iteration: c.iteration };
-    return this.lastCheckpoint;
+    return { metadata, algorithm, runtime: { ...runtime } };
   }
 
   /**

@@ -17,20 +17,27 @@ export function stopMetAt(ckpt: Checkpoint, stop: StopConfig): string | undefine
   if (typeof rt.iteration !== 'number' || typeof rt.envSteps !== 'number' || typeof rt.wallSeconds !== 'number') return undefined;
   const episodes = new EpisodeWindow(100);
   if (rt.episodes) episodes.setState(rt.episodes);
-  const evalReturnMean = evaluationAt(path.join(path.dirname(path.dirname(ckpt.dir)), 'progress.jsonl'), rt.iteration);
-  return stopReason(stop, { iteration: rt.iteration, envSteps: rt.envSteps, wallSeconds: rt.wallSeconds, episodeReturnMean: episodes.returnMean, evalReturnMean });
+  const [previousEvalReturnMean, evalReturnMean] = evaluationsTo(path.join(path.dirname(path.dirname(ckpt.dir)), 'progress.jsonl'), rt.iteration);
+  return stopReason(stop, { iteration: rt.iteration, envSteps: rt.envSteps, wallSeconds: rt.wallSeconds, episodeReturnMean: episodes.returnMean, evalReturnMean, previousEvalReturnMean });
 }
 
-/** The `evalReturnMean` of iteration `iteration`'s record in `file`, if it has one. */
-function evaluationAt(file: string, iteration: number): number | undefined {
-  if (!fs.existsSync(file)) return undefined;
+/**
+ * The evaluation before the latest, and the latest, as the learner saw them after iteration
+ * `iteration`: `evalReturnMean` of that iteration's record (undefined if it has none) and of
+ * the last evaluated record before it (a stop on evaluation needs two in a row).
+ */
+function evaluationsTo(file: string, iteration: number): [number | undefined, number | undefined] {
+  if (!fs.existsSync(file)) return [undefined, undefined];
+  const means: [number, number][] = [];
   for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
     try {
       const r = JSON.parse(line);
-      if (r?.iteration === iteration && typeof r.evalReturnMean === 'number') return r.evalReturnMean;
+      if (typeof r?.iteration === 'number' && r.iteration <= iteration && typeof r.evalReturnMean === 'number') means.push([r.iteration, r.evalReturnMean]);
     } catch {
       // an empty line, or one cut short by a crash
     }
   }
-  return undefined;
+  const latest = means.at(-1);
+  if (latest?.[0] !== iteration) return [undefined, undefined];
+  return [means.at(-2)?.[1], latest[1]];
 }

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
-import { listCheckpoints, readMetadata } from '../checkpoint';
+import { bestCheckpoint, listCheckpoints, readMetadata } from '../checkpoint';
 import { jsPolicyModule } from '../export/js';
 import { renderFps } from '../record';
 import { parse as parseYaml } from 'yaml';
@@ -44,9 +44,11 @@ function runConfig(runDir: string): RunConfigLite {
 
 /** What the page asks first: the run, its checkpoints and videos, and how to build its env. */
 function runInfo(runDir: string, bundle: PageBundle) {
-  const checkpoints = listCheckpoints(runDir).map((dir) => {
+  // The periodic checkpoints, oldest first, then the best-evaluated one (checkpoint.best) as `best`.
+  const best = bestCheckpoint(runDir);
+  const checkpoints = [...listCheckpoints(runDir), ...(best ? [best] : [])].map((dir) => {
     const m = readMetadata(dir);
-    return { name: path.basename(dir), iteration: m.iteration, envSteps: m.envSteps, episodeReturnMean: m.episodeReturnMean, time: m.time };
+    return { name: dir === best ? 'best' : path.basename(dir), iteration: m.iteration, envSteps: m.envSteps, episodeReturnMean: m.episodeReturnMean, time: m.time, evaluation: m.evaluation };
   });
   const cfg = runConfig(runDir);
   const videosDir = path.join(runDir, 'videos');
@@ -102,9 +104,9 @@ export async function startViewServer(opts: { runDir: string; port: number; host
       bundle ??= bundlePage(envId);
       return send(res, 200, TYPES['.json'], JSON.stringify(runInfo(runDir, await bundle)), head);
     }
-    const policy = /^\/api\/policy\/(iter_\d+)\.js$/.exec(url);
+    const policy = /^\/api\/policy\/(iter_\d+|best)\.js$/.exec(url);
     if (policy) {
-      const dir = listCheckpoints(runDir).find((d) => path.basename(d) === policy[1]);
+      const dir = policy[1] === 'best' ? bestCheckpoint(runDir) : listCheckpoints(runDir).find((d) => path.basename(d) === policy[1]);
       if (!dir) return notFound(res);
       const mtime = fs.statSync(path.join(dir, 'metadata.json')).mtimeMs;
       let cached = policies.get(dir);

@@ -8,7 +8,8 @@ export interface RunInfo {
   envId?: string;
   envConfig: Record<string, unknown>;
   renderFps: number;
-  checkpoints: { name: string; iteration: number; envSteps: number; episodeReturnMean: number | null; time: string }[];
+  /** Oldest first; the best-evaluated one (checkpoint.best), if any, last, named `best`. */
+  checkpoints: { name: string; iteration: number; envSteps: number; episodeReturnMean: number | null; time: string; evaluation?: { mean: number; episodes: number } }[];
   videos: string[];
   envProblem?: string;
 }
@@ -119,11 +120,14 @@ function showRun(info: RunInfo): void {
   $('checkpoints').querySelector('tbody')!.replaceChildren(...rows);
   const select = $<HTMLSelectElement>('play-checkpoint');
   const chosen = select.value;
+  // Best first (the default pick, as `rl evaluate RUN_DIR` takes it), then the newest down.
   select.replaceChildren(
     ...[...info.checkpoints].reverse().map((c) => {
       const o = document.createElement('option');
       o.value = c.name;
-      o.textContent = `${c.name} (return ${c.episodeReturnMean === null ? '-' : c.episodeReturnMean.toFixed(1)})`;
+      o.textContent = c.evaluation
+        ? `${c.name}: iteration ${c.iteration} (evaluation ${c.evaluation.mean.toFixed(1)} over ${c.evaluation.episodes} episodes)`
+        : `${c.name} (return ${c.episodeReturnMean === null ? '-' : c.episodeReturnMean.toFixed(1)})`;
       return o;
     }),
   );

@@ -1,0 +1,138 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { stringify } from 'yaml';
+import * as zmq from 'zeromq';
+import { ConfigError, RlError } from '../../core/errors';
+import { configToYaml, loadConfig, validateConfig } from '../config/load';
+import type { RunConfig } from '../config/schema';
+import { parseModuleRef } from '../env-loader';
+import { bundleEnvModule } from '../env-code/bundle';
+import { MAX_BATCH_ENVS } from '../transport/limits';
+import { PACKAGE_VERSION } from '../version';
+import { checkRequest, runName, type DeployOptions, type DeployRequest } from './k8s-options';
+import { FETCH_FILE, names, planObjects, type K8sObject, type Plan } from './k8s-manifests';
+import { ENV_BUNDLE_FILE, PATHS } from './k8s-pods';
+import { validateObject } from './k8s-validate';
+
+export type { DeployRequest } from './k8s-options';
+
+/** What `rl deploy kubernetes` wrote, and the commands that come next. */
+export interface DeployResult {
+  run: string;
+  dir: string;
+  files: string[];
+  objects: { file: string; object: K8sObject }[];
+  /** The learner's config as the pod reads it. */
+  learnerConfig: RunConfig;
+  next: string[];
+}
+
+/** A ConfigMap holds at most 1 MiB; the config and its headroom take the rest. */
+const MAX_BUNDLE_BYTES = 900 * 1024;
+export const SECRET_FILE = '01-secret.yaml';
+
+/**
+ * `rl deploy kubernetes`: manifests for one training run, written into `out` (a new or empty
+ * folder). The config is resolved here, as the learner pod will read it; a module env is
+ * bundled into the ConfigMap; fresh CURVE key pairs go into the Secret (never printed, the
+ * file mode 0600). Every object is checked against Kubernetes' schema before anything is written.
+ */
+export async function deployKubernetes(request: DeployRequest): Promise<DeployResult> {
+  const opts = checkRequest(request, MAX_BATCH_ENVS);
+  checkOut(opts.out);
+  const config = loadConfig(opts.config);
+  const run = runName(config.name ?? path.basename(opts.config));
+  const learnerConfig = resolveLearnerConfig(config, opts);
+  let envBundle: string | undefined;
+  const ref = parseModuleRef(learnerConfig.env.id);
+  if (ref) {
+    const bundle = await bundleEnvModule(ref.file, { maxBytes: MAX_BUNDLE_BYTES });
+    envBundle = bundle.source.toString('utf8');
+    // The pod loads the bundle from the ConfigMap's mount (no env.module: the id names it).
+    learnerConfig.env = { id: `${PATHS.configDir}/${ENV_BUNDLE_FILE}:${ref.name}`, config: learnerConfig.env.config };
+  }
+  const header = `# ${opts.config}, resolved by rl deploy kubernetes (rl-zmq ${PACKAGE_VERSION}) for the learner pod:\n# its workers come from the ${names(run).workers} Deployment${ref ? `; env.id was ${path.relative(process.cwd(), ref.file) || ref.file} (export ${ref.name}), bundled` : ''}\n`;
+  const keys = { learner: zmq.curveKeyPair(), worker: zmq.curveKeyPair() };
+  const plan: Plan = {
+    run,
+    namespace: opts.namespace,
+    image: opts.image,
+    workers: opts.workers,
+    envsPerWorker: learnerConfig.workers.envsPerWorker,
+    gpu: opts.gpu,
+    autoscale: opts.autoscale,
+    createNamespace: opts.createNamespace,
+    configYaml: header + configToYaml(learnerConfig),
+    envBundle,
+    keys,
+    version: PACKAGE_VERSION,
+  };
+  const objects = planObjects(plan);
+  for (const { object } of objects) validateObject(object);
+  const texts = objects.map(({ file, object }) => ({ file, text: stringify(object, { lineWidth: 0 }) }));
+  const secrets = [keys.learner.secretKey, keys.worker.secretKey];
+  for (const { file, text } of texts) {
+    if (file !== SECRET_FILE && secrets.some((s) => text.includes(s))) throw new RlError(`rl deploy kubernetes: ${file} would hold a secret key; nothing written`);
+  }
+  fs.mkdirSync(path.join(opts.out, path.dirname(FETCH_FILE)), { recursive: true });
+  for (const { file, text } of texts) {
+    fs.writeFileSync(path.join(opts.out, file), text, { mode: file === SECRET_FILE ? 0o600 : 0o644, flag: 'wx' });
+  }
+  if (envBundle !== undefined) {
+    // The same bundle for `rl evaluate --env-dir DIR/env` on the fetched run (its env.id names env.cjs).
+    fs.mkdirSync(path.join(opts.out, 'env'));
+    fs.writeFileSync(path.join(opts.out, 'env', ENV_BUNDLE_FILE), envBundle, { flag: 'wx' });
+  }
+  fs.writeFileSync(path.join(opts.out, '.gitignore'), `# CURVE secret keys: keep them out of git\n${SECRET_FILE}\n`, { flag: 'wx' });
+  return { run, dir: opts.out, files: texts.map((t) => t.file), objects, learnerConfig, next: nextCommands(run, opts, ref !== undefined) };
+}
+
+/**
+ * The config as the learner pod reads it. It is checked with the workers as asked
+ * (`numWorkers: --workers`, so `minibatchSize <= trainBatchSize` holds for that many), then
+ * set for the pod: `numWorkers: 0` (the workers are the Deployment's pods, connecting to
+ * `--bind`) and PPO's `trainBatchSize` fixed at workers x envs x rolloutLength, so that
+ * scaling the Deployment changes the speed, not the algorithm.
+ */
+function resolveLearnerConfig(config: RunConfig, opts: DeployOptions): RunConfig {
+  const sized = structuredClone(config);
+  sized.workers.numWorkers = opts.workers;
+  if (opts.envsPerWorker !== undefined) sized.workers.envsPerWorker = opts.envsPerWorker;
+  if (opts.gpu) sized.backend = 'tensorflow-gpu';
+  const where = (p: (string | number)[]) =>
+    p[0] === 'workers' && p[1] === 'numWorkers' ? `--workers ${opts.workers}`
+    : p[0] === 'workers' && p[1] === 'envsPerWorker' && opts.envsPerWorker !== undefined ? `--envs-per-worker ${opts.envsPerWorker}`
+    : `${opts.config} (with --workers ${opts.workers})`;
+  const checked = validateConfig(sized, where);
+  const w = checked.workers;
+  const section = checked[checked.algorithm] as { trainBatchSize?: number | null } | undefined;
+  if (section && section.trainBatchSize === null) section.trainBatchSize = opts.workers * w.envsPerWorker * w.rolloutLength;
+  w.numWorkers = 0;
+  return checked;
+}
+
+/** `out` must be new or empty: a second deploy never overwrites keys a running deployment uses. */
+function checkOut(out: string): void {
+  if (!fs.existsSync(out)) return;
+  if (!fs.statSync(out).isDirectory()) throw new ConfigError(`--out ${out}: not a folder`);
+  if (fs.readdirSync(out).length > 0) throw new ConfigError(`--out ${out}: not empty; give a new or empty folder (its keys are never overwritten)`);
+}
+
+function nextCommands(run: string, opts: DeployOptions, ref: boolean): string[] {
+  const n = names(run);
+  const k = `kubectl -n ${opts.namespace}`;
+  const pod = `${n.learner}-0`;
+  const lines: [string, string][] = [
+    ...(opts.namespace !== 'default' && !opts.createNamespace ? [[`kubectl create namespace ${opts.namespace}`, 'once, unless it exists'] as [string, string]] : []),
+    [`kubectl apply -f ${opts.out}`, 'starts the run'],
+    [`${k} logs -f ${pod}`, "the learner's console"],
+    [`${k} scale deployment/${n.workers} --replicas=${opts.workers * 2}`, 'more workers, mid-run'],
+    [`${k} delete pod ${pod}`, 'the learner restarts and resumes from its last checkpoint'],
+    [`${k} cp ${pod}:${PATHS.runDir} runs/${run}`, 'the run dir, while the learner runs'],
+    [`${k} scale statefulset/${n.learner} deployment/${n.workers} --replicas=0`, 'when the run is done (its learner would restart, resume and stop again); then, to fetch the run dir:'],
+    [`kubectl apply -f ${path.join(opts.out, path.dirname(FETCH_FILE))}`, `a pod that mounts the run dir (${k} wait --for=condition=Ready pod/${n.fetch})`],
+    [`${k} cp ${n.fetch}:${PATHS.runDir} runs/${run}`, 'the run dir, for rl view, TensorBoard and:'],
+    [`rl evaluate --checkpoint runs/${run}${ref ? ` --env-dir ${path.join(opts.out, 'env')}` : ''}`, ref ? "the env's bundle is in " + path.join(opts.out, 'env') : 'the policy, scored'],
+  ];
+  return lines.flatMap(([c, why]) => [`# ${why}`, c]);
+}

@@ -1,0 +1,77 @@
+import { strict as assert } from 'node:assert';
+import * as path from 'node:path';
+import { ppo, ppoConfigSchema } from '../algorithms/ppo/ppo';
+import type { TrajectoryBatch } from '../core/algorithm';
+import { makeEnv } from '../envs';
+import { BatchStream, impersonate, type Welcome } from '../bench/ingest-load';
+import { WorkerPool } from '../src/runtime/pool/worker-pool';
+import { MAX_BATCH_ENVS, MAX_BATCH_LENGTH } from '../src/transport/limits';
+import { decodeLearnerMessage, decodeWorkerMessage, DEFAULT_MAX_MESSAGE_BYTES, encode, type WorkerSetup } from '../src/transport/protocol';
+import { freePort } from './free-port';
+
+const root = path.resolve(__dirname, '..', '..');
+const weights = [{ name: 'w', shape: [1], data: new Float32Array(1) }];
+
+/** PPO's spec and the pool's batch expectation for `envId`, derived as the learner's wiring does. */
+function shapes(envId: string) {
+  const env = makeEnv(envId);
+  const act = env.actionSpace;
+  const spec = ppo.policySpec({ observationSpace: env.observationSpace.toSpec(), actionSpace: act.toSpec(), model: { hiddenSizes: [64, 64], activation: 'tanh', sharedLayers: false }, config: ppoConfigSchema.parse({}) });
+  const expectation = { obsSize: env.observationSpace.size, actionSize: act.type === 'Discrete' ? 1 : act.size, actionCount: act.type === 'Discrete' ? act.n : undefined, extras: spec.extras };
+  env.close();
+  return { spec, expectation, full: { ...expectation, maxNumEnvs: MAX_BATCH_ENVS, maxLength: MAX_BATCH_LENGTH, maxBytes: DEFAULT_MAX_MESSAGE_BYTES } };
+}
+
+/** A welcome as a worker receives it: encoded by the learner's encoder and decoded by the worker's decoder. */
+function welcome(envId: string, numEnvs: number, rolloutLength: number, workerId: number): Welcome {
+  const setup: WorkerSetup = { spec: shapes(envId).spec, envId, envConfig: {}, numEnvs, rolloutLength, seed: 0, heartbeatSeconds: 1, slot: 0, numSlots: 1, pubEndpoint: 'ipc:///tmp/x', learnerDir: root };
+  const msg = decodeLearnerMessage(encode({ type: 'welcome', workerId, setup, weights, policyVersion: 0 }));
+  assert.equal(msg.type, 'welcome');
+  return msg as Welcome;
+}
+
+describe('ingest bench load generator', () => {
+  for (const [envId, numEnvs, rolloutLength, obsSize, actionCount] of [['CartPole-v1', 4, 128, 4, 2], ['LunarLander-v3', 8, 256, 8, 4]] as const) {
+    it(`makes ${envId} batches that the learner's decoder accepts with the pool's expectation, seq counting up`, () => {
+      const stream = new BatchStream(welcome(envId, numEnvs, rolloutLength, 7), 0);
+      const seqs: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const msg = decodeWorkerMessage(stream.next(), shapes(envId).full);
+        assert.equal(msg.type, 'batch');
+        const b = (msg as { batch: TrajectoryBatch }).batch;
+        assert.equal(b.workerId, 7);
+        assert.equal(b.obs.length, numEnvs * rolloutLength * obsSize);
+        assert.deepEqual(Object.keys(b.extras).sort(), ['logp', 'value']);
+        assert.ok(b.actions.every((a) => Number.isInteger(a) && a >= 0 && a < actionCount));
+        assert.ok(b.episodes.lengths.length > 0, 'some episodes end in the batch');
+        seqs.push(b.seq);
+      }
+      assert.deepEqual(seqs, [2 ** 31, 2 ** 31 + 1, 2 ** 31 + 2]);
+    });
+  }
+
+  it('feeds a real WorkerPool, which rejects none of its messages', async () => {
+    const { spec, expectation } = shapes('CartPole-v1');
+    const connect = `tcp://127.0.0.1:${await freePort()}`;
+    const lines: string[] = [];
+    const pool = await WorkerPool.start({
+      setup: { spec, envId: 'CartPole-v1', envConfig: {}, numEnvs: 4, rolloutLength: 16, seed: 0, heartbeatSeconds: 1, learnerDir: root },
+      expectation, numWorkers: 0, bind: connect, maxPolicyLag: 0, streaming: true, workerTimeoutSeconds: 10, maxWorkerRestarts: 0, heartbeatSeconds: 1,
+      log: (l) => lines.push(l),
+    });
+    const stop = impersonate(connect, 3, 0);
+    try {
+      await pool.broadcast(weights, 0);
+      const batches: TrajectoryBatch[] = [];
+      const ids = () => new Set(batches.map((b) => b.workerId)).size;
+      const deadline = Date.now() + 10_000;
+      while ((ids() < 3 || batches.length < 12) && Date.now() < deadline) batches.push(...(await pool.next()));
+      assert.equal(ids(), 3, `all three sockets deliver (${batches.length} batches taken in; pool said: ${lines.join(' | ')})`);
+      assert.equal(pool.stats().rejectedMessages, 0, lines.join('\n'));
+      assert.equal(pool.stats().liveWorkers, 3);
+    } finally {
+      stop();
+      await pool.close();
+    }
+  });
+});
