@@ -216,6 +216,8 @@ describe('A cluster of three namespace hosts (learner, w1, w2) on one switch, th
     const bundled = /^env code for remote workers: corridor\.ts bundled, .* sha256 ([0-9a-f]{12}) /m.exec(learner.output());
     assert.ok(bundled, learner.tail());
     const sha = bundled[1];
+    // A sample request that came while a worker fetched the code was answered: no worker was dropped as silent.
+    assert.ok(!/ did not answer a sample request /.test(learner.output()), learner.tail());
     const fingerprint = keyFingerprint(readKeyPair(path.join(keys, 'learner')).publicKey).replace(/[+/]/g, '\\$&');
     const joined = joinedLines(learner);
     for (const [name, host] of [['good1', 'w1'], ['good2', 'w2']]) {

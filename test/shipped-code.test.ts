@@ -99,6 +99,8 @@ describe('Env code shipped to workers', function () {
       const run = await train(config(2), { runDir: path.join(tmp, `run-${i}`), bind: `tcp://127.0.0.1:${port}`, curve: curve(), log: (l) => lines.push(l) });
       const bundled = lines.find((l) => l.startsWith('env code for remote workers: walk.ts bundled'));
       assert.ok(bundled, lines.join('\n'));
+      // A request that came while the worker fetched the code is answered, not lost (the worker is never dropped as silent).
+      assert.ok(!lines.some((l) => / did not answer a sample request /.test(l)), lines.join('\n'));
       shas.push(/sha256 ([0-9a-f]{12})/.exec(bundled)![1]);
       const rows = fs.readFileSync(path.join(run.runDir, 'progress.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
       assert.equal(rows.length, 2);

@@ -192,6 +192,8 @@ export class WorkerProcess {
       this.lastFromLearner = Date.now();
       switch (msg.type) {
         case 'welcome':
+          // What was asked before it is the old run's; what comes after (even before its env code arrives) is the new one's.
+          this.requests = [];
           if (this.progress) this.pendingWelcome = msg; // mid-batch: applied when the batch ends
           else this.welcome(msg);
           break;
@@ -303,7 +305,6 @@ export class WorkerProcess {
     this.workerId = workerId;
     this.setup = { ...setup, envId };
     this.learnerEnvId = setup.envId;
-    this.requests = [];
     this.latest = null;
     this.weightsBy.broadcast = 0;
     this.weightsBy.request = 0;
