@@ -62,7 +62,7 @@ export function registerShippedModule(file: string, mod: Record<string, unknown>
   shipped.add(path.resolve(file));
 }
 
-/** Whether `file` is a module registered with `registerShippedModule` (for `EnvTrust.shipped`). */
+/** Whether `file` is a module registered with `registerShippedModule` (a worker runs each shipped module once). */
 export function isShippedModule(file: string): boolean {
   return shipped.has(path.resolve(file));
 }
@@ -104,12 +104,10 @@ function factoryFrom(mod: Record<string, unknown>, file: string, name: string): 
  * Who may say which code a process loads as an env. A module env is code: a worker loads one
  * only from inside a directory its owner allowed (`rl worker --env-dir DIR`; a spawned
  * worker gets its learner's module dir), and `rl evaluate` only from one the user names.
- * `shipped` is the hook for code the learner ships under the cluster's trust model (not
- * built yet): a file it vouches for passes too.
+ * Code the learner ships is another path, with its own rule (env-code/source.ts).
  */
 export interface EnvTrust {
   envDirs: readonly string[];
-  shipped?: (file: string) => boolean;
 }
 
 /**
@@ -120,7 +118,6 @@ export interface EnvTrust {
 export function trustedEnvId(envId: string, trust: EnvTrust, asker: string): string {
   const ref = parseModuleRef(envId);
   if (!ref) return envId;
-  if (trust.shipped?.(ref.file)) return envId;
   const real = fs.existsSync(ref.file) ? fs.realpathSync(ref.file) : undefined;
   const inside = real !== undefined && trust.envDirs.some((d) => isInside(real, d));
   if (!inside) {

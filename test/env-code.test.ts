@@ -101,6 +101,15 @@ exports.MyEnv = class { constructor() { this.observationSpace = new api.Box(0, 1
     const mod = loadShippedModule(bundle.source, 'shipped:abs');
     const env = new (mod.MyEnv as new () => { observationSpace: unknown })();
     assert.ok(env.observationSpace instanceof Box);
+    // Loaded by Node itself (as the learner pod of `rl deploy kubernetes` loads its bundle), through the package's exports.
+    const dir = path.join(tmp, 'pod');
+    fs.mkdirSync(path.join(dir, 'node_modules'), { recursive: true });
+    fs.symlinkSync(root, path.join(dir, 'node_modules', 'rl-zmq'));
+    fs.writeFileSync(path.join(dir, 'env.cjs'), bundle.source);
+    const viaNode = require(path.join(dir, 'env.cjs')) as { MyEnv: new () => { observationSpace: unknown; actionSpace: { n: number } } };
+    const podEnv = new viaNode.MyEnv();
+    assert.ok(podEnv.observationSpace instanceof Box);
+    assert.equal(podEnv.actionSpace.n, 2);
   });
 
   it('refuses a native addon dependency, naming the package', async () => {

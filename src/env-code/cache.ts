@@ -5,7 +5,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vm from 'node:vm';
 import { EnvError, ProtocolError } from '../../core/errors';
-import { PACKAGE_NAME, frameworkTree, packageRoot } from './framework';
+import { SHA256 } from '../transport/protocol';
+import { FRAMEWORK_DIRS, PACKAGE_NAME, frameworkTree, packageRoot } from './framework';
 
 /** Where a worker keeps the env code it was sent: `$XDG_CACHE_HOME/rl-zmq/env-code`, else `~/.cache/rl-zmq/env-code`. */
 export function defaultCacheDir(): string {
@@ -69,7 +70,7 @@ export class CodeCache {
 }
 
 function checkedSha(sha256: string): string {
-  if (typeof sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(sha256)) {
+  if (typeof sha256 !== 'string' || !SHA256.test(sha256)) {
     const shown = typeof sha256 === 'string' ? JSON.stringify(sha256.slice(0, 80)) : typeof sha256;
     throw new ProtocolError(`env code name ${shown} is not a sha256 (64 lowercase hex digits); refused`);
   }
@@ -112,6 +113,6 @@ function frameworkPath(sub: string, id: string, label: string): string {
   const tree = frameworkTree();
   const file = path.resolve(tree, sub);
   const rel = path.relative(tree, file);
-  if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) throw new EnvError(`shipped env code ${label} requires "${id}", which is not inside the framework`);
+  if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel) || !FRAMEWORK_DIRS.includes(rel.split(path.sep)[0])) throw new EnvError(`shipped env code ${label} requires "${id}", which is not inside the framework`);
   return file;
 }

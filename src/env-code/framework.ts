@@ -10,7 +10,7 @@ import * as path from 'node:path';
 export const PACKAGE_NAME = 'rl-zmq';
 
 /** The framework's own folders; anything else in the package (examples/, test/, node_modules/) is the user's. */
-const FRAMEWORK_DIRS = ['core', 'envs', 'algorithms', 'src'];
+export const FRAMEWORK_DIRS = ['core', 'envs', 'algorithms', 'src'];
 
 /** The package root: the nearest folder above this file whose package.json is this package's, symlinks resolved. */
 export function packageRoot(): string {
@@ -42,7 +42,7 @@ export function frameworkSpecifier(relative: string): string | undefined {
   if (parts[0] === 'dist') parts.shift();
   if (parts.length < 2 || !FRAMEWORK_DIRS.includes(parts[0]) || parts.includes('..')) return undefined;
   parts[parts.length - 1] = parts[parts.length - 1].replace(/\.(?:d\.)?[cm]?[tj]s$/, '');
-  if (parts[parts.length - 1] === 'index') parts.pop();
   const logical = parts.join('/');
-  return logical === 'src' ? PACKAGE_NAME : `${PACKAGE_NAME}/${logical}`;
+  // The package's exports map `rl-zmq/<path>` to dist/<path>.js (so a learner that loads a bundle through Node resolves it too).
+  return logical === 'src/index' ? PACKAGE_NAME : `${PACKAGE_NAME}/${logical}`;
 }

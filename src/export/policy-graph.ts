@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { algorithms } from '../../algorithms';
+import { algorithmNamed, algorithms } from '../../algorithms';
 import { weightsFromState, type GreedyHeadKind, type ModelConfig, type NamedTensor } from '../../core/algorithm';
 import { CheckpointError } from '../../core/errors';
 import type { SpaceSpec } from '../../core/spaces';
@@ -106,7 +106,7 @@ export function readPolicyGraph(dir: string): PolicyGraph {
   }
 
   const algorithm = meta.algorithm;
-  const module = Object.hasOwn(algorithms, algorithm) ? algorithms[algorithm as keyof typeof algorithms] : undefined;
+  const module = algorithmNamed(algorithm);
   if (!module) throw new CheckpointError(`${dir}: algorithm "${algorithm}"; this version has ${Object.keys(algorithms).join(', ')}`);
   const greedy = module.greedyPath({ model, actionSpace }, get, (name) => weights.has(name));
   const body = greedy.body;
@@ -119,6 +119,9 @@ export function readPolicyGraph(dir: string): PolicyGraph {
 
   const { kind: head, inputs, outputs: headOutputs, w: headW, b: headB } = greedy.head;
   if (inputs !== features) throw new CheckpointError(`${dir}: the policy head takes ${inputs} inputs, its body gives ${features}`);
+  if (headW.length !== inputs * headOutputs || headB.length !== headOutputs) {
+    throw new CheckpointError(`${dir}: the policy head's weights have ${headW.length} and ${headB.length} values, expected ${inputs} x ${headOutputs} and ${headOutputs}`);
+  }
   layers.push({ kind: 'dense', inputs, outputs: headOutputs, activation: 'linear', w: headW, b: headB });
   const outputs = (layers[layers.length - 1] as DenseSpec).outputs;
   const actionSize = actionSpace.type === 'Discrete' ? actionSpace.n : actionSpace.shape.reduce((a, b) => a * b, 1);

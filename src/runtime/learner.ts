@@ -1,6 +1,6 @@
 import { selectBackend } from '../backend';
 import * as path from 'node:path';
-import { describeBest, loadCheckpoint, type Checkpoint } from '../checkpoint';
+import { bestCheckpoint, describeBest, loadCheckpoint, type Checkpoint } from '../checkpoint';
 import { validateConfig } from '../config/load';
 import type { RunConfig } from '../config/schema';
 import { stopReason } from '../metrics';
@@ -8,7 +8,7 @@ import type { KeyPair } from '../transport/curve';
 import { broadcast, driverFor } from './drivers';
 import { IterationLog, UpdateMetrics, iterationRecord, metricIndex } from './iteration-record';
 import { CleanUp } from './clean-up';
-import { stopMetAt } from './stop-met';
+import { evaluationsUpTo, stopMetAt } from './stop-met';
 import { wireRun } from './wiring';
 
 export interface TrainOptions {
@@ -73,8 +73,10 @@ export async function train(config: RunConfig | Record<string, unknown>, opts: T
     const start = performance.now() - c.wallSeconds * 1000;
     let reason: string | undefined;
     let last: Record<string, number> = {};
-    let evalReturnMean: number | undefined;
-    let previousEvalReturnMean: number | undefined; // the evaluation before the latest: a stop on evaluation needs two in a row
+    // The latest evaluation and the one before it (a stop on evaluation needs two in a row), resumed from progress.jsonl.
+    const resumed = resume ? evaluationsUpTo(run.runDir, c.iteration) : {};
+    let evalReturnMean = resumed.latest?.mean;
+    let previousEvalReturnMean = resumed.previous;
     await broadcast(parts, { initial: true });
     while (reason === undefined) {
       const work = await iterate();
@@ -121,6 +123,7 @@ function finishedAlready(ckpt: Checkpoint, reason: string, runDir: string | unde
     episodes,
     episodeReturnMean: m.episodeReturnMean ?? NaN,
     checkpoint: ckpt.dir,
+    best: bestCheckpoint(runDir ?? path.dirname(path.dirname(ckpt.dir))),
     metrics: {},
   };
 }

@@ -95,6 +95,9 @@ export class RunState {
    */
   async keepIfBest(e: { mean: number; std: number; episodes: number }): Promise<string | undefined> {
     if (this.cfg.checkpoint.best !== true || !(e.mean > (this.bestEvaluation?.mean ?? -Infinity))) return undefined;
+    // The newest checkpoint first, so that a best is never ahead of it: a run resumed from an
+    // older one drops a best of iterations past it (another branch), and would lose this one.
+    await this.checkpoint();
     const s = await this.snapshot();
     const evaluation = { ...e, iteration: this.counters.iteration };
     this.bestCheckpoint = saveBest(this.runDir, { ...s, metadata: { ...s.metadata, evaluation } });

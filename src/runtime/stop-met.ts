@@ -17,27 +17,27 @@ export function stopMetAt(ckpt: Checkpoint, stop: StopConfig): string | undefine
   if (typeof rt.iteration !== 'number' || typeof rt.envSteps !== 'number' || typeof rt.wallSeconds !== 'number') return undefined;
   const episodes = new EpisodeWindow(100);
   if (rt.episodes) episodes.setState(rt.episodes);
-  const [previousEvalReturnMean, evalReturnMean] = evaluationsTo(path.join(path.dirname(path.dirname(ckpt.dir)), 'progress.jsonl'), rt.iteration);
-  return stopReason(stop, { iteration: rt.iteration, envSteps: rt.envSteps, wallSeconds: rt.wallSeconds, episodeReturnMean: episodes.returnMean, evalReturnMean, previousEvalReturnMean });
+  const e = evaluationsUpTo(path.dirname(path.dirname(ckpt.dir)), rt.iteration);
+  // The learner checked the evaluation rule only after an iteration that evaluated.
+  const evaluated = e.latest?.iteration === rt.iteration ? { evalReturnMean: e.latest.mean, previousEvalReturnMean: e.previous } : {};
+  return stopReason(stop, { iteration: rt.iteration, envSteps: rt.envSteps, wallSeconds: rt.wallSeconds, episodeReturnMean: episodes.returnMean, ...evaluated });
 }
 
 /**
- * The evaluation before the latest, and the latest, as the learner saw them after iteration
- * `iteration`: `evalReturnMean` of that iteration's record (undefined if it has none) and of
- * the last evaluated record before it (a stop on evaluation needs two in a row).
+ * The last evaluation at or before `iteration` in the run's progress.jsonl, and the mean of
+ * the one before it: the state of a stop on evaluation (two in a row) after that iteration.
  */
-function evaluationsTo(file: string, iteration: number): [number | undefined, number | undefined] {
-  if (!fs.existsSync(file)) return [undefined, undefined];
-  const means: [number, number][] = [];
+export function evaluationsUpTo(runDir: string, iteration: number): { latest?: { iteration: number; mean: number }; previous?: number } {
+  const file = path.join(runDir, 'progress.jsonl');
+  if (!fs.existsSync(file)) return {};
+  const means: { iteration: number; mean: number }[] = [];
   for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
     try {
       const r = JSON.parse(line);
-      if (typeof r?.iteration === 'number' && r.iteration <= iteration && typeof r.evalReturnMean === 'number') means.push([r.iteration, r.evalReturnMean]);
+      if (typeof r?.iteration === 'number' && r.iteration <= iteration && typeof r.evalReturnMean === 'number') means.push({ iteration: r.iteration, mean: r.evalReturnMean });
     } catch {
       // an empty line, or one cut short by a crash
     }
   }
-  const latest = means.at(-1);
-  if (latest?.[0] !== iteration) return [undefined, undefined];
-  return [means.at(-2)?.[1], latest[1]];
+  return { latest: means.at(-1), previous: means.at(-2)?.mean };
 }

@@ -50,6 +50,11 @@ export interface WiringOptions {
 async function shippedCode(envId: string, opts: WiringOptions): Promise<{ sha256: string; source: Buffer } | undefined> {
   const ref = parseModuleRef(envId);
   if (!ref || !opts.bind) return undefined;
+  if (!opts.curve) {
+    // Code goes only to workers that can prove who sent it; over plain TCP no worker may run it, so none is sent.
+    opts.log(`env code is not shipped over ${opts.bind} without CURVE: remote workers load ${path.basename(ref.file)} from their own copy (rl worker --env-dir DIR)`);
+    return undefined;
+  }
   const bundle = await bundleEnvModule(ref.file);
   opts.log(`env code for remote workers: ${path.basename(ref.file)} bundled, ${(bundle.bytes / 1024).toFixed(1)} KiB, sha256 ${bundle.sha256.slice(0, 12)} (sent to workers started with --accept-code)`);
   return { sha256: bundle.sha256, source: bundle.source };

@@ -1,9 +1,9 @@
 import * as os from 'node:os';
 import * as zmq from 'zeromq';
-import { algorithms } from '../../algorithms';
+import { algorithmNamed, algorithms } from '../../algorithms';
 import type { SamplingPolicy, Weights } from '../../core/algorithm';
 import { EnvError } from '../../core/errors';
-import { moduleEnvId, registerShippedModule, type EnvTrust } from '../env-loader';
+import { isShippedModule, moduleEnvId, registerShippedModule, type EnvTrust } from '../env-loader';
 import { CodeCache, defaultCacheDir, loadShippedModule } from '../env-code/cache';
 import { envSource, type EnvSource } from '../env-code/source';
 import { PACKAGE_VERSION } from '../version';
@@ -224,6 +224,7 @@ export class WorkerProcess {
    */
   private welcome(msg: Welcome): void {
     const setup = msg.setup;
+    this.awaitingCode = null; // a code asked for by an earlier welcome is no longer wanted
     if (setup.packageVersion !== PACKAGE_VERSION) {
       this.warnOnce(`version:${setup.packageVersion}`, `worker: this worker runs rl-zmq ${PACKAGE_VERSION}, the learner ${setup.packageVersion}; install the learner's version here if anything fails`);
     }
@@ -236,6 +237,8 @@ export class WorkerProcess {
     // Let go of the old run now: its rollout must not answer the new learner's requests.
     this.rollout?.close();
     this.rollout = null;
+    this.sub?.close();
+    this.sub = null;
     this.workerId = msg.workerId;
     this.awaitingCode = { welcome: msg, sha256: source.code.sha256, exportName: source.exportName };
     void this.out.send(encode({ type: 'codeRequest', workerId: msg.workerId, sha256: source.code.sha256 }));
@@ -257,7 +260,8 @@ export class WorkerProcess {
   private startShipped(msg: Welcome, sha256: string, exportName: string, source: Buffer, how: string): void {
     const file = this.cache().file(sha256);
     try {
-      registerShippedModule(file, loadShippedModule(source, file));
+      // Run once per process: the same sha256 is the same module (one that calls registerEnv must not run twice).
+      if (!isShippedModule(file)) registerShippedModule(file, loadShippedModule(source, file));
     } catch (err) {
       return this.refuse(msg.workerId, (err as Error).message);
     }
@@ -296,7 +300,7 @@ export class WorkerProcess {
 
   private start(workerId: number, setup: WorkerSetup, envId: string, weights: Weights, policyVersion: number): void {
     // Everything that can refuse the setup comes first, before this worker lets go of what it runs.
-    const algorithm = Object.hasOwn(algorithms, setup.spec.algorithm) ? algorithms[setup.spec.algorithm as keyof typeof algorithms] : undefined;
+    const algorithm = algorithmNamed(setup.spec.algorithm);
     if (!algorithm) {
       throw new EnvError(`the learner's algorithm '${setup.spec.algorithm}' is not one this worker's version has (${Object.keys(algorithms).join(', ')}); run the learner's version here`);
     }

@@ -114,7 +114,7 @@ function limitsFor(maxBytes: number): Record<WorkerMessage['type'] | LearnerMess
 const WORKER_TYPES = ['hello', 'batch', 'heartbeat', 'envError', 'weightsRequest', 'codeRequest', 'refused', 'bye'] as const;
 const LEARNER_TYPES = ['welcome', 'sample', 'weights', 'code', 'heartbeat', 'unknownWorker'] as const;
 /** A sha256 as the protocol writes it: 64 lowercase hex digits (it also names a cache file, so nothing else passes). */
-const SHA256 = /^[0-9a-f]{64}$/;
+export const SHA256 = /^[0-9a-f]{64}$/;
 
 /** What the learner's run expects of a batch: sizes from the env spaces and the algorithm, bounds from the config. */
 export interface BatchExpectation {
