@@ -81,16 +81,16 @@ export function imageSetup(dockerfile: string, appDir: string, node: string): Im
 
 /**
  * The folders of this machine that stand for the pod's volumes, made under `opts.dir` as the
- * kubelet makes them: a ConfigMap's keys (or items) mode 0644; a Secret's items with its
- * defaultMode, owned by root and the pod's fsGroup; an emptyDir 0777 and empty; a claim's
- * folder as given. Returns the volume name's folder.
+ * kubelet makes them: a ConfigMap's keys (or items) mode 0644, a Secret's items with its
+ * defaultMode, both owned by root and the pod's fsGroup and readable by that group; an
+ * emptyDir 0777 and empty; a claim's folder as given. Returns the volume name's folder.
  */
 export function volumeFolders(pod: PodSpec, sources: VolumeSources, dir: string): Map<string, string> {
   const folders = new Map<string, string>();
   for (const v of pod.volumes) {
     const folder = path.join(dir, 'volumes', v.name);
     if (v.configMap) {
-      writeItems(folder, sources.configMaps[v.configMap.name], v.configMap.items, CONFIG_MAP_MODE, 0);
+      writeItems(folder, sources.configMaps[v.configMap.name], v.configMap.items, CONFIG_MAP_MODE, pod.securityContext.fsGroup);
     } else if (v.secret) {
       writeItems(folder, sources.secrets[v.secret.secretName], v.secret.items, v.secret.defaultMode ?? SECRET_DEFAULT_MODE, pod.securityContext.fsGroup);
     } else if (v.emptyDir) {
@@ -113,7 +113,8 @@ function writeItems(folder: string, data: Record<string, string> | undefined, it
     const file = path.join(folder, p);
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, data[key]);
-    fs.chmodSync(file, mode);
+    // The kubelet gives a read-only volume's files to the fsGroup, readable by it whatever the mode (its roMask 0440).
+    fs.chmodSync(file, mode | 0o440);
     fs.chownSync(file, 0, gid);
   }
 }
