@@ -230,11 +230,17 @@ function readKey(file: string): string {
 /**
  * A secret key that the group or others may read is not secret: said on stderr (as ssh does,
  * though ssh refuses; here a warning, so that a shared or mounted folder keeps working).
+ * Group read is not warned of where it is how this process reads the file: another user's
+ * file in one of this process's groups, read-only to the group, nothing for others. That is a
+ * Kubernetes Secret volume as a pod's non-root user sees it (root's files, the pod's fsGroup,
+ * at least 0440 whatever its defaultMode), which no chmod can change.
  */
 function warnIfOthersCanRead(file: string): void {
   if (process.platform === 'win32') return; // no POSIX modes
-  const mode = fs.statSync(file).mode & 0o777;
-  if ((mode & 0o077) !== 0) {
+  const st = fs.statSync(file);
+  const mode = st.mode & 0o777;
+  const readThroughGroup = (mode & 0o027) === 0 && st.uid !== process.getuid?.() && (st.gid === process.getgid?.() || (process.getgroups?.() ?? []).includes(st.gid));
+  if ((mode & 0o077) !== 0 && !readThroughGroup) {
     console.warn(`warning: ${file} is readable by others (mode 0${mode.toString(8)}); it holds a secret key: chmod 600 ${file}`);
   }
 }
