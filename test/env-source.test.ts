@@ -49,6 +49,11 @@ describe('Where a worker takes a module env from', () => {
   it('refuses a module env the learner does not ship and this machine lacks, with the loader’s reason', () => {
     const r = envSource(setup(missing, false), policy());
     assert.equal(r.kind, 'refuse');
-    assert.match((r as { reason: string }).reason, /^env module .*grid\.ts is not on this machine/);
+    assert.match((r as { reason: string }).reason, /^env module .*grid\.ts is not on this machine[^;]*\)$/);
+  });
+
+  it('says, on a link without CURVE, that the learner ships code only over CURVE', () => {
+    const r = envSource(setup(missing, false), policy({ insecure: true, authenticated: false }));
+    assert.match((r as { reason: string }).reason, /^env module .*grid\.ts is not on this machine.*; a learner ships env code only over CURVE \(--keys and --learner-key here, --keys and --allowed-keys there\)$/);
   });
 });

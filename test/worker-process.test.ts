@@ -115,7 +115,7 @@ describe('The worker process', () => {
     const w = startWorker(['--connect', `tcp://127.0.0.1:${port}`, '--env-dir', allowed]);
     try {
       const line = await w.waitFor(/^worker: refusing the learner's run: .*$/m);
-      assert.equal(line, `worker: refusing the learner's run: the learner asks for env module ${evil}, which is not inside the allowed ones (${fs.realpathSync(allowed)}); an env module is code, loaded only from a directory its owner names with --env-dir`);
+      assert.equal(line, `worker: refusing the learner's run: the learner asks for env module ${evil}, which is not inside the allowed ones (${fs.realpathSync(allowed)}); an env module is code, loaded only from a directory its owner names with --env-dir; a learner ships env code only over CURVE (--keys and --learner-key here, --keys and --allowed-keys there)`);
       assert.equal(await w.exited(), 4);
       assert.equal(fs.existsSync(marker), false, 'the worker ran the file');
     } finally {

@@ -32,7 +32,11 @@ export function envSource(setup: Pick<WorkerSetup, 'envId' | 'learnerDir' | 'cod
   try {
     return { kind: 'local', envId: trustedEnvId(localEnvId(setup.envId, setup.learnerDir), policy.trust, 'the learner asks for') };
   } catch (err) {
-    if (!code) return { kind: 'refuse', reason: (err as Error).message };
+    if (!code) {
+      // Without CURVE the learner ships nothing (no worker could prove who sent it).
+      const hint = policy.authenticated ? '' : '; a learner ships env code only over CURVE (--keys and --learner-key here, --keys and --allowed-keys there)';
+      return { kind: 'refuse', reason: `${(err as Error).message}${hint}` };
+    }
     const what = `the learner ships its env code (${path.basename(ref.file)}, sha256 ${code.sha256.slice(0, 12)})`;
     const reason =
       policy.insecure ? `${what}, and shipped code is never run over a link without CURVE (--insecure): connect with --keys DIR and --learner-key FILE`
