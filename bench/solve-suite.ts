@@ -1,10 +1,13 @@
 /**
- * `node dist/bench/run.js solve-suite [--configs a,b] [--seeds 0,1,2] [--reuse] [--markdown]`:
+ * `node dist/bench/run.js solve-suite [--configs a,b] [--seeds 0,1,2] [--reuse] [--markdown] [--table]`:
  * every shipped config (configs/*.yaml) on each seed, through the real CLI: `rl train` as a
  * child process, then `rl evaluate --checkpoint RUN_DIR --episodes 100 --json` (the run's kept
  * best where it has one). One table: steps, wall time, why it stopped, the 100-episode greedy
  * score, and whether that score reaches the env's reward threshold (the config's stop threshold
  * where the env has none). One training at a time; runs go to runs/suite/<config>-s<seed>/.
+ * Each run's row is merged into runs/bench/solve-suite.json as it ends; `--table` prints the
+ * table from there without training. `--reuse` keeps run dirs found (`rl train --resume auto`:
+ * a finished one is only evaluated, an interrupted one goes on).
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -138,6 +141,7 @@ export function solveSuite(argv: string[]): void {
       seeds: { type: 'string', default: '0,1,2' },
       reuse: { type: 'boolean', default: false },
       markdown: { type: 'boolean', default: false },
+      table: { type: 'boolean', default: false },
       'run-root': { type: 'string', default: path.join(root, 'runs', 'suite') },
     },
   });
@@ -148,6 +152,11 @@ export function solveSuite(argv: string[]): void {
     if (!/^\d+$/.test(s.trim())) throw new Error(`--seeds: "${s}" is not a whole number`);
     return Number(s);
   });
+  if (values.table) {
+    const rows = keptRows().filter((r) => configs.includes(r.config) && seeds.includes(r.seed));
+    console.log(`${formatTable(rows, values.markdown)}\n\n${rows.filter((r) => r.pass).length}/${rows.length} pass`);
+    return;
+  }
   console.log(`\n== solve suite: ${configs.length} configs x seeds ${seeds.join(', ')}, one training at a time (runs in ${path.relative(root, values['run-root'])}) ==`);
   const rows: SuiteRow[] = [];
   for (const config of configs) {
@@ -155,8 +164,26 @@ export function solveSuite(argv: string[]): void {
       const row = runOne(config, seed, { runRoot: values['run-root'], reuse: values.reuse });
       rows.push(row);
       console.log(formatTable([row], false).split('\n')[1]);
+      // After every run, so that a suite stopped part-way keeps what it measured (`--table` prints it).
+      writeBenchJson('solve-suite', { rows: merged(keptRows(), [row]) });
     }
   }
   console.log(`\n${formatTable(rows, values.markdown)}\n\n${rows.filter((r) => r.pass).length}/${rows.length} pass`);
-  writeBenchJson('solve-suite', { configs, seeds, rows });
+}
+
+const jsonFile = path.join(root, 'runs', 'bench', 'solve-suite.json');
+
+/** The rows earlier suites wrote (runs/bench/solve-suite.json), or none. */
+function keptRows(): SuiteRow[] {
+  if (!fs.existsSync(jsonFile)) return [];
+  const rows = (JSON.parse(fs.readFileSync(jsonFile, 'utf8')) as { rows?: SuiteRow[] }).rows;
+  return Array.isArray(rows) ? rows : [];
+}
+
+/** `old` with each of `fresh` in place of the row of its config and seed, in shipped-config order. */
+export function merged(old: SuiteRow[], fresh: SuiteRow[]): SuiteRow[] {
+  const key = (r: SuiteRow) => `${r.config}\0${r.seed}`;
+  const byKey = new Map(old.map((r) => [key(r), r]));
+  for (const r of fresh) byKey.set(key(r), r);
+  return [...byKey.values()].sort((a, b) => a.config.localeCompare(b.config) || a.seed - b.seed);
 }

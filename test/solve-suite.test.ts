@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import * as path from 'node:path';
-import { formatTable, stopOf, thresholdOf, type SuiteRow } from '../bench/solve-suite';
+import { formatTable, merged, stopOf, thresholdOf, type SuiteRow } from '../bench/solve-suite';
 import { loadConfig } from '../src/config/load';
 
 const root = path.resolve(__dirname, '..', '..');
@@ -41,5 +41,10 @@ describe('solve suite', () => {
     assert.match(md[0], /^\| config \| seed \| env steps \| wall s \|/);
     assert.equal(md[2], '| ppo-lunarlander-workers | 2 | 880,640 | 512 | evalReturnMean 221.0, then 230.5 >= 220 (2 in a row) | best, at 860,160 | 189.4 ± 80.1 | NO (>= 200) |');
     assert.match(md[3], /\| final \| 240\.0 ± 80\.1 \| yes \(>= 200\) \|$/);
+  });
+
+  it('merges a new run into the kept rows in place of the same config and seed, in config then seed order', () => {
+    const rows = merged([row({ seed: 2 }), row({ config: 'dqn-catch', seed: 0 })], [row({ seed: 2, evalReturnMean: 250, pass: true }), row({ seed: 0 })]);
+    assert.deepEqual(rows.map((r) => `${r.config}/${r.seed}/${r.evalReturnMean}`), ['dqn-catch/0/189.43', 'ppo-lunarlander-workers/0/189.43', 'ppo-lunarlander-workers/2/250']);
   });
 });
