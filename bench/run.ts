@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: PPO and DQN CartPole time-to-solve over three seeds, sampling, transport,
  * one learner's intake from K workers (ingest), the weight broadcast to K, DQN learner and replay throughput; `node dist/bench/run.js <part>` runs one part.
+ * `solve-suite` (not part of the default run: it takes an hour or more) trains every shipped config on seeds 0-2 (bench/solve-suite.ts).
  * Figures are medians; the machine is shared and noisy, so read them as such.
  */
 import { spawnSync } from 'node:child_process';
@@ -15,6 +16,7 @@ import { RolloutWorker } from '../src/runtime/rollout-worker';
 import { broadcast } from './broadcast';
 import { dqnGradientSteps, replayThroughput } from './dqn';
 import { ingest } from './ingest';
+import { solveSuite } from './solve-suite';
 import { transport, workerThroughput } from './workers';
 
 const root = path.resolve(__dirname, '..', '..');
@@ -122,11 +124,7 @@ async function main(): Promise<void> {
   if (!only || only === 'ingest') await ingest();
   if (!only || only === 'broadcast') await broadcast();
   if (!only || only === 'solve') timeToSolve('configs/ppo-cartpole.yaml', [0, 1, 2]);
-  if (only === 'solve-suite') {
-    timeToSolve('configs/ppo-acrobot.yaml', [0, 1, 2]);
-    timeToSolve('configs/ppo-pendulum.yaml', [0, 1, 2]);
-    timeToSolve('configs/ppo-catch.yaml', [0, 1, 2]);
-  }
+  if (only === 'solve-suite') solveSuite(process.argv.slice(3));
   if (!only || only === 'dqn') {
     await dqnGradientSteps();
     replayThroughput();

@@ -1,0 +1,189 @@
+/**
+ * `node dist/bench/run.js solve-suite [--configs a,b] [--seeds 0,1,2] [--reuse] [--markdown] [--table]`:
+ * every shipped config (configs/*.yaml) on each seed, through the real CLI: `rl train` as a
+ * child process, then `rl evaluate --checkpoint RUN_DIR --episodes 100 --json` (the run's kept
+ * best where it has one). One table: steps, wall time, why it stopped, the 100-episode greedy
+ * score, and whether that score reaches the env's reward threshold (the config's stop threshold
+ * where the env has none). One training at a time; runs go to runs/suite/<config>-s<seed>/.
+ * Each run's row is merged into runs/bench/solve-suite.json as it ends; `--table` prints the
+ * table from there without training. `--reuse` keeps run dirs found (`rl train --resume auto`:
+ * a finished one is only evaluated, an interrupted one goes on).
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { envSpec } from '../envs';
+import { bestCheckpoint, readMetadata } from '../src/checkpoint';
+import { loadConfig } from '../src/config/load';
+import { stopReason } from '../src/metrics';
+import { writeBenchJson } from './bench-json';
+
+const root = path.resolve(__dirname, '..', '..');
+const cli = path.join(root, 'dist/src/cli.js');
+
+/** One config on one seed: what training took and what `rl evaluate` made of the kept policy. */
+export interface SuiteRow {
+  config: string;
+  seed: number;
+  envSteps: number;
+  /** Training's own clock (progress.jsonl), without process start-up. */
+  wallSeconds: number;
+  stopReason: string;
+  /** Which checkpoint `rl evaluate` took: the run's best (with the env steps it was kept at), or its newest. */
+  checkpoint: { kind: 'best' | 'latest'; envSteps: number; iteration: number };
+  evalReturnMean: number;
+  evalReturnStd: number;
+  threshold: number;
+  thresholdFrom: 'env' | 'stop';
+  pass: boolean;
+  /** Set when this call trained it; absent when `--reuse` found it finished. */
+  processSeconds?: number;
+}
+
+/** The bar a config's 100-episode score is held to: the env's reward threshold, else its stop rule's. */
+export function thresholdOf(cfg: ReturnType<typeof loadConfig>): { threshold: number; thresholdFrom: 'env' | 'stop' } {
+  const env = envSpec(cfg.env.id).rewardThreshold;
+  if (env !== undefined) return { threshold: env, thresholdFrom: 'env' };
+  const stop = cfg.stop.evalReturnMean ?? cfg.stop.episodeReturnMean;
+  if (stop === undefined) throw new Error(`${cfg.env.id} has no reward threshold and the config no stop.evalReturnMean or stop.episodeReturnMean`);
+  return { threshold: stop, thresholdFrom: 'stop' };
+}
+
+/** Why the run stopped, worked out from its progress.jsonl by the rule the learner used. */
+export function stopOf(cfg: ReturnType<typeof loadConfig>, progress: Record<string, number>[]): string {
+  const last = progress[progress.length - 1];
+  const evals = progress.filter((p) => typeof p.evalReturnMean === 'number').map((p) => p.evalReturnMean);
+  const evaluated = typeof last.evalReturnMean === 'number' ? { evalReturnMean: evals.at(-1), previousEvalReturnMean: evals.at(-2) } : {};
+  return stopReason(cfg.stop, { iteration: last.iteration, envSteps: last.envSteps, wallSeconds: last.wallSeconds, episodeReturnMean: last.episodeReturnMean, ...evaluated }) ?? 'interrupted';
+}
+
+function runOne(name: string, seed: number, opts: { runRoot: string; reuse: boolean }): SuiteRow {
+  const configFile = path.join(root, 'configs', `${name}.yaml`);
+  const cfg = loadConfig(configFile);
+  const runDir = path.join(opts.runRoot, `${name}-s${seed}`);
+  if (!opts.reuse) fs.rmSync(runDir, { recursive: true, force: true });
+  fs.mkdirSync(opts.runRoot, { recursive: true });
+  // --resume auto: a run dir left by an earlier (or interrupted) suite is finished or continued; an empty one starts fresh.
+  const logFile = path.join(opts.runRoot, `${name}-s${seed}.log`);
+  const log = fs.openSync(logFile, opts.reuse ? 'a' : 'w');
+  const start = performance.now();
+  const train = spawnSync(process.execPath, [cli, 'train', '--config', configFile, '--seed', String(seed), '--run-dir', runDir, '--resume', 'auto'], { cwd: root, stdio: ['ignore', log, log] });
+  fs.closeSync(log);
+  const processSeconds = (performance.now() - start) / 1000;
+  if (train.status !== 0) throw new Error(`${name} seed ${seed}: rl train exited ${train.status ?? train.signal}; see ${path.relative(root, logFile)}`);
+  const evaluation = spawnSync(process.execPath, [cli, 'evaluate', '--checkpoint', runDir, '--episodes', '100', '--json'], { cwd: root, encoding: 'utf8' });
+  if (evaluation.status !== 0) throw new Error(`${name} seed ${seed}: rl evaluate exited ${evaluation.status}: ${evaluation.stderr.trim()}`);
+  const result = JSON.parse(evaluation.stdout) as { returnMean: number; returnStd: number };
+  const progress = fs.readFileSync(path.join(runDir, 'progress.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
+  const last = progress[progress.length - 1];
+  const best = bestCheckpoint(runDir);
+  const kept = best ? readMetadata(best) : undefined;
+  const { threshold, thresholdFrom } = thresholdOf(cfg);
+  const trained = !/the run is finished/.test(fs.readFileSync(logFile, 'utf8').trim().split('\n').at(-1) ?? '');
+  return {
+    config: name,
+    seed,
+    envSteps: last.envSteps,
+    wallSeconds: last.wallSeconds,
+    stopReason: stopOf(cfg, progress),
+    checkpoint: kept ? { kind: 'best', envSteps: kept.envSteps, iteration: kept.iteration } : { kind: 'latest', envSteps: last.envSteps, iteration: last.iteration },
+    evalReturnMean: result.returnMean,
+    evalReturnStd: result.returnStd,
+    threshold,
+    thresholdFrom,
+    pass: result.returnMean >= threshold,
+    ...(trained ? { processSeconds } : {}),
+  };
+}
+
+const fmtSteps = (n: number) => n.toLocaleString('en-US');
+const shortStop = (r: string) => r.replace(/ \(two evaluations in a row\)/, ' (2 in a row)');
+
+/** The table's cells, one array per row, with its header first. */
+function cells(rows: SuiteRow[]): string[][] {
+  const head = ['config', 'seed', 'env steps', 'wall s', 'stop reason', 'policy evaluated', 'rl evaluate (100 ep.)', 'pass'];
+  return [
+    head,
+    ...rows.map((r) => [
+      r.config,
+      String(r.seed),
+      fmtSteps(r.envSteps),
+      r.wallSeconds.toFixed(0),
+      shortStop(r.stopReason),
+      r.checkpoint.kind === 'best' ? `best, at ${fmtSteps(r.checkpoint.envSteps)}` : 'final',
+      `${r.evalReturnMean.toFixed(1)} ± ${r.evalReturnStd.toFixed(1)}`,
+      `${r.pass ? 'yes' : 'NO'} (>= ${r.threshold}${r.thresholdFrom === 'stop' ? ', stop rule' : ''})`,
+    ]),
+  ];
+}
+
+export function formatTable(rows: SuiteRow[], markdown: boolean): string {
+  const table = cells(rows);
+  if (markdown) {
+    const line = (c: string[]) => `| ${c.map((x) => x.replace(/\|/g, '\\|')).join(' | ')} |`;
+    return [line(table[0]), `|${table[0].map((_, i) => (i === 1 || i === 2 || i === 3 ? ' ---: ' : ' --- ')).join('|')}|`, ...table.slice(1).map(line)].join('\n');
+  }
+  const widths = table[0].map((_, i) => Math.max(...table.map((c) => c[i].length)));
+  return table.map((c) => c.map((x, i) => x.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
+}
+
+/** Every shipped config's name (configs/NAME.yaml), sorted. */
+function shippedConfigs(): string[] {
+  return fs.readdirSync(path.join(root, 'configs')).filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -'.yaml'.length)).sort();
+}
+
+export function solveSuite(argv: string[]): void {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      configs: { type: 'string' },
+      seeds: { type: 'string', default: '0,1,2' },
+      reuse: { type: 'boolean', default: false },
+      markdown: { type: 'boolean', default: false },
+      table: { type: 'boolean', default: false },
+      'run-root': { type: 'string', default: path.join(root, 'runs', 'suite') },
+    },
+  });
+  const shipped = shippedConfigs();
+  const configs = values.configs ? values.configs.split(',').map((c) => path.basename(c.trim(), '.yaml')) : shipped;
+  for (const c of configs) if (!shipped.includes(c)) throw new Error(`--configs: "${c}" is not a shipped config (configs/*.yaml: ${shipped.join(', ')})`);
+  const seeds = values.seeds.split(',').map((s) => {
+    if (!/^\d+$/.test(s.trim())) throw new Error(`--seeds: "${s}" is not a whole number`);
+    return Number(s);
+  });
+  if (values.table) {
+    const rows = keptRows().filter((r) => configs.includes(r.config) && seeds.includes(r.seed));
+    console.log(`${formatTable(rows, values.markdown)}\n\n${rows.filter((r) => r.pass).length}/${rows.length} pass`);
+    return;
+  }
+  console.log(`\n== solve suite: ${configs.length} configs x seeds ${seeds.join(', ')}, one training at a time (runs in ${path.relative(root, values['run-root'])}) ==`);
+  const rows: SuiteRow[] = [];
+  for (const config of configs) {
+    for (const seed of seeds) {
+      const row = runOne(config, seed, { runRoot: values['run-root'], reuse: values.reuse });
+      rows.push(row);
+      console.log(formatTable([row], false).split('\n')[1]);
+      // After every run, so that a suite stopped part-way keeps what it measured (`--table` prints it).
+      writeBenchJson('solve-suite', { rows: merged(keptRows(), [row]) });
+    }
+  }
+  console.log(`\n${formatTable(rows, values.markdown)}\n\n${rows.filter((r) => r.pass).length}/${rows.length} pass`);
+}
+
+const jsonFile = path.join(root, 'runs', 'bench', 'solve-suite.json');
+
+/** The rows earlier suites wrote (runs/bench/solve-suite.json), or none. */
+function keptRows(): SuiteRow[] {
+  if (!fs.existsSync(jsonFile)) return [];
+  const rows = (JSON.parse(fs.readFileSync(jsonFile, 'utf8')) as { rows?: SuiteRow[] }).rows;
+  return Array.isArray(rows) ? rows : [];
+}
+
+/** `old` with each of `fresh` in place of the row of its config and seed, in shipped-config order. */
+export function merged(old: SuiteRow[], fresh: SuiteRow[]): SuiteRow[] {
+  const key = (r: SuiteRow) => `${r.config}\0${r.seed}`;
+  const byKey = new Map(old.map((r) => [key(r), r]));
+  for (const r of fresh) byKey.set(key(r), r);
+  return [...byKey.values()].sort((a, b) => a.config.localeCompare(b.config) || a.seed - b.seed);
+}

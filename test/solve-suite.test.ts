@@ -1,0 +1,50 @@
+import { strict as assert } from 'node:assert';
+import * as path from 'node:path';
+import { formatTable, merged, stopOf, thresholdOf, type SuiteRow } from '../bench/solve-suite';
+import { loadConfig } from '../src/config/load';
+
+const root = path.resolve(__dirname, '..', '..');
+const config = (name: string) => loadConfig(path.join(root, 'configs', `${name}.yaml`));
+
+const row = (over: Partial<SuiteRow>): SuiteRow => ({
+  config: 'ppo-lunarlander-workers',
+  seed: 2,
+  envSteps: 880_640,
+  wallSeconds: 512.4,
+  stopReason: 'evalReturnMean 221.0, then 230.5 >= 220 (two evaluations in a row)',
+  checkpoint: { kind: 'best', envSteps: 860_160, iteration: 210 },
+  evalReturnMean: 189.43,
+  evalReturnStd: 80.12,
+  threshold: 200,
+  thresholdFrom: 'env',
+  pass: false,
+  ...over,
+});
+
+describe('solve suite', () => {
+  it('holds a score to the env registry reward threshold, and to the stop rule where the env has none', () => {
+    assert.deepEqual(thresholdOf(config('ppo-lunarlander-workers')), { threshold: 200, thresholdFrom: 'env' });
+    assert.deepEqual(thresholdOf(config('ppo-pendulum')), { threshold: -250, thresholdFrom: 'stop' });
+  });
+
+  it('works out why a run stopped from its progress records, two evaluations in a row for an evaluation stop', () => {
+    const cfg = config('ppo-lunarlander-workers');
+    const at = (iteration: number, evalReturnMean?: number) => ({ iteration, envSteps: iteration * 4096, wallSeconds: iteration, episodeReturnMean: 150, ...(evalReturnMean === undefined ? {} : { evalReturnMean }) });
+    assert.equal(stopOf(cfg, [at(5, 225), at(6), at(10, 230)]), 'evalReturnMean 225.0, then 230.0 >= 220 (two evaluations in a row)');
+    assert.equal(stopOf(cfg, [at(5, 100), at(10, 230)]), 'interrupted');
+    assert.equal(stopOf(cfg, [at(489, 100)]), 'envSteps 2002944 >= 2000000');
+  });
+
+  it('prints one Markdown row per run with the kept checkpoint, the score and whether it passes', () => {
+    const md = formatTable([row({}), row({ seed: 0, evalReturnMean: 240, pass: true, checkpoint: { kind: 'latest', envSteps: 1, iteration: 1 } })], true).split('\n');
+    assert.equal(md.length, 4);
+    assert.match(md[0], /^\| config \| seed \| env steps \| wall s \|/);
+    assert.equal(md[2], '| ppo-lunarlander-workers | 2 | 880,640 | 512 | evalReturnMean 221.0, then 230.5 >= 220 (2 in a row) | best, at 860,160 | 189.4 ± 80.1 | NO (>= 200) |');
+    assert.match(md[3], /\| final \| 240\.0 ± 80\.1 \| yes \(>= 200\) \|$/);
+  });
+
+  it('merges a new run into the kept rows in place of the same config and seed, in config then seed order', () => {
+    const rows = merged([row({ seed: 2 }), row({ config: 'dqn-catch', seed: 0 })], [row({ seed: 2, evalReturnMean: 250, pass: true }), row({ seed: 0 })]);
+    assert.deepEqual(rows.map((r) => `${r.config}/${r.seed}/${r.evalReturnMean}`), ['dqn-catch/0/189.43', 'ppo-lunarlander-workers/0/189.43', 'ppo-lunarlander-workers/2/250']);
+  });
+});
