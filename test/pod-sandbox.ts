@@ -48,6 +48,8 @@ export interface ImageSetup {
   links: { link: string; target: string }[];
   /** The program `command[0]` names, and what it runs here: the image links it to dist/src/cli.js. */
   program: { name: string; script: string };
+  /** The image's /app: this checkout (`from`), bound at `path` in the pod, outside any volume (a checkout under /tmp would be hidden by the /tmp emptyDir). */
+  app: { path: string; from: string };
 }
 
 export interface PodOptions {
@@ -62,12 +64,15 @@ export interface PodOptions {
 const CONFIG_MAP_MODE = 0o644;
 const SECRET_DEFAULT_MODE = 0o644;
 
-/** The image's ENV and links, read from the Dockerfile's `ENV` and `ln -s` lines; `/app` is `appDir`. */
+/** Where the image's /app is in a pod here: / cannot take an overlay, /opt can. */
+const APP_IN_POD = '/opt/app';
+
+/** The image's ENV and links, read from the Dockerfile's `ENV` and `ln -s` lines; `/app` is `appDir`, bound at /opt/app in the pod. */
 export function imageSetup(dockerfile: string, appDir: string, node: string): ImageSetup {
   const text = fs.readFileSync(dockerfile, 'utf8');
   const env: Record<string, string> = {};
   for (const m of text.matchAll(/^ENV (.+)$/gm)) for (const pair of m[1].trim().split(/\s+/)) env[pair.split('=')[0]] = pair.slice(pair.indexOf('=') + 1);
-  const links = [...text.matchAll(/ln -s (\S+) (\S+)/g)].map((m) => ({ target: m[1].replace(/^\/app(?=\/|$)/, appDir), link: m[2] }));
+  const links = [...text.matchAll(/ln -s (\S+) (\S+)/g)].map((m) => ({ target: m[1].replace(/^\/app(?=\/|$)/, APP_IN_POD), link: m[2] }));
   const program = links.find((l) => l.link.startsWith('/usr/local/bin/'));
   if (!program) throw new Error(`${dockerfile}: no ln -s ... /usr/local/bin/NAME line for the entrypoint`);
   return {
@@ -76,6 +81,7 @@ export function imageSetup(dockerfile: string, appDir: string, node: string): Im
     links: links.filter((l) => l !== program),
     // The image runs cli.js by its #! line (it is made executable there); here node runs it.
     program: { name: path.posix.basename(program.link), script: `#!/bin/sh\nexec ${node} ${program.target} "$@"\n` },
+    app: { path: APP_IN_POD, from: appDir },
   };
 }
 
@@ -133,6 +139,7 @@ export function podArgv(pod: PodSpec, container: ContainerSpec, image: ImageSetu
   // nothing of this machine outside the namespace changes. A mount point that exists needs none.
   const made = [
     ...mounts.filter((m) => !fs.existsSync(m.mountPath)).map((m) => m.mountPath),
+    image.app.path,
     ...image.links.map((l) => l.link),
     program,
     ...(opts.hosts?.length ? ['/etc/hosts'] : []),
@@ -149,6 +156,10 @@ export function podArgv(pod: PodSpec, container: ContainerSpec, image: ImageSetu
       const layer = path.join(opts.dir, 'overlays', String(i));
       return [`mkdir -p ${quote(`${layer}/upper`)} ${quote(`${layer}/work`)}`, `mount -t overlay overlay -o ${quote(`lowerdir=${d},upperdir=${layer}/upper,workdir=${layer}/work`)} ${quote(d)}`];
     }),
+    // The image's app, read-only (readOnlyRootFilesystem), before any volume can cover where it is on this machine.
+    `mkdir -p ${quote(image.app.path)}`,
+    `mount --bind ${quote(image.app.from)} ${quote(image.app.path)}`,
+    `mount -o remount,bind,ro ${quote(image.app.path)}`,
     ...mounts.flatMap((m) => {
       const from = folders.get(m.name);
       if (!from) throw new Error(`volumeMount ${m.name} at ${m.mountPath}: no such volume`);
@@ -161,6 +172,8 @@ export function podArgv(pod: PodSpec, container: ContainerSpec, image: ImageSetu
     // readOnlyRootFilesystem: the root and the overlays go read-only; the writable volumes stay as mounted
     'mount -o remount,bind,ro /',
     ...overlays.map((d) => `mount -o remount,ro ${quote(d)}`),
+    // The image's WORKDIR (/app): the container starts there, not in whatever folder this test runs in.
+    `cd ${quote(image.app.path)}`,
     `exec unshare --pid --fork --mount-proc setpriv --reuid=${uid} --regid=${gid} --groups=${fsGroup} --no-new-privs --inh-caps=-all --bounding-set=-all ` +
       `env -i ${Object.entries(env).map(([k, v]) => quote(`${k}=${v}`)).join(' ')} "$@"`,
   ];
