@@ -114,7 +114,7 @@ describe('Worker pool over real sockets', () => {
       const seqs: number[] = [];
       // Until the stale worker's first batch of this instance is handed out (the good one may answer many requests first).
       for (const end = Date.now() + 30_000; seqs.length === 0 && Date.now() < end; ) {
-        for (const b of await within(pool.collect(8), 10_000, 'collect')) if (b.workerId === stale.workerId) seqs.push(b.seq);
+        for (const b of await within(pool.collect(16), 10_000, 'collect')) if (b.workerId === stale.workerId) seqs.push(b.seq); // 16 steps: both workers asked each time
       }
       assert.equal(seqs[0], 3, `the stale worker's first batches (seq 0-2) were handed out: ${seqs.join(', ')}`);
       assert.equal(pool.stats().otherLearnerBatches, 3, JSON.stringify(pool.stats()));
