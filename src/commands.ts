@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { algorithms } from '../algorithms';
 import { checkpointEnvId, createEnv, resolveEnvDir } from './env-loader';
-import { weightsFromState } from '../core/algorithm';
+import { weightsFromState, type SamplingPolicy } from '../core/algorithm';
 import { selectBackend, type BackendName } from './backend';
 import { bestCheckpoint, describeBest, listCheckpoints, readMetadata, readTensors, resolveCheckpoint, verifyCheckpoint, type CheckpointChoice } from './checkpoint';
 import { applyOverrides, describeValue, validateConfig } from './config/load';
@@ -57,18 +57,14 @@ function firstDifference(a: unknown, b: unknown, p: (string | number)[]): { path
 }
 
 /**
- * Loads a checkpoint's policy alone (no optimizer, no sockets) and runs episodes on its env,
- * with a progress bar on stderr; prints the summary unless `json`. With `video`, the episodes
- * run one after another on one env and every frame goes to that .gif or .mp4.
+ * A checkpoint's policy alone (no optimizer, no sockets), ready to act, with the config it was
+ * trained with; the caller disposes of the policy. A module env is loaded only from `envDirs`.
  */
-export async function evaluateCheckpoint(
-  dir: string,
-  opts: { episodes: number; seed: number; stochastic: boolean; json: boolean; video?: string; envDirs?: string[] },
-): Promise<EvaluationResult> {
+export async function loadCheckpointPolicy(dir: string, envDirs: string[] = []): Promise<{ meta: ReturnType<typeof readMetadata>; cfg: RunConfig; policy: SamplingPolicy }> {
   const meta = readMetadata(dir);
   const cfg = validateConfig(meta.config, (p) => `${dir}/metadata.json config.${p.join('.')}`);
   // A module env is code: loaded only from a directory the user names (README, "A checkpoint of a module env is code").
-  cfg.env.id = checkpointEnvId(cfg.env.id, dir, (opts.envDirs ?? []).map(resolveEnvDir), (l) => console.error(l));
+  cfg.env.id = checkpointEnvId(cfg.env.id, dir, envDirs.map(resolveEnvDir), (l) => console.error(l));
   const tensors = readTensors(dir, meta); // the weights alone: state.json (optimizer, counters) is not needed here
   await selectBackend(cfg.backend as BackendName);
   const module = algorithms[meta.algorithm];
@@ -84,6 +80,19 @@ export async function evaluateCheckpoint(
     policy.dispose();
     throw new CheckpointError(`${dir}: its weights do not fit the model of its config (${(err as Error).message.split('\n')[0]})`);
   }
+  return { meta, cfg, policy };
+}
+
+/**
+ * Runs episodes with a checkpoint's policy on its env, with a progress bar on stderr; prints
+ * the summary unless `json`. With `video`, the episodes run one after another on one env and
+ * every frame goes to that .gif or .mp4.
+ */
+export async function evaluateCheckpoint(
+  dir: string,
+  opts: { episodes: number; seed: number; stochastic: boolean; json: boolean; video?: string; envDirs?: string[] },
+): Promise<EvaluationResult> {
+  const { meta, cfg, policy } = await loadCheckpointPolicy(dir, opts.envDirs);
   const bar = opts.json || !process.stderr.isTTY ? undefined : new SingleBar({ format: 'evaluating [{bar}] {value}/{total} episodes', stream: process.stderr });
   bar?.start(opts.episodes, 0);
   try {

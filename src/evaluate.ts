@@ -35,7 +35,8 @@ export interface EvaluationRun {
   /** `seedStreams(seed).evaluation(round)`: the envs' and the actions' seeds. */
   seeds: EvaluationSeeds;
   deterministic: boolean;
-  onEpisode?: (done: number) => void;
+  /** After each counted episode: how many are done, and that episode (`env`: which of the envs played it). */
+  onEpisode?: (done: number, episode: { env: number; return: number; length: number }) => void;
 }
 
 /**
@@ -62,7 +63,7 @@ export function evaluatePolicy(opts: EvaluationRun): EvaluationResult {
         quota[ep.env] -= 1;
         returns.push(ep.return);
         lengths.push(ep.length);
-        opts.onEpisode?.(returns.length);
+        opts.onEpisode?.(returns.length, ep);
       }
       obs = step.obs;
     }

@@ -46,7 +46,7 @@ export async function recordEpisodes(opts: EvaluationRun & { file: string }): Pr
       }
       returns.push(ret);
       lengths.push(len);
-      opts.onEpisode?.(k + 1);
+      opts.onEpisode?.(k + 1, { env: 0, return: ret, length: len });
     }
   } finally {
     env.close();

@@ -1,0 +1,189 @@
+/**
+ * `node dist/bench/run.js eval-stop [--seeds 0,1,2] [--reuse] [--trials 2000]`: which stop rule on
+ * evaluation costs less wall time for the same reliability, on LunarLander-v3
+ * (configs/ppo-lunarlander-workers.yaml): one 20-episode evaluation over the threshold (the
+ * rule before), two 20-episode evaluations in a row (the rule now), or one 50-episode one.
+ *
+ * One training per seed does for all three rules: the shipped config with no evaluation and no
+ * stop on it, a checkpoint every 5 iterations (where the config evaluates), for 245 iterations
+ * (about 1M steps; stop.envSteps stays 2M, so the lr schedule is the shipped one). Then every
+ * checkpoint plays 200 greedy episodes, seeded by its iteration. Episodes are taken in the order
+ * (k-th episode of env 0, of env 1, ... then the k+1-th), which does not depend on how they
+ * went: the first 100 are the pool an evaluation draws from, the other 100 are the policy's
+ * score as `rl evaluate --episodes 100` would give it, never seen by a rule.
+ *
+ * A trial replays a run: at each checkpoint in turn it draws an evaluation (20 or 50 episodes,
+ * with replacement from the pool), keeps the best-evaluated checkpoint as checkpoint.best does,
+ * and stops where the rule holds. The trial is reliable when the kept checkpoint's held-out
+ * score is >= 200. Its wall time is training's own clock at that checkpoint (progress.jsonl)
+ * plus the evaluations it ran, each costing its episodes times that checkpoint's measured
+ * seconds per greedy episode. Trials that never stop are counted apart.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { parse, stringify } from 'yaml';
+import { Rng } from '../core/rng';
+import { seedStreams } from '../core/seed-streams';
+import { listCheckpoints, readMetadata } from '../src/checkpoint';
+import { loadCheckpointPolicy } from '../src/commands';
+import { evaluatePolicy } from '../src/evaluate';
+import { writeBenchJson } from './bench-json';
+
+const root = path.resolve(__dirname, '..', '..');
+const cli = path.join(root, 'dist/src/cli.js');
+const EPISODES = 200;
+const POOL = 100;
+const BAR = 200;
+const ITERATIONS = 245;
+
+/** One checkpoint's 200 greedy episodes, in (k, env) order, and what playing them cost. */
+interface CheckpointEpisodes {
+  iteration: number;
+  envSteps: number;
+  /** Training's own clock at this iteration (progress.jsonl), without evaluation. */
+  wallSeconds: number;
+  returns: number[];
+  secondsPerEpisode: number;
+}
+
+interface Rule {
+  name: string;
+  episodes: number;
+  inARow: number;
+}
+
+const RULES: Rule[] = [
+  { name: '20 episodes, once', episodes: 20, inARow: 1 },
+  { name: '20 episodes, 2 in a row', episodes: 20, inARow: 2 },
+  { name: '50 episodes, once', episodes: 50, inARow: 1 },
+];
+
+/** The shipped config, evaluation and its stop taken out, a checkpoint every 5 iterations, all kept. */
+function measuringConfig(): string {
+  const c = parse(fs.readFileSync(path.join(root, 'configs', 'ppo-lunarlander-workers.yaml'), 'utf8')) as Record<string, unknown>;
+  const every = (c.evaluation as { every: number }).every;
+  delete c.evaluation;
+  c.checkpoint = { every, everySeconds: 0, keep: 1000 };
+  c.stop = { envSteps: (c.stop as { envSteps: number }).envSteps, iterations: ITERATIONS };
+  return stringify(c);
+}
+
+function train(runRoot: string, seed: number, reuse: boolean): string {
+  const runDir = path.join(runRoot, `s${seed}`);
+  if (!reuse) fs.rmSync(runDir, { recursive: true, force: true });
+  const configFile = path.join(runRoot, 'config.yaml');
+  const log = fs.openSync(path.join(runRoot, `s${seed}.log`), 'a');
+  const r = spawnSync(process.execPath, [cli, 'train', '--config', configFile, '--seed', String(seed), '--run-dir', runDir, '--resume', 'auto'], { cwd: root, stdio: ['ignore', log, log] });
+  fs.closeSync(log);
+  if (r.status !== 0) throw new Error(`seed ${seed}: rl train exited ${r.status ?? r.signal}; see ${path.join(runRoot, `s${seed}.log`)}`);
+  return runDir;
+}
+
+/** Every checkpoint's episodes, played once and kept in RUN_DIR/eval-stop-episodes.json. */
+async function episodesOf(runDir: string): Promise<CheckpointEpisodes[]> {
+  const file = path.join(runDir, 'eval-stop-episodes.json');
+  const done: CheckpointEpisodes[] = fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as CheckpointEpisodes[]) : [];
+  const progress = fs.readFileSync(path.join(runDir, 'progress.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
+  const seed = readMetadata(listCheckpoints(runDir)[0]).config.seed as number;
+  for (const dir of listCheckpoints(runDir)) {
+    const meta = readMetadata(dir);
+    if (done.some((d) => d.iteration === meta.iteration)) continue;
+    const { cfg, policy } = await loadCheckpointPolicy(dir);
+    const byEnv: number[][] = [];
+    const start = performance.now();
+    try {
+      evaluatePolicy({
+        policy,
+        envId: cfg.env.id,
+        envConfig: cfg.env.config,
+        episodes: EPISODES,
+        seeds: seedStreams(seed).evaluation(meta.iteration),
+        deterministic: true,
+        onEpisode: (_, ep) => (byEnv[ep.env] ??= []).push(ep.return),
+      });
+    } finally {
+      policy.dispose();
+    }
+    const seconds = (performance.now() - start) / 1000;
+    const returns: number[] = [];
+    for (let k = 0; returns.length < EPISODES; k++) for (const env of byEnv) if (k < env.length) returns.push(env[k]);
+    const wall = progress.find((p) => p.iteration === meta.iteration)?.wallSeconds;
+    if (wall === undefined) throw new Error(`${runDir}: progress.jsonl has no iteration ${meta.iteration}`);
+    done.push({ iteration: meta.iteration, envSteps: meta.envSteps, wallSeconds: wall, returns, secondsPerEpisode: seconds / EPISODES });
+    done.sort((a, b) => a.iteration - b.iteration);
+    fs.writeFileSync(file, JSON.stringify(done));
+    console.log(`  ${path.basename(runDir)} iteration ${meta.iteration}: held-out ${mean(returns.slice(POOL)).toFixed(1)}, ${seconds.toFixed(1)} s for ${EPISODES} episodes`);
+  }
+  return done;
+}
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+/** One replay of a run under `rule` at `threshold`. */
+export function trial(run: CheckpointEpisodes[], rule: Rule, threshold: number, rng: Rng): { stopped: boolean; reliable: boolean; wallSeconds: number; envSteps: number } {
+  let best = -Infinity;
+  let kept = run[0];
+  let inARow = 0;
+  let evalSeconds = 0;
+  for (const c of run) {
+    let sum = 0;
+    for (let i = 0; i < rule.episodes; i++) sum += c.returns[rng.int(POOL)];
+    const m = sum / rule.episodes;
+    evalSeconds += rule.episodes * c.secondsPerEpisode;
+    if (m > best) [best, kept] = [m, c];
+    inARow = m >= threshold ? inARow + 1 : 0;
+    const last = c === run[run.length - 1];
+    if (inARow >= rule.inARow || last) {
+      return { stopped: inARow >= rule.inARow, reliable: mean(kept.returns.slice(POOL)) >= BAR, wallSeconds: c.wallSeconds + evalSeconds, envSteps: c.envSteps };
+    }
+  }
+  throw new Error('a run with no checkpoints');
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+export async function evalStop(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      seeds: { type: 'string', default: '0,1,2' },
+      reuse: { type: 'boolean', default: false },
+      trials: { type: 'string', default: '2000' },
+      thresholds: { type: 'string', default: '200,210,220,230,240' },
+      'run-root': { type: 'string', default: path.join(root, 'runs', 'eval-stop') },
+    },
+  });
+  const seeds = values.seeds.split(',').map(Number);
+  const runRoot = values['run-root'];
+  fs.mkdirSync(runRoot, { recursive: true });
+  fs.writeFileSync(path.join(runRoot, 'config.yaml'), measuringConfig());
+  console.log(`\n== stop on evaluation, LunarLander-v3: seeds ${seeds.join(', ')}, ${ITERATIONS} iterations each, ${EPISODES} greedy episodes per checkpoint ==`);
+  const runs: CheckpointEpisodes[][] = [];
+  for (const seed of seeds) runs.push(await episodesOf(train(runRoot, seed, values.reuse)));
+  const thresholds = values.thresholds.split(',').map(Number);
+  const trials = Number(values.trials);
+  const rows = RULES.flatMap((rule) =>
+    thresholds.map((threshold) => {
+      const rng = new Rng(threshold);
+      const outcomes = runs.flatMap((run) => Array.from({ length: trials }, () => trial(run, rule, threshold, rng)));
+      const stopped = outcomes.filter((o) => o.stopped);
+      return {
+        rule: rule.name,
+        threshold,
+        stopped: stopped.length / outcomes.length,
+        reliable: stopped.length ? stopped.filter((o) => o.reliable).length / stopped.length : NaN,
+        medianWallSeconds: median(outcomes.map((o) => o.wallSeconds)),
+        medianEnvSteps: median(outcomes.map((o) => o.envSteps)),
+      };
+    }),
+  );
+  console.log(`\n${trials} trials per seed and rule; reliable: of the trials that stopped, the share whose kept policy scores >= ${BAR} over 100 held-out episodes`);
+  console.log('| rule | threshold | stopped | reliable | median wall s | median env steps |\n| --- | ---: | ---: | ---: | ---: | ---: |');
+  for (const r of rows) {
+    console.log(`| ${r.rule} | ${r.threshold} | ${(100 * r.stopped).toFixed(0)} % | ${Number.isNaN(r.reliable) ? '-' : `${(100 * r.reliable).toFixed(1)} %`} | ${r.medianWallSeconds.toFixed(0)} | ${r.medianEnvSteps.toLocaleString('en-US')} |`);
+  }
+  const perSeed = runs.map((run, i) => ({ seed: seeds[i], heldOut: run.map((c) => ({ iteration: c.iteration, mean: mean(c.returns.slice(POOL)), pool: mean(c.returns.slice(0, POOL)) })) }));
+  writeBenchJson('eval-stop', { trials, rows, perSeed });
+}
