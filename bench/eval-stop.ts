@@ -7,10 +7,11 @@
  * One training per seed does for all three rules: the shipped config with no evaluation and no
  * stop on it, a checkpoint every 5 iterations (where the config evaluates), for 245 iterations
  * (about 1M steps; stop.envSteps stays 2M, so the lr schedule is the shipped one). Then every
- * checkpoint plays 200 greedy episodes, seeded by its iteration. Episodes are taken in the order
+ * checkpoint plays 100 greedy episodes, seeded by its iteration. Episodes are taken in the order
  * (k-th episode of env 0, of env 1, ... then the k+1-th), which does not depend on how they
- * went: the first 100 are the pool an evaluation draws from, the other 100 are the policy's
- * score as `rl evaluate --episodes 100` would give it, never seen by a rule.
+ * went: the first 50 are the pool an evaluation draws from, the other 50 the policy's score,
+ * never seen by a rule (50, not `rl evaluate`'s 100, to halve the cost: the score of one
+ * checkpoint is then within about 9 points, the same noise for every rule).
  *
  * A trial replays a run: at each checkpoint in turn it draws an evaluation (20 or 50 episodes,
  * with replacement from the pool), keeps the best-evaluated checkpoint as checkpoint.best does,
@@ -33,13 +34,13 @@ import { writeBenchJson } from './bench-json';
 
 const root = path.resolve(__dirname, '..', '..');
 const cli = path.join(root, 'dist/src/cli.js');
-const EPISODES = 200;
-const POOL = 100;
+const EPISODES = 100;
+const POOL = 50;
 const BAR = 200;
 const ITERATIONS = 245;
 
-/** One checkpoint's 200 greedy episodes, in (k, env) order, and what playing them cost. */
-interface CheckpointEpisodes {
+/** One checkpoint's greedy episodes, in (k, env) order, and what playing them cost. */
+export interface CheckpointEpisodes {
   iteration: number;
   envSteps: number;
   /** Training's own clock at this iteration (progress.jsonl), without evaluation. */
@@ -48,13 +49,13 @@ interface CheckpointEpisodes {
   secondsPerEpisode: number;
 }
 
-interface Rule {
+export interface Rule {
   name: string;
   episodes: number;
   inARow: number;
 }
 
-const RULES: Rule[] = [
+export const RULES: Rule[] = [
   { name: '20 episodes, once', episodes: 20, inARow: 1 },
   { name: '20 episodes, 2 in a row', episodes: 20, inARow: 2 },
   { name: '50 episodes, once', episodes: 50, inARow: 1 },
@@ -179,7 +180,7 @@ export async function evalStop(argv: string[]): Promise<void> {
       };
     }),
   );
-  console.log(`\n${trials} trials per seed and rule; reliable: of the trials that stopped, the share whose kept policy scores >= ${BAR} over 100 held-out episodes`);
+  console.log(`\n${trials} trials per seed and rule; reliable: of the trials that stopped, the share whose kept policy scores >= ${BAR} over ${EPISODES - POOL} held-out episodes`);
   console.log('| rule | threshold | stopped | reliable | median wall s | median env steps |\n| --- | ---: | ---: | ---: | ---: | ---: |');
   for (const r of rows) {
     console.log(`| ${r.rule} | ${r.threshold} | ${(100 * r.stopped).toFixed(0)} % | ${Number.isNaN(r.reliable) ? '-' : `${(100 * r.reliable).toFixed(1)} %`} | ${r.medianWallSeconds.toFixed(0)} | ${r.medianEnvSteps.toLocaleString('en-US')} |`);

@@ -1,4 +1,6 @@
 import { strict as assert } from 'node:assert';
+import { RULES, trial } from '../bench/eval-stop';
+import { Rng } from '../core/rng';
 import { stopReason, type Progress } from '../src/metrics';
 
 /** Progress at an iteration that evaluated: `previous` and `latest` evaluation means. */
@@ -23,5 +25,33 @@ describe('A stop on evaluation (stop.evalReturnMean)', () => {
   it('leaves the other rules as they were: a budget still stops at once', () => {
     assert.equal(stopReason({ ...stop, envSteps: 1000 }, at(undefined, 250)), 'envSteps 1000 >= 1000');
     assert.equal(stopReason({ episodeReturnMean: 0 }, at(undefined, undefined)), 'episodeReturnMean 0.0 >= 0');
+  });
+});
+
+describe('bench eval-stop: a replayed run under a stop rule', () => {
+  // Every episode of a checkpoint returns the same, so an evaluation's draw is that value whatever the generator.
+  const checkpoint = (iteration: number, pool: number, heldOut: number) => ({
+    iteration,
+    envSteps: iteration * 1000,
+    wallSeconds: iteration,
+    returns: [...Array<number>(50).fill(pool), ...Array<number>(50).fill(heldOut)],
+    secondsPerEpisode: 0.01,
+  });
+  const run = [checkpoint(5, 100, 100), checkpoint(10, 230, 190), checkpoint(15, 240, 230), checkpoint(20, 250, 240)];
+  const [once, twice, fifty] = RULES;
+
+  it('stops at the first evaluation over the threshold, or the second in a row, and keeps the best evaluated', () => {
+    const first = trial(run, once, 220, new Rng(0));
+    assert.deepEqual(first, { stopped: true, reliable: false, envSteps: 10_000, wallSeconds: 10 + 2 * 20 * 0.01 }); // kept iteration 10: held-out 190
+    const second = trial(run, twice, 220, new Rng(0));
+    assert.deepEqual(second, { stopped: true, reliable: true, envSteps: 15_000, wallSeconds: 15 + 3 * 20 * 0.01 }); // kept iteration 15: held-out 230
+    assert.equal(trial(run, fifty, 220, new Rng(0)).wallSeconds, 10 + 2 * 50 * 0.01);
+  });
+
+  it('runs to the last checkpoint when the rule never holds, and says it did not stop', () => {
+    const r = trial(run, twice, 245, new Rng(0)); // 250 at iteration 20 only: once, not twice
+    assert.equal(r.stopped, false);
+    assert.equal(r.envSteps, 20_000);
+    assert.equal(r.reliable, true); // kept iteration 20, the best evaluated: held-out 240
   });
 });
