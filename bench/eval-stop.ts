@@ -123,21 +123,23 @@ async function episodesOf(runDir: string): Promise<CheckpointEpisodes[]> {
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 /** One replay of a run under `rule` at `threshold`. */
-export function trial(run: CheckpointEpisodes[], rule: Rule, threshold: number, rng: Rng): { stopped: boolean; reliable: boolean; wallSeconds: number; envSteps: number } {
+export function trial(run: CheckpointEpisodes[], rule: Rule, threshold: number, rng: Rng): { stopped: boolean; reliable: boolean; wallSeconds: number; envSteps: number; evalEpisodes: number } {
   let best = -Infinity;
   let kept = run[0];
   let inARow = 0;
   let evalSeconds = 0;
+  let evalEpisodes = 0;
   for (const c of run) {
     let sum = 0;
     for (let i = 0; i < rule.episodes; i++) sum += c.returns[rng.int(POOL)];
     const m = sum / rule.episodes;
     evalSeconds += rule.episodes * c.secondsPerEpisode;
+    evalEpisodes += rule.episodes;
     if (m > best) [best, kept] = [m, c];
     inARow = m >= threshold ? inARow + 1 : 0;
     const last = c === run[run.length - 1];
     if (inARow >= rule.inARow || last) {
-      return { stopped: inARow >= rule.inARow, reliable: mean(kept.returns.slice(POOL)) >= BAR, wallSeconds: c.wallSeconds + evalSeconds, envSteps: c.envSteps };
+      return { stopped: inARow >= rule.inARow, reliable: mean(kept.returns.slice(POOL)) >= BAR, wallSeconds: c.wallSeconds + evalSeconds, envSteps: c.envSteps, evalEpisodes };
     }
   }
   throw new Error('a run with no checkpoints');
@@ -177,13 +179,14 @@ export async function evalStop(argv: string[]): Promise<void> {
         reliable: stopped.length ? stopped.filter((o) => o.reliable).length / stopped.length : NaN,
         medianWallSeconds: median(outcomes.map((o) => o.wallSeconds)),
         medianEnvSteps: median(outcomes.map((o) => o.envSteps)),
+        medianEvalEpisodes: median(outcomes.map((o) => o.evalEpisodes)),
       };
     }),
   );
   console.log(`\n${trials} trials per seed and rule; reliable: of the trials that stopped, the share whose kept policy scores >= ${BAR} over ${EPISODES - POOL} held-out episodes`);
-  console.log('| rule | threshold | stopped | reliable | median wall s | median env steps |\n| --- | ---: | ---: | ---: | ---: | ---: |');
+  console.log('| rule | threshold | stopped | reliable | median wall s | median env steps | median evaluation episodes |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of rows) {
-    console.log(`| ${r.rule} | ${r.threshold} | ${(100 * r.stopped).toFixed(0)} % | ${Number.isNaN(r.reliable) ? '-' : `${(100 * r.reliable).toFixed(1)} %`} | ${r.medianWallSeconds.toFixed(0)} | ${r.medianEnvSteps.toLocaleString('en-US')} |`);
+    console.log(`| ${r.rule} | ${r.threshold} | ${(100 * r.stopped).toFixed(0)} % | ${Number.isNaN(r.reliable) ? '-' : `${(100 * r.reliable).toFixed(1)} %`} | ${r.medianWallSeconds.toFixed(0)} | ${r.medianEnvSteps.toLocaleString('en-US')} | ${r.medianEvalEpisodes.toLocaleString('en-US')} |`);
   }
   const perSeed = runs.map((run, i) => ({ seed: seeds[i], heldOut: run.map((c) => ({ iteration: c.iteration, mean: mean(c.returns.slice(POOL)), pool: mean(c.returns.slice(0, POOL)) })) }));
   writeBenchJson('eval-stop', { trials, rows, perSeed });

@@ -42,9 +42,9 @@ describe('bench eval-stop: a replayed run under a stop rule', () => {
 
   it('stops at the first evaluation over the threshold, or the second in a row, and keeps the best evaluated', () => {
     const first = trial(run, once, 220, new Rng(0));
-    assert.deepEqual(first, { stopped: true, reliable: false, envSteps: 10_000, wallSeconds: 10 + 2 * 20 * 0.01 }); // kept iteration 10: held-out 190
+    assert.deepEqual(first, { stopped: true, reliable: false, envSteps: 10_000, wallSeconds: 10 + 2 * 20 * 0.01, evalEpisodes: 40 }); // kept iteration 10: held-out 190
     const second = trial(run, twice, 220, new Rng(0));
-    assert.deepEqual(second, { stopped: true, reliable: true, envSteps: 15_000, wallSeconds: 15 + 3 * 20 * 0.01 }); // kept iteration 15: held-out 230
+    assert.deepEqual(second, { stopped: true, reliable: true, envSteps: 15_000, wallSeconds: 15 + 3 * 20 * 0.01, evalEpisodes: 60 }); // kept iteration 15: held-out 230
     assert.equal(trial(run, fifty, 220, new Rng(0)).wallSeconds, 10 + 2 * 50 * 0.01);
   });
 
