@@ -47,7 +47,7 @@ describe('Snake-v0', () => {
     assert.throws(() => new Snake({ sise: 8 }), /Snake-v0: unknown config key "sise"; did you mean "size"\?/);
     const spec = envSpec('Snake-v0');
     assert.equal(spec.maxEpisodeSteps, 1000);
-    assert.equal(spec.rewardThreshold, 10);
+    assert.equal(spec.rewardThreshold, 5);
     assert.deepEqual(makeEnv('Snake-v0', { size: 6 }).observationSpace.shape, [6, 6, 3]);
   });
 
