@@ -1,24 +1,16 @@
 /**
- * `node dist/bench/run.js eval-stop [--seeds 0,1,2] [--reuse] [--trials 2000]`: which stop rule on
- * evaluation costs less wall time for the same reliability, on LunarLander-v3
+ * `node dist/bench/run.js eval-stop [--seeds 0,1,2] [--reuse] [--trials 2000] [--thresholds 200,210]`:
+ * which stop rule on evaluation costs less wall time for the same reliability, on LunarLander-v3
  * (configs/ppo-lunarlander-workers.yaml): one 20-episode evaluation over the threshold (the
  * rule before), two 20-episode evaluations in a row (the rule now), or one 50-episode one.
  *
- * One training per seed does for all three rules: the shipped config with no evaluation and no
- * stop on it, a checkpoint every 5 iterations (where the config evaluates), for 245 iterations
- * (about 1M steps; stop.envSteps stays 2M, so the lr schedule is the shipped one). Then every
- * checkpoint plays 100 greedy episodes, seeded by its iteration. Episodes are taken in the order
- * (k-th episode of env 0, of env 1, ... then the k+1-th), which does not depend on how they
- * went: the first 50 are the pool an evaluation draws from, the other 50 the policy's score,
- * never seen by a rule (50, not `rl evaluate`'s 100, to halve the cost: the score of one
- * checkpoint is then within about 9 points, the same noise for every rule).
- *
- * A trial replays a run: at each checkpoint in turn it draws an evaluation (20 or 50 episodes,
- * with replacement from the pool), keeps the best-evaluated checkpoint as checkpoint.best does,
- * and stops where the rule holds. The trial is reliable when the kept checkpoint's held-out
- * score is >= 200. Its wall time is training's own clock at that checkpoint (progress.jsonl)
- * plus the evaluations it ran, each costing its episodes times that checkpoint's measured
- * seconds per greedy episode. Trials that never stop are counted apart.
+ * One training per seed serves every rule: the shipped config without evaluation, a checkpoint
+ * every 5 iterations (where it evaluates), 245 iterations (about 1M steps; stop.envSteps stays
+ * 2M, so the lr schedule is the shipped one). Every checkpoint then plays 100 greedy episodes.
+ * A trial replays the run: at each checkpoint it splits those episodes at random into the
+ * evaluation (20 or 50) and a disjoint 50 held out as the policy's score, keeps the
+ * best-evaluated checkpoint as checkpoint.best does, and stops where the rule holds (see
+ * README, "Evaluation", for the figures).
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -29,13 +21,13 @@ import { Rng } from '../core/rng';
 import { seedStreams } from '../core/seed-streams';
 import { listCheckpoints, readMetadata } from '../src/checkpoint';
 import { loadCheckpointPolicy } from '../src/commands';
-import { evaluatePolicy } from '../src/evaluate';
+import { EVALUATION_ENVS, evaluatePolicy } from '../src/evaluate';
 import { writeBenchJson } from './bench-json';
 
 const root = path.resolve(__dirname, '..', '..');
 const cli = path.join(root, 'dist/src/cli.js');
 const EPISODES = 100;
-const POOL = 50;
+const HELD_OUT = 50;
 const BAR = 200;
 const ITERATIONS = 245;
 
@@ -87,12 +79,11 @@ async function episodesOf(runDir: string): Promise<CheckpointEpisodes[]> {
   const file = path.join(runDir, 'eval-stop-episodes.json');
   const done: CheckpointEpisodes[] = fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as CheckpointEpisodes[]) : [];
   const progress = fs.readFileSync(path.join(runDir, 'progress.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
-  const seed = readMetadata(listCheckpoints(runDir)[0]).config.seed as number;
   for (const dir of listCheckpoints(runDir)) {
-    const meta = readMetadata(dir);
-    if (done.some((d) => d.iteration === meta.iteration)) continue;
-    const { cfg, policy } = await loadCheckpointPolicy(dir);
-    const byEnv: number[][] = [];
+    const iteration = readMetadata(dir).iteration;
+    if (done.some((d) => d.iteration === iteration)) continue;
+    const { meta, cfg, policy } = await loadCheckpointPolicy(dir);
+    const returns: number[] = [];
     const start = performance.now();
     try {
       evaluatePolicy({
@@ -100,46 +91,67 @@ async function episodesOf(runDir: string): Promise<CheckpointEpisodes[]> {
         envId: cfg.env.id,
         envConfig: cfg.env.config,
         episodes: EPISODES,
-        seeds: seedStreams(seed).evaluation(meta.iteration),
+        seeds: seedStreams(cfg.seed).evaluation(iteration),
         deterministic: true,
-        onEpisode: (_, ep) => (byEnv[ep.env] ??= []).push(ep.return),
+        onEpisode: (_, ep) => returns.push(ep.return),
       });
     } finally {
       policy.dispose();
     }
     const seconds = (performance.now() - start) / 1000;
-    const returns: number[] = [];
-    for (let k = 0; returns.length < EPISODES; k++) for (const env of byEnv) if (k < env.length) returns.push(env[k]);
-    const wall = progress.find((p) => p.iteration === meta.iteration)?.wallSeconds;
-    if (wall === undefined) throw new Error(`${runDir}: progress.jsonl has no iteration ${meta.iteration}`);
-    done.push({ iteration: meta.iteration, envSteps: meta.envSteps, wallSeconds: wall, returns, secondsPerEpisode: seconds / EPISODES });
+    const wall = progress.find((p) => p.iteration === iteration)?.wallSeconds;
+    if (wall === undefined) throw new Error(`${runDir}: progress.jsonl has no iteration ${iteration}`);
+    done.push({ iteration, envSteps: meta.envSteps, wallSeconds: wall, returns, secondsPerEpisode: seconds / EPISODES });
     done.sort((a, b) => a.iteration - b.iteration);
     fs.writeFileSync(file, JSON.stringify(done));
-    console.log(`  ${path.basename(runDir)} iteration ${meta.iteration}: held-out ${mean(returns.slice(POOL)).toFixed(1)}, ${seconds.toFixed(1)} s for ${EPISODES} episodes`);
+    console.log(`  ${path.basename(runDir)} iteration ${iteration}: mean ${mean(returns).toFixed(1)}, ${seconds.toFixed(1)} s for ${EPISODES} episodes`);
   }
   return done;
 }
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
-/** One replay of a run under `rule` at `threshold`. */
-export function trial(run: CheckpointEpisodes[], rule: Rule, threshold: number, rng: Rng): { stopped: boolean; reliable: boolean; wallSeconds: number; envSteps: number; evalEpisodes: number } {
+/**
+ * Which of `n` episodes an evaluation of `episodes` plays, and the disjoint `HELD_OUT` that
+ * score the policy: a partial shuffle, so each is a uniform draw without replacement.
+ */
+export function drawSplit(n: number, episodes: number, rng: Rng): { evaluation: number[]; heldOut: number[] } {
+  if (episodes + HELD_OUT > n) throw new Error(`${episodes} + ${HELD_OUT} episodes asked of ${n}`);
+  const idx = Array.from({ length: n }, (_, i) => i);
+  for (let i = 0; i < episodes + HELD_OUT; i++) {
+    const j = i + rng.int(n - i);
+    [idx[i], idx[j]] = [idx[j], idx[i]];
+  }
+  return { evaluation: idx.slice(0, episodes), heldOut: idx.slice(episodes, episodes + HELD_OUT) };
+}
+
+/**
+ * What an evaluation of `episodes` costs at a checkpoint: its envs step in lockstep, so it lasts
+ * about as many episodes as its busiest env plays (ceil(episodes / 16)), measured against the
+ * 100 the checkpoint played.
+ */
+function evaluationSeconds(c: CheckpointEpisodes, episodes: number): number {
+  const rounds = (n: number) => Math.ceil(n / Math.min(EVALUATION_ENVS, n));
+  return c.secondsPerEpisode * c.returns.length * (rounds(episodes) / rounds(c.returns.length));
+}
+
+/** One replay of a run under `rule` at `threshold`; `kept` is the iteration checkpoint.best would hold. */
+export function trial(run: CheckpointEpisodes[], rule: Rule, threshold: number, rng: Rng): { stopped: boolean; reliable: boolean; kept: number; wallSeconds: number; envSteps: number; evalEpisodes: number } {
   let best = -Infinity;
-  let kept = run[0];
+  let kept = { iteration: run[0].iteration, score: -Infinity };
   let inARow = 0;
   let evalSeconds = 0;
   let evalEpisodes = 0;
   for (const c of run) {
-    let sum = 0;
-    for (let i = 0; i < rule.episodes; i++) sum += c.returns[rng.int(POOL)];
-    const m = sum / rule.episodes;
-    evalSeconds += rule.episodes * c.secondsPerEpisode;
+    const { evaluation, heldOut } = drawSplit(c.returns.length, rule.episodes, rng);
+    const m = mean(evaluation.map((i) => c.returns[i]));
+    evalSeconds += evaluationSeconds(c, rule.episodes);
     evalEpisodes += rule.episodes;
-    if (m > best) [best, kept] = [m, c];
+    if (m > best) [best, kept] = [m, { iteration: c.iteration, score: mean(heldOut.map((i) => c.returns[i])) }];
     inARow = m >= threshold ? inARow + 1 : 0;
-    const last = c === run[run.length - 1];
-    if (inARow >= rule.inARow || last) {
-      return { stopped: inARow >= rule.inARow, reliable: mean(kept.returns.slice(POOL)) >= BAR, wallSeconds: c.wallSeconds + evalSeconds, envSteps: c.envSteps, evalEpisodes };
+    const stopped = inARow >= rule.inARow;
+    if (stopped || c === run[run.length - 1]) {
+      return { stopped, reliable: kept.score >= BAR, kept: kept.iteration, wallSeconds: c.wallSeconds + evalSeconds, envSteps: c.envSteps, evalEpisodes };
     }
   }
   throw new Error('a run with no checkpoints');
@@ -183,11 +195,11 @@ export async function evalStop(argv: string[]): Promise<void> {
       };
     }),
   );
-  console.log(`\n${trials} trials per seed and rule; reliable: of the trials that stopped, the share whose kept policy scores >= ${BAR} over ${EPISODES - POOL} held-out episodes`);
+  console.log(`\n${trials} trials per seed and rule; reliable: of the trials that stopped, the share whose kept policy scores >= ${BAR} over ${HELD_OUT} held-out episodes`);
   console.log('| rule | threshold | stopped | reliable | median wall s | median env steps | median evaluation episodes |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of rows) {
     console.log(`| ${r.rule} | ${r.threshold} | ${(100 * r.stopped).toFixed(0)} % | ${Number.isNaN(r.reliable) ? '-' : `${(100 * r.reliable).toFixed(1)} %`} | ${r.medianWallSeconds.toFixed(0)} | ${r.medianEnvSteps.toLocaleString('en-US')} | ${r.medianEvalEpisodes.toLocaleString('en-US')} |`);
   }
-  const perSeed = runs.map((run, i) => ({ seed: seeds[i], heldOut: run.map((c) => ({ iteration: c.iteration, mean: mean(c.returns.slice(POOL)), pool: mean(c.returns.slice(0, POOL)) })) }));
+  const perSeed = runs.map((run, i) => ({ seed: seeds[i], means: run.map((c) => ({ iteration: c.iteration, mean: mean(c.returns) })) }));
   writeBenchJson('eval-stop', { trials, rows, perSeed });
 }

@@ -39,13 +39,16 @@ export interface EvaluationRun {
   onEpisode?: (done: number, episode: { env: number; return: number; length: number }) => void;
 }
 
+/** The most envs an evaluation steps together. */
+export const EVALUATION_ENVS = 16;
+
 /**
  * Runs `episodes` whole episodes with `policy` on fresh envs (never the training envs) and
  * summarises their returns. Up to 16 envs step together; env i runs its fixed share of the
  * episodes, so that short episodes are not over-counted by finishing first.
  */
 export function evaluatePolicy(opts: EvaluationRun): EvaluationResult {
-  const numEnvs = Math.min(16, opts.episodes);
+  const numEnvs = Math.min(EVALUATION_ENVS, opts.episodes);
   const quota = Array.from({ length: numEnvs }, (_, i) => Math.floor(opts.episodes / numEnvs) + (i < opts.episodes % numEnvs ? 1 : 0));
   const envs = new VectorEnv(opts.envId, Array.from({ length: numEnvs }, () => createEnv(opts.envId, opts.envConfig)));
   const rng = new Rng(opts.seeds.actions);
