@@ -31,7 +31,7 @@ const HELD_OUT = 50;
 const BAR = 200;
 const ITERATIONS = 245;
 
-/** One checkpoint's greedy episodes, in (k, env) order, and what playing them cost. */
+/** One checkpoint's greedy episodes (their returns, in any order: a trial splits them at random), and what playing them cost. */
 export interface CheckpointEpisodes {
   iteration: number;
   envSteps: number;
@@ -170,15 +170,20 @@ export async function evalStop(argv: string[]): Promise<void> {
       'run-root': { type: 'string', default: path.join(root, 'runs', 'eval-stop') },
     },
   });
-  const seeds = values.seeds.split(',').map(Number);
+  const numbers = (flag: string, list: string) =>
+    list.split(',').map((x) => {
+      if (!/^\d+$/.test(x.trim())) throw new Error(`--${flag}: "${x}" is not a whole number`);
+      return Number(x);
+    });
+  const seeds = numbers('seeds', values.seeds);
   const runRoot = values['run-root'];
   fs.mkdirSync(runRoot, { recursive: true });
   fs.writeFileSync(path.join(runRoot, 'config.yaml'), measuringConfig());
   console.log(`\n== stop on evaluation, LunarLander-v3: seeds ${seeds.join(', ')}, ${ITERATIONS} iterations each, ${EPISODES} greedy episodes per checkpoint ==`);
   const runs: CheckpointEpisodes[][] = [];
   for (const seed of seeds) runs.push(await episodesOf(train(runRoot, seed, values.reuse)));
-  const thresholds = values.thresholds.split(',').map(Number);
-  const trials = Number(values.trials);
+  const thresholds = numbers('thresholds', values.thresholds);
+  const [trials] = numbers('trials', values.trials);
   const rows = RULES.flatMap((rule) =>
     thresholds.map((threshold) => {
       const rng = new Rng(threshold);
