@@ -3,6 +3,9 @@ import * as path from 'node:path';
 
 const root = path.resolve(__dirname, '..', '..');
 
+/** The middle value (the upper one of an even count); the benches quote medians, the machines being noisy. */
+export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
 /** Writes a bench's figures to `runs/bench/<name>.json` (git-ignored), with when they were taken; says where. */
 export function writeBenchJson(name: string, figures: Record<string, unknown>): void {
   const file = path.join(root, 'runs', 'bench', `${name}.json`);

@@ -17,10 +17,9 @@ import { selectBackend } from '../src/backend';
 import { loadConfig } from '../src/config/load';
 import { encode } from '../src/transport/protocol';
 import { freePort } from '../test/free-port';
-import { writeBenchJson } from './bench-json';
+import { median, writeBenchJson } from './bench-json';
 
 const root = path.resolve(__dirname, '..', '..');
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (x: number) => Math.round(x).toLocaleString('en-US');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -3,8 +3,8 @@ import { ReplayBuffer } from '../algorithms/common/replay';
 import { makeEnv, Rng } from '../envs';
 import type { TrajectoryBatch } from '../core/algorithm';
 import { selectBackend } from '../src/backend';
+import { median } from './bench-json';
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (x: number) => Math.round(x).toLocaleString('en-US');
 
 /** A batch of random CartPole-shaped transitions (the learner's cost does not depend on their values). */

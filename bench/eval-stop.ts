@@ -12,7 +12,6 @@
  * best-evaluated checkpoint as checkpoint.best does, and stops where the rule holds (see
  * README, "Evaluation", for the figures).
  */
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -22,10 +21,10 @@ import { seedStreams } from '../core/seed-streams';
 import { listCheckpoints, readMetadata } from '../src/checkpoint';
 import { loadCheckpointPolicy } from '../src/commands';
 import { EVALUATION_ENVS, evaluatePolicy } from '../src/evaluate';
-import { writeBenchJson } from './bench-json';
+import { median, writeBenchJson } from './bench-json';
+import { trainResuming } from './solve-suite';
 
 const root = path.resolve(__dirname, '..', '..');
-const cli = path.join(root, 'dist/src/cli.js');
 const EPISODES = 100;
 const HELD_OUT = 50;
 const BAR = 200;
@@ -66,11 +65,7 @@ function measuringConfig(): string {
 function train(runRoot: string, seed: number, reuse: boolean): string {
   const runDir = path.join(runRoot, `s${seed}`);
   if (!reuse) fs.rmSync(runDir, { recursive: true, force: true });
-  const configFile = path.join(runRoot, 'config.yaml');
-  const log = fs.openSync(path.join(runRoot, `s${seed}.log`), 'a');
-  const r = spawnSync(process.execPath, [cli, 'train', '--config', configFile, '--seed', String(seed), '--run-dir', runDir, '--resume', 'auto'], { cwd: root, stdio: ['ignore', log, log] });
-  fs.closeSync(log);
-  if (r.status !== 0) throw new Error(`seed ${seed}: rl train exited ${r.status ?? r.signal}; see ${path.join(runRoot, `s${seed}.log`)}`);
+  trainResuming(path.join(runRoot, 'config.yaml'), seed, runDir, path.join(runRoot, `s${seed}.log`), true);
   return runDir;
 }
 
@@ -156,8 +151,6 @@ export function trial(run: CheckpointEpisodes[], rule: Rule, threshold: number, 
   }
   throw new Error('a run with no checkpoints');
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 export async function evalStop(argv: string[]): Promise<void> {
   const { values } = parseArgs({

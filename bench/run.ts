@@ -20,9 +20,9 @@ import { ingest } from './ingest';
 import { evalStop } from './eval-stop';
 import { solveSuite } from './solve-suite';
 import { transport, workerThroughput } from './workers';
+import { median } from './bench-json';
 
 const root = path.resolve(__dirname, '..', '..');
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 function timeToSolve(config: string, seeds: number[], sets: string[] = []): void {
   console.log(`\n== time to solve: ${config} ${sets.join(' ')} (seeds ${seeds.join(', ')}) ==`);

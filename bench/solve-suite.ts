@@ -58,6 +58,20 @@ export function stopOf(cfg: ReturnType<typeof loadConfig>, progress: Record<stri
   return stopReason(cfg.stop, { iteration: last.iteration, envSteps: last.envSteps, wallSeconds: last.wallSeconds, episodeReturnMean: last.episodeReturnMean, ...evaluated }) ?? 'interrupted';
 }
 
+/**
+ * `rl train --config F --seed S --run-dir D --resume auto` as a child process, its output to
+ * `logFile` (appended to with `append`): a finished run exits at once, an interrupted one goes
+ * on. Returns the process's seconds; throws, naming the log, when it fails.
+ */
+export function trainResuming(configFile: string, seed: number, runDir: string, logFile: string, append: boolean): number {
+  const log = fs.openSync(logFile, append ? 'a' : 'w');
+  const start = performance.now();
+  const train = spawnSync(process.execPath, [cli, 'train', '--config', configFile, '--seed', String(seed), '--run-dir', runDir, '--resume', 'auto'], { cwd: root, stdio: ['ignore', log, log] });
+  fs.closeSync(log);
+  if (train.status !== 0) throw new Error(`${path.basename(configFile, '.yaml')} seed ${seed}: rl train exited ${train.status ?? train.signal}; see ${path.relative(root, logFile)}`);
+  return (performance.now() - start) / 1000;
+}
+
 function runOne(name: string, seed: number, opts: { runRoot: string; reuse: boolean }): SuiteRow {
   const configFile = path.join(root, 'configs', `${name}.yaml`);
   const cfg = loadConfig(configFile);
@@ -66,12 +80,7 @@ function runOne(name: string, seed: number, opts: { runRoot: string; reuse: bool
   fs.mkdirSync(opts.runRoot, { recursive: true });
   // --resume auto: a run dir left by an earlier (or interrupted) suite is finished or continued; an empty one starts fresh.
   const logFile = path.join(opts.runRoot, `${name}-s${seed}.log`);
-  const log = fs.openSync(logFile, opts.reuse ? 'a' : 'w');
-  const start = performance.now();
-  const train = spawnSync(process.execPath, [cli, 'train', '--config', configFile, '--seed', String(seed), '--run-dir', runDir, '--resume', 'auto'], { cwd: root, stdio: ['ignore', log, log] });
-  fs.closeSync(log);
-  const processSeconds = (performance.now() - start) / 1000;
-  if (train.status !== 0) throw new Error(`${name} seed ${seed}: rl train exited ${train.status ?? train.signal}; see ${path.relative(root, logFile)}`);
+  const processSeconds = trainResuming(configFile, seed, runDir, logFile, opts.reuse);
   const evaluation = spawnSync(process.execPath, [cli, 'evaluate', '--checkpoint', runDir, '--episodes', '100', '--json'], { cwd: root, encoding: 'utf8' });
   if (evaluation.status !== 0) throw new Error(`${name} seed ${seed}: rl evaluate exited ${evaluation.status}: ${evaluation.stderr.trim()}`);
   const result = JSON.parse(evaluation.stdout) as { returnMean: number; returnStd: number };

@@ -6,8 +6,8 @@ import { selectBackend } from '../src/backend';
 import { RolloutWorker } from '../src/runtime/rollout-worker';
 import { decodeLearnerMessage, decodeWorkerMessage, DEFAULT_MAX_MESSAGE_BYTES, encode } from '../src/transport/protocol';
 import { WorkerPool } from '../src/runtime/pool/worker-pool';
+import { median } from './bench-json';
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (x: number) => Math.round(x).toLocaleString('en-US');
 
 function cartpoleAlgo(hiddenSizes = [64, 64]) {
