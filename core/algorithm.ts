@@ -17,6 +17,46 @@ export interface NamedTensor {
 
 export type Weights = NamedTensor[];
 
+/** A tensor's name and shape without its values: what a policy of a spec has (`AlgorithmModule.weightShapes`). */
+export interface TensorShape {
+  name: string;
+  shape: number[];
+}
+
+/** The policy id of every single-agent run: weights, batches and checkpoints are keyed by it. */
+export const DEFAULT_POLICY = 'default';
+
+/** What reaches the workers under one `policyVersion` for one policy: its weights and named scalars (DQN's `epsilon`). */
+export interface PolicyParams {
+  weights: Weights;
+  scalars: Record<string, number>;
+}
+
+/** Every policy's params of a run, by policy id (`{ default: ... }` for a single-agent run). */
+export type ParamsById = Record<string, PolicyParams>;
+
+/** The element types a column (or an observation) may have. */
+export type Dtype = 'float32' | 'int32' | 'uint8';
+export type Column = Float32Array | Int32Array | Uint8Array;
+/** An observation as envs give it: float32, or uint8 for pictures (`Box` with `dtype: 'uint8'`). */
+export type Observation = Float32Array | Uint8Array;
+
+/** A per-step value a worker records: its name, element type and per-env shape (`[]`: one value per env and step). */
+export interface ColumnSpec {
+  name: string;
+  dtype: Dtype;
+  shape: number[];
+}
+
+/** One part of a recurrent policy's state, per env: `size` floats, zero at an episode's start. */
+export interface StateSpec {
+  name: string;
+  size: number;
+}
+
+/** The column the runtime records when the env gives action masks: 1 for a legal action. */
+export const ACTION_MASK = 'actionMask';
+
 /**
  * What a rollout worker hands the learner: `length` steps of `numEnvs` envs, as columns,
  * time-major (row `t * numEnvs + n`).
@@ -25,39 +65,52 @@ export interface TrajectoryBatch {
   workerId: number;
   /** Increases by one with every batch a worker sends. */
   seq: number;
+  /** The policy that acted. */
+  policyId: string;
   /** Version of the weights that chose these actions. */
   policyVersion: number;
   numEnvs: number;
   length: number;
-  /** [length * numEnvs * obsSize] */
-  obs: Float32Array;
-  /** [length * numEnvs * actionSize]; a Discrete action is its index. Unclipped, as sampled. */
+  /** [length * numEnvs * obsSize], in the observation space's dtype */
+  obs: Observation;
+  /** [length * numEnvs * actionSize]; a Discrete action is its index. As the policy gave it: unclipped, unsquashed. */
   actions: Float32Array;
   rewards: Float32Array;
   /** 1 where the episode ended in a terminal state (no bootstrapping). */
   terminated: Uint8Array;
   /** 1 where the episode was cut short (time limit) and did not terminate. */
   truncated: Uint8Array;
-  /** What the policy recorded at each step, named by the algorithm (e.g. `logp`, `value`). */
-  extras: Record<string, Float32Array>;
+  /** Exactly the columns `batchColumns(spec)` declares: what the policy recorded (`logp`, `value`) and the action mask. */
+  columns: Record<string, Column>;
+  /** A recurrent policy's state at the batch's first step, per `spec.state` entry: [numEnvs * size]. Empty for a feed-forward policy. */
+  state: Record<string, Float32Array>;
   /** [numEnvs * obsSize]: the observation after the last step, to bootstrap from. */
-  nextObs: Float32Array;
+  nextObs: Observation;
   /** The last observation of each truncated episode: `index` holds its row `t * numEnvs + n`. */
-  finalObs: { index: Int32Array; obs: Float32Array };
+  finalObs: { index: Int32Array; obs: Observation };
+  /** With action masks: the masks of `nextObs` [numEnvs * n] and of each `finalObs` [index.length * n]; else null. */
+  nextMasks: { next: Uint8Array; final: Uint8Array } | null;
   /** Returns and lengths of the episodes that finished in this batch. */
   episodes: { returns: Float32Array; lengths: Int32Array };
 }
 
-/** Plain data from which a worker builds its own copy of the policy. */
+/** Plain data from which a worker builds its own copy of a policy; it travels to workers and into checkpoints. */
 export interface PolicySpec {
   algorithm: string;
+  policyId: string;
   observationSpace: SpaceSpec;
   actionSpace: SpaceSpec;
+  /** The env gives action masks (`Env.actionMask`): `act()` gets them and the batch records the `actionMask` column. */
+  actionMask: boolean;
   model: ModelConfig;
   /** The algorithm's own resolved config. */
   config: unknown;
-  /** What a worker records per step besides obs, actions and rewards: one float each (`ActResult.extras`). */
-  extras: string[];
+  /** What `act()` returns per env and step and the worker records, besides obs, actions and rewards (`ActResult.columns`). */
+  columns: ColumnSpec[];
+  /** A recurrent policy's state (`ActResult.state`); [] for a feed-forward one. */
+  state: StateSpec[];
+  /** How a Box action reaches the env: clipped to its bounds, or squashed by tanh and scaled to them (SAC). */
+  boxActions: 'clip' | 'squash';
 }
 
 export interface ModelConfig {
@@ -68,18 +121,47 @@ export interface ModelConfig {
   conv?: { filters: number; kernel: number; stride: number; padding: 'valid' | 'same' }[];
 }
 
+/** What a policy acts on, for `numEnvs` envs at once. */
+export interface ActInput {
+  /** [numEnvs * obsSize] */
+  obs: Observation;
+  numEnvs: number;
+  /** The state `act()` returned last time (zeros where an episode starts), per `spec.state` entry; {} for a feed-forward policy. */
+  state: Record<string, Float32Array>;
+  /** [numEnvs]: 1 where `obs` is the first of an episode. */
+  episodeStarts: Uint8Array;
+  /** [numEnvs * n]: 1 for a legal action, when the env gives masks; else null (all legal). */
+  mask: Uint8Array | null;
+  rng: Rng;
+  deterministic: boolean;
+}
+
 export interface ActResult {
   /** [numEnvs * actionSize] */
   actions: Float32Array;
-  /** Per-env values the algorithm wants recorded with each step. */
-  extras: Record<string, Float32Array>;
+  /** Per-env values of `spec.columns` (not the mask: the runtime records it). */
+  columns: Record<string, Column>;
+  /** The next state, per `spec.state` entry; {} for a feed-forward policy. */
+  state: Record<string, Float32Array>;
 }
 
-/** A worker's read-only copy of the policy: one batched forward pass per step. */
+/** A worker's read-only copy of a policy: one batched forward pass per step. */
 export interface SamplingPolicy {
-  act(obs: Float32Array, numEnvs: number, rng: Rng, opts?: { deterministic?: boolean }): ActResult;
-  setWeights(weights: Weights): void;
+  act(input: ActInput): ActResult;
+  setParams(params: PolicyParams): void;
   dispose(): void;
+}
+
+/** The columns a batch of `spec`'s policy carries: the policy's own, then the action mask if the env gives masks. */
+export function batchColumns(spec: Pick<PolicySpec, 'columns' | 'actionMask' | 'actionSpace'>): ColumnSpec[] {
+  if (!spec.actionMask) return spec.columns;
+  if (spec.actionSpace.type !== 'Discrete') throw new TypeError('action masks need a Discrete action space');
+  return [...spec.columns, { name: ACTION_MASK, dtype: 'uint8', shape: [spec.actionSpace.n] }];
+}
+
+/** Values per env of a column or state entry of this per-step shape. */
+export function perEnv(shape: number[]): number {
+  return shape.reduce((a, d) => a * d, 1);
 }
 
 /**
@@ -117,6 +199,8 @@ export type Schedule =
 export interface UpdateContext {
   /** Env steps sampled so far, these batches' included (for schedules over the run). */
   envSteps: number;
+  /** The version the workers hold now (each batch carries the version that sampled it: the lag is the difference). */
+  policyVersion: number;
 }
 
 export interface Algorithm {
@@ -127,13 +211,10 @@ export interface Algorithm {
   syncDue?(): boolean;
   /** `async`: the runtime has just broadcast `getWeights()` because `syncDue()` said so. */
   weightsBroadcast?(): void;
-  /** The spec the run's workers build their policy from (the module's `policySpec` for this run). */
-  policySpec(): PolicySpec;
-  /**
-   * The policy's weights, and whatever else must reach the workers with them under the same
-   * `policyVersion` (DQN: its exploration rate; see `EPSILON` in algorithms/dqn/q-network.ts).
-   */
-  getWeights(): Weights;
+  /** The specs the run's workers build their policies from, by policy id (`{ default: spec }` for a single-agent run). */
+  policySpecs(): Record<string, PolicySpec>;
+  /** What must reach the workers under one `policyVersion`, by policy id: weights and named scalars (DQN's epsilon). */
+  getParams(): ParamsById;
   /**
    * One training step on the gathered batches; returns this update's metrics only (keys of
    * `metrics`). The runtime reduces an iteration's updates, so an algorithm keeps no
@@ -147,24 +228,25 @@ export interface Algorithm {
 }
 
 /**
- * An algorithm's saved state. `tensors` are named (`weights/...` holds the policy's weights,
- * which is all `rl evaluate` reads); `json` is plain data.
+ * An algorithm's saved state. `tensors` are named (`weights/<policyId>/...` holds a policy's
+ * weights, which is all `rl evaluate` reads); `json` is plain data.
  */
 export interface AlgorithmState {
   tensors: NamedTensor[];
   json: Record<string, unknown>;
 }
 
-const WEIGHTS = 'weights/';
+const weightsPrefix = (policyId: string) => `weights/${policyId}/`;
 
-/** The policy's weights as tensors of a saved state (under `weights/`). */
-export function weightsToState(weights: Weights): NamedTensor[] {
-  return weights.map((w) => ({ ...w, name: `${WEIGHTS}${w.name}` }));
+/** A policy's weights as tensors of a saved state (under `weights/<policyId>/`). */
+export function weightsToState(weights: Weights, policyId = DEFAULT_POLICY): NamedTensor[] {
+  return weights.map((w) => ({ ...w, name: `${weightsPrefix(policyId)}${w.name}` }));
 }
 
-/** The policy's weights in a saved state, under the names `getWeights()` gives them. */
-export function weightsFromState(state: AlgorithmState): Weights {
-  return state.tensors.filter((t) => t.name.startsWith(WEIGHTS)).map((t) => ({ ...t, name: t.name.slice(WEIGHTS.length) }));
+/** A policy's weights in a saved state, under the names its `getParams()` gives them. */
+export function weightsFromState(state: Pick<AlgorithmState, 'tensors'>, policyId = DEFAULT_POLICY): Weights {
+  const prefix = weightsPrefix(policyId);
+  return state.tensors.filter((t) => t.name.startsWith(prefix)).map((t) => ({ ...t, name: t.name.slice(prefix.length) }));
 }
 
 /** What a policy's shape depends on: the algorithm's config, the model and the env's spaces. */
@@ -173,6 +255,26 @@ export interface PolicyOptions<C> {
   model: ModelConfig;
   observationSpace: SpaceSpec;
   actionSpace: SpaceSpec;
+  /** The env gives action masks; default false. */
+  actionMask?: boolean;
+  /** Default `DEFAULT_POLICY`. */
+  policyId?: string;
+}
+
+/** A spec from the runtime's part (`opts`) and the algorithm's own (what it records, its state, its Box actions). */
+export function policySpecOf<C>(opts: PolicyOptions<C>, own: Pick<PolicySpec, 'algorithm' | 'columns'> & Partial<Pick<PolicySpec, 'state' | 'boxActions'>>): PolicySpec {
+  return {
+    algorithm: own.algorithm,
+    policyId: opts.policyId ?? DEFAULT_POLICY,
+    observationSpace: opts.observationSpace,
+    actionSpace: opts.actionSpace,
+    actionMask: opts.actionMask ?? false,
+    model: opts.model,
+    config: opts.config,
+    columns: own.columns,
+    state: own.state ?? [],
+    boxActions: own.boxActions ?? 'clip',
+  };
 }
 
 export interface CreateOptions<C> extends PolicyOptions<C> {
@@ -213,13 +315,18 @@ export interface AlgorithmModule<C = unknown> {
   configSchema: z.ZodType<C>;
   check(config: C, ctx: { totalEnvs: number; rolloutLength: number; totalEnvSteps?: number }): ConfigIssue[];
   create(opts: CreateOptions<C>): Algorithm;
-  /** The spec of this algorithm's sampling policy: what a worker records per step, and what `rl evaluate` builds. */
+  /** The spec of this algorithm's sampling policy (`policySpecOf`): what a worker records per step, and what `rl evaluate` builds. */
   policySpec(opts: PolicyOptions<C>): PolicySpec;
+  /**
+   * The exact tensors (names and shapes) of a policy of `spec`, without building it: what a
+   * worker checks weights from a learner against before they touch its model, and how big a model is.
+   */
+  weightShapes(spec: PolicySpec): TensorShape[];
   /**
    * A sampling policy for the worker in `slot` of `numSlots` (the runtime's slots: local mode is
    * slot 0 of 1; see the worker pool's Membership for how workers get theirs). Absent: evaluation.
    */
   createPolicy(spec: PolicySpec, ctx?: { slot: number; numSlots: number }): SamplingPolicy;
   /** The greedy path of a policy of `spec` whose weights `weight` gives (what `rl export` writes). */
-  greedyPath(spec: Pick<PolicySpec, 'model' | 'actionSpace'>, weight: (name: string) => NamedTensor, has: (name: string) => boolean): GreedyPath;
+  greedyPath(spec: PolicySpec, weight: (name: string) => NamedTensor, has: (name: string) => boolean): GreedyPath;
 }

@@ -4,7 +4,7 @@ import type { Rng } from './rng';
 /** A plain-data description of a space, as it travels to workers and into checkpoints. */
 export type SpaceSpec =
   | { type: 'Discrete'; n: number }
-  | { type: 'Box'; shape: number[]; low: number[]; high: number[] };
+  | { type: 'Box'; shape: number[]; low: number[]; high: number[]; dtype?: 'uint8' };
 
 /** `n` actions, 0 .. n-1. */
 export class Discrete {
@@ -33,32 +33,46 @@ export class Discrete {
   }
 }
 
-/** A box of float32 values with per-element bounds (which may be infinite). */
+/**
+ * A box of values with per-element bounds (which may be infinite): float32, or uint8 for
+ * pictures (`dtype: 'uint8'`: a Uint8Array, bounds within [0, 255]), which travel and are
+ * stored at a quarter of the bytes.
+ */
 export class Box {
   readonly type = 'Box' as const;
   readonly low: Float32Array;
   readonly high: Float32Array;
   /** Number of elements: the product of `shape`. */
   readonly size: number;
+  readonly dtype: 'float32' | 'uint8';
 
-  constructor(low: number | ArrayLike<number>, high: number | ArrayLike<number>, readonly shape: number[]) {
+  constructor(low: number | ArrayLike<number>, high: number | ArrayLike<number>, readonly shape: number[], dtype: 'float32' | 'uint8' = 'float32') {
     this.size = shape.reduce((a, b) => a * b, 1);
     if (!shape.every((d) => Number.isInteger(d) && d > 0)) throw new RangeError(`Box: shape must be positive integers, got [${shape}]`);
+    if (dtype !== 'float32' && dtype !== 'uint8') throw new RangeError(`Box: dtype must be 'float32' or 'uint8', got ${describeValue(dtype)}`);
+    this.dtype = dtype;
     this.low = broadcast(low, this.size, 'low');
     this.high = broadcast(high, this.size, 'high');
     for (let i = 0; i < this.size; i++) {
       if (!(this.low[i] <= this.high[i])) throw new RangeError(`Box: low[${i}] (${this.low[i]}) must be <= high[${i}] (${this.high[i]})`);
+      if (dtype === 'uint8' && !(this.low[i] >= 0 && this.high[i] <= 255)) throw new RangeError(`Box: a uint8 box's bounds must be within [0, 255], got [${this.low[i]}, ${this.high[i]}] at ${i}`);
     }
   }
 
-  /** True for a Float32Array of the right length whose elements are finite and within bounds. */
+  /** An empty array of this box's element type, for `n` values. */
+  allocate(n: number): Float32Array | Uint8Array {
+    return this.dtype === 'uint8' ? new Uint8Array(n) : new Float32Array(n);
+  }
+
+  /** True for an array of this box's type and length whose elements are finite and within bounds. */
   contains(x: unknown): boolean {
     return this.violation(x) === undefined;
   }
 
   /** Why `x` is not in this box, or undefined when it is. */
   violation(x: unknown): string | undefined {
-    if (!(x instanceof Float32Array)) return `expected a Float32Array, got ${describeValue(x)}`;
+    if (!(this.dtype === 'uint8' ? x instanceof Uint8Array : x instanceof Float32Array)) return `expected a ${this.dtype === 'uint8' ? 'Uint8Array' : 'Float32Array'}, got ${describeValue(x)}`;
+    if (!(x instanceof Uint8Array || x instanceof Float32Array)) return undefined; // unreachable: narrows x
     if (x.length !== this.size) return `expected ${this.size} elements (shape [${this.shape}]), got ${x.length}`;
     for (let i = 0; i < x.length; i++) {
       const v = x[i];
@@ -71,6 +85,10 @@ export class Box {
   /** Uniform within finite bounds; normal where a side is unbounded (as Gymnasium does). */
   sample(rng: Rng): Float32Array {
     const out = new Float32Array(this.size);
+    if (this.dtype === 'uint8') {
+      for (let i = 0; i < this.size; i++) out[i] = this.low[i] + rng.int(this.high[i] - this.low[i] + 1);
+      return out;
+    }
     for (let i = 0; i < this.size; i++) {
       const lo = this.low[i];
       const hi = this.high[i];
@@ -90,18 +108,19 @@ export class Box {
   }
 
   toSpec(): SpaceSpec {
-    return { type: 'Box', shape: [...this.shape], low: Array.from(this.low), high: Array.from(this.high) };
+    const spec: SpaceSpec = { type: 'Box', shape: [...this.shape], low: Array.from(this.low), high: Array.from(this.high) };
+    return this.dtype === 'uint8' ? { ...spec, dtype: 'uint8' } : spec;
   }
 
   toString(): string {
-    return `Box(shape=[${this.shape}])`;
+    return `Box(shape=[${this.shape}]${this.dtype === 'uint8' ? ', uint8' : ''})`;
   }
 }
 
 export type Space = Discrete | Box;
 
 export function spaceFromSpec(spec: SpaceSpec): Space {
-  return spec.type === 'Discrete' ? new Discrete(spec.n) : new Box(spec.low, spec.high, spec.shape);
+  return spec.type === 'Discrete' ? new Discrete(spec.n) : new Box(spec.low, spec.high, spec.shape, spec.dtype ?? 'float32');
 }
 
 function broadcast(v: number | ArrayLike<number>, size: number, name: string): Float32Array {

@@ -1,3 +1,4 @@
+import type { Observation } from '../core/algorithm';
 import type { Box, Space } from '../core/spaces';
 
 /** An action: an integer for `Discrete`, a Float32Array for `Box`. */
@@ -11,12 +12,12 @@ export interface ResetOptions {
 }
 
 export interface ResetResult {
-  obs: Float32Array;
+  obs: Observation;
   info: Record<string, unknown>;
 }
 
 export interface StepResult {
-  obs: Float32Array;
+  obs: Observation;
   reward: number;
   /** The episode reached a terminal state of the task (no bootstrapping past it). */
   terminated: boolean;
@@ -25,7 +26,10 @@ export interface StepResult {
   info: Record<string, unknown>;
 }
 
-/** The Gymnasium contract, in TypeScript. Observations are Float32Arrays in `observationSpace`. */
+/**
+ * The Gymnasium contract, in TypeScript. Observations are in `observationSpace`: Float32Arrays,
+ * or Uint8Arrays for a Box of `dtype: 'uint8'` (pictures).
+ */
 export interface Env {
   readonly observationSpace: Box;
   readonly actionSpace: Space;
@@ -38,6 +42,14 @@ export interface Env {
    */
   getState?(): unknown;
   setState?(state: unknown): void;
+  /**
+   * Optional, for a Discrete action space: the legal actions in the current state (after
+   * `reset` or `step`), as n bytes, 1 for legal. An env that has it has it in every state;
+   * the policy never picks an action whose byte is 0. (A method, as sb3-contrib's
+   * `action_masks()`, rather than a key of `info`: the runtime learns from the env's shape,
+   * before any step, that a run records masks, and no info object is built per step.)
+   */
+  actionMask?(): Uint8Array;
   /**
    * Optional: the current state as a picture, as Gymnasium's `render_mode="rgb_array"` gives it
    * (same size, same look for the built-in envs). Only for watching: never an observation.

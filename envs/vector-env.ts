@@ -1,6 +1,9 @@
 import type { Action, Env } from './env';
 import { checkFinite, checkReset, checkStep, envThrew } from './check';
+import type { Observation } from '../core/algorithm';
 import type { Box, Space } from '../core/spaces';
+import { EnvError } from '../core/errors';
+import { describeValue } from '../core/describe';
 
 /**
  * Steps of each env checked against the whole contract before the vector trusts it; after
@@ -10,12 +13,18 @@ const CHECKED_STEPS = 64;
 
 export interface VectorStep {
   /** Observations after the step, [numEnvs * obsSize]; a finished env's row is already its reset observation. */
-  obs: Float32Array;
+  obs: Observation;
   rewards: Float32Array;
   terminated: Uint8Array;
   truncated: Uint8Array;
   /** For each env that finished on this step, its last observation (to bootstrap a truncation); else null. */
-  finalObs: (Float32Array | null)[];
+  finalObs: (Observation | null)[];
+  /** With masks: [numEnvs * n], the legal actions of `obs` (a finished env's: of its reset observation); else null. */
+  masks: Uint8Array | null;
+  /** With masks, for each env that finished on this step, the mask of its last observation; else null. */
+  finalMasks: (Uint8Array | null)[];
+  /** Each env's `info` of this step (a finished env's: its last step's, before the reset). */
+  infos: Record<string, unknown>[];
   /** Return and length of each episode that finished on this step. */
   finished: { env: number; return: number; length: number }[];
 }
@@ -29,7 +38,10 @@ export class VectorEnv {
   readonly observationSpace: Box;
   readonly actionSpace: Space;
   readonly obsSize: number;
-  private readonly obs: Float32Array;
+  /** The envs give action masks (`Env.actionMask`), n bytes each for Discrete(n). */
+  readonly hasMasks: boolean;
+  private readonly obs: Observation;
+  private readonly masks: Uint8Array | null;
   private readonly episodeReturn: Float64Array;
   private readonly episodeLength: Int32Array;
   /** Steps each env has taken since it was made: the `step` of its errors. */
@@ -40,37 +52,66 @@ export class VectorEnv {
     this.observationSpace = envs[0].observationSpace;
     this.actionSpace = envs[0].actionSpace;
     this.obsSize = this.observationSpace.size;
-    this.obs = new Float32Array(this.numEnvs * this.obsSize);
+    this.obs = this.observationSpace.allocate(this.numEnvs * this.obsSize);
+    this.hasMasks = typeof envs[0].actionMask === 'function';
+    if (this.hasMasks && this.actionSpace.type !== 'Discrete') throw new EnvError(`env ${envId}: actionMask() needs a Discrete action space, not ${this.actionSpace}`);
+    this.masks = this.hasMasks ? new Uint8Array(this.numEnvs * this.actionSpace.size) : null;
     this.episodeReturn = new Float64Array(this.numEnvs);
     this.episodeLength = new Int32Array(this.numEnvs);
     this.stepsTaken = new Float64Array(this.numEnvs);
   }
 
   /** Resets every env, env i with seed `seeds[i]`. Returns the observations (a copy). */
-  reset(seeds: number[]): Float32Array {
+  reset(seeds: number[]): Observation {
     this.envs.forEach((env, i) => {
       const r = env.reset({ seed: seeds[i] });
       checkReset(this.envId, env, r);
       this.obs.set(r.obs, i * this.obsSize);
+      this.readMask(i, 0);
     });
     this.episodeReturn.fill(0);
     this.episodeLength.fill(0);
     return this.obs.slice();
   }
 
-  /** Steps env i with `actions[i]` (for a Box action space, row i of a flat array). */
-  step(actions: Float32Array | Int32Array): VectorStep {
+  /** The legal actions of the current observations, [numEnvs * n] (a copy); null for envs without masks. */
+  currentMasks(): Uint8Array | null {
+    return this.masks ? this.masks.slice() : null;
+  }
+
+  /** Env i's mask of its current state into row i, checked: n bytes of 0 or 1, at least one legal action. */
+  private readMask(i: number, step: number): Uint8Array | null {
+    if (!this.masks) return null;
+    const n = this.actionSpace.size;
+    const m = this.envs[i].actionMask!();
+    const bad = !(m instanceof Uint8Array) ? `must return a Uint8Array, got ${describeValue(m)}` : m.length !== n ? `has ${m.length} entries, Discrete(${n}) needs ${n}` : m.some((x) => x > 1) ? 'has values other than 0 and 1' : !m.includes(1) ? 'leaves no legal action' : undefined;
+    if (bad) throw new EnvError(`env ${this.envId}: ${step === 0 ? 'after reset' : `after step ${step}`}: actionMask() ${bad}`, { step, field: 'actionMask' });
+    this.masks.set(m, i * n);
+    return m;
+  }
+
+  /**
+   * Steps env i with `actions[i]` (for a Box action space, row i of a flat array).
+   * `beforeReset(i)`, if given, runs when env i has finished an episode, before it is reset
+   * (a video draws the last frame there). With masks, an illegal action is an error of the policy.
+   */
+  step(actions: Float32Array | Int32Array, beforeReset?: (env: number) => void): VectorStep {
     const n = this.numEnvs;
     const rewards = new Float32Array(n);
     const terminated = new Uint8Array(n);
     const truncated = new Uint8Array(n);
-    const finalObs: (Float32Array | null)[] = new Array(n).fill(null);
+    const finalObs: (Observation | null)[] = new Array(n).fill(null);
+    const finalMasks: (Uint8Array | null)[] = new Array(n).fill(null);
+    const infos: Record<string, unknown>[] = new Array(n);
     const finished: VectorStep['finished'] = [];
     const discrete = this.actionSpace.type === 'Discrete';
     const actSize = this.actionSpace.size;
     for (let i = 0; i < n; i++) {
       const env = this.envs[i];
       const action: Action = discrete ? actions[i] : Float32Array.from(actions.subarray(i * actSize, (i + 1) * actSize));
+      if (this.masks && this.masks[i * actSize + (action as number)] !== 1) {
+        throw new EnvError(`env ${this.envId}: step ${this.stepsTaken[i] + 1}: action ${action as number} is illegal in this state (actionMask ${Array.from(this.masks.subarray(i * actSize, (i + 1) * actSize)).join('')}); the policy must pick a legal action`, { step: this.stepsTaken[i] + 1, field: 'actionMask' });
+      }
       const step = (this.stepsTaken[i] += 1);
       let r;
       try {
@@ -81,6 +122,7 @@ export class VectorEnv {
       if (step <= CHECKED_STEPS) checkStep(this.envId, env, r, step, action);
       else checkFinite(this.envId, env, r, step, action);
       rewards[i] = r.reward;
+      infos[i] = r.info;
       this.episodeReturn[i] += r.reward;
       this.episodeLength[i] += 1;
       if (r.terminated || r.truncated) {
@@ -88,9 +130,11 @@ export class VectorEnv {
         terminated[i] = r.terminated ? 1 : 0;
         truncated[i] = r.terminated ? 0 : 1;
         finalObs[i] = r.obs;
+        if (this.masks) finalMasks[i] = this.readMask(i, step)!.slice();
         finished.push({ env: i, return: this.episodeReturn[i], length: this.episodeLength[i] });
         this.episodeReturn[i] = 0;
         this.episodeLength[i] = 0;
+        beforeReset?.(i);
         let reset;
         try {
           reset = env.reset();
@@ -99,11 +143,13 @@ export class VectorEnv {
         }
         checkReset(this.envId, env, reset, step);
         this.obs.set(reset.obs, i * this.obsSize);
+        this.readMask(i, step);
       } else {
         this.obs.set(r.obs, i * this.obsSize);
+        this.readMask(i, step);
       }
     }
-    return { obs: this.obs.slice(), rewards, terminated, truncated, finalObs, finished };
+    return { obs: this.obs.slice(), rewards, terminated, truncated, finalObs, masks: this.currentMasks(), finalMasks, infos, finished };
   }
 
   close(): void {
@@ -124,7 +170,7 @@ export class VectorEnv {
   }
 
   /** Restores getState()'s result; returns the current observations. */
-  setState(saved: unknown): Float32Array {
+  setState(saved: unknown): Observation {
     const s = saved as { envs: unknown[]; obs: number[]; episodeReturn: number[]; episodeLength: number[]; stepsTaken: number[] };
     if (s.envs.length !== this.numEnvs) throw new RangeError(`saved state has ${s.envs.length} envs, this vector has ${this.numEnvs}`);
     this.envs.forEach((e, i) => e.setState?.(s.envs[i]));
@@ -132,6 +178,8 @@ export class VectorEnv {
     this.episodeReturn.set(s.episodeReturn);
     this.episodeLength.set(s.episodeLength);
     this.stepsTaken.set(s.stepsTaken);
+    this.envs.forEach((_, i) => this.readMask(i, s.stepsTaken[i]));
     return this.obs.slice();
   }
 }
+

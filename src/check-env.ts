@@ -1,6 +1,7 @@
 import type { Action, Env, RgbFrame } from '../envs/env';
 import { checkReset, checkStep } from '../envs/check';
 import { Rng } from '../core/rng';
+import type { Observation } from '../core/algorithm';
 import { createEnv } from './env-loader';
 
 export interface EnvCheck {
@@ -35,7 +36,7 @@ export function checkEnv(envId: string, opts: { steps: number; seed: number; con
     if (e.observationSpace?.type !== 'Box') throw new Error(`env ${envId}: observationSpace must be a Box, got ${String(e.observationSpace)}`);
     if (e.actionSpace?.type !== 'Discrete' && e.actionSpace?.type !== 'Box') throw new Error(`env ${envId}: actionSpace must be a Discrete or a Box, got ${String(e.actionSpace)}`);
   });
-  let first: Float32Array | undefined;
+  let first: Observation | undefined;
   if (!attempt('reset returns { obs, info } with obs in observationSpace', () => {
     const r = e.reset({ seed: opts.seed });
     checkReset(envId, e, r);

@@ -1,12 +1,23 @@
 import type { SpaceSpec } from '../core/spaces';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { AlgorithmState, NamedTensor } from '../core/algorithm';
+import { DEFAULT_POLICY, type AlgorithmState, type NamedTensor } from '../core/algorithm';
 import { crc32 } from '@node-rs/crc32';
 import { CheckpointError } from '../core/errors';
 
-/** Bumped whenever the layout below changes; a checkpoint of another version is refused. */
-export const CHECKPOINT_FORMAT = 1;
+/**
+ * Bumped whenever the layout below changes. Older formats are read through `migrateTensors`;
+ * a newer one is refused.
+ * 2: a policy's weights are `weights/<policyId>/...` (1: `weights/...`), DQN's epsilon is no tensor.
+ */
+export const CHECKPOINT_FORMAT = 2;
+const OLDEST_FORMAT = 1;
+
+/** Format 1's tensor names as format 2 has them: the one policy of a format-1 run is `default`; its epsilon (a scalar now) is in state.json already. */
+function migrateTensors(tensors: NamedTensor[], format: number): NamedTensor[] {
+  if (format >= 2) return tensors;
+  return tensors.filter((t) => t.name !== 'weights/exploration/epsilon').map((t) => (t.name.startsWith('weights/') ? { ...t, name: `weights/${DEFAULT_POLICY}/${t.name.slice('weights/'.length)}` } : t));
+}
 
 export interface CheckpointMetadata {
   formatVersion: number;
@@ -199,8 +210,8 @@ export function readMetadata(dir: string, expect: { algorithm?: string } = {}): 
   } catch (err) {
     throw new CheckpointError(`${file}: cannot read checkpoint metadata (${(err as Error).message.split('\n')[0]})`);
   }
-  if (meta.formatVersion !== CHECKPOINT_FORMAT) {
-    throw new CheckpointError(`${dir}: checkpoint format ${meta.formatVersion} (written by version ${meta.packageVersion}); this version reads format ${CHECKPOINT_FORMAT}`);
+  if (!(Number.isInteger(meta.formatVersion) && meta.formatVersion >= OLDEST_FORMAT && meta.formatVersion <= CHECKPOINT_FORMAT)) {
+    throw new CheckpointError(`${dir}: checkpoint format ${meta.formatVersion} (written by version ${meta.packageVersion}); this version reads formats ${OLDEST_FORMAT} to ${CHECKPOINT_FORMAT}`);
   }
   const fields = { algorithm: 'string', envId: 'string', iteration: 'number', envSteps: 'number', wallSeconds: 'number', config: 'object' } as const;
   const bad = Object.entries(fields).find(([k, type]) => typeof (meta as unknown as Record<string, unknown>)[k] !== type || (meta as unknown as Record<string, unknown>)[k] === null);
@@ -241,7 +252,7 @@ export function readTensors(dir: string, metadata: CheckpointMetadata = readMeta
       return { name: e.name as string, shape, data: all.slice(next - size, next) };
     });
     if (next !== all.length) throw new Error(`tensors.json indexes ${next} values, tensors.bin holds ${all.length}`);
-    return tensors;
+    return migrateTensors(tensors, metadata.formatVersion);
   });
 }
 

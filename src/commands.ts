@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { algorithms } from '../algorithms';
 import { checkpointEnvId, createEnv, resolveEnvDir } from './env-loader';
-import { weightsFromState, type SamplingPolicy } from '../core/algorithm';
+import { DEFAULT_POLICY, weightsFromState, type PolicySpec, type SamplingPolicy } from '../core/algorithm';
 import { selectBackend, type BackendName } from './backend';
 import { bestCheckpoint, describeBest, listCheckpoints, readMetadata, readTensors, resolveCheckpoint, verifyCheckpoint, type CheckpointChoice } from './checkpoint';
 import { applyOverrides, describeValue, validateConfig } from './config/load';
@@ -60,7 +60,7 @@ function firstDifference(a: unknown, b: unknown, p: (string | number)[]): { path
  * A checkpoint's policy alone (no optimizer, no sockets), ready to act, with the config it was
  * trained with; the caller disposes of the policy. A module env is loaded only from `envDirs`.
  */
-export async function loadCheckpointPolicy(dir: string, envDirs: string[] = []): Promise<{ meta: ReturnType<typeof readMetadata>; cfg: RunConfig; policy: SamplingPolicy }> {
+export async function loadCheckpointPolicy(dir: string, envDirs: string[] = [], policyId = DEFAULT_POLICY): Promise<{ meta: ReturnType<typeof readMetadata>; cfg: RunConfig; policy: SamplingPolicy; spec: PolicySpec }> {
   const meta = readMetadata(dir);
   const cfg = validateConfig(meta.config, (p) => `${dir}/metadata.json config.${p.join('.')}`);
   // A module env is code: loaded only from a directory the user names (README, "A checkpoint of a module env is code").
@@ -69,18 +69,18 @@ export async function loadCheckpointPolicy(dir: string, envDirs: string[] = []):
   await selectBackend(cfg.backend as BackendName);
   const module = algorithms[meta.algorithm];
   const env = createEnv(cfg.env.id, cfg.env.config);
-  const spec = module.policySpec({ config: cfg[meta.algorithm], model: cfg.model, observationSpace: env.observationSpace.toSpec(), actionSpace: env.actionSpace.toSpec() });
+  const spec = module.policySpec({ config: cfg[meta.algorithm], model: cfg.model, observationSpace: env.observationSpace.toSpec(), actionSpace: env.actionSpace.toSpec(), actionMask: typeof env.actionMask === 'function', policyId });
   env.close();
+  const weights = weightsFromState({ tensors }, policyId);
+  if (weights.length === 0) throw new CheckpointError(`${dir}: holds no weights of policy ${policyId} (weights/${policyId}/*)`);
   const policy = module.createPolicy(spec);
-  const weights = weightsFromState({ tensors, json: {} });
-  if (weights.length === 0) throw new CheckpointError(`${dir}: holds no policy weights (weights/*)`);
   try {
-    policy.setWeights(weights);
+    policy.setParams({ weights, scalars: {} });
   } catch (err) {
     policy.dispose();
     throw new CheckpointError(`${dir}: its weights do not fit the model of its config (${(err as Error).message.split('\n')[0]})`);
   }
-  return { meta, cfg, policy };
+  return { meta, cfg, policy, spec };
 }
 
 /**
@@ -92,11 +92,11 @@ export async function evaluateCheckpoint(
   dir: string,
   opts: { episodes: number; seed: number; stochastic: boolean; json: boolean; video?: string; envDirs?: string[] },
 ): Promise<EvaluationResult> {
-  const { meta, cfg, policy } = await loadCheckpointPolicy(dir, opts.envDirs);
+  const { meta, cfg, policy, spec } = await loadCheckpointPolicy(dir, opts.envDirs);
   const bar = opts.json || !process.stderr.isTTY ? undefined : new SingleBar({ format: 'evaluating [{bar}] {value}/{total} episodes', stream: process.stderr });
   bar?.start(opts.episodes, 0);
   try {
-    const run = { policy, envId: cfg.env.id, envConfig: cfg.env.config, episodes: opts.episodes, seeds: seedStreams(opts.seed).evaluation(0), deterministic: !opts.stochastic, onEpisode: (n: number) => bar?.update(n) };
+    const run = { policy, spec, envId: cfg.env.id, envConfig: cfg.env.config, episodes: opts.episodes, seeds: seedStreams(opts.seed).evaluation(0), deterministic: !opts.stochastic, onEpisode: (n: number) => bar?.update(n) };
     const video = opts.video ? await recordEpisodes({ ...run, file: opts.video }) : undefined;
     const result = video ?? evaluatePolicy(run);
     bar?.stop();

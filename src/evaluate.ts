@@ -1,4 +1,5 @@
 import type { MetricSpec, SamplingPolicy } from '../core/algorithm';
+import { Stepper, type StepperSpec } from '../envs/stepper';
 import { createEnv } from './env-loader';
 import { Rng } from '../core/rng';
 import type { EvaluationSeeds } from '../core/seed-streams';
@@ -29,6 +30,8 @@ export function evaluationRecord(e: EvaluationResult): Record<string, number> {
 /** What an evaluation (or a recorded one) plays: the policy, the env, how many episodes, with which seeds. */
 export interface EvaluationRun {
   policy: SamplingPolicy;
+  /** The policy's spec: its state and how its Box actions reach the env. */
+  spec: StepperSpec;
   envId: string;
   envConfig: Record<string, unknown>;
   episodes: number;
@@ -51,16 +54,13 @@ export function evaluatePolicy(opts: EvaluationRun): EvaluationResult {
   const numEnvs = Math.min(EVALUATION_ENVS, opts.episodes);
   const quota = Array.from({ length: numEnvs }, (_, i) => Math.floor(opts.episodes / numEnvs) + (i < opts.episodes % numEnvs ? 1 : 0));
   const envs = new VectorEnv(opts.envId, Array.from({ length: numEnvs }, () => createEnv(opts.envId, opts.envConfig)));
-  const rng = new Rng(opts.seeds.actions);
-  let obs = envs.reset(Array.from({ length: numEnvs }, (_, i) => opts.seeds.env(i)));
+  const stepper = new Stepper(envs, opts.policy, opts.spec, new Rng(opts.seeds.actions), opts.deterministic);
   const returns: number[] = [];
   const lengths: number[] = [];
-  const space = envs.actionSpace;
   try {
+    stepper.reset(Array.from({ length: numEnvs }, (_, i) => opts.seeds.env(i)));
     while (quota.some((q) => q > 0)) {
-      let actions = opts.policy.act(obs, numEnvs, rng, { deterministic: opts.deterministic }).actions;
-      if (space.type === 'Box') actions = space.clip(actions);
-      const step = envs.step(actions);
+      const { step } = stepper.step();
       for (const ep of step.finished) {
         if (quota[ep.env] === 0) continue; // this env has run its share; its extra episodes don't count
         quota[ep.env] -= 1;
@@ -68,7 +68,6 @@ export function evaluatePolicy(opts: EvaluationRun): EvaluationResult {
         lengths.push(ep.length);
         opts.onEpisode?.(returns.length, ep);
       }
-      obs = step.obs;
     }
   } finally {
     envs.close();

@@ -5,6 +5,10 @@ import { Rng } from '../core/rng';
 import type { EvaluationSeeds } from '../core/seed-streams';
 import { envSpec, listEnvs } from '../envs/registry';
 import { createEnv } from './env-loader';
+import { VectorEnv } from '../envs/vector-env';
+import { Stepper } from '../envs/stepper';
+import type { RgbFrame } from '../envs/env';
+import type { StepperSpec } from '../envs/stepper';
 import { summarise, type EvaluationResult, type EvaluationRun } from './evaluate';
 import { videoWriter } from './video';
 import type { RunConfig } from './config/schema';
@@ -22,34 +26,29 @@ export function renderFps(envId: string): number {
 export async function recordEpisodes(opts: EvaluationRun & { file: string }): Promise<EvaluationResult & { file: string; frames: number; bytes: number }> {
   const writer = videoWriter(opts.file, renderFps(opts.envId));
   const env = createEnv(opts.envId, opts.envConfig);
+  const envs = new VectorEnv(opts.envId, [env]);
   const returns: number[] = [];
   const lengths: number[] = [];
   try {
     if (typeof env.render !== 'function') throw new EnvError(`env ${opts.envId} has no render(): a video needs the env to draw its frames (see "Watching a run" in the README)`);
     const render = () => env.render!();
-    const rng = new Rng(opts.seeds.actions);
-    const space = env.actionSpace;
-    for (let k = 0; k < opts.episodes; k++) {
-      let obs = env.reset(k === 0 ? { seed: opts.seeds.env(0) } : {}).obs;
-      await writer.add(render());
-      let ret = 0;
-      let len = 0;
-      for (;;) {
-        let actions = opts.policy.act(obs, 1, rng, { deterministic: opts.deterministic }).actions;
-        if (space.type === 'Box') actions = space.clip(actions);
-        const r = env.step(space.type === 'Box' ? Float32Array.from(actions) : actions[0]);
-        await writer.add(render());
-        ret += r.reward;
-        len += 1;
-        obs = r.obs;
-        if (r.terminated || r.truncated) break;
+    const stepper = new Stepper(envs, opts.policy, opts.spec, new Rng(opts.seeds.actions), opts.deterministic);
+    stepper.reset([opts.seeds.env(0)]);
+    await writer.add(render());
+    while (returns.length < opts.episodes) {
+      // An episode's last frame is drawn before the env is reset for the next one.
+      let last: RgbFrame | undefined;
+      const { step } = stepper.step(() => (last = render()));
+      await writer.add(last ?? render());
+      for (const ep of step.finished) {
+        returns.push(ep.return);
+        lengths.push(ep.length);
+        opts.onEpisode?.(returns.length, ep);
+        if (returns.length < opts.episodes) await writer.add(render()); // the next episode's first frame
       }
-      returns.push(ret);
-      lengths.push(len);
-      opts.onEpisode?.(k + 1, { env: 0, return: ret, length: len });
     }
   } finally {
-    env.close();
+    envs.close();
   }
   const bytes = await writer.finish();
   return { ...summarise(returns, lengths), file: path.resolve(opts.file), frames: writer.frames, bytes };
@@ -59,8 +58,8 @@ export async function recordEpisodes(opts: EvaluationRun & { file: string }): Pr
  * `evaluation: { video: true }`: one episode of the policy under evaluation, from that
  * evaluation's seed, to RUN_DIR/videos/iter_NNNNNN.gif. Returns the file's path.
  */
-export async function writeEvaluationVideo(policy: SamplingPolicy, cfg: RunConfig, runDir: string, iteration: number, seeds: EvaluationSeeds): Promise<string> {
+export async function writeEvaluationVideo(policy: SamplingPolicy, spec: StepperSpec, cfg: RunConfig, runDir: string, iteration: number, seeds: EvaluationSeeds): Promise<string> {
   const file = path.join(runDir, 'videos', `iter_${String(iteration).padStart(6, '0')}.gif`);
-  await recordEpisodes({ policy, envId: cfg.env.id, envConfig: cfg.env.config, episodes: 1, seeds, deterministic: cfg.evaluation.deterministic, file });
+  await recordEpisodes({ policy, spec, envId: cfg.env.id, envConfig: cfg.env.config, episodes: 1, seeds, deterministic: cfg.evaluation.deterministic, file });
   return file;
 }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { Weights } from '../../core/algorithm';
+import type { TensorShape, Weights } from '../../core/algorithm';
 import type { ConvEncoder } from './conv';
 
 /**
@@ -32,6 +32,11 @@ export class FlatParams {
     this.initial.push(values);
     this.size += size;
     return name;
+  }
+
+  /** Every registered tensor's name and shape, in order (nothing is built). */
+  shapes(): TensorShape[] {
+    return this.entries.map((e) => ({ name: e.name, shape: [...e.shape] }));
   }
 
   get variable(): tf.Variable {

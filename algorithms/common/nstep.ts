@@ -16,9 +16,13 @@ export function nStepTransitions(batch: TrajectoryBatch, n: number, gamma: numbe
   const rows = N * T;
   const d = batch.obs.length / rows;
   const finalRow = new Map<number, number>();
+  // The replay buffer keeps float32 observations: uint8 ones (pictures) are widened here.
+  const obs = batch.obs instanceof Float32Array ? batch.obs : Float32Array.from(batch.obs);
+  const nextObs = batch.nextObs instanceof Float32Array ? batch.nextObs : Float32Array.from(batch.nextObs);
+  const finalObs = batch.finalObs.obs instanceof Float32Array ? batch.finalObs.obs : Float32Array.from(batch.finalObs.obs);
   batch.finalObs.index.forEach((row, k) => finalRow.set(row, k));
   const out: Transitions = {
-    obs: batch.obs,
+    obs,
     actions: Int32Array.from(batch.actions),
     rewards: new Float32Array(rows),
     nextObs: new Float32Array(rows * d),
@@ -36,16 +40,16 @@ export function nStepTransitions(batch: TrajectoryBatch, n: number, gamma: numbe
         discount *= gamma;
         if (batch.terminated[r]) {
           discount = 0;
-          next = batch.obs.subarray(r * d, (r + 1) * d); // unused: discount 0
+          next = obs.subarray(r * d, (r + 1) * d); // unused: discount 0
           break;
         }
         if (batch.truncated[r]) {
           const f = finalRow.get(r)!;
-          next = batch.finalObs.obs.subarray(f * d, (f + 1) * d);
+          next = finalObs.subarray(f * d, (f + 1) * d);
           break;
         }
         // Not ended: bootstrap from the step after r (or from nextObs past the batch's end).
-        next = t + k + 1 < T ? batch.obs.subarray((r + N) * d, (r + N + 1) * d) : batch.nextObs.subarray(e * d, (e + 1) * d);
+        next = t + k + 1 < T ? obs.subarray((r + N) * d, (r + N + 1) * d) : nextObs.subarray(e * d, (e + 1) * d);
       }
       out.rewards[row] = ret;
       out.discounts[row] = discount;

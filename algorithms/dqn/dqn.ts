@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import { weightsFromState, weightsToState, type Algorithm, type AlgorithmModule, type AlgorithmState, type ConfigIssue, type CreateOptions, type MetricSpec, type NamedTensor, type PolicyOptions, type PolicySpec, type Schedule, type TrajectoryBatch, type UpdateContext, type Weights } from '../../core/algorithm';
+import { DEFAULT_POLICY, policySpecOf, weightsFromState, weightsToState, type Algorithm, type AlgorithmModule, type AlgorithmState, type ConfigIssue, type CreateOptions, type MetricSpec, type NamedTensor, type ParamsById, type PolicySpec, type Schedule, type TrajectoryBatch, type UpdateContext } from '../../core/algorithm';
 import { ConfigError } from '../../core/errors';
 import { Rng } from '../../core/rng';
 import { seedStreams } from '../../core/seed-streams';
@@ -81,7 +81,9 @@ export const dqn: AlgorithmModule<DqnConfig> = {
   },
 
   create: (opts) => new Dqn(opts),
-  policySpec: ({ observationSpace, actionSpace, model, config }: PolicyOptions<DqnConfig>): PolicySpec => ({ algorithm: 'dqn', observationSpace, actionSpace, model, config, extras: [] }),
+  // A worker records nothing beyond the step itself: Q-learning needs no behaviour-policy numbers.
+  policySpec: (opts) => policySpecOf(opts, { algorithm: 'dqn', columns: [] }),
+  weightShapes: (spec) => QNetwork.shapesOf(spec, (spec.config as DqnConfig).dueling),
   createPolicy(spec, ctx) {
     const cfg = spec.config as DqnConfig;
     // Ape-X: the rate follows the worker's slot (a restarted worker keeps its slot's rate).
@@ -147,21 +149,18 @@ export class Dqn implements Algorithm {
     this.epsilon = this.scheduledEpsilon(0);
   }
 
-  policySpec(): PolicySpec {
-    return dqn.policySpec(this.opts);
+  policySpecs(): Record<string, PolicySpec> {
+    return { [DEFAULT_POLICY]: dqn.policySpec(this.opts) };
   }
 
   /**
-   * The online network's weights, and the exploration rate the workers should use, as one more
-   * named tensor (`exploration/epsilon`). Why there and not in a field of its own: epsilon is part
-   * of the behaviour policy, so it must change exactly when a `policyVersion` does; as a tensor it
-   * rides the one versioned weights message (PUB, the welcome, a worker's `weightsRequest`) with
-   * no second path to keep in step, and is checked against the spec like any weight. The cost is
-   * one name that is not a parameter: `QPolicy.setWeights` takes it out, and `rl evaluate`,
-   * which acts greedily, never reads it.
+   * The online network's weights, and the exploration rate the workers should use as the named
+   * scalar `epsilon`: part of the behaviour policy, so it changes exactly when a `policyVersion`
+   * does, riding the one versioned message with the weights. `rl evaluate` acts greedily and
+   * never reads it.
    */
-  getWeights(): Weights {
-    return [...this.online.getWeights(), { name: EPSILON, shape: [1], data: Float32Array.of(this.epsilon) }];
+  getParams(): ParamsById {
+    return { [DEFAULT_POLICY]: { weights: this.online.getWeights(), scalars: { [EPSILON]: this.epsilon } } };
   }
 
   /** Every `weightSyncInterval` gradient steps, or sooner when epsilon has moved by 0.01 since the last broadcast. */
@@ -244,7 +243,7 @@ export class Dqn implements Algorithm {
 
   async getState(): Promise<AlgorithmState> {
     const tensors: NamedTensor[] = [
-      ...weightsToState(this.getWeights()),
+      ...weightsToState(this.online.getWeights()),
       ...this.target.getWeights().map((w) => ({ ...w, name: `target/${w.name}` })),
       ...(await optimizerToState(this.optimizer)),
     ];

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ConfigError } from '../../core/errors';
 import { Rng } from '../../core/rng';
 import type { SpaceSpec } from '../../core/spaces';
-import type { ActResult, ModelConfig, PolicySpec, SamplingPolicy, Weights } from '../../core/algorithm';
+import type { ActInput, ActResult, ModelConfig, PolicyParams, PolicySpec, SamplingPolicy, TensorShape } from '../../core/algorithm';
 import { ConvEncoder, convInputShape } from '../common/conv';
 import { Dense, Mlp } from '../common/mlp';
 import { FlatModel } from '../common/flat-model';
@@ -14,8 +14,8 @@ export interface Recorded {
   inputs: tf.Tensor[];
 }
 
-/** The weight that carries a policy's exploration rate to the workers, beside the network's. */
-export const EPSILON = 'exploration/epsilon';
+/** The scalar that carries the workers' exploration rate with the weights (`PolicyParams.scalars`). */
+export const EPSILON = 'epsilon';
 
 /**
  * A Q-network for Discrete actions: with `model.conv`, conv layers over the image first; an
@@ -44,6 +44,16 @@ export class QNetwork extends FlatModel {
     this.body = new Mlp(this.params, 'q', this.encoder?.outputSize ?? this.obsSize, model.hiddenSizes, model.activation, rng);
     this.head = new Dense(this.params, dueling ? 'q/advantage' : 'q/out', this.body.outputSize, this.numActions, 1, rng);
     this.valueHead = dueling ? new Dense(this.params, 'q/value', this.body.outputSize, 1, 1, rng) : null;
+  }
+
+  /** The tensors of the network of `spec` (nothing is built: the variable and the conv constants are made on first use). */
+  static shapesOf(spec: PolicySpec, dueling: boolean): TensorShape[] {
+    const net = new QNetwork(spec, spec.model, dueling, 0);
+    try {
+      return net.params.shapes();
+    } finally {
+      net.dispose();
+    }
   }
 
   /**
@@ -110,13 +120,13 @@ export class QPolicy implements SamplingPolicy {
     if (fixedEpsilon !== null) this.epsilon = fixedEpsilon;
   }
 
-  act(obs: Float32Array, numEnvs: number, rng: Rng, opts: { deterministic?: boolean } = {}): ActResult {
+  act({ obs, numEnvs, rng, deterministic }: ActInput): ActResult {
     const net = this.net;
     const p = (this.p ??= tf.tidy(() => net.params.unpack()));
     const q = tf.tidy(() => net.forward(p, tf.tensor2d(obs, [numEnvs, net.obsSize]), true));
     const values = q.dataSync() as Float32Array;
     q.dispose();
-    const epsilon = opts.deterministic ? 0 : this.epsilon;
+    const epsilon = deterministic ? 0 : this.epsilon;
     const actions = new Float32Array(numEnvs);
     const A = net.numActions;
     for (let e = 0; e < numEnvs; e++) {
@@ -128,14 +138,14 @@ export class QPolicy implements SamplingPolicy {
       for (let a = 1; a < A; a++) if (values[e * A + a] > values[e * A + best]) best = a;
       actions[e] = best;
     }
-    return { actions, extras: {} };
+    return { actions, columns: {}, state: {} };
   }
 
-  setWeights(weights: Weights): void {
+  setParams({ weights, scalars }: PolicyParams): void {
     this.net.setWeights(weights);
     this.drop();
-    const eps = weights.find((w) => w.name === EPSILON);
-    if (eps && this.fixedEpsilon === null) this.epsilon = eps.data[0];
+    const eps = scalars[EPSILON];
+    if (eps !== undefined && this.fixedEpsilon === null) this.epsilon = eps;
   }
 
   get currentEpsilon(): number {

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { ActResult, ModelConfig, NamedTensor, PolicySpec, SamplingPolicy, Weights } from '../../core/algorithm';
+import type { ActInput, ActResult, ModelConfig, NamedTensor, PolicyParams, PolicySpec, SamplingPolicy, TensorShape, Weights } from '../../core/algorithm';
 import { Rng } from '../../core/rng';
 import { ConvEncoder, convInputShape } from '../common/conv';
 import { categorical, diagGaussian } from '../common/distributions';
@@ -45,6 +45,16 @@ export class ActorCritic extends FlatModel {
     this.piHead = new Dense(p, 'pi/out', this.piBody.outputSize, this.actionSize, 0.01, rng);
     this.vHead = new Dense(p, 'vf/out', this.piBody.outputSize, 1, 1, rng);
     this.logStd = this.discrete ? null : p.add('pi/logStd', [this.actionSize], new Float32Array(this.actionSize).fill(initLogStd));
+  }
+
+  /** The tensors of the network of `spec` (nothing is built: the variable and the conv constants are made on first use). */
+  static shapesOf(spec: PolicySpec): TensorShape[] {
+    const net = new ActorCritic(spec, spec.model, 0);
+    try {
+      return net.params.shapes();
+    } finally {
+      net.dispose();
+    }
   }
 
   get variables(): tf.Variable[] {
@@ -118,7 +128,7 @@ export class ActorCriticPolicy implements SamplingPolicy {
     this.net = new ActorCritic(spec, spec.model, 0, initLogStd);
   }
 
-  act(obs: Float32Array, numEnvs: number, rng: Rng, opts: { deterministic?: boolean } = {}): ActResult {
+  act({ obs, numEnvs, rng, deterministic }: ActInput): ActResult {
     const net = this.net;
     const fused = (this.fused ??= fuse(this.net.getWeights(), this.spec.model, net.actionSize));
     const cols = net.actionSize + 1;
@@ -137,7 +147,6 @@ export class ActorCriticPolicy implements SamplingPolicy {
       value[r] = data[r * cols + net.actionSize];
     }
     const logp = new Float32Array(numEnvs);
-    const deterministic = opts.deterministic ?? false;
     let actions: Float32Array;
     if (net.discrete) {
       actions = new Float32Array(numEnvs);
@@ -146,10 +155,10 @@ export class ActorCriticPolicy implements SamplingPolicy {
       actions = new Float32Array(numEnvs * net.actionSize);
       diagGaussian.sample(piOut, fused.logStd!, rng, deterministic, actions, logp);
     }
-    return { actions, extras: { logp, value } };
+    return { actions, columns: { logp, value }, state: {} };
   }
 
-  setWeights(weights: Weights): void {
+  setParams({ weights }: PolicyParams): void {
     this.net.setWeights(weights); // checks every name and size
     this.dropFused();
     this.fused = fuse(weights, this.spec.model, this.net.actionSize);

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import { weightsFromState, weightsToState, type Algorithm, type AlgorithmModule, type AlgorithmState, type ConfigIssue, type CreateOptions, type MetricSpec, type PolicyOptions, type PolicySpec, type Schedule, type TrajectoryBatch, type UpdateContext, type Weights } from '../../core/algorithm';
+import { DEFAULT_POLICY, policySpecOf, weightsFromState, weightsToState, type Algorithm, type AlgorithmModule, type AlgorithmState, type ConfigIssue, type CreateOptions, type MetricSpec, type ParamsById, type PolicySpec, type Schedule, type TrajectoryBatch, type UpdateContext } from '../../core/algorithm';
 import { Rng } from '../../core/rng';
 import { seedStreams } from '../../core/seed-streams';
 import { ActorCritic, ActorCriticPolicy } from './actor-critic';
@@ -54,8 +54,17 @@ export const ppo: AlgorithmModule<PpoConfig> = {
   },
 
   create: (opts) => new Ppo(opts),
-  policySpec: ({ observationSpace, actionSpace, model, config }: PolicyOptions<PpoConfig>): PolicySpec => ({ algorithm: 'ppo', observationSpace, actionSpace, model, config, extras: ['logp', 'value'] }),
+  // Each step's log-probability and value estimate, recorded by the worker for the loss and GAE.
+  policySpec: (opts) =>
+    policySpecOf(opts, {
+      algorithm: 'ppo',
+      columns: [
+        { name: 'logp', dtype: 'float32', shape: [] },
+        { name: 'value', dtype: 'float32', shape: [] },
+      ],
+    }),
   createPolicy: (spec) => new ActorCriticPolicy(spec, (spec.config as PpoConfig).initLogStd),
+  weightShapes: (spec) => ActorCritic.shapesOf(spec),
   // The policy tower and its head; the value tower and the log-std are not on the greedy path.
   greedyPath: (spec, weight) => {
     const w = weight('pi/out/w');
@@ -89,12 +98,12 @@ export class Ppo implements Algorithm {
     this.rng = new Rng(seeds.learner);
   }
 
-  policySpec(): PolicySpec {
-    return ppo.policySpec(this.opts);
+  policySpecs(): Record<string, PolicySpec> {
+    return { [DEFAULT_POLICY]: ppo.policySpec(this.opts) };
   }
 
-  getWeights(): Weights {
-    return this.net.getWeights();
+  getParams(): ParamsById {
+    return { [DEFAULT_POLICY]: { weights: this.net.getWeights(), scalars: {} } };
   }
 
   async update(batches: TrajectoryBatch[], ctx: UpdateContext): Promise<Record<string, number>> {
@@ -126,7 +135,7 @@ export class Ppo implements Algorithm {
   private postprocess(batches: TrajectoryBatch[]): PpoRollout {
     const net = this.net;
     const parts = batches.map((batch) => {
-      const values = batch.extras.value;
+      const values = batch.columns.value as Float32Array;
       const n = batch.numEnvs;
       const rows = n * batch.length;
       // V of the states after the last step and after each truncation, in one forward pass.
@@ -149,7 +158,7 @@ export class Ppo implements Algorithm {
         gamma: this.cfg.gamma,
         lambda: this.cfg.gaeLambda,
       });
-      return { obs: batch.obs, actions: batch.actions, logp: batch.extras.logp, values, advantages, returns };
+      return { obs: Float32Array.from(batch.obs), actions: batch.actions, logp: batch.columns.logp as Float32Array, values, advantages, returns };
     });
     const join = (k: keyof (typeof parts)[0]) => concatFloat32(parts.map((p) => p[k]));
     return {

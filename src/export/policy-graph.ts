@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { algorithmNamed, algorithms } from '../../algorithms';
-import { weightsFromState, type GreedyHeadKind, type ModelConfig, type NamedTensor } from '../../core/algorithm';
+import { DEFAULT_POLICY, weightsFromState, type GreedyHeadKind, type ModelConfig, type NamedTensor } from '../../core/algorithm';
 import { CheckpointError } from '../../core/errors';
 import type { SpaceSpec } from '../../core/spaces';
 import { loadCheckpoint, type CheckpointMetadata } from '../checkpoint';
@@ -69,18 +69,18 @@ export interface PolicyGraph {
   action: { kind: 'argmax'; n: number } | { kind: 'clip'; low: Float32Array; high: Float32Array };
 }
 
-/** Reads the checkpoint at `dir` (a checkpoint folder) into its policy graph; a CheckpointError names what is missing. */
-export function readPolicyGraph(dir: string): PolicyGraph {
+/** Reads the policy `policyId` of the checkpoint at `dir` (a checkpoint folder) into its policy graph; a CheckpointError names what is missing. */
+export function readPolicyGraph(dir: string, policyId = DEFAULT_POLICY): PolicyGraph {
   const ckpt = loadCheckpoint(dir);
   const meta = ckpt.metadata;
   const cfg = validateConfig(meta.config, () => `${path.join(dir, 'metadata.json')}: config`);
   const model: ModelConfig = cfg.model;
   const { observationSpace, actionSpace } = checkpointSpaces(dir, meta.spaces, cfg.env);
-  const weights = new Map(weightsFromState(ckpt.algorithm).map((w) => [w.name, w]));
-  if (weights.size === 0) throw new CheckpointError(`${dir}: holds no policy weights (weights/*)`);
+  const weights = new Map(weightsFromState(ckpt.algorithm, policyId).map((w) => [w.name, w]));
+  if (weights.size === 0) throw new CheckpointError(`${dir}: holds no weights of policy ${policyId} (weights/${policyId}/*)`);
   const get = (name: string): NamedTensor => {
     const w = weights.get(name);
-    if (!w) throw new CheckpointError(`${dir}: weights/${name} is missing (${meta.algorithm} policy of model ${JSON.stringify(model)})`);
+    if (!w) throw new CheckpointError(`${dir}: weights/${policyId}/${name} is missing (${meta.algorithm} policy of model ${JSON.stringify(model)})`);
     return w;
   };
   if (observationSpace.type !== 'Box') throw new CheckpointError(`${dir}: observation space Discrete(${observationSpace.n}); export reads Box observations only`);
@@ -108,7 +108,8 @@ export function readPolicyGraph(dir: string): PolicyGraph {
   const algorithm = meta.algorithm;
   const module = algorithmNamed(algorithm);
   if (!module) throw new CheckpointError(`${dir}: algorithm "${algorithm}"; this version has ${Object.keys(algorithms).join(', ')}`);
-  const greedy = module.greedyPath({ model, actionSpace }, get, (name) => weights.has(name));
+  const spec = module.policySpec({ config: cfg[algorithm], model, observationSpace, actionSpace, policyId });
+  const greedy = module.greedyPath(spec, get, (name) => weights.has(name));
   const body = greedy.body;
   model.hiddenSizes.forEach((size, i) => {
     const w = get(`${body}/${i}/w`);

@@ -67,15 +67,15 @@ async function update({ algorithm, run }: DriverParts, batches: TrajectoryBatch[
   for (const b of batches) run.episodes.add(b.episodes.returns, b.episodes.lengths);
   run.counters.envSteps += steps;
   run.sound = false;
-  metrics.add(await algorithm.update(batches, { envSteps: run.counters.envSteps }));
+  metrics.add(await algorithm.update(batches, { envSteps: run.counters.envSteps, policyVersion: run.counters.policyVersion }));
   run.sound = true;
   return steps;
 }
 
 /** Hands the workers the current weights as the next policyVersion; non-finite weights stop the run instead. */
 export async function broadcast({ algorithm, sampler, run }: Pick<DriverParts, 'algorithm' | 'sampler' | 'run'>, opts: { initial?: boolean } = {}): Promise<void> {
-  const weights = algorithm.getWeights();
-  assertFinite(weights, run.counters.iteration + (opts.initial ? 0 : 1), 'the weights to broadcast');
+  const params = algorithm.getParams();
+  for (const [id, p] of Object.entries(params)) assertFinite(p.weights, run.counters.iteration + (opts.initial ? 0 : 1), `the weights of policy ${id} to broadcast`);
   if (!opts.initial) run.counters.policyVersion += 1;
-  await sampler.broadcast(weights, run.counters.policyVersion);
+  await sampler.broadcast(params, run.counters.policyVersion);
 }

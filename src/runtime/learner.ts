@@ -81,7 +81,7 @@ export async function train(config: RunConfig | Record<string, unknown>, opts: T
     while (reason === undefined) {
       const work = await iterate();
       c.iteration += 1;
-      const evaluation = (await evaluate(c.iteration, () => algorithm.getWeights())) ?? {};
+      const evaluation = (await evaluate(c.iteration, () => algorithm.getParams())) ?? {};
       if (evaluation.evalReturnMean !== undefined) [previousEvalReturnMean, evalReturnMean] = [evalReturnMean, evaluation.evalReturnMean];
       c.wallSeconds = (performance.now() - start) / 1000;
       const record = iterationRecord({ counters: c, work, episodes: run.episodes.metrics(), sampler: parts.sampler.stats(), evaluation });

@@ -1,8 +1,9 @@
-import type { SamplingPolicy, TrajectoryBatch, Weights } from '../../core/algorithm';
+import { batchColumns, perEnv, type Column, type ColumnSpec, type Observation, type PolicyParams, type PolicySpec, type SamplingPolicy, type TrajectoryBatch } from '../../core/algorithm';
 import { createEnv } from '../env-loader';
 import { Rng } from '../../core/rng';
 import { seedStreams } from '../../core/seed-streams';
 import { VectorEnv } from '../../envs/vector-env';
+import { Stepper } from '../../envs/stepper';
 
 export interface RolloutWorkerOptions {
   workerId: number;
@@ -15,24 +16,28 @@ export interface RolloutWorkerOptions {
   /** Counts recreations after an env threw: each gets fresh env seeds, so the same failure is not replayed. */
   incarnation?: number;
   policy: SamplingPolicy;
+  /** The policy's spec: the columns a batch carries, its state, its Box actions. */
+  spec: PolicySpec;
 }
 
 /**
- * Steps a vector of envs with one batched forward pass per step and cuts the trajectories
- * into batches of `rolloutLength` steps per env. The same class samples in the learner's
- * process (local mode) and in every worker process.
+ * Steps a vector of envs with one batched forward pass per step (the `Stepper`) and cuts the
+ * trajectories into batches of `rolloutLength` steps per env, with the columns the policy's
+ * spec declares. The same class samples in the learner's process (local mode) and in every
+ * worker process.
  */
 export class RolloutWorker {
   readonly envs: VectorEnv;
   readonly envSeeds: number[];
   policyVersion = 0;
   private seq = 0;
-  private obs: Float32Array;
   private readonly rng: Rng;
+  private readonly stepper: Stepper;
   private readonly actionSize: number;
+  private readonly columns: ColumnSpec[];
 
   constructor(readonly opts: RolloutWorkerOptions) {
-    const { workerId, envId, envConfig, numEnvs, seed } = opts;
+    const { workerId, envId, envConfig, numEnvs, seed, spec } = opts;
     this.envs = new VectorEnv(envId, Array.from({ length: numEnvs }, () => createEnv(envId, envConfig)));
     const incarnation = opts.incarnation ?? 0;
     const seeds = seedStreams(seed);
@@ -40,11 +45,13 @@ export class RolloutWorker {
     this.rng = new Rng(seeds.workerActions(workerId));
     const space = this.envs.actionSpace;
     this.actionSize = space.type === 'Discrete' ? 1 : space.size;
-    this.obs = this.envs.reset(this.envSeeds);
+    this.columns = batchColumns(spec);
+    this.stepper = new Stepper(this.envs, opts.policy, spec, this.rng);
+    this.stepper.reset(this.envSeeds);
   }
 
-  setWeights(weights: Weights, policyVersion: number): void {
-    this.opts.policy.setWeights(weights);
+  setParams(params: PolicyParams, policyVersion: number): void {
+    this.opts.policy.setParams(params);
     this.policyVersion = policyVersion;
   }
 
@@ -79,31 +86,37 @@ export class RolloutWorker {
 
   /** The sampling loop: yields the env steps done after each vector step, returns the batch. */
   private *steps(): Generator<number, TrajectoryBatch> {
-    const { numEnvs: n, rolloutLength: T, policy } = this.opts;
+    const { numEnvs: n, rolloutLength: T, spec } = this.opts;
     const obsSize = this.envs.obsSize;
     const rows = n * T;
-    const obs = new Float32Array(rows * obsSize);
+    const obs = this.envs.observationSpace.allocate(rows * obsSize);
     const actions = new Float32Array(rows * this.actionSize);
     const rewards = new Float32Array(rows);
     const terminated = new Uint8Array(rows);
     const truncated = new Uint8Array(rows);
-    const extras: Record<string, Float32Array> = {};
+    const columns = Object.fromEntries(this.columns.map((c) => [c.name, allocate(c, rows)]));
+    const maskColumn = spec.actionMask ? columns.actionMask : null;
     const finalIndex: number[] = [];
-    const finalObs: Float32Array[] = [];
+    const finalObs: Observation[] = [];
+    const finalMasks: Uint8Array[] = [];
     const returns: number[] = [];
     const lengths: number[] = [];
+    let state: Record<string, Float32Array> = {};
 
     for (let t = 0; t < T; t++) {
       const row = t * n;
-      obs.set(this.obs, row * obsSize);
-      const act = policy.act(this.obs, n, this.rng);
-      actions.set(act.actions, row * this.actionSize);
-      for (const [k, v] of Object.entries(act.extras)) {
-        (extras[k] ??= new Float32Array(rows * (v.length / n))).set(v, row * (v.length / n));
+      const s = this.stepper.step();
+      if (t === 0) state = Object.fromEntries(Object.entries(s.state).map(([k, v]) => [k, v.slice()]));
+      obs.set(s.obs, row * obsSize);
+      actions.set(s.act.actions, row * this.actionSize);
+      for (const c of spec.columns) {
+        const width = perEnv(c.shape);
+        const v = s.act.columns[c.name];
+        if (!v || v.length !== n * width) throw new TypeError(`the policy's act() gave column ${c.name} ${v ? `${v.length} values` : 'not at all'}, its spec declares ${n} x ${width}`);
+        columns[c.name].set(v, row * width);
       }
-      // Box actions are sampled unbounded and clipped only on their way to the env (as SB3 does).
-      const space = this.envs.actionSpace;
-      const step = this.envs.step(space.type === 'Box' ? space.clip(act.actions) : act.actions);
+      if (maskColumn) maskColumn.set(s.mask!, row * this.envs.actionSpace.size);
+      const step = s.step;
       rewards.set(step.rewards, row);
       terminated.set(step.terminated, row);
       truncated.set(step.truncated, row);
@@ -111,20 +124,21 @@ export class RolloutWorker {
         if (step.truncated[i]) {
           finalIndex.push(row + i);
           finalObs.push(step.finalObs[i]!);
+          if (maskColumn) finalMasks.push(step.finalMasks[i]!);
         }
       }
       for (const ep of step.finished) {
         returns.push(ep.return);
         lengths.push(ep.length);
       }
-      this.obs = step.obs;
       yield (t + 1) * n;
     }
-    const flatFinal = new Float32Array(finalObs.length * obsSize);
+    const flatFinal = this.envs.observationSpace.allocate(finalObs.length * obsSize);
     finalObs.forEach((o, k) => flatFinal.set(o, k * obsSize));
     return {
       workerId: this.opts.workerId,
       seq: this.seq++,
+      policyId: spec.policyId,
       policyVersion: this.policyVersion,
       numEnvs: n,
       length: T,
@@ -133,9 +147,11 @@ export class RolloutWorker {
       rewards,
       terminated,
       truncated,
-      extras,
-      nextObs: this.obs.slice(),
+      columns,
+      state,
+      nextObs: this.stepper.current.slice(),
       finalObs: { index: Int32Array.from(finalIndex), obs: flatFinal },
+      nextMasks: maskColumn ? { next: this.stepper.currentMasks!.slice(), final: concatBytes(finalMasks) } : null,
       episodes: { returns: Float32Array.from(returns), lengths: Int32Array.from(lengths) },
     };
   }
@@ -154,7 +170,7 @@ export class RolloutWorker {
   setState(s: WorkerState): void {
     this.rng.setState(s.rng);
     this.seq = s.seq;
-    if (s.envs !== null) this.obs = this.envs.setState(s.envs);
+    if (s.envs !== null) this.stepper.continueFrom(this.envs.setState(s.envs));
   }
 
   close(): void {
@@ -167,4 +183,20 @@ export interface WorkerState {
   rng: number[];
   seq: number;
   envs: unknown;
+}
+
+/** A column's values for `rows` steps. */
+function allocate(c: ColumnSpec, rows: number): Column {
+  const n = rows * perEnv(c.shape);
+  return c.dtype === 'float32' ? new Float32Array(n) : c.dtype === 'int32' ? new Int32Array(n) : new Uint8Array(n);
+}
+
+function concatBytes(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }

@@ -1,4 +1,5 @@
-import type { MetricSpec, TrajectoryBatch, Weights } from '../../core/algorithm';
+import type { MetricSpec, ParamsById, TrajectoryBatch } from '../../core/algorithm';
+import { validateBatch, type BatchExpectation } from '../transport/protocol';
 import type { RolloutWorker, WorkerState } from './rollout-worker';
 
 /** What a sampler's `stats()` may report (local mode: `liveWorkers` alone). */
@@ -27,8 +28,8 @@ export interface Sampler {
    * workers that sample without pause, whatever weights they hold.
    */
   next(): Promise<TrajectoryBatch[]>;
-  /** Hands every worker the weights of `policyVersion`. */
-  broadcast(weights: Weights, policyVersion: number): Promise<void>;
+  /** Hands every worker the params (weights and scalars, by policy id) of `policyVersion`. */
+  broadcast(params: ParamsById, policyVersion: number): Promise<void>;
   /** Figures for progress.jsonl, under the keys of `samplerMetrics`. */
   stats(): Record<string, number>;
   /** The workers' state, for a checkpoint (local mode: exact; remote workers: none). */
@@ -37,14 +38,21 @@ export interface Sampler {
   close(): Promise<void>;
 }
 
-/** `numWorkers: 0`: one RolloutWorker in this process, no sockets. */
+/**
+ * `numWorkers: 0`: one RolloutWorker in this process, no sockets. Its batches pass the same
+ * check as a worker's (`validateBatch`), so a policy that records what its spec does not
+ * declare fails here, in local mode, and not first on a cluster.
+ */
 export class LocalSampler implements Sampler {
-  constructor(readonly worker: RolloutWorker) {}
+  constructor(
+    readonly worker: RolloutWorker,
+    private readonly expect: BatchExpectation,
+  ) {}
 
   async collect(minSteps: number): Promise<TrajectoryBatch[]> {
     const batches: TrajectoryBatch[] = [];
     for (let steps = 0; steps < minSteps; ) {
-      const batch = this.worker.sample();
+      const batch = this.sample();
       batches.push(batch);
       steps += batch.numEnvs * batch.length;
     }
@@ -52,11 +60,17 @@ export class LocalSampler implements Sampler {
   }
 
   async next(): Promise<TrajectoryBatch[]> {
-    return [this.worker.sample()];
+    return [this.sample()];
   }
 
-  async broadcast(weights: Weights, policyVersion: number): Promise<void> {
-    this.worker.setWeights(weights, policyVersion);
+  private sample(): TrajectoryBatch {
+    const batch = this.worker.sample();
+    validateBatch(batch, this.expect);
+    return batch;
+  }
+
+  async broadcast(params: ParamsById, policyVersion: number): Promise<void> {
+    this.worker.setParams(params[this.worker.opts.spec.policyId], policyVersion);
   }
 
   stats(): Record<string, number> {

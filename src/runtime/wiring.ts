@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { algorithms } from '../../algorithms';
-import type { Algorithm, MetricSpec, SamplingPolicy, Weights } from '../../core/algorithm';
+import { DEFAULT_POLICY, type Algorithm, type MetricSpec, type ParamsById, type SamplingPolicy } from '../../core/algorithm';
 import { seedStreams } from '../../core/seed-streams';
 import type { Checkpoint } from '../checkpoint';
 import { configToYaml, totalEnvs } from '../config/load';
@@ -15,6 +15,7 @@ import { acquireRunDir, newRunDir } from '../run-dir';
 import type { KeyPair } from '../transport/curve';
 import { loopMetrics } from './iteration-record';
 import { RolloutWorker } from './rollout-worker';
+import { batchExpectation } from '../transport/protocol';
 import { RunState } from './run-state';
 import { LocalSampler, samplerMetrics, type Sampler } from './sampler';
 import { WorkerPool } from './pool/worker-pool';
@@ -28,7 +29,7 @@ export interface RunParts {
   metrics: MetricSpec[];
   /** Evaluation during training, when due at this (finished) iteration: its metrics; else undefined. */
   /** At an evaluation iteration: the evaluation's metrics (and, with `evaluation.video`, its video); otherwise undefined. */
-  evaluate(iteration: number, weights: () => Weights): Promise<Record<string, number> | undefined>;
+  evaluate(iteration: number, params: () => ParamsById): Promise<Record<string, number> | undefined>;
 }
 
 /** Options of the wiring that come from the command line rather than the config. */
@@ -69,22 +70,23 @@ export async function wireRun(cfg: RunConfig, opts: WiringOptions, cleanUp: Clea
   const module = algorithms[cfg.algorithm];
   const w = cfg.workers;
   const probe = createEnv(cfg.env.id, cfg.env.config);
-  const spaces = { observationSpace: probe.observationSpace.toSpec(), actionSpace: probe.actionSpace.toSpec() };
-  const act = probe.actionSpace;
-  const expectation = { obsSize: probe.observationSpace.size, actionSize: act.type === 'Discrete' ? 1 : act.size, actionCount: act.type === 'Discrete' ? act.n : undefined };
+  const spaces = { observationSpace: probe.observationSpace.toSpec(), actionSpace: probe.actionSpace.toSpec(), actionMask: typeof probe.actionMask === 'function' };
   probe.close();
   const algorithm = cleanUp.add(
     module.create({ config: cfg[cfg.algorithm], model: cfg.model, ...spaces, seed: cfg.seed, totalEnvs: totalEnvs(w), numWorkers: w.numWorkers, rolloutLength: w.rolloutLength, totalEnvSteps: cfg.stop.envSteps }),
     (a) => a.dispose(),
   );
-  const spec = algorithm.policySpec();
+  // A single-agent env is played by the policy `default`.
+  const policies = algorithm.policySpecs();
+  const spec = policies[DEFAULT_POLICY];
+  if (!spec) throw new TypeError(`algorithm ${cfg.algorithm}: policySpecs() has no policy '${DEFAULT_POLICY}' for a single-agent env`);
+  const expectation = batchExpectation(policies);
   const schedule = algorithm.schedule;
   const code = await shippedCode(cfg.env.id, opts);
   const sampler: Sampler = cleanUp.add(
     w.numWorkers > 0 || opts.bind
       ? await WorkerPool.start({
-          setup: { spec, envId: cfg.env.id, envConfig: cfg.env.config, numEnvs: w.envsPerWorker, rolloutLength: w.rolloutLength, seed: cfg.seed, heartbeatSeconds: w.heartbeatSeconds, learnerDir: process.cwd() },
-          expectation: { ...expectation, extras: spec.extras },
+          setup: { policies, envId: cfg.env.id, envConfig: cfg.env.config, numEnvs: w.envsPerWorker, rolloutLength: w.rolloutLength, seed: cfg.seed, heartbeatSeconds: w.heartbeatSeconds, learnerDir: process.cwd() },
           code,
           numWorkers: w.numWorkers,
           bind: opts.bind,
@@ -97,7 +99,8 @@ export async function wireRun(cfg: RunConfig, opts: WiringOptions, cleanUp: Clea
           log: opts.log,
         })
       : new LocalSampler(
-          new RolloutWorker({ workerId: 0, envId: cfg.env.id, envConfig: cfg.env.config, numEnvs: w.envsPerWorker, rolloutLength: w.rolloutLength, seed: cfg.seed, policy: module.createPolicy(spec, { slot: 0, numSlots: 1 }) }),
+          new RolloutWorker({ workerId: 0, envId: cfg.env.id, envConfig: cfg.env.config, numEnvs: w.envsPerWorker, rolloutLength: w.rolloutLength, seed: cfg.seed, policy: module.createPolicy(spec, { slot: 0, numSlots: 1 }), spec }),
+          expectation,
         ),
     (s) => s.close(),
   );
@@ -113,12 +116,12 @@ export async function wireRun(cfg: RunConfig, opts: WiringOptions, cleanUp: Clea
   }
   fs.writeFileSync(path.join(runDir, 'config.yaml'), configToYaml(cfg));
 
-  const evaluate = async (iteration: number, weights: () => Weights): Promise<Record<string, number> | undefined> => {
+  const evaluate = async (iteration: number, params: () => ParamsById): Promise<Record<string, number> | undefined> => {
     if (!evalPolicy || iteration % cfg.evaluation.every !== 0) return undefined;
-    evalPolicy.setWeights(weights());
+    evalPolicy.setParams(params()[spec.policyId]);
     const seeds = seedStreams(cfg.seed).evaluation(iteration);
-    const e = evaluatePolicy({ policy: evalPolicy, envId: cfg.env.id, envConfig: cfg.env.config, episodes: cfg.evaluation.episodes, seeds, deterministic: cfg.evaluation.deterministic });
-    if (cfg.evaluation.video) await writeEvaluationVideo(evalPolicy, cfg, run.runDir, iteration, seeds);
+    const e = evaluatePolicy({ policy: evalPolicy, spec, envId: cfg.env.id, envConfig: cfg.env.config, episodes: cfg.evaluation.episodes, seeds, deterministic: cfg.evaluation.deterministic });
+    if (cfg.evaluation.video) await writeEvaluationVideo(evalPolicy, spec, cfg, run.runDir, iteration, seeds);
     return evaluationRecord(e);
   };
   const metrics = [...loopMetrics, ...episodeMetrics, ...samplerMetrics, ...algorithm.metrics, ...evaluationMetrics];

@@ -1,7 +1,8 @@
 import * as os from 'node:os';
 import * as zmq from 'zeromq';
 import { algorithmNamed, algorithms } from '../../algorithms';
-import type { SamplingPolicy, Weights } from '../../core/algorithm';
+import { DEFAULT_POLICY, type ParamsById, type PolicySpec, type SamplingPolicy, type TensorShape } from '../../core/algorithm';
+import { weightsMismatch } from './weights-fit';
 import { EnvError } from '../../core/errors';
 import { isShippedModule, moduleEnvId, registerShippedModule, type EnvTrust } from '../env-loader';
 import { CodeCache, defaultCacheDir, loadShippedModule } from '../env-code/cache';
@@ -9,7 +10,7 @@ import { envSource, type EnvSource } from '../env-code/source';
 import { PACKAGE_VERSION } from '../version';
 import { RolloutWorker } from './rollout-worker';
 import { clientCurveOptions, keyFingerprint, type KeyPair } from '../transport/curve';
-import { DEFAULT_MAX_MESSAGE_BYTES, decodeLearnerMessage, encode, MessageRejected, type LearnerMessage, type SamplingProgress, type WorkerSetup } from '../transport/protocol';
+import { DEFAULT_MAX_MESSAGE_BYTES, MAX_MODEL_PARAMS, decodeLearnerMessage, encode, MessageRejected, type LearnerMessage, type SamplingProgress, type WorkerSetup } from '../transport/protocol';
 import { parseTcpEndpoint } from '../transport/endpoint';
 import { SendQueue } from '../transport/send-queue';
 
@@ -53,8 +54,11 @@ export class WorkerProcess {
   private codeCache: CodeCache | null = null;
   private workerId = -1;
   private policy: SamplingPolicy | null = null;
+  /** The spec of the policy this worker runs, and the tensors its weights must have. */
+  private spec: PolicySpec | null = null;
+  private shapes: TensorShape[] | null = null;
   private rollout: RolloutWorker | null = null;
-  private latest: { policyVersion: number; weights: Weights } | null = null;
+  private latest: { policyVersion: number; params: ParamsById } | null = null;
   private requests: number[] = [];
   private wake: (() => void) | null = null;
   private stopped = false;
@@ -202,7 +206,7 @@ export class WorkerProcess {
           this.wake?.();
           break;
         case 'weights':
-          this.offer(msg.policyVersion, msg.weights, 'request');
+          this.offer(msg.policyVersion, msg.params, 'request');
           break;
         case 'code':
           this.codeArrived(msg.sha256, Buffer.from(msg.source.buffer, msg.source.byteOffset, msg.source.length));
@@ -270,7 +274,7 @@ export class WorkerProcess {
 
   private startOrRefuse(msg: Welcome, source: Extract<EnvSource, { envId: string }>, code = source.kind === 'local' ? 'code from this machine' : 'registered env'): void {
     try {
-      this.start(msg.workerId, msg.setup, source.envId, msg.weights, msg.policyVersion);
+      this.start(msg.workerId, msg.setup, source.envId, msg.params, msg.policyVersion);
     } catch (err) {
       // e.g. an algorithm this version lacks, or an env that fails to build
       return this.refuse(msg.workerId, (err as Error).message);
@@ -298,12 +302,19 @@ export class WorkerProcess {
     return (this.codeCache ??= new CodeCache(this.opts.cacheDir ?? defaultCacheDir()));
   }
 
-  private start(workerId: number, setup: WorkerSetup, envId: string, weights: Weights, policyVersion: number): void {
+  private start(workerId: number, setup: WorkerSetup, envId: string, params: ParamsById, policyVersion: number): void {
     // Everything that can refuse the setup comes first, before this worker lets go of what it runs.
-    const algorithm = algorithmNamed(setup.spec.algorithm);
+    const spec = setup.policies[DEFAULT_POLICY];
+    if (!spec) throw new EnvError(`the learner's run has no policy '${DEFAULT_POLICY}' for this single-agent env (it has ${Object.keys(setup.policies).join(', ')})`);
+    const algorithm = algorithmNamed(spec.algorithm);
     if (!algorithm) {
-      throw new EnvError(`the learner's algorithm '${setup.spec.algorithm}' is not one this worker's version has (${Object.keys(algorithms).join(', ')}); run the learner's version here`);
+      throw new EnvError(`the learner's algorithm '${spec.algorithm}' is not one this worker's version has (${Object.keys(algorithms).join(', ')}); run the learner's version here`);
     }
+    const shapes = algorithm.weightShapes(spec);
+    const size = shapes.reduce((a, t) => a + t.shape.reduce((x, d) => x * d, 1), 0);
+    if (size > MAX_MODEL_PARAMS) throw new EnvError(`the learner's model has ${size} parameters, more than the ${MAX_MODEL_PARAMS} whose weights fit in one message`);
+    const wrong = weightsMismatch(shapes, params[spec.policyId]?.weights);
+    if (wrong) throw new EnvError(`the learner's weights do not fit its own policy spec: ${wrong}`);
     this.rollout?.close();
     this.sub?.close();
     this.workerId = workerId;
@@ -312,9 +323,11 @@ export class WorkerProcess {
     this.latest = null;
     this.weightsBy.broadcast = 0;
     this.weightsBy.request = 0;
-    this.policy = algorithm.createPolicy(setup.spec, { slot: setup.slot, numSlots: setup.numSlots });
+    this.spec = spec;
+    this.shapes = shapes;
+    this.policy = algorithm.createPolicy(spec, { slot: setup.slot, numSlots: setup.numSlots });
     this.rollout = this.makeRollout();
-    this.rollout.setWeights(weights, policyVersion);
+    this.rollout.setParams(params[spec.policyId], policyVersion);
     const curve = this.opts.curve ? clientCurveOptions(this.opts.curve.pair, this.opts.curve.learnerKey) : {};
     const sub = new zmq.Subscriber({ linger: 0, maxMessageSize: 2 * DEFAULT_MAX_MESSAGE_BYTES, ...curve });
     this.sub = sub;
@@ -324,7 +337,7 @@ export class WorkerProcess {
       for await (const [payload] of sub) {
         try {
           const msg = decodeLearnerMessage(payload);
-          if (msg.type === 'weights') this.offer(msg.policyVersion, msg.weights, 'broadcast');
+          if (msg.type === 'weights') this.offer(msg.policyVersion, msg.params, 'broadcast');
         } catch (err) {
           if (!(err instanceof MessageRejected)) this.opts.log(`worker: weights message failed: ${(err as Error).message}`);
         }
@@ -335,7 +348,7 @@ export class WorkerProcess {
 
   private makeRollout(incarnation = 0): RolloutWorker {
     const s = this.setup!;
-    return new RolloutWorker({ workerId: this.workerId, envId: s.envId, envConfig: s.envConfig, numEnvs: s.numEnvs, rolloutLength: s.rolloutLength, seed: s.seed, policy: this.policy!, incarnation });
+    return new RolloutWorker({ workerId: this.workerId, envId: s.envId, envConfig: s.envConfig, numEnvs: s.numEnvs, rolloutLength: s.rolloutLength, seed: s.seed, policy: this.policy!, spec: this.spec!, incarnation });
   }
 
   /** A remote learner's PUB endpoint is reached through the host this worker connected to. */
@@ -345,8 +358,13 @@ export class WorkerProcess {
     return pub && learner ? `tcp://${learner.host}:${pub.port}` : advertised;
   }
 
-  private offer(policyVersion: number, weights: Weights, by: 'broadcast' | 'request'): void {
-    if (!this.latest || policyVersion > this.latest.policyVersion) this.latest = { policyVersion, weights };
+  /** New params from the learner: kept if newer and if they fit this worker's policy (else refused: the run is not one this worker can follow). */
+  private offer(policyVersion: number, params: ParamsById, by: 'broadcast' | 'request'): void {
+    if (this.spec && this.shapes) {
+      const wrong = weightsMismatch(this.shapes, params[this.spec.policyId]?.weights);
+      if (wrong) return this.refuse(this.workerId, `the learner's weights of policy version ${policyVersion} do not fit its policy spec: ${wrong}`);
+    }
+    if (!this.latest || policyVersion > this.latest.policyVersion) this.latest = { policyVersion, params };
     this.weightsBy[by] += 1;
     if (by === 'request' && this.weightsBy.broadcast === 0 && this.weightsBy.request >= REQUESTS_BEFORE_PUB_WARNING) {
       this.warnOnce(
@@ -375,7 +393,7 @@ export class WorkerProcess {
       });
     }
     if (this.rollout !== rollout) return; // a new welcome replaced everything while we waited
-    if (this.latest && this.latest.policyVersion > rollout.policyVersion) rollout.setWeights(this.latest.weights, this.latest.policyVersion);
+    if (this.latest && this.latest.policyVersion > rollout.policyVersion) rollout.setParams(this.latest.params[this.spec!.policyId], this.latest.policyVersion);
     const started = Date.now();
     try {
       const batch = await rollout.sampleAsync(

@@ -1,6 +1,6 @@
 import { Packr } from 'msgpackr';
 import { scanMessage, ShapeError, type DecodeLimits } from './msgpack-bounds';
-import type { ModelConfig, NamedTensor, PolicySpec, TrajectoryBatch, Weights } from '../../core/algorithm';
+import { ACTION_MASK, batchColumns, perEnv, type ColumnSpec, type ModelConfig, type NamedTensor, type ParamsById, type PolicySpec, type TrajectoryBatch } from '../../core/algorithm';
 import { describeValue } from '../../core/describe';
 import { MAX_BATCH_ENVS, MAX_BATCH_LENGTH, MAX_ENV_CODE_BYTES } from './limits';
 import { ProtocolError } from '../../core/errors';
@@ -14,15 +14,17 @@ import { ProtocolError } from '../../core/errors';
 /**
  * 2: `encode` writes it; a heartbeat carries `sampling`; the decoded size of every message is bounded.
  * 3: a setup names the learner's instance, version and shipped env code; a batch names the instance it was made for; code requests and refusals.
+ * 4: policies by id: a setup's specs declare a batch's columns and state, weights travel as `{ weights, scalars }` per policy.
  */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
-/** Parameters of the model a setup describes, at most: its weights must travel in one message. */
+/** Parameters of a run's models, at most: their weights must travel in one message. */
 export const MAX_MODEL_PARAMS = DEFAULT_MAX_MESSAGE_BYTES / 4;
 
 /** Everything a worker needs to start sampling, sent by the learner on connect. */
 export interface WorkerSetup {
-  spec: PolicySpec;
+  /** The run's policies by id (`default` alone for a single-agent run). */
+  policies: Record<string, PolicySpec>;
   envId: string;
   envConfig: Record<string, unknown>;
   numEnvs: number;
@@ -77,9 +79,9 @@ export type WorkerMessage =
 
 /** Learner -> worker (ROUTER -> DEALER, and `weights` also on PUB). */
 export type LearnerMessage =
-  | { type: 'welcome'; workerId: number; setup: WorkerSetup; weights: Weights; policyVersion: number }
+  | { type: 'welcome'; workerId: number; setup: WorkerSetup; params: ParamsById; policyVersion: number }
   | { type: 'sample'; policyVersion: number }
-  | { type: 'weights'; policyVersion: number; weights: Weights }
+  | { type: 'weights'; policyVersion: number; params: ParamsById }
   | { type: 'code'; sha256: string; source: Uint8Array }
   | { type: 'heartbeat' }
   | { type: 'unknownWorker' };
@@ -91,12 +93,22 @@ export type LearnerMessage =
  * each; what is left to bound is their structure. A welcome's entries allow a Box space of
  * 2^19 elements (its `low` and `high` are arrays) and an envConfig of a few thousand values.
  */
-function limitsFor(maxBytes: number): Record<WorkerMessage['type'] | LearnerMessage['type'], DecodeLimits> {
+type MessageLimits = Record<WorkerMessage['type'] | LearnerMessage['type'], DecodeLimits>;
+const limitTables = new Map<number, MessageLimits>();
+
+/** The table of `limitsFor`, built once per message-size limit (a run has one or two). */
+function limitsOf(maxBytes: number): MessageLimits {
+  let table = limitTables.get(maxBytes);
+  if (!table) limitTables.set(maxBytes, (table = limitsFor(maxBytes)));
+  return table;
+}
+
+function limitsFor(maxBytes: number): MessageLimits {
   const small = (entries: number, decodedBytes = 16 * 1024): DecodeLimits => ({ maxDepth: 1, maxEntries: entries, maxDecodedBytes: decodedBytes });
   const bulk = 2 * maxBytes + (1 << 20);
   return {
     hello: small(16),
-    batch: { maxDepth: 3, maxEntries: 256, maxDecodedBytes: bulk },
+    batch: { maxDepth: 3, maxEntries: 512, maxDecodedBytes: bulk },
     heartbeat: small(32),
     envError: small(16, 64 * 1024),
     weightsRequest: small(8),
@@ -105,7 +117,7 @@ function limitsFor(maxBytes: number): Record<WorkerMessage['type'] | LearnerMess
     bye: small(8),
     welcome: { maxDepth: 12, maxEntries: (1 << 20) + 100_000, maxDecodedBytes: bulk + 64 * (1 << 20) },
     sample: small(8),
-    weights: { maxDepth: 3, maxEntries: 100_000, maxDecodedBytes: bulk },
+    weights: { maxDepth: 6, maxEntries: 100_000, maxDecodedBytes: bulk },
     unknownWorker: small(8),
     code: small(8, MAX_ENV_CODE_BYTES + 1024),
   };
@@ -116,17 +128,60 @@ const LEARNER_TYPES = ['welcome', 'sample', 'weights', 'code', 'heartbeat', 'unk
 /** A sha256 as the protocol writes it: 64 lowercase hex digits (it also names a cache file, so nothing else passes). */
 export const SHA256 = /^[0-9a-f]{64}$/;
 
-/** What the learner's run expects of a batch: sizes from the env spaces and the algorithm, bounds from the config. */
+/**
+ * What the learner's run expects of a batch: its shapes follow from the policy's spec (the
+ * env's spaces, the columns and state the algorithm declares), its bounds from the config.
+ */
 export interface BatchExpectation {
-  obsSize: number;
-  actionSize: number;
-  /** The per-step columns the algorithm records (e.g. `logp`, `value`), exactly. */
-  extras: string[];
+  /** The run's policies by id. */
+  policies: Record<string, PolicySpec>;
   maxNumEnvs: number;
-  /** For a Discrete action space, its size: actions must be integers in [0, actionCount). */
-  actionCount?: number;
   maxLength: number;
   maxBytes: number;
+}
+
+/** What a run of these policies expects of every batch: the one place a batch's shapes and bounds are derived. */
+export function batchExpectation(policies: Record<string, PolicySpec>, maxBytes = DEFAULT_MAX_MESSAGE_BYTES): BatchExpectation {
+  return { policies, maxNumEnvs: MAX_BATCH_ENVS, maxLength: MAX_BATCH_LENGTH, maxBytes };
+}
+
+/** The shapes of one policy's batches, worked out once from its spec. */
+interface BatchShape {
+  obsSize: number;
+  obsType: TypedArrayClass<Float32Array | Uint8Array>;
+  actionSize: number;
+  /** For a Discrete action space, its size: actions must be integers in [0, actionCount). */
+  actionCount?: number;
+  columns: ColumnSpec[];
+  state: PolicySpec['state'];
+}
+
+const shapes = new WeakMap<PolicySpec, BatchShape>();
+
+function batchShape(spec: PolicySpec): BatchShape {
+  let shape = shapes.get(spec);
+  if (!shape) {
+    const obs = spec.observationSpace;
+    const act = spec.actionSpace;
+    shape = {
+      obsSize: spaceSize(obs as unknown as Obj),
+      obsType: obs.type === 'Box' && obs.dtype === 'uint8' ? Uint8Array : Float32Array,
+      actionSize: act.type === 'Discrete' ? 1 : spaceSize(act as unknown as Obj),
+      actionCount: act.type === 'Discrete' ? act.n : undefined,
+      columns: batchColumns(spec),
+      state: spec.state,
+    };
+    shapes.set(spec, shape);
+  }
+  return shape;
+}
+
+/**
+ * A batch as the learner accepts it, whether it came from a worker (after decoding) or from
+ * local mode: one rule both ways. Throws `MessageRejected` naming the field.
+ */
+export function validateBatch(batch: TrajectoryBatch, expect: BatchExpectation): void {
+  withType('batch', () => checkBatch(batch as unknown as Obj, 'batch', expect, batch.workerId));
 }
 
 export type RejectKind = 'oversized' | 'undecodable' | 'version' | 'unknownType' | 'badField' | 'nonFinite';
@@ -163,8 +218,8 @@ export function decodeWorkerMessage(buf: Buffer, expect: BatchExpectation): Work
         keys(msg, ['host', 'pid', 'numEnvs', 'slot']);
         str(msg, 'host', '', 255);
         int(msg, 'pid', '');
-        nullable(msg, 'numEnvs', () => int(msg, 'numEnvs', '', 1, MAX_BATCH_ENVS));
-        nullable(msg, 'slot', () => int(msg, 'slot', ''));
+        nullable(msg, 'numEnvs', '', () => int(msg, 'numEnvs', '', 1, MAX_BATCH_ENVS));
+        nullable(msg, 'slot', '', () => int(msg, 'slot', ''));
         break;
       case 'batch': {
         keys(msg, ['workerId', 'instance', 'batch']);
@@ -177,7 +232,7 @@ export function decodeWorkerMessage(buf: Buffer, expect: BatchExpectation): Work
         keys(msg, ['workerId', 'policyVersion', 'sampling']);
         int(msg, 'workerId', '');
         int(msg, 'policyVersion', '');
-        nullable(msg, 'sampling', () => checkProgress(obj(msg, 'sampling', ''), 'sampling'));
+        nullable(msg, 'sampling', '', () => checkProgress(obj(msg, 'sampling', ''), 'sampling'));
         break;
       case 'envError':
         keys(msg, ['workerId', 'envId', 'step', 'message']);
@@ -213,10 +268,10 @@ export function decodeLearnerMessage(buf: Buffer, maxBytes = DEFAULT_MAX_MESSAGE
   return withType(type, () => {
     switch (type) {
       case 'welcome':
-        keys(msg, ['workerId', 'setup', 'weights', 'policyVersion']);
+        keys(msg, ['workerId', 'setup', 'params', 'policyVersion']);
         int(msg, 'workerId', '');
         checkSetup(obj(msg, 'setup', ''), 'setup');
-        checkWeights(msg, 'weights', '');
+        checkParams(msg, 'params', '');
         int(msg, 'policyVersion', '');
         break;
       case 'sample':
@@ -224,9 +279,9 @@ export function decodeLearnerMessage(buf: Buffer, maxBytes = DEFAULT_MAX_MESSAGE
         int(msg, 'policyVersion', '');
         break;
       case 'weights':
-        keys(msg, ['policyVersion', 'weights']);
+        keys(msg, ['policyVersion', 'params']);
         int(msg, 'policyVersion', '');
-        checkWeights(msg, 'weights', '');
+        checkParams(msg, 'params', '');
         break;
       case 'code': {
         keys(msg, ['sha256', 'source']);
@@ -257,7 +312,7 @@ type Obj = Record<string, unknown>;
  */
 function header(buf: Buffer, maxBytes: number, types: readonly string[]): { msg: Obj; type: unknown } {
   if (buf.length > maxBytes) reject('oversized', `message is ${buf.length} bytes, more than the limit of ${maxBytes}`);
-  const limits = limitsFor(maxBytes) as Record<string, DecodeLimits>;
+  const limits = limitsOf(maxBytes) as Record<string, DecodeLimits>;
   const widest: DecodeLimits = {
     maxDepth: Math.max(...types.map((t) => limits[t].maxDepth)),
     maxEntries: Math.max(...types.map((t) => limits[t].maxEntries)),
@@ -310,14 +365,14 @@ function fieldsOf<T>(fields: Record<keyof T, true>): string[] {
 }
 
 const BATCH_FIELDS = fieldsOf<TrajectoryBatch>({
-  workerId: true, seq: true, policyVersion: true, numEnvs: true, length: true, obs: true, actions: true,
-  rewards: true, terminated: true, truncated: true, extras: true, nextObs: true, finalObs: true, episodes: true,
+  workerId: true, seq: true, policyId: true, policyVersion: true, numEnvs: true, length: true, obs: true, actions: true,
+  rewards: true, terminated: true, truncated: true, columns: true, state: true, nextObs: true, finalObs: true, nextMasks: true, episodes: true,
 });
 const SETUP_FIELDS = fieldsOf<WorkerSetup>({
-  spec: true, envId: true, envConfig: true, numEnvs: true, rolloutLength: true, seed: true, heartbeatSeconds: true, slot: true, numSlots: true, pubEndpoint: true, learnerDir: true,
+  policies: true, envId: true, envConfig: true, numEnvs: true, rolloutLength: true, seed: true, heartbeatSeconds: true, slot: true, numSlots: true, pubEndpoint: true, learnerDir: true,
   instance: true, packageVersion: true, code: true,
 });
-const SPEC_FIELDS = fieldsOf<PolicySpec>({ algorithm: true, observationSpace: true, actionSpace: true, model: true, config: true, extras: true });
+const SPEC_FIELDS = fieldsOf<PolicySpec>({ algorithm: true, policyId: true, observationSpace: true, actionSpace: true, actionMask: true, model: true, config: true, columns: true, state: true, boxActions: true });
 const MODEL_FIELDS = fieldsOf<ModelConfig>({ hiddenSizes: true, activation: true, sharedLayers: true, conv: true });
 const CONV_FIELDS = ['filters', 'kernel', 'stride', 'padding'];
 const TENSOR_FIELDS = fieldsOf<NamedTensor>({ name: true, shape: true, data: true });
@@ -327,27 +382,31 @@ function checkBatch(b: Obj, path: string, expect: BatchExpectation, workerId: nu
   const id = int(b, 'workerId', path);
   if (id !== workerId) reject('badField', `${path}.workerId (${id}) must equal the message's workerId (${workerId})`);
   int(b, 'seq', path);
+  const policyId = str(b, 'policyId', path, 100);
+  if (!Object.hasOwn(expect.policies, policyId)) reject('badField', `${path}.policyId ${describeValue(policyId)} is not a policy of this run (${Object.keys(expect.policies).join(', ')})`);
+  const shape = batchShape(expect.policies[policyId]);
   int(b, 'policyVersion', path);
   const n = int(b, 'numEnvs', path, 1, expect.maxNumEnvs);
   const T = int(b, 'length', path, 1, expect.maxLength);
   const rows = n * T;
-  f32(b, 'obs', path, [n, T, expect.obsSize]);
-  const actions = f32(b, 'actions', path, [n, T, expect.actionSize]);
-  if (expect.actionCount !== undefined) {
-    const bad = actions.findIndex((a) => !Number.isInteger(a) || a < 0 || a >= expect.actionCount!);
-    if (bad >= 0) reject('badField', `${path}.actions[${bad}] is ${actions[bad]}, not an action of Discrete(${expect.actionCount})`);
+  observations(b, 'obs', path, shape, [n, T, shape.obsSize]);
+  const actions = f32(b, 'actions', path, [n, T, shape.actionSize]);
+  if (shape.actionCount !== undefined) {
+    const bad = actions.findIndex((a) => !Number.isInteger(a) || a < 0 || a >= shape.actionCount!);
+    if (bad >= 0) reject('badField', `${path}.actions[${bad}] is ${actions[bad]}, not an action of Discrete(${shape.actionCount})`);
   }
   f32(b, 'rewards', path, [n, T]);
   flags(b, 'terminated', path, [n, T]);
   flags(b, 'truncated', path, [n, T]);
 
-  const extras = obj(b, 'extras', path);
-  const got = Object.keys(extras).sort();
-  const want = [...expect.extras].sort();
-  if (got.join('\0') !== want.join('\0')) reject('badField', `${path}.extras has [${got.join(', ')}], expected [${want.join(', ')}]`);
-  for (const k of want) f32(extras, k, `${path}.extras`, [n, T]);
+  const columns = obj(b, 'columns', path);
+  exactly(columns, shape.columns.map((c) => c.name), `${path}.columns`);
+  for (const c of shape.columns) column(columns, c, `${path}.columns`, [n, T, perEnv(c.shape)]);
+  const state = obj(b, 'state', path);
+  exactly(state, shape.state.map((s) => s.name), `${path}.state`);
+  for (const s of shape.state) f32(state, s.name, `${path}.state`, [n, s.size]);
 
-  f32(b, 'nextObs', path, [n, expect.obsSize]);
+  observations(b, 'nextObs', path, shape, [n, shape.obsSize]);
 
   const final = obj(b, 'finalObs', path);
   keys(final, ['index', 'obs'], `${path}.finalObs`);
@@ -357,7 +416,20 @@ function checkBatch(b: Obj, path: string, expect: BatchExpectation, workerId: nu
     if (index[i] < 0 || index[i] >= rows) reject('badField', `${at} is ${index[i]}, must be in [0, ${rows})`);
     if (i > 0 && index[i] <= index[i - 1]) reject('badField', `${at} (${index[i]}) must be greater than the one before (${index[i - 1]})`);
   }
-  f32(final, 'obs', `${path}.finalObs`, [index.length, expect.obsSize]);
+  observations(final, 'obs', `${path}.finalObs`, shape, [index.length, shape.obsSize]);
+
+  const mask = shape.columns.find((c) => c.name === ACTION_MASK);
+  if (!mask) {
+    if (field(b, 'nextMasks', path) !== null) reject('badField', `${path}.nextMasks must be null: the env of this run gives no action masks`);
+  } else {
+    const masks = obj(b, 'nextMasks', path);
+    keys(masks, ['next', 'final'], `${path}.nextMasks`);
+    maskValues(sized(masks, 'next', `${path}.nextMasks`, Uint8Array, [n, mask.shape[0]]), mask.shape[0], `${path}.nextMasks.next`);
+    maskValues(sized(masks, 'final', `${path}.nextMasks`, Uint8Array, [index.length, mask.shape[0]]), mask.shape[0], `${path}.nextMasks.final`);
+    maskValues(columns[ACTION_MASK] as Uint8Array, mask.shape[0], `${path}.columns.${ACTION_MASK}`);
+    const taken = shape.actionCount === undefined ? -1 : actions.findIndex((a, r) => (columns[ACTION_MASK] as Uint8Array)[r * mask.shape[0] + a] !== 1);
+    if (taken >= 0) reject('badField', `${path}.actions[${taken}] (${actions[taken]}) is illegal under its row's ${ACTION_MASK}`);
+  }
 
   const episodes = obj(b, 'episodes', path);
   keys(episodes, ['returns', 'lengths'], `${path}.episodes`);
@@ -368,33 +440,59 @@ function checkBatch(b: Obj, path: string, expect: BatchExpectation, workerId: nu
   f32(episodes, 'returns', `${path}.episodes`, [lengths.length]);
 }
 
+/** `o` has exactly the keys `names`, in any order. */
+function exactly(o: Obj, names: string[], path: string): void {
+  const got = Object.keys(o).sort();
+  const want = [...names].sort();
+  if (got.join('\0') !== want.join('\0')) reject('badField', `${path} has [${got.join(', ')}], expected [${want.join(', ')}]`);
+}
+
+/** Observations in the space's element type: float32 ones finite, uint8 ones any byte. */
+function observations(o: Obj, key: string, path: string, shape: BatchShape, dims: number[]): void {
+  if (shape.obsType === Uint8Array) sized(o, key, path, Uint8Array, dims);
+  else f32(o, key, path, dims);
+}
+
+/** A declared column: its dtype's typed array of product(dims) values, float32 ones finite. */
+function column(o: Obj, c: ColumnSpec, path: string, dims: number[]): void {
+  if (c.dtype === 'float32') f32(o, c.name, path, dims);
+  else if (c.dtype === 'int32') sized(o, c.name, path, Int32Array, dims);
+  else sized(o, c.name, path, Uint8Array, dims);
+}
+
+/** Rows of `n` mask bytes: each 0 or 1, at least one 1 per row. */
+function maskValues(m: Uint8Array, n: number, path: string): void {
+  for (let r = 0; r * n < m.length; r++) {
+    let legal = 0;
+    for (let a = 0; a < n; a++) {
+      const v = m[r * n + a];
+      if (v > 1) reject('badField', `${path}[${r * n + a}] is ${v}, must be 0 or 1`);
+      legal += v;
+    }
+    if (legal === 0) reject('badField', `${path} row ${r} leaves no legal action`);
+  }
+}
+
 function checkSetup(s: Obj, path: string): void {
   keys(s, SETUP_FIELDS, path);
-  const spec = obj(s, 'spec', path);
-  const at = `${path}.spec`;
-  keys(spec, SPEC_FIELDS, at);
-  str(spec, 'algorithm', at);
-  checkSpace(obj(spec, 'observationSpace', at), `${at}.observationSpace`);
-  checkSpace(obj(spec, 'actionSpace', at), `${at}.actionSpace`);
-  checkModel(obj(spec, 'model', at), `${at}.model`);
-  field(spec, 'config', at);
-  const extras = field(spec, 'extras', at);
-  if (!Array.isArray(extras) || !extras.every((x) => typeof x === 'string' && x.length > 0 && x.length <= 100) || new Set(extras).size !== extras.length) {
-    reject('badField', `${at}.extras must be an array of distinct non-empty names, got ${describeValue(extras)}`);
-  }
+  const policies = obj(s, 'policies', path);
+  const ids = Object.keys(policies);
+  if (ids.length === 0 || ids.length > 64) reject('badField', `${path}.policies must name 1 to 64 policies, got ${ids.length}`);
+  for (const id of ids) checkSpec(obj(policies, id, `${path}.policies`), `${path}.policies.${id}`, id);
   str(s, 'envId', path);
   obj(s, 'envConfig', path);
   // A worker builds what these say before it steps once: bounded here, not by its memory.
   const n = int(s, 'numEnvs', path, 1, MAX_BATCH_ENVS);
   const T = int(s, 'rolloutLength', path, 1, MAX_BATCH_LENGTH);
-  const obsSize = spaceSize(spec.observationSpace as Obj);
-  const actSize = (spec.actionSpace as Obj).type === 'Box' ? spaceSize(spec.actionSpace as Obj) : 1;
-  const batchBytes = 4 * n * T * (obsSize + actSize + extras.length + 2);
-  if (batchBytes > DEFAULT_MAX_MESSAGE_BYTES) {
-    reject('badField', `${path}: numEnvs ${n} x rolloutLength ${T} make batches of ${batchBytes} bytes, more than the ${DEFAULT_MAX_MESSAGE_BYTES} a message may be`);
+  for (const id of ids) {
+    const spec = policies[id] as unknown as PolicySpec;
+    const shape = batchShape(spec);
+    const perStep = shape.obsSize * (shape.obsType === Uint8Array ? 1 : 4) + 4 * shape.actionSize + 6 + shape.columns.reduce((a, c) => a + perEnv(c.shape) * (c.dtype === 'uint8' ? 1 : 4), 0);
+    const batchBytes = n * T * perStep;
+    if (batchBytes > DEFAULT_MAX_MESSAGE_BYTES) {
+      reject('badField', `${path}: numEnvs ${n} x rolloutLength ${T} make batches of policy ${id} of ${batchBytes} bytes, more than the ${DEFAULT_MAX_MESSAGE_BYTES} a message may be`);
+    }
   }
-  const params = modelParams(spec.observationSpace as Obj, spec.actionSpace as Obj, spec.model as Obj);
-  if (params > MAX_MODEL_PARAMS) reject('badField', `${at}.model has about ${params} parameters, more than ${MAX_MODEL_PARAMS} (its weights must fit in one message)`);
   int(s, 'seed', path);
   const hb = field(s, 'heartbeatSeconds', path);
   if (typeof hb !== 'number' || !(hb >= 0.01 && hb <= 3600)) reject('badField', `${path}.heartbeatSeconds must be a number of seconds in [0.01, 3600], got ${describeValue(hb)}`);
@@ -412,32 +510,50 @@ function checkSetup(s: Obj, path: string): void {
   }
 }
 
-function spaceSize(space: Obj): number {
-  return space.type === 'Box' ? (space.shape as number[]).reduce((a, d) => a * d, 1) : 1;
+/** A policy's spec: its spaces, model and the columns and state it declares (the model's size is the worker's to check, by its algorithm). */
+function checkSpec(spec: Obj, at: string, id: string): void {
+  keys(spec, SPEC_FIELDS, at);
+  str(spec, 'algorithm', at);
+  if (str(spec, 'policyId', at, 100) !== id) reject('badField', `${at}.policyId (${describeValue(spec.policyId)}) must be its key (${describeValue(id)})`);
+  checkSpace(obj(spec, 'observationSpace', at), `${at}.observationSpace`);
+  checkSpace(obj(spec, 'actionSpace', at), `${at}.actionSpace`);
+  const masked = field(spec, 'actionMask', at);
+  if (typeof masked !== 'boolean') reject('badField', `${at}.actionMask must be a boolean, got ${describeValue(masked)}`);
+  if (masked && (spec.actionSpace as Obj).type !== 'Discrete') reject('badField', `${at}.actionMask needs a Discrete action space`);
+  checkModel(obj(spec, 'model', at), `${at}.model`);
+  field(spec, 'config', at);
+  const names = new Set<string>();
+  list(spec, 'columns', at, 64).forEach((c, i) => {
+    const cat = `${at}.columns[${i}]`;
+    if (!isPlainObject(c)) reject('badField', `${cat} must be an object, got ${describeValue(c)}`);
+    keys(c, ['name', 'dtype', 'shape'], cat);
+    const name = str(c, 'name', cat, 100);
+    if (names.has(name) || name === ACTION_MASK) reject('badField', `${cat}.name ${describeValue(name)} repeats a column or is the runtime's own`);
+    names.add(name);
+    if (c.dtype !== 'float32' && c.dtype !== 'int32' && c.dtype !== 'uint8') reject('badField', `${cat}.dtype must be 'float32', 'int32' or 'uint8', got ${describeValue(c.dtype)}`);
+    if (perEnv(shape(c, 'shape', cat)) > 1 << 16) reject('badField', `${cat}.shape has more than ${1 << 16} values per step`);
+  });
+  names.clear();
+  list(spec, 'state', at, 16).forEach((s, i) => {
+    const sat = `${at}.state[${i}]`;
+    if (!isPlainObject(s)) reject('badField', `${sat} must be an object, got ${describeValue(s)}`);
+    keys(s, ['name', 'size'], sat);
+    const name = str(s, 'name', sat, 100);
+    if (names.has(name)) reject('badField', `${sat}.name ${describeValue(name)} repeats`);
+    names.add(name);
+    int(s, 'size', sat, 1, 1 << 16);
+  });
+  if (spec.boxActions !== 'clip' && spec.boxActions !== 'squash') reject('badField', `${at}.boxActions must be 'clip' or 'squash', got ${describeValue(spec.boxActions)}`);
 }
 
-/**
- * About the weights a policy of `model` builds (conv layers with their outputs' sizes as
- * 'same' padding makes them, the upper bound): enough to refuse a model that cannot fit.
- */
-function modelParams(observationSpace: Obj, actionSpace: Obj, model: Obj): number {
-  const out = actionSpace.type === 'Discrete' ? (actionSpace.n as number) : 2 * spaceSize(actionSpace);
-  const shape = observationSpace.type === 'Box' ? (observationSpace.shape as number[]) : [1];
-  let channels = shape.length > 1 ? shape[shape.length - 1] : 1;
-  let spatial = spaceSize(observationSpace) / Math.max(1, channels);
-  let params = 0;
-  const conv = (model.conv as Obj[] | undefined) ?? [];
-  for (const layer of conv) {
-    params += ((layer.kernel as number) ** 2 * channels + 1) * (layer.filters as number);
-    channels = layer.filters as number;
-    spatial = Math.ceil(spatial / (layer.stride as number) ** 2);
-  }
-  let width = conv.length > 0 ? spatial * channels : spaceSize(observationSpace);
-  for (const h of model.hiddenSizes as number[]) {
-    params += (width + 1) * h;
-    width = h;
-  }
-  return params + (width + 1) * (out + 1);
+function list(o: Obj, key: string, path: string, max: number): unknown[] {
+  const v = field(o, key, path);
+  if (!Array.isArray(v) || v.length > max) reject('badField', `${join(path, key)} must be an array of at most ${max}, got ${describeValue(v)}`);
+  return v;
+}
+
+function spaceSize(space: Obj): number {
+  return space.type === 'Box' ? (space.shape as number[]).reduce((a, d) => a * d, 1) : 1;
 }
 
 function checkSpace(space: Obj, path: string): void {
@@ -445,7 +561,8 @@ function checkSpace(space: Obj, path: string): void {
     keys(space, ['type', 'n'], path);
     int(space, 'n', path, 1);
   } else if (space.type === 'Box') {
-    keys(space, ['type', 'shape', 'low', 'high'], path);
+    keys(space, ['type', 'shape', 'low', 'high', 'dtype'], path);
+    if (space.dtype !== undefined && space.dtype !== 'uint8') reject('badField', `${path}.dtype must be 'uint8' or absent (float32), got ${describeValue(space.dtype)}`);
     const size = shape(space, 'shape', path).reduce((a, d) => a * d, 1);
     for (const k of ['low', 'high']) {
       const bound = field(space, k, path);
@@ -484,6 +601,28 @@ function checkProgress(p: Obj, path: string): void {
   int(p, 'steps', path, 0, total);
   const rate = field(p, 'stepsPerSecond', path);
   if (typeof rate !== 'number' || !(rate >= 0) || !Number.isFinite(rate)) reject('badField', `${path}.stepsPerSecond must be a finite number >= 0, got ${describeValue(rate)}`);
+}
+
+/** Policies' params by id: each `{ weights, scalars }`, scalars finite numbers. */
+function checkParams(o: Obj, key: string, path: string): void {
+  const byId = obj(o, key, path);
+  const at = join(path, key);
+  const ids = Object.keys(byId);
+  if (ids.length === 0 || ids.length > 64) reject('badField', `${at} must hold 1 to 64 policies, got ${ids.length}`);
+  for (const id of ids) {
+    const p = obj(byId, id, at);
+    const pat = `${at}.${id}`;
+    keys(p, ['weights', 'scalars'], pat);
+    checkWeights(p, 'weights', pat);
+    const scalars = obj(p, 'scalars', pat);
+    const names = Object.keys(scalars);
+    if (names.length > 64) reject('badField', `${pat}.scalars has ${names.length} entries, more than 64`);
+    for (const k of names) {
+      const v = scalars[k];
+      if (typeof v !== 'number') reject('badField', `${pat}.scalars.${k} must be a number, got ${describeValue(v)}`);
+      if (!Number.isFinite(v)) reject('nonFinite', `${pat}.scalars.${k} is ${v}`);
+    }
+  }
 }
 
 /** An array of `{ name, shape, data }` with unique names and `data.length` = product(shape). */
@@ -530,8 +669,8 @@ function obj(o: Obj, key: string, path: string): Obj {
   return v;
 }
 
-function nullable(o: Obj, key: string, check: () => unknown): void {
-  if (field(o, key, '') !== null) check();
+function nullable(o: Obj, key: string, path: string, check: () => unknown): void {
+  if (field(o, key, path) !== null) check();
 }
 
 /** An integer in [min, max]: by default a non-negative one. */
@@ -578,7 +717,7 @@ function typed<A extends Float32Array | Int32Array | Uint8Array>(o: Obj, key: st
 }
 
 /** A typed array whose length is the product of `dims`. */
-function sized<A extends Float32Array | Uint8Array>(o: Obj, key: string, path: string, cls: TypedArrayClass<A>, dims: number[]): A {
+function sized<A extends Float32Array | Int32Array | Uint8Array>(o: Obj, key: string, path: string, cls: TypedArrayClass<A>, dims: number[]): A {
   const a = typed(o, key, path, cls);
   const n = dims.reduce((x, d) => x * d, 1);
   if (a.length !== n) {

@@ -3,12 +3,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zmq from 'zeromq';
-import type { TrajectoryBatch, Weights } from '../../../core/algorithm';
+import type { ParamsById, TrajectoryBatch } from '../../../core/algorithm';
 import { RlError } from '../../../core/errors';
 import type { Sampler } from '../sampler';
 import { keyFingerprint, serverCurveOptions, watchRefusedHandshakes, ZapAuthenticator, type KeyPair } from '../../transport/curve';
-import { MAX_BATCH_ENVS, MAX_BATCH_LENGTH } from '../../transport/limits';
-import { DEFAULT_MAX_MESSAGE_BYTES, decodeWorkerMessage, encode, MessageRejected, type BatchExpectation, type WorkerMessage, type WorkerSetup } from '../../transport/protocol';
+import { batchExpectation, DEFAULT_MAX_MESSAGE_BYTES, decodeWorkerMessage, encode, MessageRejected, type BatchExpectation, type WorkerMessage, type WorkerSetup } from '../../transport/protocol';
 import { bindOrExplain, parseTcpEndpoint } from '../../transport/endpoint';
 import { parseModuleRef } from '../../env-loader';
 import { SendQueue } from '../../transport/send-queue';
@@ -24,7 +23,6 @@ export interface WorkerPoolOptions {
   setup: Omit<WorkerSetup, 'pubEndpoint' | 'slot' | 'numSlots' | 'instance' | 'packageVersion' | 'code'>;
   /** The env module bundled, for workers that lack it and accept shipped code (`rl worker --accept-code`). */
   code?: { sha256: string; source: Buffer };
-  expectation: Omit<BatchExpectation, 'maxNumEnvs' | 'maxLength' | 'maxBytes'>;
   /** Worker processes to spawn on this machine (connected over ipc). */
   numWorkers: number;
   /** Also listen here for remote workers (`--bind tcp://0.0.0.0:5555`); the PUB socket takes the next port. */
@@ -78,7 +76,8 @@ export class WorkerPool implements Sampler {
   private ipcBase = '';
   private pubEndpoints: { ipc: string; tcp?: string } = { ipc: '' };
   private timer: NodeJS.Timeout | null = null;
-  private weights: Weights = [];
+  /** The params of `version`, by policy id; null before the first broadcast. */
+  private params: ParamsById | null = null;
   private version = 0;
   private closed = false;
   private fatal: Error | null = null;
@@ -96,7 +95,7 @@ export class WorkerPool implements Sampler {
     this.members = new Membership(opts.numWorkers);
     this.ledger = new RequestLedger({ rolloutLength: opts.setup.rolloutLength, streaming: opts.streaming ?? false, timeoutMs });
     this.liveness = new Liveness({ timeoutMs, heartbeatMs: opts.heartbeatSeconds * 1000, failureLimit: FAILURE_LIMIT }, Date.now());
-    this.expectation = { ...opts.expectation, maxNumEnvs: MAX_BATCH_ENVS, maxLength: MAX_BATCH_LENGTH, maxBytes: DEFAULT_MAX_MESSAGE_BYTES };
+    this.expectation = batchExpectation(opts.setup.policies);
     this.peerLines = new PeerLines(opts.log);
     let keys: { pair: KeyPair; learnerKey: string } | undefined;
     if (opts.curve) {
@@ -238,7 +237,8 @@ export class WorkerPool implements Sampler {
         return;
       }
       case 'weightsRequest':
-        return void this.routerOut.send([identity, encode({ type: 'weights', policyVersion: this.version, weights: this.weights })]);
+        if (!this.params) return; // asked before the first broadcast: the broadcast answers it
+        return void this.routerOut.send([identity, encode({ type: 'weights', policyVersion: this.version, params: this.params })]);
       case 'codeRequest': {
         const code = this.opts.code;
         if (!code || code.sha256 !== msg.sha256) return this.showOnce('code-request', `${m.name} asked for env code this run does not ship (sha256 ${msg.sha256.slice(0, 12)}); ignored`);
@@ -255,7 +255,7 @@ export class WorkerPool implements Sampler {
 
   private hello(identity: Buffer, msg: WorkerMessage & { type: 'hello' }): void {
     const key = identity.toString('hex');
-    if (this.weights.length === 0) {
+    if (!this.params) {
       this.pendingHellos.set(key, [identity, msg]); // answered with the first weights; one per peer
       return;
     }
@@ -278,7 +278,7 @@ export class WorkerPool implements Sampler {
     const pubEndpoint = m.processSlot !== null || !this.pubEndpoints.tcp ? this.pubEndpoints.ipc : this.pubEndpoints.tcp;
     const code = this.opts.code ? { sha256: this.opts.code.sha256, bytes: this.opts.code.source.length } : null;
     const setup: WorkerSetup = { ...this.opts.setup, numEnvs: m.numEnvs, slot: m.slot, numSlots: this.members.numSlots, pubEndpoint, instance: this.instance, packageVersion: PACKAGE_VERSION, code };
-    void this.routerOut.send([m.identity, encode({ type: 'welcome', workerId: m.id, setup, weights: this.weights, policyVersion: this.version })]);
+    void this.routerOut.send([m.identity, encode({ type: 'welcome', workerId: m.id, setup, params: this.params!, policyVersion: this.version })]);
   }
 
   /** Heartbeats out; silent workers and unanswered requests past the timeout given up; a word when no worker is live. */
@@ -412,13 +412,13 @@ export class WorkerPool implements Sampler {
     }
   }
 
-  async broadcast(weights: Weights, policyVersion: number): Promise<void> {
-    this.weights = weights;
+  async broadcast(params: ParamsById, policyVersion: number): Promise<void> {
+    this.params = params;
     this.version = policyVersion;
     const hellos = [...this.pendingHellos.values()];
     this.pendingHellos.clear();
     for (const [identity, hello] of hellos) this.hello(identity, hello);
-    await this.pubOut.send(encode({ type: 'weights', policyVersion, weights }));
+    await this.pubOut.send(encode({ type: 'weights', policyVersion, params }));
   }
 
   /** Figures for progress.jsonl; reading them changes nothing. `policyLagMean`: over the last 100 batches handed out. */
