@@ -5,6 +5,17 @@ import { ppo } from './ppo/ppo';
 /** Every algorithm the runtime can run, by the name a config gives in `algorithm:`. */
 export const algorithms: Record<string, AlgorithmModule<any>> = { ppo, dqn };
 
+/**
+ * Adds an algorithm to the registry under its `name`, for configs (`algorithm: NAME`), workers
+ * and checkpoints: an algorithm of your own is a module and this one line (in every process
+ * that runs it: the learner's and, with workers, theirs, e.g. through `node --require`).
+ */
+export function registerAlgorithm(module: AlgorithmModule<any>): void {
+  if (!/^[a-z][a-z0-9-]{0,63}$/.test(module.name)) throw new TypeError(`registerAlgorithm: name ${JSON.stringify(module.name)} must be lowercase letters, digits and '-', starting with a letter`);
+  if (Object.hasOwn(algorithms, module.name)) throw new TypeError(`registerAlgorithm: '${module.name}' is registered already`);
+  algorithms[module.name] = module;
+}
+
 /** The module named `name` (a name from a peer or a file: checked, never a prototype key), or undefined. */
 export function algorithmNamed(name: string): AlgorithmModule<any> | undefined {
   return Object.hasOwn(algorithms, name) ? algorithms[name] : undefined;

@@ -38,6 +38,11 @@ export class TimeLimit implements Env {
     return this.env.render ? () => this.env.render!() : undefined;
   }
 
+  /** The wrapped env's action mask, if it has one (a wrapper must not hide it). */
+  get actionMask(): (() => Uint8Array) | undefined {
+    return this.env.actionMask ? () => this.env.actionMask!() : undefined;
+  }
+
   getState(): unknown {
     return this.env.getState ? { elapsed: this.elapsed, env: this.env.getState() } : undefined;
   }

@@ -55,7 +55,7 @@ export class VectorEnv {
     this.obs = this.observationSpace.allocate(this.numEnvs * this.obsSize);
     this.hasMasks = typeof envs[0].actionMask === 'function';
     if (this.hasMasks && this.actionSpace.type !== 'Discrete') throw new EnvError(`env ${envId}: actionMask() needs a Discrete action space, not ${this.actionSpace}`);
-    this.masks = this.hasMasks ? new Uint8Array(this.numEnvs * this.actionSpace.size) : null;
+    this.masks = this.hasMasks ? new Uint8Array(this.numEnvs * this.numActions) : null;
     this.episodeReturn = new Float64Array(this.numEnvs);
     this.episodeLength = new Int32Array(this.numEnvs);
     this.stepsTaken = new Float64Array(this.numEnvs);
@@ -79,10 +79,15 @@ export class VectorEnv {
     return this.masks ? this.masks.slice() : null;
   }
 
+  /** Discrete(n)'s n (the width of a mask row); 0 for a Box. */
+  private get numActions(): number {
+    return this.actionSpace.type === 'Discrete' ? this.actionSpace.n : 0;
+  }
+
   /** Env i's mask of its current state into row i, checked: n bytes of 0 or 1, at least one legal action. */
   private readMask(i: number, step: number): Uint8Array | null {
     if (!this.masks) return null;
-    const n = this.actionSpace.size;
+    const n = this.numActions;
     const m = this.envs[i].actionMask!();
     const bad = !(m instanceof Uint8Array) ? `must return a Uint8Array, got ${describeValue(m)}` : m.length !== n ? `has ${m.length} entries, Discrete(${n}) needs ${n}` : m.some((x) => x > 1) ? 'has values other than 0 and 1' : !m.includes(1) ? 'leaves no legal action' : undefined;
     if (bad) throw new EnvError(`env ${this.envId}: ${step === 0 ? 'after reset' : `after step ${step}`}: actionMask() ${bad}`, { step, field: 'actionMask' });
@@ -109,8 +114,9 @@ export class VectorEnv {
     for (let i = 0; i < n; i++) {
       const env = this.envs[i];
       const action: Action = discrete ? actions[i] : Float32Array.from(actions.subarray(i * actSize, (i + 1) * actSize));
-      if (this.masks && this.masks[i * actSize + (action as number)] !== 1) {
-        throw new EnvError(`env ${this.envId}: step ${this.stepsTaken[i] + 1}: action ${action as number} is illegal in this state (actionMask ${Array.from(this.masks.subarray(i * actSize, (i + 1) * actSize)).join('')}); the policy must pick a legal action`, { step: this.stepsTaken[i] + 1, field: 'actionMask' });
+      if (this.masks && this.masks[i * this.numActions + (action as number)] !== 1) {
+        const row = Array.from(this.masks.subarray(i * this.numActions, (i + 1) * this.numActions)).join('');
+        throw new EnvError(`env ${this.envId}: step ${this.stepsTaken[i] + 1}: action ${action as number} is illegal in this state (actionMask ${row}); the policy must pick a legal action`, { step: this.stepsTaken[i] + 1, field: 'actionMask' });
       }
       const step = (this.stepsTaken[i] += 1);
       let r;

@@ -57,6 +57,8 @@ export async function optimizerToState(optimizer: tf.Optimizer): Promise<NamedTe
   const weights = await optimizer.getWeights();
   const saved = weights.map((w, i) => ({ name: `optimizer/${String(i).padStart(3, '0')}`, shape: [...w.tensor.shape], data: Float32Array.from(w.tensor.dataSync()) }));
   weights[0]?.tensor.dispose(); // the step count is a fresh scalar; the moments are the optimizer's own variables
+  const acc = adamPowers(optimizer);
+  if (acc) saved.push({ name: ADAM_POWERS, shape: [2], data: Float32Array.of(acc[0].dataSync()[0], acc[1].dataSync()[0]) });
   return saved;
 }
 
@@ -67,4 +69,20 @@ export async function optimizerFromState(optimizer: tf.Optimizer, tensors: Named
   const values = saved.map((t, i) => ({ name: i === 0 ? 'iter' : t.name, tensor: tf.tensor(t.data, t.shape) }));
   await optimizer.setWeights(values);
   tf.dispose(values.map((v) => v.tensor));
+  const powers = tensors.find((t) => t.name === ADAM_POWERS);
+  const acc = adamPowers(optimizer);
+  if (powers && acc) tf.tidy(() => acc.forEach((v, i) => v.assign(tf.scalar(powers.data[i]))));
+}
+
+/**
+ * Adam's running beta1^t and beta2^t. tfjs' `setWeights` recomputes them as pow(beta, t + 1),
+ * which differs in the last bits from the product it keeps while training: saved as they are,
+ * a resumed run's next step is bit-identical (found by the conformance suite's resume check).
+ * Checkpoints without them resume with tfjs' recomputed powers.
+ */
+const ADAM_POWERS = 'adam/betaPowers';
+
+function adamPowers(optimizer: tf.Optimizer): [tf.Variable, tf.Variable] | undefined {
+  const o = optimizer as unknown as { accBeta1?: tf.Variable; accBeta2?: tf.Variable };
+  return o.accBeta1 instanceof tf.Variable && o.accBeta2 instanceof tf.Variable ? [o.accBeta1, o.accBeta2] : undefined;
 }

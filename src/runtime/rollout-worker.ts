@@ -115,7 +115,7 @@ export class RolloutWorker {
         if (!v || v.length !== n * width) throw new TypeError(`the policy's act() gave column ${c.name} ${v ? `${v.length} values` : 'not at all'}, its spec declares ${n} x ${width}`);
         columns[c.name].set(v, row * width);
       }
-      if (maskColumn) maskColumn.set(s.mask!, row * this.envs.actionSpace.size);
+      if (maskColumn) maskColumn.set(s.mask!, row * s.mask!.length / n);
       const step = s.step;
       rewards.set(step.rewards, row);
       terminated.set(step.terminated, row);
