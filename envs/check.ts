@@ -56,3 +56,12 @@ function fail(envId: string, where: string, step: number, field: string, what: s
 function formatAction(a: Action): string {
   return typeof a === 'number' ? String(a) : `[${Array.from(a, (v) => +v.toFixed(3)).join(', ')}]`;
 }
+
+/** Why `mask` is not an action mask of Discrete(n) (n bytes, each 0 or 1, at least one legal action), or undefined. */
+export function maskViolation(mask: unknown, n: number): string | undefined {
+  if (!(mask instanceof Uint8Array)) return `must return a Uint8Array, got ${describeValue(mask)}`;
+  if (mask.length !== n) return `has ${mask.length} entries, Discrete(${n}) needs ${n}`;
+  if (mask.some((x) => x > 1)) return 'has values other than 0 and 1';
+  if (!mask.includes(1)) return 'leaves no legal action';
+  return undefined;
+}

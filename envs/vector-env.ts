@@ -1,9 +1,8 @@
 import type { Action, Env } from './env';
-import { checkFinite, checkReset, checkStep, envThrew } from './check';
+import { checkFinite, checkReset, checkStep, envThrew, maskViolation } from './check';
 import type { Observation } from '../core/algorithm';
 import type { Box, Space } from '../core/spaces';
 import { EnvError } from '../core/errors';
-import { describeValue } from '../core/describe';
 
 /**
  * Steps of each env checked against the whole contract before the vector trusts it; after
@@ -89,7 +88,7 @@ export class VectorEnv {
     if (!this.masks) return null;
     const n = this.numActions;
     const m = this.envs[i].actionMask!();
-    const bad = !(m instanceof Uint8Array) ? `must return a Uint8Array, got ${describeValue(m)}` : m.length !== n ? `has ${m.length} entries, Discrete(${n}) needs ${n}` : m.some((x) => x > 1) ? 'has values other than 0 and 1' : !m.includes(1) ? 'leaves no legal action' : undefined;
+    const bad = maskViolation(m, n);
     if (bad) throw new EnvError(`env ${this.envId}: ${step === 0 ? 'after reset' : `after step ${step}`}: actionMask() ${bad}`, { step, field: 'actionMask' });
     this.masks.set(m, i * n);
     return m;

@@ -1,5 +1,5 @@
 import type { Action, Env, RgbFrame } from '../envs/env';
-import { checkReset, checkStep } from '../envs/check';
+import { checkReset, checkStep, maskViolation } from '../envs/check';
 import { Rng } from '../core/rng';
 import type { Observation } from '../core/algorithm';
 import { createEnv } from './env-loader';
@@ -14,8 +14,10 @@ export interface EnvCheck {
  * `rl check-env`: runs an env with random actions and checks its contract, one line per
  * problem: reset/step return shapes, observations in observationSpace (dtype, shape, bounds,
  * finite), actions from actionSpace.sample accepted, booleans, finite rewards, seeding, and
- * reset after a finished episode; and, when the env has the optional render(), its frames'
- * shape (an RGB Uint8Array of width x height x 3, the same size after reset and steps).
+ * reset after a finished episode; when the env has the optional actionMask(), the mask after
+ * reset and every step (n bytes of 0 or 1, one legal action at least), random actions drawn
+ * among the legal ones; and, when the env has the optional render(), its frames' shape (an
+ * RGB Uint8Array of width x height x 3, the same size after reset and steps).
  */
 export function checkEnv(envId: string, opts: { steps: number; seed: number; config?: Record<string, unknown> }): EnvCheck {
   const result: EnvCheck = { envId, passed: [], problems: [] };
@@ -48,10 +50,25 @@ export function checkEnv(envId: string, opts: { steps: number; seed: number; con
   });
   const rng = new Rng(opts.seed);
   let episodes = 0;
-  attempt(`${opts.steps} steps with random actions: obs in space, finite rewards, boolean flags`, () => {
+  const masked = typeof e.actionMask === 'function';
+  if (masked) {
+    attempt('actionMask() needs a Discrete action space', () => {
+      if (e.actionSpace.type !== 'Discrete') throw new Error(`env ${envId}: actionMask() needs a Discrete action space, got ${String(e.actionSpace)}`);
+    });
+  }
+  /** The legal actions now, checked; null for an env without masks. */
+  const legal = (when: string): number[] | null => {
+    if (!masked || e.actionSpace.type !== 'Discrete') return null;
+    const m = e.actionMask!();
+    const why = maskViolation(m, e.actionSpace.n);
+    if (why) throw new Error(`env ${envId}: actionMask() ${when} ${why}`);
+    return Array.from(m.keys()).filter((a) => m[a] === 1);
+  };
+  attempt(`${opts.steps} steps with random ${masked ? 'legal ' : ''}actions: obs in space, finite rewards, boolean flags${masked ? ', a valid mask at each step' : ''}`, () => {
     e.reset({ seed: opts.seed });
+    let allowed = legal('after reset');
     for (let t = 1; t <= opts.steps; t++) {
-      const action: Action = e.actionSpace.sample(rng);
+      const action: Action = allowed ? allowed[rng.int(allowed.length)] : e.actionSpace.sample(rng);
       let r;
       try {
         r = e.step(action);
@@ -63,6 +80,9 @@ export function checkEnv(envId: string, opts: { steps: number; seed: number; con
         episodes += 1;
         const again = e.reset();
         checkReset(envId, e, again); // reset after a finished episode
+        allowed = legal(`after the reset after step ${t}`);
+      } else {
+        allowed = legal(`after step ${t} (action ${String(action)})`);
       }
     }
   });
@@ -72,7 +92,8 @@ export function checkEnv(envId: string, opts: { steps: number; seed: number; con
       e.reset({ seed: opts.seed });
       const first = checkFrame(envId, e.render!(), 'after reset');
       for (let t = 1; t <= 3; t++) {
-        const r = e.step(e.actionSpace.sample(rng));
+        const allowed = legal(`before step ${t} of the render check`);
+        const r = e.step(allowed ? allowed[rng.int(allowed.length)] : e.actionSpace.sample(rng));
         const f = checkFrame(envId, e.render!(), `after step ${t}`);
         if (f.width !== first.width || f.height !== first.height) throw new Error(`env ${envId}: render() after step ${t} is ${f.width} x ${f.height}, after reset ${first.width} x ${first.height}: frames must keep one size`);
         if (r.terminated || r.truncated) break;
