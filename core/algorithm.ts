@@ -314,6 +314,12 @@ export interface AlgorithmModule<C = unknown> {
   /** A zod schema with a default and a description for every key. */
   configSchema: z.ZodType<C>;
   check(config: C, ctx: { totalEnvs: number; rolloutLength: number; totalEnvSteps?: number }): ConfigIssue[];
+  /**
+   * Optional: the config with every value that follows from how many envs sample made explicit
+   * (PPO: a null `trainBatchSize` becomes totalEnvs x rolloutLength), so that the run trains
+   * the same algorithm when its workers are scaled (`rl deploy kubernetes` pins it).
+   */
+  pinConfig?(config: C, ctx: { totalEnvs: number; rolloutLength: number }): C;
   create(opts: CreateOptions<C>): Algorithm;
   /** The spec of this algorithm's sampling policy (`policySpecOf`): what a worker records per step, and what `rl evaluate` builds. */
   policySpec(opts: PolicyOptions<C>): PolicySpec;

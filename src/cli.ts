@@ -32,7 +32,7 @@ async function main(argv: string[]): Promise<void> {
         y
           .option('config', { type: 'string', describe: 'YAML config file' })
           .option('resume', { type: 'string', describe: 'continue a run: its run dir (latest checkpoint) or a checkpoint dir; auto: --run-dir\'s newest intact checkpoint, or a fresh run from --config if it has none (for supervisors)' })
-          .option('set', { type: 'string', array: true, default: [], describe: 'override a key: --set ppo.lr=0.001' })
+          .option('set', { type: 'string', array: true, default: [], describe: 'override a key: --set workers.numWorkers=4 (or a key of the algorithm\'s section)' })
           .option('run-dir', { type: 'string', describe: 'where the run goes (default runs/<name>-<timestamp>)' })
           .option('seed', { type: 'string', coerce: wholeNumber('--seed', 0), describe: 'overrides the config seed' })
           .option('bind', { type: 'string', coerce: endpoint(bindProblem), describe: 'also take remote workers here, e.g. tcp://0.0.0.0:5555 (weights go out on the next port)' })

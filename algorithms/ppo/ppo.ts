@@ -53,6 +53,8 @@ export const ppo: AlgorithmModule<PpoConfig> = {
     return issues;
   },
 
+  pinConfig: (cfg, ctx) => ({ ...cfg, trainBatchSize: trainBatchSize(cfg, ctx.totalEnvs, ctx.rolloutLength) }),
+
   create: (opts) => new Ppo(opts),
   // Each step's log-probability and value estimate, recorded by the worker for the loss and GAE.
   policySpec: (opts) =>

@@ -1,3 +1,4 @@
+import { algorithms } from '../../algorithms';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { stringify } from 'yaml';
@@ -91,8 +92,8 @@ export async function deployKubernetes(request: DeployRequest): Promise<DeployRe
  * The config as the learner pod reads it. It is checked with the workers as asked
  * (`numWorkers: --workers`, so `minibatchSize <= trainBatchSize` holds for that many), then
  * set for the pod: `numWorkers: 0` (the workers are the Deployment's pods, connecting to
- * `--bind`) and PPO's `trainBatchSize` fixed at workers x envs x rolloutLength, so that
- * scaling the Deployment changes the speed, not the algorithm.
+ * `--bind`) and what the algorithm's settings derive from the number of envs pinned at
+ * workers x envs (`pinConfig`), so that scaling the Deployment changes the speed, not the algorithm.
  */
 function resolveLearnerConfig(config: RunConfig, opts: DeployOptions): RunConfig {
   const sized = structuredClone(config);
@@ -105,8 +106,8 @@ function resolveLearnerConfig(config: RunConfig, opts: DeployOptions): RunConfig
     : `${opts.config} (with --workers ${opts.workers})`;
   const checked = validateConfig(sized, where);
   const w = checked.workers;
-  const section = checked[checked.algorithm] as { trainBatchSize?: number | null } | undefined;
-  if (section && section.trainBatchSize === null) section.trainBatchSize = opts.workers * w.envsPerWorker * w.rolloutLength;
+  const module = algorithms[checked.algorithm];
+  if (module.pinConfig) checked[checked.algorithm] = module.pinConfig(checked[checked.algorithm], { totalEnvs: opts.workers * w.envsPerWorker, rolloutLength: w.rolloutLength });
   w.numWorkers = 0;
   return checked;
 }

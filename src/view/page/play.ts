@@ -1,5 +1,8 @@
 import { listEnvs, makeEnv } from '../../../envs/registry';
 import type { Env, RgbFrame } from '../../../envs/env';
+import { VectorEnv } from '../../../envs/vector-env';
+import { Stepper, type Actor } from '../../../envs/stepper';
+import { Rng } from '../../../core/rng';
 import type { CustomEnv, RunInfo } from './app';
 
 /** What `rl export --format js` modules export (src/export/js.ts) that the page uses. */
@@ -70,21 +73,22 @@ export function play(opts: {
     const policy = (await import(`/api/policy/${opts.checkpoint}.js`)) as PolicyModule;
     const env = createEnv(opts.info, opts.custom);
     if (typeof env.render !== 'function') throw new Error(`env ${opts.info.envId} has no render(): nothing to draw`);
-    let obs = env.reset({ seed: opts.seed }).obs;
+    // The same stepper as rl evaluate's: the exported policy's greedy action (already as the env takes it) is one step's.
+    const actor: Actor = { act: ({ obs }) => ({ actions: Float32Array.from([policy.act(obs)].flat()), columns: {}, state: {} }) };
+    const stepper = new Stepper(new VectorEnv(opts.info.envId ?? 'env', [env]), actor, { state: [], boxActions: 'clip' }, new Rng(opts.seed));
+    stepper.reset([opts.seed]);
     draw(opts.canvas, env.render());
     state.status = `playing ${opts.checkpoint}, greedy actions, seed ${opts.seed}`;
     opts.show(state);
     const interval = 1000 / opts.info.renderFps;
-    const discrete = env.actionSpace.type === 'Discrete';
+    let last: RgbFrame | undefined; // the episode's last frame, drawn before the env resets
     const step = (): boolean => {
-      const a = policy.act(obs);
-      const r = env.step(discrete ? (a as number) : Float32Array.from(a as number[]));
+      const { step: r } = stepper.step(() => (last = env.render!()));
       state.steps += 1;
-      state.return += r.reward;
-      obs = r.obs;
-      if (r.terminated || r.truncated) {
+      state.return += r.rewards[0];
+      if (r.terminated[0] || r.truncated[0]) {
         state.done = true;
-        state.status = `episode over after ${state.steps} steps (${r.terminated ? 'terminated' : 'truncated'}): return ${+state.return.toFixed(2)}`;
+        state.status = `episode over after ${state.steps} steps (${r.terminated[0] ? 'terminated' : 'truncated'}): return ${+state.return.toFixed(2)}`;
       }
       return state.done;
     };
@@ -95,7 +99,7 @@ export function play(opts: {
       } else {
         for (let k = 0; k < opts.speed && !step(); k++);
       }
-      draw(opts.canvas, env.render());
+      draw(opts.canvas, state.done && last ? last : env.render());
       opts.show(state);
       await new Promise((r) => setTimeout(r, opts.speed === 'max' ? 0 : Math.max(0, interval - (performance.now() - t0))));
     }
