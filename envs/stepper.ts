@@ -11,6 +11,12 @@ export interface Actor {
 /** What the stepper needs of a policy's spec: its recurrent state and how its Box actions reach the env. */
 export type StepperSpec = Pick<PolicySpec, 'state' | 'boxActions'>;
 
+/** A stepper's carried state as plain data. */
+export interface StepperState {
+  state: Record<string, number[]>;
+  episodeStarts: number[];
+}
+
 /** One vector step: what the policy saw, what it answered, and what the envs did. */
 export interface Stepped {
   /** The observations acted on (the caller may keep them: a fresh array each step). */
@@ -82,6 +88,21 @@ export class Stepper {
     for (let i = 0; i < n; i++) starts[i] = step.terminated[i] | step.truncated[i];
     this.episodeStarts = starts;
     return { obs, state, mask, act, step };
+  }
+
+  /** What carries over between steps besides the envs: a recurrent policy's state and the episode starts (plain data, for a checkpoint). */
+  getState(): StepperState {
+    return { state: Object.fromEntries(Object.entries(this.state).map(([k, v]) => [k, Array.from(v)])), episodeStarts: Array.from(this.episodeStarts) };
+  }
+
+  /** Takes up envs whose state was restored (`obs` their observations) and the policy state `getState` gave. */
+  setState(obs: Observation, saved: StepperState): void {
+    this.continueFrom(obs);
+    for (const s of this.spec.state) {
+      const values = saved.state[s.name];
+      if (values?.length === this.state[s.name].length) this.state[s.name].set(values);
+    }
+    if (saved.episodeStarts.length === this.episodeStarts.length) this.episodeStarts.set(saved.episodeStarts);
   }
 
   /** The observations the next step acts on. */

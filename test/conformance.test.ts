@@ -187,6 +187,21 @@ describe('algorithm conformance', function () {
         }
       });
 
+      it("samples on exactly after its worker's state round trip (envs, generator, a recurrent policy's state)", () => {
+        const a = sampler(c, algo, 21);
+        const b = sampler(c, algo, 22); // another seed: everything must come from the state
+        try {
+          a.sample();
+          a.sample();
+          b.setState(structuredClone(a.getState()));
+          const [x, y] = [a.sample(), b.sample()];
+          assert.deepEqual({ ...y, workerId: 0 }, { ...x, workerId: 0 });
+        } finally {
+          a.close();
+          b.close();
+        }
+      });
+
       it('has a policy spec that survives msgpack as the welcome carries it', () => {
         const policies = algo.policySpecs();
         const setup: WorkerSetup = {

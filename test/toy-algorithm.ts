@@ -220,6 +220,14 @@ export class MaskedCorridor implements Env {
     return Uint8Array.of(this.position > 0 ? 1 : 0, 1, this.position < this.length - 1 ? 1 : 0);
   }
 
+  getState(): unknown {
+    return { position: this.position };
+  }
+
+  setState(s: unknown): void {
+    this.position = (s as { position: number }).position;
+  }
+
   close(): void {}
 
   private obs(): Float32Array {

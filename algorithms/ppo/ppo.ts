@@ -74,6 +74,16 @@ export const ppo: AlgorithmModule<PpoConfig> = {
   },
 };
 
+/**
+ * Where the minibatches of a shuffled batch of `size` rows start and end: round(size /
+ * minibatchSize) of them (at least one), sizes differing by at most one, every row in one. For
+ * a size that is a multiple of minibatchSize, the usual equal slices.
+ */
+export function minibatchCuts(size: number, minibatchSize: number): number[] {
+  const count = Math.max(1, Math.round(size / minibatchSize));
+  return Array.from({ length: count + 1 }, (_, k) => Math.round((k * size) / count));
+}
+
 /** Proximal Policy Optimization with a clipped surrogate objective (Schulman et al., 2017). */
 export class Ppo implements Algorithm {
   readonly schedule: Schedule;
@@ -117,11 +127,14 @@ export class Ppo implements Algorithm {
 
     const sums: PpoLossMetrics = { policyLoss: 0, valueLoss: 0, entropy: 0, approxKl: 0, clipFraction: 0 };
     let minibatches = 0;
+    // Every row is used: the batch (which workers may fill past trainBatchSize) is cut into
+    // round(size / minibatchSize) minibatches of sizes differing by at most one.
+    const cuts = minibatchCuts(size, cfg.minibatchSize);
     for (let epoch = 0; epoch < cfg.numEpochs; epoch++) {
       const order = shuffle(size, this.rng);
-      for (let start = 0; start + cfg.minibatchSize <= size; start += cfg.minibatchSize) {
-        const mb = gatherMinibatch(this.net, data, order.subarray(start, start + cfg.minibatchSize), cfg.normalizeAdvantages);
-        const where = () => `the update at ${ctx.envSteps} env steps (epoch ${epoch + 1}, minibatch ${start / cfg.minibatchSize + 1})`;
+      for (let k = 0; k + 1 < cuts.length; k++) {
+        const mb = gatherMinibatch(this.net, data, order.subarray(cuts[k], cuts[k + 1]), cfg.normalizeAdvantages);
+        const where = () => `the update at ${ctx.envSteps} env steps (epoch ${epoch + 1}, minibatch ${k + 1})`;
         const m = ppoStep(this.net, this.optimizer, mb, cfg, { algorithm: 'ppo', where });
         for (const k of Object.keys(sums) as (keyof PpoLossMetrics)[]) sums[k] += m[k];
         minibatches += 1;

@@ -3,7 +3,7 @@ import { createEnv } from '../env-loader';
 import { Rng } from '../../core/rng';
 import { seedStreams } from '../../core/seed-streams';
 import { VectorEnv } from '../../envs/vector-env';
-import { Stepper } from '../../envs/stepper';
+import { Stepper, type StepperState } from '../../envs/stepper';
 
 export interface RolloutWorkerOptions {
   workerId: number;
@@ -156,9 +156,9 @@ export class RolloutWorker {
     };
   }
 
-  /** The generator, the counters and (where the envs can say it) every env's state. */
+  /** The generator, the counters and (where the envs can say it) every env's state with the policy state carried between steps. */
   getState(): WorkerState {
-    return { rng: this.rng.getState(), seq: this.seq, envs: this.envs.getState() ?? null };
+    return { rng: this.rng.getState(), seq: this.seq, envs: this.envs.getState() ?? null, stepper: this.stepper.getState() };
   }
 
   /** Takes over a replaced worker's counters (after its envs were recreated). */
@@ -170,7 +170,11 @@ export class RolloutWorker {
   setState(s: WorkerState): void {
     this.rng.setState(s.rng);
     this.seq = s.seq;
-    if (s.envs !== null) this.stepper.continueFrom(this.envs.setState(s.envs));
+    if (s.envs === null) return;
+    const obs = this.envs.setState(s.envs);
+    // Checkpoints written before the stepper kept its state: every episode counts as starting.
+    if (s.stepper) this.stepper.setState(obs, s.stepper);
+    else this.stepper.continueFrom(obs);
   }
 
   close(): void {
@@ -183,6 +187,8 @@ export interface WorkerState {
   rng: number[];
   seq: number;
   envs: unknown;
+  /** A recurrent policy's state and the episode starts (absent in checkpoints of format 1). */
+  stepper?: StepperState;
 }
 
 /** A column's values for `rows` steps. */
