@@ -20,6 +20,7 @@ import { ConfigError, RlError } from '../core/errors';
 import { train } from './runtime/learner';
 import { startViewServer } from './view/server';
 import { EXPORT_FORMATS, exportPolicy } from './export/export';
+import { DEFAULT_POLICY } from '../core/algorithm';
 import { deployKubernetes, SECRET_FILE } from './deploy/kubernetes';
 
 async function main(argv: string[]): Promise<void> {
@@ -92,9 +93,10 @@ async function main(argv: string[]): Promise<void> {
           .option('checkpoint', { type: 'string', demandOption: true, describe: 'a checkpoint dir, or a run dir (its best checkpoint if it has one, else its latest)' })
           .option('latest', { type: 'boolean', default: false, describe: "a run dir's newest checkpoint rather than its best" })
           .option('format', { type: 'string', demandOption: true, describe: `${EXPORT_FORMATS.join(' | ')}; onnx: policy.onnx; tfjs: a folder with model.json; js: one dependency-free ES module (MLP policies)` })
-          .option('out', { type: 'string', demandOption: true, describe: 'the file (onnx, js) or folder (tfjs) to write' }),
+          .option('out', { type: 'string', demandOption: true, describe: 'the file (onnx, js) or folder (tfjs) to write' })
+          .option('policy', { type: 'string', default: DEFAULT_POLICY, describe: "which of the checkpoint's policies (a single-agent run has one: default)" }),
       async (args) => {
-        const files = await exportPolicy({ checkpoint: args.checkpoint, format: args.format, out: args.out, ...pick(args.latest) });
+        const files = await exportPolicy({ checkpoint: args.checkpoint, format: args.format, out: args.out, policyId: args.policy, ...pick(args.latest) });
         console.log(`wrote ${files.join(', ')}`);
       },
     )

@@ -16,10 +16,10 @@ export type ExportFormat = (typeof EXPORT_FORMATS)[number];
  * the metadata beside it (policy.onnx.json, policy.js.json); a folder for tfjs (model.json,
  * weights.bin, metadata.json). Returns the files written.
  */
-export async function exportPolicy(opts: { checkpoint: string; format: string; out: string; prefer?: CheckpointChoice; say?: (line: string) => void }): Promise<string[]> {
+export async function exportPolicy(opts: { checkpoint: string; format: string; out: string; policyId?: string; prefer?: CheckpointChoice; say?: (line: string) => void }): Promise<string[]> {
   const format = opts.format as ExportFormat;
   if (!EXPORT_FORMATS.includes(format)) throw new ConfigError(`--format (${opts.format}) must be one of ${EXPORT_FORMATS.join(', ')}`);
-  const graph = readPolicyGraph(resolveCheckpoint(opts.checkpoint, opts));
+  const graph = readPolicyGraph(resolveCheckpoint(opts.checkpoint, opts), opts.policyId);
   const write = (file: string, data: string | Uint8Array): string => {
     fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
     fs.writeFileSync(file, data);
