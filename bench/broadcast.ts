@@ -11,7 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zmq from 'zeromq';
 import { ppo } from '../algorithms/ppo/ppo';
-import type { ModelConfig, Weights } from '../core/algorithm';
+import { DEFAULT_POLICY, type ModelConfig, type Weights } from '../core/algorithm';
 import { makeEnv } from '../envs';
 import { selectBackend } from '../src/backend';
 import { loadConfig } from '../src/config/load';
@@ -83,7 +83,7 @@ function ppoWeights(model: ModelConfig): Weights {
   const cfg = loadConfig(path.join(root, 'configs/ppo-cartpole.yaml'));
   const algo = ppo.create({ config: cfg.ppo, model, observationSpace: env.observationSpace.toSpec(), actionSpace: env.actionSpace.toSpec(), seed: 0, totalEnvs: 1, rolloutLength: 1 });
   env.close();
-  const weights = algo.getWeights();
+  const weights = algo.getParams()[DEFAULT_POLICY].weights;
   algo.dispose();
   return weights;
 }
@@ -113,7 +113,7 @@ async function measureK(K: number, nets: { net: string; weights: Weights; broadc
       first += sockets;
     }
     // Warm-up: a one-value message every 100 ms until every subscriber has decoded one.
-    const tiny = encode({ type: 'weights', policyVersion: 0, weights: [{ name: 'w', shape: [1], data: new Float32Array(1) }] });
+    const tiny = encode({ type: 'weights', policyVersion: 0, params: { [DEFAULT_POLICY]: { weights: [{ name: 'w', shape: [1], data: new Float32Array(1) }], scalars: {} } } });
     const joinBy = Date.now() + 30_000;
     while (arrivals.seen.size < K) {
       if (childFailed || Date.now() > joinBy) throw new Error(`broadcast bench: ${arrivals.seen.size} of ${K} subscribers joined${childFailed ? `; ${childFailed}` : ' in 30 s'}`);
@@ -133,7 +133,7 @@ async function measureK(K: number, nets: { net: string; weights: Weights; broadc
       for (let i = 0; i < broadcasts; i++) {
         const v = version++;
         const e = performance.now();
-        const msg = encode({ type: 'weights', policyVersion: v, weights });
+        const msg = encode({ type: 'weights', policyVersion: v, params: { [DEFAULT_POLICY]: { weights, scalars: {} } } });
         const sent = performance.now();
         await pub.send(msg);
         await arrivals.until(v, 60_000);

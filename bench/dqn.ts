@@ -1,25 +1,27 @@
 import { dqn, dqnConfigSchema, type Dqn } from '../algorithms/dqn/dqn';
 import { ReplayBuffer } from '../algorithms/common/replay';
 import { makeEnv, Rng } from '../envs';
-import type { TrajectoryBatch } from '../core/algorithm';
+import { DEFAULT_POLICY, type TrajectoryBatch } from '../core/algorithm';
 import { selectBackend } from '../src/backend';
 import { median } from './bench-json';
 
 const fmt = (x: number) => Math.round(x).toLocaleString('en-US');
 
 /** A batch of random CartPole-shaped transitions (the learner's cost does not depend on their values). */
-function randomBatch(rng: Rng, numEnvs: number, length: number, obsSize: number): TrajectoryBatch {
+function randomBatch(rng: Rng, numEnvs: number, length: number, obsSize: number): TrajectoryBatch & { obs: Float32Array } {
   const rows = numEnvs * length;
   return {
-    workerId: 0, seq: 0, policyVersion: 0, numEnvs, length,
+    workerId: 0, seq: 0, policyId: DEFAULT_POLICY, policyVersion: 0, numEnvs, length,
     obs: Float32Array.from({ length: rows * obsSize }, () => rng.normal()),
     actions: Float32Array.from({ length: rows }, () => rng.int(2)),
     rewards: new Float32Array(rows).fill(1),
     terminated: Uint8Array.from({ length: rows }, () => (rng.random() < 0.02 ? 1 : 0)),
     truncated: new Uint8Array(rows),
-    extras: {},
+    columns: {},
+    state: {},
     nextObs: Float32Array.from({ length: numEnvs * obsSize }, () => rng.normal()),
     finalObs: { index: new Int32Array(0), obs: new Float32Array(0) },
+    nextMasks: null,
     episodes: { returns: new Float32Array(0), lengths: new Int32Array(0) },
   };
 }
@@ -34,12 +36,12 @@ export async function dqnGradientSteps(): Promise<void> {
   for (const [hidden, batchSize, doubleQ] of [[[64, 64], 64, true], [[128, 128], 64, true], [[128, 128], 256, true], [[256, 256], 64, true], [[128, 128], 64, false]] as const) {
     const config = dqnConfigSchema.parse({ batchSize, doubleQ, learningStarts: 0, trainFrequency: 1, bufferSize: 10_000 });
     const algo = dqn.create({ config, model: { hiddenSizes: [...hidden], activation: 'relu', sharedLayers: false }, ...spaces, seed: 0, totalEnvs: 1, rolloutLength: 1, totalEnvSteps: 1e6 }) as Dqn;
-    await algo.update([randomBatch(rng, 1, 1000, 4)], { envSteps: 1000 }); // fill, and warm up 1000 steps
+    await algo.update([randomBatch(rng, 1, 1000, 4)], { envSteps: 1000, policyVersion: 0 }); // fill, and warm up 1000 steps
     const rates: number[] = [];
     for (let i = 0; i < 5; i++) {
       const batch = randomBatch(rng, 1, 200, 4);
       const t = performance.now();
-      await algo.update([batch], { envSteps: 1000 + 200 * i });
+      await algo.update([batch], { envSteps: 1000 + 200 * i, policyVersion: 0 });
       rates.push(200 / ((performance.now() - t) / 1000));
     }
     algo.dispose();

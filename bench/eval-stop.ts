@@ -77,12 +77,13 @@ async function episodesOf(runDir: string): Promise<CheckpointEpisodes[]> {
   for (const dir of listCheckpoints(runDir)) {
     const iteration = readMetadata(dir).iteration;
     if (done.some((d) => d.iteration === iteration)) continue;
-    const { meta, cfg, policy } = await loadCheckpointPolicy(dir);
+    const { meta, cfg, policy, spec } = await loadCheckpointPolicy(dir);
     const returns: number[] = [];
     const start = performance.now();
     try {
       evaluatePolicy({
         policy,
+        spec,
         envId: cfg.env.id,
         envConfig: cfg.env.config,
         episodes: EPISODES,

@@ -1,13 +1,14 @@
 /**
  * The `ingest` bench's load generator: DEALER sockets that pass for rollout workers. Each says
  * hello, takes its welcome, and answers every sample request at once with a batch of the shape
- * the welcome's setup describes (numEnvs x rolloutLength, the spaces, the algorithm's extras),
+ * the welcome's setup describes (numEnvs x rolloutLength, the spaces, the columns and state its
+ * policy spec declares),
  * pre-encoded once per socket; only its `seq` is written into a copy before each send. No env
  * steps, no inference: what reaches the learner is all there is to measure.
  */
 import * as os from 'node:os';
 import * as zmq from 'zeromq';
-import type { TrajectoryBatch } from '../core/algorithm';
+import { ACTION_MASK, batchColumns, DEFAULT_POLICY, perEnv, type Column, type ColumnSpec, type TrajectoryBatch } from '../core/algorithm';
 import { Rng } from '../core/rng';
 import type { SpaceSpec } from '../core/spaces';
 import { decodeLearnerMessage, DEFAULT_MAX_MESSAGE_BYTES, encode, type LearnerMessage, type WorkerSetup } from '../src/transport/protocol';
@@ -23,13 +24,25 @@ const SEQ_BASE = 2 ** 31;
 
 const spaceSize = (s: SpaceSpec) => (s.type === 'Box' ? s.shape.reduce((a, d) => a * d, 1) : 1);
 
-/** A batch shaped as `setup` asks, with plausible values (about one episode end in 50 steps, a few of them truncations). */
+/**
+ * A batch of the setup's `default` policy shaped as `setup` asks, with plausible values (about
+ * one episode end in 50 steps, a few of them truncations; every action legal, masks all ones).
+ */
 export function syntheticBatch(workerId: number, setup: WorkerSetup, seq: number, rng: Rng): TrajectoryBatch {
   const { numEnvs, rolloutLength: length } = setup;
-  const { observationSpace, actionSpace, extras } = setup.spec;
+  const spec = setup.policies[DEFAULT_POLICY];
+  if (!spec) throw new Error(`ingest bench: the setup has no policy '${DEFAULT_POLICY}' (it has ${Object.keys(setup.policies).join(', ')})`);
+  const { observationSpace, actionSpace } = spec;
   const rows = numEnvs * length;
   const obsSize = spaceSize(observationSpace);
   const normals = (n: number) => Float32Array.from({ length: n }, () => rng.normal());
+  // Observations in the space's element type: bytes for a uint8 Box (pictures).
+  const observations = (n: number) => (observationSpace.type === 'Box' && observationSpace.dtype === 'uint8' ? Uint8Array.from({ length: n }, () => rng.int(256)) : normals(n));
+  const column = (c: ColumnSpec): Column => {
+    const n = rows * perEnv(c.shape);
+    if (c.name === ACTION_MASK) return new Uint8Array(n).fill(1);
+    return c.dtype === 'float32' ? normals(n) : c.dtype === 'int32' ? Int32Array.from({ length: n }, () => rng.int(100)) : Uint8Array.from({ length: n }, () => rng.int(2));
+  };
   const terminated = new Uint8Array(rows);
   const truncated = new Uint8Array(rows);
   for (let i = 0; i < rows; i++) {
@@ -40,15 +53,17 @@ export function syntheticBatch(workerId: number, setup: WorkerSetup, seq: number
   const index = Int32Array.from([...truncated.keys()].filter((i) => truncated[i] === 1));
   const ended = terminated.reduce((s, t) => s + t, 0) + index.length;
   return {
-    workerId, seq, policyVersion: 0, numEnvs, length,
-    obs: normals(rows * obsSize),
+    workerId, seq, policyId: spec.policyId, policyVersion: 0, numEnvs, length,
+    obs: observations(rows * obsSize),
     actions: actionSpace.type === 'Discrete' ? Float32Array.from({ length: rows }, () => rng.int(actionSpace.n)) : normals(rows * spaceSize(actionSpace)),
     rewards: normals(rows),
     terminated,
     truncated,
-    extras: Object.fromEntries(extras.map((name) => [name, normals(rows)])),
-    nextObs: normals(numEnvs * obsSize),
-    finalObs: { index, obs: normals(index.length * obsSize) },
+    columns: Object.fromEntries(batchColumns(spec).map((c) => [c.name, column(c)])),
+    state: Object.fromEntries(spec.state.map((st) => [st.name, normals(numEnvs * st.size)])),
+    nextObs: observations(numEnvs * obsSize),
+    finalObs: { index, obs: observations(index.length * obsSize) },
+    nextMasks: spec.actionMask && actionSpace.type === 'Discrete' ? { next: new Uint8Array(numEnvs * actionSpace.n).fill(1), final: new Uint8Array(index.length * actionSpace.n).fill(1) } : null,
     episodes: { returns: normals(ended), lengths: Int32Array.from({ length: ended }, () => 1 + rng.int(500)) },
   };
 }

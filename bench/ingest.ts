@@ -17,7 +17,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ppo } from '../algorithms/ppo/ppo';
-import type { PolicySpec, Weights } from '../core/algorithm';
+import type { ParamsById, PolicySpec } from '../core/algorithm';
 import { makeEnv } from '../envs';
 import { selectBackend } from '../src/backend';
 import { loadConfig } from '../src/config/load';
@@ -112,19 +112,11 @@ interface Snapshot {
   decode: DecodeTotals;
 }
 
-async function measure(envId: string, setup: { spec: PolicySpec; numEnvs: number; rolloutLength: number }, weights: Weights, K: number, decodes: DecodeTotals): Promise<IngestRow> {
-  const { spec } = setup;
-  const act = spec.actionSpace;
+async function measure(envId: string, setup: { policies: Record<string, PolicySpec>; numEnvs: number; rolloutLength: number }, params: ParamsById, K: number, decodes: DecodeTotals): Promise<IngestRow> {
   const lines: string[] = [];
   const connect = `tcp://127.0.0.1:${await freePort()}`;
   const pool = await WorkerPool.start({
     setup: { ...setup, envId, envConfig: {}, seed: 0, heartbeatSeconds: 1, learnerDir: root },
-    expectation: {
-      obsSize: spec.observationSpace.type === 'Box' ? spec.observationSpace.shape.reduce((a, d) => a * d, 1) : 1,
-      actionSize: act.type === 'Discrete' ? 1 : act.shape.reduce((a, d) => a * d, 1),
-      actionCount: act.type === 'Discrete' ? act.n : undefined,
-      extras: spec.extras,
-    },
     numWorkers: 0,
     bind: connect,
     maxPolicyLag: 0,
@@ -160,7 +152,7 @@ async function measure(envId: string, setup: { spec: PolicySpec; numEnvs: number
     if (childFailed) throw new Error(`ingest bench: ${childFailed}`);
   };
   try {
-    await pool.broadcast(weights, 0);
+    await pool.broadcast(params, 0);
     const processes = Math.min(PROCESSES, K);
     for (let p = 0; p < processes; p++) {
       const sockets = Math.floor(K / processes) + (p < K % processes ? 1 : 0);
@@ -249,11 +241,11 @@ async function ingestEnv(file: string, decodes: DecodeTotals): Promise<IngestRow
     seed: 0, totalEnvs: cfg.workers.numWorkers * cfg.workers.envsPerWorker, rolloutLength: cfg.workers.rolloutLength,
   });
   env.close();
-  const setup = { spec: algo.policySpec(), numEnvs: cfg.workers.envsPerWorker, rolloutLength: cfg.workers.rolloutLength };
+  const setup = { policies: algo.policySpecs(), numEnvs: cfg.workers.envsPerWorker, rolloutLength: cfg.workers.rolloutLength };
   const rows: IngestRow[] = [];
   try {
     for (const K of WORKERS) {
-      const r = await measure(cfg.env.id, setup, algo.getWeights(), K, decodes);
+      const r = await measure(cfg.env.id, setup, algo.getParams(), K, decodes);
       rows.push(r);
       console.log(
         `${r.envId.padEnd(14)} ${String(K).padStart(3)}  ${String(r.stepsPerBatch).padStart(11)}  ${fmt(r.batchBytes).padStart(11)}  ${fmt(r.envStepsPerSecond).padStart(12)}  ${fmt(r.batchesPerSecond).padStart(10)}  ${r.megabytesPerSecond.toFixed(1).padStart(6)}  ` +

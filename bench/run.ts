@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ppo, ppoConfigSchema } from '../algorithms/ppo/ppo';
+import { DEFAULT_POLICY } from '../core/algorithm';
 import { makeEnv, Rng, VectorEnv } from '../envs';
 import { selectBackend } from '../src/backend';
 import { loadConfig } from '../src/config/load';
@@ -84,8 +85,8 @@ async function samplingThroughput(): Promise<void> {
   });
   for (const numEnvs of [1, 8, 64]) {
     const rolloutLength = Math.max(16, Math.round(4096 / numEnvs));
-    const worker = new RolloutWorker({ workerId: 0, envId: 'CartPole-v1', envConfig: {}, numEnvs, rolloutLength, seed: 0, policy: ppo.createPolicy(spec.policySpec()) });
-    worker.setWeights(spec.getWeights(), 0);
+    const worker = new RolloutWorker({ workerId: 0, envId: 'CartPole-v1', envConfig: {}, numEnvs, rolloutLength, seed: 0, policy: ppo.createPolicy(spec.policySpecs()[DEFAULT_POLICY]), spec: spec.policySpecs()[DEFAULT_POLICY] });
+    worker.setParams(spec.getParams()[DEFAULT_POLICY], 0);
     worker.sample(); // warm-up
     const withPolicy: number[] = [];
     for (let i = 0; i < 5; i++) {

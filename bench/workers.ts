@@ -4,7 +4,8 @@ import { ppo, ppoConfigSchema } from '../algorithms/ppo/ppo';
 import { makeEnv } from '../envs';
 import { selectBackend } from '../src/backend';
 import { RolloutWorker } from '../src/runtime/rollout-worker';
-import { decodeLearnerMessage, decodeWorkerMessage, DEFAULT_MAX_MESSAGE_BYTES, encode } from '../src/transport/protocol';
+import { batchExpectation, decodeLearnerMessage, decodeWorkerMessage, encode } from '../src/transport/protocol';
+import { DEFAULT_POLICY } from '../core/algorithm';
 import { WorkerPool } from '../src/runtime/pool/worker-pool';
 import { median } from './bench-json';
 
@@ -27,13 +28,12 @@ export async function workerThroughput(): Promise<void> {
   await selectBackend('auto');
   console.log('\n== rollout workers: CartPole env steps/s with inference, learner-side (median of 5 collects) ==');
   const algo = cartpoleAlgo();
-  const spec = algo.policySpec();
+  const policies = algo.policySpecs();
   for (const numWorkers of [1, 2]) {
     for (const envs of [1, 8, 64]) {
       const rolloutLength = Math.max(32, Math.round(4096 / envs));
       const pool = await WorkerPool.start({
-        setup: { spec, envId: 'CartPole-v1', envConfig: {}, numEnvs: envs, rolloutLength, seed: 0, heartbeatSeconds: 1, learnerDir: process.cwd() },
-        expectation: { obsSize: 4, actionSize: 1, extras: spec.extras },
+        setup: { policies, envId: 'CartPole-v1', envConfig: {}, numEnvs: envs, rolloutLength, seed: 0, heartbeatSeconds: 1, learnerDir: process.cwd() },
         numWorkers,
         maxPolicyLag: 0,
         workerTimeoutSeconds: 10,
@@ -41,7 +41,7 @@ export async function workerThroughput(): Promise<void> {
         heartbeatSeconds: 1,
         log: () => {},
       });
-      await pool.broadcast(algo.getWeights(), 0);
+      await pool.broadcast(algo.getParams(), 0);
       const perBatch = envs * rolloutLength;
       await pool.collect(perBatch * numWorkers); // warm-up: workers join, build, first batch
       const rates: number[] = [];
@@ -61,11 +61,12 @@ export async function transport(): Promise<void> {
   await selectBackend('auto');
   console.log('\n== transport: batches into the learner (ROUTER, ipc, decoded and validated) ==');
   const algo = cartpoleAlgo();
-  const worker = new RolloutWorker({ workerId: 0, envId: 'CartPole-v1', envConfig: {}, numEnvs: 64, rolloutLength: 128, seed: 0, policy: ppo.createPolicy(algo.policySpec()) });
-  worker.setWeights(algo.getWeights(), 0);
+  const spec = algo.policySpecs()[DEFAULT_POLICY];
+  const worker = new RolloutWorker({ workerId: 0, envId: 'CartPole-v1', envConfig: {}, numEnvs: 64, rolloutLength: 128, seed: 0, policy: ppo.createPolicy(spec), spec });
+  worker.setParams(algo.getParams()[DEFAULT_POLICY], 0);
   const frames = Array.from({ length: 20 }, () => encode({ type: 'batch', workerId: 0, instance: 'bench', batch: worker.sample() }));
   worker.close();
-  const expectation = { obsSize: 4, actionSize: 1, extras: ['logp', 'value'], maxNumEnvs: 4096, maxLength: 65536, maxBytes: DEFAULT_MAX_MESSAGE_BYTES };
+  const expectation = batchExpectation(algo.policySpecs());
   const bytes = frames[0].length;
   // Decoding alone, then through a socket (a DEALER sends, the ROUTER receives and decodes); medians of 5.
   const decodeRates: number[] = [];
@@ -107,12 +108,12 @@ export async function transport(): Promise<void> {
   await new Promise((r) => setTimeout(r, 300)); // let the subscription through
   for (const [label, hidden] of [['CartPole net [64, 64]', [64, 64]], ['~1M-parameter net [700, 700]', [700, 700]]] as const) {
     const net = cartpoleAlgo([...hidden]);
-    const weights = net.getWeights();
-    const params = weights.reduce((s, w) => s + w.data.length, 0);
+    const byId = net.getParams();
+    const params = byId[DEFAULT_POLICY].weights.reduce((s, w) => s + w.data.length, 0);
     const times: number[] = [];
     for (let i = 0; i < 20; i++) {
       const start = performance.now();
-      await pub.send(encode({ type: 'weights', policyVersion: i, weights }));
+      await pub.send(encode({ type: 'weights', policyVersion: i, params: byId }));
       const [payload] = await sub.receive();
       decodeLearnerMessage(payload);
       times.push(performance.now() - start);

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { autoResume } from '../src/auto-resume';
-import { listCheckpoints, saveCheckpoint, type Checkpoint } from '../src/checkpoint';
+import { CHECKPOINT_FORMAT, listCheckpoints, loadCheckpoint, saveCheckpoint, type Checkpoint } from '../src/checkpoint';
 import { validateConfig } from '../src/config/load';
 import { acquireRunDir, runDirProblem } from '../src/run-dir';
 import { stopMetAt } from '../src/runtime/stop-met';
@@ -11,19 +11,22 @@ import { CheckpointError } from '../core/errors';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-auto-resume-'));
 
-/** A checkpoint's plain parts, for saveCheckpoint without a training run: `iteration` iterations of 100 steps. */
-function fakeCheckpoint(iteration: number, returns: number[] = []) {
+/**
+ * A checkpoint's plain parts, for saveCheckpoint without a training run: `iteration` iterations of 100 steps,
+ * in this version's format (or format 1, as the version before policy ids wrote it: weights under `weights/`).
+ */
+function fakeCheckpoint(iteration: number, returns: number[] = [], format = CHECKPOINT_FORMAT) {
   return {
-    metadata: { formatVersion: 1, packageVersion: '0', algorithm: 'ppo', envId: 'CartPole-v1', iteration, envSteps: iteration * 100, wallSeconds: iteration, time: 'now', episodeReturnMean: null, config: {} },
-    algorithm: { tensors: [{ name: 'weights/w', shape: [2], data: new Float32Array([1, iteration]) }], json: {} },
+    metadata: { formatVersion: format, packageVersion: '0', algorithm: 'ppo', envId: 'CartPole-v1', iteration, envSteps: iteration * 100, wallSeconds: iteration, time: 'now', episodeReturnMean: null, config: {} },
+    algorithm: { tensors: [{ name: format === 1 ? 'weights/w' : 'weights/default/w', shape: [2], data: new Float32Array([1, iteration]) }], json: {} },
     runtime: { iteration, envSteps: iteration * 100, wallSeconds: iteration, policyVersion: iteration, episodes: { returns, lengths: returns, total: returns.length }, workers: [] },
   };
 }
 
 /** A run dir holding checkpoints of `iterations` (keep: all). */
-function runWith(name: string, iterations: number[]): string {
+function runWith(name: string, iterations: number[], format = CHECKPOINT_FORMAT): string {
   const dir = path.join(tmp, name);
-  for (const i of iterations) saveCheckpoint(dir, fakeCheckpoint(i), 100);
+  for (const i of iterations) saveCheckpoint(dir, fakeCheckpoint(i, [], format), 100);
   return dir;
 }
 
@@ -93,12 +96,20 @@ describe('rl train --resume auto', () => {
     it('refuses a newest checkpoint of another format version instead of skipping it (resuming an older one would delete it)', () => {
       const dir = runWith('newer-format', [1, 2]);
       const meta = path.join(dir, 'checkpoints', 'iter_000002', 'metadata.json');
-      fs.writeFileSync(meta, JSON.stringify({ ...JSON.parse(fs.readFileSync(meta, 'utf8')), formatVersion: 2 }));
-      assert.throws(() => autoResume(dir, () => {}), {
-        name: 'CheckpointError',
-        message: `--resume auto: ${dir}/checkpoints/iter_000002: checkpoint format 2; this version reads format 1 (run the version that wrote it)`,
-      });
+      fs.writeFileSync(meta, JSON.stringify({ ...JSON.parse(fs.readFileSync(meta, 'utf8')), formatVersion: CHECKPOINT_FORMAT + 1 }));
+      assert.throws(
+        () => autoResume(dir, () => {}),
+        (err: Error) => err instanceof CheckpointError && new RegExp(`^--resume auto: ${dir}/checkpoints/iter_000002: checkpoint format ${CHECKPOINT_FORMAT + 1}; this version reads formats? (1 to )?${CHECKPOINT_FORMAT} \\(run the version that wrote it\\)$`).test(err.message),
+      );
       assert.equal(listCheckpoints(dir).length, 2);
+    });
+
+    it('resumes the newest checkpoint of a run dir that the version before policy ids wrote (format 1 is read, its weights renamed)', () => {
+      const dir = runWith('format-1', [1, 2], 1);
+      const lines: string[] = [];
+      assert.equal(autoResume(dir, (l) => lines.push(l)), path.join(dir, 'checkpoints', 'iter_000002'));
+      assert.deepEqual(lines, []);
+      assert.deepEqual(loadCheckpoint(path.join(dir, 'checkpoints', 'iter_000002')).algorithm.tensors.map((t) => t.name), ['weights/default/w']);
     });
   });
 

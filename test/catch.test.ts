@@ -1,9 +1,10 @@
 import { strict as assert } from 'node:assert';
 import { Catch, makeEnv } from '../envs';
 import { checkEnv } from '../src/check-env';
+import type { Observation } from '../core/algorithm';
 
 /** The lit cells of a 10 x 5 board, as [row, column]. */
-function lit(obs: Float32Array): [number, number][] {
+function lit(obs: Observation): [number, number][] {
   const cells: [number, number][] = [];
   obs.forEach((v, i) => v === 1 && cells.push([Math.floor(i / 5), i % 5]));
   return cells;

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadConfig } from '../src/config/load';
-import { listCheckpoints, loadCheckpoint, resolveCheckpoint } from '../src/checkpoint';
+import { CHECKPOINT_FORMAT, listCheckpoints, loadCheckpoint, resolveCheckpoint, saveCheckpoint } from '../src/checkpoint';
 import { CheckpointError } from '../core/errors';
 import { train } from '../src/runtime/learner';
 import { readEvents } from './tfrecord-reader';
@@ -81,7 +81,7 @@ describe('Checkpoints', () => {
     const metaFile = path.join(run.checkpoint, 'metadata.json');
     const meta = JSON.parse(fs.readFileSync(metaFile, 'utf8'));
     fs.writeFileSync(metaFile, JSON.stringify({ ...meta, formatVersion: 99 }));
-    assert.throws(() => loadCheckpoint(run.checkpoint), (e: unknown) => e instanceof CheckpointError && e.message === `${run.checkpoint}: checkpoint format 99 (written by version 0.1.0); this version reads format 1`);
+    assert.throws(() => loadCheckpoint(run.checkpoint), (e: unknown) => e instanceof CheckpointError && e.message === `${run.checkpoint}: checkpoint format 99 (written by version 0.1.0); this version reads formats 1 to ${CHECKPOINT_FORMAT}`);
     fs.writeFileSync(metaFile, JSON.stringify({ ...meta, algorithm: 'dqn' }));
     assert.throws(() => loadCheckpoint(run.checkpoint, { algorithm: 'ppo' }), { message: `${run.checkpoint}: checkpoint of algorithm "dqn", but the config trains "ppo"` });
     const r = rl(['evaluate', '--checkpoint', path.join(tmp, 'nowhere')]);
@@ -127,6 +127,19 @@ describe('Evaluation', () => {
     assert.ok(r.returnMin <= r.returnMean && r.returnMean <= r.returnMax && r.returnMin >= 1);
     assert.equal(r.lengthMean, r.returnMean); // CartPole: reward 1 per step
     assert.deepEqual(JSON.parse(rl(['evaluate', '--checkpoint', run.checkpoint, '--episodes', '7', '--seed', '3', '--json']).stdout), r);
+    // The same checkpoint as the version before policy ids wrote it (format 1: weights under `weights/`, and an
+    // epsilon tensor as DQN's was) is read, renamed on load, and plays the same.
+    const ckpt = loadCheckpoint(run.checkpoint);
+    const v1 = [
+      ...ckpt.algorithm.tensors.map((t) => ({ ...t, name: t.name.replace(/^weights\/default\//, 'weights/') })),
+      { name: 'weights/exploration/epsilon', shape: [1], data: Float32Array.of(0.05) },
+    ];
+    assert.ok(v1.some((t) => t.name === 'weights/pi/0/w'), v1.map((t) => t.name).join(', '));
+    const old = saveCheckpoint(path.join(tmp, 'eval-format-1'), { metadata: { ...ckpt.metadata, formatVersion: 1 }, algorithm: { ...ckpt.algorithm, tensors: v1 }, runtime: ckpt.runtime }, 1);
+    assert.deepEqual(loadCheckpoint(old).algorithm.tensors.map((t) => t.name), ckpt.algorithm.tensors.map((t) => t.name));
+    const b = rl(['evaluate', '--checkpoint', old, '--episodes', '7', '--seed', '3', '--json']);
+    assert.equal(b.status, 0, b.stderr);
+    assert.deepEqual(JSON.parse(b.stdout), r);
     const text = rl(['evaluate', '--checkpoint', run.checkpoint, '--episodes', '4']);
     assert.match(text.stdout, /ppo on CartPole-v1, .*iter_000003 \(iteration 3, 768 env steps\), 4 episodes, deterministic actions:\n {2}return mean [\d.]+ {2}std [\d.]+ {2}min [\d.]+ {2}max [\d.]+\n {2}length mean [\d.]+/);
   });

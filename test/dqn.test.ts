@@ -9,9 +9,10 @@ import { dqnLossMetrics, huberLoss, huberLossGradient, qTargets } from '../algor
 import { dqnStep, type GradientPath } from '../algorithms/dqn/step';
 import { nStepTransitions } from '../algorithms/common/nstep';
 import { EPSILON, QNetwork } from '../algorithms/dqn/q-network';
+import { paramsOf, specOf, weightsOf } from './policy-fixtures';
 import { ReplayBuffer, SumTree } from '../algorithms/common/replay';
 import { makeEnv, Rng } from '../envs';
-import type { ModelConfig, TrajectoryBatch } from '../core/algorithm';
+import { DEFAULT_POLICY, type ModelConfig, type TrajectoryBatch } from '../core/algorithm';
 import { NonFiniteError } from '../core/errors';
 import { selectBackend } from '../src/backend';
 import { loadConfig } from '../src/config/load';
@@ -26,15 +27,17 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-dqn-'));
 function shortTrajectory(): TrajectoryBatch {
   const obs = Float32Array.from([10, 11, 12, 13, 14, 15]); // obs size 1: the observation names its step
   return {
-    workerId: 0, seq: 0, policyVersion: 0, numEnvs: 1, length: 6,
+    workerId: 0, seq: 0, policyId: DEFAULT_POLICY, policyVersion: 0, numEnvs: 1, length: 6,
     obs,
     actions: Float32Array.from([0, 1, 0, 1, 0, 1]),
     rewards: Float32Array.from([1, 2, 3, 4, 5, 6]),
     terminated: Uint8Array.from([0, 1, 0, 0, 0, 0]),
     truncated: Uint8Array.from([0, 0, 0, 0, 1, 0]),
-    extras: {},
+    columns: {},
+    state: {},
     nextObs: Float32Array.from([99]),
     finalObs: { index: Int32Array.from([4]), obs: Float32Array.from([77]) },
+    nextMasks: null,
     episodes: { returns: new Float32Array(0), lengths: new Int32Array(0) },
   };
 }
@@ -242,8 +245,8 @@ describe('DQN', () => {
     const config = dqnConfigSchema.parse({ perWorkerEpsilon: { base: 0.4, alpha: 7 } });
     const algo = dqn.create({ config, model: { hiddenSizes: [8], activation: 'relu', sharedLayers: false }, ...spaces, seed: 0, totalEnvs: 2, rolloutLength: 1, numWorkers: 2 });
     const rates = [0, 1].map((slot) => {
-      const policy = dqn.createPolicy(algo.policySpec(), { slot, numSlots: 2 });
-      policy.setWeights(algo.getWeights());
+      const policy = dqn.createPolicy(specOf(algo), { slot, numSlots: 2 });
+      policy.setParams(paramsOf(algo));
       const rate = (policy as unknown as { currentEpsilon: number }).currentEpsilon;
       policy.dispose();
       return rate;
@@ -257,8 +260,8 @@ describe('DQN', () => {
     const spaces = { observationSpace: env.observationSpace.toSpec(), actionSpace: env.actionSpace.toSpec() };
     const config = dqnConfigSchema.parse({ learningStarts: 64, batchSize: 32, trainFrequency: 4, targetUpdateInterval: 5, weightSyncInterval: 2, ...overrides });
     const algo = dqn.create({ config, model, ...spaces, seed: 4, totalEnvs: 4, rolloutLength: 16, totalEnvSteps: 10_000 }) as Dqn;
-    const worker = new RolloutWorker({ workerId: 0, envId, envConfig: {}, numEnvs: 4, rolloutLength: 16, seed: 4, policy: dqn.createPolicy(algo.policySpec(), { slot: 0, numSlots: 1 }) });
-    worker.setWeights(algo.getWeights(), 0);
+    const worker = new RolloutWorker({ workerId: 0, envId, envConfig: {}, numEnvs: 4, rolloutLength: 16, seed: 4, policy: dqn.createPolicy(specOf(algo), { slot: 0, numSlots: 1 }), spec: specOf(algo) });
+    worker.setParams(paramsOf(algo), 0);
     return { algo, worker };
   }
 
@@ -267,13 +270,13 @@ describe('DQN', () => {
     const cases: [Record<string, unknown>, string?, ModelConfig?][] = [[{}], [{ prioritizedReplay: true, dueling: true, nStep: 3 }], [{ doubleQ: false }], [{ prioritizedReplay: true }, 'Catch', conv]];
     for (const [overrides, envId, model] of cases) {
       const { algo, worker } = makeDqn(overrides, envId, model);
-      if (model?.conv) assert.deepEqual(algo.getWeights()[0].shape, [9, 4], 'conv/0/w is the first weight');
+      if (model?.conv) assert.deepEqual(weightsOf(algo)[0].shape, [9, 4], 'conv/0/w is the first weight');
       let envSteps = 0;
       const round = async (i: number) => {
         envSteps += 64;
-        const m = await algo.update([worker.sample()], { envSteps });
+        const m = await algo.update([worker.sample()], { envSteps, policyVersion: i - 1 });
         if (algo.syncDue()) {
-          worker.setWeights(algo.getWeights(), i);
+          worker.setParams(paramsOf(algo), i);
           algo.weightsBroadcast();
         }
         return m;
@@ -294,10 +297,12 @@ describe('DQN', () => {
     const { algo, worker } = makeDqn();
     const bad = worker.sample();
     bad.rewards.fill(NaN);
-    const network = () => algo.getWeights().filter((w) => w.name !== EPSILON);
+    // epsilon is a scalar of the params, not a tensor among the weights
+    assert.ok(weightsOf(algo).every((w) => w.name !== EPSILON) && paramsOf(algo).scalars[EPSILON] === 1, JSON.stringify(paramsOf(algo).scalars));
+    const network = () => weightsOf(algo);
     const before = network();
     await assert.rejects(
-      algo.update([bad], { envSteps: 64 }), // 64 transitions: learningStarts reached, 16 gradient steps due
+      algo.update([bad], { envSteps: 64, policyVersion: 0 }), // 64 transitions: learningStarts reached, 16 gradient steps due
       (err: Error) => err instanceof NonFiniteError && /^dqn: the loss is NaN in gradient step 1; the step was not applied/.test(err.message),
     );
     assert.deepEqual(network(), before);
@@ -313,10 +318,10 @@ describe('DQN', () => {
       for (let i = 1; i <= 6; i++) {
         if (from && i <= 3) continue;
         if (from && i === 4) await algo.setState(from);
-        await algo.update([batches[i - 1]], { envSteps: 64 * i });
+        await algo.update([batches[i - 1]], { envSteps: 64 * i, policyVersion: 0 });
         if (i === stopAt) state = await algo.getState();
       }
-      const weights = algo.getWeights();
+      const weights = weightsOf(algo);
       worker.close();
       algo.dispose();
       return { weights, state };
@@ -325,7 +330,7 @@ describe('DQN', () => {
     const resumed = await run(6, straight.state);
     assert.deepEqual(resumed.weights.map((w) => Array.from(w.data)), straight.weights.map((w) => Array.from(w.data)));
     const names = straight.state!.tensors.map((t) => t.name);
-    for (const n of ['weights/q/0/w', 'target/q/0/w', 'optimizer/000', 'replay/obs', 'replay/priorities']) assert.ok(names.includes(n), `${n} missing from ${names}`);
+    for (const n of ['weights/default/q/0/w', 'target/q/0/w', 'optimizer/000', 'replay/obs', 'replay/priorities']) assert.ok(names.includes(n), `${n} missing from ${names}`);
   });
 
   it('refuses an env with Box actions, saying so', () => {

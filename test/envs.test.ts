@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import type { Observation } from '../core/algorithm';
 import {
   Box,
   CartPole,
@@ -273,7 +274,7 @@ function cartpoleStep([x, xDot, theta, thetaDot]: number[], action: 0 | 1): numb
 }
 
 /** Push towards the side the pole is falling to. */
-function balance(obs: Float32Array): 0 | 1 {
+function balance(obs: Observation): 0 | 1 {
   return obs[2] + 0.5 * obs[3] > 0 ? 1 : 0;
 }
 

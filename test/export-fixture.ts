@@ -1,10 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
-import { weightsToState, type ModelConfig, type PolicySpec, type Weights } from '../core/algorithm';
+import { DEFAULT_POLICY, weightsToState, type ModelConfig, type PolicySpec, type Weights } from '../core/algorithm';
 import { Rng } from '../core/rng';
 import { spaceFromSpec } from '../core/spaces';
 import { algorithms } from '../algorithms';
 import type { ActorCritic, ActorCriticPolicy } from '../algorithms/ppo/actor-critic';
-import { QNetwork, EPSILON } from '../algorithms/dqn/q-network';
+import { QNetwork } from '../algorithms/dqn/q-network';
+import { actOn } from './policy-fixtures';
 import { makeEnv } from '../envs';
 import { CHECKPOINT_FORMAT, saveCheckpoint } from '../src/checkpoint';
 import { validateConfig } from '../src/config/load';
@@ -62,9 +63,7 @@ export function savePolicy(runDir: string, c: PolicyCase, seed = 7): SavedPolicy
   const module = algorithms[c.algorithm];
   const algo = module.create({ config: cfg[c.algorithm], model, observationSpace, actionSpace, seed, totalEnvs: 1, rolloutLength: 8 });
   const rng = new Rng(seed);
-  const weights = algo
-    .getWeights()
-    .map((w) => (w.name === EPSILON ? w : { ...w, data: Float32Array.from(w.data, () => rng.normal() * (w.shape.length === 2 ? 1.5 / Math.sqrt(w.shape[0]) : 0.3)) }));
+  const weights = algo.getParams()[DEFAULT_POLICY].weights.map((w) => ({ ...w, data: Float32Array.from(w.data, () => rng.normal() * (w.shape.length === 2 ? 1.5 / Math.sqrt(w.shape[0]) : 0.3)) }));
   algo.dispose();
   const dir = saveCheckpoint(
     runDir,
@@ -86,7 +85,7 @@ export function savePolicy(runDir: string, c: PolicyCase, seed = 7): SavedPolicy
     },
     1,
   );
-  const spec: PolicySpec = { algorithm: c.algorithm, observationSpace, actionSpace, model, config: cfg[c.algorithm], extras: [] };
+  const spec: PolicySpec = module.policySpec({ config: cfg[c.algorithm], model, observationSpace, actionSpace });
   const obsSpace = spaceFromSpec(observationSpace);
   const obsSize = obsSpace.type === 'Box' ? obsSpace.size : 1;
   return {
@@ -106,8 +105,8 @@ export function savePolicy(runDir: string, c: PolicyCase, seed = 7): SavedPolicy
     reference(obs, n) {
       const policy = module.createPolicy(spec);
       try {
-        policy.setWeights(weights);
-        let actions = policy.act(obs, n, new Rng(0), { deterministic: true }).actions;
+        policy.setParams({ weights, scalars: {} });
+        let actions = actOn(policy, obs, n, new Rng(0), true).actions;
         const act = spaceFromSpec(actionSpace);
         if (act.type === 'Box') actions = act.clip(actions);
         let head: Float32Array;

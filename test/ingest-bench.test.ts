@@ -1,31 +1,29 @@
 import { strict as assert } from 'node:assert';
 import * as path from 'node:path';
 import { ppo, ppoConfigSchema } from '../algorithms/ppo/ppo';
-import type { TrajectoryBatch } from '../core/algorithm';
+import { DEFAULT_POLICY, type ParamsById, type TrajectoryBatch } from '../core/algorithm';
 import { makeEnv } from '../envs';
 import { BatchStream, impersonate, type Welcome } from '../bench/ingest-load';
 import { WorkerPool } from '../src/runtime/pool/worker-pool';
-import { MAX_BATCH_ENVS, MAX_BATCH_LENGTH } from '../src/transport/limits';
-import { decodeLearnerMessage, decodeWorkerMessage, DEFAULT_MAX_MESSAGE_BYTES, encode, type WorkerSetup } from '../src/transport/protocol';
+import { batchExpectation, decodeLearnerMessage, decodeWorkerMessage, encode, type WorkerSetup } from '../src/transport/protocol';
 import { freePort } from './free-port';
 
 const root = path.resolve(__dirname, '..', '..');
-const weights = [{ name: 'w', shape: [1], data: new Float32Array(1) }];
+const params: ParamsById = { [DEFAULT_POLICY]: { weights: [{ name: 'w', shape: [1], data: new Float32Array(1) }], scalars: {} } };
 
-/** PPO's spec and the pool's batch expectation for `envId`, derived as the learner's wiring does. */
+/** PPO's policies for `envId` and the pool's batch expectation, derived as the learner's wiring does. */
 function shapes(envId: string) {
   const env = makeEnv(envId);
-  const act = env.actionSpace;
-  const spec = ppo.policySpec({ observationSpace: env.observationSpace.toSpec(), actionSpace: act.toSpec(), model: { hiddenSizes: [64, 64], activation: 'tanh', sharedLayers: false }, config: ppoConfigSchema.parse({}) });
-  const expectation = { obsSize: env.observationSpace.size, actionSize: act.type === 'Discrete' ? 1 : act.size, actionCount: act.type === 'Discrete' ? act.n : undefined, extras: spec.extras };
+  const spec = ppo.policySpec({ observationSpace: env.observationSpace.toSpec(), actionSpace: env.actionSpace.toSpec(), model: { hiddenSizes: [64, 64], activation: 'tanh', sharedLayers: false }, config: ppoConfigSchema.parse({}) });
   env.close();
-  return { spec, expectation, full: { ...expectation, maxNumEnvs: MAX_BATCH_ENVS, maxLength: MAX_BATCH_LENGTH, maxBytes: DEFAULT_MAX_MESSAGE_BYTES } };
+  const policies = { [spec.policyId]: spec };
+  return { policies, expectation: batchExpectation(policies) };
 }
 
 /** A welcome as a worker receives it: encoded by the learner's encoder and decoded by the worker's decoder. */
 function welcome(envId: string, numEnvs: number, rolloutLength: number, workerId: number): Welcome {
-  const setup: WorkerSetup = { spec: shapes(envId).spec, envId, envConfig: {}, numEnvs, rolloutLength, seed: 0, heartbeatSeconds: 1, slot: 0, numSlots: 1, pubEndpoint: 'ipc:///tmp/x', learnerDir: root, instance: 'bench', packageVersion: '0.1.0', code: null };
-  const msg = decodeLearnerMessage(encode({ type: 'welcome', workerId, setup, weights, policyVersion: 0 }));
+  const setup: WorkerSetup = { policies: shapes(envId).policies, envId, envConfig: {}, numEnvs, rolloutLength, seed: 0, heartbeatSeconds: 1, slot: 0, numSlots: 1, pubEndpoint: 'ipc:///tmp/x', learnerDir: root, instance: 'bench', packageVersion: '0.1.0', code: null };
+  const msg = decodeLearnerMessage(encode({ type: 'welcome', workerId, setup, params, policyVersion: 0 }));
   assert.equal(msg.type, 'welcome');
   return msg as Welcome;
 }
@@ -36,12 +34,12 @@ describe('ingest bench load generator', () => {
       const stream = new BatchStream(welcome(envId, numEnvs, rolloutLength, 7), 0);
       const seqs: number[] = [];
       for (let i = 0; i < 3; i++) {
-        const msg = decodeWorkerMessage(stream.next(), shapes(envId).full);
+        const msg = decodeWorkerMessage(stream.next(), shapes(envId).expectation);
         assert.equal(msg.type, 'batch');
         const b = (msg as { batch: TrajectoryBatch }).batch;
         assert.equal(b.workerId, 7);
         assert.equal(b.obs.length, numEnvs * rolloutLength * obsSize);
-        assert.deepEqual(Object.keys(b.extras).sort(), ['logp', 'value']);
+        assert.deepEqual(Object.keys(b.columns).sort(), ['logp', 'value']);
         assert.ok(b.actions.every((a) => Number.isInteger(a) && a >= 0 && a < actionCount));
         assert.ok(b.episodes.lengths.length > 0, 'some episodes end in the batch');
         seqs.push(b.seq);
@@ -51,17 +49,17 @@ describe('ingest bench load generator', () => {
   }
 
   it('feeds a real WorkerPool, which rejects none of its messages', async () => {
-    const { spec, expectation } = shapes('CartPole-v1');
+    const { policies } = shapes('CartPole-v1');
     const connect = `tcp://127.0.0.1:${await freePort()}`;
     const lines: string[] = [];
     const pool = await WorkerPool.start({
-      setup: { spec, envId: 'CartPole-v1', envConfig: {}, numEnvs: 4, rolloutLength: 16, seed: 0, heartbeatSeconds: 1, learnerDir: root },
-      expectation, numWorkers: 0, bind: connect, maxPolicyLag: 0, streaming: true, workerTimeoutSeconds: 10, maxWorkerRestarts: 0, heartbeatSeconds: 1,
+      setup: { policies, envId: 'CartPole-v1', envConfig: {}, numEnvs: 4, rolloutLength: 16, seed: 0, heartbeatSeconds: 1, learnerDir: root },
+      numWorkers: 0, bind: connect, maxPolicyLag: 0, streaming: true, workerTimeoutSeconds: 10, maxWorkerRestarts: 0, heartbeatSeconds: 1,
       log: (l) => lines.push(l),
     });
     const stop = impersonate(connect, 3, 0);
     try {
-      await pool.broadcast(weights, 0);
+      await pool.broadcast(params, 0);
       const batches: TrajectoryBatch[] = [];
       const ids = () => new Set(batches.map((b) => b.workerId)).size;
       const deadline = Date.now() + 10_000;

@@ -12,6 +12,7 @@ import { listCheckpoints, loadCheckpoint } from '../src/checkpoint';
 import { loadConfig } from '../src/config/load';
 import { train } from '../src/runtime/learner';
 import { RolloutWorker } from '../src/runtime/rollout-worker';
+import { specOf } from './policy-fixtures';
 
 const root = path.resolve(__dirname, '..', '..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-fail-'));
@@ -33,7 +34,7 @@ function divergingPpo(from: number): AlgorithmModule<PpoConfig> {
           updates += 1;
           return inner.update(...args);
         },
-        getWeights: () => poison(inner.getWeights()),
+        getParams: () => Object.fromEntries(Object.entries(inner.getParams()).map(([id, p]) => [id, { ...p, weights: poison(p.weights) }])),
         getState: async () => {
           const s = await inner.getState();
           return { ...s, tensors: poison(s.tensors) };
@@ -68,7 +69,7 @@ describe('The learner on a failure', () => {
     const runDir = path.join(tmp, 'nan');
     await assert.rejects(train({ ...rest, algorithm: 'nanppo', nanppo: section }, { runDir, ...quiet }), (e: unknown) => {
       assert.ok(e instanceof TrainingError, String(e));
-      assert.match(e.message, /^iteration 3: the weights to broadcast: [\w/]+\[3\] is NaN; the update diverged, so the run stops/);
+      assert.match(e.message, /^iteration 3: the weights of policy default to broadcast: [\w/]+\[3\] is NaN; the update diverged, so the run stops/);
       return true;
     });
     assert.deepEqual(listCheckpoints(runDir).map((d) => path.basename(d)), ['iter_000001', 'iter_000002']);
@@ -98,9 +99,9 @@ describe('The algorithm contract', () => {
     const spaces = { observationSpace: env.observationSpace.toSpec(), actionSpace: env.actionSpace.toSpec() };
     const config = dqnConfigSchema.parse({ learningStarts: 64, batchSize: 32, trainFrequency: 4, weightSyncInterval: 2 });
     const algo = dqn.create({ config, model: { hiddenSizes: [16], activation: 'relu', sharedLayers: false }, ...spaces, seed: 4, totalEnvs: 4, rolloutLength: 16, totalEnvSteps: 1e9 }) as Dqn;
-    const worker = new RolloutWorker({ workerId: 0, envId: 'CartPole-v1', envConfig: {}, numEnvs: 4, rolloutLength: 16, seed: 4, policy: dqn.createPolicy(algo.policySpec(), { slot: 0, numSlots: 1 }) });
+    const worker = new RolloutWorker({ workerId: 0, envId: 'CartPole-v1', envConfig: {}, numEnvs: 4, rolloutLength: 16, seed: 4, policy: dqn.createPolicy(specOf(algo), { slot: 0, numSlots: 1 }), spec: specOf(algo) });
     try {
-      const m = await algo.update([worker.sample()], { envSteps: 64 });
+      const m = await algo.update([worker.sample()], { envSteps: 64, policyVersion: 0 });
       assert.equal(m.gradientSteps, 16);
       assert.equal(algo.syncDue(), true);
       assert.equal(algo.syncDue(), true);
@@ -118,13 +119,13 @@ describe('The algorithm contract', () => {
       const env = makeEnv('CartPole-v1');
       const spaces = { observationSpace: env.observationSpace.toSpec(), actionSpace: env.actionSpace.toSpec() };
       const algo = module.create({ config: module.configSchema.parse(config), model: { hiddenSizes: [16], activation: 'tanh', sharedLayers: false }, ...spaces, seed: 1, totalEnvs: 4, rolloutLength: 16, totalEnvSteps: 1e5 });
-      const worker = new RolloutWorker({ workerId: 0, envId: 'CartPole-v1', envConfig: {}, numEnvs: 4, rolloutLength: 16, seed: 1, policy: module.createPolicy(algo.policySpec(), { slot: 0, numSlots: 1 }) });
+      const worker = new RolloutWorker({ workerId: 0, envId: 'CartPole-v1', envConfig: {}, numEnvs: 4, rolloutLength: 16, seed: 1, policy: module.createPolicy(specOf(algo), { slot: 0, numSlots: 1 }), spec: specOf(algo) });
       try {
-        const keys = Object.keys(await algo.update([worker.sample()], { envSteps: 64 }));
+        const keys = Object.keys(await algo.update([worker.sample()], { envSteps: 64, policyVersion: 0 }));
         const declared = new Set(algo.metrics.map((s) => s.key));
         assert.ok(keys.length > 3);
         for (const k of keys) assert.ok(declared.has(k), `${module.name}: ${k}`);
-        assert.deepEqual(algo.policySpec().extras, module.policySpec({ ...spaces, config: module.configSchema.parse(config), model: { hiddenSizes: [16], activation: 'tanh', sharedLayers: false } }).extras);
+        assert.deepEqual(specOf(algo), module.policySpec({ ...spaces, config: module.configSchema.parse(config), model: { hiddenSizes: [16], activation: 'tanh', sharedLayers: false } }));
       } finally {
         worker.close();
         algo.dispose();

@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import type { Observation } from '../core/algorithm';
 import { LunarLander, Rng, TimeLimit, envSpec, listEnvs, makeEnv, type Env } from '../envs';
 import { shapingOf, terrain } from '../envs/lunar-lander';
 import { checkEnv } from '../src/check-env';
@@ -7,7 +8,7 @@ const H = 400 / 30; // viewport height in metres
 const MASS = (867 / 900) * 5 + 2 * ((4 * 16) / 900); // lander polygon 867 px² at density 5, legs 4 x 16 px at 1
 
 /** Gymnasium's `heuristic` for discrete actions (box2d/lunar_lander.py), line for line. */
-function heuristic(s: Float32Array): number {
+function heuristic(s: Observation): number {
   const angleTarg = Math.min(0.4, Math.max(-0.4, s[0] * 0.5 + s[2] * 1.0)); // point towards the centre
   const hoverTarg = 0.55 * Math.abs(s[0]); // hover lower when closer
   let angleTodo = (angleTarg - s[4]) * 0.5 - s[5] * 1.0;
@@ -23,7 +24,7 @@ function heuristic(s: Float32Array): number {
 }
 
 /** The heuristic's control law aimed at (x, y) instead of the pad, with no landing logic. */
-function flyTo(s: Float32Array, x: number, y: number): number {
+function flyTo(s: Observation, x: number, y: number): number {
   const angleTarg = Math.min(0.4, Math.max(-0.4, (s[0] - x) * 0.5 + s[2] * 1.0));
   const angleTodo = (angleTarg - s[4]) * 0.5 - s[5] * 1.0;
   const hoverTodo = (y - s[1]) * 0.5 - s[3] * 0.5;
@@ -36,10 +37,10 @@ function flyTo(s: Float32Array, x: number, y: number): number {
 interface Episode {
   ret: number;
   steps: number;
-  last: { obs: Float32Array; reward: number; terminated: boolean; truncated: boolean };
+  last: { obs: Observation; reward: number; terminated: boolean; truncated: boolean };
 }
 
-function runEpisode(env: Env, seed: number, policy: (obs: Float32Array) => number, maxSteps = 1000): Episode {
+function runEpisode(env: Env, seed: number, policy: (obs: Observation) => number, maxSteps = 1000): Episode {
   let { obs } = env.reset({ seed });
   let ret = 0;
   for (let t = 1; t <= maxSteps; t++) {

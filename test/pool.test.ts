@@ -9,26 +9,28 @@ import { ppo, ppoConfigSchema } from '../algorithms/ppo/ppo';
 import { makeEnv } from '../envs';
 import { WorkerPool, type WorkerPoolOptions } from '../src/runtime/pool/worker-pool';
 import { SendQueue } from '../src/transport/send-queue';
-import { decodeLearnerMessage, decodeWorkerMessage, encode, type LearnerMessage, type WorkerSetup } from '../src/transport/protocol';
+import { batchExpectation, decodeLearnerMessage, decodeWorkerMessage, encode, type LearnerMessage, type WorkerSetup } from '../src/transport/protocol';
+import { DEFAULT_POLICY, policySpecOf, type ParamsById, type TrajectoryBatch } from '../core/algorithm';
 import { PACKAGE_VERSION } from '../src/version';
 
 const root = path.resolve(__dirname, '..', '..');
-const spec = {
-  algorithm: 'ppo',
-  observationSpace: { type: 'Box' as const, shape: [4], low: [-1, -1, -1, -1], high: [1, 1, 1, 1] },
-  actionSpace: { type: 'Discrete' as const, n: 2 },
-  model: { hiddenSizes: [4], activation: 'tanh' as const, sharedLayers: false },
-  config: {},
-  extras: ['logp', 'value'],
-};
-const weights = [{ name: 'w', shape: [1], data: new Float32Array(1) }];
+const spec = policySpecOf(
+  {
+    observationSpace: { type: 'Box', shape: [4], low: [-1, -1, -1, -1], high: [1, 1, 1, 1] },
+    actionSpace: { type: 'Discrete', n: 2 },
+    model: { hiddenSizes: [4], activation: 'tanh', sharedLayers: false },
+    config: {},
+  },
+  { algorithm: 'ppo', columns: [{ name: 'logp', dtype: 'float32', shape: [] }, { name: 'value', dtype: 'float32', shape: [] }] },
+);
+const policies = { [DEFAULT_POLICY]: spec };
+const weights: ParamsById = { [DEFAULT_POLICY]: { weights: [{ name: 'w', shape: [1], data: new Float32Array(1) }], scalars: {} } };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function startPool(lines: string[], patch: Partial<WorkerPoolOptions> = {}): Promise<{ pool: WorkerPool; endpoint: string }> {
   const endpoint = `tcp://127.0.0.1:${await freePort()}`;
   const pool = await WorkerPool.start({
-    setup: { spec, envId: 'CartPole-v1', envConfig: {}, numEnvs: 4, rolloutLength: 2, seed: 0, heartbeatSeconds: 1, learnerDir: root },
-    expectation: { obsSize: 4, actionSize: 1, actionCount: 2, extras: ['logp', 'value'] },
+    setup: { policies, envId: 'CartPole-v1', envConfig: {}, numEnvs: 4, rolloutLength: 2, seed: 0, heartbeatSeconds: 1, learnerDir: root },
     numWorkers: 0, bind: endpoint, maxPolicyLag: 0, workerTimeoutSeconds: 10, maxWorkerRestarts: 0, heartbeatSeconds: 1,
     log: (l) => lines.push(l),
     ...patch,
@@ -70,11 +72,11 @@ class HandWorker {
         }
         if (msg.type !== 'sample' || opts.answers === false) continue;
         const rows = 8;
-        const batch = {
-          workerId: this.workerId, seq: this.seq++, policyVersion: opts.policyVersion ?? msg.policyVersion, numEnvs: 4, length: 2,
+        const batch: TrajectoryBatch = {
+          workerId: this.workerId, seq: this.seq++, policyId: DEFAULT_POLICY, policyVersion: opts.policyVersion ?? msg.policyVersion, numEnvs: 4, length: 2,
           obs: new Float32Array(rows * 4), actions: new Float32Array(rows), rewards: new Float32Array(rows).fill(1),
-          terminated: new Uint8Array(rows), truncated: new Uint8Array(rows), extras: { logp: new Float32Array(rows), value: new Float32Array(rows) },
-          nextObs: new Float32Array(16), finalObs: { index: new Int32Array(0), obs: new Float32Array(0) }, episodes: { returns: new Float32Array(0), lengths: new Int32Array(0) },
+          terminated: new Uint8Array(rows), truncated: new Uint8Array(rows), columns: { logp: new Float32Array(rows), value: new Float32Array(rows) }, state: {},
+          nextObs: new Float32Array(16), finalObs: { index: new Int32Array(0), obs: new Float32Array(0) }, nextMasks: null, episodes: { returns: new Float32Array(0), lengths: new Int32Array(0) },
         };
         await this.send({ type: 'batch', workerId: this.workerId, instance: stale-- > 0 ? 'f'.repeat(16) : this.instance, batch });
       }
@@ -131,7 +133,7 @@ describe('Worker pool over real sockets', () => {
     const lines: string[] = [];
     const source = Buffer.from('module.exports = { answer: 42 };');
     const sha256 = require('node:crypto').createHash('sha256').update(source).digest('hex') as string;
-    const { pool, endpoint } = await startPool(lines, { setup: { spec, envId: '/learner/env.ts:Env', envConfig: {}, numEnvs: 4, rolloutLength: 2, seed: 0, heartbeatSeconds: 1, learnerDir: root }, code: { sha256, source } });
+    const { pool, endpoint } = await startPool(lines, { setup: { policies, envId: '/learner/env.ts:Env', envConfig: {}, numEnvs: 4, rolloutLength: 2, seed: 0, heartbeatSeconds: 1, learnerDir: root }, code: { sha256, source } });
     await pool.broadcast(weights, 0);
     const w = new HandWorker(endpoint, 'asker', { answers: false });
     try {
@@ -273,13 +275,13 @@ describe('Worker pool over real sockets', () => {
     const learner = new zmq.Router({ linger: 0 });
     await learner.bind(`tcp://127.0.0.1:${port}`);
     const child = spawn(process.execPath, [path.join(root, 'dist', 'src', 'cli.js'), 'worker', '--connect', `tcp://127.0.0.1:${port}`], { cwd: root });
-    const expectation = { obsSize: 4, actionSize: 1, actionCount: 2, extras: ['logp', 'value'], maxNumEnvs: 4096, maxLength: 65536, maxBytes: 1 << 26 };
+    const expectation = batchExpectation(algo.policySpecs());
     const got: string[] = [];
     try {
-      const setup: WorkerSetup = { spec: algo.policySpec(), envId: 'CartPole-v1', envConfig: {}, numEnvs: 4, rolloutLength: 2, seed: 0, heartbeatSeconds: 1, slot: 0, numSlots: 1, pubEndpoint: `tcp://127.0.0.1:${port + 1}`, learnerDir: root, instance: 'test', packageVersion: PACKAGE_VERSION, code: null };
+      const setup: WorkerSetup = { policies: algo.policySpecs(), envId: 'CartPole-v1', envConfig: {}, numEnvs: 4, rolloutLength: 2, seed: 0, heartbeatSeconds: 1, slot: 0, numSlots: 1, pubEndpoint: `tcp://127.0.0.1:${port + 1}`, learnerDir: root, instance: 'test', packageVersion: PACKAGE_VERSION, code: null };
       learner.receiveTimeout = 20_000;
       const [identity] = await learner.receive(); // its hello
-      await learner.send([identity, encode({ type: 'welcome', workerId: 7, setup, weights: algo.getWeights(), policyVersion: 0 })]);
+      await learner.send([identity, encode({ type: 'welcome', workerId: 7, setup, params: algo.getParams(), policyVersion: 0 })]);
       await learner.send([identity, encode({ type: 'sample', policyVersion: 5 })]); // weights it has not got: it waits for them
       await sleep(300);
       await learner.send([identity, encode({ type: 'unknownWorker' })]);
@@ -295,7 +297,7 @@ describe('Worker pool over real sockets', () => {
           text = `malformed: ${(err as Error).message}`;
         }
         got.push(text);
-        if (text.startsWith('malformed: \'weightsRequest')) await learner.send([frames[0], encode({ type: 'weights', policyVersion: 5, weights: algo.getWeights() })]);
+        if (text.startsWith('malformed: \'weightsRequest')) await learner.send([frames[0], encode({ type: 'weights', policyVersion: 5, params: algo.getParams() })]);
       }
       assert.deepEqual(got.filter((t) => t !== 'heartbeat'), ['hello'], got.join('\n'));
     } finally {

@@ -9,6 +9,7 @@ import { makeEnv, Rng } from '../envs';
 import { selectBackend } from '../src/backend';
 import { RolloutWorker } from '../src/runtime/rollout-worker';
 import type { ModelConfig } from '../core/algorithm';
+import { actOn, specOf, weightsOf, withWeights } from './policy-fixtures';
 import { NonFiniteError } from '../core/errors';
 import { ppoStep, type GradientPath, type PpoMinibatch } from '../algorithms/ppo/step';
 
@@ -28,9 +29,10 @@ function makePpo(overrides: Record<string, unknown> = {}, setup: { envId: string
     numEnvs: 4,
     rolloutLength: 16,
     seed: 3,
-    policy: ppo.createPolicy(algo.policySpec()),
+    policy: ppo.createPolicy(specOf(algo)),
+    spec: specOf(algo),
   });
-  worker.setWeights(algo.getWeights(), 0);
+  worker.setParams(algo.getParams().default, 0);
   return { algo, worker };
 }
 
@@ -186,15 +188,15 @@ describe('PPO', () => {
     const { algo, worker } = makePpo();
     const bad = worker.sample();
     bad.rewards.fill(NaN);
-    const before = algo.getWeights();
+    const before = weightsOf(algo);
     await assert.rejects(
-      algo.update([bad], { envSteps: 64 }),
+      algo.update([bad], { envSteps: 64, policyVersion: 0 }),
       (err: Error) => err instanceof NonFiniteError && /^ppo: the policy loss is NaN in the update at 64 env steps \(epoch 1, minibatch 1\); the step was not applied/.test(err.message),
     );
-    assert.deepEqual(algo.getWeights(), before);
+    assert.deepEqual(weightsOf(algo), before);
     // Nothing of the refused step stayed behind (Adam's moments would carry a NaN into every later step).
-    const metrics = await algo.update([worker.sample()], { envSteps: 128 });
-    assert.ok(Number.isFinite(metrics.policyLoss) && algo.getWeights().every((w) => w.data.every(Number.isFinite)));
+    const metrics = await algo.update([worker.sample()], { envSteps: 128, policyVersion: 0 });
+    assert.ok(Number.isFinite(metrics.policyLoss) && weightsOf(algo).every((w) => w.data.every(Number.isFinite)));
     worker.close();
     algo.dispose();
   });
@@ -202,12 +204,12 @@ describe('PPO', () => {
   /** An update, a weight sync and sampling, twice: the second round must leave tfjs' tensor count as it was. */
   async function assertNoLeak(made: ReturnType<typeof makePpo>): Promise<Record<string, number>> {
     const { algo, worker } = made;
-    await algo.update([worker.sample(), worker.sample()], { envSteps: 128 }); // warm-up: tfjs' own constants
-    worker.setWeights(algo.getWeights(), 1);
+    await algo.update([worker.sample(), worker.sample()], { envSteps: 128, policyVersion: 0 }); // warm-up: tfjs' own constants
+    worker.setParams(withWeights(weightsOf(algo)), 1);
     worker.sample();
     const before = tf.memory().numTensors;
-    const metrics = await algo.update([worker.sample()], { envSteps: 192 });
-    worker.setWeights(algo.getWeights(), 2);
+    const metrics = await algo.update([worker.sample()], { envSteps: 192, policyVersion: 0 });
+    worker.setParams(withWeights(weightsOf(algo)), 2);
     worker.sample();
     assert.equal(tf.memory().numTensors, before);
     for (const k of ['policyLoss', 'valueLoss', 'entropy', 'approxKl', 'clipFraction', 'explainedVariance', 'learningRate']) {
@@ -224,25 +226,25 @@ describe('PPO', () => {
 
   it('leaks no tensors across an update, a weight sync and sampling with a conv encoder on Catch', async () => {
     const made = makePpo({}, { envId: 'Catch', model: convModel });
-    assert.deepEqual(made.algo.getWeights().slice(0, 4).map((w) => [w.name, w.shape]), [['conv/0/w', [9, 4]], ['conv/0/b', [4]], ['conv/1/w', [36, 4]], ['conv/1/b', [4]]]);
+    assert.deepEqual(weightsOf(made.algo).slice(0, 4).map((w) => [w.name, w.shape]), [['conv/0/w', [9, 4]], ['conv/0/b', [4]], ['conv/1/w', [36, 4]], ['conv/1/b', [4]]]);
     await assertNoLeak(made);
   });
 
   it('changes the weights with an update, and a worker given them acts like the learner', async () => {
     const { algo, worker } = makePpo();
-    const w0 = algo.getWeights();
-    await algo.update([worker.sample()], { envSteps: 64 });
-    const w1 = algo.getWeights();
+    const w0 = weightsOf(algo);
+    await algo.update([worker.sample()], { envSteps: 64, policyVersion: 0 });
+    const w1 = weightsOf(algo);
     assert.deepEqual(w1.map((w) => w.name), w0.map((w) => w.name));
     assert.ok(w1.some((w, i) => w.data.some((v, j) => v !== w0[i].data[j])), 'no weight changed');
-    const policy = ppo.createPolicy(algo.policySpec());
-    policy.setWeights(w1);
+    const policy = ppo.createPolicy(specOf(algo));
+    policy.setParams(withWeights(w1));
     const obs = Float32Array.of(0.01, 0.2, -0.03, -0.1);
-    const a = policy.act(obs, 1, new Rng(1), { deterministic: true });
-    worker.setWeights(w1, 1);
-    const b = worker.opts.policy.act(obs, 1, new Rng(2), { deterministic: true });
+    const a = actOn(policy, obs, 1, new Rng(1), true);
+    worker.setParams(withWeights(w1), 1);
+    const b = actOn(worker.opts.policy, obs, 1, new Rng(2), true);
     assert.deepEqual(a.actions, b.actions);
-    assert.deepEqual(a.extras.value, b.extras.value);
+    assert.deepEqual(a.columns.value, b.columns.value);
     policy.dispose();
     worker.close();
     algo.dispose();
@@ -260,25 +262,23 @@ describe('PPO', () => {
   ] as const) {
     it(`samples from one fused network that gives the learner's numbers (${label})`, () => {
       const obsSize = shape.reduce((a, d) => a * d, 1);
-      const spec = {
-        algorithm: 'ppo',
-        observationSpace: { type: 'Box' as const, shape: [...shape], low: Array(obsSize).fill(-9), high: Array(obsSize).fill(9) },
+      const spec = ppo.policySpec({
+        observationSpace: { type: 'Box', shape: [...shape], low: Array(obsSize).fill(-9), high: Array(obsSize).fill(9) },
         actionSpace: actionSpace as never,
-        model: { hiddenSizes: [8, 6], activation: 'tanh' as const, sharedLayers, conv: [...conv] },
+        model: { hiddenSizes: [8, 6], activation: 'tanh', sharedLayers, conv: [...conv] },
         config: ppoConfigSchema.parse({}),
-        extras: ['logp', 'value'],
-      };
+      });
       const learner = new ActorCritic(spec, spec.model, 9, -0.5);
       const policy = ppo.createPolicy(spec);
-      policy.setWeights(learner.getWeights());
+      policy.setParams(withWeights(learner.getWeights()));
       const rng = new Rng(4);
       const obs = Float32Array.from({ length: 3 * obsSize }, () => rng.normal());
-      const acted = policy.act(obs, 3, new Rng(1), { deterministic: true });
+      const acted = actOn(policy, obs, 3, new Rng(1), true);
       const { pi, value } = tf.tidy(() => {
         const out = learner.forward(tf.tensor2d(obs, [3, obsSize]));
         return { pi: out.pi.dataSync(), value: out.value.dataSync() };
       });
-      value.forEach((v, i) => assert.ok(Math.abs(v - acted.extras.value[i]) < 1e-5, `value ${i}: ${acted.extras.value[i]} != ${v}`));
+      value.forEach((v, i) => assert.ok(Math.abs(v - acted.columns.value[i]) < 1e-5, `value ${i}: ${acted.columns.value[i]} != ${v}`));
       const width = learner.actionSize;
       for (let r = 0; r < 3; r++) {
         const row = Array.from(pi.subarray(r * width, (r + 1) * width));
@@ -292,9 +292,9 @@ describe('PPO', () => {
 
   it('rejects weights of the wrong size with the tensor named', () => {
     const { algo, worker } = makePpo();
-    const w = algo.getWeights();
+    const w = weightsOf(algo);
     w[0] = { ...w[0], data: new Float32Array(3) };
-    assert.throws(() => worker.setWeights(w, 1), /weights: pi\/0\/w has 3 values, the model needs 64 \(\[4,16\]\)/);
+    assert.throws(() => worker.setParams(withWeights(w), 1), /weights: pi\/0\/w has 3 values, the model needs 64 \(\[4,16\]\)/);
     worker.close();
     algo.dispose();
   });

@@ -1,7 +1,26 @@
-import type { TrajectoryBatch, Weights } from '../core/algorithm';
+import { DEFAULT_POLICY, type PolicyParams, type PolicySpec, type TrajectoryBatch, type Weights } from '../core/algorithm';
 import { PROTOCOL_VERSION, type LearnerMessage, type WorkerMessage, type WorkerSetup } from '../src/transport/protocol';
 
 /** Valid messages of every type, for the protocol's round-trip, rejection and fuzz tests. */
+
+/** A PPO-like spec of CartPole: Box(4) observations, Discrete(2) actions, `logp` and `value` recorded per step. */
+export function makeSpec(): PolicySpec {
+  return {
+    algorithm: 'ppo',
+    policyId: DEFAULT_POLICY,
+    observationSpace: { type: 'Box', shape: [4], low: [-4.8, -Infinity, -0.42, -Infinity], high: [4.8, Infinity, 0.42, Infinity] },
+    actionSpace: { type: 'Discrete', n: 2 },
+    actionMask: false,
+    model: { hiddenSizes: [64, 64], activation: 'tanh', sharedLayers: false },
+    config: { clipRange: 0.2, minibatchSize: 64 },
+    columns: [
+      { name: 'logp', dtype: 'float32', shape: [] },
+      { name: 'value', dtype: 'float32', shape: [] },
+    ],
+    state: [],
+    boxActions: 'clip',
+  };
+}
 
 /** 4 envs x 8 steps of a 4-float observation, with two truncated episodes and three finished ones. */
 export function makeBatch(): TrajectoryBatch {
@@ -15,6 +34,7 @@ export function makeBatch(): TrajectoryBatch {
   return {
     workerId: 2,
     seq: 7,
+    policyId: DEFAULT_POLICY,
     policyVersion: 3,
     numEnvs: 4,
     length: 8,
@@ -23,9 +43,11 @@ export function makeBatch(): TrajectoryBatch {
     rewards: new Float32Array(rows).fill(1),
     terminated,
     truncated,
-    extras: { logp: ramp(rows, -0.02), value: ramp(rows, 0.5) },
+    columns: { logp: ramp(rows, -0.02), value: ramp(rows, 0.5) },
+    state: {},
     nextObs: ramp(16, 0.1),
     finalObs: { index: Int32Array.from([5, 30]), obs: ramp(8, 0.3) },
+    nextMasks: null,
     episodes: { returns: Float32Array.from([12, 200, 9.5]), lengths: Int32Array.from([12, 200, 10]) },
   };
 }
@@ -38,16 +60,14 @@ export function makeWeights(): Weights {
   ];
 }
 
+/** The params of one policy, with a scalar (as DQN's `epsilon`). */
+export function makeParams(): Record<string, PolicyParams> {
+  return { [DEFAULT_POLICY]: { weights: makeWeights(), scalars: { epsilon: 0.25 } } };
+}
+
 export function makeSetup(): WorkerSetup {
   return {
-    spec: {
-      algorithm: 'ppo',
-      observationSpace: { type: 'Box', shape: [4], low: [-4.8, -Infinity, -0.42, -Infinity], high: [4.8, Infinity, 0.42, Infinity] },
-      actionSpace: { type: 'Discrete', n: 2 },
-      model: { hiddenSizes: [64, 64], activation: 'tanh', sharedLayers: false },
-      config: { clipRange: 0.2, minibatchSize: 64 },
-      extras: ['logp', 'value'],
-    },
+    policies: { [DEFAULT_POLICY]: makeSpec() },
     envId: 'CartPole-v1',
     envConfig: { maxEpisodeSteps: 500 },
     numEnvs: 8,
@@ -63,7 +83,6 @@ export function makeSetup(): WorkerSetup {
     code: { sha256: 'ab'.repeat(32), bytes: 1234 },
   };
 }
-
 
 /** One valid message of every type, each direction. */
 export function everyWorkerMessage(): WorkerMessage[] {
@@ -81,9 +100,9 @@ export function everyWorkerMessage(): WorkerMessage[] {
 
 export function everyLearnerMessage(): LearnerMessage[] {
   return [
-    { type: 'welcome', workerId: 2, setup: makeSetup(), weights: makeWeights(), policyVersion: 9 },
+    { type: 'welcome', workerId: 2, setup: makeSetup(), params: makeParams(), policyVersion: 9 },
     { type: 'sample', policyVersion: 9 },
-    { type: 'weights', policyVersion: 10, weights: makeWeights() },
+    { type: 'weights', policyVersion: 10, params: makeParams() },
     { type: 'code', sha256: 'ab'.repeat(32), source: new TextEncoder().encode('module.exports = {};') },
     { type: 'heartbeat' },
     { type: 'unknownWorker' },

@@ -6,11 +6,11 @@
  * the process's peak RSS.
  */
 import { Rng } from '../core/rng';
-import { decodeLearnerMessage, decodeWorkerMessage, encode, MessageRejected, type BatchExpectation, type WorkerMessage } from '../src/transport/protocol';
-import { everyLearnerMessage, everyWorkerMessage, v } from './protocol-fixtures';
+import { batchExpectation, decodeLearnerMessage, decodeWorkerMessage, encode, MessageRejected, type BatchExpectation, type WorkerMessage } from '../src/transport/protocol';
+import { everyLearnerMessage, everyWorkerMessage, makeSetup, v } from './protocol-fixtures';
 
 const MAX_BYTES = 16 * 1024 * 1024;
-const expect: BatchExpectation = { obsSize: 4, actionSize: 1, extras: ['logp', 'value'], maxNumEnvs: 8, maxLength: 64, maxBytes: MAX_BYTES };
+const expect: BatchExpectation = { ...batchExpectation(makeSetup().policies, MAX_BYTES), maxNumEnvs: 8, maxLength: 64 };
 const SPLICE = '\u0000splice\u0000';
 
 /** Encodes what a faulty or hostile peer might send: any object at all. */
@@ -20,7 +20,7 @@ function encodeAny(value: unknown): Buffer {
 
 /** A random value built from what messages hold, field names included, so some of it gets past the envelope. */
 function randomValue(rng: Rng, depth: number): unknown {
-  const names = ['v', 'type', 'workerId', 'batch', 'obs', 'weights', 'shape', 'data', 'name', 'seq', 'extras', 'sampling', 'setup', '__proto__', 'constructor'];
+  const names = ['v', 'type', 'workerId', 'batch', 'obs', 'params', 'default', 'weights', 'scalars', 'shape', 'data', 'name', 'seq', 'policyId', 'columns', 'state', 'nextMasks', 'sampling', 'setup', 'policies', '__proto__', 'constructor'];
   switch (rng.int(depth > 2 ? 7 : 11)) {
     case 0: return [1, 0, -1, 2 ** 40, -0.5, 1e308, 2 ** 31][rng.int(7)];
     case 1: return [NaN, Infinity, null, undefined, true][rng.int(5)];

@@ -58,10 +58,13 @@ function centroidX(f: RgbFrame, rgb: [number, number, number]): { x: number; n: 
 
 /** Always the same action: a real policy, if not a clever one. */
 const constantPolicy = (action: number): SamplingPolicy => ({
-  act: (_obs, numEnvs) => ({ actions: new Float32Array(numEnvs).fill(action), extras: {} }),
-  setWeights: () => {},
+  act: ({ numEnvs }) => ({ actions: new Float32Array(numEnvs).fill(action), columns: {}, state: {} }),
+  setParams: () => {},
   dispose: () => {},
 });
+
+/** What a feed-forward policy's spec says of stepping: no state, Box actions clipped. */
+const spec = { state: [], boxActions: 'clip' as const };
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'rl-render-'));
 
@@ -153,7 +156,7 @@ describe('videos', () => {
   it('a written GIF decodes back to its frames, one per reset and step', async () => {
     const file = path.join(tmp(), 'cartpole.gif');
     // Always pushing right: the pole falls within a few dozen steps.
-    const r = await recordEpisodes({ policy: constantPolicy(1), envId: 'CartPole-v1', envConfig: {}, episodes: 2, seeds: seedStreams(0).evaluation(0), deterministic: true, file });
+    const r = await recordEpisodes({ policy: constantPolicy(1), spec, envId: 'CartPole-v1', envConfig: {}, episodes: 2, seeds: seedStreams(0).evaluation(0), deterministic: true, file });
     assert.equal(r.episodes, 2);
     assert.ok(r.lengthMean > 5 && r.lengthMean < 100, `length ${r.lengthMean}`);
     const gif = new GifReader(new Uint8Array(fs.readFileSync(file)));
@@ -179,7 +182,7 @@ describe('videos', () => {
       return;
     }
     const file = path.join(tmp(), 'a.mp4');
-    const r = await recordEpisodes({ policy: constantPolicy(0), envId: 'CartPole-v1', envConfig: {}, episodes: 1, seeds: seedStreams(0).evaluation(0), deterministic: true, file });
+    const r = await recordEpisodes({ policy: constantPolicy(0), spec, envId: 'CartPole-v1', envConfig: {}, episodes: 1, seeds: seedStreams(0).evaluation(0), deterministic: true, file });
     assert.equal(fs.readFileSync(file).subarray(4, 8).toString(), 'ftyp');
     assert.equal(r.frames, r.lengthMean + 1);
   });
@@ -203,7 +206,7 @@ describe('videos', () => {
       delete (env as { render?: unknown }).render;
       return Object.assign(Object.create(null), { observationSpace: env.observationSpace, actionSpace: env.actionSpace, reset: env.reset!.bind(env), step: env.step!.bind(env), close: () => {} }) as Env;
     });
-    await assert.rejects(recordEpisodes({ policy: constantPolicy(0), envId: 'render-test/NoFrames', envConfig: {}, episodes: 1, seeds: seedStreams(0).evaluation(0), deterministic: true, file: path.join(tmp(), 'x.gif') }), {
+    await assert.rejects(recordEpisodes({ policy: constantPolicy(0), spec, envId: 'render-test/NoFrames', envConfig: {}, episodes: 1, seeds: seedStreams(0).evaluation(0), deterministic: true, file: path.join(tmp(), 'x.gif') }), {
       message: 'env render-test/NoFrames has no render(): a video needs the env to draw its frames (see "Watching a run" in the README)',
     });
   });

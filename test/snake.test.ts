@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import type { Observation } from '../core/algorithm';
 import { Rng, envSpec, makeEnv, type StepResult } from '../envs';
 import { Snake, type SnakeBoard } from '../envs/snake';
 import { checkEnv } from '../src/check-env';
@@ -7,7 +8,7 @@ import { EnvError } from '../core/errors';
 type Cell = [number, number];
 
 /** The lit cells of one channel (0 body, 1 head, 2 food) of a size x size x 3 observation, as [row, column]. */
-function lit(obs: Float32Array, size: number, channel: number): Cell[] {
+function lit(obs: Observation, size: number, channel: number): Cell[] {
   const cells: Cell[] = [];
   for (let i = channel; i < obs.length; i += 3) if (obs[i] === 1) cells.push([Math.floor(i / 3 / size), (i / 3 | 0) % size]);
   return cells;
@@ -59,7 +60,7 @@ describe('Snake-v0', () => {
     const food = lit(obs, 8, 2);
     assert.equal(food.length, 1);
     assert.ok(![[4, 2], [4, 3], [4, 4]].some(([r, c]) => r === food[0][0] && c === food[0][1]), `food at ${food[0]} is on the snake`);
-    assert.equal(obs.reduce((a, b) => a + b, 0), 4);
+    assert.equal(Array.from(obs).reduce((a, b) => a + b, 0), 4);
   });
 
   it('encodes a known board: body in channel 0, head in channel 1, food in channel 2, row-major', () => {

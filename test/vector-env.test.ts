@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import type { Observation } from '../core/algorithm';
 import { Box, Discrete, TimeLimit, VectorEnv, makeEnv, type Env, type ResetOptions, type ResetResult, type StepResult } from '../envs';
 import { EnvError } from '../core/errors';
 
@@ -52,7 +53,7 @@ function assertEnvError(fn: () => unknown, message: string): void {
   });
 }
 
-const rows = (obs: Float32Array) => Array.from(obs);
+const rows = (obs: Observation) => Array.from(obs);
 
 describe('VectorEnv', () => {
   describe('with CartPole-v1', () => {

@@ -6,11 +6,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zmq from 'zeromq';
 import { generateKeys } from '../src/transport/curve';
-import { decodeLearnerMessage, decodeWorkerMessage, encode, type BatchExpectation, type WorkerMessage, type WorkerSetup } from '../src/transport/protocol';
+import { batchExpectation, decodeLearnerMessage, decodeWorkerMessage, encode, MAX_MODEL_PARAMS, type BatchExpectation, type WorkerMessage, type WorkerSetup } from '../src/transport/protocol';
 import { WorkerPool } from '../src/runtime/pool/worker-pool';
 import { loadConfig } from '../src/config/load';
 import { train } from '../src/runtime/learner';
-import type { Weights } from '../core/algorithm';
+import { DEFAULT_POLICY, type ParamsById } from '../core/algorithm';
 import { ppo, ppoConfigSchema } from '../algorithms/ppo/ppo';
 import { makeEnv } from '../envs';
 import { selectBackend } from '../src/backend';
@@ -19,7 +19,6 @@ import { PACKAGE_VERSION } from '../src/version';
 const root = path.resolve(__dirname, '..', '..');
 const cli = path.join(root, 'dist', 'src', 'cli.js');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-worker-process-'));
-const expectation: BatchExpectation = { obsSize: 4, actionSize: 1, actionCount: 2, extras: ['logp', 'value'], maxNumEnvs: 4096, maxLength: 65536, maxBytes: 64 * 1024 * 1024 };
 
 /** `rl worker ARGS`, its output gathered; `waitFor` resolves at the first output line matching, or rejects after `ms`. */
 function startWorker(args: string[]) {
@@ -41,7 +40,7 @@ function startWorker(args: string[]) {
 }
 
 /** What a real CartPole PPO learner would send a worker, for a hand-driven learner. */
-async function cartPoleSetup(patch: Partial<WorkerSetup> = {}): Promise<{ setup: WorkerSetup; weights: Weights }> {
+async function cartPoleSetup(patch: Partial<WorkerSetup> = {}): Promise<{ setup: WorkerSetup; params: ParamsById }> {
   await selectBackend('cpu');
   const env = makeEnv('CartPole-v1');
   const algo = ppo.create({
@@ -53,15 +52,21 @@ async function cartPoleSetup(patch: Partial<WorkerSetup> = {}): Promise<{ setup:
     totalEnvs: 2,
     rolloutLength: 4,
   });
-  const spec = algo.policySpec();
-  const weights = algo.getWeights();
+  const policies = algo.policySpecs();
+  const params = algo.getParams();
   algo.dispose();
-  return { setup: { spec, envId: 'CartPole-v1', envConfig: {}, numEnvs: 2, rolloutLength: 4, seed: 0, heartbeatSeconds: 0.5, slot: 0, numSlots: 1, pubEndpoint: 'tcp://127.0.0.1:1', learnerDir: root, instance: 'test', packageVersion: PACKAGE_VERSION, code: null, ...patch }, weights };
+  return { setup: { policies, envId: 'CartPole-v1', envConfig: {}, numEnvs: 2, rolloutLength: 4, seed: 0, heartbeatSeconds: 0.5, slot: 0, numSlots: 1, pubEndpoint: 'tcp://127.0.0.1:1', learnerDir: root, instance: 'test', packageVersion: PACKAGE_VERSION, code: null, ...patch }, params };
 }
 
 /** A ROUTER that plays learner by hand: `on(msg, reply)` for each worker message. */
+/** What a CartPole PPO learner expects of a batch (the fake learner decodes with it). */
+async function cartPoleExpectation(): Promise<BatchExpectation> {
+  return batchExpectation((await cartPoleSetup()).setup.policies);
+}
+
 async function fakeLearner(port: number, on: (msg: WorkerMessage, reply: (m: Parameters<typeof encode>[0]) => void) => void, opts: zmq.SocketOptions<zmq.Router> = {}) {
   const router = new zmq.Router({ linger: 0, ...opts });
+  const expectation = await cartPoleExpectation();
   await router.bind(`tcp://127.0.0.1:${port}`);
   void (async () => {
     for await (const [identity, payload] of router) {
@@ -80,13 +85,13 @@ async function fakeLearner(port: number, on: (msg: WorkerMessage, reply: (m: Par
 describe('The worker process', () => {
   it('survives, as the learner, a 67,100,005-byte frame of 67,100,000 empty maps: dropped, counted, and the next worker welcomed', async () => {
     const port = await freePort();
-    const { setup, weights } = await cartPoleSetup();
+    const { setup, params } = await cartPoleSetup();
     const pool = await WorkerPool.start({
-      setup, expectation, numWorkers: 0, bind: `tcp://127.0.0.1:${port}`, maxPolicyLag: 0, workerTimeoutSeconds: 10, maxWorkerRestarts: 0, heartbeatSeconds: 1, log: () => {},
+      setup, numWorkers: 0, bind: `tcp://127.0.0.1:${port}`, maxPolicyLag: 0, workerTimeoutSeconds: 10, maxWorkerRestarts: 0, heartbeatSeconds: 1, log: () => {},
     });
     const dealer = new zmq.Dealer({ linger: 0 });
     try {
-      await pool.broadcast(weights, 0);
+      await pool.broadcast(params, 0);
       dealer.connect(`tcp://127.0.0.1:${port}`);
       const frame = Buffer.alloc(67_100_005, 0x80);
       frame[0] = 0xdd;
@@ -108,9 +113,9 @@ describe('The worker process', () => {
     const evil = path.join(tmp, 'evil.js');
     fs.writeFileSync(evil, `require('node:fs').writeFileSync(${JSON.stringify(marker)}, 'ran');\n`);
     const allowed = fs.mkdtempSync(path.join(tmp, 'allowed-'));
-    const { setup, weights } = await cartPoleSetup({ envId: `${evil}:MadeUp` });
+    const { setup, params } = await cartPoleSetup({ envId: `${evil}:MadeUp` });
     const router = await fakeLearner(port, (msg, reply) => {
-      if (msg.type === 'hello') reply({ type: 'welcome', workerId: 0, setup, weights, policyVersion: 0 });
+      if (msg.type === 'hello') reply({ type: 'welcome', workerId: 0, setup, params, policyVersion: 0 });
     });
     const w = startWorker(['--connect', `tcp://127.0.0.1:${port}`, '--env-dir', allowed]);
     try {
@@ -126,14 +131,14 @@ describe('The worker process', () => {
 
   it("drops a setup of 1e9 envs with a line naming the field, and one whose algorithm its version lacks with the promised message", async () => {
     const port = await freePort();
-    const { setup, weights } = await cartPoleSetup();
+    const { setup, params } = await cartPoleSetup();
     let hellos = 0;
     const router = await fakeLearner(port, (msg, reply) => {
       if (msg.type !== 'hello') return;
       hellos += 1;
       // first a setup that would have the worker allocate 1e9 envs, then one for an algorithm it lacks
-      const s = hellos === 1 ? { ...setup, numEnvs: 1e9 } : { ...setup, spec: { ...setup.spec, algorithm: 'a2c' } };
-      reply({ type: 'welcome', workerId: 0, setup: s, weights, policyVersion: 0 });
+      const s = hellos === 1 ? { ...setup, numEnvs: 1e9 } : { ...setup, policies: { [DEFAULT_POLICY]: { ...setup.policies[DEFAULT_POLICY], algorithm: 'a2c' } } };
+      reply({ type: 'welcome', workerId: 0, setup: s, params, policyVersion: 0 });
       if (hellos === 1) reply({ type: 'unknownWorker' }); // and ask it to say hello again
     });
     const w = startWorker(['--connect', `tcp://127.0.0.1:${port}`]);
@@ -143,6 +148,36 @@ describe('The worker process', () => {
       assert.equal(await w.exited(), 4);
     } finally {
       w.child.kill('SIGKILL');
+      router.close();
+    }
+  });
+
+  it("refuses a setup whose model has more parameters than one message carries, and weights that do not fit the spec's model, naming the tensor", async () => {
+    const port = await freePort();
+    const { setup, params } = await cartPoleSetup();
+    const spec = setup.policies[DEFAULT_POLICY];
+    let hellos = 0;
+    const router = await fakeLearner(port, (msg, reply) => {
+      if (msg.type !== 'hello') return;
+      hellos += 1;
+      // first a model of 2 x 10^10 weights (the welcome itself is small: the worker must not build it), then the real spec with one tensor cut short
+      const huge = { ...setup, policies: { [DEFAULT_POLICY]: { ...spec, model: { ...spec.model, hiddenSizes: [100_000, 100_000] } } } };
+      const short = { [DEFAULT_POLICY]: { ...params[DEFAULT_POLICY], weights: params[DEFAULT_POLICY].weights.slice(1) } };
+      reply(hellos === 1 ? { type: 'welcome', workerId: 0, setup: huge, params, policyVersion: 0 } : { type: 'welcome', workerId: 0, setup, params: short, policyVersion: 0 });
+    });
+    const first = startWorker(['--connect', `tcp://127.0.0.1:${port}`]);
+    try {
+      await first.waitFor(new RegExp(`^worker: refusing the learner's run: the learner's model has \\d+ parameters, more than the ${MAX_MODEL_PARAMS} whose weights fit in one message$`, 'm'));
+      assert.equal(await first.exited(), 4);
+      const second = startWorker(['--connect', `tcp://127.0.0.1:${port}`]);
+      try {
+        await second.waitFor(new RegExp(`^worker: refusing the learner's run: the learner's weights do not fit its own policy spec: ${params[DEFAULT_POLICY].weights[0].name.replace(/[/]/g, '\\/')} is missing$`, 'm'));
+        assert.equal(await second.exited(), 4);
+      } finally {
+        second.child.kill('SIGKILL');
+      }
+    } finally {
+      first.child.kill('SIGKILL');
       router.close();
     }
   });
@@ -180,12 +215,12 @@ describe('The worker process', () => {
   it("says the learner's weights port looks unreachable when new weights come only by request", async () => {
     const port = await freePort();
     const closed = await freePort(); // nothing listens there: the broadcast never arrives
-    const { setup, weights } = await cartPoleSetup({ pubEndpoint: `tcp://127.0.0.1:${closed}` });
+    const { setup, params } = await cartPoleSetup({ pubEndpoint: `tcp://127.0.0.1:${closed}` });
     let version = 0;
     const router = await fakeLearner(port, (msg, reply) => {
-      if (msg.type === 'hello') reply({ type: 'welcome', workerId: 0, setup, weights, policyVersion: 0 });
+      if (msg.type === 'hello') reply({ type: 'welcome', workerId: 0, setup, params, policyVersion: 0 });
       if (msg.type === 'hello' || msg.type === 'batch') reply({ type: 'sample', policyVersion: ++version }); // a new policy each batch, "broadcast"
-      if (msg.type === 'weightsRequest') reply({ type: 'weights', policyVersion: version, weights });
+      if (msg.type === 'weightsRequest') reply({ type: 'weights', policyVersion: version, params });
     });
     const w = startWorker(['--connect', `tcp://127.0.0.1:${port}`]);
     try {

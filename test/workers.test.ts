@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zmq from 'zeromq';
 import { Rng } from '../core/rng';
+import { DEFAULT_POLICY, policySpecOf, type TrajectoryBatch } from '../core/algorithm';
 import { loadConfig } from '../src/config/load';
 import { train } from '../src/runtime/learner';
 import { generateKeys, readAllowedKeys, readKeyPair } from '../src/transport/curve';
@@ -161,20 +162,21 @@ describe('Rollout workers', () => {
     const rng = new Rng(99);
     const frames: Buffer[] = [];
     const rows = 2 * 4;
-    const batch = (patch: Record<string, unknown>) => ({
-      workerId: 0, seq: 1, policyVersion: 0, numEnvs: 4, length: 2,
+    // A well-formed batch of the run's PPO policy but for the one field each frame breaks.
+    const batch = (patch: Partial<TrajectoryBatch>): TrajectoryBatch => ({
+      workerId: 0, seq: 1, policyId: DEFAULT_POLICY, policyVersion: 0, numEnvs: 4, length: 2,
       obs: new Float32Array(rows * 4), actions: new Float32Array(rows), rewards: new Float32Array(rows),
       terminated: new Uint8Array(rows), truncated: new Uint8Array(rows),
-      extras: { logp: new Float32Array(rows), value: new Float32Array(rows) }, nextObs: new Float32Array(16),
-      finalObs: { index: new Int32Array(0), obs: new Float32Array(0) }, episodes: { returns: new Float32Array(0), lengths: new Int32Array(0) },
+      columns: { logp: new Float32Array(rows), value: new Float32Array(rows) }, state: {}, nextObs: new Float32Array(16),
+      finalObs: { index: new Int32Array(0), obs: new Float32Array(0) }, nextMasks: null, episodes: { returns: new Float32Array(0), lengths: new Int32Array(0) },
       ...patch,
     });
     for (let i = 0; i < 1000; i++) {
       switch (i % 4) {
         case 0: frames.push(Buffer.from(Array.from({ length: 1 + rng.int(200) }, () => rng.int(256)))); break; // random bytes
         case 1: frames.push(encode({ type: ['nope', 42, null][i % 3] } as never)); break; // wrong types
-        case 2: frames.push(encode({ type: 'batch', workerId: 0, batch: batch({ obs: new Float32Array(rng.int(rows * 4)) }) } as never)); break; // wrong shape
-        default: frames.push(encode({ type: 'batch', workerId: 0, batch: batch({ rewards: Float32Array.from({ length: rows }, (_, k) => (k === 3 ? NaN : 1)) }) } as never)); // NaN
+        case 2: frames.push(encode({ type: 'batch', workerId: 0, instance: 'attacker', batch: batch({ obs: new Float32Array(rng.int(rows * 4)) }) })); break; // wrong shape
+        default: frames.push(encode({ type: 'batch', workerId: 0, instance: 'attacker', batch: batch({ rewards: Float32Array.from({ length: rows }, (_, k) => (k === 3 ? NaN : 1)) }) })); // NaN
       }
     }
     let sent = false;
@@ -205,13 +207,15 @@ describe('Rollout workers', () => {
 
   it('go on when a worker starts its batch sequence over: the batch is dropped and counted, its request freed', async () => {
     const port = await freePort();
-    const spec = { algorithm: 'ppo', observationSpace: { type: 'Box' as const, shape: [4], low: [-1, -1, -1, -1], high: [1, 1, 1, 1] }, actionSpace: { type: 'Discrete' as const, n: 2 }, model: { hiddenSizes: [4], activation: 'tanh' as const, sharedLayers: false }, config: {}, extras: ['logp', 'value'] };
+    const spec = policySpecOf(
+      { observationSpace: { type: 'Box', shape: [4], low: [-1, -1, -1, -1], high: [1, 1, 1, 1] }, actionSpace: { type: 'Discrete', n: 2 }, model: { hiddenSizes: [4], activation: 'tanh', sharedLayers: false }, config: {} },
+      { algorithm: 'ppo', columns: [{ name: 'logp', dtype: 'float32', shape: [] }, { name: 'value', dtype: 'float32', shape: [] }] },
+    );
     const pool = await WorkerPool.start({
-      setup: { spec, envId: 'CartPole-v1', envConfig: {}, numEnvs: 4, rolloutLength: 2, seed: 0, heartbeatSeconds: 1, learnerDir: root },
-      expectation: { obsSize: 4, actionSize: 1, actionCount: 2, extras: ['logp', 'value'] },
+      setup: { policies: { [DEFAULT_POLICY]: spec }, envId: 'CartPole-v1', envConfig: {}, numEnvs: 4, rolloutLength: 2, seed: 0, heartbeatSeconds: 1, learnerDir: root },
       numWorkers: 0, bind: `tcp://127.0.0.1:${port}`, maxPolicyLag: 0, workerTimeoutSeconds: 10, maxWorkerRestarts: 0, heartbeatSeconds: 1, log: () => {},
     });
-    await pool.broadcast([{ name: 'w', shape: [1], data: new Float32Array(1) }], 0);
+    await pool.broadcast({ [DEFAULT_POLICY]: { weights: [{ name: 'w', shape: [1], data: new Float32Array(1) }], scalars: {} } }, 0);
     // A hand-driven worker: it answers each sample request with the next of these sequence numbers.
     const seqs = [0, 1, 2, 0, 1, 2, 3];
     const dealer = new zmq.Dealer({ linger: 0 });
@@ -225,11 +229,11 @@ describe('Rollout workers', () => {
         const msg = decodeLearnerMessage(payload);
         if (msg.type === 'welcome') [workerId, instance] = [msg.workerId, msg.setup.instance];
         if (msg.type !== 'sample' || seqs.length === 0) continue;
-        const batch = {
-          workerId, seq: seqs.shift()!, policyVersion: msg.policyVersion, numEnvs: 4, length: 2,
+        const batch: TrajectoryBatch = {
+          workerId, seq: seqs.shift()!, policyId: DEFAULT_POLICY, policyVersion: msg.policyVersion, numEnvs: 4, length: 2,
           obs: new Float32Array(rows * 4), actions: new Float32Array(rows), rewards: new Float32Array(rows).fill(1),
-          terminated: new Uint8Array(rows), truncated: new Uint8Array(rows), extras: { logp: new Float32Array(rows), value: new Float32Array(rows) },
-          nextObs: new Float32Array(16), finalObs: { index: new Int32Array(0), obs: new Float32Array(0) }, episodes: { returns: new Float32Array(0), lengths: new Int32Array(0) },
+          terminated: new Uint8Array(rows), truncated: new Uint8Array(rows), columns: { logp: new Float32Array(rows), value: new Float32Array(rows) }, state: {},
+          nextObs: new Float32Array(16), finalObs: { index: new Int32Array(0), obs: new Float32Array(0) }, nextMasks: null, episodes: { returns: new Float32Array(0), lengths: new Int32Array(0) },
         };
         await dealer.send(encode({ type: 'batch', workerId, instance, batch }));
       }

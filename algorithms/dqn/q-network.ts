@@ -107,7 +107,7 @@ export class QNetwork extends FlatModel {
 
 /**
  * The sampling side of DQN: greedy actions of the Q-network, a random one with probability
- * epsilon. Epsilon arrives with the weights (`exploration/epsilon`), or is fixed per worker.
+ * epsilon. Epsilon arrives with the weights as the scalar `epsilon`, or is fixed per worker.
  */
 export class QPolicy implements SamplingPolicy {
   private readonly net: QNetwork;
