@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Sampled } from '../common/replay';
 import { applyGradients, clipByGlobalNorm, refuseNonFinite, type StepPlace } from '../common/optimizer';
 import { concatFloat32 } from '../common/util';
-import type { DqnConfig } from './dqn';
+import type { DqnConfig } from './config';
 import { dqnLossMetrics, huberLoss, huberLossGradient, qTargets, tdErrors, type DqnLossMetrics } from './loss';
 import type { QNetwork } from './q-network';
 

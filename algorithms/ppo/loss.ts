@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { diagGaussian } from '../common/distributions';
-import type { PpoConfig } from './ppo';
+import type { PpoConfig } from './config';
 
 /**
  * PPO's loss on one minibatch (Schulman et al., 2017), named as CleanRL's ppo.py names it:

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { applyGradients, clipByGlobalNorm, refuseNonFinite, type StepPlace } from '../common/optimizer';
 import type { ActorCritic } from './actor-critic';
 import { ppoLoss, ppoLossGradient, ppoLossMetrics, type PpoLossMetrics } from './loss';
-import type { PpoConfig } from './ppo';
+import type { PpoConfig } from './config';
 
 /** The update's rows, every batch joined: what a minibatch is drawn from. */
 export interface PpoRollout {
