@@ -43,7 +43,7 @@ export type DqnLossConfig = Pick<DqnConfig, 'doubleQ' | 'huberDelta'>;
 export type DqnMetric = 'loss' | 'qMean' | 'tdError';
 export type DqnLossMetrics = Record<DqnMetric, number>;
 
-/** THE loss: of the parameters `p` of the online network `net`, on the minibatch `mb`; with the TD errors per row (`td`, for the priorities). */
+/** The loss, stated once: of the parameters `p` of the online network `net`, on the minibatch `mb`; with the TD errors per row (`td`, for the priorities). */
 export function dqnLoss(net: QNetwork, p: Record<string, tf.Tensor>, mb: DqnBatch, cfg: DqnLossConfig): LossOutput<DqnMetric, 'td'> {
   return dqnObjective(net.forward(p, mb.obs), mb, cfg);
 }

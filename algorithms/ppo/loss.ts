@@ -46,7 +46,7 @@ export interface PpoBatch extends PpoLossTargets {
 export type PpoMetric = 'policyLoss' | 'valueLoss' | 'entropy' | 'approxKl' | 'clipFraction';
 export type PpoLossMetrics = Record<PpoMetric, number>;
 
-/** THE loss: of the parameters `p` of `net`, on the minibatch `mb`. */
+/** The loss, stated once: of the parameters `p` of `net`, on the minibatch `mb`. */
 export function ppoLoss(net: ActorCritic, p: Record<string, tf.Tensor>, mb: PpoBatch, cfg: PpoLossConfig): LossOutput<PpoMetric> {
   const { pi, value, logStd } = net.forward(mb.obs, p);
   const { logProb, entropy } = net.evaluateActions(pi, logStd, mb.actions);
