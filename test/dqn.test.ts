@@ -5,8 +5,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { apexEpsilon, dqn, dqnConfigSchema, epsilonAt, type Dqn } from '../algorithms/dqn/dqn';
-import { dqnLossMetrics, huberLoss, huberLossGradient, qTargets } from '../algorithms/dqn/loss';
-import { dqnStep, type GradientPath } from '../algorithms/dqn/step';
+import { dqnLoss, dqnObjective, huberLoss, huberLossGradient, qTargets } from '../algorithms/dqn/loss';
+import { dqnStep, dqnWrittenOutGradient, minibatchTensors } from '../algorithms/dqn/step';
+import { tapeGradient, type GradientPath } from '../algorithms/common/gradient-step';
 import { nStepTransitions } from '../algorithms/common/nstep';
 import { EPSILON, QNetwork } from '../algorithms/dqn/q-network';
 import { paramsOf, specOf, weightsOf } from './policy-fixtures';
@@ -117,7 +118,57 @@ describe('DQN', () => {
     assert.ok(Math.abs(loss - 0.4375) < 1e-6, String(loss));
     assert.deepEqual(grad, [0.25, -0.25]);
     assert.deepEqual(auto, grad);
-    assert.deepEqual(dqnLossMetrics(Float32Array.of(3, 1), td, weights, 1), { loss: 0.4375, qMean: 2, tdError: 1.25 });
+    // The same TD errors through the whole loss: Q(s, a) = [3, 1] (actions 0 and 1), targets r = [2.5, 3] (discount 0):
+    // qMean 2, mean |td| 1.25.
+    const metrics = tf.tidy(() => {
+      const out = dqnObjective(tf.tensor2d([[3, 9], [9, 1]]), {
+        obs: tf.zeros([2, 1]), actions: tf.tensor2d([[1, 0], [0, 1]]), rewards: tf.tensor1d([2.5, 3]), discounts: tf.tensor1d([0, 0]), qNextTarget: tf.zeros([2, 2]), weights: tf.tensor1d(weights),
+      }, { doubleQ: false, huberDelta: 1 });
+      return { loss: out.metrics.loss.dataSync()[0], qMean: out.metrics.qMean.dataSync()[0], tdError: out.metrics.tdError.dataSync()[0], td: Array.from(out.rows!.td.dataSync()) };
+    });
+    assert.deepEqual(metrics, { loss: 0.4375, qMean: 2, tdError: 1.25, td: [0.5, -2] });
+  });
+
+  it('gives the same gradient, metrics and TD errors by the tape as by the written-out path on a seeded minibatch (double and plain, dueling and not, prioritized)', () => {
+    const env = makeEnv('CartPole-v1');
+    const spaces = { observationSpace: env.observationSpace.toSpec(), actionSpace: env.actionSpace.toSpec() };
+    const rng = new Rng(21);
+    const B = 24;
+    for (const [doubleQ, dueling, prioritizedReplay] of [[true, false, false], [false, false, true], [true, true, true], [false, true, false]] as const) {
+      const cfg = dqnConfigSchema.parse({ doubleQ, dueling, prioritizedReplay, huberDelta: 0.5 });
+      const model: ModelConfig = { hiddenSizes: [8, 8], activation: 'relu', sharedLayers: false };
+      const online = new QNetwork(spaces, model, dueling, 2);
+      const target = new QNetwork(spaces, model, dueling, 3);
+      const s = {
+        index: new Int32Array(B),
+        obs: Float32Array.from({ length: B * 4 }, () => rng.normal()),
+        nextObs: Float32Array.from({ length: B * 4 }, () => rng.normal()),
+        actions: Int32Array.from({ length: B }, () => rng.int(2)),
+        rewards: Float32Array.from({ length: B }, () => rng.normal() * 3), // beyond delta: both sides of the Huber loss
+        discounts: Float32Array.from({ length: B }, () => (rng.random() < 0.2 ? 0 : 0.99)),
+        weights: Float32Array.from({ length: B }, () => rng.uniform(0.2, 1)),
+      };
+      const both = () => tf.tidy(() => {
+        const mb = minibatchTensors({ online, target, targetP: target.params.unpack() }, s, cfg);
+        const paths = [tapeGradient((p) => dqnLoss(online, p, mb, cfg), online.params), dqnWrittenOutGradient(online, mb, cfg)];
+        const read = paths.map((g) => ({ grad: g.grad.dataSync(), td: g.rows!.td.dataSync(), metrics: Object.fromEntries(Object.entries(g.metrics).map(([k, v]) => [k, (v as tf.Tensor).dataSync()[0]])) }));
+        tf.dispose([paths[0].loss, ...Object.values(paths[0].metrics), paths[0].rows!.td]); // kept by the tape
+        return read;
+      });
+      both(); // warm-up: tfjs' own constants
+      const before = tf.memory().numTensors;
+      const [tape, mine] = both();
+      assert.equal(tf.memory().numTensors, before);
+      const label = JSON.stringify({ doubleQ, dueling, prioritizedReplay });
+      assert.ok(tape.td.some((x) => Math.abs(x) > 0.5) && tape.td.some((x) => Math.abs(x) < 0.5), `${label}: both sides of the Huber loss should be tested`);
+      const worst = Math.max(...Array.from(mine.grad, (v, i) => Math.abs(v - tape.grad[i])));
+      assert.ok(worst < 1e-5, `${label}: largest difference ${worst}`);
+      assert.ok(Math.max(...Array.from(tape.grad, Math.abs)) > 0.01, `${label}: a gradient of zeros proves nothing`);
+      assert.deepEqual(Array.from(mine.td), Array.from(tape.td));
+      for (const [k, v] of Object.entries(tape.metrics)) assert.ok(Math.abs(mine.metrics[k] - v) < 1e-5, `${label} ${k}: ${mine.metrics[k]} (written out) != ${v} (tape)`);
+      online.dispose();
+      target.dispose();
+    }
   });
 
   it('takes the same gradient steps through the Huber loss on the tape as through the written-out gradient (double, plain, dueling, prioritized)', () => {
@@ -128,7 +179,7 @@ describe('DQN', () => {
     for (const overrides of cases) {
       const cfg = dqnConfigSchema.parse({ batchSize: 16, ...overrides });
       const model: ModelConfig = { hiddenSizes: [8, 8], activation: 'relu', sharedLayers: false };
-      const paths: GradientPath[] = ['reference', 'writtenOut'];
+      const paths: GradientPath[] = ['tape', 'writtenOut'];
       const nets = paths.map(() => ({ online: new QNetwork(spaces, model, cfg.dueling, 2), target: new QNetwork(spaces, model, cfg.dueling, 3) }));
       const optimizers = paths.map(() => tf.train.adam(0.01, 0.9, 0.999, 1e-8));
       const buffer = new ReplayBuffer(64, 4, cfg.prioritizedReplay ? { alpha: 0.6, eps: 1e-6 } : null);
@@ -142,9 +193,9 @@ describe('DQN', () => {
       const w0 = nets[0].online.getWeights();
       for (let step = 1; step <= 5; step++) {
         const s = buffer.sample(cfg.batchSize, rng, 0.5);
-        const [a, b] = paths.map((path, i) => {
+        const [a, b] = paths.map((gradientPath, i) => {
           const targetP = tf.tidy(() => nets[i].target.params.unpack());
-          const out = dqnStep({ ...nets[i], targetP }, optimizers[i], s, cfg, { algorithm: 'dqn', where: () => `step ${step}` }, path);
+          const out = dqnStep({ ...nets[i], targetP }, optimizers[i], s, { ...cfg, gradientPath }, { algorithm: 'dqn', where: () => `step ${step}` });
           tf.dispose(Object.values(targetP));
           return out;
         });
@@ -265,9 +316,9 @@ describe('DQN', () => {
     return { algo, worker };
   }
 
-  it('leaks no tensors across updates with gradient and target steps, weight syncs and sampling', async () => {
+  it('leaks no tensors across updates with gradient and target steps, weight syncs and sampling, by either gradient path (conv: the tape)', async () => {
     const conv: ModelConfig = { hiddenSizes: [16], activation: 'relu', sharedLayers: false, conv: [{ filters: 4, kernel: 3, stride: 1, padding: 'valid' }] };
-    const cases: [Record<string, unknown>, string?, ModelConfig?][] = [[{}], [{ prioritizedReplay: true, dueling: true, nStep: 3 }], [{ doubleQ: false }], [{ prioritizedReplay: true }, 'Catch', conv]];
+    const cases: [Record<string, unknown>, string?, ModelConfig?][] = [[{}], [{ gradientPath: 'writtenOut' }], [{ prioritizedReplay: true, dueling: true, nStep: 3 }], [{ doubleQ: false, gradientPath: 'writtenOut' }], [{ prioritizedReplay: true, gradientPath: 'writtenOut' }, 'Catch', conv]];
     for (const [overrides, envId, model] of cases) {
       const { algo, worker } = makeDqn(overrides, envId, model);
       if (model?.conv) assert.deepEqual(weightsOf(algo)[0].shape, [9, 4], 'conv/0/w is the first weight');

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs';
 import { ActorCritic } from '../algorithms/ppo/actor-critic';
 import { ppo, ppoConfigSchema, type Ppo } from '../algorithms/ppo/ppo';
-import { ppoLoss, ppoLossGradient, ppoLossMetrics } from '../algorithms/ppo/loss';
+import { ppoLoss, ppoObjective } from '../algorithms/ppo/loss';
 import { activate, Dense } from '../algorithms/common/mlp';
 import { FlatParams } from '../algorithms/common/flat-model';
 import { makeEnv, Rng } from '../envs';
@@ -11,7 +11,8 @@ import { RolloutWorker } from '../src/runtime/rollout-worker';
 import type { ModelConfig } from '../core/algorithm';
 import { actOn, specOf, weightsOf, withWeights } from './policy-fixtures';
 import { NonFiniteError } from '../core/errors';
-import { ppoStep, type GradientPath, type PpoMinibatch } from '../algorithms/ppo/step';
+import { ppoStep, ppoWrittenOutGradient, type PpoMinibatch } from '../algorithms/ppo/step';
+import { gradientPaths, tapeGradient, type GradientPath } from '../algorithms/common/gradient-step';
 
 const model: ModelConfig = { hiddenSizes: [16, 16], activation: 'tanh' as const, sharedLayers: false };
 const convModel: ModelConfig = { ...model, conv: [{ filters: 4, kernel: 3, stride: 1, padding: 'valid' }, { filters: 4, kernel: 3, stride: 2, padding: 'same' }] };
@@ -41,7 +42,7 @@ describe('PPO', () => {
     await selectBackend('wasm');
   });
 
-  it('computes the clipped surrogate, value loss, entropy and diagnostics on tiny inputs as worked out by hand, in tfjs and in the logged metrics', () => {
+  it('computes the clipped surrogate, value loss, entropy and diagnostics on tiny inputs as worked out by hand, as the logged metrics', () => {
     // Row 0: ratio 0.75/0.5 = 1.5, A = +1: min(1.5, clip 1.2) -> loss -1.2 (clipped).
     // Row 1: ratio 0.36/0.4 = 0.9, A = -1: max(0.9, 0.9) -> loss 0.9 (inside the clip range).
     // pgLoss = (-1.2 + 0.9) / 2 = -0.15; clipFraction = 1/2.
@@ -51,18 +52,14 @@ describe('PPO', () => {
     // loss = -0.15 - 0.01 * 0.6 + 0.5 * 0.4225 = 0.05525.
     const cfg = { clipRange: 0.2, clipRangeVf: 0.2, entCoef: 0.01, vfCoef: 0.5 };
     const rows = { logProb: [Math.log(0.75), Math.log(0.36)], oldLogp: [Math.log(0.5), Math.log(0.4)], advantages: [1, -1], entropy: [0.5, 0.7], value: [1, 2], oldValues: [0.5, 2], returns: [2, 2] };
-    const l = tf.tidy(() => {
+    const got: Record<string, number> = tf.tidy(() => {
       const t = Object.fromEntries(Object.entries(rows).map(([k, v]) => [k, tf.tensor1d(v)])) as Record<keyof typeof rows, tf.Tensor>;
-      const out = ppoLoss(t, cfg);
-      return { pgLoss: out.pgLoss.dataSync()[0], vLoss: out.vLoss.dataSync()[0], entropyLoss: out.entropyLoss.dataSync()[0], loss: out.loss.dataSync()[0], ratio: out.ratio.dataSync() as Float32Array };
+      const out = ppoObjective(t, cfg);
+      return { loss: out.loss.dataSync()[0], ...Object.fromEntries(Object.entries(out.metrics).map(([k, v]) => [k, (v as tf.Tensor).dataSync()[0]])) };
     });
-    const expected = { pgLoss: -0.15, vLoss: 0.4225, entropyLoss: 0.6, loss: 0.05525 };
-    for (const [k, v] of Object.entries(expected)) assert.ok(Math.abs(l[k as keyof typeof expected] - v) < 1e-5, `${k}: ${l[k as keyof typeof expected]} != ${v}`);
-    const f32 = (xs: number[]) => Float32Array.from(xs);
-    const m = ppoLossMetrics({ ratio: l.ratio, entropy: f32(rows.entropy), value: f32(rows.value) }, { advantages: f32(rows.advantages), oldValues: f32(rows.oldValues), returns: f32(rows.returns) }, cfg);
-    const logged = { policyLoss: -0.15, valueLoss: 0.4225, entropy: 0.6, approxKl: 0.04994775, clipFraction: 0.5 };
-    assert.deepEqual(Object.keys(m), Object.keys(logged));
-    for (const [k, v] of Object.entries(logged)) assert.ok(Math.abs(m[k as keyof typeof logged] - v) < 1e-5, `${k}: ${m[k as keyof typeof logged]} != ${v}`);
+    const expected = { loss: 0.05525, policyLoss: -0.15, valueLoss: 0.4225, entropy: 0.6, approxKl: 0.04994775, clipFraction: 0.5 };
+    assert.deepEqual(Object.keys(got), Object.keys(expected));
+    for (const [k, v] of Object.entries(expected)) assert.ok(Math.abs(got[k] - v) < 1e-5, `${k}: ${got[k]} != ${v}`);
   });
 
   it("matches tfjs' own gradients with its hand-written dense and tanh gradients", () => {
@@ -86,7 +83,7 @@ describe('PPO', () => {
     params.dispose();
   });
 
-  it("writes out the PPO loss's gradient exactly as tfjs' autodiff computes it", () => {
+  it('gives the same gradient and metrics by the tape as by the written-out path on a seeded minibatch (discrete and Gaussian, shared and separate towers)', () => {
     const rng = new Rng(11);
     const cases = [
       ['CartPole-v1', false, null],
@@ -98,7 +95,7 @@ describe('PPO', () => {
       const env = makeEnv(envId);
       const spec = { observationSpace: env.observationSpace.toSpec(), actionSpace: env.actionSpace.toSpec() };
       const net = new ActorCritic(spec, { hiddenSizes: [8, 8], activation: 'tanh', sharedLayers }, 4, -0.3);
-      const cfg = { clipRange: 0.2, clipRangeVf, entCoef: 0.05, vfCoef: 0.5 };
+      const cfg = ppoConfigSchema.parse({ clipRange: 0.2, clipRangeVf, entCoef: 0.05, vfCoef: 0.5 });
       const B = 24;
       const t = tf.tidy(() => {
         const obs = tf.tensor2d(Float32Array.from({ length: B * net.obsSize }, () => rng.normal()), [B, net.obsSize]);
@@ -110,33 +107,28 @@ describe('PPO', () => {
         const oldValues = tf.add(value, tf.tensor1d(Array.from({ length: B }, () => rng.uniform(-0.5, 0.5))));
         return { obs, actions, oldLogp, oldValues, advantages: tf.tensor1d(Array.from({ length: B }, () => rng.normal())), returns: tf.tensor1d(Array.from({ length: B }, () => rng.normal())) };
       });
-      const { grads } = tf.variableGrads(() => {
-        const { pi, value, logStd } = net.forward(t.obs);
-        const { logProb, entropy } = net.evaluateActions(pi, logStd, t.actions);
-        return ppoLoss({ logProb, entropy, value, ...t }, cfg).loss;
-      }, net.variables);
-      const auto = grads[net.params.variable.name].dataSync();
-      const clippedRows = tf.tidy(() => {
-        const { pi, logStd } = net.forward(t.obs);
-        const ratio = tf.exp(tf.sub(net.evaluateActions(pi, logStd, t.actions).logProb, t.oldLogp));
-        return tf.sum(tf.cast(tf.greater(tf.abs(tf.sub(ratio, 1)), 0.2), 'float32')).dataSync()[0];
+      const before = tf.memory().numTensors;
+      const [tape, mine] = tf.tidy(() => {
+        const paths = [tapeGradient((p) => ppoLoss(net, p, t, cfg), net.params), ppoWrittenOutGradient(net, t, cfg)];
+        const read = paths.map((g) => ({ grad: g.grad.dataSync(), loss: g.loss.dataSync()[0], metrics: Object.fromEntries(Object.entries(g.metrics).map(([k, v]) => [k, (v as tf.Tensor).dataSync()[0]])) }));
+        tf.dispose([paths[0].loss, ...Object.values(paths[0].metrics)]); // kept by the tape
+        return read;
       });
-      assert.ok(clippedRows > 0 && clippedRows < B, `${clippedRows} of ${B} ratios clipped: both sides of the clip should be tested`);
-      const mine = tf.tidy(() => {
-        const p = net.params.unpack();
-        const { pi, value, rec } = net.forwardRecorded(t.obs, p);
-        const g = ppoLossGradient({ pi, value, logStd: net.discrete ? null : p['pi/logStd'], ...t }, cfg);
-        return net.backward(p, rec, g.dPi, g.dValue, g.dLogStd).dataSync();
-      });
-      const worst = Math.max(...Array.from(mine, (v, i) => Math.abs(v - auto[i])));
-      assert.ok(worst < 1e-5, `${envId} shared ${sharedLayers} clipRangeVf ${clipRangeVf}: largest difference ${worst}`);
-      assert.ok(Math.max(...Array.from(auto, Math.abs)) > 0.01);
-      tf.dispose([...Object.values(t), ...Object.values(grads)]);
+      assert.equal(tf.memory().numTensors, before);
+      const label = `${envId} shared ${sharedLayers} clipRangeVf ${clipRangeVf}`;
+      assert.ok(tape.metrics.clipFraction > 0 && tape.metrics.clipFraction < 1, `${label}: clip fraction ${tape.metrics.clipFraction}: both sides of the clip should be tested`);
+      assert.equal(mine.grad.length, tape.grad.length);
+      const worst = Math.max(...Array.from(mine.grad, (v, i) => Math.abs(v - tape.grad[i])));
+      assert.ok(worst < 1e-5, `${label}: largest difference ${worst}`);
+      assert.ok(Math.max(...Array.from(tape.grad, Math.abs)) > 0.01, `${label}: a gradient of zeros proves nothing`);
+      assert.ok(Math.abs(mine.loss - tape.loss) < 1e-5, `${label}: loss ${mine.loss} != ${tape.loss}`);
+      for (const [k, v] of Object.entries(tape.metrics)) assert.ok(Math.abs(mine.metrics[k] - v) < 1e-5, `${label} ${k}: ${mine.metrics[k]} (written out) != ${v} (tape)`);
+      tf.dispose(Object.values(t));
       net.dispose();
     }
   });
 
-  it('takes the same gradient steps, metrics included, through the reference loss on the tape as through the written-out gradient', () => {
+  it('takes the same gradient steps, metrics included, through the loss on the tape as through the written-out gradient', () => {
     const rng = new Rng(13);
     const cases = [
       ['CartPole-v1', false, {}],
@@ -146,7 +138,7 @@ describe('PPO', () => {
       const env = makeEnv(envId);
       const spec = { observationSpace: env.observationSpace.toSpec(), actionSpace: env.actionSpace.toSpec() };
       const cfg = ppoConfigSchema.parse(overrides);
-      const paths: GradientPath[] = ['reference', 'writtenOut'];
+      const paths: GradientPath[] = ['tape', 'writtenOut'];
       const nets = paths.map(() => new ActorCritic(spec, { hiddenSizes: [8, 8], activation: 'tanh', sharedLayers }, 4, -0.3));
       const optimizers = paths.map(() => tf.train.adam(0.01, 0.9, 0.999, 1e-5));
       const B = 32;
@@ -170,7 +162,7 @@ describe('PPO', () => {
       const w0 = net.getWeights();
       let clipped = 0;
       for (let step = 1; step <= 5; step++) {
-        const [a, b] = paths.map((path, i) => ppoStep(nets[i], optimizers[i], mb, cfg, { algorithm: 'ppo', where: () => `step ${step}` }, path));
+        const [a, b] = paths.map((gradientPath, i) => ppoStep(nets[i], optimizers[i], mb, { ...cfg, gradientPath }, { algorithm: 'ppo', where: () => `step ${step}` }));
         for (const k of Object.keys(a) as (keyof typeof a)[]) assert.ok(Math.abs(a[k] - b[k]) <= 1e-5 * (1 + Math.abs(a[k])), `${envId} step ${step} ${k}: ${a[k]} (tape) != ${b[k]} (written out)`);
         clipped += a.clipFraction;
       }
@@ -220,12 +212,12 @@ describe('PPO', () => {
     return metrics;
   }
 
-  it('leaks no tensors across an update, a weight sync and sampling', async () => {
-    await assertNoLeak(makePpo());
+  it('leaks no tensors across an update, a weight sync and sampling, by either gradient path', async () => {
+    for (const gradientPath of gradientPaths) await assertNoLeak(makePpo({ gradientPath }));
   });
 
-  it('leaks no tensors across an update, a weight sync and sampling with a conv encoder on Catch', async () => {
-    const made = makePpo({}, { envId: 'Catch', model: convModel });
+  it('leaks no tensors across an update, a weight sync and sampling with a conv encoder on Catch (which takes the tape even when writtenOut is asked)', async () => {
+    const made = makePpo({ gradientPath: 'writtenOut' }, { envId: 'Catch', model: convModel });
     assert.deepEqual(weightsOf(made.algo).slice(0, 4).map((w) => [w.name, w.shape]), [['conv/0/w', [9, 4]], ['conv/0/b', [4]], ['conv/1/w', [36, 4]], ['conv/1/b', [4]]]);
     await assertNoLeak(made);
   });

@@ -3,7 +3,7 @@ import type { Rng } from '../../core/rng';
 import type { SpaceSpec } from '../../core/spaces';
 import type { ModelConfig } from '../../core/algorithm';
 import { ConfigError } from '../../core/errors';
-import type { FlatParams } from './flat-model';
+import type { FlatParams } from './flat-params';
 import { activate, Dense } from './mlp';
 
 /** One conv layer of `model.conv`: `filters` outputs of a `kernel` x `kernel` window moved by `stride`. */

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../../core/rng';
-import type { FlatParams } from './flat-model';
+import type { FlatParams } from './flat-params';
 
 /**
  * Dense layers and MLPs as plain tfjs variables.

@@ -1,4 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
+import type { LossOutput } from '../common/gradient-step';
+import type { DqnConfig } from './config';
+import type { QNetwork } from './q-network';
 
 /**
  * DQN's loss on a sampled minibatch (Mnih et al., 2015; double Q: van Hasselt et al., 2016),
@@ -10,10 +13,50 @@ import * as tf from '@tensorflow/tfjs';
  *   loss     = mean(w * huber(tdError)),  huber(x) = 0.5 x^2 for |x| <= delta, else delta (|x| - delta / 2)
  *   priority = |tdError| + eps                   (prioritized replay: `ReplayBuffer.updatePriorities`)
  *
- * with w the importance weights of prioritized replay (all 1 without it). Stated side by side:
- * `huberLoss` in tfjs ops for the tape (the conv path, and the reference), `huberLossGradient`
- * its derivative by Q(s, a) written out (the MLP path), `dqnLossMetrics` the logged numbers.
+ * with w the importance weights of prioritized replay (all 1 without it). Stated once, in tfjs
+ * ops: `dqnLoss` (parameters, minibatch) -> loss, metrics and TD errors, which the tape
+ * differentiates (the default path). `huberLossGradient` is its derivative by Q(s, a) written
+ * out, for the opt-in fast path (`gradientPath: writtenOut`), which evaluates `dqnObjective`,
+ * the same loss from the Q-values, for its metrics; a test holds the two paths' gradients to
+ * each other.
  */
+
+/**
+ * A sampled minibatch as tensors: `obs` the B observations [B, obsSize], followed (double Q)
+ * by the B next observations, which the online network values in the same forward pass;
+ * `actions` one-hot [B, A]; `qNextTarget` the target network's Q-values of the next
+ * observations [B, A]; `weights` the importance weights [B] (null: uniform replay, all 1).
+ */
+export interface DqnBatch {
+  obs: tf.Tensor2D;
+  actions: tf.Tensor2D;
+  rewards: tf.Tensor1D;
+  discounts: tf.Tensor1D;
+  qNextTarget: tf.Tensor2D;
+  weights: tf.Tensor1D | null;
+}
+
+/** The loss's settings. */
+export type DqnLossConfig = Pick<DqnConfig, 'doubleQ' | 'huberDelta'>;
+
+/** What a gradient step logs, by the names it is logged under: the loss, mean Q(s, a) and mean |tdError|. */
+export type DqnMetric = 'loss' | 'qMean' | 'tdError';
+export type DqnLossMetrics = Record<DqnMetric, number>;
+
+/** The loss, stated once: of the parameters `p` of the online network `net`, on the minibatch `mb`; with the TD errors per row (`td`, for the priorities). */
+export function dqnLoss(net: QNetwork, p: Record<string, tf.Tensor>, mb: DqnBatch, cfg: DqnLossConfig): LossOutput<DqnMetric, 'td'> {
+  return dqnObjective(net.forward(p, mb.obs), mb, cfg);
+}
+
+/** The loss from the online network's Q-values `qAll` of `mb.obs` (argmax passes no gradient into the targets). */
+export function dqnObjective(qAll: tf.Tensor2D, mb: DqnBatch, cfg: DqnLossConfig): LossOutput<DqnMetric, 'td'> {
+  const [B, A] = mb.actions.shape;
+  const q = cfg.doubleQ ? tf.slice(qAll, [0, 0], [B, A]) : qAll;
+  const qNextOnline = cfg.doubleQ ? tf.slice(qAll, [B, 0], [B, A]) : null;
+  const { qsa, td } = tdErrors(q, mb.actions, qTargets(mb.rewards, mb.discounts, mb.qNextTarget, qNextOnline));
+  const loss = huberLoss(td, mb.weights, cfg.huberDelta);
+  return { loss, metrics: { loss, qMean: tf.mean(qsa) as tf.Scalar, tdError: tf.mean(tf.abs(td)) as tf.Scalar }, rows: { td } };
+}
 
 /**
  * TD targets r + discount * Q'(s', a'), where a' is the target network's best action, or with
@@ -45,27 +88,4 @@ export function huberLoss(td: tf.Tensor, weights: tf.Tensor | null, delta: numbe
 export function huberLossGradient(td: tf.Tensor, weights: tf.Tensor | null, delta: number): tf.Tensor1D {
   const dqsa = tf.mul(tf.clipByValue(td, -delta, delta), 1 / td.shape[0]!);
   return (weights ? tf.mul(dqsa, weights) : dqsa) as tf.Tensor1D;
-}
-
-/** What a gradient step logs, by the names it is logged under: the loss, mean Q(s, a) and mean |tdError|. */
-export interface DqnLossMetrics {
-  loss: number;
-  qMean: number;
-  tdError: number;
-}
-
-/** The metrics of one minibatch from its rows: Q(s, a), the TD errors and the importance weights, [B] each. */
-export function dqnLossMetrics(qsa: Float32Array, td: Float32Array, weights: Float32Array, delta: number): DqnLossMetrics {
-  const B = td.length;
-  let loss = 0;
-  let qSum = 0;
-  let tdAbs = 0;
-  for (let j = 0; j < B; j++) {
-    const a = Math.abs(td[j]);
-    const c = Math.min(a, delta);
-    loss += weights[j] * (0.5 * c * c + delta * (a - c));
-    qSum += qsa[j];
-    tdAbs += a;
-  }
-  return { loss: loss / B, qMean: qSum / B, tdError: tdAbs / B };
 }

@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { diagGaussian } from '../common/distributions';
-import type { PpoConfig } from './ppo';
+import type { LossOutput } from '../common/gradient-step';
+import type { ActorCritic } from './actor-critic';
+import type { PpoConfig } from './config';
 
 /**
  * PPO's loss on one minibatch (Schulman et al., 2017), named as CleanRL's ppo.py names it:
@@ -12,10 +14,11 @@ import type { PpoConfig } from './ppo';
  *   entropyLoss = mean(H)
  *   loss        = pgLoss - entCoef entropyLoss + vfCoef vLoss
  *
- * stated three ways, side by side: `ppoLoss` in tfjs ops for tfjs' tape (the conv path, and the
- * reference the tests hold the other two to); `ppoLossGradient`, its derivative written out (the
- * MLP path: the same numbers in half the kernels); and `ppoLossMetrics`, the logged numbers, in
- * plain JS from each row's ratio, entropy and value, whichever path gave them.
+ * stated once, in tfjs ops: `ppoLoss` (parameters, minibatch) -> loss and metrics, which the
+ * tape differentiates (the default path). `ppoLossGradient` is its derivative by the network's
+ * outputs written out, for the opt-in fast path (`gradientPath: writtenOut`), which evaluates
+ * `ppoObjective`, the same loss from the outputs, for its metrics; a test holds the two paths'
+ * gradients to each other.
  */
 
 /** The loss's settings. */
@@ -29,35 +32,56 @@ export interface PpoLossTargets {
   returns: tf.Tensor;
 }
 
-/** The loss in tfjs ops, each part named; differentiate `loss`. `ratio` [B] is for the metrics. */
-export function ppoLoss(
-  t: PpoLossTargets & { logProb: tf.Tensor; entropy: tf.Tensor; value: tf.Tensor },
-  cfg: PpoLossConfig,
-): { pgLoss: tf.Tensor; vLoss: tf.Tensor; entropyLoss: tf.Tensor; loss: tf.Scalar; ratio: tf.Tensor } {
-  const ratio = tf.exp(tf.sub(t.logProb, t.oldLogp));
+/** A minibatch as tensors: `obs` [B, obsSize], `actions` [B, actionSize] one-hot (Discrete) or raw (Box), the targets [B]. */
+export interface PpoBatch extends PpoLossTargets {
+  obs: tf.Tensor;
+  actions: tf.Tensor;
+}
+
+/**
+ * What `update()` logs of a minibatch, by the names it logs them under: policyLoss (pgLoss),
+ * valueLoss (vLoss), entropy (entropyLoss), approxKl (the "k3" estimator mean((r - 1) - log r),
+ * as CleanRL's approx_kl) and clipFraction (the share of rows with |r - 1| > clipRange).
+ */
+export type PpoMetric = 'policyLoss' | 'valueLoss' | 'entropy' | 'approxKl' | 'clipFraction';
+export type PpoLossMetrics = Record<PpoMetric, number>;
+
+/** The loss, stated once: of the parameters `p` of `net`, on the minibatch `mb`. */
+export function ppoLoss(net: ActorCritic, p: Record<string, tf.Tensor>, mb: PpoBatch, cfg: PpoLossConfig): LossOutput<PpoMetric> {
+  const { pi, value, logStd } = net.forward(mb.obs, p);
+  const { logProb, entropy } = net.evaluateActions(pi, logStd, mb.actions);
+  return ppoObjective({ ...mb, logProb, entropy, value }, cfg);
+}
+
+/** The loss from the network's outputs: log pi(a|s) [B], the entropy ([B], or a Gaussian's [] or [1]) and the value [B]. */
+export function ppoObjective(t: PpoLossTargets & { logProb: tf.Tensor; entropy: tf.Tensor; value: tf.Tensor }, cfg: PpoLossConfig): LossOutput<PpoMetric> {
+  const logRatio = tf.sub(t.logProb, t.oldLogp);
+  const ratio = tf.exp(logRatio);
   const negAdv = tf.neg(t.advantages);
-  const pgLoss = tf.mean(tf.maximum(tf.mul(negAdv, ratio), tf.mul(negAdv, tf.clipByValue(ratio, 1 - cfg.clipRange, 1 + cfg.clipRange))));
+  const pgLoss = tf.mean(tf.maximum(tf.mul(negAdv, ratio), tf.mul(negAdv, tf.clipByValue(ratio, 1 - cfg.clipRange, 1 + cfg.clipRange)))) as tf.Scalar;
   let vLoss = tf.square(tf.sub(t.value, t.returns));
   if (cfg.clipRangeVf !== null) {
     const clipped = tf.add(t.oldValues, tf.clipByValue(tf.sub(t.value, t.oldValues), -cfg.clipRangeVf, cfg.clipRangeVf));
     vLoss = tf.maximum(vLoss, tf.square(tf.sub(clipped, t.returns)));
   }
   vLoss = tf.mul(0.5, tf.mean(vLoss));
-  const entropyLoss = tf.mean(t.entropy);
+  const entropyLoss = tf.mean(t.entropy) as tf.Scalar;
   const loss = tf.add(tf.sub(pgLoss, tf.mul(cfg.entCoef, entropyLoss)), tf.mul(cfg.vfCoef, vLoss)) as tf.Scalar;
-  return { pgLoss, vLoss, entropyLoss, loss, ratio };
+  const approxKl = tf.mean(tf.sub(tf.sub(ratio, 1), logRatio)) as tf.Scalar;
+  const clipFraction = tf.mean(tf.cast(tf.greater(tf.abs(tf.sub(ratio, 1)), cfg.clipRange), 'float32')) as tf.Scalar;
+  return { loss, metrics: { policyLoss: pgLoss, valueLoss: vLoss as tf.Scalar, entropy: entropyLoss, approxKl, clipFraction } };
 }
 
 /**
  * The derivatives of `ppoLoss`'s loss by the policy output `pi` (logits, or a Gaussian's mean),
- * the value and the Gaussian log-std, written out; with each row's ratio and entropy (a
- * Gaussian's entropy is one number, [1]) for the metrics. `actions`: one-hot (Discrete) or raw
+ * the value and the Gaussian log-std, written out; with each row's log pi(a|s) and entropy (a
+ * Gaussian's entropy is one number, [1]), from which `ppoObjective` gives the metrics. `actions`: one-hot (Discrete) or raw
  * (Box). Where tfjs' `maximum` and `clipByValue` pick a side at a tie, these pick the same.
  */
 export function ppoLossGradient(
   t: PpoLossTargets & { pi: tf.Tensor; logStd: tf.Tensor | null; actions: tf.Tensor; value: tf.Tensor },
   cfg: PpoLossConfig,
-): { dPi: tf.Tensor; dValue: tf.Tensor; dLogStd: tf.Tensor | null; ratio: tf.Tensor; entropy: tf.Tensor } {
+): { dPi: tf.Tensor; dValue: tf.Tensor; dLogStd: tf.Tensor | null; logProb: tf.Tensor; entropy: tf.Tensor } {
   const B = t.advantages.shape[0]!;
   const inRange = (x: tf.Tensor, lo: number, hi: number) => tf.cast(tf.logicalAnd(tf.greaterEqual(x, lo), tf.lessEqual(x, hi)), 'float32');
   let logp: tf.Tensor;
@@ -102,53 +126,5 @@ export function ppoLossGradient(
     const first = tf.cast(tf.greaterEqual(tf.square(d), tf.square(dc)), 'float32');
     dv = tf.add(tf.mul(d, first), tf.mul(tf.mul(dc, tf.sub(1, first)), inRange(delta, -cfg.clipRangeVf, cfg.clipRangeVf)));
   }
-  return { dPi, dValue: tf.mul(dv, cfg.vfCoef / B), dLogStd, ratio, entropy };
-}
-
-/**
- * What `update()` logs of a minibatch, by the names it logs them under: policyLoss (pgLoss),
- * valueLoss (vLoss), entropy (entropyLoss), approxKl (the "k3" estimator mean((r - 1) - log r),
- * as CleanRL's approx_kl) and clipFraction (the share of rows with |r - 1| > clipRange).
- */
-export interface PpoLossMetrics {
-  policyLoss: number;
-  valueLoss: number;
-  entropy: number;
-  approxKl: number;
-  clipFraction: number;
-}
-
-/**
- * The metrics of one minibatch from each row's numbers after the forward pass: `ratio` and
- * `value` [B], `entropy` [B] or [1] (a Gaussian's); `advantages` as the loss saw them.
- */
-export function ppoLossMetrics(
-  rows: { ratio: Float32Array; entropy: Float32Array; value: Float32Array },
-  mb: { advantages: Float32Array; oldValues: Float32Array; returns: Float32Array },
-  cfg: PpoLossConfig,
-): PpoLossMetrics {
-  const { ratio, value } = rows;
-  const { advantages: adv, oldValues, returns } = mb;
-  const b = adv.length;
-  let pg = 0;
-  let kl = 0;
-  let clipped = 0;
-  let vLoss = 0;
-  for (let i = 0; i < b; i++) {
-    const r = ratio[i];
-    const rc = Math.min(Math.max(r, 1 - cfg.clipRange), 1 + cfg.clipRange);
-    pg += Math.max(-adv[i] * r, -adv[i] * rc);
-    kl += r - 1 - Math.log(r);
-    if (Math.abs(r - 1) > cfg.clipRange) clipped += 1;
-    let sq = (value[i] - returns[i]) ** 2;
-    if (cfg.clipRangeVf !== null) {
-      const vc = oldValues[i] + Math.min(Math.max(value[i] - oldValues[i], -cfg.clipRangeVf), cfg.clipRangeVf);
-      sq = Math.max(sq, (vc - returns[i]) ** 2);
-    }
-    vLoss += sq;
-  }
-  const entropy = rows.entropy.reduce((a, x) => a + x, 0) / rows.entropy.length;
-  // Rounded to float32, as the logged numbers always were: runs before and after stay comparable bit for bit.
-  const f = Math.fround;
-  return { policyLoss: f(pg / b), valueLoss: f((0.5 * vLoss) / b), entropy: f(entropy), approxKl: f(kl / b), clipFraction: f(clipped / b) };
+  return { dPi, dValue: tf.mul(dv, cfg.vfCoef / B), dLogStd, logProb: logp, entropy };
 }

@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
-import { applyGradients, clipByGlobalNorm, refuseNonFinite, type StepPlace } from '../common/optimizer';
+import { gradientStep, type Gradient } from '../common/gradient-step';
+import type { StepPlace } from '../common/optimizer';
 import type { ActorCritic } from './actor-critic';
-import { ppoLoss, ppoLossGradient, ppoLossMetrics, type PpoLossMetrics } from './loss';
-import type { PpoConfig } from './ppo';
+import { ppoLoss, ppoLossGradient, ppoObjective, type PpoBatch, type PpoLossMetrics, type PpoMetric } from './loss';
+import type { PpoConfig } from './config';
 
 /** The update's rows, every batch joined: what a minibatch is drawn from. */
 export interface PpoRollout {
@@ -23,9 +24,6 @@ export interface PpoMinibatch {
   oldValues: Float32Array;
   returns: Float32Array;
 }
-
-/** How a step differentiates the loss: through tfjs' tape (`reference`) or the written-out gradient. */
-export type GradientPath = 'reference' | 'writtenOut';
 
 /** The rows `idx` of `data`, advantages normalised within the minibatch when `normalizeAdvantages`. */
 export function gatherMinibatch(net: ActorCritic, data: PpoRollout, idx: Int32Array, normalizeAdvantages: boolean): PpoMinibatch {
@@ -55,71 +53,45 @@ export function gatherMinibatch(net: ActorCritic, data: PpoRollout, idx: Int32Ar
 }
 
 /**
- * One gradient step of `ppoLoss` on a minibatch: the gradient (written out, or through the tape
- * for a network with conv layers, which have no written-out gradient), clipped by global norm
- * and applied. Each row's numbers and the norm come back in one read, before the gradient is
- * applied: a loss or norm that is not finite refuses the step (NonFiniteError) with nothing
- * changed. Returns the minibatch's metrics.
+ * One gradient step of `ppoLoss` on a minibatch (`gradientStep`): through the tape, or with
+ * `cfg.gradientPath` writtenOut through the written-out gradient (not for a network with conv
+ * layers, which have none: those always take the tape). A loss or gradient norm that is not
+ * finite refuses the step (NonFiniteError) with nothing changed. Returns the minibatch's metrics.
  */
-export function ppoStep(
-  net: ActorCritic,
-  optimizer: tf.AdamOptimizer,
-  mb: PpoMinibatch,
-  cfg: PpoConfig,
-  place: StepPlace,
-  path: GradientPath = net.encoder ? 'reference' : 'writtenOut',
-): PpoLossMetrics {
-  const b = mb.advantages.length;
-  const theta = net.params.variable;
+export function ppoStep(net: ActorCritic, optimizer: tf.Optimizer, mb: PpoMinibatch, cfg: PpoConfig, place: StepPlace): PpoLossMetrics {
+  const writtenOut = cfg.gradientPath === 'writtenOut' && !net.encoder;
   let metrics: PpoLossMetrics | undefined;
   tf.tidy(() => {
-    const t = {
-      obs: tf.tensor2d(mb.obs, [b, net.obsSize]),
-      actions: tf.tensor2d(mb.actions, [b, net.actionSize]),
-      advantages: tf.tensor1d(mb.advantages),
-      oldLogp: tf.tensor1d(mb.oldLogp),
-      oldValues: tf.tensor1d(mb.oldValues),
-      returns: tf.tensor1d(mb.returns),
-    };
-    const { grad, rows } = path === 'writtenOut' ? writtenOutGradient(net, t, cfg) : referenceGradient(net, t, cfg);
-    const { clipped, norm } = clipByGlobalNorm({ [theta.name]: grad }, cfg.maxGradNorm);
-    const v = tf.concat([...rows, tf.reshape(norm, [1])]).dataSync() as Float32Array; // [ratio; entropy; value; norm]
-    tf.dispose(rows); // kept out of the tape's scope, so not tidy's to free
-    const n = v.length - 1;
-    const m = ppoLossMetrics({ ratio: v.subarray(0, b), entropy: v.subarray(b, n - b), value: v.subarray(n - b, n) }, mb, cfg);
-    refuseNonFinite(place, { 'policy loss': m.policyLoss, 'value loss': m.valueLoss, entropy: m.entropy, 'gradient norm': v[n] });
-    applyGradients(optimizer, clipped);
-    metrics = m;
+    const t = minibatchTensors(net, mb);
+    metrics = gradientStep((p) => ppoLoss(net, p, t, cfg), net.params, optimizer, cfg.maxGradNorm, place, writtenOut ? () => ppoWrittenOutGradient(net, t, cfg) : undefined).metrics;
   });
   return metrics!;
 }
 
-type MinibatchTensors = { obs: tf.Tensor; actions: tf.Tensor; advantages: tf.Tensor; oldLogp: tf.Tensor; oldValues: tf.Tensor; returns: tf.Tensor };
-
-/** The flat gradient through tfjs' tape, and [ratio, entropy, value] of the rows. */
-function referenceGradient(net: ActorCritic, t: MinibatchTensors, cfg: PpoConfig): { grad: tf.Tensor; rows: tf.Tensor[] } {
-  let rows: tf.Tensor[] = [];
-  const { grads } = tf.variableGrads(() => {
-    const { pi, value, logStd } = net.forward(t.obs);
-    const { logProb, entropy } = net.evaluateActions(pi, logStd, t.actions);
-    const l = ppoLoss({ ...t, logProb, entropy, value }, cfg);
-    rows = [l.ratio, tf.reshape(entropy, [-1]), value].map((x) => tf.keep(x));
-    return l.loss;
-  }, net.variables);
-  return { grad: grads[net.params.variable.name], rows };
+/** A minibatch's rows as tensors. */
+export function minibatchTensors(net: ActorCritic, mb: PpoMinibatch): PpoBatch {
+  const b = mb.advantages.length;
+  return {
+    obs: tf.tensor2d(mb.obs, [b, net.obsSize]),
+    actions: tf.tensor2d(mb.actions, [b, net.actionSize]),
+    advantages: tf.tensor1d(mb.advantages),
+    oldLogp: tf.tensor1d(mb.oldLogp),
+    oldValues: tf.tensor1d(mb.oldValues),
+    returns: tf.tensor1d(mb.returns),
+  };
 }
 
 /**
- * The flat gradient written out (`ppoLossGradient`, then `ActorCritic.backward`): the same
- * numbers as the tape (a test compares them) in half the kernels, which is what a small
- * network's step costs on wasm. And [ratio, entropy, value] of the rows.
+ * `ppoLoss`'s flat gradient written out, without the tape (`ppoLossGradient`, then
+ * `ActorCritic.backward`: inference kernels, no copies of each op's inputs), and its metrics
+ * (`ppoObjective` on the same outputs). Not for a network with conv layers.
  */
-function writtenOutGradient(net: ActorCritic, t: MinibatchTensors, cfg: PpoConfig): { grad: tf.Tensor; rows: tf.Tensor[] } {
+export function ppoWrittenOutGradient(net: ActorCritic, t: PpoBatch, cfg: PpoConfig): Gradient<PpoMetric> {
   const p = net.params.unpack();
   const { pi, value, rec } = net.forwardRecorded(t.obs, p);
   const g = ppoLossGradient({ ...t, pi, value, logStd: net.discrete ? null : p['pi/logStd'] }, cfg);
-  const grad = net.backward(p, rec, g.dPi, g.dValue, g.dLogStd);
-  return { grad, rows: [g.ratio, g.entropy, value] };
+  const out = ppoObjective({ ...t, logProb: g.logProb, entropy: g.entropy, value }, cfg);
+  return { ...out, grad: net.backward(p, rec, g.dPi, g.dValue, g.dLogStd) };
 }
 
 /** (x - mean) / (std + 1e-8), in place; std with Bessel's correction, as torch's. */
