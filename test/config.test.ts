@@ -6,7 +6,7 @@ import { loadConfig } from '../src/config/load';
 import { ConfigError } from '../core/errors';
 import { MAX_ALIASES, MAX_CONFIG_BYTES, MAX_ENV_CONFIG_DEPTH, MAX_ENV_CONFIG_ENTRIES } from '../src/config/limits';
 import { decodeLearnerMessage, encode } from '../src/transport/protocol';
-import { makeSetup, makeWeights } from './protocol-fixtures';
+import { everyLearnerMessage } from './protocol-fixtures';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-config-'));
 
@@ -162,8 +162,9 @@ describe('Config bounds', () => {
     const file = write('env-full.yaml', withEnvConfig(keys(MAX_ENV_CONFIG_ENTRIES - MAX_ENV_CONFIG_DEPTH - 1) + nested(MAX_ENV_CONFIG_DEPTH)));
     const envConfig = loadConfig(file).env.config;
     assert.equal(Object.keys(envConfig).length, MAX_ENV_CONFIG_ENTRIES - MAX_ENV_CONFIG_DEPTH); // and n's 8 nested keys
-    const welcome = { type: 'welcome' as const, workerId: 1, setup: { ...makeSetup(), envConfig }, weights: makeWeights(), policyVersion: 0 };
-    const back = decodeLearnerMessage(encode(welcome));
+    const fixture = everyLearnerMessage().find((m) => m.type === 'welcome')!;
+    assert.ok(fixture.type === 'welcome');
+    const back = decodeLearnerMessage(encode({ ...fixture, setup: { ...fixture.setup, envConfig } }));
     assert.ok(back.type === 'welcome');
     assert.deepEqual(back.setup.envConfig, envConfig);
   });
