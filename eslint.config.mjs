@@ -1,20 +1,25 @@
 // The folder boundaries and the promise rules, checked by `npm run lint` (and so by `npm test`).
 // Dependencies run one way: core/ <- envs/ <- algorithms/ <- src/ (which wires them all).
+// A crossing between folders is found on the resolved file (import-x/no-restricted-paths), so
+// every spelling of it fails (`../src/x`, `./../src/x`, `../envs/../src/x`, `require(...)`);
+// the packages a folder may not use are named (no-restricted-imports).
+import { createNodeResolver, importX } from 'eslint-plugin-import-x';
 import tseslint from 'typescript-eslint';
 
-/** An import of one of `folders` (a relative path climbing into it) or of one of `packages`. */
-function forbid(folders, packages, why) {
-  return [
-    'error',
-    {
-      paths: packages.map((name) => ({ name, message: why })),
-      patterns: [
-        ...(folders.length ? [{ regex: `^(\\.\\./)+(${folders.join('|')})(/|$)`, message: why }] : []),
-        ...packages.map((name) => ({ group: [`${name}/*`], message: why })),
-      ],
-    },
-  ];
+const WHY = {
+  core: 'core/ is the leaf: the contract, errors, spaces and Rng import nothing of the project, tfjs or the runtime',
+  envs: 'envs/ is plain TypeScript: it may import core/ only (no algorithms/, src/, tfjs, sockets or files)',
+  algorithms: 'algorithms/ may import core/ and envs/, never the runtime (src/), sockets, processes or files',
+};
+
+/** An import of one of `packages` (or a subpath of it); a `node:` module also without its prefix. */
+function forbid(packages, why) {
+  const names = packages.flatMap((name) => (name.startsWith('node:') ? [name, name.slice('node:'.length)] : [name]));
+  return ['error', { paths: names.map((name) => ({ name, message: why })), patterns: names.map((name) => ({ group: [`${name}/*`], message: why })) }];
 }
+
+/** Files in folder `target` may not import files in any of `from`. */
+const zone = (target, from) => ({ target: `./${target}`, from: from.map((f) => `./${f}`), message: WHY[target] });
 
 const runtimeOnly = ['zeromq', 'node:child_process', 'node:net', 'node:fs', 'node:worker_threads'];
 
@@ -24,18 +29,29 @@ export default tseslint.config(
     files: ['**/*.ts'],
     languageOptions: { parser: tseslint.parser },
     linterOptions: { reportUnusedDisableDirectives: 'error' },
+    plugins: { 'import-x': importX },
+    settings: { 'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.mts', '.js', '.mjs', '.json'] })] },
+    rules: {
+      'import-x/no-restricted-paths': [
+        'error',
+        {
+          basePath: import.meta.dirname,
+          zones: [zone('core', ['envs', 'algorithms', 'src']), zone('envs', ['algorithms', 'src']), zone('algorithms', ['src'])],
+        },
+      ],
+    },
   },
   {
     files: ['core/**/*.ts'],
-    rules: { 'no-restricted-imports': forbid(['envs', 'algorithms', 'src'], ['@tensorflow/tfjs', ...runtimeOnly], 'core/ is the leaf: the contract, errors, spaces and Rng import nothing of the project, tfjs or the runtime') },
+    rules: { 'no-restricted-imports': forbid(['@tensorflow/tfjs', ...runtimeOnly], WHY.core) },
   },
   {
     files: ['envs/**/*.ts'],
-    rules: { 'no-restricted-imports': forbid(['algorithms', 'src'], ['@tensorflow/tfjs', ...runtimeOnly], 'envs/ is plain TypeScript: it may import core/ only (no algorithms/, src/, tfjs, sockets or files)') },
+    rules: { 'no-restricted-imports': forbid(['@tensorflow/tfjs', ...runtimeOnly], WHY.envs) },
   },
   {
     files: ['algorithms/**/*.ts'],
-    rules: { 'no-restricted-imports': forbid(['src'], runtimeOnly, 'algorithms/ may import core/ and envs/, never the runtime (src/), sockets, processes or files') },
+    rules: { 'no-restricted-imports': forbid(runtimeOnly, WHY.algorithms) },
   },
   {
     files: ['src/**/*.ts'],

@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: PPO and DQN CartPole time-to-solve over three seeds, sampling, transport,
- * one learner's intake from K workers (ingest), the weight broadcast to K, DQN learner and replay throughput; `node dist/bench/run.js <part>` runs one part.
+ * one learner's intake from K workers (ingest), the weight broadcast to K, config loading (config-load), DQN learner and replay throughput; `node dist/bench/run.js <part>` runs one part.
  * `solve-suite` (not part of the default run: it takes an hour or more) trains every shipped config on seeds 0-2 (bench/solve-suite.ts).
  * `eval-stop` (not part of the default run either: about an hour) compares stop rules on evaluation on LunarLander (bench/eval-stop.ts).
  * `grad-paths` times one PPO and DQN gradient step through the tape and through the written-out gradient (bench/grad-paths.ts).
@@ -17,6 +17,7 @@ import { selectBackend } from '../src/backend';
 import { loadConfig } from '../src/config/load';
 import { RolloutWorker } from '../src/runtime/rollout-worker';
 import { broadcast } from './broadcast';
+import { configLoad } from './config-load';
 import { dqnGradientSteps, replayThroughput } from './dqn';
 import { ingest } from './ingest';
 import { evalStop } from './eval-stop';
@@ -128,6 +129,7 @@ async function main(): Promise<void> {
   if (!only || only === 'transport') await transport();
   if (!only || only === 'ingest') await ingest();
   if (!only || only === 'broadcast') await broadcast();
+  if (!only || only === 'config-load') configLoad();
   if (!only || only === 'solve') timeToSolve('configs/ppo-cartpole.yaml', [0, 1, 2]);
   if (only === 'solve-suite') solveSuite(process.argv.slice(3));
   if (only === 'eval-stop') await evalStop(process.argv.slice(3));

@@ -23,11 +23,19 @@ import { EXPORT_FORMATS, exportPolicy } from './export/export';
 import { DEFAULT_POLICY } from '../core/algorithm';
 import { deployKubernetes, SECRET_FILE } from './deploy/kubernetes';
 
+/** The names of rl's commands, in the order `main` registers them (through `named`). */
+const commandNames: string[] = [];
+/** A command's yargs spec (`view <run>`), its name recorded for the message that asks for a command. */
+function named(spec: string): string {
+  commandNames.push(spec.split(' ')[0]);
+  return spec;
+}
+
 async function main(argv: string[]): Promise<void> {
   await yargs(argv)
     .scriptName('rl')
     .command(
-      'train',
+      named('train'),
       'train a policy from a YAML config',
       (y) =>
         y
@@ -67,7 +75,7 @@ async function main(argv: string[]): Promise<void> {
       },
     )
     .command(
-      'evaluate',
+      named('evaluate'),
       "score a checkpoint's policy",
       (y) =>
         y
@@ -86,7 +94,7 @@ async function main(argv: string[]): Promise<void> {
       },
     )
     .command(
-      'export',
+      named('export'),
       "write a checkpoint's policy for use outside the framework: onnx, tfjs (graph model) or js (one ES module)",
       (y) =>
         y
@@ -101,7 +109,7 @@ async function main(argv: string[]): Promise<void> {
       },
     )
     .command(
-      'worker',
+      named('worker'),
       'sample for a learner: rl worker --connect tcp://LEARNER:5555',
       (y) =>
         y
@@ -131,7 +139,7 @@ async function main(argv: string[]): Promise<void> {
       },
     )
     .command(
-      'keys <action> <dir>',
+      named('keys <action> <dir>'),
       'CURVE keys: rl keys generate DIR writes DIR/public.key and DIR/secret.key',
       (y) =>
         y.positional('action', { choices: ['generate'] as const, demandOption: true }).positional('dir', { type: 'string', demandOption: true }),
@@ -141,7 +149,7 @@ async function main(argv: string[]): Promise<void> {
       },
     )
     .command(
-      'deploy <target>',
+      named('deploy <target>'),
       'manifests for a cluster: rl deploy kubernetes --config FILE --image IMG --workers N --out DIR',
       (y) =>
         y
@@ -163,7 +171,7 @@ async function main(argv: string[]): Promise<void> {
       },
     )
     .command(
-      'info <path>',
+      named('info <path>'),
       'what a run dir or a checkpoint is',
       (y) =>
         y
@@ -176,7 +184,7 @@ async function main(argv: string[]): Promise<void> {
       },
     )
     .command(
-      'check-env <env>',
+      named('check-env <env>'),
       "check an env's contract with random actions: rl check-env CartPole-v1, rl check-env ./my-env.ts:MyEnv",
       (y) =>
         y
@@ -192,7 +200,7 @@ async function main(argv: string[]): Promise<void> {
       },
     )
     .command(
-      'view <run>',
+      named('view <run>'),
       'the run in a browser: live curves, config, checkpoints, and the policy playing its env',
       (y) =>
         y
@@ -209,7 +217,7 @@ async function main(argv: string[]): Promise<void> {
       },
     )
     .command(
-      'envs',
+      named('envs'),
       'list the registered environments',
       (y) => y,
       () => {
@@ -223,7 +231,7 @@ async function main(argv: string[]): Promise<void> {
         for (const r of rows) console.log(r.map((cell, c) => cell.padEnd(widths[c])).join('  ').trimEnd());
       },
     )
-    .demandCommand(1, 'name a command: train, evaluate, export, view, info, envs, worker, keys, deploy (rl --help)')
+    .demandCommand(1, `name a command: ${commandNames.join(', ')} (rl --help)`)
     .strict()
     .fail((msg, err) => {
       if (err && !isUsageError(err)) throw err;

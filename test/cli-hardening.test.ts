@@ -125,6 +125,15 @@ describe('CLI hardening (issue 11)', () => {
       });
     }
 
+    it('asks for a command naming every command that `rl --help` lists', () => {
+      const help = rl(['--help']);
+      const listed = [...help.stdout.matchAll(/^  rl ([a-z-]+)/gm)].map((m) => m[1]);
+      assert.ok(listed.includes('check-env') && listed.includes('view'), help.stdout);
+      const r = rl([]);
+      assert.equal(r.stderr, `error: name a command: ${listed.join(', ')} (rl --help)\n`);
+      assert.equal(r.status, 2);
+    });
+
     it('leaves Object.prototype alone when an override names __proto__', () => {
       assert.throws(() => loadConfig(cartpole, ['__proto__.polluted=1']), ConfigError);
       assert.equal(({} as Record<string, unknown>).polluted, undefined);

@@ -43,6 +43,46 @@ function get(base: string, url: string): Promise<{ status: number; body: string 
   });
 }
 
+/** Status and body of a request to `base` (the server's own address) with the headers given, Host included, as written. */
+function request(base: string, pathname: string, headers: Record<string, string>, method = 'GET'): Promise<{ status: number; body: string }> {
+  const url = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: url.hostname, port: url.port, path: pathname, method, headers, setHost: !('Host' in headers) }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** A run dir of one progress line and a config, enough for `rl view`. */
+function tinyRun(): string {
+  const run = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'rl-view-')), 'run');
+  fs.mkdirSync(run);
+  fs.writeFileSync(path.join(run, 'progress.jsonl'), '{"iteration":1,"envSteps":10,"episodeReturnMean":1}\n');
+  fs.writeFileSync(path.join(run, 'config.yaml'), 'algorithm: ppo\n');
+  return run;
+}
+
+/** `rl view RUN --port 0 ...args` as a process, with its URL and what it has written to stderr so far. */
+async function startRlView(run: string, args: string[] = []): Promise<{ url: string; stderr: () => string; stop: () => void }> {
+  const viewer = spawn(process.execPath, [cli, 'view', run, '--port', '0', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  viewer.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    viewer.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /rl view: (http:\/\/\S+\/) /.exec(out);
+      if (m) resolve(m[1]);
+    });
+    viewer.on('exit', (code) => reject(new Error(`rl view exited with ${code}: ${out}${err}`)));
+  });
+  return { url, stderr: () => err, stop: () => viewer.kill('SIGTERM') };
+}
+
 const lines = (file: string) => fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '').length;
 
 describe('rl view', () => {
@@ -141,5 +181,60 @@ describe('rl view', () => {
       await browser.close();
       for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
     }
+  });
+
+  describe('security: DNS rebinding', () => {
+    it('answers a request only when its Host is the address and port it listens on; any other Host gets a 421, logged once', async () => {
+      const view = await startRlView(tinyRun());
+      try {
+        const port = new URL(view.url).port;
+        for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `LocalHost:${port}`, `[::1]:${port}`]) {
+          const r = await request(view.url, '/run/config.yaml', { Host: host });
+          assert.deepEqual(r, { status: 200, body: 'algorithm: ppo\n' }, host);
+        }
+        const forged = [`evil.example:${port}`, 'evil.example', `127.0.0.1.evil.example:${port}`, `localhost:${Number(port) + 1}`, '127.0.0.1', `localhost.:${port}`, `localhost:${port}@evil.example`, `[::1]:${port}x`];
+        for (const host of forged) {
+          for (const url of ['/run/config.yaml', '/api/run', '/', '/app.js', '/api/policy/best.js']) {
+            const r = await request(view.url, url, { Host: host });
+            assert.equal(r.status, 421, `${host} ${url}`);
+            assert.ok(!r.body.includes('algorithm'), `${host} ${url}`);
+          }
+        }
+        const refusals = view.stderr().split('\n').filter((l) => l.includes('refused'));
+        assert.deepEqual(refusals, [
+          `rl view: refused a request with Host "evil.example:${port}" (421): it answers only to 127.0.0.1:${port}, localhost:${port}, [::1]:${port} (DNS rebinding guard); further refusals of this kind are not logged`,
+        ]);
+      } finally {
+        view.stop();
+      }
+    });
+
+    it("refuses a request whose Origin is another site's with a 403, and serves one from its own address", async () => {
+      const view = await startRlView(tinyRun());
+      try {
+        const port = new URL(view.url).port;
+        const host = `127.0.0.1:${port}`;
+        for (const origin of ['http://evil.example', `http://evil.example:${port}`, 'null', `https://127.0.0.1:${port}`, `http://127.0.0.1:${port}/x`]) {
+          const r = await request(view.url, '/api/run', { Host: host, Origin: origin });
+          assert.equal(r.status, 403, origin);
+          assert.ok(!r.body.includes('algorithm'), origin);
+        }
+        assert.equal((await request(view.url, '/run/config.yaml', { Host: host, Origin: `http://localhost:${port}` })).status, 200);
+        assert.equal(view.stderr().split('\n').filter((l) => l.includes('refused a request with Origin')).length, 1);
+      } finally {
+        view.stop();
+      }
+    });
+
+    it('with --host 0.0.0.0, also answers a Host that is an IP address with its port, never a DNS name', async () => {
+      const view = await startRlView(tinyRun(), ['--host', '0.0.0.0']);
+      try {
+        const port = new URL(view.url).port;
+        for (const host of [`0.0.0.0:${port}`, `127.0.0.2:${port}`, `[::1]:${port}`]) assert.equal((await request(view.url, '/run/config.yaml', { Host: host })).status, 200, host);
+        for (const host of [`evil.example:${port}`, `127.0.0.2:${Number(port) + 1}`]) assert.equal((await request(view.url, '/run/config.yaml', { Host: host })).status, 421, host);
+      } finally {
+        view.stop();
+      }
+    });
   });
 });

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { closest } from 'fastest-levenshtein';
-import { LineCounter, isMap, isScalar, parseDocument, parse as parseYaml, stringify } from 'yaml';
+import { LineCounter, isAlias, isMap, isScalar, parseDocument, parse as parseYaml, stringify, visit, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
 import { algorithms } from '../../algorithms';
 import { ConfigError } from '../../core/errors';
@@ -9,6 +9,7 @@ import { describeValue as describe } from '../../core/describe';
 import { listEnvs } from '../../envs/registry';
 import { moduleEnvId, parseModuleRef } from '../env-loader';
 import { MAX_BATCH_STEPS } from '../transport/limits';
+import { MAX_ALIASES, MAX_ALIAS_COUNT, MAX_CONFIG_BYTES, checkEnvConfig } from './limits';
 import { STOP_KEYS, configSchema, type RunConfig } from './schema';
 
 type Path = (string | number)[];
@@ -19,19 +20,27 @@ type Path = (string | number)[];
  * the key path, the value and the rule.
  */
 export function loadConfig(file: string, overrides: string[] = []): RunConfig {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new ConfigError(`${file}: cannot read the config (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-  }
+  const text = readConfigText(file);
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  // yaml's own duplicate-key check compares each key with every key before it (quadratic: 51,000
+  // keys, 1 MB, took 22 s); scanDocument() below does it with a set per mapping.
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
   if (doc.errors.length > 0) {
     const e = doc.errors[0];
     throw new ConfigError(`${file}:${lines.linePos(e.pos[0]).line}: not valid YAML: ${e.message.split('\n')[0]}`);
   }
-  const raw = doc.toJS() ?? {};
+  const scan = scanDocument(doc);
+  if (scan.duplicateKey !== undefined) throw new ConfigError(`${file}:${lines.linePos(scan.duplicateKey).line}: not valid YAML: Map keys must be unique`);
+  if (scan.tooManyAliases !== undefined) throw new ConfigError(`${file}:${lines.linePos(scan.tooManyAliases).line}: a config may hold at most ${MAX_ALIASES} aliases (*name)`);
+  let raw;
+  try {
+    raw = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) ?? {};
+  } catch (err) {
+    if (!(err instanceof ReferenceError)) throw err;
+    // yaml names no node; the first alias of an anchor that itself holds aliases is where a bomb starts.
+    const at = firstNestedAlias(doc);
+    throw new ConfigError(`${file}${at === undefined ? '' : `:${lines.linePos(at).line}`}: not valid YAML: ${err.message} (aliases may copy an anchor's contents at most ${MAX_ALIAS_COUNT} times)`);
+  }
   if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(`${file}: the config must be a mapping of keys, got ${describeValue(raw)}`);
   const overridden = applyOverrides(raw, overrides);
   if (raw.name === undefined) raw.name = path.basename(file).replace(/\.ya?ml$/, '');
@@ -47,6 +56,78 @@ export function loadConfig(file: string, overrides: string[] = []): RunConfig {
     return range ? `${file}:${lines.linePos(range[0]).line}` : file;
   };
   return validateConfig(raw, where);
+}
+
+/** The config file's text, refused when over MAX_CONFIG_BYTES (before reading it all). */
+function readConfigText(file: string): string {
+  const tooBig = (bytes: number) => new ConfigError(`${file}: the config is ${bytes} bytes, more than the limit of ${MAX_CONFIG_BYTES} bytes (1 MiB)`);
+  let text: Buffer;
+  try {
+    const size = fs.statSync(file).size;
+    if (size > MAX_CONFIG_BYTES) throw tooBig(size);
+    text = fs.readFileSync(file);
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError(`${file}: cannot read the config (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  if (text.length > MAX_CONFIG_BYTES) throw tooBig(text.length);
+  return text.toString('utf8');
+}
+
+/**
+ * One pass over the parsed document: where the first key that repeats one before it in the
+ * same mapping starts, and where the alias past MAX_ALIASES stands, if any.
+ */
+function scanDocument(doc: Document): { duplicateKey?: number; tooManyAliases?: number } {
+  const found: { duplicateKey?: number; tooManyAliases?: number } = {};
+  let aliases = 0;
+  visit(doc, {
+    Alias(_, alias) {
+      if (++aliases <= MAX_ALIASES) return undefined;
+      found.tooManyAliases = alias.range?.[0] ?? 0;
+      return visit.BREAK;
+    },
+    Map(_, map) {
+      const seen = new Set<unknown>();
+      for (const { key } of map.items) {
+        if (!isScalar(key)) continue;
+        if (seen.has(key.value)) {
+          found.duplicateKey = key.range?.[0] ?? 0;
+          return visit.BREAK;
+        }
+        seen.add(key.value);
+      }
+      return undefined;
+    },
+  });
+  return found;
+}
+
+/** Where the first alias stands whose anchor's contents hold an alias themselves (else the first alias), if any. */
+function firstNestedAlias(doc: Document): number | undefined {
+  const anchors = new Map<string, Node>();
+  const holdsAlias = new Map<Node, boolean>();
+  let first: number | undefined;
+  let nested: number | undefined;
+  visit(doc, {
+    Node(_, node) {
+      if (isAlias(node)) {
+        first ??= node.range?.[0] ?? 0;
+        const target = anchors.get(node.source);
+        if (target && !holdsAlias.has(target)) {
+          let found = false;
+          visit(target, { Alias: () => ((found = true), visit.BREAK) });
+          holdsAlias.set(target, found);
+        }
+        if (target && holdsAlias.get(target)) {
+          nested = node.range?.[0] ?? 0;
+          return visit.BREAK;
+        }
+      } else if (node.anchor) anchors.set(node.anchor, node);
+      return undefined;
+    },
+  });
+  return nested ?? first;
 }
 
 /** Validates a config object (as `train(config)` takes it); `where` names the source of a key. */
@@ -73,6 +154,7 @@ export function validateConfig(raw: Record<string, unknown>, where: (p: Path) =>
     throw new ConfigError(`${where(['env'])}: env needs an id (a registered env, see \`rl envs\`) or a module (your env's file)`);
   }
   checkEnvNamed(env, where);
+  checkEnvConfig(config.env.config, where(['env', 'config']));
   if (!STOP_KEYS.some((k) => config.stop[k] !== undefined)) {
     throw new ConfigError(`${where(['stop'])}: stop must set at least one of ${STOP_KEYS.join(', ')}`);
   }

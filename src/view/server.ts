@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import { isIP } from 'node:net';
 import * as path from 'node:path';
 import { bestCheckpoint, listCheckpoints, readMetadata } from '../checkpoint';
 import { jsPolicyModule } from '../export/js';
@@ -72,8 +73,14 @@ function runInfo(runDir: string, bundle: PageBundle) {
  * (checkpoint NAME's greedy policy as a dependency-free ES module, `rl export --format js`),
  * and the run's own files under `/run/` (progress.jsonl, config.yaml, videos/...). Anything
  * else, and anything that would leave the run dir, is a 404. GET and HEAD only.
+ *
+ * Against DNS rebinding (a web page whose name is made to resolve to 127.0.0.1 reads the
+ * run), it answers only requests whose `Host` is an address it listens on, with its port (see
+ * `hostCheck`): anything else is a 421. A request with an `Origin` (a browser's cross-origin
+ * fetch) must come from one of those addresses too, else 403. The first refusal of each kind
+ * is logged (`log`, stderr by default).
  */
-export async function startViewServer(opts: { runDir: string; port: number; host: string }): Promise<ViewServer> {
+export async function startViewServer(opts: { runDir: string; port: number; host: string; log?: (line: string) => void }): Promise<ViewServer> {
   const runDir = path.resolve(opts.runDir);
   if (!fs.existsSync(path.join(runDir, 'progress.jsonl')) && !fs.existsSync(path.join(runDir, 'config.yaml'))) {
     throw new ConfigError(`rl view ${opts.runDir}: not a run dir (it holds no progress.jsonl or config.yaml)`);
@@ -90,7 +97,19 @@ export async function startViewServer(opts: { runDir: string; port: number; host
   const notFound = (res: http.ServerResponse) => send(res, 404, 'text/plain; charset=utf-8', 'not found\n', false);
   const sendFile = (res: http.ServerResponse, file: string, head: boolean) => send(res, 200, TYPES[path.extname(file)] ?? 'application/octet-stream', fs.readFileSync(file), head);
 
+  const log = opts.log ?? ((line: string) => console.error(line));
+  const logged = new Set<string>();
+  const refuse = (res: http.ServerResponse, status: number, kind: string, value: string | undefined) => {
+    if (!logged.has(kind)) {
+      logged.add(kind);
+      log(`rl view: refused a request with ${kind} ${JSON.stringify((value ?? '(none)').slice(0, 100))} (${status}): it answers only to ${check.names.join(', ')} (DNS rebinding guard); further refusals of this kind are not logged`);
+    }
+    send(res, status, 'text/plain; charset=utf-8', `refused: this server answers only to ${check.names.map((n) => `http://${n}/`).join(', ')}\n`, false);
+  };
+
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+    if (!check.host(req.headers.host)) return refuse(res, 421, 'Host', req.headers.host);
+    if (req.headers.origin !== undefined && !check.origin(req.headers.origin)) return refuse(res, 403, 'Origin', req.headers.origin);
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain; charset=utf-8', 'GET only\n', false);
     const head = req.method === 'HEAD';
     const url = (req.url ?? '/').split('?')[0];
@@ -134,11 +153,37 @@ export async function startViewServer(opts: { runDir: string; port: number; host
   });
   const address = server.address() as { port: number };
   const shownHost = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+  // Set before any request can arrive: `handle` runs from I/O callbacks, after this continuation.
+  const check = hostCheck(shownHost, address.port);
   return {
     url: `http://${shownHost}:${address.port}/`,
     close: () => new Promise<void>((resolve) => {
       server.closeAllConnections();
       server.close(() => resolve());
     }),
+  };
+}
+
+/**
+ * Which `Host` headers (and `Origin`s) the server answers: `127.0.0.1`, `localhost`, `[::1]`
+ * and the `--host` it was given, each with the port it listens on (a browser leaves out port
+ * 80). Listening on every address (`0.0.0.0`, `::`), any IP address with that port passes too:
+ * a page reached by address is not a rebound DNS name. Names are compared without case.
+ */
+export function hostCheck(shownHost: string, port: number): { names: string[]; host(h: string | undefined): boolean; origin(o: string): boolean } {
+  const hosts = [...new Set(['127.0.0.1', 'localhost', '[::1]', shownHost.toLowerCase()])];
+  const anyAddress = ['0.0.0.0', '[::]'].includes(shownHost);
+  const host = (h: string | undefined): boolean => {
+    const m = /^(\[[^\]]*\]|[^:]*)(?::(\d{1,5}))?$/.exec((h ?? '').toLowerCase());
+    if (!m || Number(m[2] ?? 80) !== port) return false;
+    return hosts.includes(m[1]) || (anyAddress && isIP(m[1].replace(/^\[(.*)\]$/, '$1')) !== 0);
+  };
+  return {
+    names: hosts.map((n) => `${n}:${port}`),
+    host,
+    origin: (o) => {
+      const m = /^http:\/\/([^/]+)$/.exec(o.toLowerCase());
+      return m !== null && host(m[1]);
+    },
   };
 }
