@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { autoResume } from '../src/auto-resume';
-import { listCheckpoints, saveCheckpoint, type Checkpoint } from '../src/checkpoint';
+import { CHECKPOINT_FORMAT, listCheckpoints, saveCheckpoint, type Checkpoint } from '../src/checkpoint';
 import { validateConfig } from '../src/config/load';
 import { acquireRunDir, runDirProblem } from '../src/run-dir';
 import { stopMetAt } from '../src/runtime/stop-met';
@@ -14,7 +14,7 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-auto-resume-'));
 /** A checkpoint's plain parts, for saveCheckpoint without a training run: `iteration` iterations of 100 steps. */
 function fakeCheckpoint(iteration: number, returns: number[] = []) {
   return {
-    metadata: { formatVersion: 1, packageVersion: '0', algorithm: 'ppo', envId: 'CartPole-v1', iteration, envSteps: iteration * 100, wallSeconds: iteration, time: 'now', episodeReturnMean: null, config: {} },
+    metadata: { formatVersion: CHECKPOINT_FORMAT, packageVersion: '0', algorithm: 'ppo', envId: 'CartPole-v1', iteration, envSteps: iteration * 100, wallSeconds: iteration, time: 'now', episodeReturnMean: null, config: {} },
     algorithm: { tensors: [{ name: 'weights/w', shape: [2], data: new Float32Array([1, iteration]) }], json: {} },
     runtime: { iteration, envSteps: iteration * 100, wallSeconds: iteration, policyVersion: iteration, episodes: { returns, lengths: returns, total: returns.length }, workers: [] },
   };

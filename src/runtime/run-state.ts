@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import type { Algorithm, NamedTensor } from '../../core/algorithm';
 import { CheckpointError, TrainingError } from '../../core/errors';
 import { bestOnResume, saveBest } from '../best-checkpoint';
-import { checkpointDue, dropCheckpointsAfter, saveCheckpoint, type BestEvaluation, type Checkpoint } from '../checkpoint';
+import { CHECKPOINT_FORMAT, checkpointDue, dropCheckpointsAfter, saveCheckpoint, type BestEvaluation, type Checkpoint } from '../checkpoint';
 import type { RunConfig } from '../config/schema';
 import { EpisodeWindow } from '../metrics';
 import { truncateProgress } from '../run-dir';
@@ -113,7 +113,7 @@ export class RunState {
     const runtime: RuntimeState = { ...c, episodes: this.episodes.getState(), workers: opts.fresh ? [] : this.sampler.getState() };
     const ep = this.episodes.returnMean;
     const metadata = {
-      formatVersion: 1,
+      formatVersion: CHECKPOINT_FORMAT,
       packageVersion: PACKAGE_VERSION,
       algorithm: this.cfg.algorithm,
       envId: this.cfg.env.id,
