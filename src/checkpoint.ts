@@ -3,10 +3,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { AlgorithmState, NamedTensor } from '../core/algorithm';
 import { crc32 } from '@node-rs/crc32';
-import { CheckpointError } from '../core/errors';
+import { BadCheckpointError, CheckpointError } from '../core/errors';
+import { CHECKPOINT_FORMAT, migrate } from './checkpoint/migrate';
 
-/** Bumped whenever the layout below changes; a checkpoint of another version is refused. */
-export const CHECKPOINT_FORMAT = 1;
+/** The format this version writes; a checkpoint of an older one is migrated as it is read (checkpoint/migrate.ts). */
+export { CHECKPOINT_FORMAT };
 
 export interface CheckpointMetadata {
   formatVersion: number;
@@ -190,40 +191,71 @@ export function describeBest(meta: Pick<CheckpointMetadata, 'iteration' | 'evalu
   return e ? `iteration ${e.iteration}, evaluation ${e.mean.toFixed(1)} ± ${e.std.toFixed(1)} over ${e.episodes} episodes` : `iteration ${meta.iteration}`;
 }
 
+/**
+ * A checkpoint's metadata, in this version's format (see checkpoint/migrate.ts) and checked:
+ * the fields every command reads, and an algorithm that its config names too.
+ */
 export function readMetadata(dir: string, expect: { algorithm?: string } = {}): CheckpointMetadata {
+  return checkMetadata(dir, migrate(dir, readRawMetadata(dir), []).metadata, expect);
+}
+
+/**
+ * The one way a checkpoint's metadata and tensors are read (`loadCheckpoint`, `rl evaluate`,
+ * `rl export`, `rl view`): every file checked against its checksum, then migrated from its
+ * format to this version's, then checked. state.json is read apart (`readState`): `rl evaluate`
+ * needs only the weights.
+ */
+export function readCheckpoint(dir: string, expect: { algorithm?: string } = {}): { metadata: CheckpointMetadata; tensors: NamedTensor[] } {
+  const raw = readRawMetadata(dir);
+  if (typeof raw.formatVersion === 'number' && raw.formatVersion > CHECKPOINT_FORMAT) migrate(dir, raw, []); // says so before reading files it could misread
+  const tensors = readTensors(dir, raw as unknown as CheckpointMetadata);
+  const migrated = migrate(dir, raw, tensors);
+  return { metadata: checkMetadata(dir, migrated.metadata, expect), tensors: migrated.tensors };
+}
+
+export function loadCheckpoint(dir: string, expect: { algorithm?: string } = {}): Checkpoint {
+  const { metadata, tensors } = readCheckpoint(dir, expect);
+  const state = readState(dir, metadata);
+  return { dir, metadata, algorithm: { tensors, json: state.algorithm }, runtime: state.runtime };
+}
+
+/** metadata.json as it is on disk: a JSON object. */
+function readRawMetadata(dir: string): Record<string, unknown> {
   const file = path.join(dir, 'metadata.json');
-  let meta: CheckpointMetadata;
   try {
-    meta = JSON.parse(fs.readFileSync(file, 'utf8'));
-    if (!meta || typeof meta !== 'object') throw new Error('not a JSON object');
+    const meta = JSON.parse(fs.readFileSync(file, 'utf8'));
+    if (!meta || typeof meta !== 'object' || Array.isArray(meta)) throw new Error('not a JSON object');
+    return meta;
   } catch (err) {
-    throw new CheckpointError(`${file}: cannot read checkpoint metadata (${(err as Error).message.split('\n')[0]})`);
+    throw new BadCheckpointError(`${file}: cannot read checkpoint metadata (${(err as Error).message.split('\n')[0]})`);
   }
-  if (meta.formatVersion !== CHECKPOINT_FORMAT) {
-    throw new CheckpointError(`${dir}: checkpoint format ${meta.formatVersion} (written by version ${meta.packageVersion}); this version reads format ${CHECKPOINT_FORMAT}`);
-  }
+}
+
+function checkMetadata(dir: string, raw: Record<string, unknown>, expect: { algorithm?: string }): CheckpointMetadata {
   const fields = { algorithm: 'string', envId: 'string', iteration: 'number', envSteps: 'number', wallSeconds: 'number', config: 'object' } as const;
-  const bad = Object.entries(fields).find(([k, type]) => typeof (meta as unknown as Record<string, unknown>)[k] !== type || (meta as unknown as Record<string, unknown>)[k] === null);
-  if (bad) throw new CheckpointError(`${dir}: damaged checkpoint (metadata.json has no ${bad[0]} (${bad[1]}))`);
+  const bad = Object.entries(fields).find(([k, type]) => typeof raw[k] !== type || raw[k] === null);
+  if (bad) throw new BadCheckpointError(`${dir}: damaged checkpoint (metadata.json has no ${bad[0]} (${bad[1]}))`);
+  const meta = raw as unknown as CheckpointMetadata;
+  const named = meta.config.algorithm;
+  if (named !== undefined && named !== meta.algorithm) {
+    throw new BadCheckpointError(`${dir}: damaged checkpoint (metadata.json names algorithm ${JSON.stringify(meta.algorithm)}, its config ${JSON.stringify(named)})`);
+  }
   if (expect.algorithm !== undefined && meta.algorithm !== expect.algorithm) {
     throw new CheckpointError(`${dir}: checkpoint of algorithm "${meta.algorithm}", but the config trains "${expect.algorithm}"`);
   }
   return meta;
 }
 
-export function loadCheckpoint(dir: string, expect: { algorithm?: string } = {}): Checkpoint {
-  const metadata = readMetadata(dir, expect);
-  const tensors = readTensors(dir, metadata);
-  const state = readState(dir, metadata);
-  return { dir, metadata, algorithm: { tensors, json: state.algorithm }, runtime: state.runtime };
-}
+/** A tensor's name: parts of letters, digits, `_`, `-` and `.` (never `.` or `..` alone) joined by `/`. */
+const TENSOR_NAME = /^(?!\.\.?(\/|$))[\w.-]+(\/(?!\.\.?(\/|$))[\w.-]+)*$/;
 
 /**
- * The tensors of a checkpoint alone (what `rl evaluate` needs), checked: the file matches
- * the checksum in metadata.json (checkpoints written before checksums: skipped), and the
- * index tiles tensors.bin exactly, each entry a name, a shape of whole numbers and its offset.
+ * The tensors of a checkpoint as they are on disk (its format's names), checked: the files
+ * match the checksums in metadata.json (checkpoints written before checksums: skipped), and
+ * the index tiles tensors.bin exactly, each entry a name (unique, a plain path of words), a
+ * shape of whole numbers and its offset.
  */
-export function readTensors(dir: string, metadata: CheckpointMetadata = readMetadata(dir)): NamedTensor[] {
+function readTensors(dir: string, metadata: CheckpointMetadata): NamedTensor[] {
   return damagedIfThrows(dir, () => {
     const index: unknown = JSON.parse(readChecked(dir, 'tensors.json', metadata).toString('utf8'));
     const buf = readChecked(dir, 'tensors.bin', metadata);
@@ -231,14 +263,19 @@ export function readTensors(dir: string, metadata: CheckpointMetadata = readMeta
     const all = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
     if (!Array.isArray(index)) throw new Error('tensors.json is not a list');
     let next = 0;
+    const names = new Set<string>();
     const tensors = index.map((e: { name?: unknown; shape?: unknown; offset?: unknown }, i): NamedTensor => {
       const ok = e && typeof e.name === 'string' && Array.isArray(e.shape) && e.shape.every((d) => Number.isSafeInteger(d) && d >= 0) && e.offset === next;
       if (!ok) throw new Error(`tensors.json entry ${i} is not { name, shape, offset: ${next} }`);
+      const name = e.name as string;
+      if (!TENSOR_NAME.test(name)) throw new Error(`tensors.json entry ${i} has the name ${JSON.stringify(name)}, not a tensor name (words joined by /)`);
+      if (names.has(name)) throw new Error(`tensors.json names ${name} twice`);
+      names.add(name);
       const shape = e.shape as number[];
       const size = shape.reduce((a, b) => a * b, 1);
-      if (next + size > all.length) throw new Error(`tensor ${e.name as string} runs past the end of tensors.bin`);
+      if (next + size > all.length) throw new Error(`tensor ${name} runs past the end of tensors.bin`);
       next += size;
-      return { name: e.name as string, shape, data: all.slice(next - size, next) };
+      return { name, shape, data: all.slice(next - size, next) };
     });
     if (next !== all.length) throw new Error(`tensors.json indexes ${next} values, tensors.bin holds ${all.length}`);
     return tensors;
@@ -272,7 +309,7 @@ function damagedIfThrows<T>(dir: string, fn: () => T): T {
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     const why = e.code === 'ENOENT' ? `${path.basename(e.path ?? '')} is missing` : e.message.split('\n')[0];
-    throw new CheckpointError(`${dir}: damaged checkpoint (${why})`);
+    throw new BadCheckpointError(`${dir}: damaged checkpoint (${why})`);
   }
 }
 

@@ -1,16 +1,17 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SingleBar } from 'cli-progress';
-import { algorithms } from '../algorithms';
+import { algorithmNamed, algorithms } from '../algorithms';
 import { checkpointEnvId, createEnv, resolveEnvDir } from './env-loader';
 import { weightsFromState, type SamplingPolicy } from '../core/algorithm';
 import { selectBackend, type BackendName } from './backend';
-import { bestCheckpoint, describeBest, listCheckpoints, readMetadata, readTensors, resolveCheckpoint, verifyCheckpoint, type CheckpointChoice } from './checkpoint';
+import { bestCheckpoint, describeBest, listCheckpoints, readCheckpoint, readMetadata, resolveCheckpoint, verifyCheckpoint, type CheckpointChoice, type CheckpointMetadata } from './checkpoint';
 import { applyOverrides, describeValue, validateConfig } from './config/load';
 import type { RunConfig } from './config/schema';
 import { evaluatePolicy, type EvaluationResult } from './evaluate';
 import { recordEpisodes } from './record';
-import { CheckpointError, ConfigError } from '../core/errors';
+import { BadCheckpointError, CheckpointError, ConfigError } from '../core/errors';
+import { Rng } from '../core/rng';
 import { seedStreams } from '../core/seed-streams';
 
 /** The config a checkpoint was trained with, `--set` overrides applied (e.g. a longer `stop`). */
@@ -60,25 +61,34 @@ function firstDifference(a: unknown, b: unknown, p: (string | number)[]): { path
  * A checkpoint's policy alone (no optimizer, no sockets), ready to act, with the config it was
  * trained with; the caller disposes of the policy. A module env is loaded only from `envDirs`.
  */
-export async function loadCheckpointPolicy(dir: string, envDirs: string[] = []): Promise<{ meta: ReturnType<typeof readMetadata>; cfg: RunConfig; policy: SamplingPolicy }> {
-  const meta = readMetadata(dir);
+export async function loadCheckpointPolicy(dir: string, envDirs: string[] = []): Promise<{ meta: CheckpointMetadata; cfg: RunConfig; policy: SamplingPolicy }> {
+  const { metadata: meta, tensors } = readCheckpoint(dir); // the weights alone: state.json (optimizer, counters) is not needed here
   const cfg = validateConfig(meta.config, (p) => `${dir}/metadata.json config.${p.join('.')}`);
   // A module env is code: loaded only from a directory the user names (README, "A checkpoint of a module env is code").
   cfg.env.id = checkpointEnvId(cfg.env.id, dir, envDirs.map(resolveEnvDir), (l) => console.error(l));
-  const tensors = readTensors(dir, meta); // the weights alone: state.json (optimizer, counters) is not needed here
   await selectBackend(cfg.backend as BackendName);
-  const module = algorithms[meta.algorithm];
+  const module = algorithmNamed(meta.algorithm);
+  if (!module) throw new BadCheckpointError(`${dir}: checkpoint of another kind (algorithm ${JSON.stringify(meta.algorithm)}; this version has ${Object.keys(algorithms).join(', ')})`);
   const env = createEnv(cfg.env.id, cfg.env.config);
-  const spec = module.policySpec({ config: cfg[meta.algorithm], model: cfg.model, observationSpace: env.observationSpace.toSpec(), actionSpace: env.actionSpace.toSpec() });
-  env.close();
-  const policy = module.createPolicy(spec);
-  const weights = weightsFromState({ tensors, json: {} });
-  if (weights.length === 0) throw new CheckpointError(`${dir}: holds no policy weights (weights/*)`);
+  let probe: Float32Array;
+  let policy: SamplingPolicy;
   try {
+    const spec = module.policySpec({ config: cfg[meta.algorithm], model: cfg.model, observationSpace: env.observationSpace.toSpec(), actionSpace: env.actionSpace.toSpec() });
+    probe = Float32Array.from(env.reset({ seed: 0 }).obs);
+    policy = module.createPolicy(spec);
+  } finally {
+    env.close();
+  }
+  const weights = weightsFromState({ tensors, json: {} });
+  try {
+    if (weights.length === 0) throw new Error('it holds no policy weights (weights/*)');
     policy.setWeights(weights);
+    // One step on an observation of its env: weights of the right sizes but other shapes (a
+    // transposed matrix) fail here, in one line, rather than in the middle of the episodes.
+    policy.act(probe, 1, new Rng(0), { deterministic: true });
   } catch (err) {
     policy.dispose();
-    throw new CheckpointError(`${dir}: its weights do not fit the model of its config (${(err as Error).message.split('\n')[0]})`);
+    throw new BadCheckpointError(`${dir}: checkpoint of another kind: its weights do not fit a ${meta.algorithm} policy of the model of its config (${(err as Error).message.split('\n')[0]})`);
   }
   return { meta, cfg, policy };
 }

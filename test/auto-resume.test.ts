@@ -90,13 +90,13 @@ describe('rl train --resume auto', () => {
       });
     });
 
-    it('refuses a newest checkpoint of another format version instead of skipping it (resuming an older one would delete it)', () => {
+    it('refuses a newest checkpoint of a newer format version instead of skipping it (resuming an older one would delete it)', () => {
       const dir = runWith('newer-format', [1, 2]);
       const meta = path.join(dir, 'checkpoints', 'iter_000002', 'metadata.json');
-      fs.writeFileSync(meta, JSON.stringify({ ...JSON.parse(fs.readFileSync(meta, 'utf8')), formatVersion: 2 }));
+      fs.writeFileSync(meta, JSON.stringify({ ...JSON.parse(fs.readFileSync(meta, 'utf8')), formatVersion: CHECKPOINT_FORMAT + 1 }));
       assert.throws(() => autoResume(dir, () => {}), {
         name: 'CheckpointError',
-        message: `--resume auto: ${dir}/checkpoints/iter_000002: checkpoint format 2; this version reads format 1 (run the version that wrote it)`,
+        message: `--resume auto: ${dir}/checkpoints/iter_000002: checkpoint format ${CHECKPOINT_FORMAT + 1}; this version reads formats up to ${CHECKPOINT_FORMAT} (run the version that wrote it)`,
       });
       assert.equal(listCheckpoints(dir).length, 2);
     });

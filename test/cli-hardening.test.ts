@@ -177,7 +177,7 @@ describe('CLI hardening (issue 11)', () => {
       fs.writeFileSync(path.join(ckpt, 'tensors.json'), JSON.stringify(index));
       assert.throws(() => loadCheckpoint(ckpt), (e: unknown) => e instanceof CheckpointError && e.message === `${ckpt}: damaged checkpoint (tensors.json does not match its checksum in metadata.json)`);
       const ev = rl(['evaluate', '--checkpoint', copy, '--episodes', '1']);
-      assert.equal(ev.status, 1);
+      assert.equal(ev.status, 2);
       assert.equal(ev.stderr, `error: ${ckpt}: damaged checkpoint (tensors.json does not match its checksum in metadata.json)\n`);
       const info = rl(['info', copy]);
       assert.equal(info.status, 1);

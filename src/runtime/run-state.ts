@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import type { Algorithm, NamedTensor } from '../../core/algorithm';
 import { CheckpointError, TrainingError } from '../../core/errors';
 import { bestOnResume, saveBest } from '../best-checkpoint';
+import { checkTensorsFit } from '../checkpoint/fit';
 import { CHECKPOINT_FORMAT, checkpointDue, dropCheckpointsAfter, saveCheckpoint, type BestEvaluation, type Checkpoint } from '../checkpoint';
 import type { RunConfig } from '../config/schema';
 import { EpisodeWindow } from '../metrics';
@@ -64,6 +65,7 @@ export class RunState {
   /** Takes up `ckpt`; progress.jsonl, checkpoints and a best checkpoint past it belong to an abandoned branch and go. */
   async resume(ckpt: Checkpoint): Promise<void> {
     const rt = ckpt.runtime as unknown as RuntimeState;
+    checkTensorsFit(ckpt.dir, this.cfg.algorithm, (await this.algorithm.getState()).tensors, ckpt.algorithm.tensors);
     await this.algorithm.setState(ckpt.algorithm);
     this.sampler.setState(rt.workers);
     this.episodes.setState(rt.episodes);
