@@ -2,7 +2,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { algorithmNamed, algorithms } from '../algorithms';
-import { checkpointEnvId, createEnv, resolveEnvDir } from './env-loader';
+import { trustSourceEnv } from './checkpoint/env-trust';
+import { createEnv, resolveEnvDir } from './env-loader';
 import { weightsFromState, type SamplingPolicy } from '../core/algorithm';
 import { selectBackend, type BackendName } from './backend';
 import { bestCheckpoint, describeBest, listCheckpoints, readCheckpoint, readMetadata, resolveCheckpoint, verifyCheckpoint, type CheckpointChoice, type CheckpointMetadata } from './checkpoint';
@@ -65,7 +66,7 @@ export async function loadCheckpointPolicy(dir: string, envDirs: string[] = []):
   const { metadata: meta, tensors } = readCheckpoint(dir); // the weights alone: state.json (optimizer, counters) is not needed here
   const cfg = validateConfig(meta.config, (p) => `${dir}/metadata.json config.${p.join('.')}`);
   // A module env is code: loaded only from a directory the user names (README, "A checkpoint of a module env is code").
-  cfg.env.id = checkpointEnvId(cfg.env.id, dir, envDirs.map(resolveEnvDir), (l) => console.error(l));
+  trustSourceEnv(cfg.env, { source: dir, command: 'rl evaluate', envDirs: envDirs.map(resolveEnvDir), log: (l) => console.error(l) });
   await selectBackend(cfg.backend as BackendName);
   const module = algorithmNamed(meta.algorithm);
   if (!module) throw new BadCheckpointError(`${dir}: checkpoint of another kind (algorithm ${JSON.stringify(meta.algorithm)}; this version has ${Object.keys(algorithms).join(', ')})`);
