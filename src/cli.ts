@@ -5,8 +5,7 @@ import { hideBin } from 'yargs/helpers';
 import { listEnvs, makeEnv } from '../envs';
 import { selectBackend } from './backend';
 import { checkEnv } from './check-env';
-import { autoResume } from './auto-resume';
-import { resolveCheckpoint } from './checkpoint';
+import { resolveCheckpoint, resumeFrom } from './checkpoint';
 import { learnerCurve, workerCurve } from './security';
 import { generateKeys } from './transport/curve';
 import { WorkerProcess } from './runtime/worker-process';
@@ -48,7 +47,7 @@ async function main(argv: string[]): Promise<void> {
         const auto = args.resume === 'auto';
         if (auto && !args['run-dir']) throw new ConfigError('--resume auto needs --run-dir DIR: the run dir to resume, or to start in while it holds no checkpoint');
         if (auto && !args.config) throw new ConfigError('--resume auto needs --config FILE: the run to start while --run-dir holds no checkpoint');
-        const resume = auto ? autoResume(args['run-dir']!, (l) => console.log(l)) : args.resume ? resolveCheckpoint(args.resume) : undefined;
+        const resume = args.resume ? resumeFrom(args.resume, args['run-dir'], (l) => console.log(l)) : undefined;
         const config = args.config ? loadConfig(args.config, overrides) : configFromCheckpoint(resume!, overrides);
         if (resume) checkResumable(resume, config);
         // Without --config, the env is the one the checkpoint names: a module env is code, loaded only from an --env-dir.

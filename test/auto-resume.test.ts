@@ -2,11 +2,9 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { autoResume } from '../src/auto-resume';
-import { CHECKPOINT_FORMAT, listCheckpoints, saveCheckpoint, type Checkpoint } from '../src/checkpoint';
+import { autoResume, CHECKPOINT_FORMAT, listCheckpoints, saveCheckpoint, stopMetAt, type Checkpoint } from '../src/checkpoint';
 import { validateConfig } from '../src/config/load';
 import { acquireRunDir, runDirProblem } from '../src/run-dir';
-import { stopMetAt } from '../src/runtime/stop-met';
 import { CheckpointError } from '../core/errors';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-auto-resume-'));

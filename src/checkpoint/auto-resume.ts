@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CheckpointError } from '../core/errors';
-import { CHECKPOINT_FORMAT, listCheckpoints, verifyCheckpoint } from './checkpoint';
+import { CheckpointError } from '../../core/errors';
+import { CHECKPOINT_FORMAT, listCheckpoints, verifyCheckpoint } from './format';
 
 /**
  * What `rl train --resume auto --run-dir DIR` resumes from, so that one command serves the first
