@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { crc32 } from '@node-rs/crc32';
 import { CHECKPOINT_FORMAT, listCheckpoints, loadCheckpoint, readMetadata } from '../src/checkpoint';
+import { checkTensorsFit } from '../src/checkpoint/fit';
 import { migrate } from '../src/checkpoint/migrate';
 import { startViewServer } from '../src/view/server';
 import { BadCheckpointError } from '../core/errors';
@@ -207,5 +208,15 @@ describe('crafted checkpoints (issue 20)', () => {
     const r = rl(['train', '--resume', run, '--set', 'stop.iterations=5']);
     assert.equal(r.status, 2, r.stdout);
     assert.equal(r.stderr, `error: ${ckpt}: checkpoint of another kind (weights/extra is no weight of a ppo model of its config)\n`);
+  });
+
+  it('checks policy weights one for one by exact shape on resume, and leaves tensors of another size beyond them to the algorithm', () => {
+    const t = (name: string, shape: number[]) => ({ name, shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) });
+    const model = [t('weights/w', [4, 2]), t('target/w', [4, 2]), t('replay/obs', [100, 4]), t('optimizer/000', [])];
+    checkTensorsFit('c', 'dqn', model, [t('weights/w', [4, 2]), t('target/w', [4, 2]), t('replay/obs', [50, 4]), t('optimizer/000', []), t('optimizer/001', [8])]);
+    checkTensorsFit('c', 'dqn', model, [t('weights/w', [4, 2])]);
+    assert.throws(() => checkTensorsFit('c', 'dqn', model, [t('weights/w', [4, 2]), t('target/w', [2, 4])]), { message: 'c: damaged checkpoint (target/w has the shape [2, 4]; the dqn model of its config needs [4, 2])' });
+    assert.throws(() => checkTensorsFit('c', 'dqn', model, [t('weights/w', [4, 3])]), { message: 'c: damaged checkpoint (weights/w has the shape [4, 3]; the dqn model of its config needs [4, 2])' });
+    assert.throws(() => checkTensorsFit('c', 'dqn', model, [t('target/w', [4, 2])]), { message: 'c: checkpoint of another kind (it holds no weights/w [4, 2], which a dqn model of its config has)' });
   });
 });
