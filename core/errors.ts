@@ -55,3 +55,11 @@ export class NonFiniteError extends TrainingError {
     super(`${algorithm}: the ${quantity} is ${value} in ${where}; the step was not applied (a reward or observation that is not finite, or a loss that diverged: check the env, lower the learning rate)`);
   }
 }
+
+/**
+ * A checkpoint that cannot be read as one: damaged, edited or crafted, of another kind than its
+ * metadata says, or of a newer format. The user's input (a file they were given): exit 2.
+ */
+export class BadCheckpointError extends CheckpointError {
+  override readonly exitCode = 2;
+}

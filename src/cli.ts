@@ -5,12 +5,12 @@ import { hideBin } from 'yargs/helpers';
 import { listEnvs, makeEnv } from '../envs';
 import { selectBackend } from './backend';
 import { checkEnv } from './check-env';
-import { autoResume } from './auto-resume';
-import { resolveCheckpoint } from './checkpoint';
+import { resolveCheckpoint, resumeFrom } from './checkpoint';
 import { learnerCurve, workerCurve } from './security';
 import { generateKeys } from './transport/curve';
 import { WorkerProcess } from './runtime/worker-process';
 import { resolveEnvDir } from './env-loader';
+import { trustSourceEnv } from './checkpoint/env-trust';
 import { checkResumable, configFromCheckpoint, describeRun, evaluateCheckpoint } from './commands';
 import { bindProblem, connectProblem } from './transport/endpoint';
 import { runDirProblem } from './run-dir';
@@ -47,7 +47,8 @@ async function main(argv: string[]): Promise<void> {
           .option('bind', { type: 'string', coerce: endpoint(bindProblem), describe: 'also take remote workers here, e.g. tcp://0.0.0.0:5555 (weights go out on the next port)' })
           .option('keys', { type: 'string', describe: "CURVE: the learner's key folder (rl keys generate DIR)" })
           .option('allowed-keys', { type: 'string', describe: 'CURVE: a folder of the public keys of allowed workers' })
-          .option('insecure', { type: 'boolean', default: false, describe: 'bind a non-loopback address without CURVE' }),
+          .option('insecure', { type: 'boolean', default: false, describe: 'bind a non-loopback address without CURVE' })
+          .option('env-dir', { type: 'string', array: true, default: [], describe: "with --resume and no --config: where the checkpoint's env module (code) may be loaded from; repeatable" }),
       async (args) => {
         if (!args.config && !args.resume) throw new ConfigError('rl train: name --config FILE, or --resume RUN_DIR');
         const overrides = [...args.set];
@@ -55,9 +56,11 @@ async function main(argv: string[]): Promise<void> {
         const auto = args.resume === 'auto';
         if (auto && !args['run-dir']) throw new ConfigError('--resume auto needs --run-dir DIR: the run dir to resume, or to start in while it holds no checkpoint');
         if (auto && !args.config) throw new ConfigError('--resume auto needs --config FILE: the run to start while --run-dir holds no checkpoint');
-        const resume = auto ? autoResume(args['run-dir']!, (l) => console.log(l)) : args.resume ? resolveCheckpoint(args.resume) : undefined;
+        const resume = args.resume ? resumeFrom(args.resume, args['run-dir'], (l) => console.log(l)) : undefined;
         const config = args.config ? loadConfig(args.config, overrides) : configFromCheckpoint(resume!, overrides);
         if (resume) checkResumable(resume, config);
+        // Without --config, the env is the one the checkpoint names: a module env is code, loaded only from an --env-dir.
+        if (!args.config) trustSourceEnv(config.env, { source: resume!, command: 'rl train --resume', envDirs: args['env-dir'].map(resolveEnvDir), log: (l) => console.log(l) });
         const runDir = args['run-dir'] ?? (resume ? path.dirname(path.dirname(resume)) : undefined); // as the learner picks it
         const replaceLeftovers = auto && !resume; // a fresh auto start: a crashed first attempt's files are replaced
         const taken = runDir === undefined ? undefined : runDirProblem(runDir, { resume, replaceLeftovers });
@@ -206,9 +209,10 @@ async function main(argv: string[]): Promise<void> {
         y
           .positional('run', { type: 'string', demandOption: true, describe: 'a run dir' })
           .option('port', { type: 'number', default: 8080, describe: 'port to serve on (0: any free one)' })
-          .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to serve on; anyone who reaches it sees the run' }),
+          .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to serve on; anyone who reaches it sees the run' })
+          .option('env-dir', { type: 'string', array: true, default: [], describe: "where the run's env module (code) may be bundled into the page from, if its env is one; repeatable" }),
       async (args) => {
-        const server = await startViewServer({ runDir: args.run, port: args.port, host: args.host });
+        const server = await startViewServer({ runDir: args.run, port: args.port, host: args.host, envDirs: args['env-dir'].map(resolveEnvDir), log: (l) => console.error(l) });
         if (!['127.0.0.1', 'localhost', '::1'].includes(args.host)) console.error(`warning: serving ${args.run} on ${args.host}: anyone who can reach it sees the run (no authentication)`);
         console.log(`rl view: ${server.url} (run ${args.run}); Ctrl-C to stop`);
         const stop = () => void server.close().then(() => process.exit(0));

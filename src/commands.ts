@@ -1,16 +1,18 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SingleBar } from 'cli-progress';
-import { algorithms } from '../algorithms';
-import { checkpointEnvId, createEnv, resolveEnvDir } from './env-loader';
+import { algorithmNamed, algorithms } from '../algorithms';
+import { trustSourceEnv } from './checkpoint/env-trust';
+import { createEnv, resolveEnvDir } from './env-loader';
 import { DEFAULT_POLICY, weightsFromState, type PolicySpec, type SamplingPolicy } from '../core/algorithm';
+import { weightsMismatch } from './runtime/weights-fit';
 import { selectBackend, type BackendName } from './backend';
-import { bestCheckpoint, describeBest, listCheckpoints, readMetadata, readTensors, resolveCheckpoint, verifyCheckpoint, type CheckpointChoice } from './checkpoint';
+import { bestCheckpoint, describeBest, listCheckpoints, readCheckpoint, readMetadata, resolveCheckpoint, verifyCheckpoint, type CheckpointChoice, type CheckpointMetadata } from './checkpoint';
 import { applyOverrides, describeValue, validateConfig } from './config/load';
 import type { RunConfig } from './config/schema';
 import { evaluatePolicy, type EvaluationResult } from './evaluate';
 import { recordEpisodes } from './record';
-import { CheckpointError, ConfigError } from '../core/errors';
+import { BadCheckpointError, CheckpointError, ConfigError } from '../core/errors';
 import { seedStreams } from '../core/seed-streams';
 
 /** The config a checkpoint was trained with, `--set` overrides applied (e.g. a longer `stop`). */
@@ -60,25 +62,31 @@ function firstDifference(a: unknown, b: unknown, p: (string | number)[]): { path
  * A checkpoint's policy alone (no optimizer, no sockets), ready to act, with the config it was
  * trained with; the caller disposes of the policy. A module env is loaded only from `envDirs`.
  */
-export async function loadCheckpointPolicy(dir: string, envDirs: string[] = [], policyId = DEFAULT_POLICY): Promise<{ meta: ReturnType<typeof readMetadata>; cfg: RunConfig; policy: SamplingPolicy; spec: PolicySpec }> {
-  const meta = readMetadata(dir);
+export async function loadCheckpointPolicy(dir: string, envDirs: string[] = [], policyId = DEFAULT_POLICY): Promise<{ meta: CheckpointMetadata; cfg: RunConfig; policy: SamplingPolicy; spec: PolicySpec }> {
+  const { metadata: meta, tensors } = readCheckpoint(dir); // the weights alone: state.json (optimizer, counters) is not needed here
   const cfg = validateConfig(meta.config, (p) => `${dir}/metadata.json config.${p.join('.')}`);
   // A module env is code: loaded only from a directory the user names (README, "A checkpoint of a module env is code").
-  cfg.env.id = checkpointEnvId(cfg.env.id, dir, envDirs.map(resolveEnvDir), (l) => console.error(l));
-  const tensors = readTensors(dir, meta); // the weights alone: state.json (optimizer, counters) is not needed here
+  trustSourceEnv(cfg.env, { source: dir, command: 'rl evaluate', envDirs: envDirs.map(resolveEnvDir), log: (l) => console.error(l) });
   await selectBackend(cfg.backend as BackendName);
-  const module = algorithms[meta.algorithm];
+  const module = algorithmNamed(meta.algorithm);
+  if (!module) throw new BadCheckpointError(`${dir}: checkpoint of another kind (algorithm ${JSON.stringify(meta.algorithm)}; this version has ${Object.keys(algorithms).join(', ')})`);
   const env = createEnv(cfg.env.id, cfg.env.config);
-  const spec = module.policySpec({ config: cfg[meta.algorithm], model: cfg.model, observationSpace: env.observationSpace.toSpec(), actionSpace: env.actionSpace.toSpec(), actionMask: typeof env.actionMask === 'function', policyId });
-  env.close();
+  let spec: PolicySpec;
+  try {
+    spec = module.policySpec({ config: cfg[meta.algorithm], model: cfg.model, observationSpace: env.observationSpace.toSpec(), actionSpace: env.actionSpace.toSpec(), actionMask: typeof env.actionMask === 'function', policyId });
+  } finally {
+    env.close();
+  }
   const weights = weightsFromState({ tensors }, policyId);
-  if (weights.length === 0) throw new CheckpointError(`${dir}: holds no weights of policy ${policyId} (weights/${policyId}/*)`);
+  // Exactly the tensors of the model of its config, names and shapes (a transposed matrix of the right size included), before any touches a model.
+  const wrong = weights.length === 0 ? `it holds no weights of policy ${policyId} (weights/${policyId}/*)` : weightsMismatch(module.weightShapes(spec), weights);
+  if (wrong) throw new BadCheckpointError(`${dir}: checkpoint of another kind: its weights do not fit a ${meta.algorithm} policy of the model of its config (${wrong})`);
   const policy = module.createPolicy(spec);
   try {
     policy.setParams({ weights, scalars: {} });
   } catch (err) {
     policy.dispose();
-    throw new CheckpointError(`${dir}: its weights do not fit the model of its config (${(err as Error).message.split('\n')[0]})`);
+    throw new BadCheckpointError(`${dir}: checkpoint of another kind: its weights do not fit a ${meta.algorithm} policy of the model of its config (${(err as Error).message.split('\n')[0]})`);
   }
   return { meta, cfg, policy, spec };
 }

@@ -143,28 +143,3 @@ function isInside(file: string, dir: string): boolean {
   const rel = path.relative(dir, file);
   return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
 }
-
-/**
- * The env a checkpoint names, as `rl evaluate` may load it: a module env is code a
- * downloaded checkpoint could point anywhere, so it is loaded only from a directory the
- * user names with --env-dir: the file at the path the metadata gives, if it is inside one,
- * else a file of the same name directly in one. Says which file it loads (on `log`).
- */
-export function checkpointEnvId(envId: string, checkpoint: string, envDirs: readonly string[], log: (line: string) => void): string {
-  const ref = parseModuleRef(envId);
-  if (!ref) return envId;
-  const candidates = [ref.file, ...envDirs.map((d) => path.join(d, path.basename(ref.file)))];
-  for (const file of candidates) {
-    try {
-      const id = trustedEnvId(moduleEnvId(file, ref.name), { envDirs }, '');
-      log(`loading env module ${parseModuleRef(id)!.file} (export ${ref.name}), as ${checkpoint}'s metadata names ${ref.file}`);
-      return id;
-    } catch {
-      // not there, or not inside an allowed dir: the next candidate
-    }
-  }
-  throw new EnvError(
-    `${checkpoint}: its env is code, the module ${ref.file} (export ${ref.name}); rl evaluate loads it only from a directory you name: ` +
-      `--env-dir DIR, the folder that holds ${ref.file} or your copy of ${path.basename(ref.file)}${envDirs.length ? ` (not found in ${envDirs.join(', ')})` : ''}`,
-  );
-}

@@ -2,11 +2,9 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { autoResume } from '../src/auto-resume';
-import { CHECKPOINT_FORMAT, listCheckpoints, loadCheckpoint, saveCheckpoint, type Checkpoint } from '../src/checkpoint';
+import { autoResume, CHECKPOINT_FORMAT, listCheckpoints, loadCheckpoint, saveCheckpoint, stopMetAt, type Checkpoint } from '../src/checkpoint';
 import { validateConfig } from '../src/config/load';
 import { acquireRunDir, runDirProblem } from '../src/run-dir';
-import { stopMetAt } from '../src/runtime/stop-met';
 import { CheckpointError } from '../core/errors';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-auto-resume-'));
@@ -93,14 +91,14 @@ describe('rl train --resume auto', () => {
       });
     });
 
-    it('refuses a newest checkpoint of another format version instead of skipping it (resuming an older one would delete it)', () => {
+    it('refuses a newest checkpoint of a newer format version instead of skipping it (resuming an older one would delete it)', () => {
       const dir = runWith('newer-format', [1, 2]);
       const meta = path.join(dir, 'checkpoints', 'iter_000002', 'metadata.json');
       fs.writeFileSync(meta, JSON.stringify({ ...JSON.parse(fs.readFileSync(meta, 'utf8')), formatVersion: CHECKPOINT_FORMAT + 1 }));
-      assert.throws(
-        () => autoResume(dir, () => {}),
-        (err: Error) => err instanceof CheckpointError && new RegExp(`^--resume auto: ${dir}/checkpoints/iter_000002: checkpoint format ${CHECKPOINT_FORMAT + 1}; this version reads formats? (1 to )?${CHECKPOINT_FORMAT} \\(run the version that wrote it\\)$`).test(err.message),
-      );
+      assert.throws(() => autoResume(dir, () => {}), {
+        name: 'CheckpointError',
+        message: `--resume auto: ${dir}/checkpoints/iter_000002: checkpoint format ${CHECKPOINT_FORMAT + 1}; this version reads formats up to ${CHECKPOINT_FORMAT} (run the version that wrote it)`,
+      });
       assert.equal(listCheckpoints(dir).length, 2);
     });
 

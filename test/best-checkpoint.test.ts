@@ -3,8 +3,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { bestOnResume, recoverBest, saveBest } from '../src/best-checkpoint';
-import { BEST_ASIDE, bestCheckpoint, listCheckpoints, loadCheckpoint, readMetadata, resolveCheckpoint, saveCheckpoint, type Checkpoint } from '../src/checkpoint';
+import { BEST_ASIDE, CHECKPOINT_FORMAT, bestCheckpoint, bestOnResume, recoverBest, saveBest, listCheckpoints, loadCheckpoint, readMetadata, resolveCheckpoint, saveCheckpoint, type Checkpoint } from '../src/checkpoint';
 import { loadConfig } from '../src/config/load';
 import { train } from '../src/runtime/learner';
 import { startViewServer } from '../src/view/server';
@@ -38,7 +37,7 @@ function rl(args: string[]) {
 function fakeCheckpoint(iteration: number, value: number, evaluation?: { mean: number; iteration: number }): Omit<Checkpoint, 'dir'> {
   return {
     metadata: {
-      formatVersion: 1,
+      formatVersion: CHECKPOINT_FORMAT,
       packageVersion: '0.1.0',
       algorithm: 'ppo',
       envId: 'CartPole-v1',

@@ -81,8 +81,8 @@ describe('Checkpoints', () => {
     const metaFile = path.join(run.checkpoint, 'metadata.json');
     const meta = JSON.parse(fs.readFileSync(metaFile, 'utf8'));
     fs.writeFileSync(metaFile, JSON.stringify({ ...meta, formatVersion: 99 }));
-    assert.throws(() => loadCheckpoint(run.checkpoint), (e: unknown) => e instanceof CheckpointError && e.message === `${run.checkpoint}: checkpoint format 99 (written by version 0.1.0); this version reads formats 1 to ${CHECKPOINT_FORMAT}`);
-    fs.writeFileSync(metaFile, JSON.stringify({ ...meta, algorithm: 'dqn' }));
+    assert.throws(() => loadCheckpoint(run.checkpoint), (e: unknown) => e instanceof CheckpointError && e.message === `${run.checkpoint}: checkpoint format 99 (written by rl-zmq 0.1.0); this version reads formats up to ${CHECKPOINT_FORMAT} (use the version that wrote it, or a newer one)`);
+    fs.writeFileSync(metaFile, JSON.stringify({ ...meta, algorithm: 'dqn', config: { ...meta.config, algorithm: 'dqn' } }));
     assert.throws(() => loadCheckpoint(run.checkpoint, { algorithm: 'ppo' }), { message: `${run.checkpoint}: checkpoint of algorithm "dqn", but the config trains "ppo"` });
     const r = rl(['evaluate', '--checkpoint', path.join(tmp, 'nowhere')]);
     assert.equal(r.status, 1);

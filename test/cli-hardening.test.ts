@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { checkpointDue, listCheckpoints, loadCheckpoint, saveCheckpoint } from '../src/checkpoint';
+import { CHECKPOINT_FORMAT, checkpointDue, listCheckpoints, loadCheckpoint, saveCheckpoint } from '../src/checkpoint';
 import { loadConfig } from '../src/config/load';
 import { MAX_BATCH_ENVS, MAX_BATCH_LENGTH } from '../src/transport/limits';
 import { generateKeys, readKeyPair } from '../src/transport/curve';
@@ -32,7 +32,7 @@ function trainRun(config: string, runDir: string, extra: string[] = []) {
 /** A checkpoint's plain parts, for saveCheckpoint without a training run. */
 function fakeCheckpoint(iteration: number) {
   return {
-    metadata: { formatVersion: 1, packageVersion: '0', algorithm: 'ppo', envId: 'CartPole-v1', iteration, envSteps: iteration, wallSeconds: 1, time: 'now', episodeReturnMean: null, config: {} },
+    metadata: { formatVersion: CHECKPOINT_FORMAT, packageVersion: '0', algorithm: 'ppo', envId: 'CartPole-v1', iteration, envSteps: iteration, wallSeconds: 1, time: 'now', episodeReturnMean: null, config: {} },
     algorithm: { tensors: [{ name: 'weights/w', shape: [2], data: new Float32Array([1, 2]) }], json: {} },
     runtime: {},
   };
@@ -186,7 +186,7 @@ describe('CLI hardening (issue 11)', () => {
       fs.writeFileSync(path.join(ckpt, 'tensors.json'), JSON.stringify(index));
       assert.throws(() => loadCheckpoint(ckpt), (e: unknown) => e instanceof CheckpointError && e.message === `${ckpt}: damaged checkpoint (tensors.json does not match its checksum in metadata.json)`);
       const ev = rl(['evaluate', '--checkpoint', copy, '--episodes', '1']);
-      assert.equal(ev.status, 1);
+      assert.equal(ev.status, 2);
       assert.equal(ev.stderr, `error: ${ckpt}: damaged checkpoint (tensors.json does not match its checksum in metadata.json)\n`);
       const info = rl(['info', copy]);
       assert.equal(info.status, 1);

@@ -1,6 +1,6 @@
 import { selectBackend } from '../backend';
 import * as path from 'node:path';
-import { bestCheckpoint, describeBest, loadCheckpoint, type Checkpoint } from '../checkpoint';
+import { bestCheckpoint, describeBest, evaluationsUpTo, openResume, type Checkpoint } from '../checkpoint';
 import { validateConfig } from '../config/load';
 import type { RunConfig } from '../config/schema';
 import { stopReason } from '../metrics';
@@ -8,7 +8,6 @@ import type { KeyPair } from '../transport/curve';
 import { broadcast, driverFor } from './drivers';
 import { IterationLog, UpdateMetrics, iterationRecord, metricIndex } from './iteration-record';
 import { CleanUp } from './clean-up';
-import { evaluationsUpTo, stopMetAt } from './stop-met';
 import { wireRun } from './wiring';
 
 export interface TrainOptions {
@@ -53,9 +52,9 @@ export interface TrainResult {
 export async function train(config: RunConfig | Record<string, unknown>, opts: TrainOptions = {}): Promise<TrainResult> {
   const cfg = validateConfig(config as Record<string, unknown>);
   const log = opts.log ?? ((line: string) => console.log(line));
-  const resume = opts.resume ? loadCheckpoint(opts.resume, { algorithm: cfg.algorithm }) : undefined;
-  const met = resume && stopMetAt(resume, cfg.stop);
-  if (resume && met) return finishedAlready(resume, met, opts.runDir, log);
+  const opened = opts.resume ? openResume(opts.resume, { algorithm: cfg.algorithm, stop: cfg.stop }) : undefined;
+  const resume = opened?.checkpoint;
+  if (opened?.finished) return finishedAlready(opened.checkpoint, opened.finished, opts.runDir, log);
   const { backend, tried } = await selectBackend(cfg.backend);
   log(`tfjs backend: ${backend}${tried.length > 0 ? ` (not available: ${tried.join('; ')})` : ''}`);
   const cleanUp = new CleanUp();

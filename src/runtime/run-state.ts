@@ -2,8 +2,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Algorithm, NamedTensor } from '../../core/algorithm';
 import { CheckpointError, TrainingError } from '../../core/errors';
-import { bestOnResume, saveBest } from '../best-checkpoint';
-import { CHECKPOINT_FORMAT, checkpointDue, dropCheckpointsAfter, saveCheckpoint, type BestEvaluation, type Checkpoint } from '../checkpoint';
+import { checkTensorsFit } from '../checkpoint/fit';
+import { bestOnResume, CHECKPOINT_FORMAT, checkpointDue, dropCheckpointsAfter, saveBest, saveCheckpoint, type BestEvaluation, type Checkpoint } from '../checkpoint';
 import type { RunConfig } from '../config/schema';
 import { EpisodeWindow } from '../metrics';
 import { truncateProgress } from '../run-dir';
@@ -64,6 +64,7 @@ export class RunState {
   /** Takes up `ckpt`; progress.jsonl, checkpoints and a best checkpoint past it belong to an abandoned branch and go. */
   async resume(ckpt: Checkpoint): Promise<void> {
     const rt = ckpt.runtime as unknown as RuntimeState;
+    checkTensorsFit(ckpt.dir, this.cfg.algorithm, (await this.algorithm.getState()).tensors, ckpt.algorithm.tensors);
     await this.algorithm.setState(ckpt.algorithm);
     this.sampler.setState(rt.workers);
     this.episodes.setState(rt.episodes);

@@ -6,7 +6,8 @@ import { bestCheckpoint, listCheckpoints, readMetadata } from '../checkpoint';
 import { jsPolicyModule } from '../export/js';
 import { renderFps } from '../record';
 import { parse as parseYaml } from 'yaml';
-import { ConfigError } from '../../core/errors';
+import { ConfigError, EnvError } from '../../core/errors';
+import { trustedSourceEnvId } from '../checkpoint/env-trust';
 import { bundlePage, pageDir, type PageBundle } from './bundle';
 import { fileInside } from './safe-path';
 
@@ -33,13 +34,14 @@ interface RunConfigLite {
   env?: { id?: string; config?: Record<string, unknown> };
 }
 
-/** The run's resolved config: config.yaml (written when training starts), else the latest checkpoint's. */
-function runConfig(runDir: string): RunConfigLite {
+/** The run's resolved config: config.yaml (written when training starts), else the latest checkpoint's; and which file that was. */
+function runConfig(runDir: string): { cfg: RunConfigLite; source: string } {
+  const file = path.join(runDir, 'config.yaml');
   try {
-    return (parseYaml(fs.readFileSync(path.join(runDir, 'config.yaml'), 'utf8')) ?? {}) as RunConfigLite;
+    return { cfg: (parseYaml(fs.readFileSync(file, 'utf8')) ?? {}) as RunConfigLite, source: file };
   } catch {
     const latest = listCheckpoints(runDir).at(-1);
-    return latest ? (readMetadata(latest).config as RunConfigLite) : {};
+    return latest ? { cfg: readMetadata(latest).config as RunConfigLite, source: latest } : { cfg: {}, source: file };
   }
 }
 
@@ -51,7 +53,7 @@ function runInfo(runDir: string, bundle: PageBundle) {
     const m = readMetadata(dir);
     return { name: dir === best ? 'best' : path.basename(dir), iteration: m.iteration, envSteps: m.envSteps, episodeReturnMean: m.episodeReturnMean, time: m.time, evaluation: m.evaluation };
   });
-  const cfg = runConfig(runDir);
+  const { cfg } = runConfig(runDir);
   const videosDir = path.join(runDir, 'videos');
   const videos = fs.existsSync(videosDir) ? fs.readdirSync(videosDir).filter((f) => /\.(gif|mp4)$/.test(f)).sort() : [];
   const envId = cfg.env?.id;
@@ -80,12 +82,23 @@ function runInfo(runDir: string, bundle: PageBundle) {
  * fetch) must come from one of those addresses too, else 403. The first refusal of each kind
  * is logged (`log`, stderr by default).
  */
-export async function startViewServer(opts: { runDir: string; port: number; host: string; log?: (line: string) => void }): Promise<ViewServer> {
+export async function startViewServer(opts: { runDir: string; port: number; host: string; envDirs?: readonly string[]; log?: (line: string) => void }): Promise<ViewServer> {
   const runDir = path.resolve(opts.runDir);
   if (!fs.existsSync(path.join(runDir, 'progress.jsonl')) && !fs.existsSync(path.join(runDir, 'config.yaml'))) {
     throw new ConfigError(`rl view ${opts.runDir}: not a run dir (it holds no progress.jsonl or config.yaml)`);
   }
-  const envId = runConfig(runDir).env?.id ?? '';
+  const { cfg, source } = runConfig(runDir);
+  // The page runs the env in the browser: a module env is code, bundled only from an --env-dir (the trust rule of checkpoint/env-trust.ts).
+  let envId = cfg.env?.id ?? '';
+  let envRefused: string | undefined;
+  try {
+    envId = trustedSourceEnvId(envId, { source, command: 'rl view', envDirs: opts.envDirs ?? [], log: opts.log ?? (() => {}) });
+  } catch (err) {
+    if (!(err instanceof EnvError)) throw err;
+    envRefused = err.message;
+    opts.log?.(`warning: ${envRefused}; the page shows the run, but cannot play its env`);
+  }
+  const bundlePageOnce = async (): Promise<PageBundle> => (envRefused ? { ...(await bundlePage('')), envProblem: envRefused } : bundlePage(envId));
   let bundle: Promise<PageBundle> | undefined; // built on the first request for it, once
   const policies = new Map<string, { mtime: number; js: string }>();
   const assets = pageDir();
@@ -116,11 +129,11 @@ export async function startViewServer(opts: { runDir: string; port: number; host
     if (url === '/' || url === '/index.html') return sendFile(res, path.join(assets, 'index.html'), head);
     if (url === '/style.css') return sendFile(res, path.join(assets, 'style.css'), head);
     if (url === '/app.js') {
-      bundle ??= bundlePage(envId);
+      bundle ??= bundlePageOnce();
       return send(res, 200, TYPES['.js'], (await bundle).js, head);
     }
     if (url === '/api/run') {
-      bundle ??= bundlePage(envId);
+      bundle ??= bundlePageOnce();
       return send(res, 200, TYPES['.json'], JSON.stringify(runInfo(runDir, await bundle)), head);
     }
     const policy = /^\/api\/policy\/(iter_\d+|best)\.js$/.exec(url);

@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Checkpoint } from '../checkpoint';
+import type { Checkpoint } from './format';
 import type { StopConfig } from '../config/schema';
 import { EpisodeWindow, stopReason } from '../metrics';
-import type { Counters } from './run-state';
+import type { Counters } from '../runtime/run-state';
 
 /**
  * Why the run of `ckpt` has nothing left to train under `stop`, or undefined: its stop rule is

@@ -1,23 +1,13 @@
-import type { SpaceSpec } from '../core/spaces';
+import type { SpaceSpec } from '../../core/spaces';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DEFAULT_POLICY, type AlgorithmState, type NamedTensor } from '../core/algorithm';
+import type { AlgorithmState, NamedTensor } from '../../core/algorithm';
 import { crc32 } from '@node-rs/crc32';
-import { CheckpointError } from '../core/errors';
+import { BadCheckpointError, CheckpointError } from '../../core/errors';
+import { CHECKPOINT_FORMAT, migrate } from './migrate';
 
-/**
- * Bumped whenever the layout below changes. Older formats are read through `migrateTensors`;
- * a newer one is refused.
- * 2: a policy's weights are `weights/<policyId>/...` (1: `weights/...`), DQN's epsilon is no tensor.
- */
-export const CHECKPOINT_FORMAT = 2;
-const OLDEST_FORMAT = 1;
-
-/** Format 1's tensor names as format 2 has them: the one policy of a format-1 run is `default`; its epsilon (a scalar now) is in state.json already. */
-function migrateTensors(tensors: NamedTensor[], format: number): NamedTensor[] {
-  if (format >= 2) return tensors;
-  return tensors.filter((t) => t.name !== 'weights/exploration/epsilon').map((t) => (t.name.startsWith('weights/') ? { ...t, name: `weights/${DEFAULT_POLICY}/${t.name.slice('weights/'.length)}` } : t));
-}
+/** The format this version writes; a checkpoint of an older one is migrated as it is read (checkpoint/migrate.ts). */
+export { CHECKPOINT_FORMAT };
 
 export interface CheckpointMetadata {
   formatVersion: number;
@@ -37,7 +27,7 @@ export interface CheckpointMetadata {
    * code: a checkpoint of a module env is code (absent in checkpoints written before this).
    */
   spaces?: { observationSpace: SpaceSpec; actionSpace: SpaceSpec };
-  /** The evaluation that made it the run's best (`checkpoints/best/` alone, see checkpoint.best). */
+  /** The evaluation that made it the run's best (`checkpoints/best/` alone, see checkpoint.best, catalog.ts). */
   evaluation?: BestEvaluation;
   /** CRC-32 of each other file, filled in by saveCheckpoint (absent in checkpoints written before it). */
   checksums?: Record<string, number>;
@@ -145,96 +135,71 @@ export function listCheckpoints(runDir: string): string[] {
     .map(({ n }) => path.join(root, n));
 }
 
-export function dropCheckpointsAfter(runDir: string, iteration: number): void {
-  for (const dir of listCheckpoints(runDir)) {
-    if (Number(path.basename(dir).slice('iter_'.length)) > iteration) discard(path.dirname(dir), dir);
-  }
-}
-
-/** The best checkpoint's folder name in `checkpoints/`, and where the previous best waits while it is replaced. */
-export const BEST = 'best';
-export const BEST_ASIDE = '.best-previous';
-
 /**
- * A run's best checkpoint (checkpoint.best), or undefined: `best/`, or, while it is being
- * replaced (or after a kill in the middle of that), the previous best set aside; `best/` is
- * looked at again last in case the replacement finished between the two looks. Reads only:
- * the learner puts a set-aside best back (`recoverBest`).
+ * A checkpoint's metadata, in this version's format (see checkpoint/migrate.ts) and checked:
+ * the fields every command reads, and an algorithm that its config names too.
  */
-export function bestCheckpoint(runDir: string): string | undefined {
-  const root = path.join(runDir, 'checkpoints');
-  return [BEST, BEST_ASIDE, BEST].map((n) => path.join(root, n)).find((dir) => fs.existsSync(path.join(dir, 'metadata.json')));
-}
-
-/** Which checkpoint of a run dir a command takes: its best (when it has one) or its newest. */
-export type CheckpointChoice = 'best' | 'latest';
-
-/**
- * A checkpoint folder from a path that is one (taken as is), or a run dir: its best checkpoint
- * when `prefer` is 'best' and it has one, else its newest periodic one (`rl train --resume`
- * always takes the newest: the default). `say` gets one line naming what a run dir gave, where
- * it had a best to choose from (without one, the newest is taken silently, as it always was).
- */
-export function resolveCheckpoint(p: string, opts: { prefer?: CheckpointChoice; say?: (line: string) => void } = {}): string {
-  if (fs.existsSync(path.join(p, 'metadata.json'))) return p;
-  if (!fs.existsSync(p)) throw new CheckpointError(`${p}: no such run dir or checkpoint`);
-  const latest = listCheckpoints(p).at(-1);
-  const best = opts.prefer === 'best' ? bestCheckpoint(p) : undefined;
-  if (best) {
-    let meta: CheckpointMetadata;
-    try {
-      meta = readMetadata(best);
-    } catch (err) {
-      throw new CheckpointError(`${(err as Error).message}; --latest takes the newest checkpoint instead`);
-    }
-    opts.say?.(`using ${path.relative(p, best)} (${describeBest(meta)}); --latest for the newest${latest ? ` (${path.basename(latest)})` : ''}`);
-    return best;
-  }
-  if (!latest) throw new CheckpointError(`${p}: not a checkpoint, and holds no checkpoints/iter_* folder`);
-  if (opts.prefer === 'latest' && bestCheckpoint(p)) opts.say?.(`using ${path.relative(p, latest)}, the newest`); // said only where there was a choice
-  return latest;
-}
-
-/** `iteration 40, evaluation 487.3 ± 12.1 over 20 episodes` (a best checkpoint's metadata). */
-export function describeBest(meta: Pick<CheckpointMetadata, 'iteration' | 'evaluation'>): string {
-  const e = meta.evaluation;
-  return e ? `iteration ${e.iteration}, evaluation ${e.mean.toFixed(1)} ± ${e.std.toFixed(1)} over ${e.episodes} episodes` : `iteration ${meta.iteration}`;
-}
-
 export function readMetadata(dir: string, expect: { algorithm?: string } = {}): CheckpointMetadata {
+  return checkMetadata(dir, migrate(dir, readRawMetadata(dir), []).metadata, expect);
+}
+
+/**
+ * The one way a checkpoint's metadata and tensors are read (`loadCheckpoint`, `rl evaluate`,
+ * `rl export`, `rl view`): every file checked against its checksum, then migrated from its
+ * format to this version's, then checked. state.json is read apart (`readState`): `rl evaluate`
+ * needs only the weights.
+ */
+export function readCheckpoint(dir: string, expect: { algorithm?: string } = {}): { metadata: CheckpointMetadata; tensors: NamedTensor[] } {
+  const raw = readRawMetadata(dir);
+  if (typeof raw.formatVersion === 'number' && raw.formatVersion > CHECKPOINT_FORMAT) migrate(dir, raw, []); // says so before reading files it could misread
+  const tensors = readTensors(dir, raw as unknown as CheckpointMetadata);
+  const migrated = migrate(dir, raw, tensors);
+  return { metadata: checkMetadata(dir, migrated.metadata, expect), tensors: migrated.tensors };
+}
+
+export function loadCheckpoint(dir: string, expect: { algorithm?: string } = {}): Checkpoint {
+  const { metadata, tensors } = readCheckpoint(dir, expect);
+  const state = readState(dir, metadata);
+  return { dir, metadata, algorithm: { tensors, json: state.algorithm }, runtime: state.runtime };
+}
+
+/** metadata.json as it is on disk: a JSON object. */
+function readRawMetadata(dir: string): Record<string, unknown> {
   const file = path.join(dir, 'metadata.json');
-  let meta: CheckpointMetadata;
   try {
-    meta = JSON.parse(fs.readFileSync(file, 'utf8'));
-    if (!meta || typeof meta !== 'object') throw new Error('not a JSON object');
+    const meta = JSON.parse(fs.readFileSync(file, 'utf8'));
+    if (!meta || typeof meta !== 'object' || Array.isArray(meta)) throw new Error('not a JSON object');
+    return meta;
   } catch (err) {
-    throw new CheckpointError(`${file}: cannot read checkpoint metadata (${(err as Error).message.split('\n')[0]})`);
+    throw new BadCheckpointError(`${file}: cannot read checkpoint metadata (${(err as Error).message.split('\n')[0]})`);
   }
-  if (!(Number.isInteger(meta.formatVersion) && meta.formatVersion >= OLDEST_FORMAT && meta.formatVersion <= CHECKPOINT_FORMAT)) {
-    throw new CheckpointError(`${dir}: checkpoint format ${meta.formatVersion} (written by version ${meta.packageVersion}); this version reads formats ${OLDEST_FORMAT} to ${CHECKPOINT_FORMAT}`);
-  }
+}
+
+function checkMetadata(dir: string, raw: Record<string, unknown>, expect: { algorithm?: string }): CheckpointMetadata {
   const fields = { algorithm: 'string', envId: 'string', iteration: 'number', envSteps: 'number', wallSeconds: 'number', config: 'object' } as const;
-  const bad = Object.entries(fields).find(([k, type]) => typeof (meta as unknown as Record<string, unknown>)[k] !== type || (meta as unknown as Record<string, unknown>)[k] === null);
-  if (bad) throw new CheckpointError(`${dir}: damaged checkpoint (metadata.json has no ${bad[0]} (${bad[1]}))`);
+  const bad = Object.entries(fields).find(([k, type]) => typeof raw[k] !== type || raw[k] === null);
+  if (bad) throw new BadCheckpointError(`${dir}: damaged checkpoint (metadata.json has no ${bad[0]} (${bad[1]}))`);
+  const meta = raw as unknown as CheckpointMetadata;
+  const named = meta.config.algorithm;
+  if (named !== undefined && named !== meta.algorithm) {
+    throw new BadCheckpointError(`${dir}: damaged checkpoint (metadata.json names algorithm ${JSON.stringify(meta.algorithm)}, its config ${JSON.stringify(named)})`);
+  }
   if (expect.algorithm !== undefined && meta.algorithm !== expect.algorithm) {
     throw new CheckpointError(`${dir}: checkpoint of algorithm "${meta.algorithm}", but the config trains "${expect.algorithm}"`);
   }
   return meta;
 }
 
-export function loadCheckpoint(dir: string, expect: { algorithm?: string } = {}): Checkpoint {
-  const metadata = readMetadata(dir, expect);
-  const tensors = readTensors(dir, metadata);
-  const state = readState(dir, metadata);
-  return { dir, metadata, algorithm: { tensors, json: state.algorithm }, runtime: state.runtime };
-}
+/** A tensor's name: parts of letters, digits, `_`, `-` and `.` (never `.` or `..` alone) joined by `/`. */
+const TENSOR_NAME = /^(?!\.\.?(\/|$))[\w.-]+(\/(?!\.\.?(\/|$))[\w.-]+)*$/;
 
 /**
- * The tensors of a checkpoint alone (what `rl evaluate` needs), checked: the file matches
- * the checksum in metadata.json (checkpoints written before checksums: skipped), and the
- * index tiles tensors.bin exactly, each entry a name, a shape of whole numbers and its offset.
+ * The tensors of a checkpoint as they are on disk (its format's names), checked: the files
+ * match the checksums in metadata.json (checkpoints written before checksums: skipped), and
+ * the index tiles tensors.bin exactly, each entry a name (unique, a plain path of words), a
+ * shape of whole numbers and its offset.
  */
-export function readTensors(dir: string, metadata: CheckpointMetadata = readMetadata(dir)): NamedTensor[] {
+function readTensors(dir: string, metadata: CheckpointMetadata): NamedTensor[] {
   return damagedIfThrows(dir, () => {
     const index: unknown = JSON.parse(readChecked(dir, 'tensors.json', metadata).toString('utf8'));
     const buf = readChecked(dir, 'tensors.bin', metadata);
@@ -242,17 +207,22 @@ export function readTensors(dir: string, metadata: CheckpointMetadata = readMeta
     const all = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
     if (!Array.isArray(index)) throw new Error('tensors.json is not a list');
     let next = 0;
+    const names = new Set<string>();
     const tensors = index.map((e: { name?: unknown; shape?: unknown; offset?: unknown }, i): NamedTensor => {
       const ok = e && typeof e.name === 'string' && Array.isArray(e.shape) && e.shape.every((d) => Number.isSafeInteger(d) && d >= 0) && e.offset === next;
       if (!ok) throw new Error(`tensors.json entry ${i} is not { name, shape, offset: ${next} }`);
+      const name = e.name as string;
+      if (!TENSOR_NAME.test(name)) throw new Error(`tensors.json entry ${i} has the name ${JSON.stringify(name)}, not a tensor name (words joined by /)`);
+      if (names.has(name)) throw new Error(`tensors.json names ${name} twice`);
+      names.add(name);
       const shape = e.shape as number[];
       const size = shape.reduce((a, b) => a * b, 1);
-      if (next + size > all.length) throw new Error(`tensor ${e.name as string} runs past the end of tensors.bin`);
+      if (next + size > all.length) throw new Error(`tensor ${name} runs past the end of tensors.bin`);
       next += size;
-      return { name: e.name as string, shape, data: all.slice(next - size, next) };
+      return { name, shape, data: all.slice(next - size, next) };
     });
     if (next !== all.length) throw new Error(`tensors.json indexes ${next} values, tensors.bin holds ${all.length}`);
-    return migrateTensors(tensors, metadata.formatVersion);
+    return tensors;
   });
 }
 
@@ -283,7 +253,7 @@ function damagedIfThrows<T>(dir: string, fn: () => T): T {
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     const why = e.code === 'ENOENT' ? `${path.basename(e.path ?? '')} is missing` : e.message.split('\n')[0];
-    throw new CheckpointError(`${dir}: damaged checkpoint (${why})`);
+    throw new BadCheckpointError(`${dir}: damaged checkpoint (${why})`);
   }
 }
 

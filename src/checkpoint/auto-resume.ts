@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CheckpointError } from '../core/errors';
-import { CHECKPOINT_FORMAT, listCheckpoints, verifyCheckpoint } from './checkpoint';
+import { CheckpointError } from '../../core/errors';
+import { CHECKPOINT_FORMAT, listCheckpoints, verifyCheckpoint } from './format';
 
 /**
  * What `rl train --resume auto --run-dir DIR` resumes from, so that one command serves the first
@@ -9,8 +9,9 @@ import { CHECKPOINT_FORMAT, listCheckpoints, verifyCheckpoint } from './checkpoi
  * a fresh start when DIR holds none (DIR missing, empty, or holding only what an attempt that
  * died before its first checkpoint left: config.yaml, progress.jsonl, a stale lock, `.tmp-*`
  * folders). A damaged checkpoint is skipped with one line to `log`, for the next older one.
- * Refused, with a CheckpointError: a checkpoint of another format version (a newer `rl` wrote
- * it: resuming an older one would delete it), and a dir whose checkpoints are all damaged
+ * Refused, with a CheckpointError: a checkpoint of a newer format than this version reads (a
+ * newer `rl` wrote it: resuming an older one would delete it; an older format is migrated as it
+ * is read), and a dir whose checkpoints are all damaged
  * (starting over there would bury a run that may be worth rescuing).
  */
 export function autoResume(runDir: string, log: (line: string) => void): string | undefined {
@@ -18,8 +19,8 @@ export function autoResume(runDir: string, log: (line: string) => void): string 
   const damaged: string[] = [];
   for (const dir of [...all].reverse()) {
     const format = formatOf(dir);
-    if (format !== undefined && format !== CHECKPOINT_FORMAT) {
-      throw new CheckpointError(`--resume auto: ${dir}: checkpoint format ${format}; this version reads format ${CHECKPOINT_FORMAT} (run the version that wrote it)`);
+    if (typeof format === 'number' && format > CHECKPOINT_FORMAT) {
+      throw new CheckpointError(`--resume auto: ${dir}: checkpoint format ${format}; this version reads formats up to ${CHECKPOINT_FORMAT} (run the version that wrote it)`);
     }
     try {
       verifyCheckpoint(dir);

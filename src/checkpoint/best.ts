@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CheckpointError } from '../core/errors';
-import { BEST, BEST_ASIDE, discard, fsyncDir, readMetadata, writeCheckpointFolder, writeProblem, type BestEvaluation, type Checkpoint } from './checkpoint';
+import { CheckpointError } from '../../core/errors';
+import { BEST, BEST_ASIDE } from './catalog';
+import { discard, fsyncDir, readMetadata, writeCheckpointFolder, writeProblem, type BestEvaluation, type Checkpoint } from './format';
 
 /**
  * `checkpoints/best/` (checkpoint.best): the policy of the best evaluation during training so
