@@ -194,7 +194,7 @@ describe('crafted checkpoints (issue 20)', () => {
     });
     const r = rl(['train', '--resume', run, '--set', 'stop.iterations=5']);
     assert.equal(r.status, 2, r.stdout);
-    assert.equal(r.stderr, `error: ${ckpt}: damaged checkpoint (weights/pi/0/w has the shape [16, 4]; the ppo model of its config needs [4, 16])\n`);
+    assert.equal(r.stderr, `error: ${ckpt}: damaged checkpoint (weights/default/pi/0/w has the shape [16, 4]; the ppo model of its config needs [4, 16])\n`);
     assert.deepEqual(listCheckpoints(run), [ckpt], 'nothing trained, nothing written');
   });
 
@@ -207,7 +207,7 @@ describe('crafted checkpoints (issue 20)', () => {
     const { run, ckpt } = crafted('stray', (c) => (c.index.find((t) => t.name === 'optimizer/000')!.name = 'weights/extra'));
     const r = rl(['train', '--resume', run, '--set', 'stop.iterations=5']);
     assert.equal(r.status, 2, r.stdout);
-    assert.equal(r.stderr, `error: ${ckpt}: checkpoint of another kind (weights/extra is no weight of a ppo model of its config)\n`);
+    assert.equal(r.stderr, `error: ${ckpt}: checkpoint of another kind (weights/default/extra is no weight of a ppo model of its config)\n`);
   });
 
   it('checks policy weights one for one by exact shape on resume, and leaves tensors of another size beyond them to the algorithm', () => {
