@@ -321,6 +321,12 @@ export interface AlgorithmModule<C = unknown> {
    */
   pinConfig?(config: C, ctx: { totalEnvs: number; rolloutLength: number }): C;
   create(opts: CreateOptions<C>): Algorithm;
+  /**
+   * Its policies honour `ActInput.mask` (illegal actions never sampled, and the loss knows the
+   * masks). Absent or false: an env that gives action masks is refused at the start of a run,
+   * in one line, rather than failing on the first illegal action.
+   */
+  actionMasks?: boolean;
   /** The spec of this algorithm's sampling policy (`policySpecOf`): what a worker records per step, and what `rl evaluate` builds. */
   policySpec(opts: PolicyOptions<C>): PolicySpec;
   /**

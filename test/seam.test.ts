@@ -3,6 +3,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { algorithms } from '../algorithms';
 import { policySpecOf, type ModelConfig } from '../core/algorithm';
+import { ConfigError } from '../core/errors';
+import { train } from '../src/runtime/learner';
 import './toy-register';
 
 const root = path.resolve(__dirname, '..', '..');
@@ -53,5 +55,12 @@ describe('the seam between the runtime and the algorithms', () => {
       "x.ts:1: algorithm name ppo: const section = cfg['ppo'];",
       "x.ts:2: tensor name pi/: const w = weight('pi/out/w');",
     ]);
+  });
+
+  it('refuses an env that gives action masks to an algorithm whose policies ignore them, in one line, before anything trains', async () => {
+    await assert.rejects(
+      train({ algorithm: 'ppo', env: { id: 'MaskedCorridor-v0' }, stop: { iterations: 1 } }, { log: () => {} }),
+      (e: unknown) => e instanceof ConfigError && e.message === 'env MaskedCorridor-v0 gives action masks (actionMask()), and algorithm ppo does not use them: it would pick illegal actions',
+    );
   });
 });

@@ -174,6 +174,7 @@ class Toy implements Algorithm {
 export const toy: AlgorithmModule<ToyConfig> = {
   name: 'toy',
   configSchema: toyConfigSchema,
+  actionMasks: true,
   check: () => [],
   create: (opts) => new Toy(toy.policySpec(opts), opts.config, opts.seed),
   policySpec: (opts) =>

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { algorithms } from '../../algorithms';
 import { DEFAULT_POLICY, type Algorithm, type MetricSpec, type ParamsById, type SamplingPolicy } from '../../core/algorithm';
 import { seedStreams } from '../../core/seed-streams';
+import { ConfigError } from '../../core/errors';
 import type { Checkpoint } from '../checkpoint';
 import { configToYaml, totalEnvs } from '../config/load';
 import type { RunConfig } from '../config/schema';
@@ -72,6 +73,9 @@ export async function wireRun(cfg: RunConfig, opts: WiringOptions, cleanUp: Clea
   const probe = createEnv(cfg.env.id, cfg.env.config);
   const spaces = { observationSpace: probe.observationSpace.toSpec(), actionSpace: probe.actionSpace.toSpec(), actionMask: typeof probe.actionMask === 'function' };
   probe.close();
+  if (spaces.actionMask && !module.actionMasks) {
+    throw new ConfigError(`env ${cfg.env.id} gives action masks (actionMask()), and algorithm ${cfg.algorithm} does not use them: it would pick illegal actions`);
+  }
   const algorithm = cleanUp.add(
     module.create({ config: cfg[cfg.algorithm], model: cfg.model, ...spaces, seed: cfg.seed, totalEnvs: totalEnvs(w), numWorkers: w.numWorkers, rolloutLength: w.rolloutLength, totalEnvSteps: cfg.stop.envSteps }),
     (a) => a.dispose(),
