@@ -81,7 +81,7 @@ export function everyWorkerMessage(): WorkerMessage[] {
 
 export function everyLearnerMessage(): LearnerMessage[] {
   return [
-    { type: 'welcome', workerId: 2, setup: makeSetup(), weights: makeWeights(), policyVersion: 9 },
+    { type: 'welcome', workerId: 2, setup: makeSetup() },
     { type: 'sample', policyVersion: 9 },
     { type: 'weights', policyVersion: 10, weights: makeWeights() },
     { type: 'code', sha256: 'ab'.repeat(32), source: new TextEncoder().encode('module.exports = {};') },

@@ -108,9 +108,9 @@ describe('The worker process', () => {
     const evil = path.join(tmp, 'evil.js');
     fs.writeFileSync(evil, `require('node:fs').writeFileSync(${JSON.stringify(marker)}, 'ran');\n`);
     const allowed = fs.mkdtempSync(path.join(tmp, 'allowed-'));
-    const { setup, weights } = await cartPoleSetup({ envId: `${evil}:MadeUp` });
+    const { setup } = await cartPoleSetup({ envId: `${evil}:MadeUp` });
     const router = await fakeLearner(port, (msg, reply) => {
-      if (msg.type === 'hello') reply({ type: 'welcome', workerId: 0, setup, weights, policyVersion: 0 });
+      if (msg.type === 'hello') reply({ type: 'welcome', workerId: 0, setup });
     });
     const w = startWorker(['--connect', `tcp://127.0.0.1:${port}`, '--env-dir', allowed]);
     try {
@@ -126,14 +126,14 @@ describe('The worker process', () => {
 
   it("drops a setup of 1e9 envs with a line naming the field, and one whose algorithm its version lacks with the promised message", async () => {
     const port = await freePort();
-    const { setup, weights } = await cartPoleSetup();
+    const { setup } = await cartPoleSetup();
     let hellos = 0;
     const router = await fakeLearner(port, (msg, reply) => {
       if (msg.type !== 'hello') return;
       hellos += 1;
       // first a setup that would have the worker allocate 1e9 envs, then one for an algorithm it lacks
       const s = hellos === 1 ? { ...setup, numEnvs: 1e9 } : { ...setup, spec: { ...setup.spec, algorithm: 'a2c' } };
-      reply({ type: 'welcome', workerId: 0, setup: s, weights, policyVersion: 0 });
+      reply({ type: 'welcome', workerId: 0, setup: s });
       if (hellos === 1) reply({ type: 'unknownWorker' }); // and ask it to say hello again
     });
     const w = startWorker(['--connect', `tcp://127.0.0.1:${port}`]);
@@ -183,7 +183,7 @@ describe('The worker process', () => {
     const { setup, weights } = await cartPoleSetup({ pubEndpoint: `tcp://127.0.0.1:${closed}` });
     let version = 0;
     const router = await fakeLearner(port, (msg, reply) => {
-      if (msg.type === 'hello') reply({ type: 'welcome', workerId: 0, setup, weights, policyVersion: 0 });
+      if (msg.type === 'hello') reply({ type: 'welcome', workerId: 0, setup });
       if (msg.type === 'hello' || msg.type === 'batch') reply({ type: 'sample', policyVersion: ++version }); // a new policy each batch, "broadcast"
       if (msg.type === 'weightsRequest') reply({ type: 'weights', policyVersion: version, weights });
     });

@@ -6,6 +6,7 @@ export const samplerMetrics: readonly MetricSpec[] = [
   { key: 'liveWorkers', group: 'runtime', reduce: 'last' },
   { key: 'workerRestarts', group: 'runtime', reduce: 'last' },
   { key: 'rejectedMessages', group: 'runtime', reduce: 'last' },
+  { key: 'ignoredRequests', group: 'runtime', reduce: 'last' },
   { key: 'droppedBatches', group: 'runtime', reduce: 'last' },
   { key: 'otherLearnerBatches', group: 'runtime', reduce: 'last' },
   { key: 'envErrors', group: 'runtime', reduce: 'last' },

@@ -270,7 +270,7 @@ export class WorkerProcess {
 
   private startOrRefuse(msg: Welcome, source: Extract<EnvSource, { envId: string }>, code = source.kind === 'local' ? 'code from this machine' : 'registered env'): void {
     try {
-      this.start(msg.workerId, msg.setup, source.envId, msg.weights, msg.policyVersion);
+      this.start(msg.workerId, msg.setup, source.envId);
     } catch (err) {
       // e.g. an algorithm this version lacks, or an env that fails to build
       return this.refuse(msg.workerId, (err as Error).message);
@@ -281,7 +281,7 @@ export class WorkerProcess {
       this.joined = s.instance;
       this.opts.log(`worker ${msg.workerId}: joined a run of the learner at ${this.opts.connect} (${key}): env ${s.envId}, ${code}, ${s.numEnvs} envs x ${s.rolloutLength} steps per batch`);
     } else {
-      this.opts.log(`worker ${msg.workerId}: rejoined the same run, policy version ${msg.policyVersion}`);
+      this.opts.log(`worker ${msg.workerId}: rejoined the same run`);
     }
   }
 
@@ -298,7 +298,8 @@ export class WorkerProcess {
     return (this.codeCache ??= new CodeCache(this.opts.cacheDir ?? defaultCacheDir()));
   }
 
-  private start(workerId: number, setup: WorkerSetup, envId: string, weights: Weights, policyVersion: number): void {
+  /** Starts the rollout with no weights, and asks for them: it samples once they came (see `sampleOnce`). */
+  private start(workerId: number, setup: WorkerSetup, envId: string): void {
     // Everything that can refuse the setup comes first, before this worker lets go of what it runs.
     const algorithm = algorithmNamed(setup.spec.algorithm);
     if (!algorithm) {
@@ -314,7 +315,6 @@ export class WorkerProcess {
     this.weightsBy.request = 0;
     this.policy = algorithm.createPolicy(setup.spec, { slot: setup.slot, numSlots: setup.numSlots });
     this.rollout = this.makeRollout();
-    this.rollout.setWeights(weights, policyVersion);
     const curve = this.opts.curve ? clientCurveOptions(this.opts.curve.pair, this.opts.curve.learnerKey) : {};
     const sub = new zmq.Subscriber({ linger: 0, maxMessageSize: 2 * DEFAULT_MAX_MESSAGE_BYTES, ...curve });
     this.sub = sub;
@@ -330,6 +330,7 @@ export class WorkerProcess {
         }
       }
     })();
+    void this.out.send(encode({ type: 'weightsRequest', workerId }));
     this.wake?.();
   }
 
@@ -363,7 +364,8 @@ export class WorkerProcess {
     const rollout = this.rollout;
     if (!rollout) return;
     const deadline = Date.now() + 2000;
-    while ((this.latest?.policyVersion ?? rollout.policyVersion) < version && rollout.policyVersion < version && !this.stopped) {
+    // No weights yet (just welcomed): wait for them whatever version is asked for.
+    while ((!this.latest || (this.latest.policyVersion < version && rollout.policyVersion < version)) && !this.stopped) {
       if (this.rollout !== rollout) return;
       if (Date.now() > deadline) {
         void this.out.send(encode({ type: 'weightsRequest', workerId: this.workerId }));

@@ -13,6 +13,7 @@ import { bindOrExplain, parseTcpEndpoint } from '../../transport/endpoint';
 import { parseModuleRef } from '../../env-loader';
 import { SendQueue } from '../../transport/send-queue';
 import { PACKAGE_VERSION } from '../../version';
+import { HelloGate, WeightsAnswers } from './hello-gate';
 import { RequestLedger } from './ledger';
 import { Liveness, type FailureVerdict } from './liveness';
 import { Membership, type Member } from './membership';
@@ -46,6 +47,10 @@ const FAILURE_LIMIT = 50;
 const LAG_WINDOW = 100;
 /** Distinct texts shown once each; past this many, peers' texts go by the per-worker rate limit only. */
 const MAX_SHOWN_ONCE = 1000;
+/** Hellos answered per peer identity: 4 at once, then one per 5 s (a worker says hello again only after losing touch). */
+const HELLOS_PER_PEER = { burst: 4, perSecond: 0.2 };
+/** A same-version weights request answered again at most this often (ms): the first answer may have been lost in a reconnect. */
+const WEIGHTS_REPEAT_MS = 5000;
 
 /**
  * The learner's side of the distributed runtime, a `Sampler` over ZeroMQ: a ROUTER socket for
@@ -71,7 +76,10 @@ export class WorkerPool implements Sampler {
   private readonly peerLines: PeerLines;
   private readonly shownOnce = new Set<string>();
   private readonly pendingHellos = new Map<string, [Buffer, WorkerMessage & { type: 'hello' }]>();
-  private readonly counters = { rejectedMessages: 0, droppedBatches: 0, envErrors: 0, otherLearnerBatches: 0 };
+  private readonly counters = { rejectedMessages: 0, ignoredRequests: 0, droppedBatches: 0, envErrors: 0, otherLearnerBatches: 0 };
+  /** Which hellos get a welcome: a token bucket per peer and one for all (a flood of hellos buys no flood of welcomes). */
+  private readonly helloGate: HelloGate;
+  private readonly weightsAnswers = new WeightsAnswers(WEIGHTS_REPEAT_MS);
   /** This learner process, in every setup: a batch that names another (made before a restart) is dropped and counted. */
   private readonly instance = crypto.randomBytes(8).toString('hex');
   private readonly lags: number[] = [];
@@ -98,6 +106,8 @@ export class WorkerPool implements Sampler {
     this.liveness = new Liveness({ timeoutMs, heartbeatMs: opts.heartbeatSeconds * 1000, failureLimit: FAILURE_LIMIT }, Date.now());
     this.expectation = { ...opts.expectation, maxNumEnvs: MAX_BATCH_ENVS, maxLength: MAX_BATCH_LENGTH, maxBytes: DEFAULT_MAX_MESSAGE_BYTES };
     this.peerLines = new PeerLines(opts.log);
+    // Together: room for every spawned worker and a scale-up of remote ones at once, then 10 a second.
+    this.helloGate = new HelloGate({ perPeer: HELLOS_PER_PEER, total: { burst: Math.max(128, 2 * opts.numWorkers), perSecond: 10 }, maxPeers: 10_000 }, Date.now());
     let keys: { pair: KeyPair; learnerKey: string } | undefined;
     if (opts.curve) {
       // Spawned workers get a key pair of their own, allowed for this run only (in our copy of the set).
@@ -202,7 +212,7 @@ export class WorkerPool implements Sampler {
   private handle(identity: Buffer, msg: WorkerMessage): void {
     const key = identity.toString('hex');
     const now = Date.now();
-    if (msg.type === 'hello') return this.hello(identity, msg);
+    if (msg.type === 'hello') return this.helloReceived(identity, msg);
     const m = this.members.get(key);
     if (!m) return void this.routerOut.send([identity, encode({ type: 'unknownWorker' })]);
     m.lastSeen = now;
@@ -238,6 +248,8 @@ export class WorkerPool implements Sampler {
         return;
       }
       case 'weightsRequest':
+        // Only a member's ask for its own id, once per version (and a repeat per WEIGHTS_REPEAT_MS): weights are the large message.
+        if (msg.workerId !== m.id || this.weights.length === 0 || !this.weightsAnswers.due(key, this.version, now)) return this.ignore('weights-request', `${m.name} asked for weights again (or under another id); ignored (further ones are counted in ignoredRequests, not shown)`);
         return void this.routerOut.send([identity, encode({ type: 'weights', policyVersion: this.version, weights: this.weights })]);
       case 'codeRequest': {
         const code = this.opts.code;
@@ -253,6 +265,12 @@ export class WorkerPool implements Sampler {
     }
   }
 
+  /** A hello as received: past the rate limits (see `HelloGate`), or dropped and counted. */
+  private helloReceived(identity: Buffer, msg: WorkerMessage & { type: 'hello' }): void {
+    if (this.helloGate.admit(identity.toString('hex'), Date.now())) return this.hello(identity, msg);
+    this.ignore('hello', `hellos past the rate limit (${HELLOS_PER_PEER.burst} a peer, then one per ${1 / HELLOS_PER_PEER.perSecond} s; 10 a second in all) are dropped unanswered (counted in ignoredRequests, not shown)`);
+  }
+
   private hello(identity: Buffer, msg: WorkerMessage & { type: 'hello' }): void {
     const key = identity.toString('hex');
     if (this.weights.length === 0) {
@@ -263,6 +281,7 @@ export class WorkerPool implements Sampler {
     if (known) {
       // A worker that lost touch for a while: same id, same envs; just its welcome again.
       this.ledger.rewelcome(key);
+      this.weightsAnswers.forget(key); // it starts over, without weights
       known.lastSeen = Date.now();
       return this.welcome(known);
     }
@@ -278,12 +297,13 @@ export class WorkerPool implements Sampler {
     const pubEndpoint = m.processSlot !== null || !this.pubEndpoints.tcp ? this.pubEndpoints.ipc : this.pubEndpoints.tcp;
     const code = this.opts.code ? { sha256: this.opts.code.sha256, bytes: this.opts.code.source.length } : null;
     const setup: WorkerSetup = { ...this.opts.setup, numEnvs: m.numEnvs, slot: m.slot, numSlots: this.members.numSlots, pubEndpoint, instance: this.instance, packageVersion: PACKAGE_VERSION, code };
-    void this.routerOut.send([m.identity, encode({ type: 'welcome', workerId: m.id, setup, weights: this.weights, policyVersion: this.version })]);
+    void this.routerOut.send([m.identity, encode({ type: 'welcome', workerId: m.id, setup })]); // no weights: the worker asks (weightsRequest)
   }
 
   /** Heartbeats out; silent workers and unanswered requests past the timeout given up; a word when no worker is live. */
   private tick(): void {
     const now = Date.now();
+    this.helloGate.forgetQuiet(now);
     const t = this.liveness.tick(now, this.members.values());
     if (t.paused) this.ledger.paused(now);
     for (const m of t.silent) this.giveUp(m, `sent nothing for ${this.opts.workerTimeoutSeconds} s`);
@@ -332,6 +352,7 @@ export class WorkerPool implements Sampler {
     if (!m) return;
     const unfinished = this.ledger.leave(key);
     this.liveness.left(m);
+    this.weightsAnswers.forget(key);
     this.peerLines.forget(key);
     this.opts.log(`${m.name} ${why}${unfinished > 0 ? '; its unfinished batch is discarded' : ''}; ${this.members.size} live`);
   }
@@ -348,6 +369,12 @@ export class WorkerPool implements Sampler {
     if (this.shownOnce.has(key) || this.shownOnce.size >= MAX_SHOWN_ONCE) return;
     this.shownOnce.add(key);
     this.opts.log(line);
+  }
+
+  /** A request (hello, weights request) past its rate limit: dropped, counted, said once per kind. */
+  private ignore(kind: string, line: string): void {
+    this.counters.ignoredRequests += 1;
+    this.showOnce(`ignore:${kind}`, line);
   }
 
   private reject(kind: string, message: string): void {
@@ -424,8 +451,8 @@ export class WorkerPool implements Sampler {
   /** Figures for progress.jsonl; reading them changes nothing. `policyLagMean`: over the last 100 batches handed out. */
   stats(): Record<string, number> {
     const lag = this.lags.length > 0 ? this.lags.reduce((s, l) => s + l, 0) / this.lags.length : 0;
-    const { rejectedMessages, droppedBatches, envErrors, otherLearnerBatches } = this.counters;
-    return { liveWorkers: this.members.size, rejectedMessages, workerRestarts: this.supervisor.restarts, droppedBatches, otherLearnerBatches, envErrors, policyLagMean: lag };
+    const { rejectedMessages, ignoredRequests, droppedBatches, envErrors, otherLearnerBatches } = this.counters;
+    return { liveWorkers: this.members.size, rejectedMessages, ignoredRequests, workerRestarts: this.supervisor.restarts, droppedBatches, otherLearnerBatches, envErrors, policyLagMean: lag };
   }
 
   getState(): never[] {
