@@ -55,6 +55,8 @@ export class WorkerProcess {
   private policy: SamplingPolicy | null = null;
   private rollout: RolloutWorker | null = null;
   private latest: { policyVersion: number; weights: Weights } | null = null;
+  /** Whether the rollout's policy holds weights from the learner (none right after a welcome). */
+  private weighted = false;
   private requests: number[] = [];
   private wake: (() => void) | null = null;
   private stopped = false;
@@ -311,6 +313,7 @@ export class WorkerProcess {
     this.setup = { ...setup, envId };
     this.learnerEnvId = setup.envId;
     this.latest = null;
+    this.weighted = false;
     this.weightsBy.broadcast = 0;
     this.weightsBy.request = 0;
     this.policy = algorithm.createPolicy(setup.spec, { slot: setup.slot, numSlots: setup.numSlots });
@@ -376,8 +379,9 @@ export class WorkerProcess {
         setTimeout(r, 100);
       });
     }
-    if (this.rollout !== rollout) return; // a new welcome replaced everything while we waited
-    if (this.latest && this.latest.policyVersion > rollout.policyVersion) rollout.setWeights(this.latest.weights, this.latest.policyVersion);
+    if (this.rollout !== rollout || !this.latest) return; // a new welcome replaced everything while we waited, or we stopped before any weights came
+    if (!this.weighted || this.latest.policyVersion > rollout.policyVersion) rollout.setWeights(this.latest.weights, this.latest.policyVersion);
+    this.weighted = true;
     const started = Date.now();
     try {
       const batch = await rollout.sampleAsync(
