@@ -14,6 +14,12 @@ export const samplerMetrics: readonly MetricSpec[] = [
 ];
 
 /**
+ * A sampler's wait given up because the run was told to stop (SIGTERM, Ctrl-C) and no batch
+ * is coming soon: the learner ends the run as interrupted, with a checkpoint of what it has.
+ */
+export class Interrupted extends Error {}
+
+/**
  * Where the learner's batches come from. Local mode samples in the learner's own process;
  * the worker pool (over ZeroMQ) implements the same interface.
  */

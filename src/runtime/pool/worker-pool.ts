@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import * as zmq from 'zeromq';
 import type { TrajectoryBatch, Weights } from '../../../core/algorithm';
 import { RlError } from '../../../core/errors';
-import type { Sampler } from '../sampler';
+import { Interrupted, type Sampler } from '../sampler';
 import { keyFingerprint, serverCurveOptions, watchRefusedHandshakes, ZapAuthenticator, type KeyPair } from '../../transport/curve';
 import { MAX_BATCH_ENVS, MAX_BATCH_LENGTH } from '../../transport/limits';
 import { DEFAULT_MAX_MESSAGE_BYTES, decodeWorkerMessage, encode, MessageRejected, type BatchExpectation, type WorkerMessage, type WorkerSetup } from '../../transport/protocol';
@@ -38,6 +38,12 @@ export interface WorkerPoolOptions {
   workerTimeoutSeconds: number;
   maxWorkerRestarts: number;
   heartbeatSeconds: number;
+  /**
+   * The run is told to stop (SIGTERM, Ctrl-C): collect() and next() stop waiting for batches
+   * and throw `Interrupted`, at once while no worker is live, else once the iteration has had
+   * ABORT_GRACE_MS more (a live worker's batches finish the iteration before that, as a rule).
+   */
+  signal?: AbortSignal;
   log: (line: string) => void;
 }
 
@@ -51,6 +57,8 @@ const MAX_SHOWN_ONCE = 1000;
 const HELLOS_PER_PEER = { burst: 4, perSecond: 0.2 };
 /** A same-version weights request answered again at most this often (ms): the first answer may have been lost in a reconnect. */
 const WEIGHTS_REPEAT_MS = 5000;
+/** After the stop signal, how long collect() and next() may still wait for live workers' batches (the Kubernetes pod has 120 s in all). */
+const ABORT_GRACE_MS = 30_000;
 
 /**
  * The learner's side of the distributed runtime, a `Sampler` over ZeroMQ: a ROUTER socket for
@@ -90,7 +98,11 @@ export class WorkerPool implements Sampler {
   private version = 0;
   private closed = false;
   private fatal: Error | null = null;
-  private wake: (() => void) | null = null;
+  /** When the stop signal came; null before. */
+  private abortedAt: number | null = null;
+  private readonly onAbort = () => this.event(() => (this.abortedAt ??= Date.now()));
+  /** Whoever waits for the next event (collect(), next(), start-up): woken by `event`. */
+  private readonly waiters = new Set<() => void>();
 
   private constructor(private readonly opts: WorkerPoolOptions) {
     // Above the protocol's limit, so that an oversized message is read, counted and dropped; far above it libzmq cuts the sender off.
@@ -133,9 +145,14 @@ export class WorkerPool implements Sampler {
    * joins later, as any worker may.
    */
   private async spawnedWorkersUp(ms: number): Promise<void> {
-    const end = Date.now() + ms;
     const up = () => [...this.pendingHellos.values()].filter(([, h]) => h.slot !== null).length;
-    while (!this.closed && up() < this.opts.numWorkers && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    let late = false;
+    const deadline = setTimeout(() => this.event(() => (late = true)), ms);
+    try {
+      while (!this.closed && !late && up() < this.opts.numWorkers) await this.news();
+    } finally {
+      clearTimeout(deadline);
+    }
   }
 
   static async start(opts: WorkerPoolOptions): Promise<WorkerPool> {
@@ -166,6 +183,8 @@ export class WorkerPool implements Sampler {
       this.opts.log(`listening for workers on ${this.router.lastEndpoint} (weights on port ${port + 1})${curve}`);
     }
     void this.receiveLoop();
+    if (this.opts.signal?.aborted) this.abortedAt = Date.now();
+    else this.opts.signal?.addEventListener('abort', this.onAbort, { once: true });
     this.timer = setInterval(() => this.event(() => this.tick()), 250);
     this.supervisor.start();
   }
@@ -176,9 +195,9 @@ export class WorkerPool implements Sampler {
   private event(handle: () => void): void {
     handle();
     if (this.opts.streaming) this.send(this.ledger.stream(Date.now()));
-    const wake = this.wake;
-    this.wake = null;
-    wake?.();
+    const waiters = [...this.waiters];
+    this.waiters.clear();
+    for (const wake of waiters) wake();
   }
 
   private async receiveLoop(): Promise<void> {
@@ -202,7 +221,7 @@ export class WorkerPool implements Sampler {
       const m = this.members.get(identity.toString('hex'));
       if (m) {
         this.ledger.malformed(m.key, Date.now()); // whatever it was, it answered our request: ask again
-        this.act(m, this.liveness.failed(m, `${m.name} sent a malformed message: ${text}`, this.members.values()));
+        this.applyVerdict(m, this.liveness.failed(m, `${m.name} sent a malformed message: ${text}`, this.members.values()));
       }
       return;
     }
@@ -233,7 +252,7 @@ export class WorkerPool implements Sampler {
         const rejected = this.ledger.answer(key, msg.workerId, msg.batch, now);
         if (!rejected) return this.liveness.delivered(m);
         this.reject(rejected.kind, rejected.why);
-        if (rejected.failure) this.act(m, this.liveness.failed(m, rejected.why, this.members.values()));
+        if (rejected.failure) this.applyVerdict(m, this.liveness.failed(m, rejected.why, this.members.values()));
         return;
       }
       case 'envError': {
@@ -244,7 +263,7 @@ export class WorkerPool implements Sampler {
           this.shownOnce.add(`env:${envId}:${text}`);
           this.peerLines.show(key, m.name, `${m.name}: env ${envId} threw at step ${msg.step}: ${text} (episode dropped, env recreated; shown once)`, now);
         }
-        this.act(m, this.liveness.envError(m, `env ${envId}, step ${msg.step}: ${text}`, this.members.values()));
+        this.applyVerdict(m, this.liveness.envError(m, `env ${envId}, step ${msg.step}: ${text}`, this.members.values()));
         return;
       }
       case 'weightsRequest':
@@ -324,7 +343,8 @@ export class WorkerPool implements Sampler {
 
   // ---- Decisions acted on ----
 
-  private act(m: Member, verdict: FailureVerdict): void {
+  /** Does what Liveness decided about a failing worker: nothing (counted), drop it, or stop the run. */
+  private applyVerdict(m: Member, verdict: FailureVerdict): void {
     if (verdict.action === 'drop') this.giveUp(m, verdict.why);
     else if (verdict.action === 'stop') this.fail(new RlError(verdict.why));
   }
@@ -388,12 +408,20 @@ export class WorkerPool implements Sampler {
 
   // ---- Sampler ----
 
-  /** Resolves at the next event, or after 500 ms (to re-check for workers that joined, and for fatal errors). */
-  private async news(): Promise<void> {
-    await new Promise<void>((resolve) => {
-      this.wake = resolve;
-      setTimeout(resolve, 500);
-    });
+  /**
+   * Resolves at the next event: a message, a process exit, a failure, the clock's tick (250 ms:
+   * timeouts are found there) or close(). Every change a waiter looks for is one of those.
+   */
+  private news(): Promise<void> {
+    return new Promise<void>((resolve) => this.waiters.add(resolve));
+  }
+
+  /** Throws `Interrupted` if the run was told to stop and waiting on is pointless or has taken its grace. */
+  private checkInterrupted(): void {
+    if (this.abortedAt === null) return;
+    const waited = Date.now() - this.abortedAt;
+    if (this.members.size === 0) throw new Interrupted('stopping: no live worker to finish the iteration, so it is given up');
+    if (waited >= ABORT_GRACE_MS) throw new Interrupted(`stopping: the iteration did not finish within ${ABORT_GRACE_MS / 1000} s of the stop signal, so it is given up`);
   }
 
   private handOut(b: TrajectoryBatch): void {
@@ -408,6 +436,7 @@ export class WorkerPool implements Sampler {
       if (this.fatal) throw this.fatal;
       const b = this.ledger.take();
       if (!b) {
+        this.checkInterrupted();
         this.send(this.ledger.ask(minSteps - steps, Date.now()));
         await this.news();
         continue;
@@ -435,6 +464,7 @@ export class WorkerPool implements Sampler {
         this.send(this.ledger.stream(Date.now())); // the backlog is gone: the workers need not pause
         return batches;
       }
+      this.checkInterrupted();
       await this.news();
     }
   }
@@ -467,6 +497,7 @@ export class WorkerPool implements Sampler {
     this.closed = true;
     this.event(() => this.fail(new RlError('the worker pool is closed'))); // a collect() or next() still waiting ends
     if (this.timer) clearInterval(this.timer);
+    this.opts.signal?.removeEventListener('abort', this.onAbort);
     await this.supervisor.close();
     this.router.close();
     this.pub.close();
