@@ -3,6 +3,7 @@
  * one learner's intake from K workers (ingest), the weight broadcast to K, DQN learner and replay throughput; `node dist/bench/run.js <part>` runs one part.
  * `solve-suite` (not part of the default run: it takes an hour or more) trains every shipped config on seeds 0-2 (bench/solve-suite.ts).
  * `eval-stop` (not part of the default run either: about an hour) compares stop rules on evaluation on LunarLander (bench/eval-stop.ts).
+ * `soak [--minutes N] [--workers K]` (not part of the default run: N minutes, default 10) watches the learner's memory (bench/soak.ts).
  * Figures are medians; the machine is shared and noisy, so read them as such.
  */
 import { spawnSync } from 'node:child_process';
@@ -18,6 +19,7 @@ import { broadcast } from './broadcast';
 import { dqnGradientSteps, replayThroughput } from './dqn';
 import { ingest } from './ingest';
 import { evalStop } from './eval-stop';
+import { soak } from './soak';
 import { solveSuite } from './solve-suite';
 import { transport, workerThroughput } from './workers';
 import { median } from './bench-json';
@@ -128,6 +130,7 @@ async function main(): Promise<void> {
   if (!only || only === 'solve') timeToSolve('configs/ppo-cartpole.yaml', [0, 1, 2]);
   if (only === 'solve-suite') solveSuite(process.argv.slice(3));
   if (only === 'eval-stop') await evalStop(process.argv.slice(3));
+  if (only === 'soak') await soak(process.argv.slice(3));
   if (!only || only === 'dqn') {
     await dqnGradientSteps();
     replayThroughput();
