@@ -44,7 +44,7 @@ describe('Checkpoints', () => {
       const u = b.algorithm.tensors[i];
       t.data.forEach((v, j) => assert.ok(Math.abs(v - u.data[j]) <= 1e-6 * Math.max(1, Math.abs(v)), `${t.name}[${j}]: ${v} != ${u.data[j]}`));
     });
-    const strip = (rows: Record<string, number>[]) => rows.map(({ wallSeconds, envStepsPerSecond, sampleSeconds, updateSeconds, ...r }) => r);
+    const strip = (rows: Record<string, number>[]) => rows.map(({ wallSeconds, envStepsPerSecond, sampleSeconds, updateSeconds, rssMB, heapUsedMB, externalMB, ...r }) => r);
     assert.deepEqual(strip(progress(resumed.runDir)), strip(progress(straight.runDir)));
   });
 

@@ -208,7 +208,7 @@ describe('algorithm conformance', function () {
           policies, envId: c.envId, envConfig: {}, numEnvs: NUM_ENVS, rolloutLength: LENGTH, seed: 0, heartbeatSeconds: 1, slot: 0, numSlots: 1,
           pubEndpoint: 'tcp://127.0.0.1:1', learnerDir: root, instance: 'a'.repeat(16), packageVersion: PACKAGE_VERSION, code: null,
         };
-        const msg = decodeLearnerMessage(encode({ type: 'welcome', workerId: 0, setup, params: algo.getParams(), policyVersion: 0 }));
+        const msg = decodeLearnerMessage(encode({ type: 'welcome', workerId: 0, setup }));
         assert.equal(msg.type, 'welcome');
         if (msg.type === 'welcome') assert.deepEqual(msg.setup.policies, policies);
       });

@@ -23,7 +23,7 @@ function shapes(envId: string) {
 /** A welcome as a worker receives it: encoded by the learner's encoder and decoded by the worker's decoder. */
 function welcome(envId: string, numEnvs: number, rolloutLength: number, workerId: number): Welcome {
   const setup: WorkerSetup = { policies: shapes(envId).policies, envId, envConfig: {}, numEnvs, rolloutLength, seed: 0, heartbeatSeconds: 1, slot: 0, numSlots: 1, pubEndpoint: 'ipc:///tmp/x', learnerDir: root, instance: 'bench', packageVersion: '0.1.0', code: null };
-  const msg = decodeLearnerMessage(encode({ type: 'welcome', workerId, setup, params, policyVersion: 0 }));
+  const msg = decodeLearnerMessage(encode({ type: 'welcome', workerId, setup }));
   assert.equal(msg.type, 'welcome');
   return msg as Welcome;
 }

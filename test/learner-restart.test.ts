@@ -124,6 +124,41 @@ describe('A learner restarted by its supervisor (rl train --resume auto)', funct
     assert.deepEqual(progress(dir).map((r) => r.iteration), [1, 2, 3]);
   });
 
+  it('ends on SIGTERM within seconds when no worker ever came (rl train --bind, numWorkers 0): exit 0, saying there is nothing to save', async () => {
+    const dir = path.join(tmp, 'lonely');
+    const learner = start(['train', '--config', writeConfig('lonely', 5), '--run-dir', dir, '--bind', `tcp://127.0.0.1:${await freePort()}`]);
+    await learner.waitFor(/^listening for workers on tcp:\/\/127\.0\.0\.1:\d+/gm, 30_000);
+    const t = Date.now();
+    learner.child.kill('SIGTERM');
+    assert.equal(await learner.exited, 0, learner.out());
+    assert.ok(Date.now() - t < 5000, `exited ${Date.now() - t} ms after SIGTERM`);
+    assert.match(learner.out(), /^stopping: no live worker to finish the iteration, so it is given up$/m);
+    assert.match(learner.out(), /^nothing trained since the start: no checkpoint to write$/m);
+    assert.match(learner.out(), /^done: interrupted\. 0 iterations/m);
+    assert.deepEqual(listCheckpoints(dir), []);
+  });
+
+  it('ends on SIGTERM within seconds once its only worker is gone mid-iteration: exit 0 and a checkpoint of every finished iteration', async () => {
+    const dir = path.join(tmp, 'orphaned');
+    const port = await freePort();
+    const sets = ['checkpoint.every=1000', 'workers.workerTimeoutSeconds=2'].flatMap((s) => ['--set', s]);
+    const learner = start(['train', '--config', writeConfig('orphaned', 1000), '--run-dir', dir, '--bind', `tcp://127.0.0.1:${port}`, ...sets]);
+    await learner.waitFor(/^listening for workers on/gm, 30_000);
+    const worker = start(['worker', '--connect', `tcp://127.0.0.1:${port}`]);
+    await until('2 iterations', 60_000, () => progress(dir).length >= 2);
+    worker.child.kill('SIGKILL');
+    await worker.exited;
+    const t = Date.now();
+    learner.child.kill('SIGTERM');
+    assert.equal(await learner.exited, 0, learner.out());
+    assert.ok(Date.now() - t < 10_000, `exited ${Date.now() - t} ms after SIGTERM`); // the worker timeout (2 s), then the checkpoint
+    const iterations = progress(dir).length;
+    const checkpoints = listCheckpoints(dir);
+    assert.equal(checkpoints.length, 1);
+    assert.equal(readMetadata(checkpoints[0]).iteration, iterations);
+    assert.match(learner.out(), /^done: interrupted\./m);
+  });
+
   it('resumes after kill -9 from its newest checkpoint; the same two worker processes rejoin and the run ends with iterations 1..N', async () => {
     const iterations = 40;
     const config = writeConfig('restart', iterations);

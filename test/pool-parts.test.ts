@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { HelloGate, WeightsAnswers } from '../src/runtime/pool/hello-gate';
 import { Liveness } from '../src/runtime/pool/liveness';
 import { Membership, type Hello, type Member } from '../src/runtime/pool/membership';
 import { PeerLines, peerText } from '../src/runtime/pool/peer-text';
@@ -108,5 +109,43 @@ describe('Text from peers', () => {
     assert.deepEqual(lines, ['worker 7: error 0', 'worker 7: error 1', 'worker 7: error 2', 'worker 7: error 3', 'worker 7: error 4', 'worker 7: more lines from this worker in the next 60 s are counted, not shown', 'worker 8: error']);
     p.show('k', 'worker 7', 'worker 7: error again', 60_000);
     assert.equal(lines.at(-1), 'worker 7: error again');
+  });
+});
+
+describe('Worker pool rate limits', () => {
+  const gate = (now = 0) => new HelloGate({ perPeer: { burst: 4, perSecond: 0.2 }, total: { burst: 10, perSecond: 10 }, maxPeers: 100 }, now);
+
+  it('answers a peer 4 hellos at once, then one per 5 s', () => {
+    const g = gate();
+    const answered = (now: number, n: number) => Array.from({ length: n }, () => g.admit('a', now)).filter(Boolean).length;
+    assert.equal(answered(0, 1000), 4);
+    assert.equal(answered(4999, 10), 0);
+    assert.equal(answered(5000, 10), 1);
+    assert.equal(answered(20_000, 10), 3);
+  });
+
+  it('answers 10 hellos at once from ever new peers, then 10 a second, and tracks only the peers it answered', () => {
+    const g = gate();
+    const answered = (now: number, from: number, n: number) => Array.from({ length: n }, (_, i) => g.admit(`p${from + i}`, now)).filter(Boolean).length;
+    assert.equal(answered(0, 0, 1000), 10);
+    assert.equal(answered(500, 1000, 1000), 5);
+    assert.equal(g.size, 15);
+  });
+
+  it('forgets a peer once its bucket is full again, and refuses new peers past maxPeers while none is quiet', () => {
+    const g = new HelloGate({ perPeer: { burst: 2, perSecond: 1 }, total: { burst: 1000, perSecond: 1000 }, maxPeers: 3 }, 0);
+    for (const p of ['a', 'b', 'c']) assert.equal(g.admit(p, 0), true);
+    assert.equal(g.admit('d', 0), false);
+    g.forgetQuiet(999);
+    assert.equal(g.size, 3);
+    assert.equal(g.admit('d', 1000), true); // a, b and c are full again: forgotten to make room
+    assert.equal(g.size, 1);
+  });
+
+  it('sends a member each policy version once, a repeat of it after 5 s, and again after it is forgotten', () => {
+    const w = new WeightsAnswers(5000);
+    assert.deepEqual([w.due('a', 0, 0), w.due('a', 0, 100), w.due('b', 0, 100), w.due('a', 1, 200), w.due('a', 1, 5199), w.due('a', 1, 5200)], [true, false, true, true, false, true]);
+    w.forget('a');
+    assert.equal(w.due('a', 1, 5300), true);
   });
 });

@@ -236,6 +236,68 @@ describe('Worker pool over real sockets', () => {
     }
   });
 
+  it('answers 5,000 hellos from one peer with at most its bucket of welcomes and not one byte of weights, counting the rest once in the log', async () => {
+    const lines: string[] = [];
+    const { pool, endpoint } = await startPool(lines);
+    const flood = new zmq.Dealer({ linger: 0, sendHighWaterMark: 10_000 });
+    try {
+      await pool.broadcast(weights, 0);
+      flood.connect(endpoint);
+      const hello = encode({ type: 'hello', host: 'flood', pid: 1, numEnvs: null, slot: null });
+      const start = Date.now();
+      for (let i = 0; i < 5000; i++) await flood.send(hello);
+      const got = { welcomes: 0, weightsBytes: 0 };
+      const counted = () => got.welcomes + pool.stats().ignoredRequests;
+      flood.receiveTimeout = 500;
+      for (let quiet = 0; quiet < 2 || counted() < 5000; ) {
+        const frames = await flood.receive().catch(() => null);
+        if (!frames) {
+          quiet += 1;
+          assert.ok(Date.now() - start < 30_000, `only ${counted()} of 5000 hellos accounted for in 30 s`);
+          continue;
+        }
+        const msg = decodeLearnerMessage(frames[0]);
+        if (msg.type === 'welcome') got.welcomes += 1;
+        if (msg.type === 'weights') got.weightsBytes += frames[0].length;
+      }
+      const bucket = 4 + Math.floor(((Date.now() - start) / 1000) * 0.2); // a burst of 4, then one per 5 s
+      assert.ok(got.welcomes >= 1 && got.welcomes <= bucket, `${got.welcomes} welcomes, the bucket holds ${bucket}`);
+      assert.equal(got.weightsBytes, 0);
+      assert.equal(pool.stats().ignoredRequests, 5000 - got.welcomes);
+      assert.deepEqual(lines.filter((l) => l.startsWith('hellos past the rate limit')), [
+        'hellos past the rate limit (4 a peer, then one per 5 s; 10 a second in all) are dropped unanswered (counted in ignoredRequests, not shown)',
+      ]);
+    } finally {
+      flood.close();
+      await pool.close();
+    }
+  });
+
+  it('sends weights on request only to a member, under its own id, once per policy version', async () => {
+    const { pool, endpoint } = await startPool([]);
+    const member = new HandWorker(endpoint, 'member', { answers: false });
+    const stranger = new zmq.Dealer({ linger: 0 });
+    try {
+      await pool.broadcast(weights, 0);
+      await until('the welcome', () => member.workerId >= 0);
+      stranger.connect(endpoint);
+      await stranger.send(encode({ type: 'weightsRequest', workerId: member.workerId }));
+      assert.equal(decodeLearnerMessage((await stranger.receive())[0]).type, 'unknownWorker');
+      for (let i = 0; i < 50; i++) await member.send({ type: 'weightsRequest', workerId: member.workerId });
+      await member.send({ type: 'weightsRequest', workerId: member.workerId + 1 });
+      await until('51 requests read', () => pool.stats().ignoredRequests === 50);
+      await pool.broadcast(weights, 1);
+      await member.send({ type: 'weightsRequest', workerId: member.workerId });
+      await until('the answer of version 1', () => member.received.some((m) => m.type === 'weights' && m.policyVersion === 1));
+      await sleep(200);
+      assert.deepEqual(member.received.filter((m) => m.type === 'weights').map((m) => (m as { policyVersion: number }).policyVersion), [0, 1]);
+    } finally {
+      stranger.close();
+      member.close();
+      await pool.close();
+    }
+  });
+
   it("removes its two ipc socket files on close", async () => {
     const mine = () => fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith(`rl-${process.pid}-`));
     const before = new Set(mine());
@@ -281,7 +343,10 @@ describe('Worker pool over real sockets', () => {
       const setup: WorkerSetup = { policies: algo.policySpecs(), envId: 'CartPole-v1', envConfig: {}, numEnvs: 4, rolloutLength: 2, seed: 0, heartbeatSeconds: 1, slot: 0, numSlots: 1, pubEndpoint: `tcp://127.0.0.1:${port + 1}`, learnerDir: root, instance: 'test', packageVersion: PACKAGE_VERSION, code: null };
       learner.receiveTimeout = 20_000;
       const [identity] = await learner.receive(); // its hello
-      await learner.send([identity, encode({ type: 'welcome', workerId: 7, setup, params: algo.getParams(), policyVersion: 0 })]);
+      await learner.send([identity, encode({ type: 'welcome', workerId: 7, setup })]);
+      const [, ask] = await learner.receive(); // on its welcome it asks for weights
+      assert.deepEqual(decodeWorkerMessage(ask, expectation), { type: 'weightsRequest', workerId: 7 });
+      await learner.send([identity, encode({ type: 'weights', policyVersion: 0, params: algo.getParams() })]);
       await learner.send([identity, encode({ type: 'sample', policyVersion: 5 })]); // weights it has not got: it waits for them
       await sleep(300);
       await learner.send([identity, encode({ type: 'unknownWorker' })]);

@@ -100,7 +100,7 @@ export function everyWorkerMessage(): WorkerMessage[] {
 
 export function everyLearnerMessage(): LearnerMessage[] {
   return [
-    { type: 'welcome', workerId: 2, setup: makeSetup(), params: makeParams(), policyVersion: 9 },
+    { type: 'welcome', workerId: 2, setup: makeSetup() },
     { type: 'sample', policyVersion: 9 },
     { type: 'weights', policyVersion: 10, params: makeParams() },
     { type: 'code', sha256: 'ab'.repeat(32), source: new TextEncoder().encode('module.exports = {};') },

@@ -54,7 +54,7 @@ function mutateField(rng: Rng, msg: Record<string, unknown>): void {
       const a = child as Float32Array;
       return void (a[rng.int(a.length)] = [NaN, Infinity, -Infinity, 2, -1, 1e9][rng.int(6)]);
     }
-    if (child && typeof child === 'object' && !ArrayBuffer.isView(child) && rng.random() < 0.7) o = child as Record<string, unknown>;
+    if (child && typeof child === 'object' && !ArrayBuffer.isView(child) && rng.random() < 0.85) o = child as Record<string, unknown>; // deep enough to reach a weight's data (params.<id>.weights[i].data)
     else if (rng.random() < 0.2) return void delete o[k];
     else return void (o[k] = randomValue(rng, 1));
   }

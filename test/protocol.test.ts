@@ -127,7 +127,7 @@ describe('protocol', () => {
       await selectBackend('wasm');
     });
 
-    it('decodes with the expectation of CartPole and PPO, and its welcome with the real spec and weights decodes too', () => {
+    it('decodes with the expectation of CartPole and PPO, and its welcome with the real spec and its weights message decode too', () => {
       const env = makeEnv('CartPole-v1');
       const algo = ppo.create({
         config: ppoConfigSchema.parse({}),
@@ -150,8 +150,10 @@ describe('protocol', () => {
         assertSameClasses(back, msg);
 
         const setup: WorkerSetup = { ...makeSetup(), policies: algo.policySpecs(), numEnvs: 4, rolloutLength: 64 };
-        const welcome: LearnerMessage = { type: 'welcome', workerId: 1, setup, params: algo.getParams(), policyVersion: 0 };
+        const welcome: LearnerMessage = { type: 'welcome', workerId: 1, setup };
         assert.deepStrictEqual(decodeLearnerMessage(encode(welcome)), welcome);
+        const weights: LearnerMessage = { type: 'weights', policyVersion: 0, params: algo.getParams() };
+        assert.deepStrictEqual(decodeLearnerMessage(encode(weights)), weights);
       } finally {
         worker.close();
         algo.dispose();
@@ -268,7 +270,7 @@ describe('protocol', () => {
     });
 
     it("rejects a welcome whose slot is not one of its numSlots", () => {
-      const welcome = (slot: number, numSlots: number) => encodeAny({ type: 'welcome', workerId: 2, setup: { ...makeSetup(), slot, numSlots }, params: makeParams(), policyVersion: 9 });
+      const welcome = (slot: number, numSlots: number) => encodeAny({ type: 'welcome', workerId: 2, setup: { ...makeSetup(), slot, numSlots } });
       assertRejected(() => decodeLearnerMessage(welcome(2, 2)), 'badField', "'welcome' message: setup.slot must be an integer in [0, 1], got 2");
       assertRejected(() => decodeLearnerMessage(welcome(0, 0)), 'badField', "'welcome' message: setup.numSlots must be a positive integer, got 0");
     });
@@ -379,7 +381,6 @@ describe('protocol', () => {
         const params = makeParams();
         (params.default.scalars as Record<string, unknown>).epsilon = value;
         assertRejected(() => decodeLearnerMessage(encode({ type: 'weights', policyVersion: 4, params })), kind, `'weights' message: params.default.scalars.epsilon ${text}`);
-        assertRejected(() => decodeLearnerMessage(encode({ type: 'welcome', workerId: 1, setup: makeSetup(), params, policyVersion: 0 })), kind, `'welcome' message: params.default.scalars.epsilon ${text}`);
       }
     });
 
@@ -387,7 +388,7 @@ describe('protocol', () => {
       const long = 'x'.repeat(10_001);
       assertRejected(decode(encode({ type: 'envError', workerId: 1, envId: 'CartPole-v1', step: 3, message: long })), 'badField', "'envError' message: message has 10001 characters, more than 10000");
       const setup = { ...makeSetup(), numEnvs: 0 };
-      assertRejected(() => decodeLearnerMessage(encode({ type: 'welcome', workerId: 1, setup, params: makeParams(), policyVersion: 0 })), 'badField', "'welcome' message: setup.numEnvs must be an integer in [1, 4096], got 0");
+      assertRejected(() => decodeLearnerMessage(encode({ type: 'welcome', workerId: 1, setup })), 'badField', "'welcome' message: setup.numEnvs must be an integer in [1, 4096], got 0");
     });
   });
 
@@ -415,7 +416,7 @@ describe('protocol', () => {
       assertRejected(decode(pack({ v: PROTOCOL_VERSION, ...hello })), 'oversized', "'hello' message would decode to 107 entries in maps and arrays, more than 16");
       const setup = makeSetup();
       setup.policies.default.observationSpace = { type: 'Box', shape: [1000], low: new Array(1000).fill(-1), high: new Array(1000).fill(1) };
-      assert.equal(decodeLearnerMessage(encode({ type: 'welcome', workerId: 1, setup, params: makeParams(), policyVersion: 0 })).type, 'welcome');
+      assert.equal(decodeLearnerMessage(encode({ type: 'welcome', workerId: 1, setup })).type, 'welcome');
     });
 
     it('rejects nesting deeper than a type allows, and a map key that is not a string', () => {
@@ -435,7 +436,7 @@ describe('protocol', () => {
     });
 
     it('refuses a setup that would make a worker build more than a message can carry: 1e9 envs, batches over the limit', () => {
-      const welcome = (setup: WorkerSetup) => () => decodeLearnerMessage(encode({ type: 'welcome', workerId: 1, setup, params: makeParams(), policyVersion: 0 }));
+      const welcome = (setup: WorkerSetup) => () => decodeLearnerMessage(encode({ type: 'welcome', workerId: 1, setup }));
       assertRejected(welcome({ ...makeSetup(), numEnvs: 1e9 }), 'badField', "'welcome' message: setup.numEnvs must be an integer in [1, 4096], got 1000000000");
       assertRejected(welcome({ ...makeSetup(), numEnvs: 4096, rolloutLength: 65536 }), 'badField', /^'welcome' message: setup: numEnvs 4096 x rolloutLength 65536 make batches of policy default of \d+ bytes, more than the 67108864 a message may be$/);
       // (a huge model is the worker's to refuse, by its algorithm's weightShapes: worker-process.test.ts)

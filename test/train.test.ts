@@ -38,7 +38,7 @@ describe('Training', () => {
   it('is reproducible: the same seed gives the same run', async () => {
     const run = async (name: string) =>
       readProgress((await train(cartpole(['stop.iterations=2', 'seed=11']), { runDir: path.join(tmp, name), log: () => {} })).runDir).map(
-        ({ wallSeconds, envStepsPerSecond, sampleSeconds, updateSeconds, ...rest }) => rest,
+        ({ wallSeconds, envStepsPerSecond, sampleSeconds, updateSeconds, rssMB, heapUsedMB, externalMB, ...rest }) => rest,
       );
     const a = await run('same-a');
     const b = await run('same-b');
@@ -61,7 +61,7 @@ describe('Training', () => {
     progress.forEach((p, i) => {
       assert.equal(p.iteration, i + 1);
       assert.equal(p.envSteps, 1024 * (i + 1));
-      for (const k of ['wallSeconds', 'episodeReturnMean', 'episodeLenMean', 'episodes', 'envStepsPerSecond', 'policyLoss', 'valueLoss', 'entropy', 'approxKl', 'clipFraction', 'explainedVariance', 'learningRate']) {
+      for (const k of ['wallSeconds', 'episodeReturnMean', 'episodeLenMean', 'episodes', 'envStepsPerSecond', 'policyLoss', 'valueLoss', 'entropy', 'approxKl', 'clipFraction', 'explainedVariance', 'learningRate', 'rssMB', 'heapUsedMB', 'externalMB', 'numTensors']) {
         assert.equal(typeof p[k], 'number', `${k} in iteration ${i + 1}`);
       }
     });

@@ -113,9 +113,9 @@ describe('The worker process', () => {
     const evil = path.join(tmp, 'evil.js');
     fs.writeFileSync(evil, `require('node:fs').writeFileSync(${JSON.stringify(marker)}, 'ran');\n`);
     const allowed = fs.mkdtempSync(path.join(tmp, 'allowed-'));
-    const { setup, params } = await cartPoleSetup({ envId: `${evil}:MadeUp` });
+    const { setup } = await cartPoleSetup({ envId: `${evil}:MadeUp` });
     const router = await fakeLearner(port, (msg, reply) => {
-      if (msg.type === 'hello') reply({ type: 'welcome', workerId: 0, setup, params, policyVersion: 0 });
+      if (msg.type === 'hello') reply({ type: 'welcome', workerId: 0, setup });
     });
     const w = startWorker(['--connect', `tcp://127.0.0.1:${port}`, '--env-dir', allowed]);
     try {
@@ -133,12 +133,14 @@ describe('The worker process', () => {
     const port = await freePort();
     const { setup, params } = await cartPoleSetup();
     let hellos = 0;
+    const short = { [DEFAULT_POLICY]: { ...params[DEFAULT_POLICY], weights: params[DEFAULT_POLICY].weights.slice(1) } };
     const router = await fakeLearner(port, (msg, reply) => {
+      if (msg.type === 'weightsRequest') return reply({ type: 'weights', policyVersion: 0, params: short });
       if (msg.type !== 'hello') return;
       hellos += 1;
       // first a setup that would have the worker allocate 1e9 envs, then one for an algorithm it lacks
       const s = hellos === 1 ? { ...setup, numEnvs: 1e9 } : { ...setup, policies: { [DEFAULT_POLICY]: { ...setup.policies[DEFAULT_POLICY], algorithm: 'a2c' } } };
-      reply({ type: 'welcome', workerId: 0, setup: s, params, policyVersion: 0 });
+      reply({ type: 'welcome', workerId: 0, setup: s });
       if (hellos === 1) reply({ type: 'unknownWorker' }); // and ask it to say hello again
     });
     const w = startWorker(['--connect', `tcp://127.0.0.1:${port}`]);
@@ -157,13 +159,14 @@ describe('The worker process', () => {
     const { setup, params } = await cartPoleSetup();
     const spec = setup.policies[DEFAULT_POLICY];
     let hellos = 0;
+    const short = { [DEFAULT_POLICY]: { ...params[DEFAULT_POLICY], weights: params[DEFAULT_POLICY].weights.slice(1) } };
     const router = await fakeLearner(port, (msg, reply) => {
+      if (msg.type === 'weightsRequest') return reply({ type: 'weights', policyVersion: 0, params: short });
       if (msg.type !== 'hello') return;
       hellos += 1;
       // first a model of 2 x 10^10 weights (the welcome itself is small: the worker must not build it), then the real spec with one tensor cut short
       const huge = { ...setup, policies: { [DEFAULT_POLICY]: { ...spec, model: { ...spec.model, hiddenSizes: [100_000, 100_000] } } } };
-      const short = { [DEFAULT_POLICY]: { ...params[DEFAULT_POLICY], weights: params[DEFAULT_POLICY].weights.slice(1) } };
-      reply(hellos === 1 ? { type: 'welcome', workerId: 0, setup: huge, params, policyVersion: 0 } : { type: 'welcome', workerId: 0, setup, params: short, policyVersion: 0 });
+      reply({ type: 'welcome', workerId: 0, setup: hellos === 1 ? huge : setup });
     });
     const first = startWorker(['--connect', `tcp://127.0.0.1:${port}`]);
     try {
@@ -171,7 +174,7 @@ describe('The worker process', () => {
       assert.equal(await first.exited(), 4);
       const second = startWorker(['--connect', `tcp://127.0.0.1:${port}`]);
       try {
-        await second.waitFor(new RegExp(`^worker: refusing the learner's run: the learner's weights do not fit its own policy spec: ${params[DEFAULT_POLICY].weights[0].name.replace(/[/]/g, '\\/')} is missing$`, 'm'));
+        await second.waitFor(new RegExp(`^worker: refusing the learner's run: the learner's weights of policy version 0 do not fit its policy spec: ${params[DEFAULT_POLICY].weights[0].name.replace(/[/]/g, '\\/')} is missing$`, 'm'));
         assert.equal(await second.exited(), 4);
       } finally {
         second.child.kill('SIGKILL');
@@ -218,7 +221,7 @@ describe('The worker process', () => {
     const { setup, params } = await cartPoleSetup({ pubEndpoint: `tcp://127.0.0.1:${closed}` });
     let version = 0;
     const router = await fakeLearner(port, (msg, reply) => {
-      if (msg.type === 'hello') reply({ type: 'welcome', workerId: 0, setup, params, policyVersion: 0 });
+      if (msg.type === 'hello') reply({ type: 'welcome', workerId: 0, setup });
       if (msg.type === 'hello' || msg.type === 'batch') reply({ type: 'sample', policyVersion: ++version }); // a new policy each batch, "broadcast"
       if (msg.type === 'weightsRequest') reply({ type: 'weights', policyVersion: version, params });
     });

@@ -1,4 +1,5 @@
 import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
 import type { MetricSpec } from '../../core/algorithm';
 import type { StopConfig } from '../config/schema';
 import { formatIteration, type Progress } from '../metrics';
@@ -6,6 +7,21 @@ import { JsonlWriter } from '../run-dir';
 import { TensorBoardWriter } from '../tensorboard';
 
 /** The metrics the learner loop itself produces, one set per iteration. */
+/** The learner process's memory at the end of the iteration (`bench/soak.ts` watches them): a leak shows as growth. */
+const memoryMetrics: readonly MetricSpec[] = [
+  { key: 'rssMB', group: 'memory', reduce: 'last' },
+  { key: 'heapUsedMB', group: 'memory', reduce: 'last' },
+  { key: 'externalMB', group: 'memory', reduce: 'last' },
+  { key: 'numTensors', group: 'memory', reduce: 'last' },
+];
+
+/** The figures of `memoryMetrics` now. */
+export function memoryFigures(): Record<string, number> {
+  const m = process.memoryUsage();
+  const mb = (bytes: number) => Math.round((bytes / (1 << 20)) * 10) / 10;
+  return { rssMB: mb(m.rss), heapUsedMB: mb(m.heapUsed), externalMB: mb(m.external), numTensors: tf.memory().numTensors };
+}
+
 export const loopMetrics: readonly MetricSpec[] = [
   { key: 'iteration', group: 'runtime', reduce: 'last' },
   { key: 'envSteps', group: 'runtime', reduce: 'last' },
@@ -14,6 +30,7 @@ export const loopMetrics: readonly MetricSpec[] = [
   { key: 'envStepsPerSecond', group: 'perf', reduce: 'last' },
   { key: 'sampleSeconds', group: 'perf', reduce: 'sum' },
   { key: 'updateSeconds', group: 'perf', reduce: 'sum' },
+  ...memoryMetrics,
 ];
 
 /** One iteration's record, as progress.jsonl holds it: the keys of all the run's MetricSpecs that have a value. */
@@ -23,11 +40,13 @@ export function iterationRecord(p: {
   episodes: { episodeReturnMean: number; episodeLenMean: number; episodes: number };
   sampler: Record<string, number>;
   evaluation: Record<string, number>;
+  /** `memoryFigures()`; absent: none in the record. */
+  memory?: Record<string, number>;
 }): Record<string, number> & Progress {
   const { iteration, envSteps, wallSeconds, policyVersion } = p.counters;
   const { steps, sampleSeconds, updateSeconds } = p.work;
   const envStepsPerSecond = steps / (sampleSeconds + updateSeconds);
-  return { iteration, envSteps, wallSeconds, ...p.episodes, envStepsPerSecond, sampleSeconds, updateSeconds, policyVersion, ...p.sampler, ...p.work.metrics, ...p.evaluation };
+  return { iteration, envSteps, wallSeconds, ...p.episodes, envStepsPerSecond, sampleSeconds, updateSeconds, policyVersion, ...p.sampler, ...p.work.metrics, ...p.evaluation, ...p.memory };
 }
 
 /** Metric specs by key; a key declared twice (an algorithm's `iteration`, say) is refused. */

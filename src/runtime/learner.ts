@@ -6,8 +6,9 @@ import type { RunConfig } from '../config/schema';
 import { stopReason } from '../metrics';
 import type { KeyPair } from '../transport/curve';
 import { broadcast, driverFor } from './drivers';
-import { IterationLog, UpdateMetrics, iterationRecord, metricIndex } from './iteration-record';
+import { IterationLog, UpdateMetrics, iterationRecord, memoryFigures, metricIndex } from './iteration-record';
 import { CleanUp } from './clean-up';
+import { Interrupted } from './sampler';
 import { wireRun } from './wiring';
 
 export interface TrainOptions {
@@ -19,7 +20,11 @@ export interface TrainOptions {
   replaceLeftovers?: boolean;
   /** Console output; default console.log. Pass () => {} for none. */
   log?: (line: string) => void;
-  /** Aborting it ends the run after the current iteration, with a checkpoint (Ctrl-C in the CLI). */
+  /**
+   * Aborting it ends the run after the current iteration, with a checkpoint (Ctrl-C, SIGTERM in
+   * the CLI); with workers, an iteration that waits for batches that do not come is given up
+   * (see `WorkerPoolOptions.signal`), and what was trained before it is checkpointed.
+   */
   signal?: AbortSignal;
   /** Listen for remote workers here too (`--bind tcp://0.0.0.0:5555`). */
   bind?: string;
@@ -35,7 +40,7 @@ export interface TrainResult {
   wallSeconds: number;
   episodes: number;
   episodeReturnMean: number;
-  /** The last checkpoint written. */
+  /** The last checkpoint written (an interrupted run that trained nothing: the one it resumed, or empty). */
   checkpoint: string;
   /** The best-evaluated checkpoint (checkpoint.best), once one was written. */
   best?: string;
@@ -78,12 +83,20 @@ export async function train(config: RunConfig | Record<string, unknown>, opts: T
     let previousEvalReturnMean = resumed.previous;
     await broadcast(parts, { initial: true });
     while (reason === undefined) {
-      const work = await iterate();
+      let work;
+      try {
+        work = await iterate();
+      } catch (err) {
+        if (!(err instanceof Interrupted)) throw err;
+        log(err.message);
+        reason = 'interrupted';
+        break;
+      }
       c.iteration += 1;
       const evaluation = (await evaluate(c.iteration, () => algorithm.getParams())) ?? {};
       if (evaluation.evalReturnMean !== undefined) [previousEvalReturnMean, evalReturnMean] = [evalReturnMean, evaluation.evalReturnMean];
       c.wallSeconds = (performance.now() - start) / 1000;
-      const record = iterationRecord({ counters: c, work, episodes: run.episodes.metrics(), sampler: parts.sampler.stats(), evaluation });
+      const record = iterationRecord({ counters: c, work, episodes: run.episodes.metrics(), sampler: parts.sampler.stats(), evaluation, memory: memoryFigures() });
       records.write((last = record));
       if (evaluation.evalReturnMean !== undefined) await run.keepIfBest({ mean: evaluation.evalReturnMean, std: evaluation.evalReturnStd, episodes: cfg.evaluation.episodes });
       // Let signals (Ctrl-C) and I/O in: every await above may have resolved without yielding.
@@ -92,14 +105,15 @@ export async function train(config: RunConfig | Record<string, unknown>, opts: T
       reason = stopReason(cfg.stop, { ...c, episodeReturnMean: record.episodeReturnMean, ...evaluated }) ?? (opts.signal?.aborted ? 'interrupted' : undefined);
       if (reason === undefined && run.checkpointDue()) await run.checkpoint();
     }
-    await run.checkpoint();
+    if (reason !== 'interrupted' || run.unsaved()) await run.checkpoint();
+    else log(`nothing trained since ${run.lastCheckpoint || resume?.dir || 'the start'}: no checkpoint to write`);
     const ep = run.episodes;
     log(
       `done: ${reason}. ${c.iteration} iterations, ${c.envSteps.toLocaleString('en-US')} env steps, ${ep.total} episodes in ${c.wallSeconds.toFixed(1)} s; ` +
         `episode return mean ${ep.returnMean.toFixed(1)}${evalReturnMean !== undefined ? `, last evaluation ${evalReturnMean.toFixed(1)}` : ''}.\n` +
-        `run dir: ${run.runDir}\ncheckpoint: ${run.lastCheckpoint}${run.bestCheckpoint ? `\nbest checkpoint: ${run.bestCheckpoint} (${describeBest({ iteration: c.iteration, evaluation: run.bestEvaluation })})` : ''}`,
+        `run dir: ${run.runDir}\ncheckpoint: ${run.lastCheckpoint || resume?.dir || 'none'}${run.bestCheckpoint ? `\nbest checkpoint: ${run.bestCheckpoint} (${describeBest({ iteration: c.iteration, evaluation: run.bestEvaluation })})` : ''}`,
     );
-    return { runDir: run.runDir, stopReason: reason, iterations: c.iteration, envSteps: c.envSteps, wallSeconds: c.wallSeconds, episodes: ep.total, episodeReturnMean: ep.returnMean, checkpoint: run.lastCheckpoint, best: run.bestCheckpoint, metrics: last };
+    return { runDir: run.runDir, stopReason: reason, iterations: c.iteration, envSteps: c.envSteps, wallSeconds: c.wallSeconds, episodes: ep.total, episodeReturnMean: ep.returnMean, checkpoint: run.lastCheckpoint || resume?.dir || '', best: run.bestCheckpoint, metrics: last };
   } catch (err) {
     await parts?.run.checkpointAfter(err, log);
     throw err;

@@ -76,6 +76,11 @@ export class RunState {
     if (this.bestEvaluation !== undefined) this.bestCheckpoint = path.join(this.runDir, 'checkpoints', 'best');
   }
 
+  /** Whether anything was trained since the last checkpoint (or the start, or the checkpoint resumed). */
+  unsaved(): boolean {
+    return this.counters.envSteps !== this.savedAt.envSteps || this.counters.iteration !== this.savedAt.iteration;
+  }
+
   /** After a finished iteration. */
   checkpointDue(): boolean {
     return checkpointDue(this.cfg.checkpoint, { iteration: this.counters.iteration, secondsSinceCheckpoint: (performance.now() - this.savedAt.time) / 1000 });
@@ -137,7 +142,7 @@ export class RunState {
   async checkpointAfter(err: unknown, log: (line: string) => void): Promise<void> {
     const c = this.counters;
     if (!this.sound || err instanceof TrainingError || err instanceof CheckpointError || !fs.existsSync(this.runDir)) return;
-    if (c.envSteps === this.savedAt.envSteps && c.iteration === this.savedAt.iteration) return;
+    if (!this.unsaved()) return;
     try {
       log(`stopping on an error; checkpoint of iteration ${c.iteration} (${c.envSteps.toLocaleString('en-US')} env steps): ${await this.checkpoint({ fresh: true })}`);
     } catch (e) {

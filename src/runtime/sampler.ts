@@ -7,11 +7,18 @@ export const samplerMetrics: readonly MetricSpec[] = [
   { key: 'liveWorkers', group: 'runtime', reduce: 'last' },
   { key: 'workerRestarts', group: 'runtime', reduce: 'last' },
   { key: 'rejectedMessages', group: 'runtime', reduce: 'last' },
+  { key: 'ignoredRequests', group: 'runtime', reduce: 'last' },
   { key: 'droppedBatches', group: 'runtime', reduce: 'last' },
   { key: 'otherLearnerBatches', group: 'runtime', reduce: 'last' },
   { key: 'envErrors', group: 'runtime', reduce: 'last' },
   { key: 'policyLagMean', group: 'runtime', reduce: 'last' },
 ];
+
+/**
+ * A sampler's wait given up because the run was told to stop (SIGTERM, Ctrl-C) and no batch
+ * is coming soon: the learner ends the run as interrupted, with a checkpoint of what it has.
+ */
+export class Interrupted extends Error {}
 
 /**
  * Where the learner's batches come from. Local mode samples in the learner's own process;

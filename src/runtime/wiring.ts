@@ -40,6 +40,8 @@ export interface WiringOptions {
   replaceLeftovers?: boolean;
   bind?: string;
   curve?: { pair: KeyPair; allowed: Set<string> };
+  /** Aborted: the worker pool stops waiting for batches (see `WorkerPoolOptions.signal`). */
+  signal?: AbortSignal;
   log: (line: string) => void;
 }
 
@@ -100,6 +102,7 @@ export async function wireRun(cfg: RunConfig, opts: WiringOptions, cleanUp: Clea
           workerTimeoutSeconds: w.workerTimeoutSeconds,
           maxWorkerRestarts: w.maxWorkerRestarts,
           heartbeatSeconds: w.heartbeatSeconds,
+          signal: opts.signal,
           log: opts.log,
         })
       : new LocalSampler(

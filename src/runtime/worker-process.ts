@@ -59,6 +59,8 @@ export class WorkerProcess {
   private shapes: TensorShape[] | null = null;
   private rollout: RolloutWorker | null = null;
   private latest: { policyVersion: number; params: ParamsById } | null = null;
+  /** Whether the rollout's policy holds weights from the learner (none right after a welcome). */
+  private weighted = false;
   private requests: number[] = [];
   private wake: (() => void) | null = null;
   private stopped = false;
@@ -274,7 +276,7 @@ export class WorkerProcess {
 
   private startOrRefuse(msg: Welcome, source: Extract<EnvSource, { envId: string }>, code = source.kind === 'local' ? 'code from this machine' : 'registered env'): void {
     try {
-      this.start(msg.workerId, msg.setup, source.envId, msg.params, msg.policyVersion);
+      this.start(msg.workerId, msg.setup, source.envId);
     } catch (err) {
       // e.g. an algorithm this version lacks, or an env that fails to build
       return this.refuse(msg.workerId, (err as Error).message);
@@ -285,7 +287,7 @@ export class WorkerProcess {
       this.joined = s.instance;
       this.opts.log(`worker ${msg.workerId}: joined a run of the learner at ${this.opts.connect} (${key}): env ${s.envId}, ${code}, ${s.numEnvs} envs x ${s.rolloutLength} steps per batch`);
     } else {
-      this.opts.log(`worker ${msg.workerId}: rejoined the same run, policy version ${msg.policyVersion}`);
+      this.opts.log(`worker ${msg.workerId}: rejoined the same run`);
     }
   }
 
@@ -302,7 +304,8 @@ export class WorkerProcess {
     return (this.codeCache ??= new CodeCache(this.opts.cacheDir ?? defaultCacheDir()));
   }
 
-  private start(workerId: number, setup: WorkerSetup, envId: string, params: ParamsById, policyVersion: number): void {
+  /** Starts the rollout with no weights, and asks for them: it samples once they came (see `sampleOnce`). */
+  private start(workerId: number, setup: WorkerSetup, envId: string): void {
     // Everything that can refuse the setup comes first, before this worker lets go of what it runs.
     const spec = setup.policies[DEFAULT_POLICY];
     if (!spec) throw new EnvError(`the learner's run has no policy '${DEFAULT_POLICY}' for this single-agent env (it has ${Object.keys(setup.policies).join(', ')})`);
@@ -313,21 +316,19 @@ export class WorkerProcess {
     const shapes = algorithm.weightShapes(spec);
     const size = shapes.reduce((a, t) => a + t.shape.reduce((x, d) => x * d, 1), 0);
     if (size > MAX_MODEL_PARAMS) throw new EnvError(`the learner's model has ${size} parameters, more than the ${MAX_MODEL_PARAMS} whose weights fit in one message`);
-    const wrong = weightsMismatch(shapes, params[spec.policyId]?.weights);
-    if (wrong) throw new EnvError(`the learner's weights do not fit its own policy spec: ${wrong}`);
     this.rollout?.close();
     this.sub?.close();
     this.workerId = workerId;
     this.setup = { ...setup, envId };
     this.learnerEnvId = setup.envId;
     this.latest = null;
+    this.weighted = false;
     this.weightsBy.broadcast = 0;
     this.weightsBy.request = 0;
     this.spec = spec;
     this.shapes = shapes;
     this.policy = algorithm.createPolicy(spec, { slot: setup.slot, numSlots: setup.numSlots });
     this.rollout = this.makeRollout();
-    this.rollout.setParams(params[spec.policyId], policyVersion);
     const curve = this.opts.curve ? clientCurveOptions(this.opts.curve.pair, this.opts.curve.learnerKey) : {};
     const sub = new zmq.Subscriber({ linger: 0, maxMessageSize: 2 * DEFAULT_MAX_MESSAGE_BYTES, ...curve });
     this.sub = sub;
@@ -343,6 +344,7 @@ export class WorkerProcess {
         }
       }
     })();
+    void this.out.send(encode({ type: 'weightsRequest', workerId }));
     this.wake?.();
   }
 
@@ -381,7 +383,8 @@ export class WorkerProcess {
     const rollout = this.rollout;
     if (!rollout) return;
     const deadline = Date.now() + 2000;
-    while ((this.latest?.policyVersion ?? rollout.policyVersion) < version && rollout.policyVersion < version && !this.stopped) {
+    // No weights yet (just welcomed): wait for them whatever version is asked for.
+    while ((!this.latest || (this.latest.policyVersion < version && rollout.policyVersion < version)) && !this.stopped) {
       if (this.rollout !== rollout) return;
       if (Date.now() > deadline) {
         void this.out.send(encode({ type: 'weightsRequest', workerId: this.workerId }));
@@ -392,8 +395,9 @@ export class WorkerProcess {
         setTimeout(r, 100);
       });
     }
-    if (this.rollout !== rollout) return; // a new welcome replaced everything while we waited
-    if (this.latest && this.latest.policyVersion > rollout.policyVersion) rollout.setParams(this.latest.params[this.spec!.policyId], this.latest.policyVersion);
+    if (this.rollout !== rollout || !this.latest) return; // a new welcome replaced everything while we waited, or we stopped before any weights came
+    if (!this.weighted || this.latest.policyVersion > rollout.policyVersion) rollout.setParams(this.latest.params[this.spec!.policyId], this.latest.policyVersion);
+    this.weighted = true;
     const started = Date.now();
     try {
       const batch = await rollout.sampleAsync(

@@ -14,7 +14,8 @@ import { ProtocolError } from '../../core/errors';
 /**
  * 2: `encode` writes it; a heartbeat carries `sampling`; the decoded size of every message is bounded.
  * 3: a setup names the learner's instance, version and shipped env code; a batch names the instance it was made for; code requests and refusals.
- * 4: policies by id: a setup's specs declare a batch's columns and state, weights travel as `{ weights, scalars }` per policy.
+ * 4: policies by id: a setup's specs declare a batch's columns and state, params travel as `{ weights, scalars }` per policy;
+ *    a welcome carries no weights (an unauthenticated hello must not buy a model's worth of bytes): a welcomed worker asks with `weightsRequest`.
  */
 export const PROTOCOL_VERSION = 4;
 export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
@@ -65,6 +66,7 @@ export interface SamplingProgress {
 
 /**
  * Worker -> learner (DEALER -> ROUTER). `hello` asks for a workerId; `slot` asks for a given one back.
+ * `weightsRequest`: a welcomed worker's ask for the current weights (answered with `weights` on the ROUTER).
  * Messages are written without the protocol version `v`: `encode` adds it, the decoders check it.
  */
 export type WorkerMessage =
@@ -79,7 +81,7 @@ export type WorkerMessage =
 
 /** Learner -> worker (ROUTER -> DEALER, and `weights` also on PUB). */
 export type LearnerMessage =
-  | { type: 'welcome'; workerId: number; setup: WorkerSetup; params: ParamsById; policyVersion: number }
+  | { type: 'welcome'; workerId: number; setup: WorkerSetup }
   | { type: 'sample'; policyVersion: number }
   | { type: 'weights'; policyVersion: number; params: ParamsById }
   | { type: 'code'; sha256: string; source: Uint8Array }
@@ -115,7 +117,7 @@ function limitsFor(maxBytes: number): MessageLimits {
     codeRequest: small(8),
     refused: small(8, 64 * 1024),
     bye: small(8),
-    welcome: { maxDepth: 12, maxEntries: (1 << 20) + 100_000, maxDecodedBytes: bulk + 64 * (1 << 20) },
+    welcome: { maxDepth: 12, maxEntries: (1 << 20) + 100_000, maxDecodedBytes: 64 * (1 << 20) },
     sample: small(8),
     weights: { maxDepth: 6, maxEntries: 100_000, maxDecodedBytes: bulk },
     unknownWorker: small(8),
@@ -268,11 +270,9 @@ export function decodeLearnerMessage(buf: Buffer, maxBytes = DEFAULT_MAX_MESSAGE
   return withType(type, () => {
     switch (type) {
       case 'welcome':
-        keys(msg, ['workerId', 'setup', 'params', 'policyVersion']);
+        keys(msg, ['workerId', 'setup']);
         int(msg, 'workerId', '');
         checkSetup(obj(msg, 'setup', ''), 'setup');
-        checkParams(msg, 'params', '');
-        int(msg, 'policyVersion', '');
         break;
       case 'sample':
         keys(msg, ['policyVersion']);

@@ -5,13 +5,14 @@ import * as path from 'node:path';
 import * as zmq from 'zeromq';
 import type { ParamsById, TrajectoryBatch } from '../../../core/algorithm';
 import { RlError } from '../../../core/errors';
-import type { Sampler } from '../sampler';
+import { Interrupted, type Sampler } from '../sampler';
 import { keyFingerprint, serverCurveOptions, watchRefusedHandshakes, ZapAuthenticator, type KeyPair } from '../../transport/curve';
 import { batchExpectation, DEFAULT_MAX_MESSAGE_BYTES, decodeWorkerMessage, encode, MessageRejected, type BatchExpectation, type WorkerMessage, type WorkerSetup } from '../../transport/protocol';
 import { bindOrExplain, parseTcpEndpoint } from '../../transport/endpoint';
 import { parseModuleRef } from '../../env-loader';
 import { SendQueue } from '../../transport/send-queue';
 import { PACKAGE_VERSION } from '../../version';
+import { HelloGate, WeightsAnswers } from './hello-gate';
 import { RequestLedger } from './ledger';
 import { Liveness, type FailureVerdict } from './liveness';
 import { Membership, type Member } from './membership';
@@ -35,6 +36,12 @@ export interface WorkerPoolOptions {
   workerTimeoutSeconds: number;
   maxWorkerRestarts: number;
   heartbeatSeconds: number;
+  /**
+   * The run is told to stop (SIGTERM, Ctrl-C): collect() and next() stop waiting for batches
+   * and throw `Interrupted`, at once while no worker is live, else once the iteration has had
+   * ABORT_GRACE_MS more (a live worker's batches finish the iteration before that, as a rule).
+   */
+  signal?: AbortSignal;
   log: (line: string) => void;
 }
 
@@ -44,6 +51,12 @@ const FAILURE_LIMIT = 50;
 const LAG_WINDOW = 100;
 /** Distinct texts shown once each; past this many, peers' texts go by the per-worker rate limit only. */
 const MAX_SHOWN_ONCE = 1000;
+/** Hellos answered per peer identity: 4 at once, then one per 5 s (a worker says hello again only after losing touch). */
+const HELLOS_PER_PEER = { burst: 4, perSecond: 0.2 };
+/** A same-version weights request answered again at most this often (ms): the first answer may have been lost in a reconnect. */
+const WEIGHTS_REPEAT_MS = 5000;
+/** After the stop signal, how long collect() and next() may still wait for live workers' batches (the Kubernetes pod has 120 s in all). */
+const ABORT_GRACE_MS = 30_000;
 
 /**
  * The learner's side of the distributed runtime, a `Sampler` over ZeroMQ: a ROUTER socket for
@@ -69,7 +82,10 @@ export class WorkerPool implements Sampler {
   private readonly peerLines: PeerLines;
   private readonly shownOnce = new Set<string>();
   private readonly pendingHellos = new Map<string, [Buffer, WorkerMessage & { type: 'hello' }]>();
-  private readonly counters = { rejectedMessages: 0, droppedBatches: 0, envErrors: 0, otherLearnerBatches: 0 };
+  private readonly counters = { rejectedMessages: 0, ignoredRequests: 0, droppedBatches: 0, envErrors: 0, otherLearnerBatches: 0 };
+  /** Which hellos get a welcome: a token bucket per peer and one for all (a flood of hellos buys no flood of welcomes). */
+  private readonly helloGate: HelloGate;
+  private readonly weightsAnswers = new WeightsAnswers(WEIGHTS_REPEAT_MS);
   /** This learner process, in every setup: a batch that names another (made before a restart) is dropped and counted. */
   private readonly instance = crypto.randomBytes(8).toString('hex');
   private readonly lags: number[] = [];
@@ -81,7 +97,11 @@ export class WorkerPool implements Sampler {
   private version = 0;
   private closed = false;
   private fatal: Error | null = null;
-  private wake: (() => void) | null = null;
+  /** When the stop signal came; null before. */
+  private abortedAt: number | null = null;
+  private readonly onAbort = () => this.event(() => (this.abortedAt ??= Date.now()));
+  /** Whoever waits for the next event (collect(), next(), start-up): woken by `event`. */
+  private readonly waiters = new Set<() => void>();
 
   private constructor(private readonly opts: WorkerPoolOptions) {
     // Above the protocol's limit, so that an oversized message is read, counted and dropped; far above it libzmq cuts the sender off.
@@ -97,6 +117,8 @@ export class WorkerPool implements Sampler {
     this.liveness = new Liveness({ timeoutMs, heartbeatMs: opts.heartbeatSeconds * 1000, failureLimit: FAILURE_LIMIT }, Date.now());
     this.expectation = batchExpectation(opts.setup.policies);
     this.peerLines = new PeerLines(opts.log);
+    // Together: room for every spawned worker and a scale-up of remote ones at once, then 10 a second.
+    this.helloGate = new HelloGate({ perPeer: HELLOS_PER_PEER, total: { burst: Math.max(128, 2 * opts.numWorkers), perSecond: 10 }, maxPeers: 10_000 }, Date.now());
     let keys: { pair: KeyPair; learnerKey: string } | undefined;
     if (opts.curve) {
       // Spawned workers get a key pair of their own, allowed for this run only (in our copy of the set).
@@ -122,9 +144,14 @@ export class WorkerPool implements Sampler {
    * joins later, as any worker may.
    */
   private async spawnedWorkersUp(ms: number): Promise<void> {
-    const end = Date.now() + ms;
     const up = () => [...this.pendingHellos.values()].filter(([, h]) => h.slot !== null).length;
-    while (!this.closed && up() < this.opts.numWorkers && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    let late = false;
+    const deadline = setTimeout(() => this.event(() => (late = true)), ms);
+    try {
+      while (!this.closed && !late && up() < this.opts.numWorkers) await this.news();
+    } finally {
+      clearTimeout(deadline);
+    }
   }
 
   static async start(opts: WorkerPoolOptions): Promise<WorkerPool> {
@@ -155,6 +182,8 @@ export class WorkerPool implements Sampler {
       this.opts.log(`listening for workers on ${this.router.lastEndpoint} (weights on port ${port + 1})${curve}`);
     }
     void this.receiveLoop();
+    if (this.opts.signal?.aborted) this.abortedAt = Date.now();
+    else this.opts.signal?.addEventListener('abort', this.onAbort, { once: true });
     this.timer = setInterval(() => this.event(() => this.tick()), 250);
     this.supervisor.start();
   }
@@ -165,9 +194,9 @@ export class WorkerPool implements Sampler {
   private event(handle: () => void): void {
     handle();
     if (this.opts.streaming) this.send(this.ledger.stream(Date.now()));
-    const wake = this.wake;
-    this.wake = null;
-    wake?.();
+    const waiters = [...this.waiters];
+    this.waiters.clear();
+    for (const wake of waiters) wake();
   }
 
   private async receiveLoop(): Promise<void> {
@@ -191,7 +220,7 @@ export class WorkerPool implements Sampler {
       const m = this.members.get(identity.toString('hex'));
       if (m) {
         this.ledger.malformed(m.key, Date.now()); // whatever it was, it answered our request: ask again
-        this.act(m, this.liveness.failed(m, `${m.name} sent a malformed message: ${text}`, this.members.values()));
+        this.applyVerdict(m, this.liveness.failed(m, `${m.name} sent a malformed message: ${text}`, this.members.values()));
       }
       return;
     }
@@ -201,7 +230,7 @@ export class WorkerPool implements Sampler {
   private handle(identity: Buffer, msg: WorkerMessage): void {
     const key = identity.toString('hex');
     const now = Date.now();
-    if (msg.type === 'hello') return this.hello(identity, msg);
+    if (msg.type === 'hello') return this.helloReceived(identity, msg);
     const m = this.members.get(key);
     if (!m) return void this.routerOut.send([identity, encode({ type: 'unknownWorker' })]);
     m.lastSeen = now;
@@ -222,7 +251,7 @@ export class WorkerPool implements Sampler {
         const rejected = this.ledger.answer(key, msg.workerId, msg.batch, now);
         if (!rejected) return this.liveness.delivered(m);
         this.reject(rejected.kind, rejected.why);
-        if (rejected.failure) this.act(m, this.liveness.failed(m, rejected.why, this.members.values()));
+        if (rejected.failure) this.applyVerdict(m, this.liveness.failed(m, rejected.why, this.members.values()));
         return;
       }
       case 'envError': {
@@ -233,11 +262,12 @@ export class WorkerPool implements Sampler {
           this.shownOnce.add(`env:${envId}:${text}`);
           this.peerLines.show(key, m.name, `${m.name}: env ${envId} threw at step ${msg.step}: ${text} (episode dropped, env recreated; shown once)`, now);
         }
-        this.act(m, this.liveness.envError(m, `env ${envId}, step ${msg.step}: ${text}`, this.members.values()));
+        this.applyVerdict(m, this.liveness.envError(m, `env ${envId}, step ${msg.step}: ${text}`, this.members.values()));
         return;
       }
       case 'weightsRequest':
-        if (!this.params) return; // asked before the first broadcast: the broadcast answers it
+        // Only a member's ask for its own id, once per version (and a repeat per WEIGHTS_REPEAT_MS): weights are the large message.
+        if (msg.workerId !== m.id || !this.params || !this.weightsAnswers.due(key, this.version, now)) return this.ignore('weights-request', `${m.name} asked for weights again (or under another id); ignored (further ones are counted in ignoredRequests, not shown)`);
         return void this.routerOut.send([identity, encode({ type: 'weights', policyVersion: this.version, params: this.params })]);
       case 'codeRequest': {
         const code = this.opts.code;
@@ -253,6 +283,12 @@ export class WorkerPool implements Sampler {
     }
   }
 
+  /** A hello as received: past the rate limits (see `HelloGate`), or dropped and counted. */
+  private helloReceived(identity: Buffer, msg: WorkerMessage & { type: 'hello' }): void {
+    if (this.helloGate.admit(identity.toString('hex'), Date.now())) return this.hello(identity, msg);
+    this.ignore('hello', `hellos past the rate limit (${HELLOS_PER_PEER.burst} a peer, then one per ${1 / HELLOS_PER_PEER.perSecond} s; 10 a second in all) are dropped unanswered (counted in ignoredRequests, not shown)`);
+  }
+
   private hello(identity: Buffer, msg: WorkerMessage & { type: 'hello' }): void {
     const key = identity.toString('hex');
     if (!this.params) {
@@ -263,6 +299,7 @@ export class WorkerPool implements Sampler {
     if (known) {
       // A worker that lost touch for a while: same id, same envs; just its welcome again.
       this.ledger.rewelcome(key);
+      this.weightsAnswers.forget(key); // it starts over, without weights
       known.lastSeen = Date.now();
       return this.welcome(known);
     }
@@ -278,12 +315,13 @@ export class WorkerPool implements Sampler {
     const pubEndpoint = m.processSlot !== null || !this.pubEndpoints.tcp ? this.pubEndpoints.ipc : this.pubEndpoints.tcp;
     const code = this.opts.code ? { sha256: this.opts.code.sha256, bytes: this.opts.code.source.length } : null;
     const setup: WorkerSetup = { ...this.opts.setup, numEnvs: m.numEnvs, slot: m.slot, numSlots: this.members.numSlots, pubEndpoint, instance: this.instance, packageVersion: PACKAGE_VERSION, code };
-    void this.routerOut.send([m.identity, encode({ type: 'welcome', workerId: m.id, setup, params: this.params!, policyVersion: this.version })]);
+    void this.routerOut.send([m.identity, encode({ type: 'welcome', workerId: m.id, setup })]); // no weights: the worker asks (weightsRequest)
   }
 
   /** Heartbeats out; silent workers and unanswered requests past the timeout given up; a word when no worker is live. */
   private tick(): void {
     const now = Date.now();
+    this.helloGate.forgetQuiet(now);
     const t = this.liveness.tick(now, this.members.values());
     if (t.paused) this.ledger.paused(now);
     for (const m of t.silent) this.giveUp(m, `sent nothing for ${this.opts.workerTimeoutSeconds} s`);
@@ -304,7 +342,8 @@ export class WorkerPool implements Sampler {
 
   // ---- Decisions acted on ----
 
-  private act(m: Member, verdict: FailureVerdict): void {
+  /** Does what Liveness decided about a failing worker: nothing (counted), drop it, or stop the run. */
+  private applyVerdict(m: Member, verdict: FailureVerdict): void {
     if (verdict.action === 'drop') this.giveUp(m, verdict.why);
     else if (verdict.action === 'stop') this.fail(new RlError(verdict.why));
   }
@@ -332,6 +371,7 @@ export class WorkerPool implements Sampler {
     if (!m) return;
     const unfinished = this.ledger.leave(key);
     this.liveness.left(m);
+    this.weightsAnswers.forget(key);
     this.peerLines.forget(key);
     this.opts.log(`${m.name} ${why}${unfinished > 0 ? '; its unfinished batch is discarded' : ''}; ${this.members.size} live`);
   }
@@ -350,6 +390,12 @@ export class WorkerPool implements Sampler {
     this.opts.log(line);
   }
 
+  /** A request (hello, weights request) past its rate limit: dropped, counted, said once per kind. */
+  private ignore(kind: string, line: string): void {
+    this.counters.ignoredRequests += 1;
+    this.showOnce(`ignore:${kind}`, line);
+  }
+
   private reject(kind: string, message: string): void {
     this.counters.rejectedMessages += 1;
     this.showOnce(`reject:${kind}`, `dropped a malformed message (${kind}): ${message} (further ones of this kind are counted in rejectedMessages, not shown)`);
@@ -361,12 +407,20 @@ export class WorkerPool implements Sampler {
 
   // ---- Sampler ----
 
-  /** Resolves at the next event, or after 500 ms (to re-check for workers that joined, and for fatal errors). */
-  private async news(): Promise<void> {
-    await new Promise<void>((resolve) => {
-      this.wake = resolve;
-      setTimeout(resolve, 500);
-    });
+  /**
+   * Resolves at the next event: a message, a process exit, a failure, the clock's tick (250 ms:
+   * timeouts are found there) or close(). Every change a waiter looks for is one of those.
+   */
+  private news(): Promise<void> {
+    return new Promise<void>((resolve) => this.waiters.add(resolve));
+  }
+
+  /** Throws `Interrupted` if the run was told to stop and waiting on is pointless or has taken its grace. */
+  private checkInterrupted(): void {
+    if (this.abortedAt === null) return;
+    const waited = Date.now() - this.abortedAt;
+    if (this.members.size === 0) throw new Interrupted('stopping: no live worker to finish the iteration, so it is given up');
+    if (waited >= ABORT_GRACE_MS) throw new Interrupted(`stopping: the iteration did not finish within ${ABORT_GRACE_MS / 1000} s of the stop signal, so it is given up`);
   }
 
   private handOut(b: TrajectoryBatch): void {
@@ -381,6 +435,7 @@ export class WorkerPool implements Sampler {
       if (this.fatal) throw this.fatal;
       const b = this.ledger.take();
       if (!b) {
+        this.checkInterrupted();
         this.send(this.ledger.ask(minSteps - steps, Date.now()));
         await this.news();
         continue;
@@ -408,6 +463,7 @@ export class WorkerPool implements Sampler {
         this.send(this.ledger.stream(Date.now())); // the backlog is gone: the workers need not pause
         return batches;
       }
+      this.checkInterrupted();
       await this.news();
     }
   }
@@ -424,8 +480,8 @@ export class WorkerPool implements Sampler {
   /** Figures for progress.jsonl; reading them changes nothing. `policyLagMean`: over the last 100 batches handed out. */
   stats(): Record<string, number> {
     const lag = this.lags.length > 0 ? this.lags.reduce((s, l) => s + l, 0) / this.lags.length : 0;
-    const { rejectedMessages, droppedBatches, envErrors, otherLearnerBatches } = this.counters;
-    return { liveWorkers: this.members.size, rejectedMessages, workerRestarts: this.supervisor.restarts, droppedBatches, otherLearnerBatches, envErrors, policyLagMean: lag };
+    const { rejectedMessages, ignoredRequests, droppedBatches, envErrors, otherLearnerBatches } = this.counters;
+    return { liveWorkers: this.members.size, rejectedMessages, ignoredRequests, workerRestarts: this.supervisor.restarts, droppedBatches, otherLearnerBatches, envErrors, policyLagMean: lag };
   }
 
   getState(): never[] {
@@ -440,6 +496,7 @@ export class WorkerPool implements Sampler {
     this.closed = true;
     this.event(() => this.fail(new RlError('the worker pool is closed'))); // a collect() or next() still waiting ends
     if (this.timer) clearInterval(this.timer);
+    this.opts.signal?.removeEventListener('abort', this.onAbort);
     await this.supervisor.close();
     this.router.close();
     this.pub.close();
