@@ -265,7 +265,7 @@ describe('Worker pool over real sockets', () => {
       assert.equal(got.weightsBytes, 0);
       assert.equal(pool.stats().ignoredRequests, 5000 - got.welcomes);
       assert.deepEqual(lines.filter((l) => l.startsWith('hellos past the rate limit')), [
-        'hellos past the rate limit (4 a peer, then one per 5 s; 10 a second in all) are dropped unanswered (counted in ignoredRequests, not shown)',
+        'hellos past the rate limit (4 a peer, then one per 5 s; 50 a second in all) are dropped unanswered (counted in ignoredRequests, not shown)',
       ]);
     } finally {
       flood.close();

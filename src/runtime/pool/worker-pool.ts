@@ -53,6 +53,8 @@ const LAG_WINDOW = 100;
 const MAX_SHOWN_ONCE = 1000;
 /** Hellos answered per peer identity: 4 at once, then one per 5 s (a worker says hello again only after losing touch). */
 const HELLOS_PER_PEER = { burst: 4, perSecond: 0.2 };
+/** Hellos in all: a cluster of hundreds of workers starting at once joins within seconds; a flood of new identities is held to 50 small welcomes a second. */
+const HELLOS_IN_ALL = { burst: 512, perSecond: 50 };
 /** A same-version weights request answered again at most this often (ms): the first answer may have been lost in a reconnect. */
 const WEIGHTS_REPEAT_MS = 5000;
 /** After the stop signal, how long collect() and next() may still wait for live workers' batches (the Kubernetes pod has 120 s in all). */
@@ -118,7 +120,7 @@ export class WorkerPool implements Sampler {
     this.expectation = batchExpectation(opts.setup.policies);
     this.peerLines = new PeerLines(opts.log);
     // Together: room for every spawned worker and a scale-up of remote ones at once, then 10 a second.
-    this.helloGate = new HelloGate({ perPeer: HELLOS_PER_PEER, total: { burst: Math.max(128, 2 * opts.numWorkers), perSecond: 10 }, maxPeers: 10_000 }, Date.now());
+    this.helloGate = new HelloGate({ perPeer: HELLOS_PER_PEER, total: { burst: Math.max(HELLOS_IN_ALL.burst, 2 * opts.numWorkers), perSecond: HELLOS_IN_ALL.perSecond }, maxPeers: 10_000 }, Date.now());
     let keys: { pair: KeyPair; learnerKey: string } | undefined;
     if (opts.curve) {
       // Spawned workers get a key pair of their own, allowed for this run only (in our copy of the set).
@@ -286,7 +288,7 @@ export class WorkerPool implements Sampler {
   /** A hello as received: past the rate limits (see `HelloGate`), or dropped and counted. */
   private helloReceived(identity: Buffer, msg: WorkerMessage & { type: 'hello' }): void {
     if (this.helloGate.admit(identity.toString('hex'), Date.now())) return this.hello(identity, msg);
-    this.ignore('hello', `hellos past the rate limit (${HELLOS_PER_PEER.burst} a peer, then one per ${1 / HELLOS_PER_PEER.perSecond} s; 10 a second in all) are dropped unanswered (counted in ignoredRequests, not shown)`);
+    this.ignore('hello', `hellos past the rate limit (${HELLOS_PER_PEER.burst} a peer, then one per ${1 / HELLOS_PER_PEER.perSecond} s; ${HELLOS_IN_ALL.perSecond} a second in all) are dropped unanswered (counted in ignoredRequests, not shown)`);
   }
 
   private hello(identity: Buffer, msg: WorkerMessage & { type: 'hello' }): void {
