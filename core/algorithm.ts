@@ -220,6 +220,8 @@ export interface AlgorithmModule<C = unknown> {
    * slot 0 of 1; see the worker pool's Membership for how workers get theirs). Absent: evaluation.
    */
   createPolicy(spec: PolicySpec, ctx?: { slot: number; numSlots: number }): SamplingPolicy;
+  /** The exact tensors a policy of this spec has (what its weights must be), computed without building it. */
+  weightShapes(spec: PolicySpec): { name: string; shape: number[] }[];
   /** The greedy path of a policy of `spec` whose weights `weight` gives (what `rl export` writes). */
   greedyPath(spec: Pick<PolicySpec, 'model' | 'actionSpace'>, weight: (name: string) => NamedTensor, has: (name: string) => boolean): GreedyPath;
 }

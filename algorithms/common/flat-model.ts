@@ -34,6 +34,11 @@ export class FlatParams {
     return name;
   }
 
+  /** The registered tensors' names and shapes, in order, without building the variable. */
+  shapes(): { name: string; shape: number[] }[] {
+    return this.entries.map((e) => ({ name: e.name, shape: [...e.shape] }));
+  }
+
   get variable(): tf.Variable {
     if (!this.theta) {
       const flat = new Float32Array(this.size);

@@ -88,6 +88,14 @@ export const dqn: AlgorithmModule<DqnConfig> = {
     const fixed = cfg.perWorkerEpsilon && ctx ? apexEpsilon(ctx.slot, ctx.numSlots, cfg.perWorkerEpsilon.base, cfg.perWorkerEpsilon.alpha) : null;
     return new QPolicy(spec, cfg.dueling, fixed);
   },
+  weightShapes(spec) {
+    const net = new QNetwork(spec, spec.model, (spec.config as DqnConfig).dueling, 0); // its variable is built on first use: never here
+    try {
+      return [...net.params.shapes(), { name: EPSILON, shape: [1] }]; // as Dqn.getWeights sends them
+    } finally {
+      net.dispose();
+    }
+  },
   greedyPath: (_spec, weight, has) => dqnGreedyPath(weight, has),
 };
 

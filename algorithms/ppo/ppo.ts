@@ -56,6 +56,14 @@ export const ppo: AlgorithmModule<PpoConfig> = {
   create: (opts) => new Ppo(opts),
   policySpec: ({ observationSpace, actionSpace, model, config }: PolicyOptions<PpoConfig>): PolicySpec => ({ algorithm: 'ppo', observationSpace, actionSpace, model, config, extras: ['logp', 'value'] }),
   createPolicy: (spec) => new ActorCriticPolicy(spec, (spec.config as PpoConfig).initLogStd),
+  weightShapes(spec) {
+    const net = new ActorCritic(spec, spec.model, 0); // its variable is built on first use: never here
+    try {
+      return net.params.shapes();
+    } finally {
+      net.dispose();
+    }
+  },
   // The policy tower and its head; the value tower and the log-std are not on the greedy path.
   greedyPath: (spec, weight) => {
     const w = weight('pi/out/w');
