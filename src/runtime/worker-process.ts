@@ -167,7 +167,7 @@ export class WorkerProcess {
           msg = decodeLearnerMessage(payload);
         } catch (err) {
           if (!(err instanceof MessageRejected)) throw err;
-          this.drop(err.kind, err.message);
+          this.drop(err.kind, err.message, sub !== null);
           continue;
         }
         if (!sub) this.lastFromLearner = Date.now();
@@ -202,10 +202,12 @@ export class WorkerProcess {
     }
   }
 
-  private drop(kind: string, message: string): void {
-    const n = (this.dropped.get(kind) ?? 0) + 1;
-    this.dropped.set(kind, n);
-    if (n === 1) this.opts.log(`worker: dropped a malformed message from the learner (${kind}): ${message} (further ones of this kind are not shown)`);
+  /** A malformed message dropped: counted by kind and by link, the first of each said (the count of all when the worker ends). */
+  private drop(kind: string, message: string, broadcast: boolean): void {
+    const key = broadcast ? `broadcast ${kind}` : kind;
+    const n = (this.dropped.get(key) ?? 0) + 1;
+    this.dropped.set(key, n);
+    if (n === 1) this.opts.log(`worker: dropped a malformed ${broadcast ? 'broadcast' : 'message'} from the learner (${kind}): ${message} (further ones of this kind are not shown)`);
   }
 
   // ---- Transitions ----
@@ -319,7 +321,7 @@ export class WorkerProcess {
     const run = runOf(s);
     if (!run) return;
     const problem = weightsProblem(run.expected, msg.weights);
-    if (problem?.kind === 'nonFinite') return this.drop('nonFinite', `weights of policy version ${msg.policyVersion}: ${problem.message}`);
+    if (problem?.kind === 'nonFinite') return this.drop('nonFinite', `weights of policy version ${msg.policyVersion}: ${problem.message}`, by === 'broadcast');
     if (problem) return this.refuse(run.workerId, `the learner's weights (policy version ${msg.policyVersion}) are not those of the policy its setup describes: ${problem.message}`);
     if (!run.latest || msg.policyVersion > run.latest.policyVersion) run.latest = msg;
     // The welcome's own weights come by request whatever the network: only later ones say the broadcast is missing.
@@ -433,7 +435,7 @@ export class WorkerProcess {
   private finish(): void {
     this.to({ name: this.ending ?? 'closed' });
     const dropped = [...this.dropped].map(([kind, n]) => `${kind} ${n}`);
-    if (dropped.length > 0) this.opts.log(`worker: dropped malformed messages from the learner: ${dropped.join(', ')}`);
+    if (dropped.length > 0) this.opts.log(`worker: malformed messages dropped, by kind: ${dropped.join(', ')}`);
     setTimeout(() => {
       this.dealer.close();
       this.settle.resolve();
