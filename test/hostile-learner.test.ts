@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
+import { decodeLearnerMessage, encode, type LearnerMessage, type WorkerSetup } from '../src/transport/protocol';
 import { cartPoleRun, HostileLearner, spawnWorker, withTensor } from './hostile-learner';
 
 /** Text as the protocol carries code: a plain Uint8Array (a Buffer is refused as malformed). */
@@ -129,6 +130,31 @@ describe('rl worker against a hostile learner (over CURVE, the real protocol)', 
     assert.match((await learner.waitFor('refused')).reason, /^the shipped env code failed its check: /);
     assert.equal(fs.existsSync(path.join(cache, `${sha256}.js`)), false);
     assert.equal(fs.existsSync(marker), false);
+  });
+
+  it('asks for the weights after a welcome that carries none, asks again 2 s later when none come, and samples with those that then come', async function () {
+    const welcome = (setup: WorkerSetup) => ({ type: 'welcome', workerId: 0, setup, policyVersion: 3 }) as unknown as LearnerMessage;
+    try {
+      decodeLearnerMessage(encode(welcome((await cartPoleRun(await started())).setup)));
+    } catch {
+      this.skip(); // the protocol's welcome still carries weights (the worker uses them: the tests above)
+    }
+    let requests = 0;
+    const learner = await started((msg, reply) => {
+      if (msg.type === 'hello') reply(welcome(run.setup));
+      if (msg.type === 'hello') reply({ type: 'sample', policyVersion: 3 });
+      if (msg.type === 'weightsRequest' && ++requests === 2) reply({ type: 'weights', policyVersion: 3, weights: run.weights }); // the first one is "lost"
+    });
+    const run = await cartPoleRun(learner);
+    const w = worker(learner.workerArgs());
+    const first = await learner.waitFor('weightsRequest');
+    const asked = Date.now();
+    assert.equal(first.workerId, 0);
+    assert.equal((await learner.waitFor('batch')).batch.policyVersion, 3);
+    assert.ok(Date.now() - asked >= 1500, `the batch came ${Date.now() - asked} ms after the first request`);
+    assert.equal(requests, 2);
+    w.child.kill('SIGTERM');
+    assert.equal(await w.exited(), 0);
   });
 
   describe('SIGTERM ends it with exit code 0 at each of its waits', () => {

@@ -1,5 +1,5 @@
 import * as os from 'node:os';
-import * as zmq from 'zeromq';
+import type * as zmq from 'zeromq';
 import { algorithmNamed, algorithms } from '../../algorithms';
 import type { TrajectoryBatch, Weights } from '../../core/algorithm';
 import { EnvError } from '../../core/errors';
@@ -8,10 +8,9 @@ import { PACKAGE_VERSION } from '../version';
 import { RolloutWorker } from './rollout-worker';
 import { weightsProblem, type WeightShape } from './weights-check';
 import { WorkerEnvCode, type AskedCode, type EnvOutcome } from './worker-env';
-import { clientCurveOptions, keyFingerprint, type KeyPair } from '../transport/curve';
-import { DEFAULT_MAX_MESSAGE_BYTES, decodeLearnerMessage, encode, MessageRejected, type LearnerMessage, type SamplingProgress, type WorkerSetup } from '../transport/protocol';
-import { parseTcpEndpoint } from '../transport/endpoint';
-import { SendQueue } from '../transport/send-queue';
+import { LearnerLink } from './worker-link';
+import { keyFingerprint, type KeyPair } from '../transport/curve';
+import type { LearnerMessage, SamplingProgress, WorkerSetup } from '../transport/protocol';
 
 export interface WorkerProcessOptions {
   connect: string;
@@ -113,41 +112,39 @@ function welcomeWeights(msg: Welcome): Weights | undefined {
  * a malformed message is dropped and counted, a run it cannot do is refused in one line.
  */
 export class WorkerProcess {
-  private readonly dealer: zmq.Dealer;
-  private readonly out: SendQueue;
+  private readonly link: LearnerLink;
   private readonly env: WorkerEnvCode;
   private state: State = { name: 'connecting' };
   /** Set by stop() or a refusal: the state it ends in, once no batch is being sampled. */
   private ending: 'closed' | 'refused' | null = null;
   private ticker: NodeJS.Timeout | null = null;
-  private lastFromLearner = Date.now();
   private lastHeartbeat = 0;
-  private readonly handshakes = { ok: 0, failed: 0 };
-  private readonly warned = new Set<string>();
-  /** Malformed messages dropped, by kind. */
-  private readonly dropped = new Map<string, number>();
   /** The learner instance last joined: a new one (a new run, or a restarted learner) is one log line. */
   private joined = '';
   private readonly ended: Promise<void>;
   private settle!: { resolve: () => void; reject: (err: unknown) => void };
 
   constructor(private readonly opts: WorkerProcessOptions) {
-    const curve = opts.curve ? clientCurveOptions(opts.curve.pair, opts.curve.learnerKey) : {};
-    // A small queue: while the learner is away, heartbeats are skipped rather than piled up.
-    // maxMessageSize: libzmq drops a frame far over the protocol's limit before it is read.
-    this.dealer = new zmq.Dealer({ linger: 0, sendHighWaterMark: 10, maxMessageSize: 2 * DEFAULT_MAX_MESSAGE_BYTES, ...curve });
-    this.out = new SendQueue(this.dealer);
-    this.env = new WorkerEnvCode({ acceptCode: opts.acceptCode ?? false, authenticated: opts.curve !== undefined, insecure: opts.insecure ?? false, trust: opts.trust }, opts.cacheDir);
     this.ended = new Promise((resolve, reject) => (this.settle = { resolve, reject }));
+    this.link = new LearnerLink({
+      connect: opts.connect,
+      curve: opts.curve,
+      log: opts.log,
+      onMessage: (msg, sub) => this.dispatch(msg, sub),
+      onFatal: () => {
+        process.exitCode = 3;
+        this.stop();
+      },
+      onError: (err) => this.settle.reject(err),
+    });
+    this.env = new WorkerEnvCode({ acceptCode: opts.acceptCode ?? false, authenticated: opts.curve !== undefined, insecure: opts.insecure ?? false, trust: opts.trust }, opts.cacheDir);
   }
 
   /** Runs until stop(), a refusal or a misconfiguration; rejects only on a bug of ours. */
   async run(): Promise<void> {
-    this.watchHandshakes();
-    this.dealer.connect(this.opts.connect);
+    this.link.connect();
     this.hello();
     this.ticker = setInterval(() => this.tick(), 1000);
-    this.listen(this.dealer, null);
     return this.ended;
   }
 
@@ -158,31 +155,13 @@ export class WorkerProcess {
 
   // ---- Messages in ----
 
-  /** Decodes each message of `socket` (the learner's DEALER link, or a run's weights broadcast) and hands it on. */
-  private listen(socket: zmq.Dealer | zmq.Subscriber, sub: zmq.Subscriber | null): void {
-    void (async () => {
-      for await (const [payload] of socket) {
-        let msg: LearnerMessage;
-        try {
-          msg = decodeLearnerMessage(payload);
-        } catch (err) {
-          if (!(err instanceof MessageRejected)) throw err;
-          this.drop(err.kind, err.message, sub !== null);
-          continue;
-        }
-        if (!sub) this.lastFromLearner = Date.now();
-        this.dispatch(msg, sub);
-      }
-    })().catch((err: unknown) => this.settle.reject(err));
-  }
-
   /** One message, as the current state takes it (`TAKES`). */
   private dispatch(msg: LearnerMessage, sub: zmq.Subscriber | null): void {
     const s = this.state;
     if (this.ending) return;
     if (sub && (msg.type !== 'weights' || runOf(s)?.sub !== sub)) return; // the broadcast carries weights, and a closed run's are no one's
     if (!TAKES[s.name].includes(msg.type)) {
-      if (msg.type === 'code') this.warnOnce('unasked-code', 'worker: dropped env code this worker did not ask for (further ones are not shown)');
+      if (msg.type === 'code') this.link.warnOnce('unasked-code', 'worker: dropped env code this worker did not ask for (further ones are not shown)');
       return;
     }
     switch (msg.type) {
@@ -200,14 +179,6 @@ export class WorkerProcess {
         // our messages it dropped is answered so).
         return this.afterBatch(() => this.reintroduce());
     }
-  }
-
-  /** A malformed message dropped: counted by kind and by link, the first of each said (the count of all when the worker ends). */
-  private drop(kind: string, message: string, broadcast: boolean): void {
-    const key = broadcast ? `broadcast ${kind}` : kind;
-    const n = (this.dropped.get(key) ?? 0) + 1;
-    this.dropped.set(key, n);
-    if (n === 1) this.opts.log(`worker: dropped a malformed ${broadcast ? 'broadcast' : 'message'} from the learner (${kind}): ${message} (further ones of this kind are not shown)`);
   }
 
   // ---- Transitions ----
@@ -244,17 +215,17 @@ export class WorkerProcess {
    */
   private join(msg: Welcome, requests: number[]): void {
     const version = msg.setup.packageVersion;
-    if (version !== PACKAGE_VERSION) this.warnOnce(`version:${version}`, `worker: this worker runs rl-zmq ${PACKAGE_VERSION}, the learner ${version}; install the learner's version here if anything fails`);
+    if (version !== PACKAGE_VERSION) this.link.warnOnce(`version:${version}`, `worker: this worker runs rl-zmq ${PACKAGE_VERSION}, the learner ${version}; install the learner's version here if anything fails`);
     const env = this.env.resolve(msg.setup);
     if (env.kind !== 'ask') return this.start(msg, env, requests);
     // Let go of the old run now: its rollout must not answer the new learner's requests.
     this.to({ name: 'awaitingCode', welcome: msg, code: env.code, requests });
-    void this.out.send(encode({ type: 'codeRequest', workerId: msg.workerId, sha256: env.code.sha256 }));
+    this.link.send({ type: 'codeRequest', workerId: msg.workerId, sha256: env.code.sha256 });
   }
 
   /** Code from the learner: used only if it is what this worker asked for (the cache checks the sha256 of the bytes). */
   private codeArrived(s: Extract<State, { name: 'awaitingCode' }>, sha256: string, source: Buffer): void {
-    if (s.code.sha256 !== sha256) return this.warnOnce('unasked-code', 'worker: dropped env code this worker did not ask for (further ones are not shown)');
+    if (s.code.sha256 !== sha256) return this.link.warnOnce('unasked-code', 'worker: dropped env code this worker did not ask for (further ones are not shown)');
     this.start(s.welcome, this.env.received(s.code, source), s.requests);
   }
 
@@ -296,17 +267,13 @@ export class WorkerProcess {
       policy.dispose();
       throw err;
     }
-    const curve = this.opts.curve ? clientCurveOptions(this.opts.curve.pair, this.opts.curve.learnerKey) : {};
-    const sub = new zmq.Subscriber({ linger: 0, maxMessageSize: 2 * DEFAULT_MAX_MESSAGE_BYTES, ...curve });
-    sub.connect(this.pubEndpoint(setup.pubEndpoint));
-    sub.subscribe();
-    this.listen(sub, sub);
+    const sub = this.link.subscribe(setup.pubEndpoint);
     return { workerId: msg.workerId, setup, learnerEnvId: msg.setup.envId, expected, rollout, sub, requests, latest: null, weightsBy: { broadcast: 0, request: 0 }, incarnation: 0 };
   }
 
   /** Waits for weights of at least `version`, asking the learner now (`askNow`) and again every 2 s. */
   private awaitWeights(run: Run, version: number, why: 'welcome' | 'sample', askNow: boolean): void {
-    const ask = () => void this.out.send(encode({ type: 'weightsRequest', workerId: run.workerId }));
+    const ask = () => this.link.send({ type: 'weightsRequest', workerId: run.workerId });
     if (askNow) ask();
     this.to({ name: 'awaitingWeights', run, version, why, timer: setInterval(ask, WEIGHTS_WAIT_MS) });
   }
@@ -321,7 +288,7 @@ export class WorkerProcess {
     const run = runOf(s);
     if (!run) return;
     const problem = weightsProblem(run.expected, msg.weights);
-    if (problem?.kind === 'nonFinite') return this.drop('nonFinite', `weights of policy version ${msg.policyVersion}: ${problem.message}`, by === 'broadcast');
+    if (problem?.kind === 'nonFinite') return this.link.drop('nonFinite', `weights of policy version ${msg.policyVersion}: ${problem.message}`, by === 'broadcast');
     if (problem) return this.refuse(run.workerId, `the learner's weights (policy version ${msg.policyVersion}) are not those of the policy its setup describes: ${problem.message}`);
     if (!run.latest || msg.policyVersion > run.latest.policyVersion) run.latest = msg;
     // The welcome's own weights come by request whatever the network: only later ones say the broadcast is missing.
@@ -338,10 +305,10 @@ export class WorkerProcess {
   private countWeights(run: Run, by: 'request' | 'broadcast'): void {
     run.weightsBy[by] += 1;
     if (by === 'request' && run.weightsBy.broadcast === 0 && run.weightsBy.request >= REQUESTS_BEFORE_PUB_WARNING) {
-      this.warnOnce(
+      this.link.warnOnce(
         'pub',
         `worker: new weights reach this worker only when it asks for them (${run.weightsBy.request} times, none broadcast): the learner's weights port ` +
-          `${this.pubEndpoint(run.setup.pubEndpoint)} looks unreachable from here (a firewall?); each new policy now waits 2 s`,
+          `${this.link.pubEndpoint(run.setup.pubEndpoint)} looks unreachable from here (a firewall?); each new policy now waits 2 s`,
       );
     }
   }
@@ -393,7 +360,7 @@ export class WorkerProcess {
     if (this.ending) return this.finish();
     if (s.after) return s.after.then(s.after.requests); // a new learner, or ours starting over: this batch is no one's
     if (failed) this.envFailed(run, failed, version);
-    else if (batch) void this.out.send(encode({ type: 'batch', workerId: run.workerId, instance: run.setup.instance, batch }));
+    else if (batch) this.link.send({ type: 'batch', workerId: run.workerId, instance: run.setup.instance, batch });
     this.next();
   }
 
@@ -402,7 +369,7 @@ export class WorkerProcess {
     // A thrown error is the env's own text (its step is a field); a broken contract is ours, which names the field.
     const own = `env ${run.setup.envId}: `; // the learner names the env itself (a shipped one's local id is a cache file)
     const text = err.field === 'threw' && err.cause instanceof Error ? err.cause.message : err.message.startsWith(own) ? err.message.slice(own.length) : err.message;
-    void this.out.send(encode({ type: 'envError', workerId: run.workerId, envId: run.learnerEnvId, step: err.step ?? 0, message: text.slice(0, 2000) }));
+    this.link.send({ type: 'envError', workerId: run.workerId, envId: run.learnerEnvId, step: err.step ?? 0, message: text.slice(0, 2000) });
     const old = run.rollout;
     old.envs.close();
     run.incarnation += 1;
@@ -418,14 +385,14 @@ export class WorkerProcess {
   private refuse(workerId: number, reason: string): void {
     if (this.ending) return;
     this.opts.log(`worker: refusing the learner's run: ${reason}`);
-    void this.out.send(encode({ type: 'refused', workerId, reason: reason.slice(0, 2000) }));
+    this.link.send({ type: 'refused', workerId, reason: reason.slice(0, 2000) });
     process.exitCode = 4;
     this.end('refused'); // the refusal says goodbye
   }
 
   private end(how: 'closed' | 'refused'): void {
     if (this.ending) return;
-    if (how === 'closed' && this.workerId >= 0) void this.out.send(encode({ type: 'bye', workerId: this.workerId }));
+    if (how === 'closed' && this.workerId >= 0) this.link.send({ type: 'bye', workerId: this.workerId });
     this.ending = how;
     if (this.ticker) clearInterval(this.ticker);
     if (this.state.name !== 'sampling') this.finish(); // else when the batch is abandoned
@@ -434,15 +401,10 @@ export class WorkerProcess {
   /** Closes the run and, once the bye or refusal is out, the link; then run() returns. */
   private finish(): void {
     this.to({ name: this.ending ?? 'closed' });
-    const dropped = [...this.dropped].map(([kind, n]) => `${kind} ${n}`);
-    if (dropped.length > 0) this.opts.log(`worker: malformed messages dropped, by kind: ${dropped.join(', ')}`);
-    setTimeout(() => {
-      this.dealer.close();
-      this.settle.resolve();
-    }, 50);
+    void this.link.close().then(this.settle.resolve, this.settle.reject);
   }
 
-  // ---- The link: hello, heartbeats, handshakes ----
+  // ---- Hello and heartbeats ----
 
   private get workerId(): number {
     const s = this.state;
@@ -455,7 +417,7 @@ export class WorkerProcess {
   }
 
   private hello(): void {
-    void this.out.send(encode({ type: 'hello', host: os.hostname(), pid: process.pid, numEnvs: this.opts.numEnvs ?? null, slot: this.opts.slot ?? null }));
+    this.link.send({ type: 'hello', host: os.hostname(), pid: process.pid, numEnvs: this.opts.numEnvs ?? null, slot: this.opts.slot ?? null });
   }
 
   private heartbeatDue(): boolean {
@@ -466,69 +428,19 @@ export class WorkerProcess {
   private heartbeat(): void {
     this.lastHeartbeat = Date.now();
     const s = this.state;
-    if (this.workerId < 0 || this.out.pending > 0) return; // the learner is not reading: don't pile up
+    if (this.workerId < 0 || this.link.pending > 0) return; // the learner is not reading: don't pile up
     const sampling = s.name === 'sampling' ? s.progress : null;
-    void this.out.send(encode({ type: 'heartbeat', workerId: this.workerId, policyVersion: runOf(s)?.rollout.policyVersion ?? 0, sampling }));
+    this.link.send({ type: 'heartbeat', workerId: this.workerId, policyVersion: runOf(s)?.rollout.policyVersion ?? 0, sampling });
   }
 
   private tick(): void {
     const timeout = this.heartbeatSeconds() * 10;
     if (this.heartbeatDue()) this.heartbeat();
-    if (this.out.pending > 0 && this.workerId >= 0) return; // the learner is not reading: don't pile up hellos
-    if (Date.now() - this.lastFromLearner > timeout * 1000) {
-      const why = this.handshakes.ok === 0 && !this.opts.connect.startsWith('ipc://') ? ' (no connection has been made: is a learner bound there, and the port open?)' : '';
-      this.opts.log(`worker: no word from the learner at ${this.opts.connect} for ${timeout} s${why}; still trying`);
-      this.lastFromLearner = Date.now();
+    if (this.link.pending > 0 && this.workerId >= 0) return; // the learner is not reading: don't pile up hellos
+    if (Date.now() - this.link.lastHeard > timeout * 1000) {
+      this.opts.log(`worker: no word from the learner at ${this.opts.connect} for ${timeout} s${this.link.silenceHint()}; still trying`);
+      this.link.lastHeard = Date.now();
       this.afterBatch(() => this.reintroduce()); // a batch mid-way is never sent
     }
-  }
-
-  /** A remote learner's PUB endpoint is reached through the host this worker connected to. */
-  private pubEndpoint(advertised: string): string {
-    const pub = parseTcpEndpoint(advertised);
-    const learner = parseTcpEndpoint(this.opts.connect);
-    return pub && learner ? `tcp://${learner.host}:${pub.port}` : advertised;
-  }
-
-  /**
-   * What the handshake events say about a misconfiguration, said once each, at once: a
-   * refused key (stop), a mechanism mismatch (CURVE on one side only: stop), a CURVE
-   * handshake that keeps failing (most likely the wrong --learner-key: keep trying).
-   */
-  private watchHandshakes(): void {
-    const at = this.opts.connect;
-    const misconfigured = (line: string) => {
-      this.opts.log(line);
-      process.exitCode = 3;
-      this.stop();
-    };
-    // A CURVE learner that refuses this worker's key answers the handshake with 400; without
-    // this the worker would wait forever with its hello queued.
-    this.dealer.events.on('handshake:error:auth', () => misconfigured(`worker: the learner at ${at} refused this worker's key (not in its --allowed-keys); stopping`));
-    this.dealer.events.on('handshake', () => (this.handshakes.ok += 1));
-    this.dealer.events.on('handshake:error:protocol', (e) => {
-      if (e.error.code !== 'ERR_ZMTP_MECHANISM_MISMATCH') return this.warnOnce('protocol', `worker: the handshake with ${at} failed (${e.error.code}); is it an rl learner's --bind address?`);
-      misconfigured(
-        this.opts.curve
-          ? `worker: the learner at ${at} does not use CURVE, and this worker does (--keys); start both with keys, or both without (--insecure); stopping`
-          : `worker: the learner at ${at} uses CURVE and this worker does not: give --keys DIR and --learner-key FILE (the learner's public.key), not --insecure; stopping`,
-      );
-    });
-    this.dealer.events.on('handshake:error:other', () => {
-      this.handshakes.failed += 1;
-      if (this.opts.curve && this.handshakes.ok === 0 && this.handshakes.failed >= 2) {
-        this.warnOnce(
-          'curve',
-          `worker: the learner at ${at} takes the connection but the CURVE handshake fails (${this.handshakes.failed} times): ` +
-            "most likely --learner-key is not that learner's public.key (or the learner's --keys changed); still trying",
-        );
-      }
-    });
-  }
-
-  private warnOnce(key: string, line: string): void {
-    if (this.warned.has(key)) return;
-    this.warned.add(key);
-    this.opts.log(line);
   }
 }
