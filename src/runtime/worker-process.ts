@@ -371,11 +371,17 @@ export class WorkerProcess {
     const text = err.field === 'threw' && err.cause instanceof Error ? err.cause.message : err.message.startsWith(own) ? err.message.slice(own.length) : err.message;
     this.link.send({ type: 'envError', workerId: run.workerId, envId: run.learnerEnvId, step: err.step ?? 0, message: text.slice(0, 2000) });
     const old = run.rollout;
-    old.envs.close();
-    run.incarnation += 1;
     const s = run.setup;
-    run.rollout = new RolloutWorker({ workerId: run.workerId, envId: s.envId, envConfig: s.envConfig, numEnvs: s.numEnvs, rolloutLength: s.rolloutLength, seed: s.seed, policy: old.opts.policy, incarnation: run.incarnation });
-    run.rollout.continueFrom(old); // shares the policy, which keeps its weights
+    let fresh: RolloutWorker;
+    try {
+      fresh = new RolloutWorker({ workerId: run.workerId, envId: s.envId, envConfig: s.envConfig, numEnvs: s.numEnvs, rolloutLength: s.rolloutLength, seed: s.seed, policy: old.opts.policy, incarnation: run.incarnation + 1 });
+    } catch (e) {
+      return this.refuse(run.workerId, `env ${run.learnerEnvId} failed to build again after it threw: ${(e as Error).message}`); // closes the old rollout and the policy
+    }
+    old.envs.close();
+    fresh.continueFrom(old); // shares the policy, which keeps its weights
+    run.rollout = fresh;
+    run.incarnation += 1;
     run.requests.unshift(version);
   }
 
