@@ -132,6 +132,39 @@ describe('rl worker against a hostile learner (over CURVE, the real protocol)', 
     assert.equal(fs.existsSync(marker), false);
   });
 
+  it('refuses the run in one line, exit code 4, when an env that threw fails to build again', async () => {
+    const learner = await started((msg, reply) => {
+      if (msg.type !== 'hello') return;
+      reply({ type: 'welcome', workerId: 0, setup: run.setup, weights: run.weights, policyVersion: 0 });
+      reply({ type: 'sample', policyVersion: 0 });
+    });
+    const dir = fs.mkdtempSync(path.join(learner.dir, 'envs-'));
+    fs.writeFileSync(
+      path.join(dir, 'fragile.js'),
+      `const { Box, Discrete } = require(${JSON.stringify(path.resolve(__dirname, '..', 'src', 'index.js'))});
+let built = 0;
+class Fragile {
+  constructor() {
+    if (++built > 2) throw new Error('the simulator licence is in use');
+    this.actionSpace = new Discrete(2);
+    this.observationSpace = new Box(-1, 1, [4]);
+  }
+  reset() { return { obs: new Float32Array(4), info: {} }; }
+  step() { throw new Error('the simulator crashed'); }
+  close() {}
+}
+module.exports = { Fragile };
+`,
+    );
+    const run = await cartPoleRun(learner, { envId: `${path.join(dir, 'fragile.js')}:Fragile` });
+    const w = worker(learner.workerArgs(['--env-dir', dir]));
+    assert.equal(await w.exited(), 4, w.out());
+    assert.match(w.out(), /^worker: refusing the learner's run: env .*fragile\.js:Fragile failed to build again after it threw: .*the simulator licence is in use$/m);
+    assert.equal((await learner.waitFor('envError')).message, 'the simulator crashed');
+    await learner.waitFor('refused');
+    assert.doesNotMatch(w.out(), STACK);
+  });
+
   it('asks for the weights after a welcome that carries none, asks again 2 s later when none come, and samples with those that then come', async function () {
     const welcome = (setup: WorkerSetup) => ({ type: 'welcome', workerId: 0, setup, policyVersion: 3 }) as unknown as LearnerMessage;
     try {
