@@ -127,16 +127,24 @@ async function main(argv: string[]): Promise<void> {
           .option('cache-dir', { type: 'string', describe: 'where shipped env code is kept (default ~/.cache/rl-zmq/env-code)' }),
       async (args) => {
         const curve = workerCurve(args.connect, args.keys, args['learner-key'], args.insecure);
+        // SIGTERM or Ctrl-C, whenever it comes, ends the worker with exit code 0 (a second one at once).
+        let worker: WorkerProcess | undefined;
+        let stopping = false;
+        const stop = () => {
+          if (stopping) process.exit(process.exitCode ?? 0);
+          stopping = true;
+          worker?.stop();
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+        process.once('disconnect', stop); // a spawned worker whose learner died
         await selectBackend('auto');
+        if (stopping) process.exit(0);
         // A spawned worker stays quiet: its learner reports it joining, failing and leaving.
         const log = args.slot === undefined ? (l: string) => console.log(l) : () => {};
         const trust = { envDirs: args['env-dir'].map(resolveEnvDir) };
         const code = { acceptCode: args['accept-code'], insecure: args.insecure, cacheDir: args['cache-dir'] && path.resolve(args['cache-dir']) };
-        const worker = new WorkerProcess({ connect: args.connect, numEnvs: args.envs, slot: args.slot, curve, trust, log, ...code });
-        const stop = () => worker.stop();
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-        process.once('disconnect', stop); // a spawned worker whose learner died
+        worker = new WorkerProcess({ connect: args.connect, numEnvs: args.envs, slot: args.slot, curve, trust, log, ...code });
         await worker.run();
         process.exit(process.exitCode ?? 0); // the IPC channel of a spawned worker would keep it alive
       },

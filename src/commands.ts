@@ -5,7 +5,7 @@ import { algorithmNamed, algorithms } from '../algorithms';
 import { trustSourceEnv } from './checkpoint/env-trust';
 import { createEnv, resolveEnvDir } from './env-loader';
 import { DEFAULT_POLICY, weightsFromState, type PolicySpec, type SamplingPolicy } from '../core/algorithm';
-import { weightsMismatch } from './runtime/weights-fit';
+import { weightsProblem } from './runtime/weights-check';
 import { selectBackend, type BackendName } from './backend';
 import { bestCheckpoint, describeBest, listCheckpoints, readCheckpoint, readMetadata, resolveCheckpoint, verifyCheckpoint, type CheckpointChoice, type CheckpointMetadata } from './checkpoint';
 import { applyOverrides, describeValue, validateConfig } from './config/load';
@@ -79,7 +79,7 @@ export async function loadCheckpointPolicy(dir: string, envDirs: string[] = [], 
   }
   const weights = weightsFromState({ tensors }, policyId);
   // Exactly the tensors of the model of its config, names and shapes (a transposed matrix of the right size included), before any touches a model.
-  const wrong = weights.length === 0 ? `it holds no weights of policy ${policyId} (weights/${policyId}/*)` : weightsMismatch(module.weightShapes(spec), weights);
+  const wrong = weights.length === 0 ? `it holds no weights of policy ${policyId} (weights/${policyId}/*)` : weightsProblem(module.weightShapes(spec), weights)?.message;
   if (wrong) throw new BadCheckpointError(`${dir}: checkpoint of another kind: its weights do not fit a ${meta.algorithm} policy of the model of its config (${wrong})`);
   const policy = module.createPolicy(spec);
   try {

@@ -174,7 +174,7 @@ describe('The worker process', () => {
       assert.equal(await first.exited(), 4);
       const second = startWorker(['--connect', `tcp://127.0.0.1:${port}`]);
       try {
-        await second.waitFor(new RegExp(`^worker: refusing the learner's run: the learner's weights of policy version 0 do not fit its policy spec: ${params[DEFAULT_POLICY].weights[0].name.replace(/[/]/g, '\\/')} is missing$`, 'm'));
+        await second.waitFor(new RegExp(`^worker: refusing the learner's run: the learner's weights \\(policy version 0\\) are not those of the policy its setup describes: ${params[DEFAULT_POLICY].weights[0].name.replace(/[/]/g, '\\/')} is missing$`, 'm'));
         assert.equal(await second.exited(), 4);
       } finally {
         second.child.kill('SIGKILL');

@@ -1,18 +1,16 @@
 import * as os from 'node:os';
-import * as zmq from 'zeromq';
+import type * as zmq from 'zeromq';
 import { algorithmNamed, algorithms } from '../../algorithms';
-import { DEFAULT_POLICY, type ParamsById, type PolicySpec, type SamplingPolicy, type TensorShape } from '../../core/algorithm';
-import { weightsMismatch } from './weights-fit';
+import { DEFAULT_POLICY, type ParamsById, type PolicySpec, type TrajectoryBatch } from '../../core/algorithm';
 import { EnvError } from '../../core/errors';
-import { isShippedModule, moduleEnvId, registerShippedModule, type EnvTrust } from '../env-loader';
-import { CodeCache, defaultCacheDir, loadShippedModule } from '../env-code/cache';
-import { envSource, type EnvSource } from '../env-code/source';
+import type { EnvTrust } from '../env-loader';
 import { PACKAGE_VERSION } from '../version';
 import { RolloutWorker } from './rollout-worker';
-import { clientCurveOptions, keyFingerprint, type KeyPair } from '../transport/curve';
-import { DEFAULT_MAX_MESSAGE_BYTES, MAX_MODEL_PARAMS, decodeLearnerMessage, encode, MessageRejected, type LearnerMessage, type SamplingProgress, type WorkerSetup } from '../transport/protocol';
-import { parseTcpEndpoint } from '../transport/endpoint';
-import { SendQueue } from '../transport/send-queue';
+import { weightsProblem, type WeightShape } from './weights-check';
+import { WorkerEnvCode, type AskedCode, type EnvOutcome } from './worker-env';
+import { LearnerLink } from './worker-link';
+import { keyFingerprint, type KeyPair } from '../transport/curve';
+import { MAX_MODEL_PARAMS, type LearnerMessage, type SamplingProgress, type WorkerSetup } from '../transport/protocol';
 
 export interface WorkerProcessOptions {
   connect: string;
@@ -33,250 +31,207 @@ export interface WorkerProcessOptions {
 }
 
 type Welcome = Extract<LearnerMessage, { type: 'welcome' }>;
+/** Params (weights and scalars, by policy id) as they come in, whichever message brought them. */
+interface Incoming {
+  policyVersion: number;
+  params: ParamsById;
+}
 
 /** Weights that came by request with none by broadcast since the welcome: this many, and the worker says the PUB port looks unreachable. */
 const REQUESTS_BEFORE_PUB_WARNING = 2;
+/** How long a worker waits for weights before it asks (again). */
+const WEIGHTS_WAIT_MS = 2000;
+
+/** A run this worker joined: everything its welcome set up, closed when the worker leaves it (never mid-batch). */
+interface Run {
+  readonly workerId: number;
+  /** The learner's setup, its envId as loaded here (a shipped env's: the cache file). */
+  readonly setup: WorkerSetup;
+  /** The env as the learner names it, for what this worker tells it. */
+  readonly learnerEnvId: string;
+  /** The policy this worker runs (a single-agent env's: `default`). */
+  readonly spec: PolicySpec;
+  /** The tensors of this run's policy: weights must be exactly these. */
+  readonly expected: WeightShape[];
+  rollout: RolloutWorker;
+  /** The learner's weights broadcast (PUB). */
+  readonly sub: zmq.Subscriber;
+  /** Sample requests (policy versions), oldest first. */
+  requests: number[];
+  /** The newest weights checked and not yet swapped in: that happens only between batches. */
+  latest: Incoming | null;
+  readonly weightsBy: { broadcast: number; request: number };
+  /** Recreations of the envs after an env threw (each gets fresh env seeds). */
+  incarnation: number;
+}
 
 /**
- * `rl worker`: connects to a learner, receives everything it needs (env, model, seeds,
- * weights), and answers each sample request with one trajectory batch. It swaps in new
+ * Where the worker is. `connecting`: hello sent, no welcome. `awaitingCode`: the welcome's env
+ * code asked for by sha256. `awaitingWeights`: a run built, waiting for weights of at least
+ * `version` (after a welcome, or for a sample request), asking every 2 s. `ready`: a run with
+ * weights, no request it can serve. `sampling`: a batch in progress; whatever would leave the
+ * run waits in `after` until the batch is abandoned. `refused`, `closed`: the end.
+ */
+type State =
+  | { name: 'connecting' }
+  | { name: 'awaitingCode'; welcome: Welcome; code: AskedCode; requests: number[] }
+  | { name: 'awaitingWeights'; run: Run; version: number; why: 'welcome' | 'sample'; timer: NodeJS.Timeout }
+  | { name: 'ready'; run: Run }
+  | { name: 'sampling'; run: Run; progress: SamplingProgress | null; after: { then: (requests: number[]) => void; requests: number[] } | null }
+  | { name: 'refused' }
+  | { name: 'closed' };
+
+type Sampling = Extract<State, { name: 'sampling' }>;
+
+/**
+ * The learner messages each state takes; any other is dropped (env code with a line: this
+ * worker did not ask for it). A `heartbeat` only says the learner is there.
+ */
+const TAKES: Record<State['name'], readonly LearnerMessage['type'][]> = {
+  connecting: ['welcome'],
+  awaitingCode: ['welcome', 'sample', 'code', 'unknownWorker'],
+  awaitingWeights: ['welcome', 'sample', 'weights', 'unknownWorker'],
+  ready: ['welcome', 'sample', 'weights', 'unknownWorker'],
+  sampling: ['welcome', 'sample', 'weights', 'unknownWorker'],
+  refused: [],
+  closed: [],
+};
+
+function runOf(s: State): Run | null {
+  return 'run' in s ? s.run : null;
+}
+
+/**
+ * `rl worker`: connects to a learner, receives everything it needs (env, model, seeds), asks
+ * for the weights, and answers each sample request with one trajectory batch. It swaps in new
  * weights only between batches. If the learner goes away it keeps trying (ZeroMQ reconnects)
- * and starts over with whichever learner answers.
+ * and starts over with whichever learner answers. Nothing a learner sends makes it crash:
+ * a malformed message is dropped and counted, a run it cannot do is refused in one line.
  */
 export class WorkerProcess {
-  private readonly dealer: zmq.Dealer;
-  private sub: zmq.Subscriber | null = null;
-  private readonly out: SendQueue;
-  /** The run's setup, its envId as loaded here (a shipped env's: the cache file). */
-  private setup: WorkerSetup | null = null;
-  /** The env as the learner names it, for what this worker tells it. */
-  private learnerEnvId = '';
-  private codeCache: CodeCache | null = null;
-  private workerId = -1;
-  private policy: SamplingPolicy | null = null;
-  /** The spec of the policy this worker runs, and the tensors its weights must have. */
-  private spec: PolicySpec | null = null;
-  private shapes: TensorShape[] | null = null;
-  private rollout: RolloutWorker | null = null;
-  private latest: { policyVersion: number; params: ParamsById } | null = null;
-  /** Whether the rollout's policy holds weights from the learner (none right after a welcome). */
-  private weighted = false;
-  private requests: number[] = [];
-  private wake: (() => void) | null = null;
-  private stopped = false;
-  private lastFromLearner = Date.now();
-  private timer: NodeJS.Timeout | null = null;
-  private incarnation = 0;
+  private readonly link: LearnerLink;
+  private readonly env: WorkerEnvCode;
+  private state: State = { name: 'connecting' };
+  /** Set by stop() or a refusal: the state it ends in, once no batch is being sampled. */
+  private ending: 'closed' | 'refused' | null = null;
+  private ticker: NodeJS.Timeout | null = null;
   private lastHeartbeat = 0;
-  /** Where the batch being sampled is, for the heartbeats; null between batches. */
-  private progress: SamplingProgress | null = null;
-  /** A welcome that came while a batch was being sampled: applied (and the batch dropped) when it ends. */
-  private pendingWelcome: Welcome | null = null;
-  private readonly weightsBy = { broadcast: 0, request: 0 };
-  private handshakes = { ok: 0, failed: 0 };
-  private readonly warned = new Set<string>();
-  /** A welcome waiting for its shipped env code (asked for by sha256); started when the code comes. */
-  private awaitingCode: { welcome: Welcome; sha256: string; exportName: string } | null = null;
   /** The learner instance last joined: a new one (a new run, or a restarted learner) is one log line. */
   private joined = '';
+  private readonly ended: Promise<void>;
+  private settle!: { resolve: () => void; reject: (err: unknown) => void };
 
   constructor(private readonly opts: WorkerProcessOptions) {
-    const curve = opts.curve ? clientCurveOptions(opts.curve.pair, opts.curve.learnerKey) : {};
-    // A small queue: while the learner is away, heartbeats are skipped rather than piled up.
-    // maxMessageSize: libzmq drops a frame far over the protocol's limit before it is read.
-    this.dealer = new zmq.Dealer({ linger: 0, sendHighWaterMark: 10, maxMessageSize: 2 * DEFAULT_MAX_MESSAGE_BYTES, ...curve });
-    this.out = new SendQueue(this.dealer);
+    this.ended = new Promise((resolve, reject) => (this.settle = { resolve, reject }));
+    this.link = new LearnerLink({
+      connect: opts.connect,
+      curve: opts.curve,
+      log: opts.log,
+      onMessage: (msg, sub) => this.dispatch(msg, sub),
+      onFatal: () => {
+        process.exitCode = 3;
+        this.stop();
+      },
+      onError: (err) => this.settle.reject(err),
+    });
+    this.env = new WorkerEnvCode({ acceptCode: opts.acceptCode ?? false, authenticated: opts.curve !== undefined, insecure: opts.insecure ?? false, trust: opts.trust }, opts.cacheDir);
   }
 
+  /** Runs until stop(), a refusal or a misconfiguration; rejects only on a bug of ours. */
   async run(): Promise<void> {
-    this.watchHandshakes();
-    this.dealer.connect(this.opts.connect);
+    this.link.connect();
     this.hello();
-    this.timer = setInterval(() => this.tick(), 1000);
-    void this.receive();
-    while (!this.stopped) {
-      // Requests wait for a rollout (a welcome may be waiting for its env code).
-      const version = this.rollout ? this.requests.shift() : undefined;
-      if (version === undefined) {
-        await new Promise<void>((r) => (this.wake = r));
-        continue;
-      }
-      await this.sampleOnce(version);
+    this.ticker = setInterval(() => this.tick(), 1000);
+    return this.ended;
+  }
+
+  /** Leaves whatever it does (a batch is abandoned at its next pause), says bye, closes. Safe to call twice. */
+  stop(): void {
+    this.end('closed');
+  }
+
+  // ---- Messages in ----
+
+  /** One message, as the current state takes it (`TAKES`). */
+  private dispatch(msg: LearnerMessage, sub: zmq.Subscriber | null): void {
+    const s = this.state;
+    if (this.ending) return;
+    if (sub && (msg.type !== 'weights' || runOf(s)?.sub !== sub)) return; // the broadcast carries weights, and a closed run's are no one's
+    if (!TAKES[s.name].includes(msg.type)) {
+      if (msg.type === 'code') this.link.warnOnce('unasked-code', 'worker: dropped env code this worker did not ask for (further ones are not shown)');
+      return;
+    }
+    switch (msg.type) {
+      case 'welcome':
+        // A new learner, or ours starting over: what was asked before is the old run's.
+        return this.afterBatch((requests) => this.join(msg, requests));
+      case 'sample':
+        return this.sampleRequested(msg.policyVersion);
+      case 'weights':
+        return this.weightsArrived(msg, sub ? 'broadcast' : 'request');
+      case 'code':
+        return this.codeArrived(s as Extract<State, { name: 'awaitingCode' }>, msg.sha256, Buffer.from(msg.source.buffer, msg.source.byteOffset, msg.source.length));
+      case 'unknownWorker':
+        // A new learner, or one that gave up on us: introduce ourselves again, once (each of
+        // our messages it dropped is answered so).
+        return this.afterBatch(() => this.reintroduce());
     }
   }
 
-  /**
-   * What the handshake events say about a misconfiguration, said once each, at once: a
-   * refused key (stop), a mechanism mismatch (CURVE on one side only: stop), a CURVE
-   * handshake that keeps failing (most likely the wrong --learner-key: keep trying).
-   */
-  private watchHandshakes(): void {
-    const at = this.opts.connect;
-    // A CURVE learner that refuses this worker's key answers the handshake with 400; without
-    // this the worker would wait forever with its hello queued.
-    this.dealer.events.on('handshake:error:auth', () => {
-      this.opts.log(`worker: the learner at ${at} refused this worker's key (not in its --allowed-keys); stopping`);
-      process.exitCode = 3;
-      this.stop();
-    });
-    this.dealer.events.on('handshake', () => (this.handshakes.ok += 1));
-    this.dealer.events.on('handshake:error:protocol', (e) => {
-      if (e.error.code !== 'ERR_ZMTP_MECHANISM_MISMATCH') return this.warnOnce('protocol', `worker: the handshake with ${at} failed (${e.error.code}); is it an rl learner's --bind address?`);
-      this.opts.log(
-        this.opts.curve
-          ? `worker: the learner at ${at} does not use CURVE, and this worker does (--keys); start both with keys, or both without (--insecure); stopping`
-          : `worker: the learner at ${at} uses CURVE and this worker does not: give --keys DIR and --learner-key FILE (the learner's public.key), not --insecure; stopping`,
-      );
-      process.exitCode = 3;
-      this.stop();
-    });
-    this.dealer.events.on('handshake:error:other', () => {
-      this.handshakes.failed += 1;
-      if (this.opts.curve && this.handshakes.ok === 0 && this.handshakes.failed >= 2) {
-        this.warnOnce(
-          'curve',
-          `worker: the learner at ${at} takes the connection but the CURVE handshake fails (${this.handshakes.failed} times): ` +
-            "most likely --learner-key is not that learner's public.key (or the learner's --keys changed); still trying",
-        );
-      }
-    });
-  }
+  // ---- Transitions ----
 
-  private warnOnce(key: string, line: string): void {
-    if (this.warned.has(key)) return;
-    this.warned.add(key);
-    this.opts.log(line);
-  }
-
-  private hello(): void {
-    void this.out.send(encode({ type: 'hello', host: os.hostname(), pid: process.pid, numEnvs: this.opts.numEnvs ?? null, slot: this.opts.slot ?? null }));
-  }
-
-  private heartbeatDue(): boolean {
-    return Date.now() - this.lastHeartbeat >= (this.setup?.heartbeatSeconds ?? 1) * 1000;
-  }
-
-  /** One heartbeat, with where the batch being sampled is (the learner sees a slow worker, not a hung one). */
-  private heartbeat(): void {
-    this.lastHeartbeat = Date.now();
-    if (this.workerId < 0 || this.out.pending > 0) return; // the learner is not reading: don't pile up
-    void this.out.send(encode({ type: 'heartbeat', workerId: this.workerId, policyVersion: this.rollout?.policyVersion ?? 0, sampling: this.progress }));
-  }
-
-  private tick(): void {
-    const timeout = (this.setup?.heartbeatSeconds ?? 1) * 10;
-    if (this.heartbeatDue()) this.heartbeat();
-    if (this.out.pending > 0 && this.workerId >= 0) return; // the learner is not reading: don't pile up hellos
-    if (Date.now() - this.lastFromLearner > timeout * 1000) {
-      const why = this.handshakes.ok === 0 && !this.opts.connect.startsWith('ipc://') ? ' (no connection has been made: is a learner bound there, and the port open?)' : '';
-      this.opts.log(`worker: no word from the learner at ${this.opts.connect} for ${timeout} s${why}; still trying`);
-      this.lastFromLearner = Date.now();
-      this.reintroduce();
+  /** Enters `next`: the old state's timer is cleared, and its run closed unless `next` holds it. A batch in progress is left only for `ready`. */
+  private to(next: State): void {
+    const prev = this.state;
+    const run = runOf(prev);
+    if (prev.name === 'sampling' && !(next.name === 'ready' && next.run === run)) throw new Error(`worker: left a batch in progress for ${next.name}`);
+    if (prev.name === 'awaitingWeights') clearInterval(prev.timer);
+    if (run && runOf(next) !== run) {
+      run.sub.close();
+      run.rollout.close();
     }
+    this.state = next;
   }
 
-  /** Forgets our id, requests and rollout (a batch mid-way is never sent), and says hello; the next welcome starts us over. */
+  /** Runs `then` now, or, while a batch is being sampled, once it is abandoned (the sample requests since then are handed on). */
+  private afterBatch(then: (requests: number[]) => void): void {
+    const s = this.state;
+    if (s.name === 'sampling') s.after = { then, requests: [] };
+    else then([]);
+  }
+
+  /** Forgets the run, and says hello; the next welcome starts us over. */
   private reintroduce(): void {
-    this.workerId = -1;
-    this.awaitingCode = null;
-    this.requests = [];
-    this.rollout?.close();
-    this.rollout = null;
+    this.to({ name: 'connecting' });
     this.hello();
   }
 
-  private async receive(): Promise<void> {
-    for await (const [payload] of this.dealer) {
-      let msg;
-      try {
-        msg = decodeLearnerMessage(payload);
-      } catch (err) {
-        if (!(err instanceof MessageRejected)) throw err;
-        this.warnOnce(`reject:${err.kind}`, `worker: dropped a malformed message from the learner (${err.kind}): ${err.message} (further ones of this kind are not shown)`);
-        continue;
-      }
-      this.lastFromLearner = Date.now();
-      switch (msg.type) {
-        case 'welcome':
-          // What was asked before it is the old run's; what comes after (even before its env code arrives) is the new one's.
-          this.requests = [];
-          if (this.progress) this.pendingWelcome = msg; // mid-batch: applied when the batch ends
-          else this.welcome(msg);
-          break;
-        case 'sample':
-          this.requests.push(msg.policyVersion);
-          this.wake?.();
-          break;
-        case 'weights':
-          this.offer(msg.policyVersion, msg.params, 'request');
-          break;
-        case 'code':
-          this.codeArrived(msg.sha256, Buffer.from(msg.source.buffer, msg.source.byteOffset, msg.source.length));
-          break;
-        case 'unknownWorker':
-          // A new learner, or one that gave up on us: introduce ourselves again, once (each of our
-          // messages it dropped is answered so).
-          if (this.workerId >= 0) this.reintroduce();
-          break;
-        case 'heartbeat':
-          break;
-      }
-    }
-  }
-
   /**
-   * A learner's welcome: its env resolved (registered, a local file, or shipped code, from
-   * the cache or asked for), then started; or refused with one line, sent to the learner too.
+   * A learner's welcome: its env resolved (registered, a local file, or shipped code, from the
+   * cache or asked for), then the run built; or refused with one line, sent to the learner too.
    */
-  private welcome(msg: Welcome): void {
-    const setup = msg.setup;
-    this.awaitingCode = null; // a code asked for by an earlier welcome is no longer wanted
-    if (setup.packageVersion !== PACKAGE_VERSION) {
-      this.warnOnce(`version:${setup.packageVersion}`, `worker: this worker runs rl-zmq ${PACKAGE_VERSION}, the learner ${setup.packageVersion}; install the learner's version here if anything fails`);
-    }
-    const policy = { acceptCode: this.opts.acceptCode ?? false, authenticated: this.opts.curve !== undefined, insecure: this.opts.insecure ?? false, trust: this.opts.trust };
-    const source = envSource(setup, policy);
-    if (source.kind === 'refuse') return this.refuse(msg.workerId, source.reason);
-    if (source.kind !== 'shipped') return this.startOrRefuse(msg, source);
-    const cached = this.cache().read(source.code.sha256);
-    if (cached) return this.startShipped(msg, source.code.sha256, source.exportName, cached, 'cached');
+  private join(msg: Welcome, requests: number[]): void {
+    const version = msg.setup.packageVersion;
+    if (version !== PACKAGE_VERSION) this.link.warnOnce(`version:${version}`, `worker: this worker runs rl-zmq ${PACKAGE_VERSION}, the learner ${version}; install the learner's version here if anything fails`);
+    const env = this.env.resolve(msg.setup);
+    if (env.kind !== 'ask') return this.start(msg, env, requests);
     // Let go of the old run now: its rollout must not answer the new learner's requests.
-    this.rollout?.close();
-    this.rollout = null;
-    this.sub?.close();
-    this.sub = null;
-    this.workerId = msg.workerId;
-    this.awaitingCode = { welcome: msg, sha256: source.code.sha256, exportName: source.exportName };
-    void this.out.send(encode({ type: 'codeRequest', workerId: msg.workerId, sha256: source.code.sha256 }));
+    this.to({ name: 'awaitingCode', welcome: msg, code: env.code, requests });
+    this.link.send({ type: 'codeRequest', workerId: msg.workerId, sha256: env.code.sha256 });
   }
 
-  /** Code from the learner: run only if it is what this worker asked for (the cache checks the sha256 of the bytes). */
-  private codeArrived(sha256: string, source: Buffer): void {
-    const waiting = this.awaitingCode;
-    if (!waiting || waiting.sha256 !== sha256) return this.warnOnce('unasked-code', 'worker: dropped env code this worker did not ask for (further ones are not shown)');
-    this.awaitingCode = null;
-    try {
-      this.cache().write(sha256, source);
-    } catch (err) {
-      return this.refuse(waiting.welcome.workerId, `the shipped env code failed its check: ${(err as Error).message}`);
-    }
-    this.startShipped(waiting.welcome, sha256, waiting.exportName, source, 'received');
+  /** Code from the learner: used only if it is what this worker asked for (the cache checks the sha256 of the bytes). */
+  private codeArrived(s: Extract<State, { name: 'awaitingCode' }>, sha256: string, source: Buffer): void {
+    if (s.code.sha256 !== sha256) return this.link.warnOnce('unasked-code', 'worker: dropped env code this worker did not ask for (further ones are not shown)');
+    this.start(s.welcome, this.env.received(s.code, source), s.requests);
   }
 
-  private startShipped(msg: Welcome, sha256: string, exportName: string, source: Buffer, how: string): void {
-    const file = this.cache().file(sha256);
+  /** Builds the run, then takes the welcome's weights or asks for them; a setup this worker cannot run is refused. */
+  private start(msg: Welcome, env: EnvOutcome, requests: number[]): void {
+    if (env.kind === 'refuse') return this.refuse(msg.workerId, env.reason);
+    let run: Run;
     try {
-      // Run once per process: the same sha256 is the same module (one that calls registerEnv must not run twice).
-      if (!isShippedModule(file)) registerShippedModule(file, loadShippedModule(source, file));
-    } catch (err) {
-      return this.refuse(msg.workerId, (err as Error).message);
-    }
-    this.startOrRefuse(msg, { kind: 'local', envId: moduleEnvId(file, exportName) }, `code sha256 ${sha256.slice(0, 12)} (shipped, ${how})`);
-  }
-
-  private startOrRefuse(msg: Welcome, source: Extract<EnvSource, { envId: string }>, code = source.kind === 'local' ? 'code from this machine' : 'registered env'): void {
-    try {
-      this.start(msg.workerId, msg.setup, source.envId);
+      run = this.build(msg, env.envId, requests);
     } catch (err) {
       // e.g. an algorithm this version lacks, or an env that fails to build
       return this.refuse(msg.workerId, (err as Error).message);
@@ -285,167 +240,214 @@ export class WorkerProcess {
     const key = this.opts.curve ? `learner key ${keyFingerprint(this.opts.curve.learnerKey)}` : 'no CURVE';
     if (this.joined !== s.instance) {
       this.joined = s.instance;
-      this.opts.log(`worker ${msg.workerId}: joined a run of the learner at ${this.opts.connect} (${key}): env ${s.envId}, ${code}, ${s.numEnvs} envs x ${s.rolloutLength} steps per batch`);
+      this.opts.log(`worker ${msg.workerId}: joined a run of the learner at ${this.opts.connect} (${key}): env ${s.envId}, ${env.how}, ${s.numEnvs} envs x ${s.rolloutLength} steps per batch`);
     } else {
       this.opts.log(`worker ${msg.workerId}: rejoined the same run`);
     }
+    // A welcome carries no weights (an unauthenticated hello must not buy them): asked for now.
+    this.awaitWeights(run, 0, 'welcome', true);
   }
+
+  /** The run a welcome describes: policy, envs, weights socket. Throws what refuses the setup, before this worker lets go of what it runs. */
+  private build(msg: Welcome, envId: string, requests: number[]): Run {
+    const spec = msg.setup.policies[DEFAULT_POLICY];
+    if (!spec) throw new EnvError(`the learner's run has no policy '${DEFAULT_POLICY}' for this single-agent env (it has ${Object.keys(msg.setup.policies).join(', ')})`);
+    const algorithm = algorithmNamed(spec.algorithm);
+    if (!algorithm) throw new EnvError(`the learner's algorithm '${spec.algorithm}' is not one this worker's version has (${Object.keys(algorithms).join(', ')}); run the learner's version here`);
+    const expected = algorithm.weightShapes(spec);
+    const size = expected.reduce((a, t) => a + t.shape.reduce((x, d) => x * d, 1), 0);
+    if (size > MAX_MODEL_PARAMS) throw new EnvError(`the learner's model has ${size} parameters, more than the ${MAX_MODEL_PARAMS} whose weights fit in one message`);
+    const setup = { ...msg.setup, envId };
+    const policy = algorithm.createPolicy(spec, { slot: setup.slot, numSlots: setup.numSlots });
+    let rollout: RolloutWorker;
+    try {
+      rollout = new RolloutWorker({ workerId: msg.workerId, envId, envConfig: setup.envConfig, numEnvs: setup.numEnvs, rolloutLength: setup.rolloutLength, seed: setup.seed, policy, spec });
+    } catch (err) {
+      policy.dispose();
+      throw err;
+    }
+    const sub = this.link.subscribe(setup.pubEndpoint);
+    return { workerId: msg.workerId, setup, learnerEnvId: msg.setup.envId, spec, expected, rollout, sub, requests, latest: null, weightsBy: { broadcast: 0, request: 0 }, incarnation: 0 };
+  }
+
+  /** Waits for weights of at least `version`, asking the learner now (`askNow`) and again every 2 s. */
+  private awaitWeights(run: Run, version: number, why: 'welcome' | 'sample', askNow: boolean): void {
+    const ask = () => this.link.send({ type: 'weightsRequest', workerId: run.workerId });
+    if (askNow) ask();
+    this.to({ name: 'awaitingWeights', run, version, why, timer: setInterval(ask, WEIGHTS_WAIT_MS) });
+  }
+
+  /**
+   * Weights, however they came (the welcome, a reply to a request, the broadcast): checked
+   * against this run's policy first. Another model's refuses the run; non-finite ones are
+   * dropped; the newest are kept, and swapped in only between batches.
+   */
+  private weightsArrived(msg: Incoming, by: 'welcome' | 'request' | 'broadcast'): void {
+    const s = this.state;
+    const run = runOf(s);
+    if (!run) return;
+    const weights = msg.params[run.spec.policyId]?.weights;
+    if (!weights) return this.refuse(run.workerId, `the learner's params (policy version ${msg.policyVersion}) hold no policy '${run.spec.policyId}'`);
+    const problem = weightsProblem(run.expected, weights);
+    if (problem?.kind === 'nonFinite') return this.link.drop('nonFinite', `weights of policy version ${msg.policyVersion}: ${problem.message}`, by === 'broadcast');
+    if (problem) return this.refuse(run.workerId, `the learner's weights (policy version ${msg.policyVersion}) are not those of the policy its setup describes: ${problem.message}`);
+    if (!run.latest || msg.policyVersion > run.latest.policyVersion) run.latest = msg;
+    // The welcome's own weights come by request whatever the network: only later ones say the broadcast is missing.
+    if (by === 'broadcast' || (by === 'request' && !(s.name === 'awaitingWeights' && s.why === 'welcome'))) this.countWeights(run, by);
+    if (s.name === 'awaitingWeights' && msg.policyVersion >= s.version) {
+      const latest = run.latest;
+      run.rollout.setParams(latest.params[run.spec.policyId], latest.policyVersion);
+      run.latest = null;
+      this.to({ name: 'ready', run });
+      this.next();
+    }
+  }
+
+  private countWeights(run: Run, by: 'request' | 'broadcast'): void {
+    run.weightsBy[by] += 1;
+    if (by === 'request' && run.weightsBy.broadcast === 0 && run.weightsBy.request >= REQUESTS_BEFORE_PUB_WARNING) {
+      this.link.warnOnce(
+        'pub',
+        `worker: new weights reach this worker only when it asks for them (${run.weightsBy.request} times, none broadcast): the learner's weights port ` +
+          `${this.link.pubEndpoint(run.setup.pubEndpoint)} looks unreachable from here (a firewall?); each new policy now waits 2 s`,
+      );
+    }
+  }
+
+  private sampleRequested(version: number): void {
+    const s = this.state;
+    if (s.name === 'awaitingCode') return void s.requests.push(version);
+    if (s.name === 'sampling' && s.after) return void s.after.requests.push(version); // the next run's
+    runOf(s)?.requests.push(version);
+    this.next();
+  }
+
+  /** In `ready`: the oldest request sampled, once weights of its version are here (else waited for). */
+  private next(): void {
+    const s = this.state;
+    if (s.name !== 'ready') return;
+    const run = s.run;
+    const version = run.requests[0];
+    if (version === undefined) return;
+    if (Math.max(run.latest?.policyVersion ?? -1, run.rollout.policyVersion) < version) return this.awaitWeights(run, version, 'sample', false);
+    run.requests.shift();
+    if (run.latest && run.latest.policyVersion > run.rollout.policyVersion) run.rollout.setParams(run.latest.params[run.spec.policyId], run.latest.policyVersion);
+    run.latest = null;
+    this.sample(run, version).catch((err: unknown) => this.settle.reject(err));
+  }
+
+  /** One batch, sent; abandoned (and not sent) when the worker stops or leaves the run meanwhile. */
+  private async sample(run: Run, version: number): Promise<void> {
+    const s: Sampling = { name: 'sampling', run, progress: null, after: null };
+    this.to(s);
+    const abandon = () => this.ending !== null || s.after !== null;
+    const started = Date.now();
+    let batch: TrajectoryBatch | null = null;
+    let failed: EnvError | null = null;
+    try {
+      batch = await run.rollout.sampleAsync(
+        () => this.heartbeatDue() || abandon(),
+        (steps, total) => {
+          s.progress = { steps, total, stepsPerSecond: (steps / Math.max(1, Date.now() - started)) * 1000 };
+          this.heartbeat();
+        },
+        abandon,
+      );
+    } catch (err) {
+      if (!(err instanceof EnvError)) throw err; // a bug of ours, not the env's
+      failed = err;
+    }
+    this.to({ name: 'ready', run }); // the batch is over: the run may be left now
+    if (this.ending) return this.finish();
+    if (s.after) return s.after.then(s.after.requests); // a new learner, or ours starting over: this batch is no one's
+    if (failed) this.envFailed(run, failed, version);
+    else if (batch) this.link.send({ type: 'batch', workerId: run.workerId, instance: run.setup.instance, batch });
+    this.next();
+  }
+
+  /** The env threw or broke its contract: the episode dropped, the envs recreated (same policy), the learner told, the request kept. */
+  private envFailed(run: Run, err: EnvError, version: number): void {
+    // A thrown error is the env's own text (its step is a field); a broken contract is ours, which names the field.
+    const own = `env ${run.setup.envId}: `; // the learner names the env itself (a shipped one's local id is a cache file)
+    const text = err.field === 'threw' && err.cause instanceof Error ? err.cause.message : err.message.startsWith(own) ? err.message.slice(own.length) : err.message;
+    this.link.send({ type: 'envError', workerId: run.workerId, envId: run.learnerEnvId, step: err.step ?? 0, message: text.slice(0, 2000) });
+    const old = run.rollout;
+    const s = run.setup;
+    let fresh: RolloutWorker;
+    try {
+      fresh = new RolloutWorker({ workerId: run.workerId, envId: s.envId, envConfig: s.envConfig, numEnvs: s.numEnvs, rolloutLength: s.rolloutLength, seed: s.seed, policy: old.opts.policy, spec: run.spec, incarnation: run.incarnation + 1 });
+    } catch (e) {
+      return this.refuse(run.workerId, `env ${run.learnerEnvId} failed to build again after it threw: ${(e as Error).message}`); // closes the old rollout and the policy
+    }
+    old.envs.close();
+    fresh.continueFrom(old); // shares the policy, which keeps its weights
+    run.rollout = fresh;
+    run.incarnation += 1;
+    run.requests.unshift(version);
+  }
+
+  // ---- The end ----
 
   /** One line here and to the learner; then this worker stops (exit code 4): it cannot run what is asked. */
   private refuse(workerId: number, reason: string): void {
+    if (this.ending) return;
     this.opts.log(`worker: refusing the learner's run: ${reason}`);
-    void this.out.send(encode({ type: 'refused', workerId, reason: reason.slice(0, 2000) }));
+    this.link.send({ type: 'refused', workerId, reason: reason.slice(0, 2000) });
     process.exitCode = 4;
-    this.workerId = -1; // the refusal says goodbye
-    this.stop();
+    this.end('refused'); // the refusal says goodbye
   }
 
-  private cache(): CodeCache {
-    return (this.codeCache ??= new CodeCache(this.opts.cacheDir ?? defaultCacheDir()));
+  private end(how: 'closed' | 'refused'): void {
+    if (this.ending) return;
+    if (how === 'closed' && this.workerId >= 0) this.link.send({ type: 'bye', workerId: this.workerId });
+    this.ending = how;
+    if (this.ticker) clearInterval(this.ticker);
+    if (this.state.name !== 'sampling') this.finish(); // else when the batch is abandoned
   }
 
-  /** Starts the rollout with no weights, and asks for them: it samples once they came (see `sampleOnce`). */
-  private start(workerId: number, setup: WorkerSetup, envId: string): void {
-    // Everything that can refuse the setup comes first, before this worker lets go of what it runs.
-    const spec = setup.policies[DEFAULT_POLICY];
-    if (!spec) throw new EnvError(`the learner's run has no policy '${DEFAULT_POLICY}' for this single-agent env (it has ${Object.keys(setup.policies).join(', ')})`);
-    const algorithm = algorithmNamed(spec.algorithm);
-    if (!algorithm) {
-      throw new EnvError(`the learner's algorithm '${spec.algorithm}' is not one this worker's version has (${Object.keys(algorithms).join(', ')}); run the learner's version here`);
+  /** Closes the run and, once the bye or refusal is out, the link; then run() returns. */
+  private finish(): void {
+    this.to({ name: this.ending ?? 'closed' });
+    void this.link.close().then(this.settle.resolve, this.settle.reject);
+  }
+
+  // ---- Hello and heartbeats ----
+
+  private get workerId(): number {
+    const s = this.state;
+    return s.name === 'awaitingCode' ? s.welcome.workerId : (runOf(s)?.workerId ?? -1);
+  }
+
+  private heartbeatSeconds(): number {
+    const s = this.state;
+    return (s.name === 'awaitingCode' ? s.welcome.setup : runOf(s)?.setup)?.heartbeatSeconds ?? 1;
+  }
+
+  private hello(): void {
+    this.link.send({ type: 'hello', host: os.hostname(), pid: process.pid, numEnvs: this.opts.numEnvs ?? null, slot: this.opts.slot ?? null });
+  }
+
+  private heartbeatDue(): boolean {
+    return Date.now() - this.lastHeartbeat >= this.heartbeatSeconds() * 1000;
+  }
+
+  /** One heartbeat, with where the batch being sampled is (the learner sees a slow worker, not a hung one). */
+  private heartbeat(): void {
+    this.lastHeartbeat = Date.now();
+    const s = this.state;
+    if (this.workerId < 0 || this.link.pending > 0) return; // the learner is not reading: don't pile up
+    const sampling = s.name === 'sampling' ? s.progress : null;
+    this.link.send({ type: 'heartbeat', workerId: this.workerId, policyVersion: runOf(s)?.rollout.policyVersion ?? 0, sampling });
+  }
+
+  private tick(): void {
+    const timeout = this.heartbeatSeconds() * 10;
+    if (this.heartbeatDue()) this.heartbeat();
+    if (this.link.pending > 0 && this.workerId >= 0) return; // the learner is not reading: don't pile up hellos
+    if (Date.now() - this.link.lastHeard > timeout * 1000) {
+      this.opts.log(`worker: no word from the learner at ${this.opts.connect} for ${timeout} s${this.link.silenceHint()}; still trying`);
+      this.link.lastHeard = Date.now();
+      this.afterBatch(() => this.reintroduce()); // a batch mid-way is never sent
     }
-    const shapes = algorithm.weightShapes(spec);
-    const size = shapes.reduce((a, t) => a + t.shape.reduce((x, d) => x * d, 1), 0);
-    if (size > MAX_MODEL_PARAMS) throw new EnvError(`the learner's model has ${size} parameters, more than the ${MAX_MODEL_PARAMS} whose weights fit in one message`);
-    this.rollout?.close();
-    this.sub?.close();
-    this.workerId = workerId;
-    this.setup = { ...setup, envId };
-    this.learnerEnvId = setup.envId;
-    this.latest = null;
-    this.weighted = false;
-    this.weightsBy.broadcast = 0;
-    this.weightsBy.request = 0;
-    this.spec = spec;
-    this.shapes = shapes;
-    this.policy = algorithm.createPolicy(spec, { slot: setup.slot, numSlots: setup.numSlots });
-    this.rollout = this.makeRollout();
-    const curve = this.opts.curve ? clientCurveOptions(this.opts.curve.pair, this.opts.curve.learnerKey) : {};
-    const sub = new zmq.Subscriber({ linger: 0, maxMessageSize: 2 * DEFAULT_MAX_MESSAGE_BYTES, ...curve });
-    this.sub = sub;
-    sub.connect(this.pubEndpoint(setup.pubEndpoint));
-    sub.subscribe();
-    void (async () => {
-      for await (const [payload] of sub) {
-        try {
-          const msg = decodeLearnerMessage(payload);
-          if (msg.type === 'weights') this.offer(msg.policyVersion, msg.params, 'broadcast');
-        } catch (err) {
-          if (!(err instanceof MessageRejected)) this.opts.log(`worker: weights message failed: ${(err as Error).message}`);
-        }
-      }
-    })();
-    void this.out.send(encode({ type: 'weightsRequest', workerId }));
-    this.wake?.();
-  }
-
-  private makeRollout(incarnation = 0): RolloutWorker {
-    const s = this.setup!;
-    return new RolloutWorker({ workerId: this.workerId, envId: s.envId, envConfig: s.envConfig, numEnvs: s.numEnvs, rolloutLength: s.rolloutLength, seed: s.seed, policy: this.policy!, spec: this.spec!, incarnation });
-  }
-
-  /** A remote learner's PUB endpoint is reached through the host this worker connected to. */
-  private pubEndpoint(advertised: string): string {
-    const pub = parseTcpEndpoint(advertised);
-    const learner = parseTcpEndpoint(this.opts.connect);
-    return pub && learner ? `tcp://${learner.host}:${pub.port}` : advertised;
-  }
-
-  /** New params from the learner: kept if newer and if they fit this worker's policy (else refused: the run is not one this worker can follow). */
-  private offer(policyVersion: number, params: ParamsById, by: 'broadcast' | 'request'): void {
-    if (this.spec && this.shapes) {
-      const wrong = weightsMismatch(this.shapes, params[this.spec.policyId]?.weights);
-      if (wrong) return this.refuse(this.workerId, `the learner's weights of policy version ${policyVersion} do not fit its policy spec: ${wrong}`);
-    }
-    if (!this.latest || policyVersion > this.latest.policyVersion) this.latest = { policyVersion, params };
-    this.weightsBy[by] += 1;
-    if (by === 'request' && this.weightsBy.broadcast === 0 && this.weightsBy.request >= REQUESTS_BEFORE_PUB_WARNING) {
-      this.warnOnce(
-        'pub',
-        `worker: new weights reach this worker only when it asks for them (${this.weightsBy.request} times, none broadcast): the learner's weights port ` +
-          `${this.sub ? this.pubEndpoint(this.setup!.pubEndpoint) : ''} looks unreachable from here (a firewall?); each new policy now waits 2 s`,
-      );
-    }
-    this.wake?.();
-  }
-
-  /** Waits (briefly) for the requested weights, swaps them in, samples, sends. */
-  private async sampleOnce(version: number): Promise<void> {
-    const rollout = this.rollout;
-    if (!rollout) return;
-    const deadline = Date.now() + 2000;
-    // No weights yet (just welcomed): wait for them whatever version is asked for.
-    while ((!this.latest || (this.latest.policyVersion < version && rollout.policyVersion < version)) && !this.stopped) {
-      if (this.rollout !== rollout) return;
-      if (Date.now() > deadline) {
-        void this.out.send(encode({ type: 'weightsRequest', workerId: this.workerId }));
-        return void this.requests.unshift(version);
-      }
-      await new Promise<void>((r) => {
-        this.wake = r;
-        setTimeout(r, 100);
-      });
-    }
-    if (this.rollout !== rollout || !this.latest) return; // a new welcome replaced everything while we waited, or we stopped before any weights came
-    if (!this.weighted || this.latest.policyVersion > rollout.policyVersion) rollout.setParams(this.latest.params[this.spec!.policyId], this.latest.policyVersion);
-    this.weighted = true;
-    const started = Date.now();
-    try {
-      const batch = await rollout.sampleAsync(
-        () => this.heartbeatDue(),
-        (steps, total) => {
-          this.progress = { steps, total, stepsPerSecond: (steps / Math.max(1, Date.now() - started)) * 1000 };
-          this.heartbeat();
-        },
-        () => this.stopped || this.pendingWelcome !== null || this.rollout !== rollout,
-      );
-      this.progress = null;
-      if (this.pendingWelcome) return this.welcome(this.takeWelcome()); // a new learner, or ours starting over: this batch is no one's
-      if (batch && this.rollout === rollout && this.workerId >= 0) await this.out.send(encode({ type: 'batch', workerId: this.workerId, instance: this.setup!.instance, batch }));
-    } catch (err) {
-      this.progress = null;
-      if (this.pendingWelcome) return this.welcome(this.takeWelcome());
-      if (this.rollout !== rollout) return;
-      if (!(err instanceof EnvError)) throw err; // a bug of ours, not the env's
-      // The env threw or broke its contract: drop the episode, recreate the envs (same policy), tell the learner.
-      // A thrown error is the env's own text (its step is a field); a broken contract is ours, which names the field.
-      const own = `env ${this.setup!.envId}: `; // the learner names the env itself (a shipped one's local id is a cache file)
-      const text = err.field === 'threw' && err.cause instanceof Error ? err.cause.message : err.message.startsWith(own) ? err.message.slice(own.length) : err.message;
-      void this.out.send(encode({ type: 'envError', workerId: this.workerId, envId: this.learnerEnvId, step: err.step ?? 0, message: text.slice(0, 2000) }));
-      rollout.envs.close();
-      this.incarnation += 1;
-      const fresh = this.makeRollout(this.incarnation); // shares the policy, which keeps its weights
-      fresh.continueFrom(rollout);
-      this.rollout = fresh;
-      this.requests.unshift(version);
-    }
-  }
-
-  private takeWelcome(): Welcome {
-    const w = this.pendingWelcome!;
-    this.pendingWelcome = null;
-    return w;
-  }
-
-  stop(): void {
-    if (this.stopped) return;
-    this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    if (this.workerId >= 0) void this.out.send(encode({ type: 'bye', workerId: this.workerId }));
-    setTimeout(() => {
-      this.dealer.close();
-      this.sub?.close();
-      this.rollout?.close();
-      this.wake?.();
-    }, 50);
   }
 }
