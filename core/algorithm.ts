@@ -209,7 +209,7 @@ export interface Algorithm {
   readonly metrics: readonly MetricSpec[];
   /** `async`: whether the workers should get the current weights now (asked after each update). No side effect. */
   syncDue?(): boolean;
-  /** `async`: the runtime has just broadcast `getWeights()` because `syncDue()` said so. */
+  /** `async`: the runtime has just broadcast `getParams()` because `syncDue()` said so. */
   weightsBroadcast?(): void;
   /** The specs the run's workers build their policies from, by policy id (`{ default: spec }` for a single-agent run). */
   policySpecs(): Record<string, PolicySpec>;
@@ -302,7 +302,7 @@ export type GreedyHeadKind = 'logits' | 'mean' | 'q';
  * The greedy path of a trained policy as its weights hold it, for `rl export`: the prefix of
  * its MLP body's layers (`${body}/${i}/w` and `/b`, after the `conv/${i}` encoder if the model
  * has one), and its head as one linear layer, W [inputs, outputs] row-major. `weight` names a
- * tensor of `getWeights()`; it throws for a missing one, naming it.
+ * tensor of the policy's weights (`getParams()`); it throws for a missing one, naming it.
  */
 export interface GreedyPath {
   body: string;

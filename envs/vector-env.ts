@@ -20,7 +20,7 @@ export interface VectorStep {
   finalObs: (Observation | null)[];
   /** With masks: [numEnvs * n], the legal actions of `obs` (a finished env's: of its reset observation); else null. */
   masks: Uint8Array | null;
-  /** With masks, for each env that finished on this step, the mask of its last observation; else null. */
+  /** With masks, for each env whose episode was truncated on this step, the mask of its last observation; else null. */
   finalMasks: (Uint8Array | null)[];
   /** Each env's `info` of this step (a finished env's: its last step's, before the reset). */
   infos: Record<string, unknown>[];
@@ -115,7 +115,7 @@ export class VectorEnv {
       const action: Action = discrete ? actions[i] : Float32Array.from(actions.subarray(i * actSize, (i + 1) * actSize));
       if (this.masks && this.masks[i * this.numActions + (action as number)] !== 1) {
         const row = Array.from(this.masks.subarray(i * this.numActions, (i + 1) * this.numActions)).join('');
-        throw new EnvError(`env ${this.envId}: step ${this.stepsTaken[i] + 1}: action ${action as number} is illegal in this state (actionMask ${row}); the policy must pick a legal action`, { step: this.stepsTaken[i] + 1, field: 'actionMask' });
+        throw new EnvError(`env ${this.envId}: step ${this.stepsTaken[i] + 1}: action ${action as number} is illegal in this state (actionMask ${row}); the policy must pick a legal action`, { step: this.stepsTaken[i] + 1, field: 'action' });
       }
       const step = (this.stepsTaken[i] += 1);
       let r;
@@ -135,7 +135,9 @@ export class VectorEnv {
         terminated[i] = r.terminated ? 1 : 0;
         truncated[i] = r.terminated ? 0 : 1;
         finalObs[i] = r.obs;
-        if (this.masks) finalMasks[i] = this.readMask(i, step)!.slice();
+        // A truncated episode's last state is one the learner bootstraps from: its mask matters. A terminal
+        // state's does not (a game over may leave no legal action), so it is not asked for.
+        if (this.masks && truncated[i]) finalMasks[i] = this.readMask(i, step)!.slice();
         finished.push({ env: i, return: this.episodeReturn[i], length: this.episodeLength[i] });
         this.episodeReturn[i] = 0;
         this.episodeLength[i] = 0;

@@ -439,6 +439,9 @@ describe('protocol', () => {
       const welcome = (setup: WorkerSetup) => () => decodeLearnerMessage(encode({ type: 'welcome', workerId: 1, setup }));
       assertRejected(welcome({ ...makeSetup(), numEnvs: 1e9 }), 'badField', "'welcome' message: setup.numEnvs must be an integer in [1, 4096], got 1000000000");
       assertRejected(welcome({ ...makeSetup(), numEnvs: 4096, rolloutLength: 65536 }), 'badField', /^'welcome' message: setup: numEnvs 4096 x rolloutLength 65536 make batches of policy default of \d+ bytes, more than the 67108864 a message may be$/);
+      // A recurrent state the worker would hold for every env counts too: 16 x 65,536 floats for 4,096 envs is 17 GB.
+      const state = Array.from({ length: 16 }, (_, i) => ({ name: `h${i}`, size: 65_536 }));
+      assertRejected(welcome({ ...makeSetup(), numEnvs: 4096, rolloutLength: 1, policies: { [DEFAULT_POLICY]: { ...makeSpec(), state } } }), 'badField', /^'welcome' message: setup: numEnvs 4096 x rolloutLength 1 make batches of policy default of \d+ bytes, more than the 67108864 a message may be$/);
       // (a huge model is the worker's to refuse, by its algorithm's weightShapes: worker-process.test.ts)
       assertRejected(welcome({ ...makeSetup(), heartbeatSeconds: 1e9 }), 'badField', "'welcome' message: setup.heartbeatSeconds must be a number of seconds in [0.01, 3600], got 1000000000");
     });

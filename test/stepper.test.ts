@@ -72,7 +72,33 @@ describe('the stepper', () => {
     const envs = new VectorEnv('corridor', [new MaskedCorridor(3)]);
     const stepper = new Stepper(envs, new Recorder(() => Float32Array.of(0)), { state: [], boxActions: 'clip' }, new Rng(1));
     stepper.reset([1]);
-    assert.throws(() => stepper.step(), (e: unknown) => e instanceof EnvError && /env corridor: step 1: action 0 is illegal in this state \(actionMask 011\)/.test(e.message));
+    // field 'action': the policy's fault, not the env's (a worker refuses the run rather than rebuilding its envs)
+    assert.throws(() => stepper.step(), (e: unknown) => e instanceof EnvError && e.field === 'action' && /env corridor: step 1: action 0 is illegal in this state \(actionMask 011\)/.test(e.message));
+  });
+
+  it('asks no mask of a terminal state (a game over may leave no legal action), only of a truncated one', () => {
+    class GameOver extends MaskedCorridor {
+      private over = false;
+      override reset() {
+        this.over = false;
+        return super.reset();
+      }
+      override step(action: number | Float32Array): StepResult {
+        const r = super.step(action);
+        this.over = r.terminated;
+        return r;
+      }
+      override actionMask(): Uint8Array {
+        return this.over ? new Uint8Array(3) : super.actionMask();
+      }
+    }
+    const envs = new VectorEnv('over', [new GameOver(2)]);
+    const stepper = new Stepper(envs, new Recorder(() => Float32Array.of(2)), { state: [], boxActions: 'clip' }, new Rng(1));
+    stepper.reset([1]);
+    const s = stepper.step();
+    assert.equal(s.step.terminated[0], 1);
+    assert.deepEqual(s.step.finalMasks, [null]);
+    assert.deepEqual(Array.from(s.step.masks!), [0, 1, 1], "the next episode's first mask");
   });
 
   it("names an env whose mask leaves no legal action, or has the wrong length, with its step", () => {

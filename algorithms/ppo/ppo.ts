@@ -152,7 +152,7 @@ export class Ppo implements Algorithm {
         gamma: this.cfg.gamma,
         lambda: this.cfg.gaeLambda,
       });
-      return { obs: Float32Array.from(batch.obs), actions: batch.actions, logp: batch.columns.logp as Float32Array, values, advantages, returns };
+      return { obs: batch.obs instanceof Float32Array ? batch.obs : Float32Array.from(batch.obs), actions: batch.actions, logp: batch.columns.logp as Float32Array, values, advantages, returns };
     });
     const join = (k: keyof (typeof parts)[0]) => concatFloat32(parts.map((p) => p[k]));
     return {

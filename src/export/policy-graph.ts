@@ -98,7 +98,7 @@ export function readPolicyGraph(dir: string, policyId = DEFAULT_POLICY): PolicyG
       const cols = axis(input[1], l.kernel, l.stride, l.padding);
       const output: [number, number, number] = [rows.out, cols.out, l.filters];
       const w = get(`conv/${i}/w`);
-      expectShape(dir, w, [l.kernel * l.kernel * input[2], l.filters]);
+      expectShape(dir, w, [l.kernel * l.kernel * input[2], l.filters], policyId);
       layers.push({ kind: 'conv', input, output, kernel: l.kernel, stride: l.stride, padding: l.padding, pads: { top: rows.before, bottom: rows.after, left: cols.before, right: cols.after }, w: w.data, b: get(`conv/${i}/b`).data });
       input = output;
     });
@@ -113,7 +113,7 @@ export function readPolicyGraph(dir: string, policyId = DEFAULT_POLICY): PolicyG
   const body = greedy.body;
   model.hiddenSizes.forEach((size, i) => {
     const w = get(`${body}/${i}/w`);
-    expectShape(dir, w, [features, size]);
+    expectShape(dir, w, [features, size], policyId);
     layers.push({ kind: 'dense', inputs: features, outputs: size, activation: model.activation, w: w.data, b: get(`${body}/${i}/b`).data });
     features = size;
   });
@@ -185,9 +185,9 @@ function axis(size: number, kernel: number, stride: number, padding: 'valid' | '
   return { out, before: Math.floor(total / 2), after: total - Math.floor(total / 2) };
 }
 
-function expectShape(dir: string, w: NamedTensor, shape: number[]): void {
+function expectShape(dir: string, w: NamedTensor, shape: number[], policyId: string): void {
   if (w.shape.length !== shape.length || w.shape.some((d, i) => d !== shape[i])) {
-    throw new CheckpointError(`${dir}: weights/${w.name} has shape [${w.shape}], the config's model needs [${shape}]`);
+    throw new CheckpointError(`${dir}: weights/${policyId}/${w.name} has shape [${w.shape}], the config's model needs [${shape}]`);
   }
 }
 

@@ -1,4 +1,4 @@
-import { batchColumns, perEnv, type Column, type ColumnSpec, type Observation, type PolicyParams, type PolicySpec, type SamplingPolicy, type TrajectoryBatch } from '../../core/algorithm';
+import { ACTION_MASK, batchColumns, perEnv, type Column, type ColumnSpec, type Observation, type PolicyParams, type PolicySpec, type SamplingPolicy, type TrajectoryBatch } from '../../core/algorithm';
 import { createEnv } from '../env-loader';
 import { Rng } from '../../core/rng';
 import { seedStreams } from '../../core/seed-streams';
@@ -95,7 +95,7 @@ export class RolloutWorker {
     const terminated = new Uint8Array(rows);
     const truncated = new Uint8Array(rows);
     const columns = Object.fromEntries(this.columns.map((c) => [c.name, allocate(c, rows)]));
-    const maskColumn = spec.actionMask ? columns.actionMask : null;
+    const maskColumn = spec.actionMask ? columns[ACTION_MASK] : null;
     const finalIndex: number[] = [];
     const finalObs: Observation[] = [];
     const finalMasks: Uint8Array[] = [];

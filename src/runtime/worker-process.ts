@@ -10,7 +10,7 @@ import { weightsProblem, type WeightShape } from './weights-check';
 import { WorkerEnvCode, type AskedCode, type EnvOutcome } from './worker-env';
 import { LearnerLink } from './worker-link';
 import { keyFingerprint, type KeyPair } from '../transport/curve';
-import { MAX_MODEL_PARAMS, type LearnerMessage, type SamplingProgress, type WorkerSetup } from '../transport/protocol';
+import { MAX_MODEL_PARAMS, WEIGHTS_ASK_MS, type LearnerMessage, type SamplingProgress, type WorkerSetup } from '../transport/protocol';
 
 export interface WorkerProcessOptions {
   connect: string;
@@ -39,8 +39,6 @@ interface Incoming {
 
 /** Weights that came by request with none by broadcast since the welcome: this many, and the worker says the PUB port looks unreachable. */
 const REQUESTS_BEFORE_PUB_WARNING = 2;
-/** How long a worker waits for weights before it asks (again). */
-const WEIGHTS_WAIT_MS = 2000;
 
 /** A run this worker joined: everything its welcome set up, closed when the worker leaves it (never mid-batch). */
 interface Run {
@@ -226,7 +224,7 @@ export class WorkerProcess {
     this.start(s.welcome, this.env.received(s.code, source), s.requests);
   }
 
-  /** Builds the run, then takes the welcome's weights or asks for them; a setup this worker cannot run is refused. */
+  /** Builds the run, then asks for its weights; a setup this worker cannot run is refused. */
   private start(msg: Welcome, env: EnvOutcome, requests: number[]): void {
     if (env.kind === 'refuse') return this.refuse(msg.workerId, env.reason);
     let run: Run;
@@ -274,15 +272,15 @@ export class WorkerProcess {
   private awaitWeights(run: Run, version: number, why: 'welcome' | 'sample', askNow: boolean): void {
     const ask = () => this.link.send({ type: 'weightsRequest', workerId: run.workerId });
     if (askNow) ask();
-    this.to({ name: 'awaitingWeights', run, version, why, timer: setInterval(ask, WEIGHTS_WAIT_MS) });
+    this.to({ name: 'awaitingWeights', run, version, why, timer: setInterval(ask, WEIGHTS_ASK_MS) });
   }
 
   /**
-   * Weights, however they came (the welcome, a reply to a request, the broadcast): checked
+   * Weights, however they came (a reply to a request, the broadcast): checked
    * against this run's policy first. Another model's refuses the run; non-finite ones are
    * dropped; the newest are kept, and swapped in only between batches.
    */
-  private weightsArrived(msg: Incoming, by: 'welcome' | 'request' | 'broadcast'): void {
+  private weightsArrived(msg: Incoming, by: 'request' | 'broadcast'): void {
     const s = this.state;
     const run = runOf(s);
     if (!run) return;
@@ -292,7 +290,7 @@ export class WorkerProcess {
     if (problem?.kind === 'nonFinite') return this.link.drop('nonFinite', `weights of policy version ${msg.policyVersion}: ${problem.message}`, by === 'broadcast');
     if (problem) return this.refuse(run.workerId, `the learner's weights (policy version ${msg.policyVersion}) are not those of the policy its setup describes: ${problem.message}`);
     if (!run.latest || msg.policyVersion > run.latest.policyVersion) run.latest = msg;
-    // The welcome's own weights come by request whatever the network: only later ones say the broadcast is missing.
+    // The weights asked for on a welcome come by request whatever the network: only later ones say the broadcast is missing.
     if (by === 'broadcast' || (by === 'request' && !(s.name === 'awaitingWeights' && s.why === 'welcome'))) this.countWeights(run, by);
     if (s.name === 'awaitingWeights' && msg.policyVersion >= s.version) {
       const latest = run.latest;
@@ -360,6 +358,8 @@ export class WorkerProcess {
     this.to({ name: 'ready', run }); // the batch is over: the run may be left now
     if (this.ending) return this.finish();
     if (s.after) return s.after.then(s.after.requests); // a new learner, or ours starting over: this batch is no one's
+    // An action its mask forbids is the policy's fault, not the env's: new envs would not help.
+    if (failed?.field === 'action') return this.refuse(run.workerId, failed.message);
     if (failed) this.envFailed(run, failed, version);
     else if (batch) this.link.send({ type: 'batch', workerId: run.workerId, instance: run.setup.instance, batch });
     this.next();

@@ -14,6 +14,8 @@ import { MAX_BATCH_ENVS, MAX_BATCH_LENGTH } from './limits';
  */
 export const PROTOCOL_VERSION = 4;
 export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+/** How long a welcomed worker waits for weights before it asks again; a learner answers the same version to a member at most this often. */
+export const WEIGHTS_ASK_MS = 2000;
 /** Parameters of a run's models, at most: their weights must travel in one message. */
 export const MAX_MODEL_PARAMS = DEFAULT_MAX_MESSAGE_BYTES / 4;
 

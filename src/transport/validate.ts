@@ -179,7 +179,8 @@ export function checkSetup(s: Obj, path: string): void {
     const spec = policies[id] as unknown as PolicySpec;
     const shape = batchShape(spec);
     const perStep = shape.obsSize * (shape.obsType === Uint8Array ? 1 : 4) + 4 * shape.actionSize + 6 + shape.columns.reduce((a, c) => a + perEnv(c.shape) * (c.dtype === 'uint8' ? 1 : 4), 0);
-    const batchBytes = n * T * perStep;
+    // A recurrent policy's state, per env, at the batch's start (and carried between steps).
+    const batchBytes = n * T * perStep + n * 4 * shape.state.reduce((a, s) => a + s.size, 0);
     if (batchBytes > DEFAULT_MAX_MESSAGE_BYTES) {
       reject('badField', `${path}: numEnvs ${n} x rolloutLength ${T} make batches of policy ${id} of ${batchBytes} bytes, more than the ${DEFAULT_MAX_MESSAGE_BYTES} a message may be`);
     }

@@ -7,7 +7,7 @@ import type { ParamsById, TrajectoryBatch } from '../../../core/algorithm';
 import { RlError } from '../../../core/errors';
 import { Interrupted, type Sampler } from '../sampler';
 import { keyFingerprint, serverCurveOptions, watchRefusedHandshakes, ZapAuthenticator, type KeyPair } from '../../transport/curve';
-import { batchExpectation, DEFAULT_MAX_MESSAGE_BYTES, decodeWorkerMessage, encode, MessageRejected, type BatchExpectation, type WorkerMessage, type WorkerSetup } from '../../transport/protocol';
+import { batchExpectation, DEFAULT_MAX_MESSAGE_BYTES, WEIGHTS_ASK_MS, decodeWorkerMessage, encode, MessageRejected, type BatchExpectation, type WorkerMessage, type WorkerSetup } from '../../transport/protocol';
 import { bindOrExplain, parseTcpEndpoint } from '../../transport/endpoint';
 import { parseModuleRef } from '../../env-loader';
 import { SendQueue } from '../../transport/send-queue';
@@ -55,8 +55,10 @@ const MAX_SHOWN_ONCE = 1000;
 const HELLOS_PER_PEER = { burst: 4, perSecond: 0.2 };
 /** Hellos in all: a cluster of hundreds of workers starting at once joins within seconds; a flood of new identities is held to 50 small welcomes a second. */
 const HELLOS_IN_ALL = { burst: 512, perSecond: 50 };
-/** A same-version weights request answered again at most this often (ms): the first answer may have been lost in a reconnect. */
-const WEIGHTS_REPEAT_MS = 5000;
+/** A same-version weights request answered again at most this often (ms), as often as a worker asks again: the first answer may have been lost in a reconnect. */
+const WEIGHTS_REPEAT_MS = WEIGHTS_ASK_MS;
+/** Hellos kept for the first broadcast, at most: past them, hellos before it are dropped (the worker says hello again). */
+const MAX_PENDING_HELLOS = 1024;
 /** After the stop signal, how long collect() and next() may still wait for live workers' batches (the Kubernetes pod has 120 s in all). */
 const ABORT_GRACE_MS = 30_000;
 
@@ -294,7 +296,7 @@ export class WorkerPool implements Sampler {
   private hello(identity: Buffer, msg: WorkerMessage & { type: 'hello' }): void {
     const key = identity.toString('hex');
     if (!this.params) {
-      this.pendingHellos.set(key, [identity, msg]); // answered with the first weights; one per peer
+      if (this.pendingHellos.size < MAX_PENDING_HELLOS || this.pendingHellos.has(key)) this.pendingHellos.set(key, [identity, msg]); // answered with the first weights; one per peer
       return;
     }
     const known = this.members.get(key);
