@@ -74,6 +74,7 @@ export function gradientStep<M extends string, R extends string = never>(
   writtenOut?: () => Gradient<M, R>,
 ): StepResult<M, R> {
   let result: StepResult<M, R> | undefined;
+  let step: tf.NamedTensorMap | undefined;
   tf.tidy(() => {
     const g = writtenOut ? writtenOut() : tapeGradient(lossFn, params);
     try {
@@ -92,12 +93,21 @@ export function gradientStep<M extends string, R extends string = never>(
         rows[k] = v.slice(at, at + n);
         at += n;
       });
-      applyGradients(optimizer, clipped);
+      step = keepAll(clipped);
       result = { metrics, rows };
     } finally {
       tf.dispose([g.loss, ...Object.values<tf.Tensor>(g.metrics), ...Object.values<tf.Tensor>(g.rows ?? {})]); // kept by the tape path
     }
   });
+  // The optimizer's step once the step's temporaries are freed: its new moments and parameters
+  // then reuse their memory. Applied inside the scope above, every step placed them past the
+  // temporaries, and the wasm heap grew without bound (about 0.5 MB a PPO CartPole iteration
+  // on the written-out path, numTensors constant).
+  try {
+    applyGradients(optimizer, step!);
+  } finally {
+    tf.dispose(Object.values(step!));
+  }
   return result!;
 }
 
