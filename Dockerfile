@@ -3,7 +3,7 @@
 # Node 20 on Debian bookworm-slim, CPU backends (wasm, cpu). Dependencies install without their
 # install scripts, as in development (npm 11 runs none): zeromq, esbuild and msgpackr ship
 # prebuilt binaries in their packages; @tensorflow/tfjs-node-gpu (optional) would need its
-# script and CUDA libraries, which this image does not have (see README, "Running on Kubernetes").
+# script and CUDA libraries, which this image does not have (see docs/kubernetes.md).
 
 # Build: everything, dev dependencies too (tsc), then the dev dependencies are pruned.
 FROM node:20-bookworm-slim AS build

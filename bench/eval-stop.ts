@@ -10,7 +10,7 @@
  * A trial replays the run: at each checkpoint it splits those episodes at random into the
  * evaluation (20 or 50) and a disjoint 50 held out as the policy's score, keeps the
  * best-evaluated checkpoint as checkpoint.best does, and stops where the rule holds (see
- * README, "Evaluation", for the figures).
+ * docs/benchmarks.md, "eval-stop", for the figures).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';

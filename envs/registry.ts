@@ -68,5 +68,5 @@ registerEnv('Acrobot-v1', () => new Acrobot(), { maxEpisodeSteps: 500, rewardThr
 registerEnv('LunarLander-v3', () => new LunarLander(), { maxEpisodeSteps: 1000, rewardThreshold: 200, renderFps: 50 });
 registerEnv('Catch', () => new Catch(), { rewardThreshold: 0.9, renderFps: 10 });
 // Snake-v0's threshold is measured, on the default 8 x 8 board: configs/ppo-snake.yaml's kept policies
-// score 7.2 / 5.7 / 6.5 over 100 greedy episodes on seeds 0 / 1 / 2 (README, "Shipped configs").
+// score 7.2 / 5.7 / 6.5 over 100 greedy episodes on seeds 0 / 1 / 2 (docs/benchmarks.md, "solve-suite").
 registerEnv('Snake-v0', (config) => new Snake(config), { maxEpisodeSteps: 1000, rewardThreshold: 5, renderFps: 10 });

@@ -65,7 +65,7 @@ function firstDifference(a: unknown, b: unknown, p: (string | number)[]): { path
 export async function loadCheckpointPolicy(dir: string, envDirs: string[] = [], policyId = DEFAULT_POLICY): Promise<{ meta: CheckpointMetadata; cfg: RunConfig; policy: SamplingPolicy; spec: PolicySpec }> {
   const { metadata: meta, tensors } = readCheckpoint(dir); // the weights alone: state.json (optimizer, counters) is not needed here
   const cfg = validateConfig(meta.config, (p) => `${dir}/metadata.json config.${p.join('.')}`);
-  // A module env is code: loaded only from a directory the user names (README, "A checkpoint of a module env is code").
+  // A module env is code: loaded only from a directory the user names (docs/writing-an-env.md, "Shipping env code to workers").
   trustSourceEnv(cfg.env, { source: dir, command: 'rl evaluate', envDirs: envDirs.map(resolveEnvDir), log: (l) => console.error(l) });
   await selectBackend(cfg.backend as BackendName);
   const module = algorithmNamed(meta.algorithm);

@@ -30,7 +30,7 @@ export async function recordEpisodes(opts: EvaluationRun & { file: string }): Pr
   const returns: number[] = [];
   const lengths: number[] = [];
   try {
-    if (typeof env.render !== 'function') throw new EnvError(`env ${opts.envId} has no render(): a video needs the env to draw its frames (see "Watching a run" in the README)`);
+    if (typeof env.render !== 'function') throw new EnvError(`env ${opts.envId} has no render(): a video needs the env to draw its frames (see "Rendering" in docs/writing-an-env.md)`);
     const render = () => env.render!();
     const stepper = new Stepper(envs, opts.policy, opts.spec, new Rng(opts.seeds.actions), opts.deterministic);
     stepper.reset([opts.seeds.env(0)]);

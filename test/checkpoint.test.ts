@@ -7,6 +7,7 @@ import { loadConfig } from '../src/config/load';
 import { CHECKPOINT_FORMAT, listCheckpoints, loadCheckpoint, resolveCheckpoint, saveCheckpoint } from '../src/checkpoint';
 import { CheckpointError } from '../core/errors';
 import { train } from '../src/runtime/learner';
+import { PACKAGE_VERSION } from '../src/version';
 import { readEvents } from './tfrecord-reader';
 
 const root = path.resolve(__dirname, '..', '..');
@@ -81,7 +82,7 @@ describe('Checkpoints', () => {
     const metaFile = path.join(run.checkpoint, 'metadata.json');
     const meta = JSON.parse(fs.readFileSync(metaFile, 'utf8'));
     fs.writeFileSync(metaFile, JSON.stringify({ ...meta, formatVersion: 99 }));
-    assert.throws(() => loadCheckpoint(run.checkpoint), (e: unknown) => e instanceof CheckpointError && e.message === `${run.checkpoint}: checkpoint format 99 (written by rl-zmq 0.1.0); this version reads formats up to ${CHECKPOINT_FORMAT} (use the version that wrote it, or a newer one)`);
+    assert.throws(() => loadCheckpoint(run.checkpoint), (e: unknown) => e instanceof CheckpointError && e.message === `${run.checkpoint}: checkpoint format 99 (written by rl-zmq ${PACKAGE_VERSION}); this version reads formats up to ${CHECKPOINT_FORMAT} (use the version that wrote it, or a newer one)`);
     fs.writeFileSync(metaFile, JSON.stringify({ ...meta, algorithm: 'dqn', config: { ...meta.config, algorithm: 'dqn' } }));
     assert.throws(() => loadCheckpoint(run.checkpoint, { algorithm: 'ppo' }), { message: `${run.checkpoint}: checkpoint of algorithm "dqn", but the config trains "ppo"` });
     const r = rl(['evaluate', '--checkpoint', path.join(tmp, 'nowhere')]);

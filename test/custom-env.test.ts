@@ -52,7 +52,8 @@ function rl(args: string[]) {
 describe('Custom environments', () => {
   it("ships the README's example as files, word for word", () => {
     const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
-    const section = readme.slice(readme.indexOf('## Writing your own environment'));
+    assert.ok(readme.includes('\n## Your first environment\n'), 'README.md has a section "## Your first environment"');
+    const section = readme.slice(readme.indexOf('\n## Your first environment\n'));
     assert.equal(/```ts\n([\s\S]*?)```/.exec(section)![1], fs.readFileSync(path.join(root, 'examples/corridor/corridor.ts'), 'utf8'));
     assert.equal(/```yaml\n([\s\S]*?)```/.exec(section)![1], fs.readFileSync(path.join(root, 'examples/corridor/corridor.yaml'), 'utf8'));
   });

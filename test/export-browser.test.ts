@@ -12,13 +12,13 @@ import { savePolicy } from './export-fixture';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CLI = path.resolve(__dirname, '../src/cli.js');
-const README = path.resolve(__dirname, '../../README.md');
+const PAGE = path.resolve(__dirname, '../../docs/using-a-policy.md');
 
-/** The page that README.md's "Using a trained policy" shows, exactly as written there. */
-function readmePage(): string {
-  const text = fs.readFileSync(README, 'utf8');
-  const section = text.split(/^## Using a trained policy$/m)[1];
-  assert.ok(section, 'README.md has a section "## Using a trained policy"');
+/** The page that docs/using-a-policy.md's "In a web page" shows, exactly as written there. */
+function webPage(): string {
+  const text = fs.readFileSync(PAGE, 'utf8');
+  const section = text.split(/^## In a web page$/m)[1];
+  assert.ok(section, 'docs/using-a-policy.md has a section "## In a web page"');
   const page = /```html\n([\s\S]*?)```/.exec(section);
   assert.ok(page, 'the section shows an html page');
   return page[1];
@@ -42,7 +42,7 @@ async function serve(files: Record<string, string>): Promise<{ url: string; miss
   return { url: `http://127.0.0.1:${port}/`, misses, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
 
-describe("README's web page with an `rl export --format js` policy, in Chromium", function () {
+describe("The web page of docs/using-a-policy.md with an `rl export --format js` policy, in Chromium", function () {
   this.timeout(120_000);
   let root: string;
 
@@ -67,7 +67,7 @@ describe("README's web page with an `rl export --format js` policy, in Chromium"
     assert.equal(cli.status, 0, `rl export failed: ${cli.stderr}`);
     assert.match(cli.stdout, /^wrote .*policy\.js, .*policy\.js\.json\n$/);
 
-    const site = await serve({ 'index.html': readmePage(), 'policy.js': fs.readFileSync(moduleFile, 'utf8') });
+    const site = await serve({ 'index.html': webPage(), 'policy.js': fs.readFileSync(moduleFile, 'utf8') });
     const profile = fs.mkdtempSync(path.join(root, 'profile-'));
     let context: BrowserContext | undefined;
     const problems: string[] = [];

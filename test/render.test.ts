@@ -207,7 +207,7 @@ describe('videos', () => {
       return Object.assign(Object.create(null), { observationSpace: env.observationSpace, actionSpace: env.actionSpace, reset: env.reset!.bind(env), step: env.step!.bind(env), close: () => {} }) as Env;
     });
     await assert.rejects(recordEpisodes({ policy: constantPolicy(0), spec, envId: 'render-test/NoFrames', envConfig: {}, episodes: 1, seeds: seedStreams(0).evaluation(0), deterministic: true, file: path.join(tmp(), 'x.gif') }), {
-      message: 'env render-test/NoFrames has no render(): a video needs the env to draw its frames (see "Watching a run" in the README)',
+      message: 'env render-test/NoFrames has no render(): a video needs the env to draw its frames (see "Rendering" in docs/writing-an-env.md)',
     });
   });
 });
