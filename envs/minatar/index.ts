@@ -1,0 +1,14 @@
+import { breakout } from './breakout';
+import type { MinAtarGame } from './game';
+import { spaceInvaders } from './space-invaders';
+
+export { MinAtarEnv, type MinAtarConfig } from './minatar-env';
+
+/**
+ * MinAtar's games by the name of their Gymnasium id (`MinAtar/<name>-v0`), each a builder
+ * taking the difficulty ramp's switch (Breakout and Freeway have no ramp).
+ */
+export const MINATAR_GAMES: Record<string, (ramping: boolean) => MinAtarGame> = {
+  Breakout: () => breakout as MinAtarGame,
+  SpaceInvaders: (ramping) => spaceInvaders(ramping) as MinAtarGame,
+};
