@@ -1,5 +1,8 @@
+import { asterix } from './asterix';
 import { breakout } from './breakout';
+import { freeway } from './freeway';
 import type { MinAtarGame } from './game';
+import { seaquest } from './seaquest';
 import { spaceInvaders } from './space-invaders';
 
 export { MinAtarEnv, type MinAtarConfig } from './minatar-env';
@@ -9,6 +12,9 @@ export { MinAtarEnv, type MinAtarConfig } from './minatar-env';
  * taking the difficulty ramp's switch (Breakout and Freeway have no ramp).
  */
 export const MINATAR_GAMES: Record<string, (ramping: boolean) => MinAtarGame> = {
+  Asterix: (ramping) => asterix(ramping) as MinAtarGame,
   Breakout: () => breakout as MinAtarGame,
+  Freeway: () => freeway as MinAtarGame,
+  Seaquest: (ramping) => seaquest(ramping) as MinAtarGame,
   SpaceInvaders: (ramping) => spaceInvaders(ramping) as MinAtarGame,
 };

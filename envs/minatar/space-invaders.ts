@@ -58,10 +58,11 @@ export function spaceInvaders(ramping: boolean): MinAtarGame<SpaceInvadersState>
       } else if (a === 'l') s.pos = Math.max(0, s.pos - 1);
       else if (a === 'r') s.pos = Math.min(9, s.pos + 1);
 
-      s.friendlyBullets = rollRows(s.friendlyBullets, -1);
-      s.friendlyBullets.fill(0, 9 * SIZE);
-      s.enemyBullets = rollRows(s.enemyBullets, 1);
-      s.enemyBullets.fill(0, 0, SIZE);
+      // Bullets move a row (numpy's roll, then the row that wrapped around is cleared).
+      for (let i = 0; i < 9 * SIZE; i++) s.friendlyBullets[i] = s.friendlyBullets[i + SIZE];
+      for (let i = 9 * SIZE; i < SIZE * SIZE; i++) s.friendlyBullets[i] = 0;
+      for (let i = SIZE * SIZE - 1; i >= SIZE; i--) s.enemyBullets[i] = s.enemyBullets[i - SIZE];
+      for (let i = 0; i < SIZE; i++) s.enemyBullets[i] = 0;
       if (s.enemyBullets[9 * SIZE + s.pos]) s.terminal = true;
 
       if (s.aliens[9 * SIZE + s.pos]) s.terminal = true;
@@ -69,7 +70,7 @@ export function spaceInvaders(ramping: boolean): MinAtarGame<SpaceInvadersState>
         s.alienMoveTimer = Math.min(countCells(s.aliens), s.enemyMoveInterval);
         if ((s.alienDir < 0 && anyInColumn(s.aliens, 0)) || (s.alienDir > 0 && anyInColumn(s.aliens, 9))) {
           s.alienDir = -s.alienDir;
-          if (s.aliens.slice(9 * SIZE).some((v) => v)) s.terminal = true;
+          if (countCells(s.aliens.slice(9 * SIZE)) > 0) s.terminal = true;
           s.aliens = rollRows(s.aliens, 1); // as numpy's roll: a bottom-row alien wraps to the top (the episode is over then)
         } else {
           s.aliens = rollColumns(s.aliens, s.alienDir);
@@ -138,9 +139,11 @@ function anyInColumn(map: readonly number[], column: number): boolean {
  * of two equally near, as the reference's stable sort has it), its lowest alien.
  */
 function nearestAlien(aliens: readonly number[], pos: number): number {
-  const columns = [...Array(SIZE).keys()].sort((a, b) => Math.abs(a - pos) - Math.abs(b - pos));
-  for (const c of columns) {
-    for (let r = SIZE - 1; r >= 0; r--) if (aliens[r * SIZE + c]) return r * SIZE + c;
+  for (let d = 0; d < SIZE; d++) {
+    for (const c of d === 0 ? [pos] : [pos - d, pos + d]) {
+      if (c < 0 || c >= SIZE) continue;
+      for (let r = SIZE - 1; r >= 0; r--) if (aliens[r * SIZE + c]) return r * SIZE + c;
+    }
   }
   throw new Error('SpaceInvaders: no alien left to shoot (a cleared wave is replaced within the frame)');
 }
