@@ -43,7 +43,7 @@ export function countCells(map: readonly number[]): number {
 }
 
 /** A 10 x 10 map of zeros. */
-export const emptyMap = (): number[] => new Array<number>(SIZE * SIZE).fill(0);
+export const emptyMap = (): number[] => Array.from({ length: SIZE * SIZE }, () => 0); // packed, not holey: faster to index
 
 /** A 10 x 10 map of zeros with rows r0..r1-1, columns c0..c1-1 set to 1 (numpy's `map[r0:r1, c0:c1] = 1`). */
 export function block(r0: number, r1: number, c0: number, c1: number, map: number[] = emptyMap()): number[] {

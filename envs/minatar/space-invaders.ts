@@ -117,14 +117,14 @@ export function spaceInvaders(ramping: boolean): MinAtarGame<SpaceInvadersState>
 
 /** numpy's `roll(map, shift, axis=0)`: rows move down by `shift`, wrapping around. */
 function rollRows(map: readonly number[], shift: number): number[] {
-  const out = new Array<number>(SIZE * SIZE);
+  const out = emptyMap();
   for (let r = 0; r < SIZE; r++) for (let c = 0; c < SIZE; c++) out[(((r + shift) % SIZE + SIZE) % SIZE) * SIZE + c] = map[r * SIZE + c];
   return out;
 }
 
 /** numpy's `roll(map, shift, axis=1)`: columns move right by `shift`, wrapping around. */
 function rollColumns(map: readonly number[], shift: number): number[] {
-  const out = new Array<number>(SIZE * SIZE);
+  const out = emptyMap();
   for (let r = 0; r < SIZE; r++) for (let c = 0; c < SIZE; c++) out[r * SIZE + (((c + shift) % SIZE) + SIZE) % SIZE] = map[r * SIZE + c];
   return out;
 }
