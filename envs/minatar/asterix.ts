@@ -30,7 +30,7 @@ export interface AsterixState {
 /**
  * MinAtar Asterix: the player moves in the four directions (rows 1-8); enemies and gold (one in
  * three) appear at either side in a free row and cross it. Gold pays +1 when the player meets
- * it; an enemy ends the episode. Entities move one cell every `moveSpeed` + 1 frames and appear
+ * it; an enemy ends the episode. Entities move one cell every `moveSpeed` frames and appear
  * every `spawnSpeed` frames; with the difficulty ramp, every 102 frames the spawn speed goes
  * down by one and, every other time, the move speed too, to 1 each. Channels: player, enemy,
  * trail (the cell each entity came from), gold.
