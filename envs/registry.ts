@@ -5,6 +5,7 @@ import { Acrobot } from './acrobot';
 import { CartPole } from './cartpole';
 import { Catch } from './catch';
 import { LunarLander } from './lunar-lander';
+import { MINATAR_GAMES, MinAtarEnv } from './minatar';
 import { MountainCar } from './mountain-car';
 import { MountainCarContinuous } from './mountain-car-continuous';
 import { Pendulum } from './pendulum';
@@ -70,3 +71,10 @@ registerEnv('Catch', () => new Catch(), { rewardThreshold: 0.9, renderFps: 10 })
 // Snake-v0's threshold is measured, on the default 8 x 8 board: configs/ppo-snake.yaml's kept policies
 // score 7.2 / 5.7 / 6.5 over 100 greedy episodes on seeds 0 / 1 / 2 (docs/benchmarks.md, "solve-suite").
 registerEnv('Snake-v0', (config) => new Snake(config), { maxEpisodeSteps: 1000, rewardThreshold: 5, renderFps: 10 });
+// MinAtar (Young & Tian 2019), as its Gymnasium registration (minatar/gym.py) has them: all six
+// actions, no max_episode_steps (Freeway ends itself after 2,500 frames), no reward threshold.
+// 20 fps: the reference displays a frame for 50 ms.
+for (const [name, game] of Object.entries(MINATAR_GAMES)) {
+  const id = `MinAtar/${name}-v0`;
+  registerEnv(id, (config) => new MinAtarEnv(id, game, config), { renderFps: 20 });
+}

@@ -14,7 +14,10 @@ import { ffmpegAvailable, videoWriter } from '../src/video';
 import { loadConfig } from '../src/config/load';
 import { train } from '../src/runtime/learner';
 
-/** Gymnasium's rgb_array sizes (width x height) for its envs; the grid envs' own. */
+/**
+ * Gymnasium's rgb_array sizes (width x height) for its envs; the grid envs' own; MinAtar's 10 x 10
+ * cells at 32 pixels (its Gymnasium rgb_array is one pixel a cell).
+ */
 const SIZES: Record<string, [number, number]> = {
   'CartPole-v1': [600, 400],
   'MountainCar-v0': [600, 400],
@@ -24,6 +27,11 @@ const SIZES: Record<string, [number, number]> = {
   'LunarLander-v3': [600, 400],
   Catch: [160, 320],
   'Snake-v0': [256, 256],
+  'MinAtar/Asterix-v0': [320, 320],
+  'MinAtar/Breakout-v0': [320, 320],
+  'MinAtar/Freeway-v0': [320, 320],
+  'MinAtar/Seaquest-v0': [320, 320],
+  'MinAtar/SpaceInvaders-v0': [320, 320],
 };
 
 const digest = (f: RgbFrame) => createHash('sha1').update(f.data).digest('hex');
