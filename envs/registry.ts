@@ -72,9 +72,10 @@ registerEnv('Catch', () => new Catch(), { rewardThreshold: 0.9, renderFps: 10 })
 // score 7.2 / 5.7 / 6.5 over 100 greedy episodes on seeds 0 / 1 / 2 (docs/benchmarks.md, "solve-suite").
 registerEnv('Snake-v0', (config) => new Snake(config), { maxEpisodeSteps: 1000, rewardThreshold: 5, renderFps: 10 });
 // MinAtar (Young & Tian 2019), as its Gymnasium registration (minatar/gym.py) has them: all six
-// actions, no max_episode_steps (Freeway ends itself after 2,500 frames), no reward threshold.
-// 20 fps: the reference displays a frame for 50 ms.
+// actions, no reward threshold. It sets no max_episode_steps, where only Freeway ends by itself
+// (after 2,500 frames): a 10,000-step limit keeps a policy that never loses from playing (and
+// being evaluated) forever. 20 fps: the reference displays a frame for 50 ms.
 for (const [name, game] of Object.entries(MINATAR_GAMES)) {
   const id = `MinAtar/${name}-v0`;
-  registerEnv(id, (config) => new MinAtarEnv(id, game, config), { renderFps: 20 });
+  registerEnv(id, (config) => new MinAtarEnv(id, game, config), { maxEpisodeSteps: 10_000, renderFps: 20 });
 }

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Rng, envSpec, makeEnv, type Env } from '../envs';
 import { MinAtarEnv } from '../envs/minatar';
+import { TimeLimit } from '../envs/time-limit';
 import { minatarPalette } from '../envs/minatar/render';
 import type { SpaceInvadersState } from '../envs/minatar/space-invaders';
 import { checkEnv } from '../src/check-env';
@@ -57,19 +58,24 @@ function meanSe(xs: number[]): { mean: number; se: number } {
   return { mean, se: Math.sqrt(variance / xs.length) };
 }
 
+/** The MinAtarEnv inside the registration's TimeLimit. */
+function bareGame(id: string, config: Record<string, unknown> = {}): MinAtarEnv {
+  return (makeEnv(id, config) as TimeLimit).env as MinAtarEnv;
+}
+
 describe('MinAtar', () => {
-  it('has six actions, 10 x 10 x n uint8 observations in the reference\'s channel order, no time limit, and checks its config', () => {
+  it('has six actions, 10 x 10 x n uint8 observations in the reference\'s channel order, a 10,000-step limit, and checks its config', () => {
     GAMES.forEach((game, i) => {
       const id = `MinAtar/${game}-v0`;
       const env = makeEnv(id);
-      assert.ok(env instanceof MinAtarEnv, `${id}: no TimeLimit around it (MinAtar's Gymnasium registration sets no max_episode_steps)`);
-      assert.equal(envSpec(id).maxEpisodeSteps, undefined);
+      assert.ok(env instanceof TimeLimit && env.env instanceof MinAtarEnv && env.maxEpisodeSteps === 10_000, `${id}: a MinAtarEnv in a 10,000-step TimeLimit`);
+      assert.equal(envSpec(id).maxEpisodeSteps, 10_000);
       assert.equal(env.actionSpace.toString(), 'Discrete(6)');
       assert.equal(env.observationSpace.toString(), `Box(shape=[10,10,${CHANNELS[i]}], uint8)`);
       assert.ok(env.observationSpace.low.every((v) => v === 0) && env.observationSpace.high.every((v) => v === 1));
       assert.ok(env.reset({ seed: 0 }).obs instanceof Uint8Array);
     });
-    assert.deepEqual((makeEnv('MinAtar/Seaquest-v0') as MinAtarEnv).channels, ['sub_front', 'sub_back', 'friendly_bullet', 'trail', 'enemy_bullet', 'enemy_fish', 'enemy_sub', 'oxygen_guage', 'diver_guage', 'diver']);
+    assert.deepEqual(bareGame('MinAtar/Seaquest-v0').channels, ['sub_front', 'sub_back', 'friendly_bullet', 'trail', 'enemy_bullet', 'enemy_fish', 'enemy_sub', 'oxygen_guage', 'diver_guage', 'diver']);
     const bad = (config: Record<string, unknown>, message: string) =>
       assert.throws(() => makeEnv('MinAtar/Breakout-v0', config), (err: Error) => err instanceof EnvError && err.message === message);
     bad({ stickyActionProb: 1.5 }, 'MinAtar/Breakout-v0: config.stickyActionProb must be a number from 0 to 1, got 1.5');
@@ -123,7 +129,7 @@ describe('MinAtar', () => {
 
   it('SpaceInvaders: shooting the last alien pays +1 and brings a new wave, faster only with the difficulty ramp', () => {
     for (const ramping of [true, false]) {
-      const env = makeEnv('MinAtar/SpaceInvaders-v0', { stickyActionProb: 0, difficultyRamping: ramping });
+      const env = bareGame('MinAtar/SpaceInvaders-v0', { stickyActionProb: 0, difficultyRamping: ramping });
       env.reset({ seed: 0 });
       const saved = env.getState!() as { game: SpaceInvadersState };
       // One alien left at row 7, column 5, and a bullet at row 8 under it: the bullet rises into it this step.
@@ -219,7 +225,7 @@ describe('MinAtar', () => {
 
   it('plays the reference\'s frames, given its uniforms and actions', () => {
     for (const game of GAMES) {
-      const env = makeEnv(`MinAtar/${game}-v0`) as MinAtarEnv;
+      const env = bareGame(`MinAtar/${game}-v0`);
       const { draws, steps } = reference.traces[game];
       const rng = new ScriptedRng(draws);
       (env as unknown as { rng: Rng }).rng = rng;
