@@ -88,14 +88,14 @@ export function configSchema(name: string) {
     .object({
       name: z.string().min(1).optional().describe('run name; runs/<name>-<timestamp>/ (default: the config file name)'),
       algorithm: z.literal(name).describe('which algorithm trains'),
-      env: envSchema,
+      env: envSchema.describe('the environment to train on: a registered id, or a module of your own'),
       seed: z.number().int().min(0).default(0).describe('seeds envs, weights and sampling'),
       backend: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto').describe('tfjs backend'),
-      model: modelSchema.prefault({}),
-      workers: workersSchema.prefault({}),
-      stop: stopSchema,
-      checkpoint: checkpointSchema.prefault({}),
-      evaluation: evaluationSchema.prefault({}),
+      model: modelSchema.prefault({}).describe('the policy and value networks'),
+      workers: workersSchema.prefault({}).describe('who samples: rollout worker processes, their envs and their batches'),
+      stop: stopSchema.describe('when the run ends: at the first of these that is reached (set at least one)'),
+      checkpoint: checkpointSchema.prefault({}).describe('when checkpoints are saved to checkpoints/ in the run dir, and how many are kept'),
+      evaluation: evaluationSchema.prefault({}).describe('evaluation episodes during training, run by the learner on envs of its own'),
       [name]: algorithm.configSchema.prefault({}),
     })
     .strict();
