@@ -103,5 +103,11 @@ export function configSchema(name: string) {
 
 type Parsed = z.infer<ReturnType<typeof configSchema>>;
 /** A validated config; `env.id` is always set (a module env gets the id that names its file and export). */
-export type RunConfig = Omit<Parsed, 'env'> & { env: Parsed['env'] & { id: string } } & Record<string, unknown>;
+export type RunConfig = Omit<Parsed, 'env'> & {
+  /** The env section, its id resolved. */
+  env: Parsed['env'] & {
+    /** A registered id, or for a module env the id that names its file and export. */
+    id: string;
+  };
+} & Record<string, unknown>;
 export type StopConfig = z.infer<typeof stopSchema>;
