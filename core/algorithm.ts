@@ -360,6 +360,7 @@ export function policySpecOf<C>(opts: PolicyOptions<C>, own: Pick<PolicySpec, 'a
   };
 }
 
+/** What `AlgorithmModule.create` is given: the policy's options and the run's seed and sizes. */
 export interface CreateOptions<C> extends PolicyOptions<C> {
   /** The run's seed; an algorithm takes its generators from `seedStreams(seed)` (core/seed-streams.ts). */
   seed: number;
