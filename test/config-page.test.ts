@@ -1,7 +1,9 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { algorithms, shippedAlgorithms } from '../algorithms';
 import { configPage, configSections, undescribedKeys, type ConfigSection } from '../src/docs/config-page';
+import './toy-register';
 
 const root = path.resolve(__dirname, '..', '..');
 
@@ -34,9 +36,14 @@ describe('docs/configs.md, the config reference', () => {
     assert.ok(configPage().includes('| `hiddenSizes` | integer list | `[64, 64]` | 1 to 16 items, each > 0, &lt;= 4096 | units per hidden layer |'));
   });
 
-  it("documents the run's sections once and then one section per shipped algorithm, found through the registry", () => {
-    const titles = configSections(['ppo', 'dqn']).map((s) => s.title);
-    assert.deepEqual(titles, ['Top level', 'env', 'model', 'workers', 'stop', 'checkpoint', 'evaluation', 'ppo', 'dqn']);
-    assert.equal(configSections(['ppo', 'dqn'])[0].rows.find((r) => r.key === 'algorithm')?.rule, 'one of ppo, dqn');
+  it("documents the run's sections once, then a section per algorithm the registry ships, not one registered at run time", () => {
+    assert.ok(Object.keys(algorithms).includes('toy'), 'the toy algorithm is registered in this process');
+    assert.deepEqual([...shippedAlgorithms], ['ppo', 'dqn']);
+    const sections = configSections();
+    assert.deepEqual(
+      sections.map((s) => s.title),
+      ['Top level', 'env', 'model', 'workers', 'stop', 'checkpoint', 'evaluation', 'ppo', 'dqn'],
+    );
+    assert.equal(sections[0].rows.find((r) => r.key === 'algorithm')?.rule, 'one of ppo, dqn');
   });
 });
