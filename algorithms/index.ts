@@ -5,6 +5,9 @@ import { ppo } from './ppo/ppo';
 /** Every algorithm the runtime can run, by the name a config gives in `algorithm:`. */
 export const algorithms: Record<string, AlgorithmModule<any>> = { ppo, dqn };
 
+/** The names of the algorithms this version ships: the registry before any `registerAlgorithm` (what docs/configs.md documents). */
+export const shippedAlgorithms: readonly string[] = Object.freeze(Object.keys(algorithms));
+
 /**
  * Adds an algorithm to the registry under its `name`, for configs (`algorithm: NAME`), workers
  * and checkpoints: an algorithm of your own is a module and this one line (in every process

@@ -1,25 +1,33 @@
+/**
+ * The contract between the runtime and an algorithm module. The runtime (learner loop,
+ * workers, transport) only ever talks to these interfaces; it never asks which algorithm
+ * it is running. `import { policySpecOf } from 'rl-zmq/core/algorithm'`.
+ *
+ * @module rl-zmq/core/algorithm
+ */
 import type { z } from 'zod';
 import type { Rng } from './rng';
 import type { SpaceSpec } from './spaces';
 
-/**
- * The contract between the runtime and an algorithm module. The runtime (learner loop,
- * workers, transport) only ever talks to these interfaces; it never asks which algorithm
- * it is running.
- */
 
 /** One named weight tensor, as it leaves tfjs: plain Float32 data and a shape. */
 export interface NamedTensor {
+  /** The tensor's name within its policy (`pi/0/w`). */
   name: string;
+  /** Its dimensions; `data` holds their product of values. */
   shape: number[];
+  /** Its values, row-major. */
   data: Float32Array;
 }
 
+/** A policy's weights: its named tensors, as `getParams()` gives them and workers load them. */
 export type Weights = NamedTensor[];
 
 /** A tensor's name and shape without its values: what a policy of a spec has (`AlgorithmModule.weightShapes`). */
 export interface TensorShape {
+  /** The tensor's name within its policy. */
   name: string;
+  /** Its dimensions. */
   shape: number[];
 }
 
@@ -28,7 +36,9 @@ export const DEFAULT_POLICY = 'default';
 
 /** What reaches the workers under one `policyVersion` for one policy: its weights and named scalars (DQN's `epsilon`). */
 export interface PolicyParams {
+  /** The policy's weights. */
   weights: Weights;
+  /** Named numbers the workers' policies read (DQN's `epsilon`); {} when none. */
   scalars: Record<string, number>;
 }
 
@@ -37,20 +47,26 @@ export type ParamsById = Record<string, PolicyParams>;
 
 /** The element types a column (or an observation) may have. */
 export type Dtype = 'float32' | 'int32' | 'uint8';
+/** A column's values: one typed array of its `dtype`, time-major like the batch. */
 export type Column = Float32Array | Int32Array | Uint8Array;
 /** An observation as envs give it: float32, or uint8 for pictures (`Box` with `dtype: 'uint8'`). */
 export type Observation = Float32Array | Uint8Array;
 
 /** A per-step value a worker records: its name, element type and per-env shape (`[]`: one value per env and step). */
 export interface ColumnSpec {
+  /** The column's key in `TrajectoryBatch.columns` (`logp`, `value`). */
   name: string;
+  /** Its element type. */
   dtype: Dtype;
+  /** Values per env and step; `[]`: one. */
   shape: number[];
 }
 
 /** One part of a recurrent policy's state, per env: `size` floats, zero at an episode's start. */
 export interface StateSpec {
+  /** The state entry's key in `ActInput.state` and `ActResult.state`. */
   name: string;
+  /** Floats per env. */
   size: number;
 }
 
@@ -62,6 +78,7 @@ export const ACTION_MASK = 'actionMask';
  * time-major (row `t * numEnvs + n`).
  */
 export interface TrajectoryBatch {
+  /** The worker that sampled the batch (0 in local mode). */
   workerId: number;
   /** Increases by one with every batch a worker sends. */
   seq: number;
@@ -69,12 +86,15 @@ export interface TrajectoryBatch {
   policyId: string;
   /** Version of the weights that chose these actions. */
   policyVersion: number;
+  /** Envs stepped together: the width of every column. */
   numEnvs: number;
+  /** Steps per env: the height of every column. */
   length: number;
   /** [length * numEnvs * obsSize], in the observation space's dtype */
   obs: Observation;
   /** [length * numEnvs * actionSize]; a Discrete action is its index. As the policy gave it: unclipped, unsquashed. */
   actions: Float32Array;
+  /** Each step's reward: [length * numEnvs]. */
   rewards: Float32Array;
   /** 1 where the episode ended in a terminal state (no bootstrapping). */
   terminated: Uint8Array;
@@ -84,24 +104,44 @@ export interface TrajectoryBatch {
   columns: Record<string, Column>;
   /** A recurrent policy's state at the batch's first step, per `spec.state` entry: [numEnvs * size]. Empty for a feed-forward policy. */
   state: Record<string, Float32Array>;
-  /** [numEnvs * obsSize]: the observation after the last step, to bootstrap from. */
+  /** The observation after the last step, to bootstrap from: [numEnvs * obsSize]. */
   nextObs: Observation;
   /** The last observation of each truncated episode: `index` holds its row `t * numEnvs + n`. */
-  finalObs: { index: Int32Array; obs: Observation };
+  finalObs: {
+    /** The rows (`t * numEnvs + n`) where an episode was truncated. */
+    index: Int32Array;
+    /** Their last observations: [index.length * obsSize]. */
+    obs: Observation;
+  };
   /** With action masks: the masks of `nextObs` [numEnvs * n] and of each `finalObs` [index.length * n]; else null. */
-  nextMasks: { next: Uint8Array; final: Uint8Array } | null;
+  nextMasks: {
+    /** The masks of `nextObs`: [numEnvs * n]. */
+    next: Uint8Array;
+    /** The masks of each `finalObs` row: [index.length * n]. */
+    final: Uint8Array;
+  } | null;
   /** Returns and lengths of the episodes that finished in this batch. */
-  episodes: { returns: Float32Array; lengths: Int32Array };
+  episodes: {
+    /** Each finished episode's sum of rewards. */
+    returns: Float32Array;
+    /** Each finished episode's number of steps. */
+    lengths: Int32Array;
+  };
 }
 
 /** Plain data from which a worker builds its own copy of a policy; it travels to workers and into checkpoints. */
 export interface PolicySpec {
+  /** The name of the algorithm module that builds the policy (`AlgorithmModule.name`). */
   algorithm: string;
+  /** Which policy of the run (`default` for a single-agent run). */
   policyId: string;
+  /** The env's observation space. */
   observationSpace: SpaceSpec;
+  /** The env's action space. */
   actionSpace: SpaceSpec;
   /** The env gives action masks (`Env.actionMask`): `act()` gets them and the batch records the `actionMask` column. */
   actionMask: boolean;
+  /** The network's layers (the config's `model:` section). */
   model: ModelConfig;
   /** The algorithm's own resolved config. */
   config: unknown;
@@ -113,29 +153,46 @@ export interface PolicySpec {
   boxActions: 'clip' | 'squash';
 }
 
+/** The network's shape: the config's `model:` section. */
 export interface ModelConfig {
+  /** Units per hidden layer of the MLP. */
   hiddenSizes: number[];
+  /** Activation after each hidden layer. */
   activation: 'tanh' | 'relu';
+  /** One body for policy and value (true) or one each. */
   sharedLayers: boolean;
   /** Conv layers (relu after each) before the MLP, for Box(h, w, c) observations; absent or []: none. */
-  conv?: { filters: number; kernel: number; stride: number; padding: 'valid' | 'same' }[];
+  conv?: {
+    /** Output channels. */
+    filters: number;
+    /** Side of the square kernel, in pixels. */
+    kernel: number;
+    /** Pixels between kernel positions. */
+    stride: number;
+    /** `valid`: only whole windows; `same`: zero-padded, ceil(size / stride) outputs. */
+    padding: 'valid' | 'same';
+  }[];
 }
 
 /** What a policy acts on, for `numEnvs` envs at once. */
 export interface ActInput {
   /** [numEnvs * obsSize] */
   obs: Observation;
+  /** Envs acting together: rows of `obs`. */
   numEnvs: number;
   /** The state `act()` returned last time (zeros where an episode starts), per `spec.state` entry; {} for a feed-forward policy. */
   state: Record<string, Float32Array>;
-  /** [numEnvs]: 1 where `obs` is the first of an episode. */
+  /** 1 where `obs` is the first of an episode: [numEnvs]. */
   episodeStarts: Uint8Array;
-  /** [numEnvs * n]: 1 for a legal action, when the env gives masks; else null (all legal). */
+  /** 1 for a legal action, when the env gives masks: [numEnvs * n]; else null (all legal). */
   mask: Uint8Array | null;
+  /** The generator sampling draws from (the worker's own stream). */
   rng: Rng;
+  /** Greedy actions (argmax, a Gaussian's mean) instead of sampled ones (evaluation). */
   deterministic: boolean;
 }
 
+/** What a policy gives back for one step of `numEnvs` envs. */
 export interface ActResult {
   /** [numEnvs * actionSize] */
   actions: Float32Array;
@@ -147,8 +204,11 @@ export interface ActResult {
 
 /** A worker's read-only copy of a policy: one batched forward pass per step. */
 export interface SamplingPolicy {
+  /** Picks actions for one step of every env, in one batched forward pass. */
   act(input: ActInput): ActResult;
+  /** Swaps in the weights and scalars of a newer `policyVersion`. */
   setParams(params: PolicyParams): void;
+  /** Frees the policy's tensors. */
   dispose(): void;
 }
 
@@ -193,9 +253,22 @@ export interface MetricSpec {
  * broadcast whenever `syncDue()` says so. An iteration is `stepsPerIteration` steps of that.
  */
 export type Schedule =
-  | { mode: 'sync'; trainBatchSize: number; maxPolicyLag: number }
-  | { mode: 'async'; stepsPerIteration: number };
+  | {
+      /** On-policy: gather, update once, broadcast. */
+      mode: 'sync';
+      /** Steps gathered for each update. */
+      trainBatchSize: number;
+      /** Batches sampled by weights more versions old than this are dropped. */
+      maxPolicyLag: number;
+    }
+  | {
+      /** Off-policy: every batch is used as it arrives. */
+      mode: 'async';
+      /** Env steps that make one iteration (one progress line, evaluation and checkpoint tick). */
+      stepsPerIteration: number;
+    };
 
+/** What the runtime tells `Algorithm.update` beside the batches. */
 export interface UpdateContext {
   /** Env steps sampled so far, these batches' included (for schedules over the run). */
   envSteps: number;
@@ -203,7 +276,9 @@ export interface UpdateContext {
   policyVersion: number;
 }
 
+/** A running algorithm, as `AlgorithmModule.create` builds it: the learner's side of one run. */
 export interface Algorithm {
+  /** How the runtime drives it: on-policy (`sync`) or off-policy (`async`). */
   readonly schedule: Schedule;
   /** Every key `update()` may return, with its TensorBoard group, reduction and console label. */
   readonly metrics: readonly MetricSpec[];
@@ -223,7 +298,9 @@ export interface Algorithm {
   update(batches: TrajectoryBatch[], ctx: UpdateContext): Promise<Record<string, number>>;
   /** Everything needed to resume exactly: weights, optimizer state, generators, counters. */
   getState(): Promise<AlgorithmState>;
+  /** Restores what `getState()` gave, from a checkpoint. */
   setState(state: AlgorithmState): Promise<void>;
+  /** Frees its models, optimizer state and tensors. */
   dispose(): void;
 }
 
@@ -232,7 +309,9 @@ export interface Algorithm {
  * weights, which is all `rl evaluate` reads); `json` is plain data.
  */
 export interface AlgorithmState {
+  /** Weights and optimizer moments, by name. */
   tensors: NamedTensor[];
+  /** Counters, generator states and the like, as plain data. */
   json: Record<string, unknown>;
 }
 
@@ -251,9 +330,13 @@ export function weightsFromState(state: Pick<AlgorithmState, 'tensors'>, policyI
 
 /** What a policy's shape depends on: the algorithm's config, the model and the env's spaces. */
 export interface PolicyOptions<C> {
+  /** The algorithm's resolved config section. */
   config: C;
+  /** The network's layers (the config's `model:` section). */
   model: ModelConfig;
+  /** The env's observation space. */
   observationSpace: SpaceSpec;
+  /** The env's action space. */
   actionSpace: SpaceSpec;
   /** The env gives action masks; default false. */
   actionMask?: boolean;
@@ -277,6 +360,7 @@ export function policySpecOf<C>(opts: PolicyOptions<C>, own: Pick<PolicySpec, 'a
   };
 }
 
+/** What `AlgorithmModule.create` is given: the policy's options and the run's seed and sizes. */
 export interface CreateOptions<C> extends PolicyOptions<C> {
   /** The run's seed; an algorithm takes its generators from `seedStreams(seed)` (core/seed-streams.ts). */
   seed: number;
@@ -284,6 +368,7 @@ export interface CreateOptions<C> extends PolicyOptions<C> {
   totalEnvs: number;
   /** Worker processes spawned by the run (0 or absent: local mode). */
   numWorkers?: number;
+  /** Steps per env in each trajectory batch. */
   rolloutLength: number;
   /** The run's `stop.envSteps`, if any (for schedules that anneal over the run). */
   totalEnvSteps?: number;
@@ -291,7 +376,9 @@ export interface CreateOptions<C> extends PolicyOptions<C> {
 
 /** A rule that spans keys, checked after the schema: `path` is relative to the algorithm's section. */
 export interface ConfigIssue {
+  /** The key path within the algorithm's section (`minibatchSize`). */
   path: string;
+  /** The rule broken, as the end of a one-line error (`(512) must be <= trainBatchSize (256)`). */
   message: string;
 }
 
@@ -305,14 +392,30 @@ export type GreedyHeadKind = 'logits' | 'mean' | 'q';
  * tensor of the policy's weights (`getParams()`); it throws for a missing one, naming it.
  */
 export interface GreedyPath {
+  /** The weights' name prefix of the MLP body's layers (`pi`). */
   body: string;
-  head: { kind: GreedyHeadKind; inputs: number; outputs: number; w: Float32Array; b: Float32Array };
+  /** The head: one linear layer from the body's features to its outputs. */
+  head: {
+    /** What the head's outputs are: logits, a Gaussian's mean, or Q-values. */
+    kind: GreedyHeadKind;
+    /** Features the head takes from the body. */
+    inputs: number;
+    /** Numbers the head gives per observation. */
+    outputs: number;
+    /** Weights, [inputs, outputs] row-major. */
+    w: Float32Array;
+    /** Biases, [outputs]. */
+    b: Float32Array;
+  };
 }
 
+/** An algorithm, as the registry holds it (`algorithms`, `registerAlgorithm`): its config schema, its checks, and how to build its learner side and its policies. */
 export interface AlgorithmModule<C = unknown> {
+  /** The name configs give in `algorithm:`, and the key of its config section. */
   name: string;
   /** A zod schema with a default and a description for every key. */
   configSchema: z.ZodType<C>;
+  /** The rules across its keys that the schema cannot say (a minibatch no larger than the batch); [] when the config is sound. */
   check(config: C, ctx: { totalEnvs: number; rolloutLength: number; totalEnvSteps?: number }): ConfigIssue[];
   /**
    * Optional: the config with every value that follows from how many envs sample made explicit
@@ -320,6 +423,7 @@ export interface AlgorithmModule<C = unknown> {
    * the same algorithm when its workers are scaled (`rl deploy kubernetes` pins it).
    */
   pinConfig?(config: C, ctx: { totalEnvs: number; rolloutLength: number }): C;
+  /** Builds the learner's side for one run: networks, optimizer and generators, seeded by `opts.seed`. */
   create(opts: CreateOptions<C>): Algorithm;
   /**
    * Its policies honour `ActInput.mask` (illegal actions never sampled, and the loss knows the

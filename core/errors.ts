@@ -3,6 +3,7 @@
  * with `exitCode`. Anything else is a bug and prints its stack.
  */
 export class RlError extends Error {
+  /** The CLI's exit status for it: 1, or 2 for the user's input (a config, a flag, a checkpoint file). */
   readonly exitCode: number = 1;
   constructor(message: string) {
     super(message);
@@ -12,6 +13,7 @@ export class RlError extends Error {
 
 /** A config file or `--set` override that breaks a rule; names the file, key, value and rule. */
 export class ConfigError extends RlError {
+  /** 2: the user's input. */
   override readonly exitCode = 2;
 }
 
@@ -21,7 +23,9 @@ export class ConfigError extends RlError {
  * made) and `field` (`reward`, `obs`, ...) say where, for whoever reports it without parsing the text.
  */
 export class EnvError extends RlError {
+  /** The env's step (1-based, counted since it was made) where it broke the contract; absent: not at a step. */
   readonly step?: number;
+  /** What broke it: `reward`, `obs`, `terminated`, `actionMask`, `threw` (it threw), ... */
   readonly field?: string;
   constructor(message: string, where: { step?: number; field?: string; cause?: unknown } = {}) {
     super(message);
@@ -61,5 +65,6 @@ export class NonFiniteError extends TrainingError {
  * metadata says, or of a newer format. The user's input (a file they were given): exit 2.
  */
 export class BadCheckpointError extends CheckpointError {
+  /** 2: the user's input (a file they were given). */
   override readonly exitCode = 2;
 }

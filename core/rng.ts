@@ -41,10 +41,12 @@ export class Rng {
     return new Rng([this.gen.next(), this.gen.next(), this.gen.next(), this.gen.next()]);
   }
 
+  /** The generator's state, four numbers, to checkpoint. */
   getState(): number[] {
     return [...this.gen.getState()];
   }
 
+  /** Continues from a state `getState()` gave. */
   setState(state: readonly number[]): void {
     this.gen = xoroshiro128plusFromState(state);
   }

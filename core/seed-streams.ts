@@ -1,3 +1,9 @@
+/**
+ * The seeds of a run's random streams, derived from its `seed`: an algorithm seeds its
+ * generators from `seedStreams(seed)`. `import { seedStreams } from 'rl-zmq/core/seed-streams'`.
+ *
+ * @module rl-zmq/core/seed-streams
+ */
 import { deriveSeed } from './rng';
 
 /**
@@ -29,19 +35,27 @@ export const STREAM_TAGS = {
 
 /** The seeds of one run's streams; see `STREAM_TAGS` for what each one drives. */
 export interface SeedStreams {
+  /** Network initialisation. */
   init: number;
+  /** The learner's own draws (minibatch order, replay sampling). */
   learner: number;
+  /** Env `env` of worker `worker`, in its `incarnation`-th set of envs. */
   workerEnv(worker: number, env: number, incarnation: number): number;
+  /** Worker `worker`'s action sampling. */
   workerActions(worker: number): number;
   /** One evaluation's seeds: round `r` (the iteration in training; 0 for `rl evaluate`). */
   evaluation(round: number): EvaluationSeeds;
 }
 
+/** The seeds of one evaluation round. */
 export interface EvaluationSeeds {
+  /** Env `i`'s. */
   env(i: number): number;
+  /** Action sampling's (stochastic evaluation, epsilon-greedy). */
   actions: number;
 }
 
+/** Every stream's seed of a run seeded with `seed`. */
 export function seedStreams(seed: number): SeedStreams {
   const t = STREAM_TAGS;
   return {

@@ -3,31 +3,57 @@ import type { Rng } from './rng';
 
 /** A plain-data description of a space, as it travels to workers and into checkpoints. */
 export type SpaceSpec =
-  | { type: 'Discrete'; n: number }
-  | { type: 'Box'; shape: number[]; low: number[]; high: number[]; dtype?: 'uint8' };
+  | {
+      /** A `Discrete` space. */
+      type: 'Discrete';
+      /** Its number of actions. */
+      n: number;
+    }
+  | {
+      /** A `Box` space. */
+      type: 'Box';
+      /** Its dimensions. */
+      shape: number[];
+      /** Each element's lower bound (may be -Infinity). */
+      low: number[];
+      /** Each element's upper bound (may be Infinity). */
+      high: number[];
+      /** `uint8` for pictures; absent: float32. */
+      dtype?: 'uint8';
+    };
 
 /** `n` actions, 0 .. n-1. */
 export class Discrete {
+  /** Tells the two spaces apart. */
   readonly type = 'Discrete' as const;
+  /** An action is one number: no dimensions. */
   readonly shape: number[] = [];
+  /** Numbers per action: 1. */
   readonly size = 1;
 
-  constructor(readonly n: number) {
+  constructor(
+    /** The number of actions. */
+    readonly n: number,
+  ) {
     if (!Number.isInteger(n) || n < 1) throw new RangeError(`Discrete(n): n must be a positive integer, got ${n}`);
   }
 
+  /** True for an integer from 0 to n - 1. */
   contains(x: unknown): boolean {
     return typeof x === 'number' && Number.isInteger(x) && x >= 0 && x < this.n;
   }
 
+  /** A uniform random action. */
   sample(rng: Rng): number {
     return rng.int(this.n);
   }
 
+  /** The space as plain data (to send or save). */
   toSpec(): SpaceSpec {
     return { type: 'Discrete', n: this.n };
   }
 
+  /** `Discrete(n)`, for messages. */
   toString(): string {
     return `Discrete(${this.n})`;
   }
@@ -39,14 +65,29 @@ export class Discrete {
  * stored at a quarter of the bytes.
  */
 export class Box {
+  /** Tells the two spaces apart. */
   readonly type = 'Box' as const;
+  /** Each element's lower bound. */
   readonly low: Float32Array;
+  /** Each element's upper bound. */
   readonly high: Float32Array;
   /** Number of elements: the product of `shape`. */
   readonly size: number;
+  /** The element type of its values: float32, or uint8 for pictures. */
   readonly dtype: 'float32' | 'uint8';
 
-  constructor(low: number | ArrayLike<number>, high: number | ArrayLike<number>, readonly shape: number[], dtype: 'float32' | 'uint8' = 'float32') {
+  /**
+   * @param low each element's lower bound, or one number for all
+   * @param high each element's upper bound, or one number for all
+   * @param dtype `uint8` for pictures (bounds within [0, 255])
+   */
+  constructor(
+    low: number | ArrayLike<number>,
+    high: number | ArrayLike<number>,
+    /** Its dimensions. */
+    readonly shape: number[],
+    dtype: 'float32' | 'uint8' = 'float32',
+  ) {
     this.size = shape.reduce((a, b) => a * b, 1);
     if (!shape.every((d) => Number.isInteger(d) && d > 0)) throw new RangeError(`Box: shape must be positive integers, got [${shape}]`);
     if (dtype !== 'float32' && dtype !== 'uint8') throw new RangeError(`Box: dtype must be 'float32' or 'uint8', got ${describeValue(dtype)}`);
@@ -107,18 +148,22 @@ export class Box {
     return out;
   }
 
+  /** The space as plain data (to send or save). */
   toSpec(): SpaceSpec {
     const spec: SpaceSpec = { type: 'Box', shape: [...this.shape], low: Array.from(this.low), high: Array.from(this.high) };
     return this.dtype === 'uint8' ? { ...spec, dtype: 'uint8' } : spec;
   }
 
+  /** `Box(shape=[...])`, for messages. */
   toString(): string {
     return `Box(shape=[${this.shape}]${this.dtype === 'uint8' ? ', uint8' : ''})`;
   }
 }
 
+/** An env's observation or action space. */
 export type Space = Discrete | Box;
 
+/** The space a `SpaceSpec` describes (from a message or a checkpoint). */
 export function spaceFromSpec(spec: SpaceSpec): Space {
   return spec.type === 'Discrete' ? new Discrete(spec.n) : new Box(spec.low, spec.high, spec.shape, spec.dtype ?? 'float32');
 }

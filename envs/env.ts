@@ -4,6 +4,7 @@ import type { Box, Space } from '../core/spaces';
 /** An action: an integer for `Discrete`, a Float32Array for `Box`. */
 export type Action = number | Float32Array;
 
+/** What `Env.reset` may be given. */
 export interface ResetOptions {
   /** Reseeds the env's generator; without it the env continues its current stream. */
   seed?: number;
@@ -11,18 +12,25 @@ export interface ResetOptions {
   options?: Record<string, unknown>;
 }
 
+/** What `Env.reset` returns. */
 export interface ResetResult {
+  /** The first observation of the episode, in `observationSpace`. */
   obs: Observation;
+  /** Anything else the env reports; {} when nothing. */
   info: Record<string, unknown>;
 }
 
+/** What `Env.step` returns. */
 export interface StepResult {
+  /** The observation after the step, in `observationSpace`. */
   obs: Observation;
+  /** The step's reward: a finite number. */
   reward: number;
   /** The episode reached a terminal state of the task (no bootstrapping past it). */
   terminated: boolean;
   /** The episode was cut short from outside (a time limit); the value of `obs` still counts. */
   truncated: boolean;
+  /** Anything else the env reports; {} when nothing. */
   info: Record<string, unknown>;
 }
 
@@ -31,16 +39,22 @@ export interface StepResult {
  * or Uint8Arrays for a Box of `dtype: 'uint8'` (pictures).
  */
 export interface Env {
+  /** What `obs` holds: a Box of float32, or of uint8 for pictures. */
   readonly observationSpace: Box;
+  /** What `step` takes: Discrete (an integer) or Box (a Float32Array). */
   readonly actionSpace: Space;
+  /** Starts an episode. */
   reset(opts?: ResetOptions): ResetResult;
+  /** Applies an action, in `actionSpace`; after `terminated` or `truncated` the next call must be `reset`. */
   step(action: Action): StepResult;
+  /** Frees what the env holds; optional for an env of yours (the runtime adds a no-op). */
   close(): void;
   /**
    * Optional: the env's whole state (physics, generator, counters) as plain data, so that a
    * checkpoint resumes the exact trajectory. Envs without it are re-seeded on resume.
    */
   getState?(): unknown;
+  /** Optional, with `getState`: restores a state it gave. */
   setState?(state: unknown): void;
   /**
    * Optional, for a Discrete action space: the legal actions in the current state (after
@@ -59,8 +73,11 @@ export interface Env {
 
 /** An RGB image: 3 bytes per pixel, row-major from the top-left, Gymnasium's (H, W, 3) array. */
 export interface RgbFrame {
+  /** Pixels across. */
   width: number;
+  /** Pixels down. */
   height: number;
+  /** width * height * 3 bytes: red, green, blue per pixel. */
   data: Uint8Array;
 }
 

@@ -12,8 +12,11 @@ import { Pendulum } from './pendulum';
 import { Snake } from './snake';
 import { TimeLimit } from './time-limit';
 
+/** A registered env: its id, its factory and Gymnasium's metadata. */
 export interface EnvSpec {
+  /** The id configs name in `env.id` (`CartPole-v1`). */
   id: string;
+  /** Builds one env from the config's `env.config`. */
   factory: EnvFactory;
   /** Episodes are truncated after this many steps (Gymnasium's `max_episode_steps`). */
   maxEpisodeSteps?: number;
@@ -25,11 +28,13 @@ export interface EnvSpec {
 
 const registry = new Map<string, EnvSpec>();
 
+/** Adds an env to the registry under `id` (an EnvError if taken), for configs (`env.id`) and `makeEnv`. */
 export function registerEnv(id: string, factory: EnvFactory, opts: { maxEpisodeSteps?: number; rewardThreshold?: number; renderFps?: number } = {}): void {
   if (registry.has(id)) throw new EnvError(`env id "${id}" is already registered`);
   registry.set(id, { id, factory, ...opts });
 }
 
+/** The registered env `id`; an EnvError naming the closest id when there is none. */
 export function envSpec(id: string): EnvSpec {
   const spec = registry.get(id);
   if (!spec) {
@@ -56,6 +61,7 @@ export function withClose(env: Env): Env {
   return env;
 }
 
+/** Every registered env, by id (what `rl envs` prints). */
 export function listEnvs(): EnvSpec[] {
   return [...registry.values()].sort((a, b) => a.id.localeCompare(b.id));
 }

@@ -7,12 +7,19 @@ import type { Action, Env, ResetOptions, ResetResult, RgbFrame, StepResult } fro
 export class TimeLimit implements Env {
   private elapsed = 0;
 
-  constructor(readonly env: Env, readonly maxEpisodeSteps: number) {}
+  constructor(
+    /** The env it wraps. */
+    readonly env: Env,
+    /** The step from which `truncated` is true. */
+    readonly maxEpisodeSteps: number,
+  ) {}
 
+  /** The wrapped env's observation space. */
   get observationSpace() {
     return this.env.observationSpace;
   }
 
+  /** The wrapped env's action space. */
   get actionSpace() {
     return this.env.actionSpace;
   }

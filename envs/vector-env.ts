@@ -10,11 +10,15 @@ import { EnvError } from '../core/errors';
  */
 const CHECKED_STEPS = 64;
 
+/** What `VectorEnv.step` returns: every env's step, as columns. */
 export interface VectorStep {
   /** Observations after the step, [numEnvs * obsSize]; a finished env's row is already its reset observation. */
   obs: Observation;
+  /** Each env's reward: [numEnvs]. */
   rewards: Float32Array;
+  /** 1 where the episode reached a terminal state: [numEnvs]. */
   terminated: Uint8Array;
+  /** 1 where the episode was cut short (a time limit): [numEnvs]. */
   truncated: Uint8Array;
   /** For each env that finished on this step, its last observation (to bootstrap a truncation); else null. */
   finalObs: (Observation | null)[];
@@ -25,7 +29,14 @@ export interface VectorStep {
   /** Each env's `info` of this step (a finished env's: its last step's, before the reset). */
   infos: Record<string, unknown>[];
   /** Return and length of each episode that finished on this step. */
-  finished: { env: number; return: number; length: number }[];
+  finished: {
+    /** The env's index. */
+    env: number;
+    /** The episode's sum of rewards. */
+    return: number;
+    /** The episode's steps. */
+    length: number;
+  }[];
 }
 
 /**
@@ -33,9 +44,13 @@ export interface VectorStep {
  * is reset on the same step, and its final observation is handed back in `finalObs`.
  */
 export class VectorEnv {
+  /** Envs stepped together. */
   readonly numEnvs: number;
+  /** The envs' observation space. */
   readonly observationSpace: Box;
+  /** The envs' action space. */
   readonly actionSpace: Space;
+  /** Numbers per observation. */
   readonly obsSize: number;
   /** The envs give action masks (`Env.actionMask`), n bytes each for Discrete(n). */
   readonly hasMasks: boolean;
@@ -46,7 +61,12 @@ export class VectorEnv {
   /** Steps each env has taken since it was made: the `step` of its errors. */
   private readonly stepsTaken: Float64Array;
 
-  constructor(readonly envId: string, readonly envs: Env[]) {
+  constructor(
+    /** The envs' id, for error messages. */
+    readonly envId: string,
+    /** The envs, one per slot, all of one kind. */
+    readonly envs: Env[],
+  ) {
     this.numEnvs = envs.length;
     this.observationSpace = envs[0].observationSpace;
     this.actionSpace = envs[0].actionSpace;
@@ -159,6 +179,7 @@ export class VectorEnv {
     return { obs: this.obs.slice(), rewards, terminated, truncated, finalObs, masks: this.currentMasks(), finalMasks, infos, finished };
   }
 
+  /** Closes every env. */
   close(): void {
     for (const env of this.envs) env.close();
   }

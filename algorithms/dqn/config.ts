@@ -39,6 +39,7 @@ export const dqnConfigSchema = z
     checkpointReplayBuffer: z.boolean().default(false).describe('save the replay buffer in checkpoints (large), so a resumed run continues exactly'),
     gradientPath: z.enum(gradientPaths).default('tape').describe("how a step differentiates the loss: tape (tfjs' autodiff) or writtenOut (the gradient written out by hand, the same numbers in fewer kernels; MLP only, conv layers always take the tape)"),
   })
-  .strict();
+  .strict()
+  .describe("DQN's settings: replay buffer, target network, epsilon-greedy exploration and its variants (double, dueling, n-step, prioritized, Ape-X)");
 
 export type DqnConfig = z.infer<typeof dqnConfigSchema>;

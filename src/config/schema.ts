@@ -88,14 +88,14 @@ export function configSchema(name: string) {
     .object({
       name: z.string().min(1).optional().describe('run name; runs/<name>-<timestamp>/ (default: the config file name)'),
       algorithm: z.literal(name).describe('which algorithm trains'),
-      env: envSchema,
+      env: envSchema.describe('the environment to train on: a registered id, or a module of your own'),
       seed: z.number().int().min(0).default(0).describe('seeds envs, weights and sampling'),
       backend: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto').describe('tfjs backend'),
-      model: modelSchema.prefault({}),
-      workers: workersSchema.prefault({}),
-      stop: stopSchema,
-      checkpoint: checkpointSchema.prefault({}),
-      evaluation: evaluationSchema.prefault({}),
+      model: modelSchema.prefault({}).describe('the policy and value networks'),
+      workers: workersSchema.prefault({}).describe('who samples: rollout worker processes, their envs and their batches'),
+      stop: stopSchema.describe('when the run ends: at the first of these that is reached (set at least one)'),
+      checkpoint: checkpointSchema.prefault({}).describe('when checkpoints are saved to checkpoints/ in the run dir, and how many are kept'),
+      evaluation: evaluationSchema.prefault({}).describe('evaluation episodes during training, run by the learner on envs of its own'),
       [name]: algorithm.configSchema.prefault({}),
     })
     .strict();
@@ -103,5 +103,11 @@ export function configSchema(name: string) {
 
 type Parsed = z.infer<ReturnType<typeof configSchema>>;
 /** A validated config; `env.id` is always set (a module env gets the id that names its file and export). */
-export type RunConfig = Omit<Parsed, 'env'> & { env: Parsed['env'] & { id: string } } & Record<string, unknown>;
+export type RunConfig = Omit<Parsed, 'env'> & {
+  /** The env section, its id resolved. */
+  env: Parsed['env'] & {
+    /** A registered id, or for a module env the id that names its file and export. */
+    id: string;
+  };
+} & Record<string, unknown>;
 export type StopConfig = z.infer<typeof stopSchema>;

@@ -11,6 +11,7 @@ import { CleanUp } from './clean-up';
 import { Interrupted } from './sampler';
 import { wireRun } from './wiring';
 
+/** How `train` runs, beside the config: where, from which checkpoint, with what output and which remote workers. */
 export interface TrainOptions {
   /** Where the run's files go; default runs/<name>-<timestamp> (a resumed run: its own dir). */
   runDir?: string;
@@ -29,16 +30,29 @@ export interface TrainOptions {
   /** Listen for remote workers here too (`--bind tcp://0.0.0.0:5555`). */
   bind?: string;
   /** CURVE for worker traffic: the learner's key pair and the allowed worker public keys. */
-  curve?: { pair: KeyPair; allowed: Set<string> };
+  curve?: {
+    /** The learner's own CURVE keys. */
+    pair: KeyPair;
+    /** The public keys (Z85) of the workers allowed to connect. */
+    allowed: Set<string>;
+  };
 }
 
+/** How a run ended, as `train` resolves. */
 export interface TrainResult {
+  /** The run's folder (config.yaml, progress.jsonl, checkpoints/). */
   runDir: string;
+  /** Which `stop:` condition ended it (`envSteps 100000 >= 100000`), or `interrupted`. */
   stopReason: string;
+  /** Training iterations done. */
   iterations: number;
+  /** Env steps sampled. */
   envSteps: number;
+  /** Seconds from start to end. */
   wallSeconds: number;
+  /** Episodes finished while sampling. */
   episodes: number;
+  /** Mean return of the last 100 episodes. */
   episodeReturnMean: number;
   /** The last checkpoint written (an interrupted run that trained nothing: the one it resumed, or empty). */
   checkpoint: string;

@@ -12,8 +12,11 @@ import { z85Decode, z85Encode } from './z85';
  */
 
 /** A CURVE key pair as zeromq.js takes it: Z85 text, 40 characters each. */
+/** A CURVE key pair, each key 40 Z85 characters (`rl keys generate DIR` writes one). */
 export interface KeyPair {
+  /** Shared with the peers that should trust it. */
   publicKey: string;
+  /** Kept by its owner; never sent. */
   secretKey: string;
 }
 
