@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { Rng } from './rng';
 import type { SpaceSpec } from './spaces';
+import type { ForwardEngine } from './forward';
 
 /**
  * The contract between the runtime and an algorithm module. The runtime (learner loop,
@@ -148,6 +149,10 @@ export interface ActResult {
 /** A worker's read-only copy of a policy: one batched forward pass per step. */
 export interface SamplingPolicy {
   act(input: ActInput): ActResult;
+  /** The inference engine its forward pass runs on (`ForwardEngine.name`: 'tfjs', 'onnx'); absent: tfjs. */
+  readonly engine?: string;
+  /** Why the engine offered (`createPolicy`'s `ctx.engine`) was not used; absent or null when it was or none was offered. */
+  readonly fallback?: string | null;
   setParams(params: PolicyParams): void;
   dispose(): void;
 }
@@ -309,6 +314,18 @@ export interface GreedyPath {
   head: { kind: GreedyHeadKind; inputs: number; outputs: number; w: Float32Array; b: Float32Array };
 }
 
+/** Where a sampling policy runs: its worker's slot, and the inference engine the runtime offers. */
+export interface PolicyContext {
+  slot: number;
+  numSlots: number;
+  /**
+   * An engine for the policy's forward pass other than tfjs (onnxruntime, `workers.inference`):
+   * a policy that can describe its forward pass as a `ForwardNet` runs it there when the engine
+   * runs that net, and says which it chose (`SamplingPolicy.engine`). Absent: tfjs.
+   */
+  engine?: ForwardEngine;
+}
+
 export interface AlgorithmModule<C = unknown> {
   name: string;
   /** A zod schema with a default and a description for every key. */
@@ -338,7 +355,7 @@ export interface AlgorithmModule<C = unknown> {
    * A sampling policy for the worker in `slot` of `numSlots` (the runtime's slots: local mode is
    * slot 0 of 1; see the worker pool's Membership for how workers get theirs). Absent: evaluation.
    */
-  createPolicy(spec: PolicySpec, ctx?: { slot: number; numSlots: number }): SamplingPolicy;
+  createPolicy(spec: PolicySpec, ctx?: PolicyContext): SamplingPolicy;
   /** The greedy path of a policy of `spec` whose weights `weight` gives (what `rl export` writes). */
   greedyPath(spec: PolicySpec, weight: (name: string) => NamedTensor, has: (name: string) => boolean): GreedyPath;
 }

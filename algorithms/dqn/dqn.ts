@@ -49,7 +49,7 @@ export const dqn: AlgorithmModule<DqnConfig> = {
     const cfg = spec.config as DqnConfig;
     // Ape-X: the rate follows the worker's slot (a restarted worker keeps its slot's rate).
     const fixed = cfg.perWorkerEpsilon && ctx ? apexEpsilon(ctx.slot, ctx.numSlots, cfg.perWorkerEpsilon.base, cfg.perWorkerEpsilon.alpha) : null;
-    return new QPolicy(spec, cfg.dueling, fixed);
+    return new QPolicy(spec, cfg.dueling, fixed, ctx?.engine);
   },
   greedyPath: (_spec, weight, has) => dqnGreedyPath(weight, has),
 };
