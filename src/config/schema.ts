@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { algorithms } from '../../algorithms';
+import { INFERENCE_CHOICES } from '../inference/engine';
 import { MAX_BATCH_ENVS, MAX_BATCH_LENGTH } from '../transport/limits';
 
 /** Caps on sizes, so that a typo (1e6 for 1e3) is a config error, not an out-of-memory crash later. */
@@ -48,6 +49,10 @@ const workersSchema = z
     workerTimeoutSeconds: z.number().positive().max(86_400).default(10).describe('a worker silent this long is dropped (and a spawned one restarted)'),
     maxWorkerRestarts: z.number().int().min(0).default(100).describe('restarts of each spawned worker before it is given up'),
     heartbeatSeconds: z.number().positive().max(3600).default(1).describe('interval of heartbeats both ways'),
+    inference: z
+      .enum(INFERENCE_CHOICES)
+      .default('auto')
+      .describe("what runs the policy's forward pass in the workers (and local mode): auto: onnxruntime where onnxruntime-node is installed and runs the policy's network, else tfjs; tfjs; onnx: onnxruntime or an error"),
   })
   .strict();
 
