@@ -15,7 +15,10 @@ const envSchema = z
     id: z.string().min(1).optional().describe('a registered env id (see `rl envs`)'),
     module: z.string().min(1).optional().describe("your env's TypeScript or JavaScript file, relative to the config file"),
     export: z.string().min(1).optional().describe("the module's export that builds the env (a class or a factory); default: its default export"),
-    config: z.record(z.string(), z.unknown()).default({}).describe("handed to the env's factory"),
+    config: z
+      .record(z.string(), z.unknown())
+      .default({})
+      .describe("handed to the env's factory; its key wrappers (not the env's) lists observation wrappers applied in order: [{ grayscale: true, resize: [84, 84] }, { frameStack: 4 }]"),
   })
   .strict();
 
