@@ -3,6 +3,7 @@
  * one learner's intake from K workers (ingest), the weight broadcast to K, config loading (config-load), DQN learner and replay throughput; `node dist/bench/run.js <part>` runs one part.
  * `solve-suite` (not part of the default run: it takes an hour or more) trains every shipped config on seeds 0-2 (bench/solve-suite.ts).
  * `eval-stop` (not part of the default run either: about an hour) compares stop rules on evaluation on LunarLander (bench/eval-stop.ts).
+ * `sampling` compares one worker's sampling with its forward pass on tfjs and on onnxruntime, interleaved (bench/sampling.ts).
  * `grad-paths` times one PPO and DQN gradient step through the tape and through the written-out gradient (bench/grad-paths.ts).
  * `soak [--minutes N] [--workers K]` (not part of the default run: N minutes, default 10) watches the learner's memory (bench/soak.ts).
  * Figures are medians; the machine is shared and noisy, so read them as such.
@@ -11,16 +12,12 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ppo, ppoConfigSchema } from '../algorithms/ppo/ppo';
-import { DEFAULT_POLICY } from '../core/algorithm';
-import { makeEnv, Rng, VectorEnv } from '../envs';
-import { selectBackend } from '../src/backend';
 import { loadConfig } from '../src/config/load';
-import { RolloutWorker } from '../src/runtime/rollout-worker';
 import { broadcast } from './broadcast';
 import { configLoad } from './config-load';
 import { dqnGradientSteps, replayThroughput } from './dqn';
 import { ingest } from './ingest';
+import { samplingThroughput } from './sampling';
 import { evalStop } from './eval-stop';
 import { gradPaths } from './grad-paths';
 import { soak } from './soak';
@@ -73,55 +70,6 @@ function timeToSolve(config: string, seeds: number[], sets: string[] = []): void
         rows.reduce((s, r) => s + r.updateSeconds + r.sampleSeconds, 0)
       ).toFixed(0)}%`,
   );
-}
-
-async function samplingThroughput(): Promise<void> {
-  await selectBackend('auto');
-  console.log('\n== sampling throughput, CartPole-v1, PPO policy [64, 64] (env steps/s, median of 5) ==');
-  const env = makeEnv('CartPole-v1');
-  const spec = ppo.create({
-    config: ppoConfigSchema.parse({}),
-    model: { hiddenSizes: [64, 64], activation: 'tanh', sharedLayers: false },
-    observationSpace: env.observationSpace.toSpec(),
-    actionSpace: env.actionSpace.toSpec(),
-    seed: 0,
-    totalEnvs: 1,
-    rolloutLength: 1,
-  });
-  for (const numEnvs of [1, 8, 64]) {
-    const rolloutLength = Math.max(16, Math.round(4096 / numEnvs));
-    const worker = new RolloutWorker({ workerId: 0, envId: 'CartPole-v1', envConfig: {}, numEnvs, rolloutLength, seed: 0, policy: ppo.createPolicy(spec.policySpecs()[DEFAULT_POLICY]), spec: spec.policySpecs()[DEFAULT_POLICY] });
-    worker.setParams(spec.getParams()[DEFAULT_POLICY], 0);
-    worker.sample(); // warm-up
-    const withPolicy: number[] = [];
-    for (let i = 0; i < 5; i++) {
-      const t = performance.now();
-      worker.sample();
-      withPolicy.push((numEnvs * rolloutLength) / ((performance.now() - t) / 1000));
-    }
-    worker.close();
-    // The envs alone, with random actions: what sampling would be without inference.
-    const vec = new VectorEnv('CartPole-v1', Array.from({ length: numEnvs }, () => makeEnv('CartPole-v1')));
-    vec.reset(Array.from({ length: numEnvs }, (_, i) => i));
-    const rng = new Rng(0);
-    const actions = new Float32Array(numEnvs);
-    const envOnly: number[] = [];
-    for (let i = 0; i < 5; i++) {
-      const t = performance.now();
-      for (let s = 0; s < rolloutLength; s++) {
-        for (let e = 0; e < numEnvs; e++) actions[e] = rng.int(2);
-        vec.step(actions);
-      }
-      envOnly.push((numEnvs * rolloutLength) / ((performance.now() - t) / 1000));
-    }
-    const p = median(withPolicy);
-    const e = median(envOnly);
-    console.log(
-      `${String(numEnvs).padStart(2)} envs: ${Math.round(p).toLocaleString('en-US').padStart(8)} steps/s with inference; envs alone ${Math.round(e).toLocaleString('en-US').padStart(9)} steps/s ` +
-        `(inference ${((1 - p / e) * 100).toFixed(0)}% of sampling time)`,
-    );
-  }
-  spec.dispose();
 }
 
 async function main(): Promise<void> {

@@ -8,6 +8,7 @@
 import type { z } from 'zod';
 import type { Rng } from './rng';
 import type { SpaceSpec } from './spaces';
+import type { ForwardEngine } from './forward';
 
 
 /** One named weight tensor, as it leaves tfjs: plain Float32 data and a shape. */
@@ -206,6 +207,10 @@ export interface ActResult {
 export interface SamplingPolicy {
   /** Picks actions for one step of every env, in one batched forward pass. */
   act(input: ActInput): ActResult;
+  /** The inference engine its forward pass runs on (`ForwardEngine.name`: 'tfjs', 'onnx'); absent: tfjs. */
+  readonly engine?: string;
+  /** Why the engine offered (`createPolicy`'s `ctx.engine`) was not used; absent or null when it was or none was offered. */
+  readonly fallback?: string | null;
   /** Swaps in the weights and scalars of a newer `policyVersion`. */
   setParams(params: PolicyParams): void;
   /** Frees the policy's tensors. */
@@ -409,6 +414,20 @@ export interface GreedyPath {
   };
 }
 
+/** Where a sampling policy runs: its worker's slot, and the inference engine the runtime offers. */
+export interface PolicyContext {
+  /** This worker's index among the run's sampling slots (0-based). */
+  slot: number;
+  /** How many sampling slots the run has. */
+  numSlots: number;
+  /**
+   * An engine for the policy's forward pass other than tfjs (onnxruntime, `workers.inference`):
+   * a policy that can describe its forward pass as a `ForwardNet` runs it there when the engine
+   * runs that net, and says which it chose (`SamplingPolicy.engine`). Absent: tfjs.
+   */
+  engine?: ForwardEngine;
+}
+
 /** An algorithm, as the registry holds it (`algorithms`, `registerAlgorithm`): its config schema, its checks, and how to build its learner side and its policies. */
 export interface AlgorithmModule<C = unknown> {
   /** The name configs give in `algorithm:`, and the key of its config section. */
@@ -442,7 +461,7 @@ export interface AlgorithmModule<C = unknown> {
    * A sampling policy for the worker in `slot` of `numSlots` (the runtime's slots: local mode is
    * slot 0 of 1; see the worker pool's Membership for how workers get theirs). Absent: evaluation.
    */
-  createPolicy(spec: PolicySpec, ctx?: { slot: number; numSlots: number }): SamplingPolicy;
+  createPolicy(spec: PolicySpec, ctx?: PolicyContext): SamplingPolicy;
   /** The greedy path of a policy of `spec` whose weights `weight` gives (what `rl export` writes). */
   greedyPath(spec: PolicySpec, weight: (name: string) => NamedTensor, has: (name: string) => boolean): GreedyPath;
 }

@@ -4,6 +4,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { listEnvs, makeEnv } from '../envs';
 import { selectBackend } from './backend';
+import { INFERENCE_CHOICES, inferenceEngine, type InferenceChoice } from './inference/engine';
 import { checkEnv } from './check-env';
 import { resolveCheckpoint, resumeFrom } from './checkpoint';
 import { learnerCurve, workerCurve } from './security';
@@ -124,7 +125,8 @@ async function main(argv: string[]): Promise<void> {
           .option('insecure', { type: 'boolean', default: false, describe: 'connect to a non-loopback learner without CURVE' })
           .option('env-dir', { type: 'string', array: true, default: [], describe: 'a directory whose env modules (code) the learner may have this worker load; repeatable. Registered envs need none' })
           .option('accept-code', { type: 'boolean', default: false, describe: 'run the env code the learner ships (bundled, by sha256), only over CURVE to the --learner-key given' })
-          .option('cache-dir', { type: 'string', describe: 'where shipped env code is kept (default ~/.cache/rl-zmq/env-code)' }),
+          .option('cache-dir', { type: 'string', describe: 'where shipped env code is kept (default ~/.cache/rl-zmq/env-code)' })
+          .option('inference', { choices: INFERENCE_CHOICES, default: 'auto' as InferenceChoice, describe: "what runs the policy's forward pass: onnxruntime where installed (auto), tfjs, or onnx (an error where it is not)" }),
       async (args) => {
         const curve = workerCurve(args.connect, args.keys, args['learner-key'], args.insecure);
         // SIGTERM or Ctrl-C, whenever it comes, ends the worker with exit code 0 (a second one at once).
@@ -144,7 +146,8 @@ async function main(argv: string[]): Promise<void> {
         const log = args.slot === undefined ? (l: string) => console.log(l) : () => {};
         const trust = { envDirs: args['env-dir'].map(resolveEnvDir) };
         const code = { acceptCode: args['accept-code'], insecure: args.insecure, cacheDir: args['cache-dir'] && path.resolve(args['cache-dir']) };
-        worker = new WorkerProcess({ connect: args.connect, numEnvs: args.envs, slot: args.slot, curve, trust, log, ...code });
+        const inference = { choice: args.inference, engine: await inferenceEngine(args.inference, log) };
+        worker = new WorkerProcess({ connect: args.connect, numEnvs: args.envs, slot: args.slot, curve, trust, inference, log, ...code });
         await worker.run();
         process.exit(process.exitCode ?? 0); // the IPC channel of a spawned worker would keep it alive
       },

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Env, EnvFactory } from '../envs/env';
 import { listEnvs, makeEnv, withClose } from '../envs/registry';
+import { wrapEnv } from '../envs/wrappers';
 import { EnvError } from '../core/errors';
 
 /**
@@ -33,8 +34,23 @@ export function localEnvId(envId: string, learnerDir: string): string {
   return moduleEnvId(local, ref.name);
 }
 
-/** Builds the env a config's `env.id` names. */
+/**
+ * Builds the env a config's `env.id` names, with `config`; its key `wrappers`, if there, is not
+ * the env's: the observation wrappers (envs/wrappers.ts) put around it, in order.
+ */
 export function createEnv(envId: string, config: Record<string, unknown> = {}): Env {
+  const { wrappers, ...own } = config;
+  const env = bareEnv(envId, own);
+  if (wrappers === undefined) return env;
+  try {
+    return wrapEnv(env, wrappers);
+  } catch (err) {
+    env.close();
+    throw new EnvError(`env ${envId}: config.${(err as Error).message}`);
+  }
+}
+
+function bareEnv(envId: string, config: Record<string, unknown>): Env {
   const ref = parseModuleRef(envId);
   if (!ref) return makeEnv(envId, config);
   const mod = loadModule(ref.file);

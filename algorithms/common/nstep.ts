@@ -1,4 +1,4 @@
-import type { TrajectoryBatch } from '../../core/algorithm';
+import type { Observation, TrajectoryBatch } from '../../core/algorithm';
 import type { Transitions } from './replay';
 
 /**
@@ -16,16 +16,15 @@ export function nStepTransitions(batch: TrajectoryBatch, n: number, gamma: numbe
   const rows = N * T;
   const d = batch.obs.length / rows;
   const finalRow = new Map<number, number>();
-  // The replay buffer keeps float32 observations: uint8 ones (pictures) are widened here.
-  const obs = batch.obs instanceof Float32Array ? batch.obs : Float32Array.from(batch.obs);
-  const nextObs = batch.nextObs instanceof Float32Array ? batch.nextObs : Float32Array.from(batch.nextObs);
-  const finalObs = batch.finalObs.obs instanceof Float32Array ? batch.finalObs.obs : Float32Array.from(batch.finalObs.obs);
+  // Observations keep their dtype (uint8 pictures stay uint8 in the replay buffer).
+  const { obs, nextObs } = batch;
+  const finalObs = batch.finalObs.obs;
   batch.finalObs.index.forEach((row, k) => finalRow.set(row, k));
   const out: Transitions = {
     obs,
     actions: Int32Array.from(batch.actions),
     rewards: new Float32Array(rows),
-    nextObs: new Float32Array(rows * d),
+    nextObs: obs instanceof Uint8Array ? new Uint8Array(rows * d) : new Float32Array(rows * d),
     discounts: new Float32Array(rows),
   };
   for (let t = 0; t < T; t++) {
@@ -33,7 +32,7 @@ export function nStepTransitions(batch: TrajectoryBatch, n: number, gamma: numbe
       const row = t * N + e;
       let ret = 0;
       let discount = 1;
-      let next: Float32Array | null = null;
+      let next: Observation | null = null;
       for (let k = 0; k < n && t + k < T; k++) {
         const r = (t + k) * N + e;
         ret += discount * batch.rewards[r];

@@ -49,7 +49,7 @@ export const dqn: AlgorithmModule<DqnConfig> = {
     const cfg = spec.config as DqnConfig;
     // Ape-X: the rate follows the worker's slot (a restarted worker keeps its slot's rate).
     const fixed = cfg.perWorkerEpsilon && ctx ? apexEpsilon(ctx.slot, ctx.numSlots, cfg.perWorkerEpsilon.base, cfg.perWorkerEpsilon.alpha) : null;
-    return new QPolicy(spec, cfg.dueling, fixed);
+    return new QPolicy(spec, cfg.dueling, fixed, ctx?.engine);
   },
   greedyPath: (_spec, weight, has) => dqnGreedyPath(weight, has),
 };
@@ -106,7 +106,8 @@ export class Dqn implements Algorithm {
     this.target = new QNetwork(opts, opts.model, cfg.dueling, seeds.init);
     this.optimizer = tf.train.adam(cfg.lr, 0.9, 0.999, 1e-8);
     this.rng = new Rng(seeds.learner);
-    this.buffer = new ReplayBuffer(cfg.bufferSize, this.online.obsSize, cfg.prioritizedReplay ? { alpha: cfg.priorityAlpha, eps: cfg.priorityEps } : null);
+    const uint8 = opts.observationSpace.type === 'Box' && opts.observationSpace.dtype === 'uint8';
+    this.buffer = new ReplayBuffer(cfg.bufferSize, this.online.obsSize, cfg.prioritizedReplay ? { alpha: cfg.priorityAlpha, eps: cfg.priorityEps } : null, uint8 ? 'uint8' : 'float32');
     this.epsilon = this.scheduledEpsilon(0);
   }
 
@@ -213,9 +214,11 @@ export class Dqn implements Algorithm {
       const b = this.buffer;
       const { priorities, ...meta } = b.getState();
       json.replay = meta;
+      // Saved as float32 whatever the buffer's dtype: one checkpoint layout, earlier ones loadable as they are.
+      const float = (x: Float32Array | Uint8Array) => (x instanceof Float32Array ? x : Float32Array.from(x));
       tensors.push(
-        { name: 'replay/obs', shape: [b.capacity, b.obsSize], data: b.obs },
-        { name: 'replay/nextObs', shape: [b.capacity, b.obsSize], data: b.nextObs },
+        { name: 'replay/obs', shape: [b.capacity, b.obsSize], data: float(b.obs) },
+        { name: 'replay/nextObs', shape: [b.capacity, b.obsSize], data: float(b.nextObs) },
         { name: 'replay/actions', shape: [b.capacity], data: Float32Array.from(b.actions) },
         { name: 'replay/rewards', shape: [b.capacity], data: b.rewards },
         { name: 'replay/discounts', shape: [b.capacity], data: b.discounts },

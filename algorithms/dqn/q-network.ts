@@ -2,10 +2,12 @@ import * as tf from '@tensorflow/tfjs';
 import { ConfigError } from '../../core/errors';
 import { Rng } from '../../core/rng';
 import type { SpaceSpec } from '../../core/spaces';
-import type { ActInput, ActResult, ModelConfig, PolicyParams, PolicySpec, SamplingPolicy, TensorShape } from '../../core/algorithm';
+import type { ActInput, ActResult, ModelConfig, PolicyParams, PolicySpec, SamplingPolicy, TensorShape, Weights } from '../../core/algorithm';
+import type { Forward, ForwardEngine, ForwardNet, LayerSpec } from '../../core/forward';
 import { ConvEncoder, convInputShape } from '../common/conv';
 import { Dense, Mlp } from '../common/mlp';
 import { FlatModel } from '../common/flat-model';
+import { convLayers, denseOf, forwardNet, forwardOn, weightLookup } from '../common/forward';
 
 type Tensors = Record<string, tf.Tensor>;
 
@@ -108,27 +110,38 @@ export class QNetwork extends FlatModel {
 /**
  * The sampling side of DQN: greedy actions of the Q-network, a random one with probability
  * epsilon. Epsilon arrives with the weights as the scalar `epsilon`, or is fixed per worker.
+ * The forward pass (`qNet`) runs on the engine the runtime offers (onnxruntime) when it can,
+ * on tfjs otherwise.
  */
 export class QPolicy implements SamplingPolicy {
   private readonly net: QNetwork;
-  private p: Tensors | null = null;
+  readonly engine: string;
+  /** Why the engine offered was not used, or null. */
+  readonly fallback: string | null;
+  private readonly forward: Forward;
   private epsilon = 1;
 
   /** `fixedEpsilon`: this worker's own rate (Ape-X); otherwise the broadcast one. */
-  constructor(spec: PolicySpec, dueling: boolean, private readonly fixedEpsilon: number | null) {
+  constructor(
+    private readonly spec: PolicySpec,
+    private readonly dueling: boolean,
+    private readonly fixedEpsilon: number | null,
+    engine?: ForwardEngine,
+  ) {
     this.net = new QNetwork(spec, spec.model, dueling, 0);
     if (fixedEpsilon !== null) this.epsilon = fixedEpsilon;
+    const chosen = forwardOn(engine, qNet(this.net.getWeights(), spec, dueling));
+    this.forward = chosen.forward;
+    this.engine = chosen.engine;
+    this.fallback = chosen.why;
   }
 
   act({ obs, numEnvs, rng, deterministic }: ActInput): ActResult {
-    const net = this.net;
-    const p = (this.p ??= tf.tidy(() => net.params.unpack()));
-    const q = tf.tidy(() => net.forward(p, tf.tensor2d(obs, [numEnvs, net.obsSize]), true));
-    const values = q.dataSync() as Float32Array;
-    q.dispose();
+    const A = this.net.numActions;
+    const out = this.forward.run(obs, numEnvs);
+    const values = this.dueling ? duelingQ(out, A) : out;
     const epsilon = deterministic ? 0 : this.epsilon;
     const actions = new Float32Array(numEnvs);
-    const A = net.numActions;
     for (let e = 0; e < numEnvs; e++) {
       if (epsilon > 0 && rng.random() < epsilon) {
         actions[e] = rng.int(A);
@@ -142,8 +155,8 @@ export class QPolicy implements SamplingPolicy {
   }
 
   setParams({ weights, scalars }: PolicyParams): void {
-    this.net.setWeights(weights);
-    this.drop();
+    this.net.setWeights(weights); // checks every name and size
+    this.forward.setWeights(qNet(weights, this.spec, this.dueling));
     const eps = scalars[EPSILON];
     if (eps !== undefined && this.fixedEpsilon === null) this.epsilon = eps;
   }
@@ -153,12 +166,29 @@ export class QPolicy implements SamplingPolicy {
   }
 
   dispose(): void {
-    this.drop();
+    this.forward.dispose();
     this.net.dispose();
   }
+}
 
-  private drop(): void {
-    if (this.p) tf.dispose(Object.values(this.p));
-    this.p = null;
+/** The Q-network for inference: conv layers and the body as the trunk; the head (dueling: the advantages, then the value: [A + 1] outputs). */
+function qNet(weights: Weights, spec: PolicySpec, dueling: boolean): ForwardNet {
+  const get = weightLookup(weights);
+  const trunk: LayerSpec[] = [...convLayers(spec.model, spec.observationSpace, get), ...spec.model.hiddenSizes.map((_, i) => denseOf(get, `q/${i}`, spec.model.activation))];
+  const towers = dueling ? [[denseOf(get, 'q/advantage', 'linear')], [denseOf(get, 'q/value', 'linear')]] : [[denseOf(get, 'q/out', 'linear')]];
+  return forwardNet(spec.observationSpace, trunk, towers);
+}
+
+/** Q = V + A - mean(A) per row, from rows of [A advantages, V]. */
+function duelingQ(out: Float32Array, A: number): Float32Array {
+  const rows = out.length / (A + 1);
+  const q = new Float32Array(rows * A);
+  for (let r = 0; r < rows; r++) {
+    const o = r * (A + 1);
+    let mean = 0;
+    for (let a = 0; a < A; a++) mean += out[o + a];
+    mean /= A;
+    for (let a = 0; a < A; a++) q[r * A + a] = out[o + A] + (out[o + a] - mean);
   }
+  return q;
 }

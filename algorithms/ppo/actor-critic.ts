@@ -1,11 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
-import type { ActInput, ActResult, ModelConfig, NamedTensor, PolicyParams, PolicySpec, SamplingPolicy, TensorShape, Weights } from '../../core/algorithm';
+import type { ActInput, ActResult, ModelConfig, PolicyParams, PolicySpec, SamplingPolicy, TensorShape, Weights } from '../../core/algorithm';
+import type { Forward, ForwardEngine, ForwardNet, LayerSpec } from '../../core/forward';
 import { Rng } from '../../core/rng';
 import { ConvEncoder, convInputShape } from '../common/conv';
 import { categorical, diagGaussian } from '../common/distributions';
-import { activate, Dense, Mlp } from '../common/mlp';
+import { Dense, Mlp } from '../common/mlp';
 import { FlatModel } from '../common/flat-model';
-import { concatFloat32 } from '../common/util';
+import { convLayers, denseOf, forwardNet, forwardOn, weightLookup } from '../common/forward';
 
 /**
  * A policy head and a value head over MLP bodies: one shared body (`sharedLayers`) or one
@@ -118,28 +119,38 @@ export class ActorCritic extends FlatModel {
 
 }
 
-/** The sampling side: a forward pass per step, then JS sampling with the worker's generator. */
+/**
+ * The sampling side: a forward pass per step, then JS sampling with the worker's generator.
+ * The forward pass is the policy and value networks fused into one (`fusedNet`), run by the
+ * engine the runtime offers (onnxruntime) when it can, by tfjs otherwise.
+ */
 export class ActorCriticPolicy implements SamplingPolicy {
   readonly net: ActorCritic;
-  private fused: FusedLayers | undefined;
+  readonly engine: string;
+  /** Why the engine offered was not used, or null. */
+  readonly fallback: string | null;
+  private readonly forward: Forward;
+  private logStd: Float32Array | null;
 
-  constructor(private readonly spec: PolicySpec, initLogStd = 0) {
-    // Weights arrive with setWeights; the seed only fills the variables until then.
+  constructor(
+    private readonly spec: PolicySpec,
+    initLogStd = 0,
+    engine?: ForwardEngine,
+  ) {
+    // Weights arrive with setParams; the seed only fills the variables until then.
     this.net = new ActorCritic(spec, spec.model, 0, initLogStd);
+    const { net, logStd } = inferenceNet(this.net.getWeights(), spec);
+    const chosen = forwardOn(engine, net);
+    this.forward = chosen.forward;
+    this.engine = chosen.engine;
+    this.fallback = chosen.why;
+    this.logStd = logStd;
   }
 
   act({ obs, numEnvs, rng, deterministic }: ActInput): ActResult {
     const net = this.net;
-    const fused = (this.fused ??= fuse(this.net.getWeights(), this.spec.model, net.actionSize));
+    const data = this.forward.run(obs, numEnvs); // [numEnvs, actionSize + 1]: policy outputs, then the value
     const cols = net.actionSize + 1;
-    const out = tf.tidy(() => {
-      let h: tf.Tensor = tf.tensor2d(obs, [numEnvs, net.obsSize]);
-      if (net.encoder) h = net.encoder.apply(fused.conv, h); // the conv layers are shared: nothing to fuse
-      fused.hidden.forEach((l) => (h = activate(tf.add(tf.matMul(h as tf.Tensor2D, l.w), l.b), this.spec.model.activation)));
-      return tf.add(tf.matMul(h as tf.Tensor2D, fused.out.w), fused.out.b);
-    });
-    const data = out.dataSync() as Float32Array; // [numEnvs, actionSize + 1]: policy outputs, then the value
-    out.dispose();
     const piOut = new Float32Array(numEnvs * net.actionSize);
     const value = new Float32Array(numEnvs);
     for (let r = 0; r < numEnvs; r++) {
@@ -153,95 +164,39 @@ export class ActorCriticPolicy implements SamplingPolicy {
       categorical.sample(piOut, net.actionSize, rng, deterministic, actions, logp);
     } else {
       actions = new Float32Array(numEnvs * net.actionSize);
-      diagGaussian.sample(piOut, fused.logStd!, rng, deterministic, actions, logp);
+      diagGaussian.sample(piOut, this.logStd!, rng, deterministic, actions, logp);
     }
     return { actions, columns: { logp, value }, state: {} };
   }
 
   setParams({ weights }: PolicyParams): void {
     this.net.setWeights(weights); // checks every name and size
-    this.dropFused();
-    this.fused = fuse(weights, this.spec.model, this.net.actionSize);
+    const { net, logStd } = inferenceNet(weights, this.spec);
+    this.forward.setWeights(net);
+    this.logStd = logStd;
   }
 
   dispose(): void {
-    this.dropFused();
+    this.forward.dispose();
     this.net.dispose();
   }
-
-  private dropFused(): void {
-    if (!this.fused) return;
-    tf.dispose([...Object.values(this.fused.conv), ...this.fused.hidden.flatMap((l) => [l.w, l.b]), this.fused.out.w, this.fused.out.b]);
-    this.fused = undefined;
-  }
-}
-
-interface FusedLayers {
-  /** The conv encoder's weights by name, as `ConvEncoder.apply` reads them; empty without one. */
-  conv: Record<string, tf.Tensor>;
-  hidden: { w: tf.Tensor2D; b: tf.Tensor1D }[];
-  /** [lastHidden, actionSize + 1]: the policy head's columns, then the value head's. */
-  out: { w: tf.Tensor2D; b: tf.Tensor1D };
-  logStd: Float32Array | null;
 }
 
 /**
- * The policy and value networks as ONE network for inference: separate towers side by side
- * (the first layers' columns joined, deeper layers block-diagonal), both heads in one output
- * layer. Half the tfjs ops per step for the same numbers; sampling is dominated by per-op
- * dispatch, not by the extra zeros multiplied. A conv encoder is shared already: its weights
- * are kept as they are and it runs before the fused towers.
+ * The policy and value networks for inference: the conv encoder (shared) as the trunk, then
+ * the policy tower and its head and the value tower and its head; with `sharedLayers`, the
+ * shared body joins the trunk and the towers are the two heads. The output per row: the
+ * policy's outputs, then the value.
  */
-function fuse(weights: Weights, model: ModelConfig, actionSize: number): FusedLayers {
-  const byName = new Map(weights.map((w) => [w.name, w]));
-  const get = (name: string) => byName.get(name)!;
-  const hidden: FusedLayers['hidden'] = [];
-  const shared = model.sharedLayers;
-  let width = 0; // rows of the next fused matrix
-  model.hiddenSizes.forEach((_, i) => {
-    const a = get(`${shared ? 'shared' : 'pi'}/${i}/w`);
-    const ab = get(`${shared ? 'shared' : 'pi'}/${i}/b`);
-    if (shared) {
-      hidden.push({ w: tf.tensor2d(a.data, a.shape as [number, number]), b: tf.tensor1d(ab.data) });
-      width = a.shape[1];
-      return;
-    }
-    const v = get(`vf/${i}/w`);
-    const vb = get(`vf/${i}/b`);
-    hidden.push({ w: tf.tensor2d(i === 0 ? sideBySide(a, v) : blockDiagonal(a, v), [i === 0 ? a.shape[0] : a.shape[0] + v.shape[0], a.shape[1] + v.shape[1]]), b: tf.tensor1d(concatFloat32([ab.data, vb.data])) });
-    width = a.shape[1] + v.shape[1];
-  });
-  const pi = get('pi/out/w');
-  const vf = get('vf/out/w');
-  const outW = shared ? sideBySide(pi, vf) : blockDiagonal(pi, vf);
-  const logStd = byName.get('pi/logStd');
-  const conv = (model.conv ?? []).flatMap((_, i) => [`conv/${i}/w`, `conv/${i}/b`]);
-  return {
-    conv: Object.fromEntries(conv.map((name) => [name, tf.tensor(get(name).data, get(name).shape)])),
-    hidden,
-    out: { w: tf.tensor2d(outW, [width, actionSize + 1]), b: tf.tensor1d(concatFloat32([get('pi/out/b').data, get('vf/out/b').data])) },
-    logStd: logStd ? Float32Array.from(logStd.data) : null,
-  };
-}
-
-/** [r, c1] and [r, c2] -> [r, c1 + c2] */
-function sideBySide(a: NamedTensor, b: NamedTensor): Float32Array {
-  const [rows, ca] = a.shape;
-  const cb = b.shape[1];
-  const out = new Float32Array(rows * (ca + cb));
-  for (let r = 0; r < rows; r++) {
-    out.set(a.data.subarray(r * ca, (r + 1) * ca), r * (ca + cb));
-    out.set(b.data.subarray(r * cb, (r + 1) * cb), r * (ca + cb) + ca);
-  }
-  return out;
-}
-
-/** [ra, ca] and [rb, cb] -> [[a, 0], [0, b]] of [ra + rb, ca + cb] */
-function blockDiagonal(a: NamedTensor, b: NamedTensor): Float32Array {
-  const [ra, ca] = a.shape;
-  const [rb, cb] = b.shape;
-  const out = new Float32Array((ra + rb) * (ca + cb));
-  for (let r = 0; r < ra; r++) out.set(a.data.subarray(r * ca, (r + 1) * ca), r * (ca + cb));
-  for (let r = 0; r < rb; r++) out.set(b.data.subarray(r * cb, (r + 1) * cb), (ra + r) * (ca + cb) + ca);
-  return out;
+function inferenceNet(weights: Weights, spec: PolicySpec): { net: ForwardNet; logStd: Float32Array | null } {
+  const get = weightLookup(weights);
+  const { hiddenSizes, activation, sharedLayers } = spec.model;
+  const body = (name: string) => hiddenSizes.map((_, i) => denseOf(get, `${name}/${i}`, activation));
+  const trunk: LayerSpec[] = [...convLayers(spec.model, spec.observationSpace, get), ...(sharedLayers ? body('shared') : [])];
+  const towers = [
+    [...(sharedLayers ? [] : body('pi')), denseOf(get, 'pi/out', 'linear')],
+    [...(sharedLayers ? [] : body('vf')), denseOf(get, 'vf/out', 'linear')],
+  ];
+  const logStd = weights.find((w) => w.name === 'pi/logStd');
+  return { net: forwardNet(spec.observationSpace, trunk, towers), logStd: logStd ? Float32Array.from(logStd.data) : null };
 }

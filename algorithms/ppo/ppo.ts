@@ -44,7 +44,7 @@ export const ppo: AlgorithmModule<PpoConfig> = {
         { name: 'value', dtype: 'float32', shape: [] },
       ],
     }),
-  createPolicy: (spec) => new ActorCriticPolicy(spec, (spec.config as PpoConfig).initLogStd),
+  createPolicy: (spec, ctx) => new ActorCriticPolicy(spec, (spec.config as PpoConfig).initLogStd, ctx?.engine),
   weightShapes: (spec) => ActorCritic.shapesOf(spec),
   // The policy tower and its head; the value tower and the log-std are not on the greedy path.
   greedyPath: (spec, weight) => {

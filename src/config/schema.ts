@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { algorithms } from '../../algorithms';
+import { INFERENCE_CHOICES } from '../inference/engine';
 import { MAX_BATCH_ENVS, MAX_BATCH_LENGTH } from '../transport/limits';
 
 /** Caps on sizes, so that a typo (1e6 for 1e3) is a config error, not an out-of-memory crash later. */
@@ -14,7 +15,10 @@ const envSchema = z
     id: z.string().min(1).optional().describe('a registered env id (see `rl envs`)'),
     module: z.string().min(1).optional().describe("your env's TypeScript or JavaScript file, relative to the config file"),
     export: z.string().min(1).optional().describe("the module's export that builds the env (a class or a factory); default: its default export"),
-    config: z.record(z.string(), z.unknown()).default({}).describe("handed to the env's factory"),
+    config: z
+      .record(z.string(), z.unknown())
+      .default({})
+      .describe("handed to the env's factory; its key wrappers (not the env's) lists observation wrappers applied in order: [{ grayscale: true, resize: [84, 84] }, { frameStack: 4 }]"),
   })
   .strict();
 
@@ -48,6 +52,10 @@ const workersSchema = z
     workerTimeoutSeconds: z.number().positive().max(86_400).default(10).describe('a worker silent this long is dropped (and a spawned one restarted)'),
     maxWorkerRestarts: z.number().int().min(0).default(100).describe('restarts of each spawned worker before it is given up'),
     heartbeatSeconds: z.number().positive().max(3600).default(1).describe('interval of heartbeats both ways'),
+    inference: z
+      .enum(INFERENCE_CHOICES)
+      .default('auto')
+      .describe("what runs the policy's forward pass in the workers (and local mode): auto: onnxruntime where onnxruntime-node is installed and runs the policy's network, else tfjs; tfjs; onnx: onnxruntime or an error"),
   })
   .strict();
 

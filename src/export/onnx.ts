@@ -1,111 +1,197 @@
+import type { LayerSpec } from '../../core/forward';
 import type { PolicyGraph } from './policy-graph';
 
 /**
- * `rl export --format onnx`: a standard ONNX model (opset 17, IR version 8), encoded with
- * `@bufbuild/protobuf` from ONNX's own onnx.proto as the `onnx-buf` package compiles it.
- * Input `obs` float32 [batch, obsSize]; outputs `action` (int64 [batch] for a Discrete space,
- * float32 [batch, actionSize] for a Box one) and `head` (float32 [batch, actionSize]).
+ * ONNX models (opset 17, IR version 8), encoded with `@bufbuild/protobuf` from ONNX's own
+ * onnx.proto as the `onnx-buf` package compiles it. `OnnxGraph` writes a policy's layers as
+ * nodes, once for both users: `rl export --format onnx` (weights as initializers, greedy
+ * action outputs) and the workers' onnxruntime inference (weights as graph inputs, so that new
+ * weights are fed, not rebuilt: src/inference/onnx-forward.ts).
  *
  * Dense layers are Gemm; conv layers are Conv on NCHW (the flat NHWC observation is reshaped
  * and transposed first, and back before the MLP), with the explicit padding TensorFlow's
- * 'same' gives. A Discrete action is ArgMax (the first on a tie, as the project's policy picks),
- * a Box one Min(Max(mean, low), high).
+ * 'same' gives. A uint8 observation is cast to float first.
  */
 export const ONNX_OPSET = 17;
 const IR_VERSION = 8n;
 
-export async function onnxModel(graph: PolicyGraph): Promise<Uint8Array> {
-  // Both packages are ES modules only; this project compiles to CommonJS.
-  const { create, toBinary } = await import('@bufbuild/protobuf');
-  const onnx = await import('onnx-buf');
-  const { AttributeProto_AttributeType: Attr, TensorProto_DataType: DataType } = onnx;
-  type Node = NonNullable<Parameters<typeof create<typeof onnx.NodeProtoSchema>>[1]>;
-  type Attribute = NonNullable<Node['attribute']>[number];
+/** The ES-module-only packages the encoder needs (this project compiles to CommonJS), loaded once. */
+export async function loadOnnxModules() {
+  return { protobuf: await import('@bufbuild/protobuf'), onnx: await import('onnx-buf') };
+}
+export type OnnxModules = Awaited<ReturnType<typeof loadOnnxModules>>;
 
-  const nodes: Node[] = [];
-  const initializers: NonNullable<Parameters<typeof create<typeof onnx.TensorProtoSchema>>[1]>[] = [];
-  const constant = (name: string, dims: number[], data: Float32Array | BigInt64Array): string => {
-    const type = data instanceof BigInt64Array ? DataType.INT64 : DataType.FLOAT;
-    initializers.push({ name, dims: dims.map(BigInt), dataType: type, rawData: new Uint8Array(data.slice().buffer as ArrayBuffer) });
-    return name;
-  };
-  const op = (opType: string, input: string[], output: string, attribute: Attribute[] = []): string => {
-    nodes.push({ opType, input, output: [output], name: output, attribute });
-    return output;
-  };
-  const intAttr = (name: string, i: number): Attribute => ({ name, type: Attr.INT, i: BigInt(i) });
-  const intsAttr = (name: string, ints: number[]): Attribute => ({ name, type: Attr.INTS, ints: ints.map(BigInt) });
+type Protobuf = typeof import('@bufbuild/protobuf', { with: { 'resolution-mode': 'import' } });
+type OnnxPkg = typeof import('onnx-buf', { with: { 'resolution-mode': 'import' } });
+type Init<S extends Parameters<Protobuf['create']>[0]> = import('@bufbuild/protobuf', { with: { 'resolution-mode': 'import' } }).MessageInitShape<S>;
+type Node = Init<OnnxPkg['NodeProtoSchema']>;
+type Attribute = NonNullable<Node['attribute']>[number];
+type Tensor = Init<OnnxPkg['TensorProtoSchema']>;
+type ValueInfo = Init<OnnxPkg['ValueInfoProtoSchema']>;
 
-  let x = 'obs';
-  let lastConv: [number, number, number] | null = null;
-  graph.layers.forEach((l, i) => {
+/** One weight of a layer as the graph takes it: its name, dims and data in ONNX's layout. */
+export interface OnnxWeight {
+  name: string;
+  dims: number[];
+  data: Float32Array;
+}
+
+/** How a layer's weight enters the graph (an initializer, a graph input): the name the graph knows it by. */
+export type WeightSink = (w: OnnxWeight) => string;
+
+/** Each layer's weight and bias, in order, as `OnnxGraph.layers` names and lays them out (the last layer's `<last>/w`). */
+export function onnxWeights(layers: LayerSpec[], last: string, prefix = ''): OnnxWeight[] {
+  return layers.flatMap((l, i): OnnxWeight[] => {
     if (l.kind === 'conv') {
-      if (i === 0) {
-        const image = op('Reshape', [x, constant('conv/image/shape', [4], BigInt64Array.of(-1n, ...l.input.map(BigInt)))], 'conv/image');
-        x = op('Transpose', [image], 'conv/nchw', [intsAttr('perm', [0, 3, 1, 2])]);
-      }
       const [k, c, f] = [l.kernel, l.input[2], l.output[2]];
-      x = op('Conv', [x, constant(`conv/${i}/w`, [f, c, k, k], hwioToOihw(l.w, k, c, f)), constant(`conv/${i}/b`, [f], l.b)], `conv/${i}/conv`, [
-        intsAttr('kernel_shape', [k, k]),
-        intsAttr('strides', [l.stride, l.stride]),
-        intsAttr('pads', [l.pads.top, l.pads.left, l.pads.bottom, l.pads.right]),
-      ]);
-      x = op('Relu', [x], `conv/${i}/relu`);
-      lastConv = l.output;
-      return;
+      return [
+        { name: `${prefix}conv/${i}/w`, dims: [f, c, k, k], data: hwioToOihw(l.w, k, c, f) },
+        { name: `${prefix}conv/${i}/b`, dims: [f], data: l.b },
+      ];
     }
-    if (lastConv) {
-      const nhwc = op('Transpose', [x], 'conv/nhwc', [intsAttr('perm', [0, 2, 3, 1])]);
-      x = op('Reshape', [nhwc, constant('conv/flatten/shape', [2], BigInt64Array.of(-1n, BigInt(lastConv[0] * lastConv[1] * lastConv[2])))], 'conv/flatten');
-      lastConv = null;
-    }
-    const last = i === graph.layers.length - 1;
-    const name = last ? 'head' : `dense/${i}`;
-    const y = op('Gemm', [x, constant(`${name}/w`, [l.inputs, l.outputs], l.w), constant(`${name}/b`, [l.outputs], l.b)], last || l.activation === 'linear' ? name : `${name}/gemm`);
-    x = l.activation === 'linear' || last ? y : op(l.activation === 'tanh' ? 'Tanh' : 'Relu', [y], name);
+    const name = i === layers.length - 1 ? last : `${prefix}dense/${i}`;
+    return [
+      { name: `${name}/w`, dims: [l.inputs, l.outputs], data: l.w },
+      { name: `${name}/b`, dims: [l.outputs], data: l.b },
+    ];
   });
+}
 
-  const a = graph.action;
-  const actionSize = graph.layers[graph.layers.length - 1].kind === 'dense' ? (graph.layers[graph.layers.length - 1] as { outputs: number }).outputs : 0;
-  if (a.kind === 'argmax') {
-    op('ArgMax', ['head'], 'action', [intAttr('axis', 1), intAttr('keepdims', 0), intAttr('select_last_index', 0)]);
-  } else {
-    const low = op('Max', ['head', constant('action/low', [a.low.length], a.low)], 'action/at_least_low');
-    op('Min', [low, constant('action/high', [a.high.length], a.high)], 'action');
+export class OnnxGraph {
+  readonly nodes: Node[] = [];
+  readonly initializers: Tensor[] = [];
+  readonly inputs: ValueInfo[] = [];
+
+  constructor(private readonly m: OnnxModules) {}
+
+  get types() {
+    return this.m.onnx.TensorProto_DataType;
   }
 
-  const tensorType = (elemType: number, dims: (number | 'batch')[]) => ({
+  constant(name: string, dims: number[], data: Float32Array | BigInt64Array): string {
+    const type = data instanceof BigInt64Array ? this.types.INT64 : this.types.FLOAT;
+    this.initializers.push({ name, dims: dims.map(BigInt), dataType: type, rawData: new Uint8Array(data.slice().buffer as ArrayBuffer) });
+    return name;
+  }
+
+  input(name: string, elemType: number, dims: (number | 'batch')[]): string {
+    this.inputs.push({ name, type: tensorType(elemType, dims) });
+    return name;
+  }
+
+  op(opType: string, input: string[], output: string, attribute: Attribute[] = []): string {
+    this.nodes.push({ opType, input, output: [output], name: output, attribute });
+    return output;
+  }
+
+  int(name: string, i: number): Attribute {
+    return { name, type: this.m.onnx.AttributeProto_AttributeType.INT, i: BigInt(i) };
+  }
+
+  ints(name: string, ints: number[]): Attribute {
+    return { name, type: this.m.onnx.AttributeProto_AttributeType.INTS, ints: ints.map(BigInt) };
+  }
+
+  /**
+   * The layers on input `x` [batch, features]; the last layer's output is named `last`, the
+   * others' names start with `prefix`. Weights go through `weight` in ONNX's layout. Conv
+   * layers read `x` as NHWC rows; their output is flattened (h, w, c) before a dense layer or at the end.
+   */
+  layers(x: string, layers: LayerSpec[], last: string, weight: WeightSink, prefix = ''): string {
+    const ws = onnxWeights(layers, last, prefix);
+    let lastConv: [number, number, number] | null = null;
+    const flatten = (name: string) => {
+      const nhwc = this.op('Transpose', [x], `${prefix}conv/nhwc`, [this.ints('perm', [0, 2, 3, 1])]);
+      x = this.op('Reshape', [nhwc, this.constant(`${prefix}conv/flatten/shape`, [2], BigInt64Array.of(-1n, BigInt(lastConv![0] * lastConv![1] * lastConv![2])))], name);
+      lastConv = null;
+    };
+    layers.forEach((l, i) => {
+      if (l.kind === 'conv') {
+        if (!lastConv) {
+          const image = this.op('Reshape', [x, this.constant(`${prefix}conv/image/shape`, [4], BigInt64Array.of(-1n, ...l.input.map(BigInt)))], `${prefix}conv/image`);
+          x = this.op('Transpose', [image], `${prefix}conv/nchw`, [this.ints('perm', [0, 3, 1, 2])]);
+        }
+        x = this.op('Conv', [x, weight(ws[2 * i]), weight(ws[2 * i + 1])], `${prefix}conv/${i}/conv`, [
+          this.ints('kernel_shape', [l.kernel, l.kernel]),
+          this.ints('strides', [l.stride, l.stride]),
+          this.ints('pads', [l.pads.top, l.pads.left, l.pads.bottom, l.pads.right]),
+        ]);
+        x = this.op('Relu', [x], `${prefix}conv/${i}/relu`);
+        lastConv = l.output;
+        if (i === layers.length - 1) flatten(last);
+        return;
+      }
+      if (lastConv) flatten(`${prefix}conv/flatten`);
+      const name = i === layers.length - 1 ? last : `${prefix}dense/${i}`;
+      const y = this.op('Gemm', [x, weight(ws[2 * i]), weight(ws[2 * i + 1])], l.activation === 'linear' ? name : `${name}/gemm`);
+      x = l.activation === 'linear' ? y : this.op(l.activation === 'tanh' ? 'Tanh' : 'Relu', [y], name);
+    });
+    return x;
+  }
+
+  /** The model's bytes, with these outputs (name, element type, dims). */
+  encode(opts: { name: string; docString: string; producerVersion: string; outputs: { name: string; elemType: number; dims: (number | 'batch')[] }[]; metadata?: Record<string, string> }): Uint8Array {
+    const { create, toBinary } = this.m.protobuf;
+    const onnx = this.m.onnx;
+    const model = create(onnx.ModelProtoSchema, {
+      irVersion: IR_VERSION,
+      opsetImport: [{ domain: '', version: BigInt(ONNX_OPSET) }],
+      producerName: 'rl-zmq',
+      producerVersion: opts.producerVersion,
+      docString: opts.docString,
+      graph: {
+        name: opts.name,
+        node: this.nodes,
+        initializer: this.initializers,
+        input: this.inputs,
+        output: opts.outputs.map((o) => ({ name: o.name, type: tensorType(o.elemType, o.dims) })),
+      },
+      metadataProps: Object.entries(opts.metadata ?? {}).map(([key, value]) => ({ key, value })),
+    });
+    return toBinary(onnx.ModelProtoSchema, model);
+  }
+}
+
+function tensorType(elemType: number, dims: (number | 'batch')[]) {
+  return {
     value: {
       case: 'tensorType' as const,
       value: { elemType, shape: { dim: dims.map((d) => ({ value: d === 'batch' ? { case: 'dimParam' as const, value: 'batch' } : { case: 'dimValue' as const, value: BigInt(d) } })) } },
     },
-  });
+  };
+}
+
+/**
+ * `rl export --format onnx`: input `obs` float32 [batch, obsSize]; outputs `action` (int64
+ * [batch] for a Discrete space, float32 [batch, actionSize] for a Box one) and `head` (float32
+ * [batch, actionSize]). A Discrete action is ArgMax (the first on a tie, as the project's
+ * policy picks), a Box one Min(Max(mean, low), high).
+ */
+export async function onnxModel(graph: PolicyGraph): Promise<Uint8Array> {
+  const g = new OnnxGraph(await loadOnnxModules());
+  const FLOAT = g.types.FLOAT;
+  g.input('obs', FLOAT, ['batch', graph.obsSize]);
+  g.layers('obs', graph.layers, 'head', (w) => g.constant(w.name, w.dims, w.data));
+
+  const a = graph.action;
+  const actionSize = graph.layers[graph.layers.length - 1].kind === 'dense' ? (graph.layers[graph.layers.length - 1] as { outputs: number }).outputs : 0;
+  if (a.kind === 'argmax') {
+    g.op('ArgMax', ['head'], 'action', [g.int('axis', 1), g.int('keepdims', 0), g.int('select_last_index', 0)]);
+  } else {
+    const low = g.op('Max', ['head', g.constant('action/low', [a.low.length], a.low)], 'action/at_least_low');
+    g.op('Min', [low, g.constant('action/high', [a.high.length], a.high)], 'action');
+  }
   const m = graph.meta;
-  const model = create(onnx.ModelProtoSchema, {
-    irVersion: IR_VERSION,
-    opsetImport: [{ domain: '', version: BigInt(ONNX_OPSET) }],
-    producerName: 'rl-zmq',
-    producerVersion: m.packageVersion,
+  return g.encode({
+    name: `${m.algorithm}-${m.envId}-policy`,
     docString: `${m.algorithm} policy for ${m.envId}: obs -> action (greedy), head (${graph.head})`,
-    graph: {
-      name: `${m.algorithm}-${m.envId}-policy`,
-      node: nodes,
-      initializer: initializers,
-      input: [{ name: 'obs', type: tensorType(DataType.FLOAT, ['batch', graph.obsSize]) }],
-      output: [
-        { name: 'action', type: a.kind === 'argmax' ? tensorType(DataType.INT64, ['batch']) : tensorType(DataType.FLOAT, ['batch', actionSize]) },
-        { name: 'head', type: tensorType(DataType.FLOAT, ['batch', actionSize]) },
-      ],
-    },
-    metadataProps: [
-      { key: 'algorithm', value: m.algorithm },
-      { key: 'envId', value: m.envId },
-      { key: 'head', value: graph.head },
-      { key: 'checkpoint', value: m.checkpoint.path },
-      { key: 'packageVersion', value: m.packageVersion },
+    producerVersion: m.packageVersion,
+    outputs: [
+      { name: 'action', elemType: a.kind === 'argmax' ? g.types.INT64 : FLOAT, dims: a.kind === 'argmax' ? ['batch'] : ['batch', actionSize] },
+      { name: 'head', elemType: FLOAT, dims: ['batch', actionSize] },
     ],
+    metadata: { algorithm: m.algorithm, envId: m.envId, head: graph.head, checkpoint: m.checkpoint.path, packageVersion: m.packageVersion },
   });
-  return toBinary(onnx.ModelProtoSchema, model);
 }
 
 /** [k, k, c, f] (the project's window order, ky, kx, channel) -> [f, c, k, k] (ONNX's OIHW). */

@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { algorithmNamed, algorithms } from '../../algorithms';
 import { DEFAULT_POLICY, weightsFromState, type GreedyHeadKind, type ModelConfig, type NamedTensor } from '../../core/algorithm';
+import { convSpecs, type ConvSpec, type DenseSpec, type LayerSpec } from '../../core/forward';
 import { CheckpointError } from '../../core/errors';
 import type { SpaceSpec } from '../../core/spaces';
 import { loadCheckpoint, type CheckpointMetadata } from '../checkpoint';
@@ -15,31 +16,7 @@ import { PACKAGE_VERSION } from '../version';
  * weights, and the head as one layer). Nothing here uses tfjs.
  */
 
-/** One conv layer, relu after it: NHWC in and out, the filter HWIO flattened ([kernel, kernel, c, filters]). */
-export interface ConvSpec {
-  kind: 'conv';
-  input: [number, number, number];
-  output: [number, number, number];
-  kernel: number;
-  stride: number;
-  padding: 'valid' | 'same';
-  /** Zero pixels before and after along rows and columns (as TensorFlow pads 'same'). */
-  pads: { top: number; bottom: number; left: number; right: number };
-  w: Float32Array;
-  b: Float32Array;
-}
-
-/** y = act(x W + b), W [inputs, outputs] row-major. */
-export interface DenseSpec {
-  kind: 'dense';
-  inputs: number;
-  outputs: number;
-  activation: 'tanh' | 'relu' | 'linear';
-  w: Float32Array;
-  b: Float32Array;
-}
-
-export type LayerSpec = ConvSpec | DenseSpec;
+export type { ConvSpec, DenseSpec, LayerSpec };
 
 /** What the head's numbers are, and how the greedy action follows from them. */
 export type HeadKind = GreedyHeadKind;
@@ -92,17 +69,9 @@ export function readPolicyGraph(dir: string, policyId = DEFAULT_POLICY): PolicyG
   if (model.conv && model.conv.length > 0) {
     if (observationSpace.shape.length !== 3) throw new CheckpointError(`${dir}: model.conv needs Box(h, w, c) observations, the env's are Box(${observationSpace.shape.join(', ')})`);
     image = observationSpace.shape as [number, number, number];
-    let input = image;
-    model.conv.forEach((l, i) => {
-      const rows = axis(input[0], l.kernel, l.stride, l.padding);
-      const cols = axis(input[1], l.kernel, l.stride, l.padding);
-      const output: [number, number, number] = [rows.out, cols.out, l.filters];
-      const w = get(`conv/${i}/w`);
-      expectShape(dir, w, [l.kernel * l.kernel * input[2], l.filters], policyId);
-      layers.push({ kind: 'conv', input, output, kernel: l.kernel, stride: l.stride, padding: l.padding, pads: { top: rows.before, bottom: rows.after, left: cols.before, right: cols.after }, w: w.data, b: get(`conv/${i}/b`).data });
-      input = output;
-    });
-    features = input[0] * input[1] * input[2];
+    const conv = convSpecs(model, image, get, (w, shape) => expectShape(dir, w, shape, policyId));
+    layers.push(...conv.layers);
+    features = conv.output[0] * conv.output[1] * conv.output[2];
   }
 
   const algorithm = meta.algorithm;
@@ -175,14 +144,6 @@ function checkpointSpaces(dir: string, spaces: CheckpointMetadata['spaces'], env
 function unbounded(space: SpaceSpec): SpaceSpec {
   if (space.type !== 'Box') return space;
   return { ...space, low: space.low.map((x) => x ?? -Infinity), high: space.high.map((x) => x ?? Infinity) };
-}
-
-/** Outputs along one axis and the padding around it, as algorithms/common/conv.ts (and TensorFlow) lay them out. */
-function axis(size: number, kernel: number, stride: number, padding: 'valid' | 'same'): { out: number; before: number; after: number } {
-  if (padding === 'valid') return { out: Math.floor((size - kernel) / stride) + 1, before: 0, after: 0 };
-  const out = Math.ceil(size / stride);
-  const total = Math.max(0, (out - 1) * stride + kernel - size);
-  return { out, before: Math.floor(total / 2), after: total - Math.floor(total / 2) };
 }
 
 function expectShape(dir: string, w: NamedTensor, shape: number[], policyId: string): void {

@@ -20,6 +20,7 @@ import { batchExpectation } from '../transport/protocol';
 import { RunState } from './run-state';
 import { LocalSampler, samplerMetrics, type Sampler } from './sampler';
 import { WorkerPool } from './pool/worker-pool';
+import { inferenceEngine, policyOn } from '../inference/engine';
 import type { CleanUp } from './clean-up';
 
 export interface RunParts {
@@ -102,11 +103,12 @@ export async function wireRun(cfg: RunConfig, opts: WiringOptions, cleanUp: Clea
           workerTimeoutSeconds: w.workerTimeoutSeconds,
           maxWorkerRestarts: w.maxWorkerRestarts,
           heartbeatSeconds: w.heartbeatSeconds,
+          inference: w.inference,
           signal: opts.signal,
           log: opts.log,
         })
       : new LocalSampler(
-          new RolloutWorker({ workerId: 0, envId: cfg.env.id, envConfig: cfg.env.config, numEnvs: w.envsPerWorker, rolloutLength: w.rolloutLength, seed: cfg.seed, policy: module.createPolicy(spec, { slot: 0, numSlots: 1 }), spec }),
+          new RolloutWorker({ workerId: 0, envId: cfg.env.id, envConfig: cfg.env.config, numEnvs: w.envsPerWorker, rolloutLength: w.rolloutLength, seed: cfg.seed, policy: policyOn(w.inference, await inferenceEngine(w.inference, opts.log), spec, { slot: 0, numSlots: 1 }, (sp, ctx) => module.createPolicy(sp, ctx), opts.log), spec }),
           expectation,
         ),
     (s) => s.close(),

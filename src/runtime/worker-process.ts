@@ -5,6 +5,8 @@ import { DEFAULT_POLICY, type ParamsById, type PolicySpec, type TrajectoryBatch 
 import { EnvError } from '../../core/errors';
 import type { EnvTrust } from '../env-loader';
 import { PACKAGE_VERSION } from '../version';
+import type { ForwardEngine } from '../../core/forward';
+import { policyOn, type InferenceChoice } from '../inference/engine';
 import { RolloutWorker } from './rollout-worker';
 import { weightsProblem, type WeightShape } from './weights-check';
 import { WorkerEnvCode, type AskedCode, type EnvOutcome } from './worker-env';
@@ -27,6 +29,8 @@ export interface WorkerProcessOptions {
   insecure?: boolean;
   /** Where shipped env code is kept, by sha256 (`--cache-dir`). */
   cacheDir?: string;
+  /** `--inference`: what runs the policy's forward pass, and the engine it loaded (undefined: tfjs). */
+  inference?: { choice: InferenceChoice; engine: ForwardEngine | undefined };
   log: (line: string) => void;
 }
 
@@ -256,7 +260,8 @@ export class WorkerProcess {
     const size = expected.reduce((a, t) => a + t.shape.reduce((x, d) => x * d, 1), 0);
     if (size > MAX_MODEL_PARAMS) throw new EnvError(`the learner's model has ${size} parameters, more than the ${MAX_MODEL_PARAMS} whose weights fit in one message`);
     const setup = { ...msg.setup, envId };
-    const policy = algorithm.createPolicy(spec, { slot: setup.slot, numSlots: setup.numSlots });
+    const inference = this.opts.inference ?? { choice: 'tfjs', engine: undefined };
+    const policy = policyOn(inference.choice, inference.engine, spec, { slot: setup.slot, numSlots: setup.numSlots }, (sp, ctx) => algorithm.createPolicy(sp, ctx), this.opts.log);
     let rollout: RolloutWorker;
     try {
       rollout = new RolloutWorker({ workerId: msg.workerId, envId, envConfig: setup.envConfig, numEnvs: setup.numEnvs, rolloutLength: setup.rolloutLength, seed: setup.seed, policy, spec });

@@ -11,6 +11,8 @@ export interface SupervisorOptions {
   keys?: { pair: KeyPair; learnerKey: string };
   /** The run's env module's folder, if its env is a module: this learner spawned them, so they may load it (and nothing else of the disk). */
   envDir?: string;
+  /** `workers.inference`, for each process's `--inference`. */
+  inference?: string;
   maxRestarts: number;
   log: (line: string) => void;
   /** A slot's process is gone (`how`: its exit code or signal); called before any restart is planned. */
@@ -61,6 +63,7 @@ export class Supervisor {
     if (this.closed) return;
     const args = [path.join(__dirname, '..', '..', 'cli.js'), 'worker', '--connect', this.opts.connect, '--slot', String(slot)];
     if (this.opts.envDir) args.push('--env-dir', this.opts.envDir);
+    if (this.opts.inference) args.push('--inference', this.opts.inference);
     const env = { ...process.env };
     if (this.opts.keys) env.RL_WORKER_KEYS = JSON.stringify(this.opts.keys);
     // Its own process group: Ctrl-C in the terminal reaches the learner, which stops its workers.

@@ -36,6 +36,8 @@ export interface WorkerPoolOptions {
   workerTimeoutSeconds: number;
   maxWorkerRestarts: number;
   heartbeatSeconds: number;
+  /** `workers.inference` for the spawned workers (remote ones choose their own: `rl worker --inference`). */
+  inference?: string;
   /**
    * The run is told to stop (SIGTERM, Ctrl-C): collect() and next() stop waiting for batches
    * and throw `Interrupted`, at once while no worker is live, else once the iteration has had
@@ -137,6 +139,7 @@ export class WorkerPool implements Sampler {
       keys,
       envDir: ((m) => m && path.dirname(m.file))(parseModuleRef(opts.setup.envId)),
       maxRestarts: opts.maxWorkerRestarts,
+      inference: opts.inference,
       log: opts.log,
       onExit: (slot, how) => this.onExit(slot, how),
     });

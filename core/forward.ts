@@ -1,0 +1,103 @@
+import type { ModelConfig, NamedTensor, Observation } from './algorithm';
+
+/**
+ * A policy's forward pass as plain layers: what a sampling policy hands an inference engine
+ * other than tfjs (onnxruntime, `workers.inference`), and what `rl export` writes. The layers
+ * hold their weights; the engine builds its graph once from the layers' shapes and swaps the
+ * weights in when new ones arrive (`Forward.setWeights`).
+ */
+
+/** One conv layer, relu after it: NHWC in and out, the filter HWIO flattened ([kernel, kernel, c, filters]). */
+export interface ConvSpec {
+  kind: 'conv';
+  input: [number, number, number];
+  output: [number, number, number];
+  kernel: number;
+  stride: number;
+  padding: 'valid' | 'same';
+  /** Zero pixels before and after along rows and columns (as TensorFlow pads 'same'). */
+  pads: { top: number; bottom: number; left: number; right: number };
+  w: Float32Array;
+  b: Float32Array;
+}
+
+/** y = act(x W + b), W [inputs, outputs] row-major. */
+export interface DenseSpec {
+  kind: 'dense';
+  inputs: number;
+  outputs: number;
+  activation: 'tanh' | 'relu' | 'linear';
+  w: Float32Array;
+  b: Float32Array;
+}
+
+export type LayerSpec = ConvSpec | DenseSpec;
+
+/**
+ * A network from flat observations [rows, obsSize] (row-major h, w, c for an image): a trunk,
+ * then towers that each read the trunk's output, their last outputs side by side [rows, sum of
+ * the towers' outputs] (an actor-critic: the policy tower then the value tower).
+ */
+export interface ForwardNet {
+  obsSize: number;
+  /** The observations' element type: a uint8 image is converted to float at the network's input. */
+  obsDtype: 'float32' | 'uint8';
+  /** Conv layers first (their last output flattened row-major h, w, c), then dense layers; may be empty. */
+  trunk: LayerSpec[];
+  /** Dense layers each, at least one tower of at least one layer. */
+  towers: DenseSpec[][];
+}
+
+/** Floats per row of a net's output: the towers' last outputs. */
+export function netOutputs(net: ForwardNet): number {
+  return net.towers.reduce((a, t) => a + t[t.length - 1].outputs, 0);
+}
+
+/** One network built by an engine: outputs for `rows` observations, and new weights for the same shapes. */
+export interface Forward {
+  /** [rows * outputs], row-major; the caller may keep it. */
+  run(obs: Observation, rows: number): Float32Array;
+  /** The same layers' shapes with new weights (a broadcast): no rebuild. */
+  setWeights(net: ForwardNet): void;
+  dispose(): void;
+}
+
+/** An inference engine the runtime offers a sampling policy (`createPolicy`'s `ctx.engine`). */
+export interface ForwardEngine {
+  readonly name: string;
+  /** Why this engine cannot run `net`, or null when it can. */
+  unsupported(net: ForwardNet): string | null;
+  create(net: ForwardNet): Forward;
+}
+
+/** Outputs along one axis and the padding around it, as TensorFlow lays out 'valid' and 'same' (the odd pixel after). */
+export function convAxis(size: number, kernel: number, stride: number, padding: 'valid' | 'same'): { out: number; before: number; after: number } {
+  if (padding === 'valid') return { out: Math.floor((size - kernel) / stride) + 1, before: 0, after: 0 };
+  const out = Math.ceil(size / stride);
+  const total = Math.max(0, (out - 1) * stride + kernel - size);
+  return { out, before: Math.floor(total / 2), after: total - Math.floor(total / 2) };
+}
+
+/**
+ * The conv layers of `model.conv` over an `image`, their weights `conv/<i>/w` ([kernel^2 * c,
+ * filters], HWIO flattened) and `conv/<i>/b` from `get`; `check` sees each weight with the shape it must have.
+ */
+export function convSpecs(
+  model: Pick<ModelConfig, 'conv'>,
+  image: [number, number, number],
+  get: (name: string) => NamedTensor,
+  check: (w: NamedTensor, shape: number[]) => void = () => {},
+): { layers: ConvSpec[]; output: [number, number, number] } {
+  let input = image;
+  const layers = (model.conv ?? []).map((l, i) => {
+    const rows = convAxis(input[0], l.kernel, l.stride, l.padding);
+    const cols = convAxis(input[1], l.kernel, l.stride, l.padding);
+    const output: [number, number, number] = [rows.out, cols.out, l.filters];
+    const w = get(`conv/${i}/w`);
+    check(w, [l.kernel * l.kernel * input[2], l.filters]);
+    const spec: ConvSpec = { kind: 'conv', input, output, kernel: l.kernel, stride: l.stride, padding: l.padding, pads: { top: rows.before, bottom: rows.after, left: cols.before, right: cols.after }, w: w.data, b: get(`conv/${i}/b`).data };
+    input = output;
+    return spec;
+  });
+  return { layers, output: input };
+}
