@@ -13,6 +13,7 @@ import { recordEpisodes } from '../src/record';
 import { ffmpegAvailable, videoWriter } from '../src/video';
 import { loadConfig } from '../src/config/load';
 import { train } from '../src/runtime/learner';
+import { progress as readProgress } from './helpers/progress';
 
 /** Gymnasium's rgb_array sizes (width x height) for its envs; the grid envs' own. */
 const SIZES: Record<string, [number, number]> = {
@@ -194,7 +195,7 @@ describe('videos', () => {
     const runDir = path.join(tmp(), 'run');
     await train(cfg, { runDir, log: () => {} });
     assert.deepEqual(fs.readdirSync(path.join(runDir, 'videos')), ['iter_000002.gif']);
-    const progress = fs.readFileSync(path.join(runDir, 'progress.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const progress = readProgress(runDir);
     const gif = new GifReader(new Uint8Array(fs.readFileSync(path.join(runDir, 'videos', 'iter_000002.gif'))));
     // One episode, from the evaluation's first env: greedy, so its length is among the evaluated ones.
     assert.ok(gif.numFrames() - 1 >= progress[1].evalReturnMin && gif.numFrames() - 1 <= progress[1].evalReturnMax, `${gif.numFrames()} frames`);

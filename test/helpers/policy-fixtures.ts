@@ -1,5 +1,5 @@
-import { DEFAULT_POLICY, type ActResult, type Algorithm, type Observation, type PolicyParams, type PolicySpec, type SamplingPolicy, type Weights } from '../core/algorithm';
-import type { Rng } from '../core/rng';
+import { DEFAULT_POLICY, type ActResult, type Algorithm, type Observation, type PolicyParams, type PolicySpec, type SamplingPolicy, type Weights } from '../../core/algorithm';
+import type { Rng } from '../../core/rng';
 
 /** The single-agent policy's spec of a run (`policySpecs().default`). */
 export function specOf(algo: Pick<Algorithm, 'policySpecs'>): PolicySpec {
