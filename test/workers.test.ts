@@ -13,6 +13,7 @@ import { decodeLearnerMessage, encode } from '../src/transport/protocol';
 import { WorkerPool } from '../src/runtime/pool/worker-pool';
 import { cli, exited, root, startWorker } from './helpers/cli';
 import { progress } from './helpers/progress';
+import { until } from './helpers/until';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-workers-'));
 const small = ['workers.envsPerWorker=4', 'workers.rolloutLength=64', 'ppo.minibatchSize=128', 'ppo.numEpochs=4', 'ppo.lrSchedule=constant', 'workers.heartbeatSeconds=0.5'];
@@ -120,10 +121,8 @@ describe('Rollout workers', () => {
     const port = await freePort();
     const endpoint = `tcp://127.0.0.1:${port}`;
     const learnerKey = path.join(learnerKeys, 'public.key');
-    const bad = startWorker(['--connect', endpoint, '--keys', badKeys, '--learner-key', learnerKey]);
-    const ok = startWorker(['--connect', endpoint, '--keys', goodKeys, '--learner-key', learnerKey]);
     const lines: string[] = [];
-    const run = await train(config(['stop.iterations=2']), {
+    const running = train(config(['stop.iterations=2']), {
       runDir: path.join(tmp, 'curve'),
       bind: endpoint,
       curve: { pair: readKeyPair(learnerKeys), allowed: readAllowedKeys(allowedDir) },
@@ -132,6 +131,12 @@ describe('Rollout workers', () => {
         if (process.env.DEBUG_TEST) console.log(l);
       },
     });
+    // The unknown key first, and the allowed one once it is refused: else a loaded machine could start it after the run's end.
+    await until('the learner to listen', () => lines.some((l) => l.startsWith('listening for workers on ')), { ms: 30_000 });
+    const bad = startWorker(['--connect', endpoint, '--keys', badKeys, '--learner-key', learnerKey]);
+    await until('the learner to refuse the unknown key', () => lines.some((l) => l.startsWith('ZAP: refused')), { ms: 30_000, context: () => bad.out() });
+    const ok = startWorker(['--connect', endpoint, '--keys', goodKeys, '--learner-key', learnerKey]);
+    const run = await running;
     assert.deepEqual(progress(run.runDir).map((r) => r.liveWorkers), [1, 1]);
     assert.equal(lines.filter((l) => / joined; /.test(l)).length, 1);
     assert.ok(lines.some((l) => l.startsWith('ZAP: refused')), lines.join('\n'));

@@ -1,6 +1,6 @@
 /**
  * mocha's spec reporter, then a table of the time each test file took (its tests and hooks,
- * slowest first), so that slow tests are visible in CI. With RL_TEST_TIMES=FILE it also writes
+ * slowest first) where the run had several, so that slow tests are visible in CI. With RL_TEST_TIMES=FILE it also writes
  * the times and the counts there as JSON (a GroupResult), for the suite runner to merge groups. Works under
  * --parallel too: each test and hook carries its file and duration from the worker.
  */
@@ -27,7 +27,7 @@ class TimingReporter extends Mocha.reporters.Spec {
       const { passes, failures, pending } = runner.stats ?? { passes: 0, failures: 0, pending: 0 };
       if (process.env.RL_TEST_TIMES) fs.writeFileSync(process.env.RL_TEST_TIMES, JSON.stringify({ times, passes, failures, pending } satisfies GroupResult));
       // After the spec reporter's summary (it prints on the same event): hence the next tick.
-      process.nextTick(() => console.log(`\n${timingTable(times, 'time per test file (tests and hooks):')}\n`));
+      if (Object.keys(times).length > 1) process.nextTick(() => console.log(`\n${timingTable(times, 'time per test file (tests and hooks):')}\n`));
     });
   }
 }
