@@ -23,7 +23,7 @@ import './helpers/toy-register';
  * The algorithm conformance suite: what every registered algorithm module must do for the
  * runtime to run it unchanged, locally and on workers. Each case is one module on one env;
  * adding an algorithm means a folder under algorithms/, a registry line, and a case here.
- * `toy` (test/toy-algorithm.ts) is written only for this suite: a recurrent policy with a
+ * `toy` (test/helpers/toy-algorithm.ts) is written only for this suite: a recurrent policy with a
  * mask column, registered from outside algorithms/, to prove the seam carries one.
  */
 interface Case {

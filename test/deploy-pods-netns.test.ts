@@ -15,8 +15,8 @@ import { until as poll } from './helpers/until';
  * The pods of `rl deploy kubernetes` run outside containers (issue 14): the manifests are
  * written for a module env (the README's corridor) and read back from their YAML files; the
  * learner StatefulSet's pod and two pods of the workers' Deployment each run on a namespace
- * host of their own (test/netns.ts), with the volumes mounted where the manifests mount them
- * (test/pod-sandbox.ts: the Secret's and ConfigMap's files by their items and modes, a folder
+ * host of their own (test/helpers/netns.ts), with the volumes mounted where the manifests mount them
+ * (test/helpers/pod-sandbox.ts: the Secret's and ConfigMap's files by their items and modes, a folder
  * standing for the run dir's claim, emptyDirs), as the pods' user, on a read-only root. The
  * commands and args are the manifests', byte for byte: the program `rl` is a script running
  * node on dist/src/cli.js (the image links it), and the Service's DNS name is an /etc/hosts
