@@ -8,9 +8,9 @@
  *   node dist/test/helpers/run-suites.js        all: unit, then the parallel and the serial integration tests
  *
  * The parallel group runs RL_TEST_JOBS (2) files at a time, each in a mocha of its own (not mocha
- * --parallel, whose workers run file after file in one process: a file that loaded an env through
- * tsx left conformance.test.js a second copy of the algorithm registry there). A file's output is
- * printed whole when it ends.
+ * --parallel, whose workers run file after file in one process: there conformance.test.js once
+ * found an algorithm registry without its `toy`, state left by an earlier file, likely a module
+ * env loaded through tsx's namespaced require). A file's output is printed whole when it ends.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
