@@ -3,6 +3,7 @@
 // A crossing between folders is found on the resolved file (import-x/no-restricted-paths), so
 // every spelling of it fails (`../src/x`, `./../src/x`, `../envs/../src/x`, `require(...)`);
 // the packages a folder may not use are named (no-restricted-imports).
+import { readFileSync } from 'node:fs';
 import { createNodeResolver, importX } from 'eslint-plugin-import-x';
 import tseslint from 'typescript-eslint';
 
@@ -10,6 +11,7 @@ const WHY = {
   core: 'core/ is the leaf: the contract, errors, spaces and Rng import nothing of the project, tfjs or the runtime',
   envs: 'envs/ is plain TypeScript: it may import core/ only (no algorithms/, src/, tfjs, sockets or files)',
   algorithms: 'algorithms/ may import core/ and envs/, never the runtime (src/), sockets, processes or files',
+  unit: 'a unit test runs in-process (no processes, sockets, browsers or namespaces): list its file under "integration" in test/suites.json',
 };
 
 /** An import of one of `packages` (or a subpath of it); a `node:` module also without its prefix. */
@@ -22,6 +24,12 @@ function forbid(packages, why) {
 const zone = (target, from) => ({ target: `./${target}`, from: from.map((f) => `./${f}`), message: WHY[target] });
 
 const runtimeOnly = ['zeromq', 'node:child_process', 'node:net', 'node:fs', 'node:worker_threads'];
+
+// The test files test/suites.json lists as integration tests; every other test/*.test.ts is a unit test.
+const { integration } = JSON.parse(readFileSync(new URL('./test/suites.json', import.meta.url), 'utf8'));
+const integrationFiles = [...Object.keys(integration.serial), ...Object.keys(integration.parallel)].map((name) => `test/${name}.test.ts`);
+const outOfProcess = ['zeromq', 'node:child_process', 'node:net', 'node:http', 'node:https', 'node:dgram', 'node:worker_threads', 'playwright-core'];
+const outOfProcessHelpers = ['cli', 'free-port', 'hostile-learner', 'netns', 'pod-sandbox'].map((name) => `**/helpers/${name}`);
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'runs/**'] },
@@ -60,6 +68,13 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-misused-promises': 'error',
+    },
+  },
+  {
+    files: ['test/*.test.ts'],
+    ignores: integrationFiles,
+    rules: {
+      'no-restricted-imports': ['error', { ...forbid(outOfProcess, WHY.unit)[1], patterns: [...forbid(outOfProcess, WHY.unit)[1].patterns, { group: outOfProcessHelpers, message: WHY.unit }] }],
     },
   },
 );

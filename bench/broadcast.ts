@@ -16,7 +16,7 @@ import { makeEnv } from '../envs';
 import { selectBackend } from '../src/backend';
 import { loadConfig } from '../src/config/load';
 import { encode } from '../src/transport/protocol';
-import { freePort } from '../test/free-port';
+import { freePort } from '../test/helpers/free-port';
 import { median, writeBenchJson } from './bench-json';
 
 const root = path.resolve(__dirname, '..', '..');

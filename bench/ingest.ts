@@ -23,7 +23,7 @@ import { selectBackend } from '../src/backend';
 import { loadConfig } from '../src/config/load';
 import { WorkerPool } from '../src/runtime/pool/worker-pool';
 import * as protocol from '../src/transport/protocol';
-import { freePort } from '../test/free-port';
+import { freePort } from '../test/helpers/free-port';
 import { median, writeBenchJson } from './bench-json';
 
 const root = path.resolve(__dirname, '..', '..');

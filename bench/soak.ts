@@ -15,7 +15,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { freePort } from '../test/free-port';
+import { freePort } from '../test/helpers/free-port';
 import { writeBenchJson } from './bench-json';
 
 const root = path.resolve(__dirname, '..', '..');

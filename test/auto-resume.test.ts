@@ -6,25 +6,14 @@ import { autoResume, CHECKPOINT_FORMAT, listCheckpoints, loadCheckpoint, saveChe
 import { validateConfig } from '../src/config/load';
 import { acquireRunDir, runDirProblem } from '../src/run-dir';
 import { CheckpointError } from '../core/errors';
+import { fakeCheckpoint } from './helpers/fake-checkpoint';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-auto-resume-'));
-
-/**
- * A checkpoint's plain parts, for saveCheckpoint without a training run: `iteration` iterations of 100 steps,
- * in this version's format (or format 1, as the version before policy ids wrote it: weights under `weights/`).
- */
-function fakeCheckpoint(iteration: number, returns: number[] = [], format = CHECKPOINT_FORMAT) {
-  return {
-    metadata: { formatVersion: format, packageVersion: '0', algorithm: 'ppo', envId: 'CartPole-v1', iteration, envSteps: iteration * 100, wallSeconds: iteration, time: 'now', episodeReturnMean: null, config: {} },
-    algorithm: { tensors: [{ name: format === 1 ? 'weights/w' : 'weights/default/w', shape: [2], data: new Float32Array([1, iteration]) }], json: {} },
-    runtime: { iteration, envSteps: iteration * 100, wallSeconds: iteration, policyVersion: iteration, episodes: { returns, lengths: returns, total: returns.length }, workers: [] },
-  };
-}
 
 /** A run dir holding checkpoints of `iterations` (keep: all). */
 function runWith(name: string, iterations: number[], format = CHECKPOINT_FORMAT): string {
   const dir = path.join(tmp, name);
-  for (const i of iterations) saveCheckpoint(dir, fakeCheckpoint(i, [], format), 100);
+  for (const i of iterations) saveCheckpoint(dir, fakeCheckpoint(i, { format }), 100);
   return dir;
 }
 
@@ -158,7 +147,7 @@ describe('rl train --resume auto', () => {
 
   describe('stopMetAt(checkpoint, stop): a finished run restarted', () => {
     const stop = (s: Record<string, unknown>) => validateConfig({ algorithm: 'ppo', env: { id: 'CartPole-v1' }, evaluation: { every: 1 }, stop: s }).stop;
-    const ckpt = (iteration: number, returns: number[] = []): Checkpoint => ({ ...fakeCheckpoint(iteration, returns), dir: path.join(tmp, 'finished', 'checkpoints', `iter_${iteration}`) });
+    const ckpt = (iteration: number, returns: number[] = []): Checkpoint => ({ ...fakeCheckpoint(iteration, { returns }), dir: path.join(tmp, 'finished', 'checkpoints', `iter_${iteration}`) });
 
     it('names the stop rule that the checkpoint meets, and none when it is not met', () => {
       assert.equal(stopMetAt(ckpt(5), stop({ iterations: 5 })), 'iterations 5 >= 5');

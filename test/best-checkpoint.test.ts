@@ -1,16 +1,16 @@
 import { strict as assert } from 'node:assert';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { BEST_ASIDE, CHECKPOINT_FORMAT, bestCheckpoint, bestOnResume, recoverBest, saveBest, listCheckpoints, loadCheckpoint, readMetadata, resolveCheckpoint, saveCheckpoint, type Checkpoint } from '../src/checkpoint';
+import { BEST_ASIDE, bestCheckpoint, bestOnResume, recoverBest, saveBest, listCheckpoints, loadCheckpoint, readMetadata, resolveCheckpoint, saveCheckpoint } from '../src/checkpoint';
 import { loadConfig } from '../src/config/load';
 import { train } from '../src/runtime/learner';
 import { startViewServer } from '../src/view/server';
 import { ConfigError } from '../core/errors';
+import { rl, root } from './helpers/cli';
+import { fakeCheckpoint } from './helpers/fake-checkpoint';
+import { progress } from './helpers/progress';
 
-const root = path.resolve(__dirname, '..', '..');
-const cli = path.join(root, 'dist', 'src', 'cli.js');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-best-'));
 const quiet = { log: () => {} };
 // Small and quick: 4 envs x 64 steps per iteration, 3 greedy episodes per evaluation.
@@ -20,38 +20,9 @@ function config(overrides: string[]) {
   return loadConfig(path.join(root, 'configs', 'ppo-cartpole.yaml'), [...small, ...overrides]);
 }
 
-function progress(runDir: string): Record<string, number>[] {
-  return fs.readFileSync(path.join(runDir, 'progress.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-}
-
 /** The first row with the highest evalReturnMean: the one a strict "beats the best so far" keeps. */
 function bestRow(rows: Record<string, number>[]): Record<string, number> {
   return rows.filter((r) => typeof r.evalReturnMean === 'number').reduce((a, b) => (b.evalReturnMean > a.evalReturnMean ? b : a));
-}
-
-function rl(args: string[]) {
-  return spawnSync(process.execPath, [cli, ...args], { cwd: root, encoding: 'utf8' });
-}
-
-/** A small made-up checkpoint of `iteration`, its one tensor filled with `value` (to tell copies apart). */
-function fakeCheckpoint(iteration: number, value: number, evaluation?: { mean: number; iteration: number }): Omit<Checkpoint, 'dir'> {
-  return {
-    metadata: {
-      formatVersion: CHECKPOINT_FORMAT,
-      packageVersion: '0.1.0',
-      algorithm: 'ppo',
-      envId: 'CartPole-v1',
-      iteration,
-      envSteps: iteration * 100,
-      wallSeconds: iteration,
-      time: new Date(0).toISOString(),
-      episodeReturnMean: null,
-      config: {},
-      ...(evaluation ? { evaluation: { ...evaluation, std: 1, episodes: 3 } } : {}),
-    },
-    algorithm: { tensors: [{ name: 'weights/w', shape: [2], data: new Float32Array([value, value]) }], json: {} },
-    runtime: {},
-  };
 }
 
 function tensorValue(dir: string): number {
@@ -96,7 +67,7 @@ describe('The best checkpoint (checkpoint.best)', () => {
     ]);
     // A run without a best: its newest, silently, as before checkpoint.best.
     const plain = path.join(tmp, 'no-best');
-    saveCheckpoint(plain, fakeCheckpoint(2, 2), 5);
+    saveCheckpoint(plain, fakeCheckpoint(2), 5);
     said.length = 0;
     assert.equal(resolveCheckpoint(plain, { prefer: 'best', say }), path.join(plain, 'checkpoints', 'iter_000002'));
     assert.deepEqual(said, []);
@@ -150,11 +121,11 @@ describe('The best checkpoint (checkpoint.best)', () => {
 describe('Replacing the best checkpoint', () => {
   it('never leaves a run without a best when killed between setting the old one aside and renaming the new one in', () => {
     const runDir = path.join(tmp, 'swap');
-    saveBest(runDir, fakeCheckpoint(3, 3, { mean: 30, iteration: 3 }));
+    saveBest(runDir, fakeCheckpoint(3, { evaluation: { mean: 30, iteration: 3 } }));
     const ckpts = path.join(runDir, 'checkpoints');
     // What a kill after step 2 of saveBest leaves: the old best set aside, the new one complete in its temporary folder.
     fs.renameSync(path.join(ckpts, 'best'), path.join(ckpts, BEST_ASIDE));
-    saveCheckpoint(path.join(tmp, 'scratch'), fakeCheckpoint(5, 5), 1);
+    saveCheckpoint(path.join(tmp, 'scratch'), fakeCheckpoint(5), 1);
     fs.renameSync(path.join(tmp, 'scratch', 'checkpoints', 'iter_000005'), path.join(ckpts, '.tmp-best-999999'));
     assert.equal(fs.existsSync(path.join(ckpts, 'best')), false);
     // A reader still finds a best (the previous one), and takes it for a run dir.
@@ -165,19 +136,19 @@ describe('Replacing the best checkpoint', () => {
     assert.deepEqual(fs.readdirSync(ckpts).sort(), ['.tmp-best-999999', 'best']);
     assert.equal(tensorValue(bestCheckpoint(runDir)!), 3);
     // The next save removes the half-finished one and replaces the best.
-    saveBest(runDir, fakeCheckpoint(7, 7, { mean: 70, iteration: 7 }));
+    saveBest(runDir, fakeCheckpoint(7, { evaluation: { mean: 70, iteration: 7 } }));
     assert.deepEqual(fs.readdirSync(ckpts).sort(), ['best']);
     assert.equal(tensorValue(bestCheckpoint(runDir)!), 7);
   });
 
   it('takes the new best when killed after renaming it in but before deleting the old one', () => {
     const runDir = path.join(tmp, 'swap-late');
-    saveBest(runDir, fakeCheckpoint(3, 3, { mean: 30, iteration: 3 }));
+    saveBest(runDir, fakeCheckpoint(3, { evaluation: { mean: 30, iteration: 3 } }));
     const ckpts = path.join(runDir, 'checkpoints');
     // The old best aside, partly deleted (its tensors gone), the new one in place.
     fs.renameSync(path.join(ckpts, 'best'), path.join(ckpts, BEST_ASIDE));
     fs.rmSync(path.join(ckpts, BEST_ASIDE, 'tensors.bin'));
-    saveBest(path.join(tmp, 'new'), fakeCheckpoint(8, 8, { mean: 80, iteration: 8 }));
+    saveBest(path.join(tmp, 'new'), fakeCheckpoint(8, { evaluation: { mean: 80, iteration: 8 } }));
     fs.renameSync(path.join(tmp, 'new', 'checkpoints', 'best'), path.join(ckpts, 'best'));
     assert.equal(tensorValue(bestCheckpoint(runDir)!), 8);
     recoverBest(runDir);
@@ -187,7 +158,7 @@ describe('Replacing the best checkpoint', () => {
 
   it('on resume: keeps a best at or before the resumed iteration, drops one from an abandoned later branch', () => {
     const runDir = path.join(tmp, 'branch');
-    saveBest(runDir, fakeCheckpoint(6, 6, { mean: 60, iteration: 6 }));
+    saveBest(runDir, fakeCheckpoint(6, { evaluation: { mean: 60, iteration: 6 } }));
     assert.deepEqual(bestOnResume(runDir, 6), { mean: 60, std: 1, episodes: 3, iteration: 6 });
     assert.equal(bestCheckpoint(runDir), path.join(runDir, 'checkpoints', 'best'));
     assert.equal(bestOnResume(runDir, 4), undefined);

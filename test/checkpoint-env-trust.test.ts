@@ -1,5 +1,4 @@
 import { strict as assert } from 'node:assert';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
@@ -8,9 +7,8 @@ import { listCheckpoints } from '../src/checkpoint';
 import { loadConfig } from '../src/config/load';
 import { train } from '../src/runtime/learner';
 import { startViewServer } from '../src/view/server';
+import { rl, root } from './helpers/cli';
 
-const root = path.resolve(__dirname, '..', '..');
-const cli = path.join(root, 'dist', 'src', 'cli.js');
 const tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'rl-env-trust-')));
 // The env modules import the package by name, as a user's would (esbuild maps it for the page).
 fs.mkdirSync(path.join(tmp, 'node_modules'));
@@ -38,10 +36,6 @@ export class Counted {
 `,
   );
   return file;
-}
-
-function rl(args: string[]) {
-  return spawnSync(process.execPath, [cli, ...args], { cwd: root, encoding: 'utf8', timeout: 90_000, killSignal: 'SIGKILL' });
 }
 
 function get(base: string, url: string): Promise<{ status: number; body: string }> {

@@ -1,5 +1,4 @@
 import { strict as assert } from 'node:assert';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
@@ -11,16 +10,10 @@ import { checkTensorsFit } from '../src/checkpoint/fit';
 import { migrate } from '../src/checkpoint/migrate';
 import { startViewServer } from '../src/view/server';
 import { BadCheckpointError } from '../core/errors';
+import { rl, root } from './helpers/cli';
 
-const root = path.resolve(__dirname, '..', '..');
-const cli = path.join(root, 'dist', 'src', 'cli.js');
 const fixtures = path.join(root, 'test', 'fixtures', 'checkpoints');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-fixtures-'));
-
-function rl(args: string[]) {
-  // A timeout, so that a run that should have been refused but trains fails instead of hanging.
-  return spawnSync(process.execPath, [cli, ...args], { cwd: root, encoding: 'utf8', timeout: 90_000, killSignal: 'SIGKILL' });
-}
 
 /** A fresh copy of a committed fixture run dir (the commands write into a run dir; the fixture stays as committed). */
 function copyOf(fixture: string, name: string): string {

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -8,10 +8,10 @@ import { CHECKPOINT_FORMAT, listCheckpoints, loadCheckpoint, resolveCheckpoint, 
 import { CheckpointError } from '../core/errors';
 import { train } from '../src/runtime/learner';
 import { PACKAGE_VERSION } from '../src/version';
-import { readEvents } from './tfrecord-reader';
+import { readEvents } from './helpers/tfrecord-reader';
+import { cli, rl, root } from './helpers/cli';
+import { progress } from './helpers/progress';
 
-const root = path.resolve(__dirname, '..', '..');
-const cli = path.join(root, 'dist', 'src', 'cli.js');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-ckpt-'));
 const quiet = { log: () => {} };
 // Small and quick: 4 envs x 64 steps per iteration.
@@ -19,14 +19,6 @@ const small = ['workers.envsPerWorker=4', 'workers.rolloutLength=64', 'ppo.minib
 
 function config(overrides: string[]) {
   return loadConfig(path.join(root, 'configs', 'ppo-cartpole.yaml'), [...small, ...overrides]);
-}
-
-function progress(runDir: string): Record<string, number>[] {
-  return fs.readFileSync(path.join(runDir, 'progress.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-}
-
-function rl(args: string[]) {
-  return spawnSync(process.execPath, [cli, ...args], { cwd: root, encoding: 'utf8' });
 }
 
 describe('Checkpoints', () => {

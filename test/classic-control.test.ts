@@ -2,17 +2,11 @@ import { strict as assert } from 'node:assert';
 import { Acrobot, MountainCar, MountainCarContinuous, Pendulum, Rng, TimeLimit, envSpec, makeEnv, type Action, type Env } from '../envs';
 import { angleNormalize } from '../envs/pendulum';
 import { checkEnv } from '../src/check-env';
+import { assertClose } from './helpers/assert-close';
 
 // The literal numbers below come from python3 running Gymnasium's step functions
 // (classic_control/*.py, copied out without rendering) under NumPy, from the same states.
 const TOL = 1e-6; // observations are float32
-
-function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number, what: string): void {
-  assert.equal(actual.length, expected.length, `${what}: length`);
-  for (let i = 0; i < expected.length; i++) {
-    assert.ok(Math.abs(actual[i] - expected[i]) <= tol, `${what}[${i}]: ${actual[i]} vs ${expected[i]} (tolerance ${tol})`);
-  }
-}
 
 /** The env's physical state (float64), read through getState. */
 function physics(env: Env): number[] {

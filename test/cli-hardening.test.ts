@@ -1,41 +1,27 @@
 import { strict as assert } from 'node:assert';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { CHECKPOINT_FORMAT, checkpointDue, listCheckpoints, loadCheckpoint, saveCheckpoint } from '../src/checkpoint';
+import { checkpointDue, listCheckpoints, loadCheckpoint, saveCheckpoint } from '../src/checkpoint';
 import { loadConfig } from '../src/config/load';
 import { MAX_BATCH_ENVS, MAX_BATCH_LENGTH } from '../src/transport/limits';
 import { generateKeys, readKeyPair } from '../src/transport/curve';
 import { CheckpointError, ConfigError } from '../core/errors';
+import { rl, root } from './helpers/cli';
+import { fakeCheckpoint } from './helpers/fake-checkpoint';
 
-const root = path.resolve(__dirname, '..', '..');
-const cli = path.join(root, 'dist', 'src', 'cli.js');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-harden-'));
 const cartpole = path.join(root, 'configs', 'ppo-cartpole.yaml');
 // Small and quick: 4 envs x 64 steps per iteration.
 const small = ['workers.envsPerWorker=4', 'workers.rolloutLength=64', 'ppo.minibatchSize=64', 'ppo.numEpochs=1'].flatMap((o) => ['--set', o]);
-
-function rl(args: string[], opts: { node?: string[] } = {}) {
-  // A timeout, so that a run that should have been refused but trains (or waits for workers) fails instead of hanging.
-  return spawnSync(process.execPath, [...(opts.node ?? []), cli, ...args], { cwd: root, encoding: 'utf8', timeout: 90_000, killSignal: 'SIGKILL' });
-}
 
 /** A quick run of `config` into `runDir` through the CLI; asserts it succeeded. */
 function trainRun(config: string, runDir: string, extra: string[] = []) {
   const r = rl(['train', '--config', config, '--run-dir', runDir, ...small, '--set', 'stop.iterations=2', ...extra]);
   assert.equal(r.status, 0, r.stderr);
   return r;
-}
-
-/** A checkpoint's plain parts, for saveCheckpoint without a training run. */
-function fakeCheckpoint(iteration: number) {
-  return {
-    metadata: { formatVersion: CHECKPOINT_FORMAT, packageVersion: '0', algorithm: 'ppo', envId: 'CartPole-v1', iteration, envSteps: iteration, wallSeconds: 1, time: 'now', episodeReturnMean: null, config: {} },
-    algorithm: { tensors: [{ name: 'weights/w', shape: [2], data: new Float32Array([1, 2]) }], json: {} },
-    runtime: {},
-  };
 }
 
 describe('CLI hardening (issue 11)', () => {

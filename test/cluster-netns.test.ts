@@ -3,7 +3,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { generateKeys, keyFingerprint, readKeyPair } from '../src/transport/curve';
-import { type HostProcess, Hosts, netnsProblem, removeLeftovers } from './netns';
+import { type HostProcess, Hosts, netnsProblem, removeLeftovers } from './helpers/netns';
+import { progressSoFar } from './helpers/progress';
+import { until as poll } from './helpers/until';
 
 /**
  * The cluster path across hosts, not just processes: a learner host and two worker hosts,
@@ -44,31 +46,9 @@ function lastLineAbout(learner: HostProcess, host: string, pid: number): string 
   return learner.output().split('\n').filter((l) => l.includes(`(${host} pid ${pid}, `)).pop() ?? '';
 }
 
-function progress(runDir: string): Record<string, number>[] {
-  const file = path.join(runDir, 'progress.jsonl');
-  if (!fs.existsSync(file)) return [];
-  return fs
-    .readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .flatMap((l) => {
-      try {
-        return [JSON.parse(l)];
-      } catch {
-        return []; // a line being written
-      }
-    });
-}
-
 /** Polls `check` until it returns something other than undefined; past `ms`, fails with `what` and every process's output. */
-async function until<T>(hosts: Hosts, what: string, check: () => T | undefined, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = check();
-    if (v !== undefined) return v;
-    if (Date.now() > end) assert.fail(`waited ${ms / 1000} s for ${what}; the processes' output:\n${hosts.tails()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+function until<T>(hosts: Hosts, what: string, check: () => T | undefined, ms = 60_000): Promise<T> {
+  return poll(what, check, { ms, every: 100, context: () => `the processes' output:\n${hosts.tails()}` });
 }
 
 /** The learner's project: a TypeScript env with a local import and an import of the framework, and its configs. */
@@ -209,7 +189,7 @@ describe('A cluster of three namespace hosts (learner, w1, w2) on one switch, th
     learner = hosts!.exec('learner', learnerArgs('solve.yaml', path.join(tmp, 'run1')), { cwd: project, label: 'learner: rl train solve.yaml' });
     const code = await until(hosts!, 'run 1 to end', () => (learner!.running ? undefined : learner!.exitCode()), 120_000);
     assert.equal(code, 0, hosts!.tails());
-    const rows = progress(path.join(tmp, 'run1'));
+    const rows = progressSoFar(path.join(tmp, 'run1'));
     const last = rows[rows.length - 1];
     assert.ok(last.episodeReturnMean >= THRESHOLD, `final return ${last.episodeReturnMean} < ${THRESHOLD}\n${learner.tail()}`);
     assert.match(learner.output(), new RegExp(`^done: episodeReturnMean .* >= ${THRESHOLD}\\.`, 'm'), learner.tail());
@@ -265,7 +245,7 @@ describe('A cluster of three namespace hosts (learner, w1, w2) on one switch, th
     const runDir = path.join(tmp, 'run2');
     learner = hosts!.exec('learner', resumeArgs(runDir), { cwd: project, label: 'learner: rl train long.yaml' });
     const w2 = workers.good2;
-    await until(hosts!, 'run 2 to have an iteration with both workers', () => progress(runDir).find((r) => r.liveWorkers === 2), 90_000);
+    await until(hosts!, 'run 2 to have an iteration with both workers', () => progressSoFar(runDir).find((r) => r.liveWorkers === 2), 90_000);
     assert.doesNotMatch(learner.output(), /^resuming /m, 'a run dir without a checkpoint starts fresh');
     // pulled while w2 is a member (the learner's last word on it is that it joined)
     await until(hosts!, 'w2 to be a member', () => (/ joined; \d+ live$/.test(lastLineAbout(learner!, 'w2', w2.pid)) ? true : undefined));
@@ -276,15 +256,15 @@ describe('A cluster of three namespace hosts (learner, w1, w2) on one switch, th
       // any reason but a goodbye: `worker 1 (w2 pid 1063, 8 envs) sent nothing for 3 s; 1 live`
       const drop = new RegExp(`^worker \\d+ \\(w2 pid ${w2.pid}, \\d+ envs\\) (?!left;|joined;).*; \\d+ live$`, 'm');
       await until(hosts!, 'the learner to drop w2', () => (drop.test(since()) ? true : undefined));
-      const dropped = progress(runDir).length;
-      await until(hosts!, 'an iteration with one live worker after the drop', () => progress(runDir).slice(dropped).find((r) => r.liveWorkers === 1));
+      const dropped = progressSoFar(runDir).length;
+      await until(hosts!, 'an iteration with one live worker after the drop', () => progressSoFar(runDir).slice(dropped).find((r) => r.liveWorkers === 1));
     } finally {
       hosts!.link('w2', 'up');
     }
     const rejoin = new RegExp(`^worker \\d+ \\(w2 pid ${w2.pid}, \\d+ envs\\) joined; \\d+ live$`, 'm');
     await until(hosts!, 'w2 to join again', () => (rejoin.test(since()) ? true : undefined));
-    const back = progress(runDir).length;
-    await until(hosts!, 'an iteration with both workers after the rejoin', () => progress(runDir).slice(back).find((r) => r.liveWorkers === 2));
+    const back = progressSoFar(runDir).length;
+    await until(hosts!, 'an iteration with both workers after the rejoin', () => progressSoFar(runDir).slice(back).find((r) => r.liveWorkers === 2));
     assert.ok(w2.running, 'the w2 worker process exited');
   });
 
@@ -304,9 +284,9 @@ describe('A cluster of three namespace hosts (learner, w1, w2) on one switch, th
     }, 90_000);
     for (const pid of pids) await until(hosts!, `worker pid ${pid} to join the restarted learner`, () => (joinedLines(learner!).some((j) => j.pid === pid) ? true : undefined));
     // progress.jsonl was cut back to the checkpoint's iteration when the learner resumed: a later record is the new learner's
-    await until(hosts!, 'an iteration of the restarted learner with both workers', () => progress(runDir).find((r) => r.iteration > from && r.liveWorkers === 2));
+    await until(hosts!, 'an iteration of the restarted learner with both workers', () => progressSoFar(runDir).find((r) => r.iteration > from && r.liveWorkers === 2));
     for (const w of [workers.good1, workers.good2]) assert.ok(w.running, `${w.label} exited:\n${w.tail()}`);
-    const iterations = progress(runDir).map((r) => r.iteration);
+    const iterations = progressSoFar(runDir).map((r) => r.iteration);
     assert.deepEqual(iterations, iterations.map((_, i) => i + 1), 'progress.jsonl has a missing or duplicated iteration');
     learner!.kill('SIGTERM');
     await learner!.exited();

@@ -7,7 +7,7 @@ import { loadConfig } from '../src/config/load';
 import { ConfigError } from '../core/errors';
 import { MAX_ALIASES, MAX_CONFIG_BYTES, MAX_ENV_CONFIG_DEPTH, MAX_ENV_CONFIG_ENTRIES } from '../src/config/limits';
 import { decodeLearnerMessage, encode } from '../src/transport/protocol';
-import { everyLearnerMessage } from './protocol-fixtures';
+import { everyLearnerMessage } from './helpers/protocol-fixtures';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-config-'));
 

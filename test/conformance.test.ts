@@ -17,13 +17,13 @@ import { WorkerPool } from '../src/runtime/pool/worker-pool';
 import { RolloutWorker } from '../src/runtime/rollout-worker';
 import { batchExpectation, decodeLearnerMessage, encode, MessageRejected, validateBatch, type WorkerSetup } from '../src/transport/protocol';
 import { PACKAGE_VERSION } from '../src/version';
-import './toy-register';
+import './helpers/toy-register';
 
 /**
  * The algorithm conformance suite: what every registered algorithm module must do for the
  * runtime to run it unchanged, locally and on workers. Each case is one module on one env;
  * adding an algorithm means a folder under algorithms/, a registry line, and a case here.
- * `toy` (test/toy-algorithm.ts) is written only for this suite: a recurrent policy with a
+ * `toy` (test/helpers/toy-algorithm.ts) is written only for this suite: a recurrent policy with a
  * mask column, registered from outside algorithms/, to prove the seam carries one.
  */
 interface Case {
@@ -223,7 +223,7 @@ describe('algorithm conformance', function () {
         const lines: string[] = [];
         const policies = algo.policySpecs();
         const previous = process.env.NODE_OPTIONS;
-        process.env.NODE_OPTIONS = `${previous ?? ''} --require ${path.join(__dirname, 'toy-register.js')}`.trim();
+        process.env.NODE_OPTIONS = `${previous ?? ''} --require ${path.join(__dirname, 'helpers', 'toy-register.js')}`.trim();
         let pool: WorkerPool | undefined;
         try {
           pool = await WorkerPool.start({

@@ -1,14 +1,13 @@
 import { strict as assert } from 'node:assert';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadConfig } from '../src/config/load';
 import { localEnvId, moduleEnvId } from '../src/env-loader';
 import { train } from '../src/runtime/learner';
+import { rl, root } from './helpers/cli';
+import { progress } from './helpers/progress';
 
-const root = path.resolve(__dirname, '..', '..');
-const cli = path.join(root, 'dist', 'src', 'cli.js');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-envmod-'));
 const api = JSON.stringify(path.join(root, 'dist', 'src', 'index.js'));
 
@@ -43,10 +42,6 @@ export class ${name} {
 `,
   );
   return file;
-}
-
-function rl(args: string[]) {
-  return spawnSync(process.execPath, [cli, ...args], { cwd: root, encoding: 'utf8' });
 }
 
 describe('Custom environments', () => {
@@ -107,7 +102,7 @@ describe('Custom environments', () => {
     ]);
     const run = await train(cfg, { runDir: path.join(tmp, 'flaky'), log: (l) => lines.push(l) });
     assert.equal(run.iterations, 8);
-    const last = JSON.parse(fs.readFileSync(path.join(run.runDir, 'progress.jsonl'), 'utf8').trim().split('\n').pop()!);
+    const last = progress(run.runDir).at(-1)!;
     assert.ok(last.envErrors > 0, 'no env error was reported');
     const shown = lines.filter((l) => l.includes('the flaky env fell over'));
     assert.equal(shown.length, 1, shown.join('\n'));

@@ -6,15 +6,17 @@ import { parse } from 'yaml';
 import { deployKubernetes } from '../src/deploy/kubernetes';
 import { LOCK_FILE } from '../src/run-dir';
 import { keyFingerprint } from '../src/transport/curve';
-import { type HostProcess, Hosts, netnsProblem, removeLeftovers } from './netns';
-import { type ContainerSpec, imageSetup, podArgv, type PodSpec, type VolumeSources, volumeFolders } from './pod-sandbox';
+import { type HostProcess, Hosts, netnsProblem, removeLeftovers } from './helpers/netns';
+import { type ContainerSpec, imageSetup, podArgv, type PodSpec, type VolumeSources, volumeFolders } from './helpers/pod-sandbox';
+import { progressSoFar } from './helpers/progress';
+import { until as poll } from './helpers/until';
 
 /**
  * The pods of `rl deploy kubernetes` run outside containers (issue 14): the manifests are
  * written for a module env (the README's corridor) and read back from their YAML files; the
  * learner StatefulSet's pod and two pods of the workers' Deployment each run on a namespace
- * host of their own (test/netns.ts), with the volumes mounted where the manifests mount them
- * (test/pod-sandbox.ts: the Secret's and ConfigMap's files by their items and modes, a folder
+ * host of their own (test/helpers/netns.ts), with the volumes mounted where the manifests mount them
+ * (test/helpers/pod-sandbox.ts: the Secret's and ConfigMap's files by their items and modes, a folder
  * standing for the run dir's claim, emptyDirs), as the pods' user, on a read-only root. The
  * commands and args are the manifests', byte for byte: the program `rl` is a script running
  * node on dist/src/cli.js (the image links it), and the Service's DNS name is an /etc/hosts
@@ -67,18 +69,6 @@ function readObjects(dir: string, files: string[]): Objects {
   };
 }
 
-function progress(runDir: string): Record<string, number>[] {
-  const file = path.join(runDir, 'progress.jsonl');
-  if (!fs.existsSync(file)) return [];
-  return fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '').flatMap((l) => {
-    try {
-      return [JSON.parse(l)];
-    } catch {
-      return []; // a line being written
-    }
-  });
-}
-
 function checkpoints(runDir: string): string[] {
   const dir = path.join(runDir, 'checkpoints');
   return fs.existsSync(dir) ? fs.readdirSync(dir).filter((d) => /^iter_\d+$/.test(d)).sort() : [];
@@ -115,16 +105,9 @@ describe("The pods of rl deploy kubernetes, run outside containers: the manifest
   }
 
   /** Polls `check`; fails past `ms`, or at once when a pod that should run has stopped, with every pod's output. */
-  async function until<T>(what: string, check: () => T | undefined, ms = 90_000, running = () => [learner!, ...workers.map((w) => w.process)]): Promise<T> {
-    const end = Date.now() + ms;
-    for (;;) {
-      const v = check();
-      if (v !== undefined) return v;
-      const stopped = running().find((p) => !p.running);
-      if (stopped) assert.fail(`${stopped.label} stopped while waiting for ${what}; the pods' output:\n${hosts!.tails(40)}`);
-      if (Date.now() > end) assert.fail(`waited ${ms / 1000} s for ${what}; the pods' output:\n${hosts!.tails(40)}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+  function until<T>(what: string, check: () => T | undefined, ms = 90_000, running = () => [learner!, ...workers.map((w) => w.process)]): Promise<T> {
+    const stopped = () => running().find((p) => !p.running)?.label;
+    return poll(what, check, { ms, every: 100, context: () => `the pods' output:\n${hosts!.tails(40)}`, stop: () => (stopped() === undefined ? undefined : `${stopped()} stopped`) });
   }
 
   before(async function () {
@@ -181,7 +164,7 @@ checkpoint: { every: 3 }
     startWorker('w1', `${k8s.workersName}-6d5f8b9c7-a1b2c`);
     startWorker('w2', `${k8s.workersName}-6d5f8b9c7-d3e4f`);
     await until('the learner to start fresh', () => (/^--resume auto: \/var\/lib\/rl\/run holds no checkpoint; starting a fresh run$/m.test(learner!.output()) ? true : undefined));
-    await until('an iteration with both worker pods live', () => progress(runDir).find((p) => p.liveWorkers === 2));
+    await until('an iteration with both worker pods live', () => progressSoFar(runDir).find((p) => p.liveWorkers === 2));
     const bundled = /^env code for remote workers: env\.cjs bundled, .* sha256 ([0-9a-f]{12}) /m.exec(learner.output());
     assert.ok(bundled, `the learner ships the ConfigMap's bundle:\n${learner.tail()}`);
     const fingerprint = keyFingerprint(k8s.sources.secrets[Object.keys(k8s.sources.secrets)[0]]['learner-public.key'].trim());
@@ -223,7 +206,7 @@ checkpoint: { every: 3 }
       assert.match(learner.output(), new RegExp(`^worker \\d+ \\(${escape(w.pod)} pid 1, 4 envs\\) joined; \\d+ live$`, 'm'), `${w.pod} joined the restarted learner`);
       assert.equal(w.process.output().match(/: joined a run of the learner at /g)?.length, 2, `${w.pod}: one run per learner start\n${w.process.tail()}`);
     }
-    const rows = progress(runDir);
+    const rows = progressSoFar(runDir);
     assert.deepEqual(rows.map((r) => r.iteration), Array.from({ length: ITERATIONS }, (_, i) => i + 1), 'no iteration missing or twice');
     assert.ok(rows.slice(iteration).some((r) => r.liveWorkers === 2), 'the restarted learner trained with both worker pods');
   });

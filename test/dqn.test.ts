@@ -10,7 +10,7 @@ import { dqnStep, dqnWrittenOutGradient, minibatchTensors } from '../algorithms/
 import { tapeGradient, type GradientPath } from '../algorithms/common/gradient-step';
 import { nStepTransitions } from '../algorithms/common/nstep';
 import { EPSILON, QNetwork } from '../algorithms/dqn/q-network';
-import { paramsOf, specOf, weightsOf } from './policy-fixtures';
+import { paramsOf, specOf, weightsOf } from './helpers/policy-fixtures';
 import { ReplayBuffer, SumTree } from '../algorithms/common/replay';
 import { makeEnv, Rng } from '../envs';
 import { DEFAULT_POLICY, type ModelConfig, type TrajectoryBatch } from '../core/algorithm';
@@ -19,6 +19,7 @@ import { selectBackend } from '../src/backend';
 import { loadConfig } from '../src/config/load';
 import { train } from '../src/runtime/learner';
 import { RolloutWorker } from '../src/runtime/rollout-worker';
+import { progress } from './helpers/progress';
 
 const root = path.resolve(__dirname, '..', '..');
 const cli = path.join(root, 'dist', 'src', 'cli.js');
@@ -392,7 +393,7 @@ describe('DQN', () => {
   it('learns CartPole in a short local run, and rl evaluate scores the checkpoint greedily', async () => {
     const cfg = loadConfig(path.join(root, 'configs', 'dqn-cartpole.yaml'), ['stop.envSteps=12000', 'evaluation.every=1000', 'dqn.stepsPerIteration=1000', 'dqn.trainFrequency=4']);
     const run = await train(cfg, { runDir: path.join(tmp, 'local'), log: () => {} });
-    const rows = fs.readFileSync(path.join(run.runDir, 'progress.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const rows = progress(run.runDir);
     assert.equal(rows.length, 12);
     assert.ok(rows[0].episodeReturnMean < 40, `first iteration return ${rows[0].episodeReturnMean}`); // near-random play
     const r = spawnSync(process.execPath, [cli, 'evaluate', '--checkpoint', run.runDir, '--episodes', '20', '--json'], { cwd: root, encoding: 'utf8' });
@@ -407,7 +408,7 @@ describe('DQN', () => {
     const cfg = loadConfig(path.join(root, 'configs', 'dqn-cartpole-workers.yaml'), ['stop.envSteps=6000', 'evaluation.every=1000', 'dqn.stepsPerIteration=1000']);
     const lines: string[] = [];
     const run = await train(cfg, { runDir: path.join(tmp, 'workers'), log: (l) => lines.push(l) });
-    const rows = fs.readFileSync(path.join(run.runDir, 'progress.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const rows = progress(run.runDir);
     assert.ok(run.envSteps >= 6000, String(run.envSteps));
     assert.equal(rows[rows.length - 1].liveWorkers, 2);
     assert.ok(rows.every((r) => Number.isFinite(r.policyLagMean) && r.policyLagMean >= 0));

@@ -17,6 +17,7 @@ import {
   type StepResult,
 } from '../envs';
 import { EnvError } from '../core/errors';
+import { assertClose } from './helpers/assert-close';
 
 /** An env whose observation is the step count; it terminates at `terminateAt` (never, by default). */
 class CounterEnv implements Env {
@@ -44,13 +45,6 @@ class CounterEnv implements Env {
 
 function draws(rng: Rng, n: number): number[] {
   return Array.from({ length: n }, () => rng.random());
-}
-
-function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number, what: string): void {
-  assert.equal(actual.length, expected.length, `${what}: length`);
-  for (let i = 0; i < expected.length; i++) {
-    assert.ok(Math.abs(actual[i] - expected[i]) <= tol, `${what}[${i}]: ${actual[i]} vs ${expected[i]} (tolerance ${tol})`);
-  }
 }
 
 describe('spaces', () => {

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { makeEnv } from '../envs';
 import { selectBackend } from '../src/backend';
-import { savePolicy } from './export-fixture';
+import { savePolicy } from './helpers/export-fixture';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CLI = path.resolve(__dirname, '../src/cli.js');

@@ -9,7 +9,7 @@ import { selectBackend } from '../src/backend';
 import { exportPolicy } from '../src/export/export';
 import { jsPolicyModule } from '../src/export/js';
 import { CheckpointError, ConfigError } from '../core/errors';
-import { POLICY_CASES, savePolicy, type SavedPolicy } from './export-fixture';
+import { POLICY_CASES, savePolicy, type SavedPolicy } from './helpers/export-fixture';
 
 const N = 1000;
 const TOL = 1e-5;

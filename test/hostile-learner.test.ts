@@ -4,7 +4,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { cartPoleRun, HostileLearner, spawnWorker, withTensor } from './hostile-learner';
+import { startWorker } from './helpers/cli';
+import { cartPoleRun, HostileLearner, withTensor } from './helpers/hostile-learner';
 
 /** Text as the protocol carries code: a plain Uint8Array (a Buffer is refused as malformed). */
 const bytes = (text: string) => new Uint8Array(Buffer.from(text));
@@ -20,7 +21,7 @@ describe('rl worker against a hostile learner (over CURVE, the real protocol)', 
     return l;
   };
   const worker = (args: string[]) => {
-    const w = spawnWorker(args);
+    const w = startWorker(args);
     children.push(w.child);
     return w;
   };

@@ -6,7 +6,7 @@ import { makeEnv } from '../envs';
 import { BatchStream, impersonate, type Welcome } from '../bench/ingest-load';
 import { WorkerPool } from '../src/runtime/pool/worker-pool';
 import { batchExpectation, decodeLearnerMessage, decodeWorkerMessage, encode, type WorkerSetup } from '../src/transport/protocol';
-import { freePort } from './free-port';
+import { freePort } from './helpers/free-port';
 
 const root = path.resolve(__dirname, '..', '..');
 const params: ParamsById = { [DEFAULT_POLICY]: { weights: [{ name: 'w', shape: [1], data: new Float32Array(1) }], scalars: {} } };

@@ -12,7 +12,7 @@ import { listCheckpoints, loadCheckpoint } from '../src/checkpoint';
 import { loadConfig } from '../src/config/load';
 import { train } from '../src/runtime/learner';
 import { RolloutWorker } from '../src/runtime/rollout-worker';
-import { specOf } from './policy-fixtures';
+import { specOf } from './helpers/policy-fixtures';
 
 const root = path.resolve(__dirname, '..', '..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-fail-'));

@@ -1,14 +1,15 @@
 import { strict as assert } from 'node:assert';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { listCheckpoints, readMetadata } from '../src/checkpoint';
-import { freePort } from './free-port';
-import { readEvents } from './tfrecord-reader';
+import { freePort } from './helpers/free-port';
+import { readEvents } from './helpers/tfrecord-reader';
+import { cli, rl, root } from './helpers/cli';
+import { progress, progressSoFar } from './helpers/progress';
+import { until } from './helpers/until';
 
-const root = path.resolve(__dirname, '..', '..');
-const cli = path.join(root, 'dist', 'src', 'cli.js');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-learner-restart-'));
 
 /** Small CartPole PPO: 8 envs x 64 steps per iteration, a checkpoint after every one. */
@@ -29,12 +30,6 @@ function writeConfig(name: string, iterations: number): string {
     ].join('\n'),
   );
   return file;
-}
-
-/** The iteration records of a run dir's progress.jsonl. */
-function progress(runDir: string): Record<string, number>[] {
-  const text = fs.existsSync(path.join(runDir, 'progress.jsonl')) ? fs.readFileSync(path.join(runDir, 'progress.jsonl'), 'utf8') : '';
-  return text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l));
 }
 
 /** Every process a test starts, killed (SIGKILL) in `afterEach` whatever happened. */
@@ -62,21 +57,9 @@ function start(args: string[]) {
   return { child, out: () => out, exited, waitFor };
 }
 
-async function until(what: string, ms: number, ok: () => boolean): Promise<void> {
-  const end = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`not within ${ms} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 /** The host pids of the workers a learner logged as joined after output offset `from`. */
 function joinedPids(out: string, from = 0): number[] {
   return [...out.slice(from).matchAll(/worker \d+ \(\S+ pid (\d+), \d+ envs\) joined/g)].map((m) => Number(m[1]));
-}
-
-function rl(args: string[]) {
-  return spawnSync(process.execPath, [cli, ...args], { cwd: root, encoding: 'utf8', timeout: 90_000, killSignal: 'SIGKILL' });
 }
 
 describe('A learner restarted by its supervisor (rl train --resume auto)', function () {
@@ -145,7 +128,7 @@ describe('A learner restarted by its supervisor (rl train --resume auto)', funct
     const learner = start(['train', '--config', writeConfig('orphaned', 1000), '--run-dir', dir, '--bind', `tcp://127.0.0.1:${port}`, ...sets]);
     await learner.waitFor(/^listening for workers on/gm, 30_000);
     const worker = start(['worker', '--connect', `tcp://127.0.0.1:${port}`]);
-    await until('2 iterations', 60_000, () => progress(dir).length >= 2);
+    await until('2 iterations', () => progressSoFar(dir).length >= 2, { ms: 60_000 });
     worker.child.kill('SIGKILL');
     await worker.exited;
     const t = Date.now();
@@ -170,9 +153,9 @@ describe('A learner restarted by its supervisor (rl train --resume auto)', funct
     await first.waitFor(/holds no checkpoint; starting a fresh run/g, 30_000);
     const workers = [start(['worker', '--connect', `tcp://127.0.0.1:${port}`]), start(['worker', '--connect', `tcp://127.0.0.1:${port}`])];
     const workerPids = workers.map((w) => w.child.pid!).sort();
-    await until('both workers joined the first learner', 40_000, () => joinedPids(first.out()).length >= 2);
+    await until('both workers joined the first learner', () => joinedPids(first.out()).length >= 2, { ms: 40_000 });
     assert.deepEqual(joinedPids(first.out()).sort(), workerPids);
-    await until('a checkpoint of iteration >= 3', 60_000, () => {
+    await until('a checkpoint of iteration >= 3', () => {
       const last = listCheckpoints(dir).at(-1);
       return last !== undefined && Number(path.basename(last).slice('iter_'.length)) >= 3;
     });
@@ -189,9 +172,9 @@ describe('A learner restarted by its supervisor (rl train --resume auto)', funct
     assert.equal(Number(resumed[2]), resumedFrom.iteration);
     const training = await second.waitFor(/^training ppo on CartPole-v1/gm, 30_000);
     // The same processes, within a few heartbeats (1 s): each hears "unknown worker" and says hello again.
-    await until('both workers joined the restarted learner', 15_000, () => joinedPids(second.out(), training.index).length >= 2);
+    await until('both workers joined the restarted learner', () => joinedPids(second.out(), training.index).length >= 2, { ms: 15_000 });
     assert.deepEqual(joinedPids(second.out()).sort(), workerPids);
-    await until('an iteration past the checkpoint with 2 live workers', 30_000, () => progress(dir).some((r) => r.iteration > resumedFrom.iteration && r.liveWorkers === 2));
+    await until('an iteration past the checkpoint with 2 live workers', () => progressSoFar(dir).some((r) => r.iteration > resumedFrom.iteration && r.liveWorkers === 2), { ms: 30_000 });
 
     assert.equal(await second.exited, 0, second.out().slice(-4000));
     assert.match(second.out(), new RegExp(`^done: iterations ${iterations} >= ${iterations}\\.`, 'm'));

@@ -9,7 +9,7 @@ import type { SpaceSpec } from '../core/spaces';
 import { selectBackend } from '../src/backend';
 import { inferenceEngine, policyOn } from '../src/inference/engine';
 import { loadOnnxEngine } from '../src/inference/onnx-forward';
-import { toy } from './toy-algorithm';
+import { toy } from './helpers/toy-algorithm';
 
 const cartPole: SpaceSpec = { type: 'Box', shape: [4], low: [-5, -5, -5, -5], high: [5, 5, 5, 5] };
 const pendulum = { observationSpace: { type: 'Box', shape: [3], low: [-1, -1, -8], high: [1, 1, 8] } as SpaceSpec, actionSpace: { type: 'Box', shape: [1], low: [-2], high: [2] } as SpaceSpec };

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import { freePort } from './free-port';
+import { freePort } from './helpers/free-port';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zmq from 'zeromq';
@@ -12,6 +12,7 @@ import { SendQueue } from '../src/transport/send-queue';
 import { batchExpectation, decodeLearnerMessage, decodeWorkerMessage, encode, type LearnerMessage, type WorkerSetup } from '../src/transport/protocol';
 import { DEFAULT_POLICY, policySpecOf, type ParamsById, type TrajectoryBatch } from '../core/algorithm';
 import { PACKAGE_VERSION } from '../src/version';
+import { until } from './helpers/until';
 
 const root = path.resolve(__dirname, '..', '..');
 const spec = policySpecOf(
@@ -93,10 +94,6 @@ class HandWorker {
     if (this.beat) clearInterval(this.beat);
     this.dealer.close();
   }
-}
-
-async function until(what: string, ok: () => boolean, ms = 10_000): Promise<void> {
-  for (const end = Date.now() + ms; !ok(); await sleep(20)) if (Date.now() > end) throw new Error(`waited ${ms} ms for ${what}`);
 }
 
 /** `p`, or a rejection after `ms` (a hang fails the test instead of timing it out). */
@@ -210,7 +207,7 @@ describe('Worker pool over real sockets', () => {
         throw new Error(`${err.message}\n${lines.join('\n')}`);
       });
       assert.deepEqual(batches.map((b) => b.workerId), [good.workerId]);
-      await until('the peer given up', () => lines.some((l) => /^worker \d \(big pid 1, 4096 envs\) did not answer a sample request for 1 s; its unfinished batch is discarded; 1 live$/.test(l)), 3000);
+      await until('the peer given up', () => lines.some((l) => /^worker \d \(big pid 1, 4096 envs\) did not answer a sample request for 1 s; its unfinished batch is discarded; 1 live$/.test(l)), { ms: 3000 });
     } finally {
       evil.close();
       good?.close();
@@ -320,7 +317,7 @@ describe('Worker pool over real sockets', () => {
         d.connect(endpoint);
         void d.send('hello?').catch(() => {});
       }
-      await until('the refusal named', () => lines.some((l) => l.startsWith('refused a worker without CURVE keys')), 5000);
+      await until('the refusal named', () => lines.some((l) => l.startsWith('refused a worker without CURVE keys')), { ms: 5000 });
       await sleep(1000); // they retry: still once
       assert.equal(lines.filter((l) => l.startsWith('refused ')).length, 1, lines.join('\n'));
       assert.match(lines.find((l) => l.startsWith('refused '))!, /^refused a worker without CURVE keys \(started with --insecure\?\) at tcp:\/\/127\.0\.0\.1:\d+ \(\w+\); further ones are not logged$/);

@@ -9,7 +9,7 @@ import { makeEnv, Rng } from '../envs';
 import { selectBackend } from '../src/backend';
 import { RolloutWorker } from '../src/runtime/rollout-worker';
 import type { ModelConfig } from '../core/algorithm';
-import { actOn, specOf, weightsOf, withWeights } from './policy-fixtures';
+import { actOn, specOf, weightsOf, withWeights } from './helpers/policy-fixtures';
 import { NonFiniteError } from '../core/errors';
 import { ppoStep, ppoWrittenOutGradient, type PpoMinibatch } from '../algorithms/ppo/step';
 import { gradientPaths, tapeGradient, type GradientPath } from '../algorithms/common/gradient-step';

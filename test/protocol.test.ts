@@ -22,7 +22,7 @@ import {
   validateBatch,
 } from '../src/transport/protocol';
 import { ACTION_MASK, DEFAULT_POLICY, type PolicySpec, type TrajectoryBatch } from '../core/algorithm';
-import { everyLearnerMessage, everyWorkerMessage, makeBatch, makeParams, makeSetup, makeSpec } from './protocol-fixtures';
+import { everyLearnerMessage, everyWorkerMessage, makeBatch, makeParams, makeSetup, makeSpec } from './helpers/protocol-fixtures';
 
 const expect: BatchExpectation = { ...batchExpectation(makeSetup().policies, 1 << 20), maxNumEnvs: 8, maxLength: 64 };
 
@@ -452,7 +452,7 @@ describe('protocol', () => {
       // 256 MB: above what the largest message its limits accept decodes to (a welcome at the
       // fuzz's 16 MB frame limit: about 100 MB), below what one 16 MB frame of empty maps
       // builds when nothing bounds it (16M objects, about 1 GB: that frame kills such a process).
-      const r = spawnSync(process.execPath, ['--max-old-space-size=256', path.join(__dirname, 'protocol-fuzz.js'), '3000', '2024'], { encoding: 'utf8' });
+      const r = spawnSync(process.execPath, ['--max-old-space-size=256', path.join(__dirname, 'helpers', 'protocol-fuzz.js'), '3000', '2024'], { encoding: 'utf8' });
       assert.equal(r.status, 0, r.stderr.slice(-2000));
       const { outcomes } = JSON.parse(r.stdout) as { outcomes: Record<string, number> };
       // The mutations reach past the envelope: field checks, not just the decoder, reject them.

@@ -5,7 +5,7 @@ import { algorithms } from '../algorithms';
 import { policySpecOf, type ModelConfig } from '../core/algorithm';
 import { ConfigError } from '../core/errors';
 import { train } from '../src/runtime/learner';
-import './toy-register';
+import './helpers/toy-register';
 
 const root = path.resolve(__dirname, '..', '..');
 

@@ -1,18 +1,19 @@
 import { strict as assert } from 'node:assert';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { freePort } from './free-port';
+import { freePort } from './helpers/free-port';
 import { loadConfig } from '../src/config/load';
 import { train } from '../src/runtime/learner';
 import { generateKeys, keyFingerprint, readAllowedKeys, readKeyPair } from '../src/transport/curve';
+import { exited, root, startWorker } from './helpers/cli';
+import { progress } from './helpers/progress';
 
-const root = path.resolve(__dirname, '..', '..');
-const cli = path.join(root, 'dist', 'src', 'cli.js');
 const tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'rl-shipped-')));
 const project = path.join(tmp, 'project');
 const elsewhere = path.join(tmp, 'worker-home'); // the worker's working directory: no project there
+fs.mkdirSync(elsewhere, { recursive: true });
 
 /**
  * The learner's project: an env module with a local import and an import of this package
@@ -54,17 +55,6 @@ function config(iterations: number) {
   ]);
 }
 
-function startWorker(args: string[]): { child: ChildProcess; out: () => string } {
-  fs.mkdirSync(elsewhere, { recursive: true });
-  const child = spawn(process.execPath, [cli, 'worker', ...args], { cwd: elsewhere });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  return { child, out: () => out };
-}
-
-const exited = (child: ChildProcess) => new Promise<number | null>((r) => (child.exitCode !== null ? r(child.exitCode) : child.once('exit', (code) => r(code))));
-
 describe('Env code shipped to workers', function () {
   this.timeout(120_000);
   const learnerKeys = path.join(tmp, 'keys', 'learner');
@@ -90,7 +80,7 @@ describe('Env code shipped to workers', function () {
   it('runs run after run on one long-lived worker with --accept-code: new code after an edit, the cached one when unchanged', async () => {
     const port = await freePort();
     const cache = path.join(tmp, 'cache');
-    const w = startWorker(workerArgs(port, ['--accept-code', '--cache-dir', cache]));
+    const w = startWorker(workerArgs(port, ['--accept-code', '--cache-dir', cache]), { cwd: elsewhere });
     workers.push(w.child);
     const shas: string[] = [];
     for (const [i, reward] of [1, 2, 2].entries()) {
@@ -102,7 +92,7 @@ describe('Env code shipped to workers', function () {
       // A request that came while the worker fetched the code is answered, not lost (the worker is never dropped as silent).
       assert.ok(!lines.some((l) => / did not answer a sample request /.test(l)), lines.join('\n'));
       shas.push(/sha256 ([0-9a-f]{12})/.exec(bundled)![1]);
-      const rows = fs.readFileSync(path.join(run.runDir, 'progress.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      const rows = progress(run.runDir);
       assert.equal(rows.length, 2);
       assert.equal(rows[1].liveWorkers, 1);
       // Each step pays `reward` for action 1: a mean return above 10 * reward / 4 shows the edited code ran (random play gets 5 * reward).
@@ -128,8 +118,8 @@ describe('Env code shipped to workers', function () {
   it('refuses shipped code without --accept-code in one line, which the learner shows once, and the run goes on', async () => {
     writeProject(1);
     const port = await freePort();
-    const good = startWorker(workerArgs(port, ['--accept-code', '--cache-dir', path.join(tmp, 'cache-2')]));
-    const plain = startWorker(workerArgs(port, []));
+    const good = startWorker(workerArgs(port, ['--accept-code', '--cache-dir', path.join(tmp, 'cache-2')]), { cwd: elsewhere });
+    const plain = startWorker(workerArgs(port, []), { cwd: elsewhere });
     workers.push(good.child, plain.child);
     const lines: string[] = [];
     const running = train(config(3), { runDir: path.join(tmp, 'refused'), bind: `tcp://127.0.0.1:${port}`, curve: curve(), log: (l) => lines.push(l) });
@@ -139,7 +129,7 @@ describe('Env code shipped to workers', function () {
     assert.equal(said.length, 1, plain.out());
     assert.match(said[0], /^worker: refusing the learner's run: the learner ships its env code \(walk\.ts, sha256 [0-9a-f]{12}\); this worker runs shipped code only when started with --accept-code$/);
     assert.equal(lines.filter((l) => / refuses to run this run: the learner ships its env code .* only when started with --accept-code \(shown once; the run goes on with the other workers\)$/.test(l)).length, 1, lines.join('\n'));
-    const rows = fs.readFileSync(path.join(run.runDir, 'progress.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const rows = progress(run.runDir);
     assert.equal(rows.length, 3);
     assert.equal(rows[2].liveWorkers, 1);
     good.child.kill('SIGTERM');

@@ -8,7 +8,7 @@ import { envActions, Stepper } from '../envs/stepper';
 import { VectorEnv } from '../envs/vector-env';
 import { checkEnv } from '../src/check-env';
 import { registerEnv } from '../envs/registry';
-import { MaskedCorridor } from './toy-algorithm';
+import { MaskedCorridor } from './helpers/toy-algorithm';
 
 /** A corridor whose mask misbehaves after `badAt` steps: `kind` says how. */
 class BadMask extends MaskedCorridor {

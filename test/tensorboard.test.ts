@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { TensorBoardWriter } from '../src/tensorboard';
-import { crc32c, readEvents } from './tfrecord-reader';
+import { crc32c, readEvents } from './helpers/tfrecord-reader';
 
 describe('TensorBoardWriter', () => {
   let tmp: string;

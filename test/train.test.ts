@@ -6,18 +6,11 @@ import * as path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { train } from '../src/runtime/learner';
 import { loadConfig } from '../src/config/load';
+import { progress as readProgress } from './helpers/progress';
 
 const root = path.resolve(__dirname, '..', '..');
 const cli = path.join(root, 'dist', 'src', 'cli.js');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-train-'));
-
-function readProgress(runDir: string): Record<string, number>[] {
-  return fs
-    .readFileSync(path.join(runDir, 'progress.jsonl'), 'utf8')
-    .trim()
-    .split('\n')
-    .map((line) => JSON.parse(line));
-}
 
 function cartpole(overrides: string[]) {
   return loadConfig(path.join(root, 'configs', 'ppo-cartpole.yaml'), overrides);

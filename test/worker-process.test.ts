@@ -1,7 +1,6 @@
 import { strict as assert } from 'node:assert';
-import { type ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import { freePort } from './free-port';
+import { freePort } from './helpers/free-port';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zmq from 'zeromq';
@@ -15,29 +14,9 @@ import { ppo, ppoConfigSchema } from '../algorithms/ppo/ppo';
 import { makeEnv } from '../envs';
 import { selectBackend } from '../src/backend';
 import { PACKAGE_VERSION } from '../src/version';
+import { root, startWorker } from './helpers/cli';
 
-const root = path.resolve(__dirname, '..', '..');
-const cli = path.join(root, 'dist', 'src', 'cli.js');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-worker-process-'));
-
-/** `rl worker ARGS`, its output gathered; `waitFor` resolves at the first output line matching, or rejects after `ms`. */
-function startWorker(args: string[]) {
-  const child: ChildProcess = spawn(process.execPath, [cli, 'worker', ...args], { cwd: root });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const waitFor = async (re: RegExp, ms = 20_000): Promise<string> => {
-    const end = Date.now() + ms;
-    while (Date.now() < end) {
-      const m = re.exec(out);
-      if (m) return m[0];
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error(`no ${re} within ${ms} ms in:\n${out}`);
-  };
-  const exited = () => new Promise<number | null>((r) => (child.exitCode !== null ? r(child.exitCode) : child.once('exit', (code) => r(code))));
-  return { child, out: () => out, waitFor, exited };
-}
 
 /** What a real CartPole PPO learner would send a worker, for a hand-driven learner. */
 async function cartPoleSetup(patch: Partial<WorkerSetup> = {}): Promise<{ setup: WorkerSetup; params: ParamsById }> {

@@ -1,7 +1,6 @@
 import { strict as assert } from 'node:assert';
-import { type ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import { freePort } from './free-port';
+import { freePort } from './helpers/free-port';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zmq from 'zeromq';
@@ -12,9 +11,10 @@ import { train } from '../src/runtime/learner';
 import { generateKeys, readAllowedKeys, readKeyPair } from '../src/transport/curve';
 import { decodeLearnerMessage, encode } from '../src/transport/protocol';
 import { WorkerPool } from '../src/runtime/pool/worker-pool';
+import { cli, exited, root, startWorker } from './helpers/cli';
+import { progress } from './helpers/progress';
+import { until } from './helpers/until';
 
-const root = path.resolve(__dirname, '..', '..');
-const cli = path.join(root, 'dist', 'src', 'cli.js');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-workers-'));
 const small = ['workers.envsPerWorker=4', 'workers.rolloutLength=64', 'ppo.minibatchSize=128', 'ppo.numEpochs=4', 'ppo.lrSchedule=constant', 'workers.heartbeatSeconds=0.5'];
 const timingKeys = ['wallSeconds', 'envStepsPerSecond', 'sampleSeconds', 'updateSeconds', 'liveWorkers', 'rejectedMessages', 'workerRestarts', 'droppedBatches', 'otherLearnerBatches', 'envErrors', 'policyLagMean', 'ignoredRequests', 'rssMB', 'heapUsedMB', 'externalMB', 'numTensors'];
@@ -23,23 +23,9 @@ function config(overrides: string[]) {
   return loadConfig(path.join(root, 'configs', 'ppo-cartpole.yaml'), [...small, ...overrides]);
 }
 
-function progress(runDir: string): Record<string, number>[] {
-  return fs.readFileSync(path.join(runDir, 'progress.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-}
-
 function withoutTiming(rows: Record<string, number>[]) {
   return rows.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !timingKeys.includes(k))));
 }
-
-function startWorker(args: string[]): { child: ChildProcess; out: () => string } {
-  const child = spawn(process.execPath, [cli, 'worker', ...args], { cwd: root });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  return { child, out: () => out };
-}
-
-const exited = (child: ChildProcess) => new Promise<number | null>((r) => (child.exitCode !== null ? r(child.exitCode) : child.once('exit', (code) => r(code))));
 
 describe('Rollout workers', () => {
   it('give exactly the run of local mode: one worker process, same seed, same numbers', async () => {
@@ -135,10 +121,8 @@ describe('Rollout workers', () => {
     const port = await freePort();
     const endpoint = `tcp://127.0.0.1:${port}`;
     const learnerKey = path.join(learnerKeys, 'public.key');
-    const bad = startWorker(['--connect', endpoint, '--keys', badKeys, '--learner-key', learnerKey]);
-    const ok = startWorker(['--connect', endpoint, '--keys', goodKeys, '--learner-key', learnerKey]);
     const lines: string[] = [];
-    const run = await train(config(['stop.iterations=2']), {
+    const running = train(config(['stop.iterations=2']), {
       runDir: path.join(tmp, 'curve'),
       bind: endpoint,
       curve: { pair: readKeyPair(learnerKeys), allowed: readAllowedKeys(allowedDir) },
@@ -147,6 +131,12 @@ describe('Rollout workers', () => {
         if (process.env.DEBUG_TEST) console.log(l);
       },
     });
+    // The unknown key first, and the allowed one once it is refused: else a loaded machine could start it after the run's end.
+    await until('the learner to listen', () => lines.some((l) => l.startsWith('listening for workers on ')), { ms: 30_000 });
+    const bad = startWorker(['--connect', endpoint, '--keys', badKeys, '--learner-key', learnerKey]);
+    await until('the learner to refuse the unknown key', () => lines.some((l) => l.startsWith('ZAP: refused')), { ms: 30_000, context: () => bad.out() });
+    const ok = startWorker(['--connect', endpoint, '--keys', goodKeys, '--learner-key', learnerKey]);
+    const run = await running;
     assert.deepEqual(progress(run.runDir).map((r) => r.liveWorkers), [1, 1]);
     assert.equal(lines.filter((l) => / joined; /.test(l)).length, 1);
     assert.ok(lines.some((l) => l.startsWith('ZAP: refused')), lines.join('\n'));

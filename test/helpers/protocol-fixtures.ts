@@ -1,5 +1,5 @@
-import { DEFAULT_POLICY, type PolicyParams, type PolicySpec, type TrajectoryBatch, type Weights } from '../core/algorithm';
-import { PROTOCOL_VERSION, type LearnerMessage, type WorkerMessage, type WorkerSetup } from '../src/transport/protocol';
+import { DEFAULT_POLICY, type PolicyParams, type PolicySpec, type TrajectoryBatch, type Weights } from '../../core/algorithm';
+import { PROTOCOL_VERSION, type LearnerMessage, type WorkerMessage, type WorkerSetup } from '../../src/transport/protocol';
 
 /** Valid messages of every type, for the protocol's round-trip, rejection and fuzz tests. */
 

@@ -1,5 +1,5 @@
-import { DEFAULT_POLICY, type ActResult, type Algorithm, type Observation, type PolicyParams, type PolicySpec, type SamplingPolicy, type Weights } from '../core/algorithm';
-import type { Rng } from '../core/rng';
+import { DEFAULT_POLICY, type ActResult, type Algorithm, type Observation, type PolicyParams, type PolicySpec, type SamplingPolicy, type Weights } from '../../core/algorithm';
+import type { Rng } from '../../core/rng';
 
 /** The single-agent policy's spec of a run (`policySpecs().default`). */
 export function specOf(algo: Pick<Algorithm, 'policySpecs'>): PolicySpec {
@@ -25,3 +25,13 @@ export function withWeights(weights: Weights, scalars: Record<string, number> = 
 export function actOn(policy: Pick<SamplingPolicy, 'act'>, obs: Observation, numEnvs: number, rng: Rng, deterministic = false): ActResult {
   return policy.act({ obs, numEnvs, state: {}, episodeStarts: new Uint8Array(numEnvs), mask: null, rng, deterministic });
 }
+
+/** Always the same action: a real policy, if not a clever one. */
+export const constantPolicy = (action: number): SamplingPolicy => ({
+  act: ({ numEnvs }) => ({ actions: new Float32Array(numEnvs).fill(action), columns: {}, state: {} }),
+  setParams: () => {},
+  dispose: () => {},
+});
+
+/** What a feed-forward policy's spec says of stepping: no state, Box actions clipped. */
+export const feedForward = { state: [], boxActions: 'clip' as const };

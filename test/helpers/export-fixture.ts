@@ -1,15 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
-import { DEFAULT_POLICY, weightsToState, type ModelConfig, type PolicySpec, type Weights } from '../core/algorithm';
-import { Rng } from '../core/rng';
-import { spaceFromSpec } from '../core/spaces';
-import { algorithms } from '../algorithms';
-import type { ActorCritic, ActorCriticPolicy } from '../algorithms/ppo/actor-critic';
-import { QNetwork } from '../algorithms/dqn/q-network';
+import { DEFAULT_POLICY, weightsToState, type ModelConfig, type PolicySpec, type Weights } from '../../core/algorithm';
+import { Rng } from '../../core/rng';
+import { spaceFromSpec } from '../../core/spaces';
+import { algorithms } from '../../algorithms';
+import type { ActorCritic, ActorCriticPolicy } from '../../algorithms/ppo/actor-critic';
+import { QNetwork } from '../../algorithms/dqn/q-network';
 import { actOn } from './policy-fixtures';
-import { makeEnv } from '../envs';
-import { CHECKPOINT_FORMAT, saveCheckpoint } from '../src/checkpoint';
-import { validateConfig } from '../src/config/load';
-import { PACKAGE_VERSION } from '../src/version';
+import { makeEnv } from '../../envs';
+import { CHECKPOINT_FORMAT, saveCheckpoint } from '../../src/checkpoint';
+import { validateConfig } from '../../src/config/load';
+import { PACKAGE_VERSION } from '../../src/version';
 
 /**
  * Small untrained PPO and DQN policies with random weights, saved as real checkpoints, and the

@@ -17,9 +17,9 @@ import {
   type TensorShape,
   type TrajectoryBatch,
   type Weights,
-} from '../core/algorithm';
-import { Box, Discrete } from '../core/spaces';
-import type { Env, StepResult } from '../envs/env';
+} from '../../core/algorithm';
+import { Box, Discrete } from '../../core/spaces';
+import type { Env, StepResult } from '../../envs/env';
 
 /**
  * A third algorithm written only for the tests, to prove the seam: everything it is lives in

@@ -1,5 +1,5 @@
-import { registerAlgorithm } from '../algorithms';
-import { registerEnv } from '../envs/registry';
+import { registerAlgorithm } from '../../algorithms';
+import { registerEnv } from '../../envs/registry';
 import { MaskedCorridor, toy } from './toy-algorithm';
 
 /**

@@ -1,15 +1,15 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zmq from 'zeromq';
-import { DEFAULT_POLICY, type Weights } from '../core/algorithm';
-import { ppo, ppoConfigSchema } from '../algorithms/ppo/ppo';
-import { makeEnv } from '../envs';
-import { selectBackend } from '../src/backend';
-import { generateKeys } from '../src/transport/curve';
-import { batchExpectation, decodeWorkerMessage, encode, type BatchExpectation, type LearnerMessage, type WorkerMessage, type WorkerSetup } from '../src/transport/protocol';
-import { PACKAGE_VERSION } from '../src/version';
+import { DEFAULT_POLICY, type Weights } from '../../core/algorithm';
+import { ppo, ppoConfigSchema } from '../../algorithms/ppo/ppo';
+import { makeEnv } from '../../envs';
+import { selectBackend } from '../../src/backend';
+import { generateKeys } from '../../src/transport/curve';
+import { batchExpectation, decodeWorkerMessage, encode, type BatchExpectation, type LearnerMessage, type WorkerMessage, type WorkerSetup } from '../../src/transport/protocol';
+import { PACKAGE_VERSION } from '../../src/version';
+import { root } from './cli';
 import { freePort } from './free-port';
 
 /**
@@ -19,8 +19,6 @@ import { freePort } from './free-port';
  * (`send` to the last worker heard, `broadcast` on the PUB socket).
  */
 
-const root = path.resolve(__dirname, '..', '..');
-const cli = path.join(root, 'dist', 'src', 'cli.js');
 
 /**
  * What the fake learner says, in a learner's terms: a welcome may name the weights of its run
@@ -124,35 +122,6 @@ export class HostileLearner {
     this.router.close();
     this.pub.close();
   }
-}
-
-/** `rl worker ARGS` as a child process, its output gathered. */
-export function spawnWorker(args: string[]) {
-  const child: ChildProcess = spawn(process.execPath, [cli, 'worker', ...args], { cwd: root });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  /** The first output line matching `re`, or a rejection after `ms`. */
-  const waitFor = async (re: RegExp, ms = 20_000): Promise<string> => {
-    const end = Date.now() + ms;
-    while (Date.now() < end) {
-      const m = re.exec(out);
-      if (m) return m[0];
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    throw new Error(`no ${re} within ${ms} ms in:\n${out}`);
-  };
-  /** The exit code (null: killed by a signal), or a rejection after `ms`. */
-  const exited = (ms = 20_000) =>
-    new Promise<number | null>((resolve, reject) => {
-      if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);
-      const timer = setTimeout(() => reject(new Error(`the worker did not exit within ${ms} ms:\n${out}`)), ms);
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        resolve(code);
-      });
-    });
-  return { child, out: () => out, waitFor, exited };
 }
 
 /** A CartPole PPO policy of hidden layers `hiddenSizes` as a learner describes it to its workers, and its initial weights. */

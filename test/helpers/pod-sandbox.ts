@@ -4,7 +4,7 @@ import * as path from 'node:path';
 /**
  * A Kubernetes pod, as far as its process can tell, without a container runtime: what the
  * kubelet and the runtime would set up for one container of a manifest, done with mounts in
- * the process's own mount namespace (`Hosts.exec` of test/netns.ts gives it one, with its own
+ * the process's own mount namespace (`Hosts.exec` of test/helpers/netns.ts gives it one, with its own
  * network stack and host name). Each volume is a folder of this machine bind-mounted at its
  * `mountPath` (read-only where the manifest says), the Secret's and ConfigMap's files laid out
  * by the volume's `items` and modes; paths the image would have (/etc/rl, /var/lib/rl, /opt/rl)

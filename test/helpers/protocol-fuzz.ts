@@ -5,8 +5,8 @@
  * mutated, through both real decoders; seeded. Prints one JSON line: outcomes by kind, and
  * the process's peak RSS.
  */
-import { Rng } from '../core/rng';
-import { batchExpectation, decodeLearnerMessage, decodeWorkerMessage, encode, MessageRejected, type BatchExpectation, type WorkerMessage } from '../src/transport/protocol';
+import { Rng } from '../../core/rng';
+import { batchExpectation, decodeLearnerMessage, decodeWorkerMessage, encode, MessageRejected, type BatchExpectation, type WorkerMessage } from '../../src/transport/protocol';
 import { everyLearnerMessage, everyWorkerMessage, makeSetup, v } from './protocol-fixtures';
 
 const MAX_BYTES = 16 * 1024 * 1024;
