@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { algorithms, shippedAlgorithms } from '../algorithms';
 import { configPage, configSections, undescribedKeys, type ConfigSection } from '../src/docs/config-page';
-import './toy-register';
+import './helpers/toy-register';
 
 const root = path.resolve(__dirname, '..', '..');
 
