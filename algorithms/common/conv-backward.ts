@@ -4,17 +4,16 @@ import type { ConvPlan } from './conv';
 /**
  * A conv layer's gradients as forward convolutions. tfjs' wasm backend registers Conv2D
  * (XNNPACK) but no Conv2DBackpropFilter, and its Conv2DBackpropInput is a plain loop; measured
- * on wasm (32 x Nature CNN layers, ms, forward / tfjs' dx / this dx / this dW):
- * 84x84x4 8x8/4: 10.5 / - / - / 10.8; 20x20x32 4x4/2: 7.3 / 115 / see bench / 20;
- * 9x9x64 3x3/1: 5.2 / 54 / ~5 / 6.7. Both are exact (the same sums, in another order).
+ * on wasm (32 x Nature CNN layers, ms, forward / tfjs' dx / this dW):
+ * 84x84x4 8x8/4: 10.5 / - / 10.8; 20x20x32 4x4/2: 7.3 / 115 / 20; 9x9x64 3x3/1: 5.2 / 54 / 6.7. Both are exact (the same sums, in another order).
  *
  * With the layer y[oy, ox] = sum_{ky, kx} x[oy s + ky - padBefore, ox s + kx - padBefore] W[ky, kx]
  * (channels summed too), and dz the gradient by its output before the bias:
  *
  * dW[ky, kx, c, f] = sum_{b, oy, ox} x[b, oy s + ky, ox s + kx, c] dz[b, oy, ox, f]: a conv of x
  *   with the batch as channels ([c, h, w, b]) by dz as the filter ([oh, ow, b, f]) dilated by s.
- * dx = a stride-1 conv of dz, with s - 1 zeros put between its pixels and k - 1 - padBefore
- *   around, by W turned 180 degrees with its in and out channels swapped.
+ * dx = stride-1 convs of dz by W turned 180 degrees, its in and out channels swapped, one per
+ *   phase of the stride (convInputGrad).
  */
 
 /** dLoss/dW [k, k, c, f] of a layer with input `x` [b, h, w, c], given `dz` [b, oh, ow, f]. */
@@ -31,27 +30,55 @@ export function convFilterGrad(x: tf.Tensor4D, dz: tf.Tensor4D, l: ConvPlan): tf
   return tf.transpose(g, [1, 2, 0, 3]) as tf.Tensor4D;
 }
 
-/** dLoss/dx [b, h, w, c] of a layer with filter `filter` [k, k, c, f], given `dz` [b, oh, ow, f]. */
+/**
+ * dLoss/dx [b, h, w, c] of a layer with filter `filter` [k, k, c, f], given `dz` [b, oh, ow, f].
+ *
+ * With stride s, an input row i (padded: i + padBefore = q s + r) gets dz[q - t] W[r + s t] for
+ * t < kr = ceil(k / s): for each phase r a stride-1 conv of dz by the taps W[r::s] turned. All
+ * s x s phases go in one conv, as output channels (r_y, r_x, c), interleaved back into rows and
+ * columns as DepthToSpace does; no arithmetic on zeros (spacing dz out with zeros would be s^2
+ * times the work: 106 of 660 ms of a Nature CNN step, profiled).
+ */
 export function convInputGrad(dz: tf.Tensor4D, filter: tf.Tensor4D, l: ConvPlan): tf.Tensor4D {
   const { kernel: k, stride: s } = l.layer;
   const [b, oh, ow, f] = dz.shape;
-  let d: tf.Tensor4D = dz;
+  const [h, w, c] = l.input;
+  const kr = Math.ceil(k / s);
+  // The phase filters [kr, kr, f, s s c] gathered from W (and a 0 past its end, for taps past k).
+  const taps = tf.concat([tf.reshape(filter, [-1]), tf.zeros([1])]);
+  const turned = tf.reshape(tf.gather(taps, tf.tensor1d(phaseIndex(k, s, c, f), 'int32')), [kr, kr, f, s * s * c]) as tf.Tensor4D;
+  const padded = kr > 1 ? tf.pad(dz, [[0, 0], [kr - 1, kr - 1], [kr - 1, kr - 1], [0, 0]]) : dz;
+  let dx = tf.conv2d(padded, turned, 1, 'valid'); // [b, oh + kr - 1, ow + kr - 1, s s c]
   if (s > 1) {
-    // s - 1 zeros after each pixel, down then across: [b, oh s, ow s, f].
-    const zeros = tf.zeros([b, oh, s - 1, ow, f]);
-    d = tf.reshape(tf.concat([tf.reshape(d, [b, oh, 1, ow, f]), zeros], 2), [b, oh * s, ow, f]);
-    const zc = tf.zeros([b, oh * s, ow, s - 1, f]);
-    d = tf.reshape(tf.concat([tf.reshape(d, [b, oh * s, ow, 1, f]), zc], 3), [b, oh * s, ow * s, f]);
+    // DepthToSpace by a 4-D transpose: wasm's DepthToSpace kernel took 34 ms on [32, 10, 10, 128], this 1.
+    const [H, W] = [oh + kr - 1, ow + kr - 1];
+    dx = tf.reshape(tf.transpose(tf.reshape(dx, [b * H, W, s, s * c]), [0, 2, 1, 3]), [b, H * s, W * s, c]); // padded input rows from 0
   }
-  // Around it, k - 1 - padBefore before and what makes h + k - 1 after (a negative count crops).
-  const [h, w] = l.input;
-  const pads = [
-    [k - 1 - l.rows.padBefore, h + l.rows.padBefore - oh * s],
-    [k - 1 - l.cols.padBefore, w + l.cols.padBefore - ow * s],
-  ];
-  const crop = pads.map(([, after]) => Math.min(0, after));
-  if (crop[0] < 0 || crop[1] < 0) d = tf.slice(d, [0, 0, 0, 0], [b, oh * s + crop[0], ow * s + crop[1], f]);
-  d = tf.pad(d, [[0, 0], [pads[0][0], Math.max(0, pads[0][1])], [pads[1][0], Math.max(0, pads[1][1])], [0, 0]]);
-  const turned = tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D; // [k, k, f, c]
-  return tf.conv2d(d, turned, 1, 'valid');
+  // Rows padBefore .. padBefore + h - 1 of the padded input; rows no window reached get 0.
+  const [rows, cols] = [(oh + kr - 1) * s, (ow + kr - 1) * s];
+  const keep = [Math.min(h, rows - l.rows.padBefore), Math.min(w, cols - l.cols.padBefore)];
+  if (l.rows.padBefore > 0 || l.cols.padBefore > 0 || keep[0] !== rows || keep[1] !== cols) dx = tf.slice(dx, [0, l.rows.padBefore, l.cols.padBefore, 0], [b, keep[0], keep[1], c]);
+  if (keep[0] < h || keep[1] < w) dx = tf.pad(dx, [[0, 0], [0, h - keep[0]], [0, w - keep[1]], [0, 0]]);
+  return dx;
+}
+
+/** For the phase filter [u, v, f, (r_y, r_x, ch)] = W[r_y + s (kr - 1 - u), r_x + s (kr - 1 - v), ch, f]: its index in W flat, or k k c f (the 0) past the kernel. */
+function phaseIndex(k: number, s: number, c: number, f: number): Int32Array {
+  const kr = Math.ceil(k / s);
+  const index = new Int32Array(kr * kr * f * s * s * c);
+  let at = 0;
+  for (let u = 0; u < kr; u++) {
+    for (let v = 0; v < kr; v++) {
+      for (let o = 0; o < f; o++) {
+        for (let ry = 0; ry < s; ry++) {
+          for (let rx = 0; rx < s; rx++) {
+            const ky = ry + s * (kr - 1 - u);
+            const kx = rx + s * (kr - 1 - v);
+            for (let ch = 0; ch < c; ch++) index[at++] = ky < k && kx < k ? ((ky * k + kx) * c + ch) * f + o : k * k * c * f;
+          }
+        }
+      }
+    }
+  }
+  return index;
 }

@@ -61,7 +61,7 @@ export class QNetwork extends FlatModel {
    * `params.unpack()`). `inference`: no gradient needed, so fewer (fused) kernels.
    */
   forward(p: Tensors, obs: tf.Tensor, inference = false): tf.Tensor2D {
-    const x = this.encoder ? this.encoder.apply(p, obs) : obs;
+    const x = this.encoder ? (inference ? this.encoder.infer(p, obs) : this.encoder.apply(p, obs)) : obs;
     const h = inference ? this.body.infer(p, x) : this.body.apply(p, x);
     const head = (d: Dense) => (inference ? d.infer(p, h, 'linear') : d.apply(p, h));
     const out = head(this.head);

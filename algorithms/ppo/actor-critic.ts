@@ -134,7 +134,7 @@ export class ActorCriticPolicy implements SamplingPolicy {
     const cols = net.actionSize + 1;
     const out = tf.tidy(() => {
       let h: tf.Tensor = tf.tensor2d(obs, [numEnvs, net.obsSize]);
-      if (net.encoder) h = net.encoder.apply(fused.conv, h); // the conv layers are shared: nothing to fuse
+      if (net.encoder) h = net.encoder.infer(fused.conv, h); // the conv layers are shared: nothing to fuse
       fused.hidden.forEach((l) => (h = activate(tf.add(tf.matMul(h as tf.Tensor2D, l.w), l.b), this.spec.model.activation)));
       return tf.add(tf.matMul(h as tf.Tensor2D, fused.out.w), fused.out.b);
     });
