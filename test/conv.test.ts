@@ -139,6 +139,20 @@ describe('ConvEncoder on the wasm backend', () => {
     params.dispose();
   });
 
+  it('reads uint8 observations (bytes, as an int32 tensor) as the floats they stand for, in training and inference', () => {
+    const { params, encoder } = makeEncoder([6, 5, 2], [conv(3, 3)]);
+    const bytes = Uint8Array.from({ length: 2 * 60 }, (_, i) => (i * 37) % 256);
+    const [a, b, c] = tf.tidy(() => {
+      const p = params.unpack();
+      return [encoder.apply(p, tf.tensor2d(bytes, [2, 60], 'int32')), encoder.infer(p, tf.tensor2d(bytes, [2, 60], 'int32')), encoder.apply(p, tf.tensor2d(Float32Array.from(bytes), [2, 60]))];
+    });
+    assert.equal(a.dtype, 'float32');
+    close(a.dataSync(), c.dataSync(), 'apply');
+    close(b.dataSync(), c.dataSync(), 'infer');
+    tf.dispose([a, b, c]);
+    params.dispose();
+  });
+
   it('makes no tensors of its own: its memory is its parameters and the activations of a pass', () => {
     const tensors = tf.memory().numTensors;
     const params = new FlatParams();

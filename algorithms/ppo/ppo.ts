@@ -5,7 +5,7 @@ import { seedStreams } from '../../core/seed-streams';
 import { ActorCritic, ActorCriticPolicy } from './actor-critic';
 import { computeGae } from '../common/gae';
 import { optimizerFromState, optimizerToState, setLearningRate } from '../common/optimizer';
-import { concatFloat32, explainedVariance, shuffle } from '../common/util';
+import { concatBytes, concatFloat32, explainedVariance, shuffle } from '../common/util';
 import type { PpoLossMetrics } from './loss';
 import { gatherMinibatch, ppoStep, type PpoRollout } from './step';
 import { ppoConfigSchema, type PpoConfig } from './config';
@@ -152,11 +152,14 @@ export class Ppo implements Algorithm {
         gamma: this.cfg.gamma,
         lambda: this.cfg.gaeLambda,
       });
-      return { obs: batch.obs instanceof Float32Array ? batch.obs : Float32Array.from(batch.obs), actions: batch.actions, logp: batch.columns.logp as Float32Array, values, advantages, returns };
+      // uint8 frames stay bytes for a conv encoder, which widens them at its input (a quarter of the memory).
+      const obs = batch.obs instanceof Float32Array || (net.encoder && batch.obs instanceof Uint8Array) ? batch.obs : Float32Array.from(batch.obs);
+      return { obs, actions: batch.actions, logp: batch.columns.logp as Float32Array, values, advantages, returns };
     });
-    const join = (k: keyof (typeof parts)[0]) => concatFloat32(parts.map((p) => p[k]));
+    const join = (k: Exclude<keyof (typeof parts)[0], 'obs'>) => concatFloat32(parts.map((p) => p[k]));
+    const obs = parts.map((p) => p.obs);
     return {
-      obs: join('obs'),
+      obs: obs.every((o) => o instanceof Uint8Array) ? concatBytes(obs as Uint8Array[]) : concatFloat32(obs.map((o) => (o instanceof Float32Array ? o : Float32Array.from(o)))),
       actions: join('actions'),
       logp: join('logp'),
       values: join('values'),

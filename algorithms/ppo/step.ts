@@ -7,7 +7,8 @@ import type { PpoConfig } from './config';
 
 /** The update's rows, every batch joined: what a minibatch is drawn from. */
 export interface PpoRollout {
-  obs: Float32Array;
+  /** Bytes when the env's observations are uint8 and the network reads them (a conv encoder): widened at its input. */
+  obs: Float32Array | Uint8Array;
   actions: Float32Array;
   logp: Float32Array;
   values: Float32Array;
@@ -17,7 +18,7 @@ export interface PpoRollout {
 
 /** One minibatch's rows, gathered; `actions` one-hot (Discrete) or raw (Box), `advantages` normalised if asked. */
 export interface PpoMinibatch {
-  obs: Float32Array;
+  obs: Float32Array | Uint8Array;
   actions: Float32Array;
   advantages: Float32Array;
   oldLogp: Float32Array;
@@ -31,7 +32,7 @@ export function gatherMinibatch(net: ActorCritic, data: PpoRollout, idx: Int32Ar
   const obsSize = net.obsSize;
   const actSize = net.actionSize;
   const mb: PpoMinibatch = {
-    obs: new Float32Array(b * obsSize),
+    obs: data.obs instanceof Uint8Array ? new Uint8Array(b * obsSize) : new Float32Array(b * obsSize),
     actions: new Float32Array(b * actSize),
     advantages: new Float32Array(b),
     oldLogp: new Float32Array(b),
@@ -72,7 +73,7 @@ export function ppoStep(net: ActorCritic, optimizer: tf.Optimizer, mb: PpoMiniba
 export function minibatchTensors(net: ActorCritic, mb: PpoMinibatch): PpoBatch {
   const b = mb.advantages.length;
   return {
-    obs: tf.tensor2d(mb.obs, [b, net.obsSize]),
+    obs: tf.tensor2d(mb.obs, [b, net.obsSize], mb.obs instanceof Uint8Array ? 'int32' : 'float32'), // bytes: the encoder casts them
     actions: tf.tensor2d(mb.actions, [b, net.actionSize]),
     advantages: tf.tensor1d(mb.advantages),
     oldLogp: tf.tensor1d(mb.oldLogp),
