@@ -83,18 +83,20 @@ describe('PPO', () => {
     params.dispose();
   });
 
-  it('gives the same gradient and metrics by the tape as by the written-out path on a seeded minibatch (discrete and Gaussian, shared and separate towers)', () => {
+  it('gives the same gradient and metrics by the tape as by the written-out path on a seeded minibatch (discrete and Gaussian, shared and separate towers, conv layers)', () => {
     const rng = new Rng(11);
     const cases = [
-      ['CartPole-v1', false, null],
-      ['CartPole-v1', true, 0.2],
-      ['Pendulum-v1', false, 0.2],
-      ['Pendulum-v1', true, null],
+      ['CartPole-v1', false, null, []],
+      ['CartPole-v1', true, 0.2, []],
+      ['Pendulum-v1', false, 0.2, []],
+      ['Pendulum-v1', true, null, []],
+      ['Catch', false, 0.2, convModel.conv!],
+      ['Catch', true, null, convModel.conv!],
     ] as const;
-    for (const [envId, sharedLayers, clipRangeVf] of cases) {
+    for (const [envId, sharedLayers, clipRangeVf, conv] of cases) {
       const env = makeEnv(envId);
       const spec = { observationSpace: env.observationSpace.toSpec(), actionSpace: env.actionSpace.toSpec() };
-      const net = new ActorCritic(spec, { hiddenSizes: [8, 8], activation: 'tanh', sharedLayers }, 4, -0.3);
+      const net = new ActorCritic(spec, { hiddenSizes: [8, 8], activation: 'tanh', sharedLayers, conv: [...conv] }, 4, -0.3);
       const cfg = ppoConfigSchema.parse({ clipRange: 0.2, clipRangeVf, entCoef: 0.05, vfCoef: 0.5 });
       const B = 24;
       const t = tf.tidy(() => {
@@ -115,7 +117,7 @@ describe('PPO', () => {
         return read;
       });
       assert.equal(tf.memory().numTensors, before);
-      const label = `${envId} shared ${sharedLayers} clipRangeVf ${clipRangeVf}`;
+      const label = `${envId} shared ${sharedLayers} clipRangeVf ${clipRangeVf} conv layers ${conv.length}`;
       assert.ok(tape.metrics.clipFraction > 0 && tape.metrics.clipFraction < 1, `${label}: clip fraction ${tape.metrics.clipFraction}: both sides of the clip should be tested`);
       assert.equal(mine.grad.length, tape.grad.length);
       const worst = Math.max(...Array.from(mine.grad, (v, i) => Math.abs(v - tape.grad[i])));
@@ -216,10 +218,12 @@ describe('PPO', () => {
     for (const gradientPath of gradientPaths) await assertNoLeak(makePpo({ gradientPath }));
   });
 
-  it('leaks no tensors across an update, a weight sync and sampling with a conv encoder on Catch (which takes the tape even when writtenOut is asked)', async () => {
-    const made = makePpo({ gradientPath: 'writtenOut' }, { envId: 'Catch', model: convModel });
-    assert.deepEqual(weightsOf(made.algo).slice(0, 4).map((w) => [w.name, w.shape]), [['conv/0/w', [9, 4]], ['conv/0/b', [4]], ['conv/1/w', [36, 4]], ['conv/1/b', [4]]]);
-    await assertNoLeak(made);
+  it('leaks no tensors across an update, a weight sync and sampling with a conv encoder on Catch, by either gradient path', async () => {
+    for (const gradientPath of gradientPaths) {
+      const made = makePpo({ gradientPath }, { envId: 'Catch', model: convModel });
+      assert.deepEqual(weightsOf(made.algo).slice(0, 4).map((w) => [w.name, w.shape]), [['conv/0/w', [9, 4]], ['conv/0/b', [4]], ['conv/1/w', [36, 4]], ['conv/1/b', [4]]]);
+      await assertNoLeak(made);
+    }
   });
 
   it('changes the weights with an update, and a worker given them acts like the learner', async () => {

@@ -94,6 +94,28 @@ export class ConvEncoder {
     return tf.reshape(h, [b, this.outputSize]);
   }
 
+  /** `infer`, keeping what `backward` needs: [image, y1, ..., yL], each [b, h, w, c] (yL is the output's image). */
+  record(p: Tensors, x: tf.Tensor): tf.Tensor4D[] {
+    const hs = [tf.reshape(toFloat(x), [x.shape[0], ...this.inputShape]) as tf.Tensor4D];
+    for (const l of this.layers) hs.push(convForward(hs[hs.length - 1], filterOf(p, l), p[l.b], l));
+    return hs;
+  }
+
+  /**
+   * The written-out gradient: backpropagates dLoss/d(output) [b, outputSize] through the layers
+   * `record` gave `hs` for; each layer's dW and db go into `grads`. Nothing flows to the image.
+   */
+  backward(p: Tensors, hs: tf.Tensor4D[], dOut: tf.Tensor, grads: Tensors): void {
+    let dy = tf.reshape(dOut, hs[hs.length - 1].shape) as tf.Tensor4D;
+    for (let i = this.layers.length - 1; i >= 0; i--) {
+      const l = this.layers[i];
+      const g = layerBackward(dy, hs[i], filterOf(p, l), hs[i + 1], l, i > 0);
+      grads[l.w] = tf.reshape(g.dFilter, [-1, l.layer.filters]);
+      grads[l.b] = g.dBias;
+      if (g.dx) dy = g.dx;
+    }
+  }
+
   /** Nothing to free: the encoder holds no tensors of its own (its parameters are the model's). */
   dispose(): void {}
 }
@@ -148,9 +170,15 @@ function convOp(l: ConvPlan, withInput: boolean): ConvOp {
     return {
       value: y,
       gradFunc: (dy: tf.Tensor, [xs, fs, ys]: tf.Tensor[]) => {
-        const dz = tf.mul(dy, tf.step(ys)) as tf.Tensor4D;
-        return [withInput ? convInputGrad(dz, fs as tf.Tensor4D, l) : tf.zerosLike(xs), convFilterGrad(xs as tf.Tensor4D, dz, l), tf.sum(dz, [0, 1, 2])];
+        const g = layerBackward(dy as tf.Tensor4D, xs as tf.Tensor4D, fs as tf.Tensor4D, ys as tf.Tensor4D, l, withInput);
+        return [g.dx ?? tf.zerosLike(xs), g.dFilter, g.dBias];
       },
     };
   }) as Parameters<typeof tf.customGrad>[0]) as unknown as ConvOp;
+}
+
+/** A layer's gradients from dLoss/dy (after the relu), given its input x, filter and output y; dx only when `withInput`. */
+function layerBackward(dy: tf.Tensor4D, x: tf.Tensor4D, filter: tf.Tensor4D, y: tf.Tensor4D, l: ConvPlan, withInput: boolean): { dx: tf.Tensor4D | null; dFilter: tf.Tensor4D; dBias: tf.Tensor } {
+  const dz = tf.mul(dy, tf.step(y)) as tf.Tensor4D;
+  return { dx: withInput ? convInputGrad(dz, filter, l) : null, dFilter: convFilterGrad(x, dz, l), dBias: tf.sum(dz, [0, 1, 2]) };
 }

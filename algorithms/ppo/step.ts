@@ -55,12 +55,11 @@ export function gatherMinibatch(net: ActorCritic, data: PpoRollout, idx: Int32Ar
 
 /**
  * One gradient step of `ppoLoss` on a minibatch (`gradientStep`): through the tape, or with
- * `cfg.gradientPath` writtenOut through the written-out gradient (not for a network with conv
- * layers, which have none: those always take the tape). A loss or gradient norm that is not
+ * `cfg.gradientPath` writtenOut through the written-out gradient (conv layers included). A loss or gradient norm that is not
  * finite refuses the step (NonFiniteError) with nothing changed. Returns the minibatch's metrics.
  */
 export function ppoStep(net: ActorCritic, optimizer: tf.Optimizer, mb: PpoMinibatch, cfg: PpoConfig, place: StepPlace): PpoLossMetrics {
-  const writtenOut = cfg.gradientPath === 'writtenOut' && !net.encoder;
+  const writtenOut = cfg.gradientPath === 'writtenOut';
   let metrics: PpoLossMetrics | undefined;
   tf.tidy(() => {
     const t = minibatchTensors(net, mb);
@@ -85,7 +84,7 @@ export function minibatchTensors(net: ActorCritic, mb: PpoMinibatch): PpoBatch {
 /**
  * `ppoLoss`'s flat gradient written out, without the tape (`ppoLossGradient`, then
  * `ActorCritic.backward`: inference kernels, no copies of each op's inputs), and its metrics
- * (`ppoObjective` on the same outputs). Not for a network with conv layers.
+ * (`ppoObjective` on the same outputs).
  */
 export function ppoWrittenOutGradient(net: ActorCritic, t: PpoBatch, cfg: PpoConfig): Gradient<PpoMetric> {
   const p = net.params.unpack();
