@@ -3,6 +3,7 @@ import { DEFAULT_POLICY, policySpecOf, weightsFromState, weightsToState, type Al
 import { Rng } from '../../core/rng';
 import { seedStreams } from '../../core/seed-streams';
 import { ActorCritic, ActorCriticPolicy } from './actor-critic';
+import { FusedAdam } from '../common/fused-adam';
 import { computeGae } from '../common/gae';
 import { optimizerFromState, optimizerToState, setLearningRate } from '../common/optimizer';
 import { concatBytes, concatFloat32, explainedVariance, shuffle } from '../common/util';
@@ -85,7 +86,7 @@ export class Ppo implements Algorithm {
     this.schedule = { mode: 'sync', trainBatchSize: trainBatchSize(this.cfg, opts.totalEnvs, opts.rolloutLength), maxPolicyLag: this.cfg.maxPolicyLag };
     const seeds = seedStreams(opts.seed);
     this.net = new ActorCritic(opts, opts.model, seeds.init, this.cfg.initLogStd);
-    this.optimizer = tf.train.adam(this.cfg.lr, 0.9, 0.999, 1e-5);
+    this.optimizer = new FusedAdam(this.cfg.lr, 0.9, 0.999, 1e-5);
     this.rng = new Rng(seeds.learner);
   }
 
