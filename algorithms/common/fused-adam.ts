@@ -5,7 +5,8 @@ import * as tf from '@tensorflow/tfjs';
  * `${name}/m` and `/v`, the running beta powers), applied in one pass over each parameter on the
  * wasm backend: a loop over the parameters, moments and gradient where they lie in the wasm
  * heap, in place of tfjs' 13 kernels per variable, each a pass over memory (measured, CPU time
- * per step: 148,805 parameters 1.78 -> see the compute bench; 1,687,719 (the Nature CNN) 12.5 ms).
+ * per step, interleaved: 5,000 parameters 0.34 -> 0.10 ms, 148,805 0.89 -> 0.73, 1,687,719 (the Nature
+ * CNN) 11.5 -> 9.9; a loop over typed arrays runs at about 6 ns an element here).
  *
  * In place only where the parameter and its moments hold their memory alone (no other tensor
  * shares it, which tfjs' reshape and variable() can arrange); otherwise, and on other
@@ -31,22 +32,27 @@ export class FusedAdam extends tf.AdamOptimizer {
     const [a1, a2] = powers.map((acc) => 1 - acc.dataSync()[0]);
     const { beta1: b1, beta2: b2, epsilon: eps } = this as unknown as { beta1: number; beta2: number; epsilon: number };
     const lr = (this as unknown as { learningRate: number }).learningRate;
-    for (const t of vars) {
-      const g = heap.view(t.g); // after every allocation above: views of the heap as it is now
-      const p = heap.view(t.value);
-      const m = heap.view(t.m);
-      const v = heap.view(t.v);
-      for (let i = 0; i < p.length; i++) {
-        const gi = g[i];
-        const mi = m[i] * b1 + gi * (1 - b1);
-        const vi = v[i] * b2 + gi * gi * (1 - b2);
-        m[i] = mi;
-        v[i] = vi;
-        p[i] += -lr * ((mi / a1) / (Math.sqrt(vi / a2) + eps));
-      }
-    }
+    // lr (m / a1) / (sqrt(v / a2) + eps) = step m / (sqrt(v) + epsHat): one root and one division an element.
+    const root = Math.sqrt(a2);
+    const step = (lr * root) / a1;
+    const epsHat = eps * root;
+    for (const t of vars) adamPass(heap.view(t.value), heap.view(t.m), heap.view(t.v), heap.view(t.g), b1, b2, step, epsHat); // views taken after every allocation above
     tf.tidy(() => powers.forEach((acc, i) => acc.assign(tf.mul(acc, i === 0 ? b1 : b2))));
     this.incrementIterations();
+  }
+}
+
+/** The Adam step over one parameter tensor, in place. */
+function adamPass(p: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array, b1: number, b2: number, step: number, epsHat: number): void {
+  const c1 = 1 - b1;
+  const c2 = 1 - b2;
+  for (let i = 0; i < p.length; i++) {
+    const gi = g[i];
+    const mi = m[i] * b1 + gi * c1;
+    const vi = v[i] * b2 + gi * gi * c2;
+    m[i] = mi;
+    v[i] = vi;
+    p[i] -= (step * mi) / (Math.sqrt(vi) + epsHat);
   }
 }
 
