@@ -11,9 +11,9 @@ import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:chil
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
-import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../core/algorithm';
 import type { SpaceSpec } from '../core/spaces';
+import { FusedAdam } from '../algorithms/common/fused-adam';
 import { ActorCritic } from '../algorithms/ppo/actor-critic';
 import { ppo } from '../algorithms/ppo/ppo';
 import { ppoConfigSchema } from '../algorithms/ppo/config';
@@ -79,7 +79,7 @@ function ours(s: Spec): { run: () => void; dispose: () => void } {
     return { run: () => void policy.act(input), dispose: () => policy.dispose() };
   }
   const net = new ActorCritic(spaces, model, 0);
-  const optimizer = tf.train.adam(3e-4, 0.9, 0.999, 1e-5);
+  const optimizer = new FusedAdam(3e-4, 0.9, 0.999, 1e-5); // as the learner's
   const cfg = ppoConfigSchema.parse({ clipRangeVf: 0.2, entCoef: 0.01, gradientPath: 'writtenOut' });
   const mb = ppoMinibatch(net, s.batch, rng);
   if (s.image) for (let i = 0; i < mb.obs.length; i++) mb.obs[i] = rng.random() < 0.2 ? 1 : 0; // binary planes

@@ -62,26 +62,32 @@ describe('PPO', () => {
     for (const [k, v] of Object.entries(expected)) assert.ok(Math.abs(got[k] - v) < 1e-5, `${k}: ${got[k]} != ${v}`);
   });
 
-  it("matches tfjs' own gradients with its hand-written dense and tanh gradients", () => {
-    const rng = new Rng(5);
-    const params = new FlatParams();
-    const layer = new Dense(params, 'l', 3, 4, 1, rng);
-    const x = tf.tensor2d(Float32Array.from({ length: 15 }, () => rng.normal()), [5, 3]);
-    const g1 = tf.variableGrads(() => tf.sum(tf.square(activate(layer.apply(params.unpack(), x), 'tanh'))) as tf.Scalar, [params.variable]);
-    const [w, b] = params.getWeights();
-    const g2 = tf.variableGrads(() => {
-      const p = params.unpack();
-      return tf.sum(tf.square(tf.tanh(tf.add(tf.matMul(x, p['l/w'] as tf.Tensor2D), p['l/b'])))) as tf.Scalar;
-    }, [params.variable]);
-    assert.equal(w.data.length + b.data.length, 16);
-    const a = Object.values(g1.grads)[0].dataSync();
-    const e = Object.values(g2.grads)[0].dataSync();
-    assert.ok(a.some((v) => v !== 0));
-    a.forEach((v, i) => assert.ok(Math.abs(v - e[i]) < 1e-5, `grad ${i}: ${v} != ${e[i]}`));
-    assert.ok(Math.abs(g1.value.dataSync()[0] - g2.value.dataSync()[0]) < 1e-5);
-    tf.dispose([x, g1.value, g2.value, ...Object.values(g1.grads), ...Object.values(g2.grads)]);
-    params.dispose();
-  });
+  // [5, 3] x [3, 4]: matmuls as written; [2, 40] x [40, 30]: a wide layer on few rows, by W first (mlp.ts).
+  for (const [rows, inputs, outputs] of [[5, 3, 4], [2, 40, 30]]) {
+    it(`matches tfjs' own gradients with its hand-written dense and tanh gradients (${rows} rows, ${inputs} -> ${outputs})`, () => {
+      const rng = new Rng(5);
+      const params = new FlatParams();
+      const layer = new Dense(params, 'l', inputs, outputs, 1, rng);
+      const x = tf.tensor2d(Float32Array.from({ length: rows * inputs }, () => rng.normal()), [rows, inputs]);
+      const g1 = tf.variableGrads(() => tf.sum(tf.square(activate(layer.apply(params.unpack(), x), 'tanh'))) as tf.Scalar, [params.variable]);
+      const [w, b] = params.getWeights();
+      const g2 = tf.variableGrads(() => {
+        const p = params.unpack();
+        return tf.sum(tf.square(tf.tanh(tf.add(tf.matMul(x, p['l/w'] as tf.Tensor2D), p['l/b'])))) as tf.Scalar;
+      }, [params.variable]);
+      assert.equal(w.data.length + b.data.length, (inputs + 1) * outputs);
+      const a = Object.values(g1.grads)[0].dataSync();
+      const e = Object.values(g2.grads)[0].dataSync();
+      assert.ok(a.some((v) => v !== 0));
+      a.forEach((v, i) => assert.ok(Math.abs(v - e[i]) < 1e-5, `grad ${i}: ${v} != ${e[i]}`));
+      assert.ok(Math.abs(g1.value.dataSync()[0] - g2.value.dataSync()[0]) < 1e-5);
+      const inferred = tf.tidy(() => layer.infer(params.unpack(), x, 'tanh').dataSync());
+      const applied = tf.tidy(() => activate(layer.apply(params.unpack(), x), 'tanh').dataSync());
+      inferred.forEach((v, i) => assert.ok(Math.abs(v - applied[i]) < 1e-5, `infer ${i}: ${v} != ${applied[i]}`));
+      tf.dispose([x, g1.value, g2.value, ...Object.values(g1.grads), ...Object.values(g2.grads)]);
+      params.dispose();
+    });
+  }
 
   it('gives the same gradient and metrics by the tape as by the written-out path on a seeded minibatch (discrete and Gaussian, shared and separate towers, conv layers)', () => {
     const rng = new Rng(11);

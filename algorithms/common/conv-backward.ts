@@ -44,9 +44,13 @@ export function convInputGrad(dz: tf.Tensor4D, filter: tf.Tensor4D, l: ConvPlan)
   const [b, oh, ow, f] = dz.shape;
   const [h, w, c] = l.input;
   const kr = Math.ceil(k / s);
-  // The phase filters [kr, kr, f, s s c] gathered from W (and a 0 past its end, for taps past k).
-  const taps = tf.concat([tf.reshape(filter, [-1]), tf.zeros([1])]);
-  const turned = tf.reshape(tf.gather(taps, tf.tensor1d(phaseIndex(k, s, c, f), 'int32')), [kr, kr, f, s * s * c]) as tf.Tensor4D;
+  // The phase filters [kr, kr, f, s s c], picked from W in JS (wasm's GatherV2 took 2.5 ms for
+  // the Nature CNN's 36,864 taps, this 0.17); 0 for a tap past the kernel.
+  const taps = filter.dataSync();
+  const index = phaseIndex(k, s, c, f);
+  const picked = new Float32Array(index.length);
+  for (let i = 0; i < index.length; i++) picked[i] = index[i] < 0 ? 0 : taps[index[i]];
+  const turned = tf.tensor4d(picked, [kr, kr, f, s * s * c]);
   const padded = kr > 1 ? tf.pad(dz, [[0, 0], [kr - 1, kr - 1], [kr - 1, kr - 1], [0, 0]]) : dz;
   let dx = tf.conv2d(padded, turned, 1, 'valid'); // [b, oh + kr - 1, ow + kr - 1, s s c]
   if (s > 1) {
@@ -62,8 +66,13 @@ export function convInputGrad(dz: tf.Tensor4D, filter: tf.Tensor4D, l: ConvPlan)
   return dx;
 }
 
-/** For the phase filter [u, v, f, (r_y, r_x, ch)] = W[r_y + s (kr - 1 - u), r_x + s (kr - 1 - v), ch, f]: its index in W flat, or k k c f (the 0) past the kernel. */
+const phaseIndices = new Map<string, Int32Array>();
+
+/** For the phase filter [u, v, f, (r_y, r_x, ch)] = W[r_y + s (kr - 1 - u), r_x + s (kr - 1 - v), ch, f]: its index in W flat, or -1 past the kernel. */
 function phaseIndex(k: number, s: number, c: number, f: number): Int32Array {
+  const key = `${k} ${s} ${c} ${f}`;
+  const known = phaseIndices.get(key);
+  if (known) return known;
   const kr = Math.ceil(k / s);
   const index = new Int32Array(kr * kr * f * s * s * c);
   let at = 0;
@@ -74,11 +83,12 @@ function phaseIndex(k: number, s: number, c: number, f: number): Int32Array {
           for (let rx = 0; rx < s; rx++) {
             const ky = ry + s * (kr - 1 - u);
             const kx = rx + s * (kr - 1 - v);
-            for (let ch = 0; ch < c; ch++) index[at++] = ky < k && kx < k ? ((ky * k + kx) * c + ch) * f + o : k * k * c * f;
+            for (let ch = 0; ch < c; ch++) index[at++] = ky < k && kx < k ? ((ky * k + kx) * c + ch) * f + o : -1;
           }
         }
       }
     }
   }
+  phaseIndices.set(key, index);
   return index;
 }
