@@ -48,23 +48,7 @@ function ppoCase(envId: string, hiddenSizes: number[], minibatch: number): Case 
       const nets = new Map(gradientPaths.map((p) => [p, new ActorCritic(spaces, model, 0)]));
       const optimizers = new Map(gradientPaths.map((p) => [p, tf.train.adam(3e-4, 0.9, 0.999, 1e-5)]));
       const cfg = ppoConfigSchema.parse({ clipRangeVf: 0.2, entCoef: 0.01 });
-      const net = nets.get('tape')!;
-      const rng = new Rng(1);
-      const rows = (n: number, f: () => number) => Float32Array.from({ length: n }, f);
-      const actions = new Float32Array(minibatch * net.actionSize);
-      for (let j = 0; j < minibatch; j++) {
-        if (gaussian) for (let k = 0; k < net.actionSize; k++) actions[j * net.actionSize + k] = rng.normal();
-        else actions[j * net.actionSize + rng.int(net.actionSize)] = 1;
-      }
-      const mb: PpoMinibatch = {
-        obs: rows(minibatch * net.obsSize, () => rng.normal()),
-        actions,
-        advantages: rows(minibatch, () => rng.normal()),
-        // Near what the untrained network gives, a little off: some ratios clipped, as in training.
-        oldLogp: rows(minibatch, () => (gaussian ? -1.4 * net.actionSize : -Math.log(net.actionSize)) + rng.uniform(-0.3, 0.3)),
-        oldValues: rows(minibatch, () => rng.uniform(-0.5, 0.5)),
-        returns: rows(minibatch, () => rng.normal()),
-      };
+      const mb = ppoMinibatch(nets.get('tape')!, minibatch, new Rng(1));
       return {
         step: (path) => void ppoStep(nets.get(path)!, optimizers.get(path)!, mb, { ...cfg, gradientPath: path }, place),
         dispose: () => [...nets.values(), ...optimizers.values()].forEach((x) => x.dispose()),
@@ -104,6 +88,25 @@ function dqnCase(envId: string, hiddenSizes: number[], batch: number): Case {
         },
       };
     },
+  };
+}
+
+/** A PPO minibatch of `size` random rows for `net`: actions one-hot or Gaussian, old log-probabilities near the untrained network's. */
+export function ppoMinibatch(net: ActorCritic, size: number, rng: Rng): PpoMinibatch {
+  const rows = (n: number, f: () => number) => Float32Array.from({ length: n }, f);
+  const actions = new Float32Array(size * net.actionSize);
+  for (let j = 0; j < size; j++) {
+    if (!net.discrete) for (let k = 0; k < net.actionSize; k++) actions[j * net.actionSize + k] = rng.normal();
+    else actions[j * net.actionSize + rng.int(net.actionSize)] = 1;
+  }
+  return {
+    obs: rows(size * net.obsSize, () => rng.normal()),
+    actions,
+    advantages: rows(size, () => rng.normal()),
+    // Near what the untrained network gives, a little off: some ratios clipped, as in training.
+    oldLogp: rows(size, () => (net.discrete ? -Math.log(net.actionSize) : -1.4 * net.actionSize) + rng.uniform(-0.3, 0.3)),
+    oldValues: rows(size, () => rng.uniform(-0.5, 0.5)),
+    returns: rows(size, () => rng.normal()),
   };
 }
 

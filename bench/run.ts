@@ -5,6 +5,7 @@
  * `eval-stop` (not part of the default run either: about an hour) compares stop rules on evaluation on LunarLander (bench/eval-stop.ts).
  * `sampling` compares one worker's sampling with its forward pass on tfjs and on onnxruntime, interleaved (bench/sampling.ts).
  * `grad-paths` times one PPO and DQN gradient step through the tape and through the written-out gradient (bench/grad-paths.ts).
+ * `compute` (not part of the default run) times PPO gradient steps and act() from MLPs to the Nature CNN against PyTorch on the same core, when /usr/bin/python3 has torch (bench/compute.ts).
  * `soak [--minutes N] [--workers K]` (not part of the default run: N minutes, default 10) watches the learner's memory (bench/soak.ts).
  * Figures are medians; the machine is shared and noisy, so read them as such.
  */
@@ -20,6 +21,7 @@ import { ingest } from './ingest';
 import { samplingThroughput } from './sampling';
 import { evalStop } from './eval-stop';
 import { gradPaths } from './grad-paths';
+import { compute } from './compute';
 import { soak } from './soak';
 import { solveSuite } from './solve-suite';
 import { transport, workerThroughput } from './workers';
@@ -84,6 +86,7 @@ async function main(): Promise<void> {
   if (only === 'solve-suite') solveSuite(process.argv.slice(3));
   if (only === 'eval-stop') await evalStop(process.argv.slice(3));
   if (!only || only === 'grad-paths') await gradPaths();
+  if (only === 'compute') await compute();
   if (only === 'soak') await soak(process.argv.slice(3));
   if (!only || only === 'dqn') {
     await dqnGradientSteps();

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { registerWasmSlice } from './wasm-slice';
 
 export type BackendName = 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
 
@@ -45,6 +46,7 @@ async function tryBackend(name: Exclude<BackendName, 'auto'>): Promise<string | 
     if (name === 'wasm') require('@tensorflow/tfjs-backend-wasm');
     if (!(await tf.setBackend(name))) return 'the backend did not initialise';
     await tf.ready();
+    if (name === 'wasm') registerWasmSlice();
     return undefined;
   } catch (err) {
     return firstLine(err);

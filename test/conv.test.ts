@@ -40,6 +40,9 @@ const cases: [string, Shape, ConvLayer[]][] = [
   ['3 channels, same padding, stride 2', [7, 6, 3], [conv(5, 3, 2, 'same')]],
   ['two layers', [8, 7, 3], [conv(6, 3), conv(4, 2, 2)]],
   ['two layers, same padding', [6, 5, 2], [conv(4, 3, 1, 'same'), conv(3, 2, 2, 'same')]],
+  ['an even kernel, same padding (the odd pixel after)', [7, 6, 2], [conv(3, 4, 1, 'same')]],
+  ['a stride larger than the kernel, same padding', [9, 8, 2], [conv(3, 2, 3, 'same')]],
+  ['the Nature CNN strides (8/4, then 4/2) on a small image', [29, 28, 2], [conv(4, 8, 4), conv(6, 4, 2)]],
 ];
 
 function close(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string, tol = 1e-4): void {
@@ -72,7 +75,7 @@ describe('ConvEncoder on the cpu backend', () => {
       // A random weighting of the outputs, so that every output's gradient differs.
       const r = tf.tensor2d(Float32Array.from({ length: ours.size }, () => rng.normal()), ours.shape as [number, number]);
       const loss = (f: (p: Record<string, tf.Tensor>, x: tf.Tensor) => tf.Tensor) => (input: tf.Tensor) => tf.sum(tf.mul(f(params.unpack(), input), r)) as tf.Scalar;
-      const ourLoss = loss((p, xs) => encoder.apply(p, xs));
+      const ourLoss = loss((p, xs) => encoder.apply(p, xs, true));
       const theirLoss = loss((p, xs) => reference(p, xs, shape, layers));
       const gp = [ourLoss, theirLoss].map((f) => tf.tidy(() => Object.values(tf.variableGrads(() => f(x), [params.variable]).grads)[0]));
       const gx = [ourLoss, theirLoss].map((f) => tf.tidy(() => tf.grad(f)(x)));
@@ -136,13 +139,28 @@ describe('ConvEncoder on the wasm backend', () => {
     params.dispose();
   });
 
-  it('frees its patch matrices on dispose', () => {
+  it('reads uint8 observations (bytes, as an int32 tensor) as the floats they stand for, in training and inference', () => {
+    const { params, encoder } = makeEncoder([6, 5, 2], [conv(3, 3)]);
+    const bytes = Uint8Array.from({ length: 2 * 60 }, (_, i) => (i * 37) % 256);
+    const [a, b, c] = tf.tidy(() => {
+      const p = params.unpack();
+      return [encoder.apply(p, tf.tensor2d(bytes, [2, 60], 'int32')), encoder.infer(p, tf.tensor2d(bytes, [2, 60], 'int32')), encoder.apply(p, tf.tensor2d(Float32Array.from(bytes), [2, 60]))];
+    });
+    assert.equal(a.dtype, 'float32');
+    close(a.dataSync(), c.dataSync(), 'apply');
+    close(b.dataSync(), c.dataSync(), 'infer');
+    tf.dispose([a, b, c]);
+    params.dispose();
+  });
+
+  it('makes no tensors of its own: its memory is its parameters and the activations of a pass', () => {
     const tensors = tf.memory().numTensors;
     const params = new FlatParams();
-    const encoder = new ConvEncoder(params, 'conv', [10, 5, 1], [conv(4, 3), conv(4, 3)], new Rng(0));
-    assert.equal(tf.memory().numTensors, tensors + 3); // P of both layers, P^T of the second
-    encoder.dispose();
+    const encoder = new ConvEncoder(params, 'conv', [84, 84, 4], [conv(32, 8, 4), conv(64, 4, 2), conv(64, 3)], new Rng(0));
     assert.equal(tf.memory().numTensors, tensors);
+    assert.deepEqual(encoder.outputShape, [7, 7, 64]);
+    encoder.dispose();
+    params.dispose();
   });
 });
 

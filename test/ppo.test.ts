@@ -62,39 +62,47 @@ describe('PPO', () => {
     for (const [k, v] of Object.entries(expected)) assert.ok(Math.abs(got[k] - v) < 1e-5, `${k}: ${got[k]} != ${v}`);
   });
 
-  it("matches tfjs' own gradients with its hand-written dense and tanh gradients", () => {
-    const rng = new Rng(5);
-    const params = new FlatParams();
-    const layer = new Dense(params, 'l', 3, 4, 1, rng);
-    const x = tf.tensor2d(Float32Array.from({ length: 15 }, () => rng.normal()), [5, 3]);
-    const g1 = tf.variableGrads(() => tf.sum(tf.square(activate(layer.apply(params.unpack(), x), 'tanh'))) as tf.Scalar, [params.variable]);
-    const [w, b] = params.getWeights();
-    const g2 = tf.variableGrads(() => {
-      const p = params.unpack();
-      return tf.sum(tf.square(tf.tanh(tf.add(tf.matMul(x, p['l/w'] as tf.Tensor2D), p['l/b'])))) as tf.Scalar;
-    }, [params.variable]);
-    assert.equal(w.data.length + b.data.length, 16);
-    const a = Object.values(g1.grads)[0].dataSync();
-    const e = Object.values(g2.grads)[0].dataSync();
-    assert.ok(a.some((v) => v !== 0));
-    a.forEach((v, i) => assert.ok(Math.abs(v - e[i]) < 1e-5, `grad ${i}: ${v} != ${e[i]}`));
-    assert.ok(Math.abs(g1.value.dataSync()[0] - g2.value.dataSync()[0]) < 1e-5);
-    tf.dispose([x, g1.value, g2.value, ...Object.values(g1.grads), ...Object.values(g2.grads)]);
-    params.dispose();
-  });
+  // [5, 3] x [3, 4]: matmuls as written; [2, 40] x [40, 30]: a wide layer on few rows, by W first (mlp.ts).
+  for (const [rows, inputs, outputs] of [[5, 3, 4], [2, 40, 30]]) {
+    it(`matches tfjs' own gradients with its hand-written dense and tanh gradients (${rows} rows, ${inputs} -> ${outputs})`, () => {
+      const rng = new Rng(5);
+      const params = new FlatParams();
+      const layer = new Dense(params, 'l', inputs, outputs, 1, rng);
+      const x = tf.tensor2d(Float32Array.from({ length: rows * inputs }, () => rng.normal()), [rows, inputs]);
+      const g1 = tf.variableGrads(() => tf.sum(tf.square(activate(layer.apply(params.unpack(), x), 'tanh'))) as tf.Scalar, [params.variable]);
+      const [w, b] = params.getWeights();
+      const g2 = tf.variableGrads(() => {
+        const p = params.unpack();
+        return tf.sum(tf.square(tf.tanh(tf.add(tf.matMul(x, p['l/w'] as tf.Tensor2D), p['l/b'])))) as tf.Scalar;
+      }, [params.variable]);
+      assert.equal(w.data.length + b.data.length, (inputs + 1) * outputs);
+      const a = Object.values(g1.grads)[0].dataSync();
+      const e = Object.values(g2.grads)[0].dataSync();
+      assert.ok(a.some((v) => v !== 0));
+      a.forEach((v, i) => assert.ok(Math.abs(v - e[i]) < 1e-5, `grad ${i}: ${v} != ${e[i]}`));
+      assert.ok(Math.abs(g1.value.dataSync()[0] - g2.value.dataSync()[0]) < 1e-5);
+      const inferred = tf.tidy(() => layer.infer(params.unpack(), x, 'tanh').dataSync());
+      const applied = tf.tidy(() => activate(layer.apply(params.unpack(), x), 'tanh').dataSync());
+      inferred.forEach((v, i) => assert.ok(Math.abs(v - applied[i]) < 1e-5, `infer ${i}: ${v} != ${applied[i]}`));
+      tf.dispose([x, g1.value, g2.value, ...Object.values(g1.grads), ...Object.values(g2.grads)]);
+      params.dispose();
+    });
+  }
 
-  it('gives the same gradient and metrics by the tape as by the written-out path on a seeded minibatch (discrete and Gaussian, shared and separate towers)', () => {
+  it('gives the same gradient and metrics by the tape as by the written-out path on a seeded minibatch (discrete and Gaussian, shared and separate towers, conv layers)', () => {
     const rng = new Rng(11);
     const cases = [
-      ['CartPole-v1', false, null],
-      ['CartPole-v1', true, 0.2],
-      ['Pendulum-v1', false, 0.2],
-      ['Pendulum-v1', true, null],
+      ['CartPole-v1', false, null, []],
+      ['CartPole-v1', true, 0.2, []],
+      ['Pendulum-v1', false, 0.2, []],
+      ['Pendulum-v1', true, null, []],
+      ['Catch', false, 0.2, convModel.conv!],
+      ['Catch', true, null, convModel.conv!],
     ] as const;
-    for (const [envId, sharedLayers, clipRangeVf] of cases) {
+    for (const [envId, sharedLayers, clipRangeVf, conv] of cases) {
       const env = makeEnv(envId);
       const spec = { observationSpace: env.observationSpace.toSpec(), actionSpace: env.actionSpace.toSpec() };
-      const net = new ActorCritic(spec, { hiddenSizes: [8, 8], activation: 'tanh', sharedLayers }, 4, -0.3);
+      const net = new ActorCritic(spec, { hiddenSizes: [8, 8], activation: 'tanh', sharedLayers, conv: [...conv] }, 4, -0.3);
       const cfg = ppoConfigSchema.parse({ clipRange: 0.2, clipRangeVf, entCoef: 0.05, vfCoef: 0.5 });
       const B = 24;
       const t = tf.tidy(() => {
@@ -115,7 +123,7 @@ describe('PPO', () => {
         return read;
       });
       assert.equal(tf.memory().numTensors, before);
-      const label = `${envId} shared ${sharedLayers} clipRangeVf ${clipRangeVf}`;
+      const label = `${envId} shared ${sharedLayers} clipRangeVf ${clipRangeVf} conv layers ${conv.length}`;
       assert.ok(tape.metrics.clipFraction > 0 && tape.metrics.clipFraction < 1, `${label}: clip fraction ${tape.metrics.clipFraction}: both sides of the clip should be tested`);
       assert.equal(mine.grad.length, tape.grad.length);
       const worst = Math.max(...Array.from(mine.grad, (v, i) => Math.abs(v - tape.grad[i])));
@@ -216,10 +224,12 @@ describe('PPO', () => {
     for (const gradientPath of gradientPaths) await assertNoLeak(makePpo({ gradientPath }));
   });
 
-  it('leaks no tensors across an update, a weight sync and sampling with a conv encoder on Catch (which takes the tape even when writtenOut is asked)', async () => {
-    const made = makePpo({ gradientPath: 'writtenOut' }, { envId: 'Catch', model: convModel });
-    assert.deepEqual(weightsOf(made.algo).slice(0, 4).map((w) => [w.name, w.shape]), [['conv/0/w', [9, 4]], ['conv/0/b', [4]], ['conv/1/w', [36, 4]], ['conv/1/b', [4]]]);
-    await assertNoLeak(made);
+  it('leaks no tensors across an update, a weight sync and sampling with a conv encoder on Catch, by either gradient path', async () => {
+    for (const gradientPath of gradientPaths) {
+      const made = makePpo({ gradientPath }, { envId: 'Catch', model: convModel });
+      assert.deepEqual(weightsOf(made.algo).slice(0, 4).map((w) => [w.name, w.shape]), [['conv/0/w', [9, 4]], ['conv/0/b', [4]], ['conv/1/w', [36, 4]], ['conv/1/b', [4]]]);
+      await assertNoLeak(made);
+    }
   });
 
   it('changes the weights with an update, and a worker given them acts like the learner', async () => {

@@ -3,11 +3,14 @@ import type { Rng } from '../../core/rng';
 import type { SpaceSpec } from '../../core/spaces';
 import type { ModelConfig } from '../../core/algorithm';
 import { ConfigError } from '../../core/errors';
+import { convFilterGrad, convInputGrad } from './conv-backward';
 import type { FlatParams } from './flat-params';
-import { activate, Dense } from './mlp';
+import { Dense } from './mlp';
 
 /** One conv layer of `model.conv`: `filters` outputs of a `kernel` x `kernel` window moved by `stride`. */
 export type ConvLayer = NonNullable<ModelConfig['conv']>[number];
+
+type Tensors = Record<string, tf.Tensor>;
 
 /**
  * The image shape [h, w, c] a conv encoder reads, or null when `model.conv` is empty (no
@@ -23,117 +26,159 @@ export function convInputShape(model: ModelConfig, obs: SpaceSpec): [number, num
 }
 
 /**
- * Conv layers (relu after each) written as matmuls, for small images flattened row-major
- * (h, w, c) into the observation vector. tfjs' wasm backend has no Conv2DBackpropFilter, so
- * tf.conv2d cannot be trained there; here each layer is
+ * Conv layers (relu after each) over images flattened row-major (h, w, c) into the observation
+ * vector; observations may come as integers (uint8 pixels or planes, as an int32 tensor) and
+ * are cast to float here, at the network's input.
  *
- *   patches = x P               x [b, h*w*c], P a constant 0/1 matrix [h*w*c, positions*window]
- *   y = relu(patches' W + bias) patches' = patches as [b*positions, window], W [window, filters]
+ * The forward pass is tf.conv2d (fused with the bias and relu). tfjs' wasm backend has no
+ * Conv2DBackpropFilter, and its Conv2DBackpropInput is a plain loop (95-115 ms on the Nature
+ * CNN's layers, against 5-15 ms for the forward), so the gradient is written out as two more
+ * forward convs, which wasm runs through XNNPACK (conv-backward.ts): memory and arithmetic grow
+ * with the layer, as the forward's do.
  *
- * with window = kernel * kernel * c in (row, column, channel) order, so W is the HWIO filter of
- * tf.conv2d flattened, and y as [b, positions*filters] is the next layer's (h, w, c) image.
- * `padding: same` leaves the columns of windows over the border zero. P is dense: one Catch
- * layer (10x5x1, kernel 3) is 50 x 216 floats; a second layer of 16 channels on a 10x10 board
- * is 1024 x 5184 (21 MB, ~85 ms per 128-row forward on wasm, where a stride of 2 quarters it).
- * Measured on wasm: a matmul by P is 2-5x faster than tf.gather on Catch-sized layers and
- * within 2x of it at 1024 x 5184 (forward; gather's gradient is no faster), and a row-then-column
- * separable gather loses to both (its 6-D transpose is slow).
- *
- * W and the bias are `Dense` layers in the model's FlatParams (`${name}/${i}/w`, orthogonal
- * init with gain sqrt 2). The gradient through P is dy P^T with P^T kept as a second constant;
- * the first layer's is only taken when asked for (never in training), so it has no P^T.
+ * W and the bias are `Dense` layers in the model's FlatParams (`${name}/${i}/w` [k*k*c, filters],
+ * orthogonal init with gain sqrt 2): W is tf.conv2d's HWIO filter flattened, the layout the
+ * dense patch-matrix encoder before it had, so checkpoints and exports read the same.
  */
 export class ConvEncoder {
   /** Floats per row of the output: the last layer's positions x filters. */
   readonly outputSize: number;
   /** The last layer's image [h, w, filters]. */
   readonly outputShape: [number, number, number];
-  private readonly layers: { patches: (x: tf.Tensor) => tf.Tensor; dense: Dense; window: number; constants: tf.Tensor[] }[] = [];
+  readonly layers: ConvPlan[] = [];
+  private readonly ops: { withInput: ConvOp; withoutInput: ConvOp }[] = [];
 
-  constructor(params: FlatParams, name: string, inputShape: [number, number, number], layers: ConvLayer[], rng: Rng) {
-    // Every layer's geometry first, so that a kernel that does not fit throws before any tensor exists.
-    const plans: { input: [number, number, number]; rows: Axis; cols: Axis }[] = [];
+  constructor(params: FlatParams, name: string, readonly inputShape: [number, number, number], layers: ConvLayer[], rng: Rng) {
+    // Every layer's geometry first, so that a kernel that does not fit throws before any parameter is added.
     let [h, w, c] = inputShape;
-    layers.forEach((layer, i) => {
+    const plans = layers.map((layer, i) => {
       const rows = geometry(h, layer.kernel, layer.stride, layer.padding);
       const cols = geometry(w, layer.kernel, layer.stride, layer.padding);
       if (rows.out < 1 || cols.out < 1) {
         throw new ConfigError(`model.conv[${i}].kernel (${layer.kernel}) is larger than its ${h} x ${w} input (padding: valid); use a smaller kernel or padding: same`);
       }
-      plans.push({ input: [h, w, c], rows, cols });
+      const input: [number, number, number] = [h, w, c];
       [h, w, c] = [rows.out, cols.out, layer.filters];
+      return { layer, input, rows, cols };
     });
     this.outputShape = [h, w, c];
     this.outputSize = h * w * c;
-    layers.forEach((layer, i) => {
-      const { input, rows, cols } = plans[i];
-      const window = layer.kernel * layer.kernel * input[2];
-      const p = tf.tensor2d(patchMatrix(input, layer, rows, cols), [input[0] * input[1] * input[2], rows.out * cols.out * window]);
-      const pt = i === 0 ? null : tf.transpose(p);
-      this.layers.push({
-        patches: patchOp(p, pt),
-        dense: new Dense(params, `${name}/${i}`, window, layer.filters, Math.SQRT2, rng),
-        window,
-        constants: pt ? [p, pt] : [p],
-      });
+    plans.forEach((plan, i) => {
+      const { layer, input } = plan;
+      const dense = new Dense(params, `${name}/${i}`, layer.kernel * layer.kernel * input[2], layer.filters, Math.SQRT2, rng);
+      const full: ConvPlan = { ...plan, w: dense.w, b: dense.b, output: [plan.rows.out, plan.cols.out, layer.filters] };
+      this.layers.push(full);
+      this.ops.push({ withInput: convOp(full, true), withoutInput: convOp(full, false) });
     });
   }
 
-  /** x [b, h*w*c] -> [b, outputSize]. */
-  apply(p: Record<string, tf.Tensor>, x: tf.Tensor): tf.Tensor {
+  /**
+   * x [b, h*w*c] -> [b, outputSize]. The observation is data: no gradient flows back to it
+   * unless `inputGradient` (a test's; the first layer's would cost as much as the rest).
+   */
+  apply(p: Tensors, x: tf.Tensor, inputGradient = false): tf.Tensor {
     const b = x.shape[0];
-    return this.layers.reduce((h, l) => {
-      const windows = tf.reshape(l.patches(h), [-1, l.window]);
-      return tf.reshape(activate(l.dense.apply(p, windows), 'relu'), [b, -1]);
-    }, x);
+    let h = tf.reshape(toFloat(x), [b, ...this.inputShape]) as tf.Tensor4D;
+    this.layers.forEach((l, i) => {
+      const op = i > 0 || inputGradient ? this.ops[i].withInput : this.ops[i].withoutInput;
+      h = op(h, filterOf(p, l), p[l.b]);
+    });
+    return tf.reshape(h, [b, this.outputSize]);
   }
 
-  dispose(): void {
-    tf.dispose(this.layers.flatMap((l) => l.constants));
+  /** `apply` without gradients: one fused kernel per layer. */
+  infer(p: Tensors, x: tf.Tensor): tf.Tensor {
+    const b = x.shape[0];
+    let h = tf.reshape(toFloat(x), [b, ...this.inputShape]) as tf.Tensor4D;
+    for (const l of this.layers) h = convForward(h, filterOf(p, l), p[l.b], l);
+    return tf.reshape(h, [b, this.outputSize]);
   }
-}
 
-/** Outputs along one axis, and the zero pixels padded before the first. */
-interface Axis {
-  out: number;
-  padBefore: number;
-}
+  /** `infer`, keeping what `backward` needs: [image, y1, ..., yL], each [b, h, w, c] (yL is the output's image). */
+  record(p: Tensors, x: tf.Tensor): tf.Tensor4D[] {
+    const hs = [tf.reshape(toFloat(x), [x.shape[0], ...this.inputShape]) as tf.Tensor4D];
+    for (const l of this.layers) hs.push(convForward(hs[hs.length - 1], filterOf(p, l), p[l.b], l));
+    return hs;
+  }
 
-function geometry(size: number, kernel: number, stride: number, padding: ConvLayer['padding']): Axis {
-  if (padding === 'valid') return { out: Math.floor((size - kernel) / stride) + 1, padBefore: 0 };
-  // As TensorFlow pads: ceil(size / stride) outputs, the odd pixel of padding after.
-  const out = Math.ceil(size / stride);
-  return { out, padBefore: Math.floor(Math.max(0, (out - 1) * stride + kernel - size) / 2) };
-}
-
-/** The 0/1 matrix [h*w*c, positions*window] whose column (position, ky, kx, channel) picks that pixel, or nothing off the board. */
-function patchMatrix([h, w, c]: [number, number, number], layer: ConvLayer, rows: Axis, cols: Axis): Float32Array {
-  const k = layer.kernel;
-  const width = rows.out * cols.out * k * k * c;
-  const m = new Float32Array(h * w * c * width);
-  let col = 0;
-  for (let oy = 0; oy < rows.out; oy++) {
-    for (let ox = 0; ox < cols.out; ox++) {
-      for (let ky = 0; ky < k; ky++) {
-        for (let kx = 0; kx < k; kx++, col += c) {
-          const y = oy * layer.stride + ky - rows.padBefore;
-          const x = ox * layer.stride + kx - cols.padBefore;
-          if (y < 0 || y >= h || x < 0 || x >= w) continue;
-          for (let ch = 0; ch < c; ch++) m[((y * w + x) * c + ch) * width + col + ch] = 1;
-        }
-      }
+  /**
+   * The written-out gradient: backpropagates dLoss/d(output) [b, outputSize] through the layers
+   * `record` gave `hs` for; each layer's dW and db go into `grads`. Nothing flows to the image.
+   */
+  backward(p: Tensors, hs: tf.Tensor4D[], dOut: tf.Tensor, grads: Tensors): void {
+    let dy = tf.reshape(dOut, hs[hs.length - 1].shape) as tf.Tensor4D;
+    for (let i = this.layers.length - 1; i >= 0; i--) {
+      const l = this.layers[i];
+      const g = layerBackward(dy, hs[i], filterOf(p, l), hs[i + 1], l, i > 0);
+      grads[l.w] = tf.reshape(g.dFilter, [-1, l.layer.filters]);
+      grads[l.b] = g.dBias;
+      if (g.dx) dy = g.dx;
     }
   }
-  return m;
+
+  /** Nothing to free: the encoder holds no tensors of its own (its parameters are the model's). */
+  dispose(): void {}
 }
 
-/** x -> x P, with the gradient dy P^T (a plain matmul: wasm's transposed matmul is 10-25x slower). */
-function patchOp(p: tf.Tensor, pt: tf.Tensor | null): (x: tf.Tensor) => tf.Tensor {
+/** A layer's geometry and the names of its parameters. */
+export interface ConvPlan {
+  layer: ConvLayer;
+  input: [number, number, number];
+  output: [number, number, number];
+  rows: Axis;
+  cols: Axis;
+  w: string;
+  b: string;
+}
+
+/** Outputs along one axis, and the zero pixels padded before the first and after the last window. */
+export interface Axis {
+  out: number;
+  padBefore: number;
+  padAfter: number;
+}
+
+export function geometry(size: number, kernel: number, stride: number, padding: ConvLayer['padding']): Axis {
+  if (padding === 'valid') return { out: Math.floor((size - kernel) / stride) + 1, padBefore: 0, padAfter: 0 };
+  // As TensorFlow pads: ceil(size / stride) outputs, the odd pixel of padding after.
+  const out = Math.ceil(size / stride);
+  const total = Math.max(0, (out - 1) * stride + kernel - size);
+  return { out, padBefore: Math.floor(total / 2), padAfter: total - Math.floor(total / 2) };
+}
+
+function toFloat(x: tf.Tensor): tf.Tensor {
+  return x.dtype === 'float32' ? x : tf.cast(x, 'float32');
+}
+
+function filterOf(p: Tensors, l: ConvPlan): tf.Tensor4D {
+  return tf.reshape(p[l.w], [l.layer.kernel, l.layer.kernel, l.input[2], l.layer.filters]) as tf.Tensor4D;
+}
+
+/** relu(conv2d(x, filter) + bias) in one kernel. */
+export function convForward(x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor, l: ConvPlan): tf.Tensor4D {
+  return tf.fused.conv2d({ x, filter, strides: l.layer.stride, pad: l.layer.padding, bias, activation: 'relu' });
+}
+
+type ConvOp = (x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor) => tf.Tensor4D;
+
+/** `convForward` with its gradient written out (conv-backward.ts); dx only when `withInput`, zeros otherwise. */
+function convOp(l: ConvPlan, withInput: boolean): ConvOp {
   return tf.customGrad(((...args: any[]) => {
-    const [x] = args as [tf.Tensor];
+    const [x, filter, bias, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.Tensor, tf.GradSaveFunc];
+    const y = convForward(x, filter, bias, l);
+    save([x, filter, y]);
     return {
-      value: tf.matMul(x as tf.Tensor2D, p as tf.Tensor2D),
-      gradFunc: (dy: tf.Tensor) => tf.matMul(dy as tf.Tensor2D, (pt ?? tf.transpose(p)) as tf.Tensor2D),
+      value: y,
+      gradFunc: (dy: tf.Tensor, [xs, fs, ys]: tf.Tensor[]) => {
+        const g = layerBackward(dy as tf.Tensor4D, xs as tf.Tensor4D, fs as tf.Tensor4D, ys as tf.Tensor4D, l, withInput);
+        return [g.dx ?? tf.zerosLike(xs), g.dFilter, g.dBias];
+      },
     };
-  }) as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor) => tf.Tensor;
+  }) as Parameters<typeof tf.customGrad>[0]) as unknown as ConvOp;
+}
+
+/** A layer's gradients from dLoss/dy (after the relu), given its input x, filter and output y; dx only when `withInput`. */
+function layerBackward(dy: tf.Tensor4D, x: tf.Tensor4D, filter: tf.Tensor4D, y: tf.Tensor4D, l: ConvPlan, withInput: boolean): { dx: tf.Tensor4D | null; dFilter: tf.Tensor4D; dBias: tf.Tensor } {
+  const dz = tf.mul(dy, tf.step(y)) as tf.Tensor4D;
+  return { dx: withInput ? convInputGrad(dz, filter, l) : null, dFilter: convFilterGrad(x, dz, l), dBias: tf.sum(dz, [0, 1, 2]) };
 }

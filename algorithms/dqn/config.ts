@@ -37,7 +37,7 @@ export const dqnConfigSchema = z
     weightSyncInterval: z.number().int().positive().default(8).describe('gradient steps between weight broadcasts to the workers'),
     stepsPerIteration: z.number().int().positive().max(10_000_000).default(1000).describe('env steps per iteration (one progress line, evaluation and checkpoint tick)'),
     checkpointReplayBuffer: z.boolean().default(false).describe('save the replay buffer in checkpoints (large), so a resumed run continues exactly'),
-    gradientPath: z.enum(gradientPaths).default('tape').describe("how a step differentiates the loss: tape (tfjs' autodiff) or writtenOut (the gradient written out by hand, the same numbers in fewer kernels; MLP only, conv layers always take the tape)"),
+    gradientPath: z.enum(gradientPaths).default('tape').describe("how a step differentiates the loss: tape (tfjs' autodiff) or writtenOut (the gradient written out by hand, the same numbers in fewer kernels; conv layers included)"),
   })
   .strict()
   .describe("DQN's settings: replay buffer, target network, epsilon-greedy exploration and its variants (double, dueling, n-step, prioritized, Ape-X)");

@@ -3,6 +3,7 @@ import { DEFAULT_POLICY, policySpecOf, weightsFromState, weightsToState, type Al
 import { ConfigError } from '../../core/errors';
 import { Rng } from '../../core/rng';
 import { seedStreams } from '../../core/seed-streams';
+import { FusedAdam } from '../common/fused-adam';
 import { nStepTransitions } from '../common/nstep';
 import { EPSILON, QNetwork, QPolicy } from './q-network';
 import { ReplayBuffer } from '../common/replay';
@@ -104,7 +105,7 @@ export class Dqn implements Algorithm {
     // The same seed: the target starts as a copy of the online network.
     this.online = new QNetwork(opts, opts.model, cfg.dueling, seeds.init);
     this.target = new QNetwork(opts, opts.model, cfg.dueling, seeds.init);
-    this.optimizer = tf.train.adam(cfg.lr, 0.9, 0.999, 1e-8);
+    this.optimizer = new FusedAdam(cfg.lr, 0.9, 0.999, 1e-8);
     this.rng = new Rng(seeds.learner);
     const uint8 = opts.observationSpace.type === 'Box' && opts.observationSpace.dtype === 'uint8';
     this.buffer = new ReplayBuffer(cfg.bufferSize, this.online.obsSize, cfg.prioritizedReplay ? { alpha: cfg.priorityAlpha, eps: cfg.priorityEps } : null, uint8 ? 'uint8' : 'float32');

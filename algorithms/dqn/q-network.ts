@@ -14,6 +14,8 @@ type Tensors = Record<string, tf.Tensor>;
 /** What `QNetwork.backward` needs of a forward pass: every layer's input, and the body's output last. */
 export interface Recorded {
   inputs: tf.Tensor[];
+  /** The conv layers' images (`ConvEncoder.record`), or null without them. */
+  conv: tf.Tensor4D[] | null;
 }
 
 /** The scalar that carries the workers' exploration rate with the weights (`PolicyParams.scalars`). */
@@ -63,7 +65,7 @@ export class QNetwork extends FlatModel {
    * `params.unpack()`). `inference`: no gradient needed, so fewer (fused) kernels.
    */
   forward(p: Tensors, obs: tf.Tensor, inference = false): tf.Tensor2D {
-    const x = this.encoder ? this.encoder.apply(p, obs) : obs;
+    const x = this.encoder ? (inference ? this.encoder.infer(p, obs) : this.encoder.apply(p, obs)) : obs;
     const h = inference ? this.body.infer(p, x) : this.body.apply(p, x);
     const head = (d: Dense) => (inference ? d.infer(p, h, 'linear') : d.apply(p, h));
     const out = head(this.head);
@@ -75,8 +77,8 @@ export class QNetwork extends FlatModel {
    * The gradient of a loss with respect to all parameters, flat, written out by hand: given
    * `dq` = dLoss/dQ for the first `rows` rows of `x`, backpropagates through the layers
    * recorded by `forwardRecorded`. Q-learning's step needs no more than this, and doing it
-   * without tfjs' tape saves the copy it makes of every op's inputs (half the kernels).
-   * Not for a network with conv layers (`encoder`): their gradient goes through the tape.
+   * without tfjs' tape saves the copy it makes of every op's inputs (half the kernels), conv
+   * layers included.
    */
   backward(p: Tensors, rec: Recorded, dq: tf.Tensor2D, rows: number): tf.Tensor1D {
     const grads: Record<string, tf.Tensor> = {};
@@ -91,18 +93,19 @@ export class QNetwork extends FlatModel {
     } else {
       dh = this.head.backward(p, h, dq, grads, true)!;
     }
-    this.body.backward(p, hs, dh, grads);
+    const dFeatures = this.body.backward(p, hs, dh, grads, rec.conv !== null);
+    if (rec.conv) this.encoder!.backward(p, rec.conv.map((t) => (t.shape[0] === rows ? t : tf.slice(t, [0, 0, 0, 0], [rows, -1, -1, -1]))), dFeatures!, grads);
     return this.params.pack(grads);
   }
 
   /** Inference-mode forward that keeps each layer's input, for `backward`. */
   forwardRecorded(p: Tensors, x: tf.Tensor2D): { q: tf.Tensor2D; rec: Recorded } {
-    if (this.encoder) throw new Error('QNetwork.forwardRecorded: the conv layers have no written-out gradient; use the tape');
-    const inputs = this.body.record(p, x);
+    const conv = this.encoder ? this.encoder.record(p, x) : null;
+    const inputs = this.body.record(p, conv ? tf.reshape(conv[conv.length - 1], [x.shape[0], -1]) : x);
     const h = inputs[inputs.length - 1];
     const out = this.head.infer(p, h, 'linear');
     const q = this.valueHead ? tf.add(this.valueHead.infer(p, h, 'linear'), tf.sub(out, tf.mean(out, 1, true))) : out;
-    return { q: q as tf.Tensor2D, rec: { inputs } };
+    return { q: q as tf.Tensor2D, rec: { inputs, conv } };
   }
 
 }

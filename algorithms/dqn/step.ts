@@ -16,14 +16,14 @@ export interface DqnNets {
 
 /**
  * One gradient step of `dqnLoss` on the sampled minibatch `s` (`gradientStep`): through the
- * tape, or with `cfg.gradientPath` writtenOut through the written-out gradient (not for a
- * network with conv layers: those always take the tape). A loss or gradient norm that is not
+ * tape, or with `cfg.gradientPath` writtenOut through the written-out gradient (conv layers
+ * included). A loss or gradient norm that is not
  * finite refuses the step (NonFiniteError) with nothing changed. Returns the metrics and the
  * TD errors (for the priorities).
  */
 export function dqnStep(nets: DqnNets, optimizer: tf.Optimizer, s: Sampled, cfg: DqnConfig, place: StepPlace): { metrics: DqnLossMetrics; td: Float32Array } {
   const { online } = nets;
-  const writtenOut = cfg.gradientPath === 'writtenOut' && !online.encoder;
+  const writtenOut = cfg.gradientPath === 'writtenOut';
   let result: { metrics: DqnLossMetrics; td: Float32Array } | undefined;
   tf.tidy(() => {
     const mb = minibatchTensors(nets, s, cfg);
@@ -57,7 +57,7 @@ export function minibatchTensors(nets: DqnNets, s: Sampled, cfg: Pick<DqnConfig,
 /**
  * `dqnLoss`'s flat gradient written out, without the tape (`huberLossGradient`, then
  * `QNetwork.backward` through the first B rows), and its metrics and TD errors (`dqnObjective`
- * on the same Q-values). Not for a network with conv layers.
+ * on the same Q-values).
  */
 export function dqnWrittenOutGradient(net: QNetwork, mb: DqnBatch, cfg: DqnLossConfig): Gradient<DqnMetric, 'td'> {
   const B = mb.actions.shape[0];

@@ -75,31 +75,36 @@ export class ActorCritic extends FlatModel {
 
   /**
    * `forward` for the written-out gradient (`backward`): inference kernels, each layer's input
-   * kept. Not for a network with conv layers (their gradient goes through the tape).
+   * kept (the conv layers' too, when there are any).
    */
-  forwardRecorded(obs: tf.Tensor, p: Record<string, tf.Tensor>): { pi: tf.Tensor; value: tf.Tensor; rec: { pi: tf.Tensor[]; vf: tf.Tensor[] } } {
-    if (this.encoder) throw new Error('ActorCritic.forwardRecorded: the conv layers have no written-out gradient; use the tape');
-    const pi = this.piBody.record(p, obs);
-    const vf = this.vBody ? this.vBody.record(p, obs) : pi;
+  forwardRecorded(obs: tf.Tensor, p: Record<string, tf.Tensor>): { pi: tf.Tensor; value: tf.Tensor; rec: Recorded } {
+    const conv = this.encoder ? this.encoder.record(p, obs) : null;
+    const x = conv ? tf.reshape(conv[conv.length - 1], [obs.shape[0], -1]) : obs;
+    const pi = this.piBody.record(p, x);
+    const vf = this.vBody ? this.vBody.record(p, x) : pi;
     const hPi = pi[pi.length - 1];
     const hV = vf[vf.length - 1];
-    return { pi: this.piHead.infer(p, hPi, 'linear'), value: tf.reshape(this.vHead.infer(p, hV, 'linear'), [-1]), rec: { pi, vf } };
+    return { pi: this.piHead.infer(p, hPi, 'linear'), value: tf.reshape(this.vHead.infer(p, hV, 'linear'), [-1]), rec: { pi, vf, conv } };
   }
 
   /**
    * The flat gradient of a loss, given its derivatives by the policy output [B, actionSize],
    * the value [B] and (Gaussian) the log-std [actionSize], through the layers `rec` holds.
    */
-  backward(p: Record<string, tf.Tensor>, rec: { pi: tf.Tensor[]; vf: tf.Tensor[] }, dPi: tf.Tensor, dValue: tf.Tensor, dLogStd: tf.Tensor | null): tf.Tensor1D {
+  backward(p: Record<string, tf.Tensor>, rec: Recorded, dPi: tf.Tensor, dValue: tf.Tensor, dLogStd: tf.Tensor | null): tf.Tensor1D {
     const grads: Record<string, tf.Tensor> = {};
     const dhPi = this.piHead.backward(p, rec.pi[rec.pi.length - 1], dPi, grads, true)!;
     const dhV = this.vHead.backward(p, rec.vf[rec.vf.length - 1], tf.reshape(dValue, [-1, 1]), grads, true)!;
+    const toFeatures = rec.conv !== null; // the conv layers below need dLoss/d(features)
+    let dFeatures: tf.Tensor | null;
     if (this.vBody) {
-      this.piBody.backward(p, rec.pi, dhPi, grads);
-      this.vBody.backward(p, rec.vf, dhV, grads);
+      const dPiIn = this.piBody.backward(p, rec.pi, dhPi, grads, toFeatures);
+      const dVIn = this.vBody.backward(p, rec.vf, dhV, grads, toFeatures);
+      dFeatures = toFeatures ? tf.add(dPiIn!, dVIn!) : null;
     } else {
-      this.piBody.backward(p, rec.pi, tf.add(dhPi, dhV), grads);
+      dFeatures = this.piBody.backward(p, rec.pi, tf.add(dhPi, dhV), grads, toFeatures);
     }
+    if (rec.conv) this.encoder!.backward(p, rec.conv, dFeatures!, grads);
     if (this.logStd) grads[this.logStd] = dLogStd!;
     return this.params.pack(grads);
   }
@@ -117,6 +122,13 @@ export class ActorCritic extends FlatModel {
     return categorical.evaluate(pi, actions);
   }
 
+}
+
+/** What `ActorCritic.forwardRecorded` keeps for `backward`: each tower's layer inputs, and the conv layers' images (or null). */
+export interface Recorded {
+  pi: tf.Tensor[];
+  vf: tf.Tensor[];
+  conv: tf.Tensor4D[] | null;
 }
 
 /**

@@ -19,7 +19,7 @@ export const ppoConfigSchema = z
     normalizeAdvantages: z.boolean().default(true).describe('normalise advantages within each minibatch'),
     initLogStd: z.number().default(0).describe('initial log-std of a Gaussian policy (Box actions)'),
     maxPolicyLag: z.number().int().min(0).default(0).describe('drop batches sampled by weights older than this many versions'),
-    gradientPath: z.enum(gradientPaths).default('tape').describe("how a step differentiates the loss: tape (tfjs' autodiff) or writtenOut (the gradient written out by hand, the same numbers in fewer kernels; MLP only, conv layers always take the tape)"),
+    gradientPath: z.enum(gradientPaths).default('tape').describe("how a step differentiates the loss: tape (tfjs' autodiff) or writtenOut (the gradient written out by hand, the same numbers in fewer kernels; conv layers included)"),
   })
   .strict()
   .describe("PPO's settings: clipped surrogate objective, GAE advantages, epochs of minibatches over each train batch");

@@ -3,9 +3,10 @@ import { DEFAULT_POLICY, policySpecOf, weightsFromState, weightsToState, type Al
 import { Rng } from '../../core/rng';
 import { seedStreams } from '../../core/seed-streams';
 import { ActorCritic, ActorCriticPolicy } from './actor-critic';
+import { FusedAdam } from '../common/fused-adam';
 import { computeGae } from '../common/gae';
 import { optimizerFromState, optimizerToState, setLearningRate } from '../common/optimizer';
-import { concatFloat32, explainedVariance, shuffle } from '../common/util';
+import { concatBytes, concatFloat32, explainedVariance, shuffle } from '../common/util';
 import type { PpoLossMetrics } from './loss';
 import { gatherMinibatch, ppoStep, type PpoRollout } from './step';
 import { ppoConfigSchema, type PpoConfig } from './config';
@@ -85,7 +86,7 @@ export class Ppo implements Algorithm {
     this.schedule = { mode: 'sync', trainBatchSize: trainBatchSize(this.cfg, opts.totalEnvs, opts.rolloutLength), maxPolicyLag: this.cfg.maxPolicyLag };
     const seeds = seedStreams(opts.seed);
     this.net = new ActorCritic(opts, opts.model, seeds.init, this.cfg.initLogStd);
-    this.optimizer = tf.train.adam(this.cfg.lr, 0.9, 0.999, 1e-5);
+    this.optimizer = new FusedAdam(this.cfg.lr, 0.9, 0.999, 1e-5);
     this.rng = new Rng(seeds.learner);
   }
 
@@ -152,11 +153,14 @@ export class Ppo implements Algorithm {
         gamma: this.cfg.gamma,
         lambda: this.cfg.gaeLambda,
       });
-      return { obs: batch.obs instanceof Float32Array ? batch.obs : Float32Array.from(batch.obs), actions: batch.actions, logp: batch.columns.logp as Float32Array, values, advantages, returns };
+      // uint8 frames stay bytes for a conv encoder, which widens them at its input (a quarter of the memory).
+      const obs = batch.obs instanceof Float32Array || (net.encoder && batch.obs instanceof Uint8Array) ? batch.obs : Float32Array.from(batch.obs);
+      return { obs, actions: batch.actions, logp: batch.columns.logp as Float32Array, values, advantages, returns };
     });
-    const join = (k: keyof (typeof parts)[0]) => concatFloat32(parts.map((p) => p[k]));
+    const join = (k: Exclude<keyof (typeof parts)[0], 'obs'>) => concatFloat32(parts.map((p) => p[k]));
+    const obs = parts.map((p) => p.obs);
     return {
-      obs: join('obs'),
+      obs: obs.every((o) => o instanceof Uint8Array) ? concatBytes(obs as Uint8Array[]) : concatFloat32(obs.map((o) => (o instanceof Float32Array ? o : Float32Array.from(o)))),
       actions: join('actions'),
       logp: join('logp'),
       values: join('values'),

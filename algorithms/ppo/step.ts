@@ -7,7 +7,8 @@ import type { PpoConfig } from './config';
 
 /** The update's rows, every batch joined: what a minibatch is drawn from. */
 export interface PpoRollout {
-  obs: Float32Array;
+  /** Bytes when the env's observations are uint8 and the network reads them (a conv encoder): widened at its input. */
+  obs: Float32Array | Uint8Array;
   actions: Float32Array;
   logp: Float32Array;
   values: Float32Array;
@@ -17,7 +18,7 @@ export interface PpoRollout {
 
 /** One minibatch's rows, gathered; `actions` one-hot (Discrete) or raw (Box), `advantages` normalised if asked. */
 export interface PpoMinibatch {
-  obs: Float32Array;
+  obs: Float32Array | Uint8Array;
   actions: Float32Array;
   advantages: Float32Array;
   oldLogp: Float32Array;
@@ -31,7 +32,7 @@ export function gatherMinibatch(net: ActorCritic, data: PpoRollout, idx: Int32Ar
   const obsSize = net.obsSize;
   const actSize = net.actionSize;
   const mb: PpoMinibatch = {
-    obs: new Float32Array(b * obsSize),
+    obs: data.obs instanceof Uint8Array ? new Uint8Array(b * obsSize) : new Float32Array(b * obsSize),
     actions: new Float32Array(b * actSize),
     advantages: new Float32Array(b),
     oldLogp: new Float32Array(b),
@@ -54,12 +55,11 @@ export function gatherMinibatch(net: ActorCritic, data: PpoRollout, idx: Int32Ar
 
 /**
  * One gradient step of `ppoLoss` on a minibatch (`gradientStep`): through the tape, or with
- * `cfg.gradientPath` writtenOut through the written-out gradient (not for a network with conv
- * layers, which have none: those always take the tape). A loss or gradient norm that is not
+ * `cfg.gradientPath` writtenOut through the written-out gradient (conv layers included). A loss or gradient norm that is not
  * finite refuses the step (NonFiniteError) with nothing changed. Returns the minibatch's metrics.
  */
 export function ppoStep(net: ActorCritic, optimizer: tf.Optimizer, mb: PpoMinibatch, cfg: PpoConfig, place: StepPlace): PpoLossMetrics {
-  const writtenOut = cfg.gradientPath === 'writtenOut' && !net.encoder;
+  const writtenOut = cfg.gradientPath === 'writtenOut';
   let metrics: PpoLossMetrics | undefined;
   tf.tidy(() => {
     const t = minibatchTensors(net, mb);
@@ -72,7 +72,7 @@ export function ppoStep(net: ActorCritic, optimizer: tf.Optimizer, mb: PpoMiniba
 export function minibatchTensors(net: ActorCritic, mb: PpoMinibatch): PpoBatch {
   const b = mb.advantages.length;
   return {
-    obs: tf.tensor2d(mb.obs, [b, net.obsSize]),
+    obs: tf.tensor2d(mb.obs, [b, net.obsSize], mb.obs instanceof Uint8Array ? 'int32' : 'float32'), // bytes: the encoder casts them
     actions: tf.tensor2d(mb.actions, [b, net.actionSize]),
     advantages: tf.tensor1d(mb.advantages),
     oldLogp: tf.tensor1d(mb.oldLogp),
@@ -84,7 +84,7 @@ export function minibatchTensors(net: ActorCritic, mb: PpoMinibatch): PpoBatch {
 /**
  * `ppoLoss`'s flat gradient written out, without the tape (`ppoLossGradient`, then
  * `ActorCritic.backward`: inference kernels, no copies of each op's inputs), and its metrics
- * (`ppoObjective` on the same outputs). Not for a network with conv layers.
+ * (`ppoObjective` on the same outputs).
  */
 export function ppoWrittenOutGradient(net: ActorCritic, t: PpoBatch, cfg: PpoConfig): Gradient<PpoMetric> {
   const p = net.params.unpack();
