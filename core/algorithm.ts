@@ -10,6 +10,9 @@ import type { Rng } from './rng';
 import type { SpaceSpec } from './spaces';
 import type { ForwardEngine } from './forward';
 
+export type { ConvSpec, DenseSpec, Forward, ForwardEngine, ForwardNet, LayerSpec } from './forward';
+
+
 
 /** One named weight tensor, as it leaves tfjs: plain Float32 data and a shape. */
 export interface NamedTensor {

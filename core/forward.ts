@@ -9,28 +9,52 @@ import type { ModelConfig, NamedTensor, Observation } from './algorithm';
 
 /** One conv layer, relu after it: NHWC in and out, the filter HWIO flattened ([kernel, kernel, c, filters]). */
 export interface ConvSpec {
+  /** Tells a conv layer from a dense one. */
   kind: 'conv';
+  /** The image it reads, [h, w, c]. */
   input: [number, number, number];
+  /** The image it writes, [h, w, filters]. */
   output: [number, number, number];
+  /** The window's side, in pixels. */
   kernel: number;
+  /** How far the window moves between outputs. */
   stride: number;
+  /** 'valid': windows inside the image only; 'same': zero pixels around it, ceil(size / stride) outputs. */
   padding: 'valid' | 'same';
   /** Zero pixels before and after along rows and columns (as TensorFlow pads 'same'). */
-  pads: { top: number; bottom: number; left: number; right: number };
+  pads: {
+    /** Rows of zeros above. */
+    top: number;
+    /** Rows of zeros below. */
+    bottom: number;
+    /** Columns of zeros on the left. */
+    left: number;
+    /** Columns of zeros on the right. */
+    right: number;
+  };
+  /** The filter, HWIO flattened: [kernel * kernel * c, filters]. */
   w: Float32Array;
+  /** One bias per filter. */
   b: Float32Array;
 }
 
 /** y = act(x W + b), W [inputs, outputs] row-major. */
 export interface DenseSpec {
+  /** Tells a dense layer from a conv one. */
   kind: 'dense';
+  /** Numbers it reads per row. */
   inputs: number;
+  /** Numbers it writes per row. */
   outputs: number;
+  /** Applied after x W + b. */
   activation: 'tanh' | 'relu' | 'linear';
+  /** W, [inputs, outputs] row-major. */
   w: Float32Array;
+  /** b, [outputs]. */
   b: Float32Array;
 }
 
+/** A layer of a `ForwardNet`'s trunk. */
 export type LayerSpec = ConvSpec | DenseSpec;
 
 /**
@@ -39,6 +63,7 @@ export type LayerSpec = ConvSpec | DenseSpec;
  * the towers' outputs] (an actor-critic: the policy tower then the value tower).
  */
 export interface ForwardNet {
+  /** Numbers per observation (h * w * c for an image). */
   obsSize: number;
   /** The observations' element type: a uint8 image is converted to float at the network's input. */
   obsDtype: 'float32' | 'uint8';
@@ -59,14 +84,17 @@ export interface Forward {
   run(obs: Observation, rows: number): Float32Array;
   /** The same layers' shapes with new weights (a broadcast): no rebuild. */
   setWeights(net: ForwardNet): void;
+  /** Frees what the engine holds for this network. */
   dispose(): void;
 }
 
 /** An inference engine the runtime offers a sampling policy (`createPolicy`'s `ctx.engine`). */
 export interface ForwardEngine {
+  /** 'onnx', or another engine's name; what `SamplingPolicy.engine` reports. */
   readonly name: string;
   /** Why this engine cannot run `net`, or null when it can. */
   unsupported(net: ForwardNet): string | null;
+  /** Builds `net` (its shapes and its first weights). */
   create(net: ForwardNet): Forward;
 }
 

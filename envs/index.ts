@@ -11,4 +11,4 @@ export { MountainCarContinuous } from './mountain-car-continuous';
 export { Pendulum } from './pendulum';
 export { Acrobot } from './acrobot';
 export { LunarLander } from './lunar-lander';
-export { MinAtarEnv, type MinAtarConfig } from './minatar';
+export { MinAtarEnv, type MinAtarConfig, type MinAtarGame } from './minatar';

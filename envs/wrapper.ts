@@ -2,7 +2,10 @@ import type { Env, RgbFrame } from './env';
 
 /** What every wrapper passes through from the env it wraps unless it says otherwise: actions, close, frames and action masks. */
 export abstract class Wrapper {
-  constructor(readonly env: Env) {}
+  constructor(
+    /** The env it wraps. */
+    readonly env: Env,
+  ) {}
 
   get actionSpace() {
     return this.env.actionSpace;

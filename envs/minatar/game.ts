@@ -20,6 +20,7 @@ export interface MinAtarGame<S = unknown> {
   start(rng: Rng): S;
   /** One frame: updates `s` in place and returns the reward. Never called once `s.terminal`. */
   act(s: S, action: GameAction, rng: Rng): number;
+  /** Whether the episode has ended (the player lost, or Freeway's clock ran out). */
   terminal(s: S): boolean;
   /** Sets the state's cells in `obs` (zeroed, 10 x 10 x channels, row-major), as the reference's `state()`. */
   draw(s: S, obs: Uint8Array): void;

@@ -6,6 +6,7 @@ import { seaquest } from './seaquest';
 import { spaceInvaders } from './space-invaders';
 
 export { MinAtarEnv, type MinAtarConfig } from './minatar-env';
+export type { MinAtarGame } from './game';
 
 /**
  * MinAtar's games by the name of their Gymnasium id (`MinAtar/<name>-v0`), each a builder

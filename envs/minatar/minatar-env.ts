@@ -37,7 +37,9 @@ interface SavedState {
 export class MinAtarEnv implements Env {
   readonly actionSpace = new Discrete(ACTIONS.length);
   readonly observationSpace: Box;
+  /** The chance that a step repeats the previous action instead of the one given (the reference's `sticky_action_prob`). */
   readonly stickyActionProb: number;
+  /** Whether the game speeds up as it goes on (the reference's `difficulty_ramping`). */
   readonly difficultyRamping: boolean;
   private readonly game: MinAtarGame;
   private readonly palette: Rgb[];
@@ -47,7 +49,12 @@ export class MinAtarEnv implements Env {
   /** False before the first reset: step() needs one. */
   private started = false;
 
-  constructor(readonly id: string, makeGame: (ramping: boolean) => MinAtarGame, config: Record<string, unknown> = {}) {
+  constructor(
+    /** The registered id, `MinAtar/<Game>-v0`, named in its errors. */
+    readonly id: string,
+    makeGame: (ramping: boolean) => MinAtarGame,
+    config: Record<string, unknown> = {},
+  ) {
     for (const key of Object.keys(config)) {
       if (!KEYS.includes(key)) throw new EnvError(`${id}: unknown config key "${key}"; did you mean "${closest(key, KEYS)}"? Known keys: ${KEYS.join(', ')}`);
     }
