@@ -1,4 +1,5 @@
 import type { ModelConfig, NamedTensor, Observation } from './algorithm';
+import type { SpaceSpec } from './spaces';
 
 /**
  * A policy's forward pass as plain layers: what a sampling policy hands an inference engine
@@ -67,10 +68,47 @@ export interface ForwardNet {
   obsSize: number;
   /** The observations' element type: a uint8 image is converted to float at the network's input. */
   obsDtype: 'float32' | 'uint8';
+  /** Applied to the observations (as floats) before the trunk (`inputScale`); absent or null: none. */
+  inputScale?: InputScale | null;
   /** Conv layers first (their last output flattened row-major h, w, c), then dense layers; may be empty. */
   trunk: LayerSpec[];
   /** Dense layers each, at least one tower of at least one layer. */
   towers: DenseSpec[][];
+}
+
+/**
+ * What the network reads of a uint8 Box observation: x = (obs - low) * scale per element, scale
+ * = 1 / (high - low) (1 where high = low), so that pixels 0..255 reach it as 0..1, as
+ * Stable-Baselines3's `normalize_images` and CleanRL's `x / 255` have them. One number each when
+ * the bounds are the same for every element, else one per element (`obsSize`).
+ */
+export interface InputScale {
+  /** Subtracted first: [1] or [obsSize]. */
+  low: Float32Array;
+  /** Then multiplied: [1] or [obsSize], as long as `low`. */
+  scale: Float32Array;
+}
+
+/**
+ * The scaling of observations of `space` at the network's input: for a uint8 Box, its bounds
+ * mapped to [0, 1]; null for a float32 Box (no scaling: this is not observation
+ * normalisation), for a Discrete space, and for a uint8 Box already 0..1 (binary planes, as
+ * MinAtar's), which then costs nothing.
+ */
+export function inputScale(space: SpaceSpec): InputScale | null {
+  if (space.type !== 'Box' || space.dtype !== 'uint8') return null;
+  const { low, high } = space;
+  if (low.every((l) => l === 0) && high.every((h) => h === 1)) return null;
+  const uniform = low.every((l) => l === low[0]) && high.every((h) => h === high[0]);
+  const n = uniform ? 1 : low.length;
+  const scale = new Float32Array(n);
+  for (let i = 0; i < n; i++) scale[i] = high[i] > low[i] ? 1 / (high[i] - low[i]) : 1;
+  return { low: Float32Array.from(low.slice(0, n)), scale };
+}
+
+/** Whether `s` subtracts anything (a uint8 picture's low is usually 0 everywhere: then only the multiply). */
+export function hasLow(s: InputScale): boolean {
+  return s.low.some((l) => l !== 0);
 }
 
 /** Floats per row of a net's output: the towers' last outputs. */

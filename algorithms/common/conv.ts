@@ -27,8 +27,8 @@ export function convInputShape(model: ModelConfig, obs: SpaceSpec): [number, num
 
 /**
  * Conv layers (relu after each) over images flattened row-major (h, w, c) into the observation
- * vector; observations may come as integers (uint8 pixels or planes, as an int32 tensor) and
- * are cast to float here, at the network's input.
+ * vector, as the model's `input` gives them (float32, a uint8 Box's scaled to [0, 1]); integers
+ * given directly are cast to float here.
  *
  * The forward pass is tf.conv2d (fused with the bias and relu). tfjs' wasm backend has no
  * Conv2DBackpropFilter, and its Conv2DBackpropInput is a plain loop (95-115 ms on the Nature

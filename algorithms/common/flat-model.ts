@@ -1,6 +1,9 @@
+import type * as tf from '@tensorflow/tfjs';
 import type { Weights } from '../../core/algorithm';
+import type { InputScale } from '../../core/forward';
 import type { ConvEncoder } from './conv';
 import { FlatParams } from './flat-params';
+import { networkInput } from './forward';
 
 export { FlatParams };
 
@@ -9,6 +12,13 @@ export abstract class FlatModel {
   readonly params = new FlatParams();
   /** The conv layers over an image observation, when `model.conv` has any. */
   abstract readonly encoder: ConvEncoder | null;
+  /** What the network does to observations before its first layer (`inputScale` of the observation space), or null. */
+  abstract readonly inputScale: InputScale | null;
+
+  /** Observations [B, obsSize] as the first layer reads them: float32, a uint8 Box's scaled to [0, 1] (`networkInput`). */
+  input(obs: tf.Tensor): tf.Tensor {
+    return networkInput(obs, this.inputScale);
+  }
 
   getWeights(): Weights {
     return this.params.getWeights();

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig, NamedTensor, Observation, Weights } from '../../core/algorithm';
-import { convSpecs, type DenseSpec, type Forward, type ForwardEngine, type ForwardNet, type LayerSpec } from '../../core/forward';
+import { convSpecs, hasLow, inputScale, type DenseSpec, type Forward, type ForwardEngine, type ForwardNet, type InputScale, type LayerSpec } from '../../core/forward';
 import type { SpaceSpec } from '../../core/spaces';
 import { activate } from './mlp';
 import { concatFloat32 } from './util';
@@ -28,10 +28,23 @@ export function convLayers(model: ModelConfig, observationSpace: SpaceSpec, get:
   return convSpecs(model, observationSpace.shape as [number, number, number], get).layers;
 }
 
-/** The net over observations of `observationSpace` (a uint8 Box's stay uint8 up to the network's input). */
+/** The net over observations of `observationSpace` (a uint8 Box's stay uint8 up to the network's input, where they are scaled: `inputScale`). */
 export function forwardNet(observationSpace: SpaceSpec, trunk: LayerSpec[], towers: DenseSpec[][]): ForwardNet {
   const uint8 = observationSpace.type === 'Box' && observationSpace.dtype === 'uint8';
-  return { obsSize: observationSpace.type === 'Box' ? observationSpace.shape.reduce((a, d) => a * d, 1) : 1, obsDtype: uint8 ? 'uint8' : 'float32', trunk, towers };
+  const obsSize = observationSpace.type === 'Box' ? observationSpace.shape.reduce((a, d) => a * d, 1) : 1;
+  return { obsSize, obsDtype: uint8 ? 'uint8' : 'float32', inputScale: inputScale(observationSpace), trunk, towers };
+}
+
+/**
+ * Observations [rows, obsSize] as a network reads them, the learner's and every engine's alike:
+ * float32, then (obs - low) * scale where `s` says (a uint8 Box's bounds to [0, 1]: `inputScale`).
+ */
+export function networkInput(obs: tf.Tensor, s: InputScale | null | undefined): tf.Tensor {
+  let x = obs.dtype === 'float32' ? obs : tf.cast(obs, 'float32');
+  if (!s) return x;
+  const constant = (a: Float32Array) => (a.length === 1 ? tf.scalar(a[0]) : tf.tensor1d(a));
+  if (hasLow(s)) x = tf.sub(x, constant(s.low));
+  return tf.mul(x, constant(s.scale));
 }
 
 /** The dense layer `<name>/w`, `<name>/b` of the weights. */
@@ -91,7 +104,7 @@ class TfjsForward implements Forward {
 
   run(obs: Observation, rows: number): Float32Array {
     const out = tf.tidy(() => {
-      const x = chain(tf.tensor2d(obs, [rows, this.net.obsSize], 'float32'), this.trunk, rows);
+      const x = chain(networkInput(tf.tensor2d(obs, [rows, this.net.obsSize], 'float32'), this.net.inputScale), this.trunk, rows);
       const outs = this.towers.map((t) => chain(x, t, rows));
       return outs.length === 1 ? outs[0] : tf.concat(outs, 1);
     });

@@ -3,7 +3,7 @@ import { ConfigError } from '../../core/errors';
 import { Rng } from '../../core/rng';
 import type { SpaceSpec } from '../../core/spaces';
 import type { ActInput, ActResult, ModelConfig, PolicyParams, PolicySpec, SamplingPolicy, TensorShape, Weights } from '../../core/algorithm';
-import type { Forward, ForwardEngine, ForwardNet, LayerSpec } from '../../core/forward';
+import { inputScale, type Forward, type ForwardEngine, type ForwardNet, type InputScale, type LayerSpec } from '../../core/forward';
 import { ConvEncoder, convInputShape } from '../common/conv';
 import { Dense, Mlp } from '../common/mlp';
 import { FlatModel } from '../common/flat-model';
@@ -31,6 +31,7 @@ export class QNetwork extends FlatModel {
   readonly numActions: number;
   /** Conv layers over an image observation, or null. */
   readonly encoder: ConvEncoder | null;
+  readonly inputScale: InputScale | null;
   private readonly body: Mlp;
   private readonly head: Dense;
   private readonly valueHead: Dense | null;
@@ -43,6 +44,7 @@ export class QNetwork extends FlatModel {
     const rng = new Rng(seed);
     this.obsSize = obs.shape.reduce((a, b) => a * b, 1);
     this.numActions = act.n;
+    this.inputScale = inputScale(obs);
     const image = convInputShape(model, obs);
     this.encoder = image ? new ConvEncoder(this.params, 'conv', image, model.conv!, rng) : null;
     this.body = new Mlp(this.params, 'q', this.encoder?.outputSize ?? this.obsSize, model.hiddenSizes, model.activation, rng);
@@ -65,7 +67,8 @@ export class QNetwork extends FlatModel {
    * `params.unpack()`). `inference`: no gradient needed, so fewer (fused) kernels.
    */
   forward(p: Tensors, obs: tf.Tensor, inference = false): tf.Tensor2D {
-    const x = this.encoder ? (inference ? this.encoder.infer(p, obs) : this.encoder.apply(p, obs)) : obs;
+    const input = this.input(obs);
+    const x = this.encoder ? (inference ? this.encoder.infer(p, input) : this.encoder.apply(p, input)) : input;
     const h = inference ? this.body.infer(p, x) : this.body.apply(p, x);
     const head = (d: Dense) => (inference ? d.infer(p, h, 'linear') : d.apply(p, h));
     const out = head(this.head);
@@ -99,9 +102,10 @@ export class QNetwork extends FlatModel {
   }
 
   /** Inference-mode forward that keeps each layer's input, for `backward`. */
-  forwardRecorded(p: Tensors, x: tf.Tensor2D): { q: tf.Tensor2D; rec: Recorded } {
+  forwardRecorded(p: Tensors, obs: tf.Tensor2D): { q: tf.Tensor2D; rec: Recorded } {
+    const x = this.input(obs);
     const conv = this.encoder ? this.encoder.record(p, x) : null;
-    const inputs = this.body.record(p, conv ? tf.reshape(conv[conv.length - 1], [x.shape[0], -1]) : x);
+    const inputs = this.body.record(p, conv ? tf.reshape(conv[conv.length - 1], [obs.shape[0], -1]) : x);
     const h = inputs[inputs.length - 1];
     const out = this.head.infer(p, h, 'linear');
     const q = this.valueHead ? tf.add(this.valueHead.infer(p, h, 'linear'), tf.sub(out, tf.mean(out, 1, true))) : out;

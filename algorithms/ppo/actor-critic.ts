@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ActInput, ActResult, ModelConfig, PolicyParams, PolicySpec, SamplingPolicy, TensorShape, Weights } from '../../core/algorithm';
-import type { Forward, ForwardEngine, ForwardNet, LayerSpec } from '../../core/forward';
+import { inputScale, type Forward, type ForwardEngine, type ForwardNet, type InputScale, type LayerSpec } from '../../core/forward';
 import { Rng } from '../../core/rng';
 import { ConvEncoder, convInputShape } from '../common/conv';
 import { categorical, diagGaussian } from '../common/distributions';
@@ -21,6 +21,7 @@ export class ActorCritic extends FlatModel {
   readonly obsSize: number;
   /** The shared conv layers, when `model.conv` has any. */
   readonly encoder: ConvEncoder | null;
+  readonly inputScale: InputScale | null;
   private readonly piBody: Mlp;
   private readonly vBody: Mlp | null;
   private readonly piHead: Dense;
@@ -34,6 +35,7 @@ export class ActorCritic extends FlatModel {
     const act = spec.actionSpace;
     if (obs.type !== 'Box') throw new TypeError('observationSpace must be a Box');
     this.obsSize = obs.shape.reduce((a, b) => a * b, 1);
+    this.inputScale = inputScale(obs);
     this.discrete = act.type === 'Discrete';
     this.actionSize = act.type === 'Discrete' ? act.n : act.shape.reduce((a, b) => a * b, 1);
     const p = this.params;
@@ -67,7 +69,8 @@ export class ActorCritic extends FlatModel {
    * log-std tensor of a Gaussian policy.
    */
   forward(obs: tf.Tensor, p = this.params.unpack()): { pi: tf.Tensor; value: tf.Tensor; logStd: tf.Tensor | null } {
-    const x = this.encoder ? this.encoder.apply(p, obs) : obs;
+    const input = this.input(obs);
+    const x = this.encoder ? this.encoder.apply(p, input) : input;
     const h = this.piBody.apply(p, x);
     const hv = this.vBody ? this.vBody.apply(p, x) : h;
     return { pi: this.piHead.apply(p, h), value: tf.reshape(this.vHead.apply(p, hv), [-1]), logStd: this.logStd ? p[this.logStd] : null };
@@ -78,8 +81,9 @@ export class ActorCritic extends FlatModel {
    * kept (the conv layers' too, when there are any).
    */
   forwardRecorded(obs: tf.Tensor, p: Record<string, tf.Tensor>): { pi: tf.Tensor; value: tf.Tensor; rec: Recorded } {
-    const conv = this.encoder ? this.encoder.record(p, obs) : null;
-    const x = conv ? tf.reshape(conv[conv.length - 1], [obs.shape[0], -1]) : obs;
+    const input = this.input(obs);
+    const conv = this.encoder ? this.encoder.record(p, input) : null;
+    const x = conv ? tf.reshape(conv[conv.length - 1], [obs.shape[0], -1]) : input;
     const pi = this.piBody.record(p, x);
     const vf = this.vBody ? this.vBody.record(p, x) : pi;
     const hPi = pi[pi.length - 1];
@@ -112,7 +116,8 @@ export class ActorCritic extends FlatModel {
   /** The value alone, [B]. */
   value(obs: tf.Tensor): tf.Tensor {
     const p = this.params.unpack();
-    const x = this.encoder ? this.encoder.apply(p, obs) : obs;
+    const input = this.input(obs);
+    const x = this.encoder ? this.encoder.apply(p, input) : input;
     return tf.reshape(this.vHead.apply(p, (this.vBody ?? this.piBody).apply(p, x)), [-1]);
   }
 

@@ -153,9 +153,8 @@ export class Ppo implements Algorithm {
         gamma: this.cfg.gamma,
         lambda: this.cfg.gaeLambda,
       });
-      // uint8 frames stay bytes for a conv encoder, which widens them at its input (a quarter of the memory).
-      const obs = batch.obs instanceof Float32Array || (net.encoder && batch.obs instanceof Uint8Array) ? batch.obs : Float32Array.from(batch.obs);
-      return { obs, actions: batch.actions, logp: batch.columns.logp as Float32Array, values, advantages, returns };
+      // uint8 frames stay bytes (a quarter of the memory); the network widens and scales them at its input.
+      return { obs: batch.obs, actions: batch.actions, logp: batch.columns.logp as Float32Array, values, advantages, returns };
     });
     const join = (k: Exclude<keyof (typeof parts)[0], 'obs'>) => concatFloat32(parts.map((p) => p[k]));
     const obs = parts.map((p) => p.obs);

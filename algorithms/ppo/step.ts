@@ -7,7 +7,7 @@ import type { PpoConfig } from './config';
 
 /** The update's rows, every batch joined: what a minibatch is drawn from. */
 export interface PpoRollout {
-  /** Bytes when the env's observations are uint8 and the network reads them (a conv encoder): widened at its input. */
+  /** Bytes when the env's observations are uint8: widened and scaled at the network's input (`ActorCritic.input`). */
   obs: Float32Array | Uint8Array;
   actions: Float32Array;
   logp: Float32Array;
@@ -72,7 +72,7 @@ export function ppoStep(net: ActorCritic, optimizer: tf.Optimizer, mb: PpoMiniba
 export function minibatchTensors(net: ActorCritic, mb: PpoMinibatch): PpoBatch {
   const b = mb.advantages.length;
   return {
-    obs: tf.tensor2d(mb.obs, [b, net.obsSize], mb.obs instanceof Uint8Array ? 'int32' : 'float32'), // bytes: the encoder casts them
+    obs: tf.tensor2d(mb.obs, [b, net.obsSize], mb.obs instanceof Uint8Array ? 'int32' : 'float32'), // bytes: the network's input casts them
     actions: tf.tensor2d(mb.actions, [b, net.actionSize]),
     advantages: tf.tensor1d(mb.advantages),
     oldLogp: tf.tensor1d(mb.oldLogp),

@@ -12,7 +12,8 @@ import { readPolicyGraph, type DenseSpec, type PolicyGraph } from './policy-grap
  *   spaces     { observation, action } as plain data
  *   metadata   what was exported, from which checkpoint
  *
- * The forward pass is a few plain loops (float32 weights, float64 sums). MLP policies only: a
+ * The forward pass is a few plain loops (float32 weights, float64 sums), a uint8 picture's values
+ * scaled first as in training (`inputScale`). MLP policies only: a
  * conv policy needs `--format tfjs` or `--format onnx` (a CheckpointError says so).
  */
 export function jsPolicyModule(checkpointDir: string): string {
@@ -42,6 +43,8 @@ export function jsModuleSource(graph: PolicyGraph): string {
   }
   const base64 = Buffer.from(flat.buffer, flat.byteOffset, flat.byteLength).toString('base64');
   const m = graph.meta;
+  const scale = graph.inputScale;
+  const scaling = scale ? `\n// What the first layer reads of a uint8 observation: (obs - low) * scale, as in training.\nconst INPUT = ${JSON.stringify({ low: Array.from(scale.low), scale: Array.from(scale.scale) })};\n` : '';
   const spaces = { observation: m.observationSpace, action: m.actionSpace };
   const actionCode =
     graph.action.kind === 'argmax'
@@ -57,7 +60,7 @@ export const spaces = ${literal(spaces)};
 export const metadata = ${literal({ format: 'js', ...m })};
 
 const LAYERS = ${JSON.stringify(layers)};
-
+${scaling}
 const WEIGHTS = (() => {
   const bytes = Uint8Array.from(atob('${base64}'), (c) => c.charCodeAt(0));
   return new Float32Array(bytes.buffer);
@@ -68,7 +71,7 @@ export function head(obs) {
   if (obs == null || obs.length !== ${graph.obsSize}) {
     throw new RangeError(\`act/head: obs must hold ${graph.obsSize} numbers, got \${obs == null ? obs : obs.length}\`);
   }
-  let x = obs;
+  let x = ${graph.inputScale ? 'Array.from(obs, (v, i) => (v - INPUT.low[i % INPUT.low.length]) * INPUT.scale[i % INPUT.scale.length])' : 'obs'};
   for (const l of LAYERS) {
     const y = new Float32Array(l.outputs);
     for (let j = 0; j < l.outputs; j++) {

@@ -1,4 +1,4 @@
-import type { LayerSpec } from '../../core/forward';
+import { hasLow, type InputScale, type LayerSpec } from '../../core/forward';
 import type { PolicyGraph } from './policy-graph';
 
 /**
@@ -10,7 +10,8 @@ import type { PolicyGraph } from './policy-graph';
  *
  * Dense layers are Gemm; conv layers are Conv on NCHW (the flat NHWC observation is reshaped
  * and transposed first, and back before the MLP), with the explicit padding TensorFlow's
- * 'same' gives. A uint8 observation is cast to float first.
+ * 'same' gives. A uint8 observation is cast to float first, then scaled as the learner scales
+ * it (`inputScale`: Sub and Mul, a uint8 Box's bounds to [0, 1]).
  */
 export const ONNX_OPSET = 17;
 const IR_VERSION = 8n;
@@ -92,6 +93,13 @@ export class OnnxGraph {
     return { name, type: this.m.onnx.AttributeProto_AttributeType.INTS, ints: ints.map(BigInt) };
   }
 
+  /** `x` [batch, obsSize] scaled by `s` (`inputScale`): Sub where the low bound is not 0, then Mul; `x` itself without `s`. */
+  scaled(x: string, s: InputScale | null | undefined): string {
+    if (!s) return x;
+    if (hasLow(s)) x = this.op('Sub', [x, this.constant('obs/low', [s.low.length], s.low)], 'obs/minus_low');
+    return this.op('Mul', [x, this.constant('obs/scale', [s.scale.length], s.scale)], 'obs/scaled');
+  }
+
   /**
    * The layers on input `x` [batch, features]; the last layer's output is named `last`, the
    * others' names start with `prefix`. Weights go through `weight` in ONNX's layout. Conv
@@ -162,7 +170,8 @@ function tensorType(elemType: number, dims: (number | 'batch')[]) {
 }
 
 /**
- * `rl export --format onnx`: input `obs` float32 [batch, obsSize]; outputs `action` (int64
+ * `rl export --format onnx`: input `obs` float32 [batch, obsSize] (a uint8 picture's values as
+ * they are, 0..255: the model scales them as training did); outputs `action` (int64
  * [batch] for a Discrete space, float32 [batch, actionSize] for a Box one) and `head` (float32
  * [batch, actionSize]). A Discrete action is ArgMax (the first on a tie, as the project's
  * policy picks), a Box one Min(Max(mean, low), high).
@@ -171,7 +180,7 @@ export async function onnxModel(graph: PolicyGraph): Promise<Uint8Array> {
   const g = new OnnxGraph(await loadOnnxModules());
   const FLOAT = g.types.FLOAT;
   g.input('obs', FLOAT, ['batch', graph.obsSize]);
-  g.layers('obs', graph.layers, 'head', (w) => g.constant(w.name, w.dims, w.data));
+  g.layers(g.scaled('obs', graph.inputScale), graph.layers, 'head', (w) => g.constant(w.name, w.dims, w.data));
 
   const a = graph.action;
   const actionSize = graph.layers[graph.layers.length - 1].kind === 'dense' ? (graph.layers[graph.layers.length - 1] as { outputs: number }).outputs : 0;

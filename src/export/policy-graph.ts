@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { algorithmNamed, algorithms } from '../../algorithms';
 import { DEFAULT_POLICY, weightsFromState, type GreedyHeadKind, type ModelConfig, type NamedTensor } from '../../core/algorithm';
-import { convSpecs, type ConvSpec, type DenseSpec, type LayerSpec } from '../../core/forward';
+import { convSpecs, inputScale, type ConvSpec, type DenseSpec, type InputScale, type LayerSpec } from '../../core/forward';
 import { CheckpointError } from '../../core/errors';
 import type { SpaceSpec } from '../../core/spaces';
 import { loadCheckpoint, type CheckpointMetadata } from '../checkpoint';
@@ -16,7 +16,7 @@ import { PACKAGE_VERSION } from '../version';
  * weights, and the head as one layer). Nothing here uses tfjs.
  */
 
-export type { ConvSpec, DenseSpec, LayerSpec };
+export type { ConvSpec, DenseSpec, InputScale, LayerSpec };
 
 /** What the head's numbers are, and how the greedy action follows from them. */
 export type HeadKind = GreedyHeadKind;
@@ -39,6 +39,8 @@ export interface PolicyGraph {
   obsSize: number;
   /** The observation as an image [h, w, c] when the first layers are conv layers; null for an MLP. */
   image: [number, number, number] | null;
+  /** What the first layer reads: (obs - low) * scale for a uint8 Box's pictures, as in training (`inputScale`); null: obs as it is. */
+  inputScale: InputScale | null;
   /** Conv layers first (their last output flattened row-major h, w, c), then dense layers; the last dense layer is the head. */
   layers: LayerSpec[];
   head: HeadKind;
@@ -62,6 +64,7 @@ export function readPolicyGraph(dir: string, policyId = DEFAULT_POLICY): PolicyG
   };
   if (observationSpace.type !== 'Box') throw new CheckpointError(`${dir}: observation space Discrete(${observationSpace.n}); export reads Box observations only`);
   const obsSize = observationSpace.shape.reduce((a, b) => a * b, 1);
+  const scale = inputScale(observationSpace);
 
   const layers: LayerSpec[] = [];
   let image: [number, number, number] | null = null;
@@ -108,7 +111,7 @@ export function readPolicyGraph(dir: string, policyId = DEFAULT_POLICY): PolicyG
       actionSpace,
       checkpoint: { path: dir, iteration: meta.iteration, envSteps: meta.envSteps, episodeReturnMean: meta.episodeReturnMean },
       packageVersion: PACKAGE_VERSION,
-      inputs: { obs: `float32 [batch, ${obsSize}]: observations flattened row-major${image ? ` (h, w, c) = (${image.join(', ')})` : ''}, as the env gives them` },
+      inputs: { obs: `float32 [batch, ${obsSize}]: observations flattened row-major${image ? ` (h, w, c) = (${image.join(', ')})` : ''}, as the env gives them${scale ? ' (uint8 values as they are: the model scales them to [0, 1] by the bounds)' : ''}` },
       outputs: {
         action: action.kind === 'argmax' ? `[batch]: the greedy action, argmax of head (the first on a tie)` : `float32 [batch, ${actionSize}]: the greedy action, head clipped to the action bounds`,
         head: `float32 [batch, ${actionSize}]: ${headText}`,
@@ -116,6 +119,7 @@ export function readPolicyGraph(dir: string, policyId = DEFAULT_POLICY): PolicyG
     },
     obsSize,
     image,
+    inputScale: scale,
     layers,
     head,
     action,

@@ -1,3 +1,4 @@
+import { hasLow } from '../../core/forward';
 import type { PolicyGraph } from './policy-graph';
 
 /**
@@ -8,6 +9,7 @@ import type { PolicyGraph } from './policy-graph';
  *
  *   const [action, head] = model.execute({ obs }, ['action', 'head']);
  *
+ * A uint8 picture's values go in as they are (0..255) and are scaled as training did (Sub, Mul).
  * Conv layers are Conv2D (NHWC, the filters as trained), dense layers MatMul + BiasAdd.
  * A Discrete action is ArgMax (int32), a Box one Minimum(Maximum(mean, low), high).
  */
@@ -64,6 +66,9 @@ export function tfjsGraphModel(graph: PolicyGraph): TfjsGraphModel {
 
   nodes.push({ name: 'obs', op: 'Placeholder', attr: { dtype: FLOAT, shape: { shape: tensorShape([-1, graph.obsSize]) } } });
   let x = 'obs';
+  const s = graph.inputScale;
+  if (s && hasLow(s)) x = op('obs/minus_low', 'Sub', [x, constant('obs/low', [s.low.length], s.low)], { T: FLOAT });
+  if (s) x = op('obs/scaled', 'Mul', [x, constant('obs/scale', [s.scale.length], s.scale)], { T: FLOAT });
   let lastConv: [number, number, number] | null = null;
   graph.layers.forEach((l, i) => {
     if (l.kind === 'conv') {

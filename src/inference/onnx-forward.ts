@@ -82,6 +82,7 @@ class OnnxForward implements Forward {
     const weight = (w: OnnxWeight) => g.input(w.name, T.FLOAT, w.dims);
     let x = g.input('obs', net.obsDtype === 'uint8' ? T.UINT8 : T.FLOAT, ['batch', net.obsSize]);
     if (net.obsDtype === 'uint8') x = g.op('Cast', [x], 'obs/float', [g.int('to', T.FLOAT)]);
+    x = g.scaled(x, net.inputScale);
     if (net.trunk.length > 0) x = g.layers(x, net.trunk, 'trunk/out', weight, 'trunk/');
     const outs = net.towers.map((t, k) => g.layers(x, t, towerOut(net, k), weight, `tower${k}/`));
     if (outs.length > 1) g.op('Concat', outs, 'out', [g.int('axis', 1)]);
