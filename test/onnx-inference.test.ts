@@ -1,6 +1,9 @@
 import { strict as assert } from 'node:assert';
+import * as tf from '@tensorflow/tfjs';
 import { algorithms } from '../algorithms';
 import { fuseTowers, tfjsEngine } from '../algorithms/common/forward';
+import { QNetwork } from '../algorithms/dqn/q-network';
+import { ActorCritic } from '../algorithms/ppo/actor-critic';
 import type { ActResult, AlgorithmModule, ModelConfig, SamplingPolicy } from '../core/algorithm';
 import { ConfigError } from '../core/errors';
 import type { DenseSpec, ForwardEngine } from '../core/forward';
@@ -15,6 +18,10 @@ const cartPole: SpaceSpec = { type: 'Box', shape: [4], low: [-5, -5, -5, -5], hi
 const pendulum = { observationSpace: { type: 'Box', shape: [3], low: [-1, -1, -8], high: [1, 1, 8] } as SpaceSpec, actionSpace: { type: 'Box', shape: [1], low: [-2], high: [2] } as SpaceSpec };
 const discrete = { observationSpace: cartPole, actionSpace: { type: 'Discrete', n: 3 } as SpaceSpec };
 const image = { observationSpace: { type: 'Box', shape: [10, 10, 4], low: Array(400).fill(0), high: Array(400).fill(1), dtype: 'uint8' } as SpaceSpec, actionSpace: { type: 'Discrete', n: 6 } as SpaceSpec };
+/** Atari-like frames, pixels 0..255: the networks read them / 255. */
+const frames = { observationSpace: { type: 'Box', shape: [12, 12, 2], low: Array(288).fill(0), high: Array(288).fill(255), dtype: 'uint8' } as SpaceSpec, actionSpace: { type: 'Discrete', n: 4 } as SpaceSpec };
+/** uint8 readings with their own bounds (a low above 0): the networks read (obs - low) / (high - low) per element. */
+const readings = { observationSpace: { type: 'Box', shape: [3], low: [5, 0, 100], high: [105, 255, 110], dtype: 'uint8' } as SpaceSpec, actionSpace: { type: 'Discrete', n: 3 } as SpaceSpec };
 const mlp: ModelConfig = { hiddenSizes: [64, 64], activation: 'tanh', sharedLayers: false };
 const conv: ModelConfig = { hiddenSizes: [32], activation: 'relu', sharedLayers: false, conv: [{ filters: 8, kernel: 3, stride: 1, padding: 'valid' }, { filters: 8, kernel: 3, stride: 2, padding: 'same' }] };
 
@@ -31,7 +38,10 @@ const cases: Case[] = [
   { name: 'PPO, Box actions', module: algorithms.ppo, spaces: pendulum, model: mlp },
   { name: 'PPO, shared layers, relu', module: algorithms.ppo, spaces: discrete, model: { ...mlp, activation: 'relu', sharedLayers: true } },
   { name: 'PPO, conv layers on uint8 images', module: algorithms.ppo, spaces: image, model: conv },
+  { name: 'PPO, conv layers on uint8 frames 0..255', module: algorithms.ppo, spaces: frames, model: conv },
+  { name: 'PPO, an MLP on uint8 readings with per-element bounds', module: algorithms.ppo, spaces: readings, model: mlp },
   { name: 'DQN', module: algorithms.dqn, spaces: discrete, model: mlp, config: { epsilonFraction: 0.5 } },
+  { name: 'DQN, conv layers on uint8 frames 0..255', module: algorithms.dqn, spaces: frames, model: conv, config: { epsilonFraction: 0.5 } },
   { name: 'DQN, dueling, conv layers on uint8 images', module: algorithms.dqn, spaces: image, model: conv, config: { dueling: true, epsilonFraction: 0.5 } },
 ];
 
@@ -51,7 +61,9 @@ function observations(space: SpaceSpec, rows: number, seed: number): Float32Arra
   if (space.type !== 'Box') throw new TypeError('Box only');
   const rng = new Rng(seed);
   const size = rows * space.shape.reduce((a, d) => a * d, 1);
-  return space.dtype === 'uint8' ? Uint8Array.from({ length: size }, () => (rng.random() < 0.3 ? 1 : 0)) : Float32Array.from({ length: size }, () => rng.normal());
+  if (space.dtype !== 'uint8') return Float32Array.from({ length: size }, () => rng.normal());
+  const n = space.low.length;
+  return Uint8Array.from({ length: size }, (_, i) => space.low[i % n] + rng.int(space.high[i % n] - space.low[i % n] + 1)); // binary planes: 0 or 1
 }
 
 function act(policy: SamplingPolicy, obs: Float32Array | Uint8Array, rows: number, seed: number, deterministic = false): ActResult {
@@ -106,6 +118,33 @@ describe('inference on onnxruntime', () => {
       }
     });
   }
+
+  it("on uint8 frames 0..255, both engines give the learner's own forward: PPO's values, DQN's greedy actions", () => {
+    const rows = 16;
+    const obs = observations(frames.observationSpace, rows, 4);
+    for (const c of cases.filter((k) => k.spaces === frames)) {
+      const { spec, params } = paramsOf(c, 3);
+      const ppo = c.module === algorithms.ppo;
+      const learner = ppo ? new ActorCritic(spec, spec.model, 0) : new QNetwork(spec, spec.model, false, 0);
+      learner.setWeights(params.weights);
+      const out = tf.tidy(() => {
+        const x = tf.tensor2d(obs, [rows, learner.obsSize], 'int32');
+        return Array.from((learner instanceof ActorCritic ? learner.forward(x).value : tf.argMax(learner.forward(learner.params.unpack(), x), 1)).dataSync());
+      });
+      learner.dispose();
+      for (const engine of [undefined, onnx]) {
+        const policy = c.module.createPolicy(spec, { slot: 0, numSlots: 1, engine });
+        try {
+          policy.setParams(params);
+          const r = act(policy, obs, rows, 5, true);
+          if (ppo) r.columns.value.forEach((v, i) => assert.ok(Math.abs(v - out[i]) < 1e-4, `${c.name} on ${policy.engine}: value ${i} ${v}, the learner's ${out[i]}`));
+          else assert.deepEqual(Array.from(r.actions), out, `${c.name} on ${policy.engine}: greedy actions`);
+        } finally {
+          policy.dispose();
+        }
+      }
+    }
+  });
 
   it('a swap changes what the session computes: the new weights are fed, not the first ones kept', () => {
     const c = cases[0];

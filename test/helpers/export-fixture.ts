@@ -6,7 +6,7 @@ import { algorithms } from '../../algorithms';
 import type { ActorCritic, ActorCriticPolicy } from '../../algorithms/ppo/actor-critic';
 import { QNetwork } from '../../algorithms/dqn/q-network';
 import { actOn } from './policy-fixtures';
-import { makeEnv } from '../../envs';
+import { Box, Discrete, makeEnv, registerEnv, type Env } from '../../envs';
 import { CHECKPOINT_FORMAT, saveCheckpoint } from '../../src/checkpoint';
 import { validateConfig } from '../../src/config/load';
 import { PACKAGE_VERSION } from '../../src/version';
@@ -25,6 +25,31 @@ export interface PolicyCase {
   conv: boolean;
 }
 
+/** Atari-like frames for the export cases: 6x6x2 uint8 pixels 0..255 (the networks read them / 255), noise. */
+class Frames implements Env {
+  readonly observationSpace = new Box(0, 255, [6, 6, 2], 'uint8');
+  readonly actionSpace = new Discrete(3);
+  private rng = new Rng(0);
+
+  reset(opts: { seed?: number } = {}) {
+    if (opts.seed !== undefined) this.rng = new Rng(opts.seed);
+    return { obs: this.frame(), info: {} };
+  }
+
+  step() {
+    return { obs: this.frame(), reward: 0, terminated: false, truncated: false, info: {} };
+  }
+
+  close(): void {}
+
+  private frame(): Uint8Array {
+    return Uint8Array.from({ length: 72 }, () => this.rng.int(256));
+  }
+}
+
+const FRAMES = 'test/ExportFrames-v0';
+registerEnv(FRAMES, () => new Frames());
+
 export const POLICY_CASES: PolicyCase[] = [
   { label: 'PPO discrete MLP (CartPole-v1, separate towers, tanh)', algorithm: 'ppo', envId: 'CartPole-v1', model: { hiddenSizes: [32, 16], activation: 'tanh' }, conv: false },
   { label: 'PPO discrete MLP (Acrobot-v1, shared layers, relu)', algorithm: 'ppo', envId: 'Acrobot-v1', model: { hiddenSizes: [24], activation: 'relu', sharedLayers: true }, conv: false },
@@ -40,6 +65,8 @@ export const POLICY_CASES: PolicyCase[] = [
     algoConfig: { dueling: true },
     conv: true,
   },
+  { label: 'PPO MLP on uint8 frames 0..255 (scaled by 1/255)', algorithm: 'ppo', envId: FRAMES, model: { hiddenSizes: [16], activation: 'relu' }, conv: false },
+  { label: 'DQN conv on uint8 frames 0..255 (scaled by 1/255)', algorithm: 'dqn', envId: FRAMES, model: { hiddenSizes: [16], activation: 'relu', conv: [{ filters: 4, kernel: 3, stride: 2, padding: 'valid' }] }, conv: true },
 ];
 
 export interface SavedPolicy {
@@ -96,8 +123,8 @@ export function savePolicy(runDir: string, c: PolicyCase, seed = 7): SavedPolicy
       const r = new Rng(obsSeed);
       const out = new Float32Array(n * obsSize);
       for (let i = 0; i < n; i++) {
-        // Images: pixels uniform in [0, 1]; other boxes: the space's own sample (normal where unbounded).
-        const o = c.conv ? Float32Array.from({ length: obsSize }, () => r.random()) : (obsSpace.sample(r) as Float32Array);
+        // float32 images: pixels uniform in [0, 1]; other boxes: the space's own sample (normal where unbounded, whole numbers for uint8).
+        const o = c.conv && obsSpace.type === 'Box' && obsSpace.dtype === 'float32' ? Float32Array.from({ length: obsSize }, () => r.random()) : (obsSpace.sample(r) as Float32Array);
         out.set(o, i * obsSize);
       }
       return out;
