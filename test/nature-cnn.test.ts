@@ -93,7 +93,13 @@ describe('the Nature CNN on a synthetic 84x84x4 uint8 env (wasm)', function () {
     w.setParams(paramsOf(algo), 0);
     const batch = w.sample();
     assert.ok(batch.obs instanceof Uint8Array, 'the worker sends the frames as bytes');
+    // Frames of 0..255 reach the network / 255: the untrained values stay of order one (unscaled, a relu net's are 255 times as large).
+    assert.equal(batch.obs.reduce((m, v) => Math.max(m, v), 0), 255);
+    const largest = (batch.columns.value as Float32Array).reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    assert.ok(largest > 0.01 && largest < 2, `the workers' values reach ${largest}`);
     const metrics = await algo.update([batch], { envSteps: 32, policyVersion: 0 });
+    // Returns are 0..4; the learner's values of its frames / 255 are small too (unscaled: a value loss near 900).
+    assert.ok(metrics.valueLoss < 20, `value loss ${metrics.valueLoss}`);
     for (const k of ['policyLoss', 'valueLoss', 'entropy', 'approxKl']) assert.ok(Number.isFinite(metrics[k]), `${k} is ${metrics[k]}`);
     // Biases are 0 at the start, and the heads' gradients reach every one of them.
     assert.deepEqual(changed(w0, weightsOf(algo)), w0.map((t) => t.name));
@@ -115,6 +121,8 @@ describe('the Nature CNN on a synthetic 84x84x4 uint8 env (wasm)', function () {
     const metrics = await algo.update([batch], { envSteps: 32, policyVersion: 0 });
     assert.equal(metrics.gradientSteps, 1);
     assert.ok(Number.isFinite(metrics.loss), `loss is ${metrics.loss}`);
+    // Rewards are 0 or 1 and the untrained Q-values of frames / 255 small: a small loss (unscaled: about 144).
+    assert.ok(metrics.loss < 5, `loss ${metrics.loss}`);
     assert.deepEqual(changed(w0, weightsOf(algo)), w0.map((t) => t.name));
     const tensors = tf.memory().numTensors; // the optimizer's moments and the target network are made at the first step
     assert.equal((await algo.update([w.sample()], { envSteps: 64, policyVersion: 0 })).gradientSteps, 1);
