@@ -119,6 +119,7 @@ export class FrameStack extends ObservationWrapper {
  * partial pixels by their covered fraction: OpenCV's INTER_AREA, which Atari preprocessing
  * uses, because bilinear sampling skips pixels when shrinking and small objects vanish or
  * flicker). Rounded to the nearest uint8. Grayscale alone gives (h, w, 1); resize alone keeps the channels.
+ * The bounds are the picture's lowest low and highest high, one pair for every pixel.
  */
 export class GrayscaleResize extends ObservationWrapper {
   readonly observationSpace: Box;
@@ -132,7 +133,10 @@ export class GrayscaleResize extends ObservationWrapper {
     }
     this.inShape = inner.shape as [number, number, number];
     const [h, w] = resize ?? this.inShape;
-    this.observationSpace = new Box(0, 255, [h, w, grayscale ? 1 : this.inShape[2]], 'uint8');
+    // Luma and area means stay within the picture's bounds, so these are its bounds (the network scales by them): 0..1 planes stay 0..1.
+    const low = Math.floor(inner.low.reduce((a, b) => Math.min(a, b), 255));
+    const high = Math.ceil(inner.high.reduce((a, b) => Math.max(a, b), 0));
+    this.observationSpace = new Box(low, high, [h, w, grayscale ? 1 : this.inShape[2]], 'uint8');
   }
 
   protected observe(obs: Observation): Observation {

@@ -55,6 +55,14 @@ describe('observation wrappers', () => {
     assert.deepEqual(Array.from(env.reset().obs), [76, 150, 29, 100]);
   });
 
+  it("grayscale/resize keeps the picture's bounds (the network scales by them): 0..255 stays 0..255, 0..1 planes stay 0..1", () => {
+    const rgb = new GrayscaleResize(new Scripted(new Box(0, 255, [2, 2, 3], 'uint8'), [Array(12).fill(7)]), true, [1, 1]).observationSpace;
+    assert.deepEqual([rgb.low[0], rgb.high[0]], [0, 255]);
+    const planes = new GrayscaleResize(new Scripted(new Box(0, 1, [4, 4, 2], 'uint8'), [Array(32).fill(1)]), false, [2, 2]);
+    assert.deepEqual([planes.observationSpace.low[0], planes.observationSpace.high[0], planes.observationSpace.shape], [0, 1, [2, 2, 2]]);
+    assert.ok(planes.observationSpace.contains(planes.reset().obs));
+  });
+
   it('resize by area: whole blocks are their means; a 3 -> 2 axis weighs the middle pixel half to each side', () => {
     const block = Float32Array.of(0, 4, 10, 10, 8, 4, 20, 30, 1, 1, 5, 5, 1, 1, 5, 5); // 4 x 4 x 1
     assert.deepEqual(Array.from(areaResize(block, [4, 4, 1], [2, 2])), [4, 17.5, 1, 5]);

@@ -40,7 +40,7 @@ const modelSchema = z
       )
       .max(LIMITS.convLayers)
       .default([])
-      .describe('conv layers (relu) shared by policy and value, before hiddenSizes; needs an image observation Box(h, w, c); []: none'),
+      .describe("conv layers (relu) shared by policy and value, before hiddenSizes; needs an image observation Box(h, w, c) (a uint8 Box's pixels reach them scaled to [0, 1] by its bounds); []: none"),
   })
   .strict();
 
