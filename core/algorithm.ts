@@ -10,7 +10,7 @@ import type { Rng } from './rng';
 import type { SpaceSpec } from './spaces';
 import type { ForwardEngine } from './forward';
 
-export type { ConvSpec, DenseSpec, Forward, ForwardEngine, ForwardNet, LayerSpec } from './forward';
+export type { ConvSpec, DenseSpec, Forward, ForwardEngine, ForwardNet, InputScale, LayerSpec } from './forward';
 
 
 
