@@ -1,3 +1,4 @@
+import { EnvError } from '../core/errors';
 import { Box } from '../core/spaces';
 import type { Observation } from '../core/algorithm';
 import type { Action, Env, ResetOptions, ResetResult, StepResult } from './env';
@@ -11,6 +12,23 @@ import { Wrapper } from './wrapper';
  * applied in order, the first to the env itself. Both keep uint8 pictures uint8.
  */
 export type WrapperSpec = { frameStack: number } | { grayscale?: boolean; resize?: [number, number] };
+
+/**
+ * The env a config's env section describes: `build` gets `config` less its key `wrappers`
+ * (the env's own keys), and the observation wrappers `wrappers` lists go around what it
+ * builds. An EnvError names `envId` and the wrapper's problem (the env is closed first).
+ */
+export function wrappedEnv(envId: string, config: Record<string, unknown>, build: (own: Record<string, unknown>) => Env): Env {
+  const { wrappers, ...own } = config;
+  const env = build(own);
+  if (wrappers === undefined) return env;
+  try {
+    return wrapEnv(env, wrappers);
+  } catch (err) {
+    env.close();
+    throw new EnvError(`env ${envId}: config.${(err as Error).message}`);
+  }
+}
 
 /** The env wrapped by `specs`, in order; a RangeError names the wrapper, the key, the value and the rule. */
 export function wrapEnv(env: Env, specs: unknown): Env {
