@@ -75,7 +75,8 @@ abstract class ObservationWrapper extends Wrapper implements Env {
 /**
  * Gymnasium's `FrameStackObservation`, along the channel axis: an (h, w, c) observation becomes
  * (h, w, c * k), the k latest frames oldest first, each pixel's channels frame by frame (as
- * Atari DQN stacks its four frames). After a reset the history is the first frame k times
+ * Atari DQN stacks its four frames); an (n) vector becomes (k * n), the k vectors oldest first
+ * (Gymnasium's (k, n), flattened). After a reset the history is the first frame k times
  * (Gymnasium's default padding, "reset"), not zeros: a zero frame is a real screen in many
  * games (an empty MinAtar board), so zero padding would show the policy motion that never
  * happened; repeated first frames show none.
@@ -90,7 +91,8 @@ export class FrameStack extends ObservationWrapper {
     super(env);
     const inner = env.observationSpace;
     if (inner.shape.length !== 3 && inner.shape.length !== 1) throw new RangeError(`frameStack: the env's observations are Box(${inner.shape.join(', ')}); it stacks (h, w, c) pictures or (n) vectors`);
-    const shape = inner.shape.length === 3 ? inner.shape : [...inner.shape, 1];
+    // A vector is one pixel whose channels are its n numbers.
+    const shape = inner.shape.length === 3 ? inner.shape : [1, 1, inner.shape[0]];
     this.c = shape[2];
     this.pixels = inner.size / this.c;
     const low = new Float32Array(inner.size * k);
@@ -101,7 +103,7 @@ export class FrameStack extends ObservationWrapper {
         high.set(inner.high.subarray(p * this.c, (p + 1) * this.c), (p * k + f) * this.c);
       }
     }
-    this.observationSpace = new Box(low, high, [...shape.slice(0, 2), this.c * k], inner.dtype);
+    this.observationSpace = new Box(low, high, inner.shape.length === 3 ? [shape[0], shape[1], this.c * k] : [this.c * k], inner.dtype);
   }
 
   protected observe(obs: Observation, first: boolean): Observation {
