@@ -1,3 +1,4 @@
+import { EnvError } from '../core/errors';
 import { Box } from '../core/spaces';
 import type { Observation } from '../core/algorithm';
 import type { Action, Env, ResetOptions, ResetResult, StepResult } from './env';
@@ -11,6 +12,23 @@ import { Wrapper } from './wrapper';
  * applied in order, the first to the env itself. Both keep uint8 pictures uint8.
  */
 export type WrapperSpec = { frameStack: number } | { grayscale?: boolean; resize?: [number, number] };
+
+/**
+ * The env a config's env section describes: `build` gets `config` less its key `wrappers`
+ * (the env's own keys), and the observation wrappers `wrappers` lists go around what it
+ * builds. An EnvError names `envId` and the wrapper's problem (the env is closed first).
+ */
+export function wrappedEnv(envId: string, config: Record<string, unknown>, build: (own: Record<string, unknown>) => Env): Env {
+  const { wrappers, ...own } = config;
+  const env = build(own);
+  if (wrappers === undefined) return env;
+  try {
+    return wrapEnv(env, wrappers);
+  } catch (err) {
+    env.close();
+    throw new EnvError(`env ${envId}: config.${(err as Error).message}`);
+  }
+}
 
 /** The env wrapped by `specs`, in order; a RangeError names the wrapper, the key, the value and the rule. */
 export function wrapEnv(env: Env, specs: unknown): Env {
@@ -57,7 +75,8 @@ abstract class ObservationWrapper extends Wrapper implements Env {
 /**
  * Gymnasium's `FrameStackObservation`, along the channel axis: an (h, w, c) observation becomes
  * (h, w, c * k), the k latest frames oldest first, each pixel's channels frame by frame (as
- * Atari DQN stacks its four frames). After a reset the history is the first frame k times
+ * Atari DQN stacks its four frames); an (n) vector becomes (k * n), the k vectors oldest first
+ * (Gymnasium's (k, n), flattened). After a reset the history is the first frame k times
  * (Gymnasium's default padding, "reset"), not zeros: a zero frame is a real screen in many
  * games (an empty MinAtar board), so zero padding would show the policy motion that never
  * happened; repeated first frames show none.
@@ -72,7 +91,8 @@ export class FrameStack extends ObservationWrapper {
     super(env);
     const inner = env.observationSpace;
     if (inner.shape.length !== 3 && inner.shape.length !== 1) throw new RangeError(`frameStack: the env's observations are Box(${inner.shape.join(', ')}); it stacks (h, w, c) pictures or (n) vectors`);
-    const shape = inner.shape.length === 3 ? inner.shape : [...inner.shape, 1];
+    // A vector is one pixel whose channels are its n numbers.
+    const shape = inner.shape.length === 3 ? inner.shape : [1, 1, inner.shape[0]];
     this.c = shape[2];
     this.pixels = inner.size / this.c;
     const low = new Float32Array(inner.size * k);
@@ -83,7 +103,7 @@ export class FrameStack extends ObservationWrapper {
         high.set(inner.high.subarray(p * this.c, (p + 1) * this.c), (p * k + f) * this.c);
       }
     }
-    this.observationSpace = new Box(low, high, [...shape.slice(0, 2), this.c * k], inner.dtype);
+    this.observationSpace = new Box(low, high, inner.shape.length === 3 ? [shape[0], shape[1], this.c * k] : [this.c * k], inner.dtype);
   }
 
   protected observe(obs: Observation, first: boolean): Observation {

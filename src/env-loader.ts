@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Env, EnvFactory } from '../envs/env';
 import { listEnvs, makeEnv, withClose } from '../envs/registry';
-import { wrapEnv } from '../envs/wrappers';
+import { wrappedEnv } from '../envs/wrappers';
 import { EnvError } from '../core/errors';
 
 /**
@@ -39,15 +39,7 @@ export function localEnvId(envId: string, learnerDir: string): string {
  * the env's: the observation wrappers (envs/wrappers.ts) put around it, in order.
  */
 export function createEnv(envId: string, config: Record<string, unknown> = {}): Env {
-  const { wrappers, ...own } = config;
-  const env = bareEnv(envId, own);
-  if (wrappers === undefined) return env;
-  try {
-    return wrapEnv(env, wrappers);
-  } catch (err) {
-    env.close();
-    throw new EnvError(`env ${envId}: config.${(err as Error).message}`);
-  }
+  return wrappedEnv(envId, config, (own) => bareEnv(envId, own));
 }
 
 function bareEnv(envId: string, config: Record<string, unknown>): Env {

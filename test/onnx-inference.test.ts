@@ -88,7 +88,7 @@ describe('inference on onnxruntime', () => {
     await selectBackend('wasm');
     const loaded = await loadOnnxEngine();
     if (!loaded.engine) {
-      assert.ok(process.env.RL_ALLOW_NO_ONNX, `onnxruntime-node must load for these tests (a dev dependency): ${loaded.why}`);
+      assert.ok(process.env.RL_ALLOW_NO_ONNX, `onnxruntime-node must load for these tests (an optional dependency; set RL_ALLOW_NO_ONNX=1 to skip them where it was left out): ${loaded.why}`);
       this.skip();
     }
     onnx = loaded.engine;

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { GifReader } from 'omggif';
 import { Box, CartPole, Discrete, Rng, TimeLimit, listEnvs, makeEnv, registerEnv, type Env, type RgbFrame } from '../envs';
 import { Canvas } from '../envs/draw';
+import { minatarPalette } from '../envs/minatar/render';
 import { checkEnv } from '../src/check-env';
 import { recordEpisodes } from '../src/record';
 import { videoWriter } from '../src/video';
@@ -172,6 +173,36 @@ describe('videos', () => {
     let same = 0;
     for (let i = 0; i < 600 * 400; i++) if ([0, 1, 2].every((k) => rgba[i * 4 + k] === frame.data[i * 3 + k])) same += 1;
     assert.equal(same, 600 * 400, 'the decoded first frame is the drawn one, pixel for pixel');
+  });
+
+  it("a MinAtar video through frameStack: each frame the bare game's screen at that step, in MinAtar's palette", async () => {
+    const file = path.join(tmp(), 'breakout.gif');
+    const seeds = seedStreams(0).evaluation(0);
+    // Always right (3): the paddle sits at the right wall, and the ball gets past it within a few dozen steps.
+    const r = await recordEpisodes({ policy: constantPolicy(3), spec, envId: 'MinAtar/Breakout-v0', envConfig: { wrappers: [{ frameStack: 2 }] }, episodes: 1, seeds, deterministic: true, file });
+    assert.ok(r.lengthMean > 3 && r.lengthMean < 200, `length ${r.lengthMean}`);
+    const gif = new GifReader(new Uint8Array(fs.readFileSync(file)));
+    assert.equal(gif.numFrames(), r.lengthMean + 1);
+    assert.equal(gif.frameInfo(0).delay, 5); // 20 fps
+    // The same episode on the bare game (the wrapper changes observations, not the game or its seed).
+    const env = makeEnv('MinAtar/Breakout-v0');
+    env.reset({ seed: seeds.env(0) });
+    const palette = new Set(minatarPalette(4).map((c) => c.join(',')));
+    const rgba = new Uint8Array(320 * 320 * 4);
+    for (let t = 0; t < gif.numFrames(); t++) {
+      if (t > 0) env.step(3);
+      const frame = env.render!();
+      gif.decodeAndBlitFrameRGBA(t, rgba);
+      let differ = 0;
+      const colours = new Set<string>();
+      for (let i = 0; i < 320 * 320; i++) {
+        if ([0, 1, 2].some((k) => rgba[i * 4 + k] !== frame.data[i * 3 + k])) differ += 1;
+        colours.add(`${rgba[i * 4]},${rgba[i * 4 + 1]},${rgba[i * 4 + 2]}`);
+      }
+      assert.equal(differ, 0, `frame ${t} is the game's screen`);
+      assert.ok([...colours].every((c) => palette.has(c)) && colours.size >= 3, `frame ${t}: colours ${[...colours].join(' ')}`);
+    }
+    env.close();
   });
 
   it('refuses a video file that is neither .gif nor .mp4 (the .mp4 writer is tested in video-mp4.test.ts)', () => {

@@ -5,7 +5,9 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { chromium } from 'playwright-core';
+import { GifReader } from 'omggif';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { minatarPalette } from '../envs/minatar/render';
 import { PACKAGE_VERSION } from '../src/version';
 import { listCheckpoints } from '../src/checkpoint';
 import { startViewServer } from '../src/view/server';
@@ -14,6 +16,24 @@ const root = path.resolve(__dirname, '..', '..');
 const cli = path.join(root, 'dist', 'src', 'cli.js');
 const CHROMIUM = '/usr/bin/chromium';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+/** Skips the test, saying why, where Chromium is not installed. */
+function skipWithoutChromium(test: Mocha.Context): void {
+  if (fs.existsSync(CHROMIUM)) return;
+  console.log(`      skipped: ${CHROMIUM} is missing (apt-get install -y chromium)`);
+  test.skip();
+}
+
+/** Headless Chromium with a fresh profile, its page, and the console errors and uncaught exceptions the page has had. */
+async function openChromium(): Promise<{ browser: BrowserContext; page: Page; errors: string[] }> {
+  const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-view-chromium-'));
+  const browser = await chromium.launchPersistentContext(userDir, { executablePath: CHROMIUM, headless: true, args: ARGS });
+  const page = browser.pages()[0] ?? (await browser.newPage());
+  const errors: string[] = [];
+  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+  page.on('pageerror', (e) => errors.push(String(e)));
+  return { browser, page, errors };
+}
 
 /**
  * A solved CartPole run (configs/ppo-cartpole.yaml, seed 0), trained once and kept in the
@@ -83,6 +103,32 @@ async function startRlView(run: string, args: string[] = []): Promise<{ url: str
   return { url, stderr: () => err, stop: () => viewer.kill('SIGTERM') };
 }
 
+/**
+ * A tiny MinAtar Breakout run as the newcomer's config makes one (uint8 planes, a conv
+ * policy), its observations two stacked frames (10 x 10 x 8), trained for 2 iterations.
+ */
+function minatarRun(): string {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-view-minatar-'));
+  const config = path.join(tmp, 'breakout.yaml');
+  fs.writeFileSync(
+    config,
+    [
+      'algorithm: ppo',
+      'env: { id: MinAtar/Breakout-v0, config: { wrappers: [{ frameStack: 2 }] } }',
+      'seed: 0',
+      'model: { conv: [{ filters: 8, kernel: 3 }], hiddenSizes: [32], activation: relu }',
+      'workers: { numWorkers: 0, envsPerWorker: 4, rolloutLength: 32 }',
+      'ppo: { numEpochs: 1, minibatchSize: 64 }',
+      'stop: { iterations: 2 }',
+      '',
+    ].join('\n'),
+  );
+  const run = path.join(tmp, 'run');
+  const r = spawnSync(process.execPath, [cli, 'train', '--config', config, '--run-dir', run], { cwd: root, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  return run;
+}
+
 const lines = (file: string) => fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '').length;
 
 describe('rl view', () => {
@@ -110,10 +156,7 @@ describe('rl view', () => {
   });
 
   it('in Chromium: live curves as long as progress.jsonl, and the solved policy balances the pole for 500 steps', async function () {
-    if (!fs.existsSync(CHROMIUM)) {
-      console.log(`      skipped: ${CHROMIUM} is missing (apt-get install -y chromium)`);
-      this.skip();
-    }
+    skipWithoutChromium(this);
     this.timeout(300_000);
     const solved = solvedRun();
     const solvedCheckpoint = path.basename(listCheckpoints(solved).at(-1)!);
@@ -124,8 +167,7 @@ describe('rl view', () => {
     fs.cpSync(solved, run, { recursive: true });
     const iteration = Number(solvedCheckpoint.slice('iter_'.length));
     const children: ChildProcess[] = [];
-    const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-view-chromium-'));
-    const browser = await chromium.launchPersistentContext(userDir, { executablePath: CHROMIUM, headless: true, args: ARGS });
+    const { browser, page, errors } = await openChromium();
     try {
       const trainer = spawn(process.execPath, [cli, 'train', '--resume', run, '--set', `stop.iterations=${iteration + 4}`, '--set', 'stop.episodeReturnMean=1000000', '--set', 'checkpoint.every=1'], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
       children.push(trainer);
@@ -145,10 +187,6 @@ describe('rl view', () => {
         viewer.on('exit', (code) => reject(new Error(`rl view exited with ${code}: ${out}`)));
       });
 
-      const page = browser.pages()[0] ?? (await browser.newPage());
-      const errors: string[] = [];
-      page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
-      page.on('pageerror', (e) => errors.push(String(e)));
       await page.setViewportSize({ width: 1280, height: 1000 });
       await page.goto(url);
       const points = () => page.getAttribute('#chart-episodeReturnMean polyline[data-series="episodeReturnMean"]', 'data-points', { timeout: 30_000 }).then(Number);
@@ -180,6 +218,55 @@ describe('rl view', () => {
     } finally {
       await browser.close();
       for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+    }
+  });
+
+  it("in Chromium: a MinAtar run (uint8 planes, frameStack, conv policy) plays the episode rl evaluate scores for the seed, and its last frame is --video's, in MinAtar's colours", async function () {
+    skipWithoutChromium(this);
+    this.timeout(120_000);
+    const run = minatarRun();
+    const seed = 1; // one where the page's seed used as the env's own (not rl evaluate's derived one) plays another episode
+    const gif = path.join(path.dirname(run), 'episode.gif');
+    const evaluated = spawnSync(process.execPath, [cli, 'evaluate', '--checkpoint', run, '--seed', String(seed), '--json', '--video', gif], { cwd: root, encoding: 'utf8' });
+    assert.equal(evaluated.status, 0, evaluated.stderr);
+    const score = JSON.parse(evaluated.stdout.trim().split('\n').at(-1)!) as { episodes: number; returnMean: number; lengthMean: number };
+    assert.equal(score.episodes, 1);
+
+    const view = await startRlView(run);
+    const { browser, page, errors } = await openChromium();
+    try {
+      await page.goto(view.url);
+      await page.waitForFunction(`document.querySelectorAll('#play-checkpoint option').length > 0`, null, { timeout: 30_000 });
+      await page.fill('#play-seed', String(seed));
+      await page.selectOption('#play-speed', 'max');
+      await page.click('#play-start');
+      await page.waitForFunction(`document.getElementById('play').dataset.done === '1' || /^error/.test(document.getElementById('play-status').textContent)`, null, { timeout: 60_000 });
+      const played = (await page.evaluate(`({ ...document.getElementById('play').dataset, status: document.getElementById('play-status').textContent })`)) as Record<string, string>;
+      // The same greedy actions on the same seeded game: the same episode, step for step.
+      assert.equal(Number(played.steps), score.lengthMean, JSON.stringify(played));
+      assert.equal(Number(played.return), score.returnMean, JSON.stringify(played));
+      assert.match(played.status, /episode over after \d+ steps \(terminated\)/);
+
+      // The canvas holds the episode's last frame: the GIF's, pixel for pixel, in MinAtar's palette.
+      const canvas = (await page.evaluate(`(() => { const c = document.getElementById('play-canvas'); return { width: c.width, height: c.height, rgba: Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data) }; })()`)) as { width: number; height: number; rgba: number[] };
+      const reader = new GifReader(new Uint8Array(fs.readFileSync(gif)));
+      assert.equal(reader.numFrames(), score.lengthMean + 1, 'the GIF: the reset frame and one a step');
+      assert.deepEqual([canvas.width, canvas.height], [reader.width, reader.height]);
+      assert.deepEqual([canvas.width, canvas.height], [320, 320]);
+      const last = new Uint8Array(reader.width * reader.height * 4);
+      reader.decodeAndBlitFrameRGBA(reader.numFrames() - 1, last);
+      let differ = 0;
+      for (let i = 0; i < last.length; i++) if (i % 4 !== 3 && canvas.rgba[i] !== last[i]) differ += 1;
+      assert.equal(differ, 0, "the page's last frame is the video's last frame");
+      const colours = new Set<string>();
+      for (let i = 0; i < canvas.rgba.length; i += 4) colours.add(canvas.rgba.slice(i, i + 3).join(','));
+      const palette = minatarPalette(4).map((c) => c.join(','));
+      assert.deepEqual([...colours].filter((c) => !palette.includes(c)), [], "every pixel is black or one of Breakout's four channel colours");
+      assert.ok(colours.size >= 3, `black and at least the paddle's and the bricks' colours, got ${[...colours].join(' ')}`);
+      assert.deepEqual(errors, []);
+    } finally {
+      await browser.close();
+      view.stop();
     }
   });
 

@@ -47,6 +47,15 @@ describe('observation wrappers', () => {
     assert.deepEqual(Array.from(env.step(0).obs), [1, 2, 3, 4]);
   });
 
+  it('frameStack on a vector (n) gives (k * n), the vectors oldest first, as Gymnasium\'s (k, n) flattened', () => {
+    // n = 2 with bounds 0..9; frames [1, 2], [3, 4], [5, 6]; k = 2.
+    const env = new FrameStack(new Scripted(new Box(0, 9, [2], 'uint8'), [[1, 2], [3, 4], [5, 6]]), 2);
+    assert.deepEqual(env.observationSpace.shape, [4]);
+    assert.deepEqual(Array.from(env.reset().obs), [1, 2, 1, 2]);
+    assert.deepEqual(Array.from(env.step(0).obs), [1, 2, 3, 4]);
+    assert.deepEqual(Array.from(env.step(0).obs), [3, 4, 5, 6]);
+  });
+
   it('grayscale: luma 0.299 R + 0.587 G + 0.114 B, rounded', () => {
     const rgb = [255, 0, 0, 0, 255, 0, 0, 0, 255, 100, 100, 100];
     const env = new GrayscaleResize(new Scripted(new Box(0, 255, [2, 2, 3], 'uint8'), [rgb]), true, undefined);

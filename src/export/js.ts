@@ -1,6 +1,5 @@
-import { CheckpointError } from '../../core/errors';
 import { resolveCheckpoint } from '../checkpoint';
-import { readPolicyGraph, type DenseSpec, type PolicyGraph } from './policy-graph';
+import { readPolicyGraph, type PolicyGraph } from './policy-graph';
 
 /**
  * `rl export --format js`: one dependency-free ES module with the weights inlined (base64
@@ -12,21 +11,16 @@ import { readPolicyGraph, type DenseSpec, type PolicyGraph } from './policy-grap
  *   spaces     { observation, action } as plain data
  *   metadata   what was exported, from which checkpoint
  *
- * The forward pass is a few plain loops (float32 weights, float64 sums), a uint8 picture's values
- * scaled first as in training (`inputScale`). MLP policies only: a
- * conv policy needs `--format tfjs` or `--format onnx` (a CheckpointError says so).
+ * The forward pass is a few plain loops (float32 weights, float64 sums): conv layers (NHWC,
+ * zero padding as TensorFlow pads 'same', relu) then dense ones. An observation may be any
+ * array of numbers, a uint8 picture (`Uint8Array`) as the env gives it included; its values
+ * are scaled first as in training (`inputScale`).
  */
 export function jsPolicyModule(checkpointDir: string): string {
   return jsModuleSource(readPolicyGraph(resolveCheckpoint(checkpointDir))); // a run dir gives its latest checkpoint
 }
 
 export function jsModuleSource(graph: PolicyGraph): string {
-  if (graph.image) {
-    throw new CheckpointError(
-      `${graph.meta.checkpoint.path}: the policy has conv layers (model.conv); --format js exports MLP policies only: use --format tfjs or --format onnx`,
-    );
-  }
-  const dense = graph.layers as DenseSpec[];
   const parts: Float32Array[] = [];
   let offset = 0;
   const add = (a: Float32Array): number => {
@@ -34,7 +28,11 @@ export function jsModuleSource(graph: PolicyGraph): string {
     offset += a.length;
     return offset - a.length;
   };
-  const layers = dense.map((l) => ({ inputs: l.inputs, outputs: l.outputs, activation: l.activation, w: add(l.w), b: add(l.b) }));
+  const layers = graph.layers.map((l) =>
+    l.kind === 'conv'
+      ? { kind: l.kind, input: l.input, output: l.output, kernel: l.kernel, stride: l.stride, top: l.pads.top, left: l.pads.left, w: add(l.w), b: add(l.b) }
+      : { kind: l.kind, inputs: l.inputs, outputs: l.outputs, activation: l.activation, w: add(l.w), b: add(l.b) },
+  );
   const flat = new Float32Array(offset);
   let at = 0;
   for (const p of parts) {
@@ -52,7 +50,7 @@ export function jsModuleSource(graph: PolicyGraph): string {
       : `  const low = spaces.action.low;\n  const high = spaces.action.high;\n  return Array.from(h, (x, i) => Math.min(high[i], Math.max(low[i], x)));`;
   return `// A ${m.algorithm} policy for ${m.envId}, exported by rl-zmq ${m.packageVersion} from ${m.checkpoint.path}
 // (iteration ${m.checkpoint.iteration}, ${m.checkpoint.envSteps} env steps). No dependencies.
-//   act(obs):  the greedy action for one observation (${graph.obsSize} numbers) -> ${graph.action.kind === 'argmax' ? `an integer in 0..${graph.action.n - 1}` : 'an array of numbers, clipped to the action bounds'}
+//   act(obs):  the greedy action for one observation (${graph.obsSize} numbers${graph.image ? `, (h, w, c) = (${graph.image.join(', ')}) flattened row-major` : ''}) -> ${graph.action.kind === 'argmax' ? `an integer in 0..${graph.action.n - 1}` : 'an array of numbers, clipped to the action bounds'}
 //   head(obs): the ${graph.head === 'logits' ? 'logits' : graph.head === 'mean' ? 'Gaussian mean (unclipped)' : 'Q-values'} for one observation, a Float32Array
 
 export const spaces = ${literal(spaces)};
@@ -66,13 +64,46 @@ const WEIGHTS = (() => {
   return new Float32Array(bytes.buffer);
 })();
 
+/** A conv layer, relu after it: (h, w, c) in, (oh, ow, f) out, both flattened row-major; the filter HWIO. */
+function conv(l, x) {
+  const [h, w, c] = l.input;
+  const [oh, ow, f] = l.output;
+  const y = new Float32Array(oh * ow * f);
+  const s = new Float64Array(f);
+  for (let oy = 0; oy < oh; oy++) {
+    for (let ox = 0; ox < ow; ox++) {
+      for (let o = 0; o < f; o++) s[o] = WEIGHTS[l.b + o];
+      for (let ky = 0; ky < l.kernel; ky++) {
+        const iy = oy * l.stride - l.top + ky;
+        if (iy < 0 || iy >= h) continue;
+        for (let kx = 0; kx < l.kernel; kx++) {
+          const ix = ox * l.stride - l.left + kx;
+          if (ix < 0 || ix >= w) continue;
+          for (let i = 0; i < c; i++) {
+            const v = x[(iy * w + ix) * c + i];
+            if (v === 0) continue; // most pixels of a game screen are empty
+            const at = l.w + ((ky * l.kernel + kx) * c + i) * f;
+            for (let o = 0; o < f; o++) s[o] += v * WEIGHTS[at + o];
+          }
+        }
+      }
+      for (let o = 0; o < f; o++) y[(oy * ow + ox) * f + o] = Math.max(0, s[o]);
+    }
+  }
+  return y;
+}
+
 /** The raw head for one observation. */
 export function head(obs) {
   if (obs == null || obs.length !== ${graph.obsSize}) {
     throw new RangeError(\`act/head: obs must hold ${graph.obsSize} numbers, got \${obs == null ? obs : obs.length}\`);
   }
-  let x = ${graph.inputScale ? 'Array.from(obs, (v, i) => (v - INPUT.low[i % INPUT.low.length]) * INPUT.scale[i % INPUT.scale.length])' : 'obs'};
+  let x = ${graph.inputScale ? 'Float32Array.from(obs, (v, i) => (v - INPUT.low[i % INPUT.low.length]) * INPUT.scale[i % INPUT.scale.length])' : 'obs'};
   for (const l of LAYERS) {
+    if (l.kind === 'conv') {
+      x = conv(l, x);
+      continue;
+    }
     const y = new Float32Array(l.outputs);
     for (let j = 0; j < l.outputs; j++) {
       let s = WEIGHTS[l.b + j];

@@ -6,9 +6,10 @@ import { algorithms } from '../../algorithms';
 import type { ActorCritic, ActorCriticPolicy } from '../../algorithms/ppo/actor-critic';
 import { QNetwork } from '../../algorithms/dqn/q-network';
 import { actOn } from './policy-fixtures';
-import { Box, Discrete, makeEnv, registerEnv, type Env } from '../../envs';
+import { Box, Discrete, registerEnv, type Env } from '../../envs';
 import { CHECKPOINT_FORMAT, saveCheckpoint } from '../../src/checkpoint';
 import { validateConfig } from '../../src/config/load';
+import { createEnv } from '../../src/env-loader';
 import { PACKAGE_VERSION } from '../../src/version';
 
 /**
@@ -20,6 +21,8 @@ export interface PolicyCase {
   label: string;
   algorithm: 'ppo' | 'dqn';
   envId: string;
+  /** The env's config (`env.config`), observation wrappers included. */
+  envConfig?: Record<string, unknown>;
   model: Partial<ModelConfig>;
   algoConfig?: Record<string, unknown>;
   conv: boolean;
@@ -65,6 +68,21 @@ export const POLICY_CASES: PolicyCase[] = [
     algoConfig: { dueling: true },
     conv: true,
   },
+  {
+    label: 'PPO conv on uint8 frames (MinAtar/Breakout-v0, two stacked: 10 x 10 x 8 binary planes)',
+    algorithm: 'ppo',
+    envId: 'MinAtar/Breakout-v0',
+    envConfig: { wrappers: [{ frameStack: 2 }] },
+    model: { hiddenSizes: [16], activation: 'relu', conv: [{ filters: 8, kernel: 3, stride: 1, padding: 'valid' }] },
+    conv: true,
+  },
+  {
+    label: 'DQN conv on uint8 frames (MinAtar/SpaceInvaders-v0, 10 x 10 x 6 binary planes, same padding)',
+    algorithm: 'dqn',
+    envId: 'MinAtar/SpaceInvaders-v0',
+    model: { hiddenSizes: [16], activation: 'relu', conv: [{ filters: 4, kernel: 3, stride: 1, padding: 'same' }] },
+    conv: true,
+  },
   { label: 'PPO MLP on uint8 frames 0..255 (scaled by 1/255)', algorithm: 'ppo', envId: FRAMES, model: { hiddenSizes: [16], activation: 'relu' }, conv: false },
   { label: 'DQN conv on uint8 frames 0..255 (scaled by 1/255)', algorithm: 'dqn', envId: FRAMES, model: { hiddenSizes: [16], activation: 'relu', conv: [{ filters: 4, kernel: 3, stride: 2, padding: 'valid' }] }, conv: true },
 ];
@@ -73,16 +91,19 @@ export interface SavedPolicy {
   dir: string;
   spec: PolicySpec;
   weights: Weights;
-  /** `n` seeded observations of the env's space, [n * obsSize]. */
+  /** `n` seeded observations of the env's space, [n * obsSize] (a uint8 space's bytes as floats). */
   observations(n: number, seed: number): Float32Array;
-  /** The project's greedy actions (Box: clipped) and raw head for `obs`: [n] or [n * actionSize], and [n * actionSize]. */
+  /**
+   * The project's greedy actions (Box: clipped) and raw head for `obs`: [n] or [n * actionSize],
+   * and [n * actionSize]. A uint8 space's observations reach the policy as bytes, as the env gives them.
+   */
   reference(obs: Float32Array, n: number): { actions: Float32Array; head: Float32Array };
 }
 
 /** Builds the case's algorithm, gives it random weights (biases and heads too), and saves a checkpoint in `runDir`. */
 export function savePolicy(runDir: string, c: PolicyCase, seed = 7): SavedPolicy {
-  const cfg = validateConfig({ algorithm: c.algorithm, seed, env: { id: c.envId }, model: c.model, stop: { envSteps: 1000 }, [c.algorithm]: c.algoConfig ?? {} });
-  const env = makeEnv(c.envId);
+  const cfg = validateConfig({ algorithm: c.algorithm, seed, env: { id: c.envId, config: c.envConfig ?? {} }, model: c.model, stop: { envSteps: 1000 }, [c.algorithm]: c.algoConfig ?? {} });
+  const env = createEnv(c.envId, c.envConfig);
   const observationSpace = env.observationSpace.toSpec();
   const actionSpace = env.actionSpace.toSpec();
   env.close();
@@ -115,6 +136,8 @@ export function savePolicy(runDir: string, c: PolicyCase, seed = 7): SavedPolicy
   const spec: PolicySpec = module.policySpec({ config: cfg[c.algorithm], model, observationSpace, actionSpace });
   const obsSpace = spaceFromSpec(observationSpace);
   const obsSize = obsSpace.type === 'Box' ? obsSpace.size : 1;
+  const uint8 = obsSpace.type === 'Box' && obsSpace.dtype === 'uint8';
+  const binary = obsSpace.type === 'Box' && uint8 && obsSpace.high.every((h) => h === 1);
   return {
     dir,
     spec,
@@ -122,9 +145,10 @@ export function savePolicy(runDir: string, c: PolicyCase, seed = 7): SavedPolicy
     observations(n, obsSeed) {
       const r = new Rng(obsSeed);
       const out = new Float32Array(n * obsSize);
+      const pixel = binary ? () => Number(r.random() < 1 / 3) : () => r.random();
       for (let i = 0; i < n; i++) {
-        // float32 images: pixels uniform in [0, 1]; other boxes: the space's own sample (normal where unbounded, whole numbers for uint8).
-        const o = c.conv && obsSpace.type === 'Box' && obsSpace.dtype === 'float32' ? Float32Array.from({ length: obsSize }, () => r.random()) : (obsSpace.sample(r) as Float32Array);
+        // uint8 planes (high 1): 0 or 1, a third lit; float images: pixels uniform in [0, 1]; other boxes (uint8 pictures 0..255 too): the space's own sample (normal where unbounded).
+        const o = binary || (c.conv && !uint8) ? Float32Array.from({ length: obsSize }, pixel) : (obsSpace.sample(r) as Float32Array);
         out.set(o, i * obsSize);
       }
       return out;
@@ -133,7 +157,7 @@ export function savePolicy(runDir: string, c: PolicyCase, seed = 7): SavedPolicy
       const policy = module.createPolicy(spec);
       try {
         policy.setParams({ weights, scalars: {} });
-        let actions = actOn(policy, obs, n, new Rng(0), true).actions;
+        let actions = actOn(policy, uint8 ? Uint8Array.from(obs) : obs, n, new Rng(0), true).actions;
         const act = spaceFromSpec(actionSpace);
         if (act.type === 'Box') actions = act.clip(actions);
         let head: Float32Array;

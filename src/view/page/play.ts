@@ -1,8 +1,10 @@
-import { listEnvs, makeEnv } from '../../../envs/registry';
+import { listEnvs, makeEnv, withClose } from '../../../envs/registry';
+import { wrappedEnv } from '../../../envs/wrappers';
 import type { Env, RgbFrame } from '../../../envs/env';
 import { VectorEnv } from '../../../envs/vector-env';
 import { Stepper, type Actor } from '../../../envs/stepper';
 import { Rng } from '../../../core/rng';
+import { seedStreams } from '../../../core/seed-streams';
 import type { CustomEnv, RunInfo } from './app';
 
 /** What `rl export --format js` modules export (src/export/js.ts) that the page uses. */
@@ -21,19 +23,24 @@ export interface Playback {
   stop(): void;
 }
 
-/** The run's env, as the CLI's createEnv builds it: a registered id, or the bundled module's export. */
+/**
+ * The run's env, as the CLI's createEnv builds it: a registered id, or the bundled module's
+ * export, inside the observation wrappers of `env.config.wrappers`.
+ */
 function createEnv(info: RunInfo, custom: CustomEnv): Env {
   const id = info.envId ?? '';
-  if (listEnvs().some((s) => s.id === id)) return makeEnv(id, info.envConfig);
-  if (custom.module) {
-    const name = custom.exportName ?? 'default';
-    if (listEnvs().some((s) => s.id === name)) return makeEnv(name, info.envConfig);
-    const exported = custom.module[name] as ((config: Record<string, unknown>) => Env) | (new (config: Record<string, unknown>) => Env) | undefined;
-    if (typeof exported !== 'function') throw new Error(`the env module has no export "${name}"`);
-    const isClass = /^class\b/.test(Function.prototype.toString.call(exported)) || typeof (exported.prototype as { step?: unknown } | undefined)?.step === 'function';
-    return isClass ? new (exported as new (c: Record<string, unknown>) => Env)(info.envConfig) : (exported as (c: Record<string, unknown>) => Env)(info.envConfig);
-  }
-  throw new Error(`env ${id} is neither built in nor bundled into the page`);
+  return wrappedEnv(id, info.envConfig, (own) => {
+    if (listEnvs().some((s) => s.id === id)) return makeEnv(id, own);
+    if (custom.module) {
+      const name = custom.exportName ?? 'default';
+      if (listEnvs().some((s) => s.id === name)) return makeEnv(name, own);
+      const exported = custom.module[name] as ((config: Record<string, unknown>) => Env) | (new (config: Record<string, unknown>) => Env) | undefined;
+      if (typeof exported !== 'function') throw new Error(`the env module has no export "${name}"`);
+      const isClass = /^class\b/.test(Function.prototype.toString.call(exported)) || typeof (exported.prototype as { step?: unknown } | undefined)?.step === 'function';
+      return withClose(isClass ? new (exported as new (c: Record<string, unknown>) => Env)(own) : (exported as (c: Record<string, unknown>) => Env)(own));
+    }
+    throw new Error(`env ${id} is neither built in nor bundled into the page`);
+  });
 }
 
 /** Copies an RGB frame onto the canvas (RGBA, alpha 255), resizing the canvas to it. */
@@ -53,7 +60,8 @@ function draw(canvas: HTMLCanvasElement, frame: RgbFrame): void {
 
 /**
  * One episode in the page: the env (plain TypeScript, bundled) stepped by the checkpoint's
- * exported greedy policy (`/api/policy/NAME.js`), each frame drawn on the canvas. At speed 1
+ * exported greedy policy (`/api/policy/NAME.js`), each frame drawn on the canvas; seed N is
+ * the episode `rl evaluate --seed N --episodes 1` plays. At speed 1
  * it plays at the env's render fps, at 4 four times as fast; at 'max' it steps for ~15 ms
  * between frames drawn.
  */
@@ -75,8 +83,10 @@ export function play(opts: {
     if (typeof env.render !== 'function') throw new Error(`env ${opts.info.envId} has no render(): nothing to draw`);
     // The same stepper as rl evaluate's: the exported policy's greedy action (already as the env takes it) is one step's.
     const actor: Actor = { act: ({ obs }) => ({ actions: Float32Array.from([policy.act(obs)].flat()), columns: {}, state: {} }) };
-    const stepper = new Stepper(new VectorEnv(opts.info.envId ?? 'env', [env]), actor, { state: [], boxActions: 'clip' }, new Rng(opts.seed));
-    stepper.reset([opts.seed]);
+    // Seed N plays the episode `rl evaluate --seed N --episodes 1` plays (and records with --video): its seeds are the evaluation's.
+    const seeds = seedStreams(opts.seed).evaluation(0);
+    const stepper = new Stepper(new VectorEnv(opts.info.envId ?? 'env', [env]), actor, { state: [], boxActions: 'clip' }, new Rng(seeds.actions));
+    stepper.reset([seeds.env(0)]);
     draw(opts.canvas, env.render());
     state.status = `playing ${opts.checkpoint}, greedy actions, seed ${opts.seed}`;
     opts.show(state);
