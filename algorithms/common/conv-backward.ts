@@ -7,7 +7,7 @@ import type { ConvPlan } from './conv';
  * on wasm (32 x Nature CNN layers, ms, forward / tfjs' dx / this dW):
  * 84x84x4 8x8/4: 10.5 / - / 10.8; 20x20x32 4x4/2: 7.3 / 115 / 20; 9x9x64 3x3/1: 5.2 / 54 / 6.7. Both are exact (the same sums, in another order).
  *
- * With the layer y[oy, ox] = sum_{ky, kx} x[oy s + ky - padBefore, ox s + kx - padBefore] W[ky, kx]
+ * With the layer y[oy, ox] = sum_{ky, kx} x[oy s + ky - before, ox s + kx - before] W[ky, kx]
  * (channels summed too), and dz the gradient by its output before the bias:
  *
  * dW[ky, kx, c, f] = sum_{b, oy, ox} x[b, oy s + ky, ox s + kx, c] dz[b, oy, ox, f]: a conv of x
@@ -20,8 +20,8 @@ import type { ConvPlan } from './conv';
 export function convFilterGrad(x: tf.Tensor4D, dz: tf.Tensor4D, l: ConvPlan): tf.Tensor4D {
   const { kernel: k, stride: s } = l.layer;
   let xs = x;
-  if (l.rows.padBefore + l.rows.padAfter + l.cols.padBefore + l.cols.padAfter > 0) {
-    xs = tf.pad(x, [[0, 0], [l.rows.padBefore, l.rows.padAfter], [l.cols.padBefore, l.cols.padAfter], [0, 0]]);
+  if (l.rows.before + l.rows.after + l.cols.before + l.cols.after > 0) {
+    xs = tf.pad(x, [[0, 0], [l.rows.before, l.rows.after], [l.cols.before, l.cols.after], [0, 0]]);
   }
   const xt = tf.transpose(xs, [3, 1, 2, 0]) as tf.Tensor4D; // [c, h, w, b]
   const dt = tf.transpose(dz, [1, 2, 0, 3]) as tf.Tensor4D; // [oh, ow, b, f]
@@ -33,7 +33,7 @@ export function convFilterGrad(x: tf.Tensor4D, dz: tf.Tensor4D, l: ConvPlan): tf
 /**
  * dLoss/dx [b, h, w, c] of a layer with filter `filter` [k, k, c, f], given `dz` [b, oh, ow, f].
  *
- * With stride s, an input row i (padded: i + padBefore = q s + r) gets dz[q - t] W[r + s t] for
+ * With stride s, an input row i (padded: i + before = q s + r) gets dz[q - t] W[r + s t] for
  * t < kr = ceil(k / s): for each phase r a stride-1 conv of dz by the taps W[r::s] turned. All
  * s x s phases go in one conv, as output channels (r_y, r_x, c), interleaved back into rows and
  * columns as DepthToSpace does; no arithmetic on zeros (spacing dz out with zeros would be s^2
@@ -58,10 +58,10 @@ export function convInputGrad(dz: tf.Tensor4D, filter: tf.Tensor4D, l: ConvPlan)
     const [H, W] = [oh + kr - 1, ow + kr - 1];
     dx = tf.reshape(tf.transpose(tf.reshape(dx, [b * H, W, s, s * c]), [0, 2, 1, 3]), [b, H * s, W * s, c]); // padded input rows from 0
   }
-  // Rows padBefore .. padBefore + h - 1 of the padded input; rows no window reached get 0.
+  // Rows before .. before + h - 1 of the padded input; rows no window reached get 0.
   const [rows, cols] = [(oh + kr - 1) * s, (ow + kr - 1) * s];
-  const keep = [Math.min(h, rows - l.rows.padBefore), Math.min(w, cols - l.cols.padBefore)];
-  if (l.rows.padBefore > 0 || l.cols.padBefore > 0 || keep[0] !== rows || keep[1] !== cols) dx = tf.slice(dx, [0, l.rows.padBefore, l.cols.padBefore, 0], [b, keep[0], keep[1], c]);
+  const keep = [Math.min(h, rows - l.rows.before), Math.min(w, cols - l.cols.before)];
+  if (l.rows.before > 0 || l.cols.before > 0 || keep[0] !== rows || keep[1] !== cols) dx = tf.slice(dx, [0, l.rows.before, l.cols.before, 0], [b, keep[0], keep[1], c]);
   if (keep[0] < h || keep[1] < w) dx = tf.pad(dx, [[0, 0], [0, h - keep[0]], [0, w - keep[1]], [0, 0]]);
   return dx;
 }

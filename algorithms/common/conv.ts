@@ -3,6 +3,7 @@ import type { Rng } from '../../core/rng';
 import type { SpaceSpec } from '../../core/spaces';
 import type { ModelConfig } from '../../core/algorithm';
 import { ConfigError } from '../../core/errors';
+import { convAxis } from '../../core/forward';
 import { convFilterGrad, convInputGrad } from './conv-backward';
 import type { FlatParams } from './flat-params';
 import { Dense } from './mlp';
@@ -52,8 +53,8 @@ export class ConvEncoder {
     // Every layer's geometry first, so that a kernel that does not fit throws before any parameter is added.
     let [h, w, c] = inputShape;
     const plans = layers.map((layer, i) => {
-      const rows = geometry(h, layer.kernel, layer.stride, layer.padding);
-      const cols = geometry(w, layer.kernel, layer.stride, layer.padding);
+      const rows = convAxis(h, layer.kernel, layer.stride, layer.padding);
+      const cols = convAxis(w, layer.kernel, layer.stride, layer.padding);
       if (rows.out < 1 || cols.out < 1) {
         throw new ConfigError(`model.conv[${i}].kernel (${layer.kernel}) is larger than its ${h} x ${w} input (padding: valid); use a smaller kernel or padding: same`);
       }
@@ -131,20 +132,8 @@ export interface ConvPlan {
   b: string;
 }
 
-/** Outputs along one axis, and the zero pixels padded before the first and after the last window. */
-export interface Axis {
-  out: number;
-  padBefore: number;
-  padAfter: number;
-}
-
-export function geometry(size: number, kernel: number, stride: number, padding: ConvLayer['padding']): Axis {
-  if (padding === 'valid') return { out: Math.floor((size - kernel) / stride) + 1, padBefore: 0, padAfter: 0 };
-  // As TensorFlow pads: ceil(size / stride) outputs, the odd pixel of padding after.
-  const out = Math.ceil(size / stride);
-  const total = Math.max(0, (out - 1) * stride + kernel - size);
-  return { out, padBefore: Math.floor(total / 2), padAfter: total - Math.floor(total / 2) };
-}
+/** Outputs along one axis, and the zero pixels padded before the first and after the last window (`convAxis`). */
+export type Axis = ReturnType<typeof convAxis>;
 
 function toFloat(x: tf.Tensor): tf.Tensor {
   return x.dtype === 'float32' ? x : tf.cast(x, 'float32');
