@@ -3,7 +3,7 @@ import type { ModelConfig, NamedTensor, Observation, Weights } from '../../core/
 import { convSpecs, hasLow, inputScale, type DenseSpec, type Forward, type ForwardEngine, type ForwardNet, type InputScale, type LayerSpec } from '../../core/forward';
 import type { SpaceSpec } from '../../core/spaces';
 import { activate } from './mlp';
-import { concatFloat32 } from './util';
+import { concatFloat32 } from '../../core/concat';
 
 /**
  * A sampling policy's forward pass as a `ForwardNet` (plain layers holding its weights), run

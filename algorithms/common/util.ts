@@ -1,26 +1,5 @@
 import type { Rng } from '../../core/rng';
 
-/** The arrays end to end. */
-export function concatFloat32(arrays: Float32Array[]): Float32Array {
-  return concatTyped(arrays, (n) => new Float32Array(n));
-}
-
-/** The byte arrays end to end. */
-export function concatBytes(arrays: Uint8Array[]): Uint8Array {
-  return concatTyped(arrays, (n) => new Uint8Array(n));
-}
-
-function concatTyped<T extends Float32Array | Uint8Array>(arrays: T[], make: (n: number) => T): T {
-  if (arrays.length === 1) return arrays[0];
-  const out = make(arrays.reduce((s, a) => s + a.length, 0));
-  let o = 0;
-  for (const a of arrays) {
-    out.set(a, o);
-    o += a.length;
-  }
-  return out;
-}
-
 /** A random permutation of 0 .. n-1 (Fisher-Yates). */
 export function shuffle(n: number, rng: Rng): Int32Array {
   const out = new Int32Array(n);

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Sampled } from '../common/replay';
 import { gradientStep, type Gradient } from '../common/gradient-step';
 import type { StepPlace } from '../common/optimizer';
-import type { Observation } from '../../core/algorithm';
+import { concatObs } from '../../core/concat';
 import type { DqnConfig } from './config';
 import { dqnLoss, dqnObjective, huberLossGradient, type DqnBatch, type DqnLossConfig, type DqnLossMetrics, type DqnMetric } from './loss';
 import type { QNetwork } from './q-network';
@@ -43,7 +43,7 @@ export function minibatchTensors(nets: DqnNets, s: Sampled, cfg: Pick<DqnConfig,
   for (let j = 0; j < B; j++) oneHot[j * A + s.actions[j]] = 1;
   // Double DQN: the online network also picks the next actions, in the same forward pass.
   // uint8 observations (pictures) become float here, at the network's input.
-  const x = cfg.doubleQ ? concatObs(s.obs, s.nextObs) : s.obs;
+  const x = cfg.doubleQ ? concatObs([s.obs, s.nextObs]) : s.obs;
   return {
     obs: tf.tensor2d(x, [x.length / d, d], 'float32'),
     actions: tf.tensor2d(oneHot, [B, A]),
@@ -66,12 +66,4 @@ export function dqnWrittenOutGradient(net: QNetwork, mb: DqnBatch, cfg: DqnLossC
   const out = dqnObjective(q, mb, cfg);
   const dqsa = huberLossGradient(out.rows!.td, mb.weights, cfg.huberDelta);
   return { ...out, grad: net.backward(p, rec, tf.mul(mb.actions, tf.reshape(dqsa, [B, 1])) as tf.Tensor2D, B) };
-}
-
-/** Two observation arrays of one dtype end to end. */
-function concatObs(a: Observation, b: Observation): Observation {
-  const out = a instanceof Uint8Array ? new Uint8Array(a.length + b.length) : new Float32Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }

@@ -6,7 +6,8 @@ import { ActorCritic, ActorCriticPolicy } from './actor-critic';
 import { FusedAdam } from '../common/fused-adam';
 import { computeGae } from '../common/gae';
 import { optimizerFromState, optimizerToState, setLearningRate } from '../common/optimizer';
-import { concatBytes, concatFloat32, explainedVariance, shuffle } from '../common/util';
+import { concatFloat32, concatObs } from '../../core/concat';
+import { explainedVariance, shuffle } from '../common/util';
 import type { PpoLossMetrics } from './loss';
 import { gatherMinibatch, ppoStep, type PpoRollout } from './step';
 import { ppoConfigSchema, type PpoConfig } from './config';
@@ -159,7 +160,7 @@ export class Ppo implements Algorithm {
     const join = (k: Exclude<keyof (typeof parts)[0], 'obs'>) => concatFloat32(parts.map((p) => p[k]));
     const obs = parts.map((p) => p.obs);
     return {
-      obs: obs.every((o) => o instanceof Uint8Array) ? concatBytes(obs as Uint8Array[]) : concatFloat32(obs.map((o) => (o instanceof Float32Array ? o : Float32Array.from(o)))),
+      obs: concatObs(obs),
       actions: join('actions'),
       logp: join('logp'),
       values: join('values'),

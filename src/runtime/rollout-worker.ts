@@ -1,4 +1,5 @@
 import { ACTION_MASK, batchColumns, perEnv, type Column, type ColumnSpec, type Observation, type PolicyParams, type PolicySpec, type SamplingPolicy, type TrajectoryBatch } from '../../core/algorithm';
+import { concatBytes } from '../../core/concat';
 import { createEnv } from '../env-loader';
 import { Rng } from '../../core/rng';
 import { seedStreams } from '../../core/seed-streams';
@@ -195,14 +196,4 @@ export interface WorkerState {
 function allocate(c: ColumnSpec, rows: number): Column {
   const n = rows * perEnv(c.shape);
   return c.dtype === 'float32' ? new Float32Array(n) : c.dtype === 'int32' ? new Int32Array(n) : new Uint8Array(n);
-}
-
-function concatBytes(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
