@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { wasmInternalsVerified } from '../algorithms/common/wasm-internals';
 
 /**
  * tfjs-backend-wasm 4.22's Slice kernel (and SplitV, which slices part by part) first copies
@@ -17,9 +18,14 @@ type Info = { dataId: object; shape: number[]; dtype: tf.DataType };
 
 let registered = false;
 
-/** Puts the heap-reading Slice and SplitV in place of wasm's own; once, after the wasm backend is set. */
+/** Whether the heap-reading kernels are in place (`registerWasmSlice` ran on a verified release). */
+export function wasmSliceRegistered(): boolean {
+  return registered;
+}
+
+/** Puts the heap-reading Slice and SplitV in place of wasm's own; once, after the wasm backend is set, and only on a verified tfjs-backend-wasm release. */
 export function registerWasmSlice(): void {
-  if (registered) return;
+  if (registered || !wasmInternalsVerified()) return;
   const original = tf.getKernel('Slice', 'wasm');
   if (!original || !tf.getKernel('SplitV', 'wasm')) return;
   const fallback = original.kernelFunc;

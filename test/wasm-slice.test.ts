@@ -1,6 +1,9 @@
 import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs';
+import { version_wasm } from '@tensorflow/tfjs-backend-wasm';
 import { selectBackend } from '../src/backend';
+import { wasmSliceRegistered } from '../src/wasm-slice';
+import { wasmInternalsVerified } from '../algorithms/common/wasm-internals';
 
 describe('the wasm Slice and SplitV kernels that read the heap in place', () => {
   before(async () => {
@@ -8,6 +11,13 @@ describe('the wasm Slice and SplitV kernels that read the heap in place', () => 
   });
 
   const x = () => tf.range(0, 24, 1, 'float32').reshape([2, 3, 4]);
+
+  it('are the ones registered on the installed tfjs-backend-wasm (a verified release), and stand aside on another', () => {
+    // Without this, an upgrade would leave tfjs' own kernels in place and the tests below would pass on them.
+    assert.ok(wasmInternalsVerified(), `tfjs-backend-wasm ${version_wasm} is not in VERIFIED_WASM_RELEASES: check fused-adam and wasm-slice against it`);
+    assert.ok(wasmSliceRegistered(), "the heap-reading Slice and SplitV are in place of tfjs' own");
+    assert.equal(wasmInternalsVerified('4.23.0'), false);
+  });
 
   it('cut a contiguous block, a strided block and an int32 block as tf.slice does', () => {
     tf.tidy(() => {

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { wasmInternalsVerified } from './wasm-internals';
 
 /**
  * tfjs' Adam (the same update, state and checkpoint layout: `getWeights`, the moments
@@ -65,7 +66,7 @@ interface Moments {
 
 /** The active backend's heap, when it is wasm: a tensor's memory as a Float32Array view, and whether the tensor alone holds it. */
 function wasmHeap(): { view: (t: tf.Tensor) => Float32Array; owns: (t: tf.Tensor) => boolean } | null {
-  if (tf.getBackend() !== 'wasm') return null;
+  if (tf.getBackend() !== 'wasm' || !wasmInternalsVerified()) return null;
   const backend = tf.backend() as unknown as { typedArrayFromHeap(t: tf.Tensor): Float32Array; dataIdMap: { get(id: object): { refCount: number } | undefined } };
   return {
     view: (t) => backend.typedArrayFromHeap(t),
