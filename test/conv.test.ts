@@ -32,6 +32,29 @@ function reference(p: Record<string, tf.Tensor>, x: tf.Tensor, shape: Shape, lay
 
 const conv = (filters: number, kernel: number, stride = 1, padding: ConvLayer['padding'] = 'valid'): ConvLayer => ({ filters, kernel, stride, padding });
 
+/**
+ * Outputs, parameter gradients and input gradients of sum(f(x) * r) on the active backend, for
+ * the encoder (`ours`) or tf.conv2d's autodiff (`reference`), with seeded x, r and weights: the
+ * same numbers whichever backend computes them, up to rounding.
+ */
+function pass(shape: Shape, layers: ConvLayer[], which: 'ours' | 'reference'): { out: Float32Array; dParams: Float32Array; dx: Float32Array } {
+  const { params, encoder } = makeEncoder(shape, layers);
+  const rng = new Rng(2);
+  const size = shape[0] * shape[1] * shape[2];
+  const x = tf.tensor2d(Float32Array.from({ length: 3 * size }, () => rng.normal()), [3, size]);
+  const f = (p: Record<string, tf.Tensor>, xs: tf.Tensor) => (which === 'ours' ? encoder.apply(p, xs, true) : reference(p, xs, shape, layers));
+  const out = tf.tidy(() => f(params.unpack(), x));
+  const r = tf.tensor2d(Float32Array.from({ length: out.size }, () => rng.normal()), out.shape as [number, number]);
+  const loss = (input: tf.Tensor) => tf.sum(tf.mul(f(params.unpack(), input), r)) as tf.Scalar;
+  const dParams = tf.tidy(() => Object.values(tf.variableGrads(() => loss(x), [params.variable]).grads)[0]);
+  const dx = tf.tidy(() => tf.grad(loss)(x));
+  const result = { out: out.dataSync() as Float32Array, dParams: dParams.dataSync() as Float32Array, dx: dx.dataSync() as Float32Array };
+  tf.dispose([x, r, out, dParams, dx]);
+  encoder.dispose();
+  params.dispose();
+  return result;
+}
+
 const cases: [string, Shape, ConvLayer[]][] = [
   ['1 channel, stride 1', [10, 5, 1], [conv(4, 3)]],
   ['1 channel, stride 2', [10, 5, 1], [conv(4, 3, 2)]],
@@ -118,6 +141,21 @@ describe('ConvEncoder on the wasm backend', () => {
       return value.dataSync()[0];
     });
   }
+
+  it("gives, on wasm, the outputs and gradients tf.conv2d's autodiff gives on cpu (the Nature CNN strides, same padding, a stride past the kernel)", async () => {
+    // wasm has no Conv2DBackpropFilter, so the reference runs on cpu; the written-out gradient on wasm runs XNNPACK's dilated convs.
+    const wanted = ['3 channels, same padding, stride 2', 'a stride larger than the kernel, same padding', 'the Nature CNN strides (8/4, then 4/2) on a small image'];
+    for (const [label, shape, layers] of cases.filter(([label]) => wanted.includes(label))) {
+      await selectBackend('cpu');
+      const theirs = pass(shape, layers, 'reference');
+      await selectBackend('wasm');
+      const ours = pass(shape, layers, 'ours');
+      close(ours.out, theirs.out, `${label}: output`);
+      close(ours.dParams, theirs.dParams, `${label}: d/dparams`);
+      close(ours.dx, theirs.dx, `${label}: d/dx`);
+      assert.ok(ours.dx.some((v) => v !== 0), `${label}: the input gradient is not all zeros`);
+    }
+  });
 
   it('takes gradient steps without a missing kernel, and leaks no tensors across a forward and backward pass', () => {
     const shape: Shape = [10, 10, 3];

@@ -145,7 +145,18 @@ function filterOf(p: Tensors, l: ConvPlan): tf.Tensor4D {
 
 /** relu(conv2d(x, filter) + bias) in one kernel. */
 export function convForward(x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor, l: ConvPlan): tf.Tensor4D {
-  return tf.fused.conv2d({ x, filter, strides: l.layer.stride, pad: l.layer.padding, bias, activation: 'relu' });
+  return tf.fused.conv2d({ x, filter, strides: l.layer.stride, pad: explicitPad(l.layer.padding, l.rows, l.cols), bias, activation: 'relu' });
+}
+
+/**
+ * 'same' as explicit zero rows and columns (TensorFlow's: the odd one after). tfjs-backend-wasm
+ * 4.22 gets 'same' wrong when a stride passes the kernel and the windows end short of the image
+ * (TensorFlow's padding total is then negative, clipped to 0: 9 rows, kernel 2, stride 3): its
+ * outputs differ from every other backend's, and from the exports'. Explicit padding is right
+ * everywhere.
+ */
+export function explicitPad(padding: ConvLayer['padding'], rows: Pick<Axis, 'before' | 'after'>, cols: Pick<Axis, 'before' | 'after'>): 'valid' | [[number, number], [number, number], [number, number], [number, number]] {
+  return padding === 'valid' ? 'valid' : [[0, 0], [rows.before, rows.after], [cols.before, cols.after], [0, 0]];
 }
 
 type ConvOp = (x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor) => tf.Tensor4D;

@@ -3,6 +3,7 @@ import type { ModelConfig, NamedTensor, Observation, Weights } from '../../core/
 import { convSpecs, hasLow, inputScale, type DenseSpec, type Forward, type ForwardEngine, type ForwardNet, type InputScale, type LayerSpec } from '../../core/forward';
 import type { SpaceSpec } from '../../core/spaces';
 import { activate } from './mlp';
+import { explicitPad } from './conv';
 import { concatFloat32 } from '../../core/concat';
 
 /**
@@ -140,7 +141,7 @@ function chain(x: tf.Tensor, layers: TfjsLayer[], rows: number): tf.Tensor {
     if (l.kind === 'conv') {
       if (!image) h = tf.reshape(h, [rows, ...l.input]);
       image = true;
-      h = tf.fused.conv2d({ x: h as tf.Tensor4D, filter: w as tf.Tensor4D, strides: l.stride, pad: l.padding, bias: b, activation: 'relu' });
+      h = tf.fused.conv2d({ x: h as tf.Tensor4D, filter: w as tf.Tensor4D, strides: l.stride, pad: explicitPad(l.padding, { before: l.pads.top, after: l.pads.bottom }, { before: l.pads.left, after: l.pads.right }), bias: b, activation: 'relu' });
       continue;
     }
     if (image) h = tf.reshape(h, [rows, -1]);
