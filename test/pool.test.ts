@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import * as zmq from 'zeromq';
 import { ppo, ppoConfigSchema } from '../algorithms/ppo/ppo';
 import { makeEnv } from '../envs';
+import { selectBackend } from '../src/backend';
 import { WorkerPool, type WorkerPoolOptions } from '../src/runtime/pool/worker-pool';
 import { SendQueue } from '../src/transport/send-queue';
 import { batchExpectation, decodeLearnerMessage, decodeWorkerMessage, encode, type LearnerMessage, type WorkerSetup } from '../src/transport/protocol';
@@ -328,6 +329,7 @@ describe('Worker pool over real sockets', () => {
   });
 
   it("sends nothing under its old worker id once the learner says it does not know it (a batch or weights request of workerId -1 was logged as malformed)", async function () {
+    await selectBackend('cpu'); // the policy's optimizer makes tensors at once: a backend must be ready, not still starting
     const env = makeEnv('CartPole-v1');
     const algo = ppo.create({ config: ppoConfigSchema.parse({}), model: { hiddenSizes: [4], activation: 'tanh', sharedLayers: false }, observationSpace: env.observationSpace.toSpec(), actionSpace: env.actionSpace.toSpec(), seed: 0, totalEnvs: 4, rolloutLength: 2 });
     const port = await freePort();
