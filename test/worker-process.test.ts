@@ -10,9 +10,7 @@ import { WorkerPool } from '../src/runtime/pool/worker-pool';
 import { loadConfig } from '../src/config/load';
 import { train } from '../src/runtime/learner';
 import { DEFAULT_POLICY, type ParamsById } from '../core/algorithm';
-import { ppo, ppoConfigSchema } from '../algorithms/ppo/ppo';
-import { makeEnv } from '../envs';
-import { selectBackend } from '../src/backend';
+import { cartPolePolicy } from './helpers/hostile-learner';
 import { PACKAGE_VERSION } from '../src/version';
 import { root, startWorker } from './helpers/cli';
 
@@ -20,20 +18,7 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-worker-process-'));
 
 /** What a real CartPole PPO learner would send a worker, for a hand-driven learner. */
 async function cartPoleSetup(patch: Partial<WorkerSetup> = {}): Promise<{ setup: WorkerSetup; params: ParamsById }> {
-  await selectBackend('cpu');
-  const env = makeEnv('CartPole-v1');
-  const algo = ppo.create({
-    config: ppoConfigSchema.parse({}),
-    model: { hiddenSizes: [8], activation: 'tanh', sharedLayers: false },
-    observationSpace: env.observationSpace.toSpec(),
-    actionSpace: env.actionSpace.toSpec(),
-    seed: 0,
-    totalEnvs: 2,
-    rolloutLength: 4,
-  });
-  const policies = algo.policySpecs();
-  const params = algo.getParams();
-  algo.dispose();
+  const { policies, params } = await cartPolePolicy([8]);
   return { setup: { policies, envId: 'CartPole-v1', envConfig: {}, numEnvs: 2, rolloutLength: 4, seed: 0, heartbeatSeconds: 0.5, slot: 0, numSlots: 1, pubEndpoint: 'tcp://127.0.0.1:1', learnerDir: root, instance: 'test', packageVersion: PACKAGE_VERSION, code: null, ...patch }, params };
 }
 

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zmq from 'zeromq';
-import { DEFAULT_POLICY, type Weights } from '../../core/algorithm';
+import { DEFAULT_POLICY, type ParamsById, type PolicySpec, type Weights } from '../../core/algorithm';
 import { ppo, ppoConfigSchema } from '../../algorithms/ppo/ppo';
 import { makeEnv } from '../../envs';
 import { selectBackend } from '../../src/backend';
@@ -124,8 +124,8 @@ export class HostileLearner {
   }
 }
 
-/** A CartPole PPO policy of hidden layers `hiddenSizes` as a learner describes it to its workers, and its initial weights. */
-export async function cartPoleRun(learner: HostileLearner, patch: Partial<WorkerSetup> = {}, hiddenSizes = [32, 32]): Promise<{ setup: WorkerSetup; weights: Weights }> {
+/** A CartPole PPO policy of hidden layers `hiddenSizes` (2 envs x 4 steps, seed 0, cpu): its specs as a learner declares them, and its initial params. */
+export async function cartPolePolicy(hiddenSizes: number[]): Promise<{ policies: Record<string, PolicySpec>; params: ParamsById }> {
   await selectBackend('cpu');
   const env = makeEnv('CartPole-v1');
   const algo = ppo.create({
@@ -138,8 +138,15 @@ export async function cartPoleRun(learner: HostileLearner, patch: Partial<Worker
     rolloutLength: 4,
   });
   const policies = algo.policySpecs();
-  const weights = algo.getParams()[DEFAULT_POLICY].weights;
+  const params = algo.getParams();
   algo.dispose();
+  return { policies, params };
+}
+
+/** A CartPole PPO policy of hidden layers `hiddenSizes` as a learner describes it to its workers, and its initial weights. */
+export async function cartPoleRun(learner: HostileLearner, patch: Partial<WorkerSetup> = {}, hiddenSizes = [32, 32]): Promise<{ setup: WorkerSetup; weights: Weights }> {
+  const { policies, params } = await cartPolePolicy(hiddenSizes);
+  const weights = params[DEFAULT_POLICY].weights;
   learner.expectation = batchExpectation(policies);
   const setup: WorkerSetup = {
     policies, envId: 'CartPole-v1', envConfig: {}, numEnvs: 2, rolloutLength: 4, seed: 0, heartbeatSeconds: 0.25, slot: 0, numSlots: 1,
