@@ -3,8 +3,8 @@
  * every shipped config (configs/*.yaml) on each seed, through the real CLI: `rl train` as a
  * child process, then `rl evaluate --checkpoint RUN_DIR --episodes 100 --json` (the run's kept
  * best where it has one). One table: steps, wall time, why it stopped, the 100-episode greedy
- * score, and whether that score reaches the env's reward threshold (the config's stop threshold
- * where the env has none). One training at a time; runs go to runs/suite/<config>-s<seed>/.
+ * score, and whether that score reaches the env's reward threshold (where the env has none, a
+ * paper's figure for that config, else the config's stop threshold). One training at a time; runs go to runs/suite/<config>-s<seed>/.
  * Each run's row is merged into runs/bench/solve-suite.json as it ends; `--table` prints the
  * table from there without training. `--reuse` keeps run dirs found (`rl train --resume auto`:
  * a finished one is only evaluated, an interrupted one goes on).
@@ -35,16 +35,30 @@ export interface SuiteRow {
   evalReturnMean: number;
   evalReturnStd: number;
   threshold: number;
-  thresholdFrom: 'env' | 'stop';
+  thresholdFrom: 'env' | 'paper' | 'stop';
   pass: boolean;
   /** Set when this call trained it; absent when `--reuse` found it finished. */
   processSeconds?: number;
 }
 
-/** The bar a config's 100-episode score is held to: the env's reward threshold, else its stop rule's. */
-export function thresholdOf(cfg: ReturnType<typeof loadConfig>): { threshold: number; thresholdFrom: 'env' | 'stop' } {
+/**
+ * Bars from a paper, for configs whose env has no reward threshold of its own: MinAtar's games
+ * have none, and their bar depends on the algorithm. These are the DQN figures at 3M frames in
+ * the MinAtar paper's learning curves (Young & Tian 2019, 100-episode moving averages), less
+ * one for DQN on Breakout.
+ */
+const PAPER_BARS: Record<string, number> = {
+  'ppo-minatar-breakout': 10,
+  'dqn-minatar-breakout': 9,
+  'ppo-minatar-spaceinvaders': 40,
+};
+
+/** The bar a config's 100-episode score is held to: the env's reward threshold, else a paper's figure, else its stop rule's. */
+export function thresholdOf(cfg: ReturnType<typeof loadConfig>, name?: string): { threshold: number; thresholdFrom: 'env' | 'paper' | 'stop' } {
   const env = envSpec(cfg.env.id).rewardThreshold;
   if (env !== undefined) return { threshold: env, thresholdFrom: 'env' };
+  const paper = name === undefined ? undefined : PAPER_BARS[name];
+  if (paper !== undefined) return { threshold: paper, thresholdFrom: 'paper' };
   const stop = cfg.stop.evalReturnMean ?? cfg.stop.episodeReturnMean;
   if (stop === undefined) throw new Error(`${cfg.env.id} has no reward threshold and the config no stop.evalReturnMean or stop.episodeReturnMean`);
   return { threshold: stop, thresholdFrom: 'stop' };
@@ -88,7 +102,7 @@ function runOne(name: string, seed: number, opts: { runRoot: string; reuse: bool
   const last = progress[progress.length - 1];
   const best = bestCheckpoint(runDir);
   const kept = best ? readMetadata(best) : undefined;
-  const { threshold, thresholdFrom } = thresholdOf(cfg);
+  const { threshold, thresholdFrom } = thresholdOf(cfg, name);
   const trained = !/the run is finished/.test(fs.readFileSync(logFile, 'utf8').trim().split('\n').at(-1) ?? '');
   return {
     config: name,
@@ -122,7 +136,7 @@ function cells(rows: SuiteRow[]): string[][] {
       shortStop(r.stopReason),
       r.checkpoint.kind === 'best' ? `best, at ${fmtSteps(r.checkpoint.envSteps)}` : 'final',
       `${r.evalReturnMean.toFixed(1)} ± ${r.evalReturnStd.toFixed(1)}`,
-      `${r.pass ? 'yes' : 'NO'} (>= ${r.threshold}${r.thresholdFrom === 'stop' ? ', stop rule' : ''})`,
+      `${r.pass ? 'yes' : 'NO'} (>= ${r.threshold}${r.thresholdFrom === 'env' ? '' : `, ${r.thresholdFrom === 'stop' ? 'stop rule' : 'paper'}`})`,
     ]),
   ];
 }

@@ -203,6 +203,23 @@ describe('crafted checkpoints (issue 20)', () => {
     assert.equal(r.stderr, `error: ${ckpt}: checkpoint of another kind (weights/default/extra is no weight of a ppo model of its config)\n`);
   });
 
+  it('refuses to resume env state the env cannot take back (its wrappers changed since), naming the checkpoint and the env (a TypeError before)', () => {
+    const run = copyOf(path.join(fixtures, 'format-1', 'ppo-cartpole'), 'crafted-env-state');
+    const ckpt = listCheckpoints(run).at(-1)!;
+    const state = JSON.parse(fs.readFileSync(path.join(ckpt, 'state.json'), 'utf8'));
+    // As saved before CartPole had its TimeLimit: the bare env's state, no { elapsed, env } around it.
+    const envs = state.runtime.workers[0].envs;
+    envs.envs = envs.envs.map((e: { env: unknown }) => e.env);
+    fs.writeFileSync(path.join(ckpt, 'state.json'), JSON.stringify(state));
+    const metadata = JSON.parse(fs.readFileSync(path.join(ckpt, 'metadata.json'), 'utf8'));
+    metadata.checksums['state.json'] = crc32(fs.readFileSync(path.join(ckpt, 'state.json')));
+    fs.writeFileSync(path.join(ckpt, 'metadata.json'), JSON.stringify(metadata, null, 2));
+    const r = rl(['train', '--resume', run, '--set', 'stop.iterations=5']);
+    assert.equal(r.status, 1, r.stdout);
+    assert.match(r.stderr, new RegExp(`^error: ${ckpt}: the env state saved in it does not load into CartPole-v1 \\([^\\n]+\\); the env changed since it was saved: resume with the env code that wrote it, or start a new run\\n$`));
+    assert.deepEqual(listCheckpoints(run), [ckpt], 'nothing trained, nothing written');
+  });
+
   it('checks policy weights one for one by exact shape on resume, and leaves tensors of another size beyond them to the algorithm', () => {
     const t = (name: string, shape: number[]) => ({ name, shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) });
     const model = [t('weights/w', [4, 2]), t('target/w', [4, 2]), t('replay/obs', [100, 4]), t('optimizer/000', [])];

@@ -22,9 +22,10 @@ const row = (over: Partial<SuiteRow>): SuiteRow => ({
 });
 
 describe('solve suite', () => {
-  it('holds a score to the env registry reward threshold, and to the stop rule where the env has none', () => {
+  it('holds a score to the env registry reward threshold, else to a figure from a paper for the config, else to the stop rule', () => {
     assert.deepEqual(thresholdOf(config('ppo-lunarlander-workers')), { threshold: 200, thresholdFrom: 'env' });
-    assert.deepEqual(thresholdOf(config('ppo-pendulum')), { threshold: -250, thresholdFrom: 'stop' });
+    assert.deepEqual(thresholdOf(config('ppo-pendulum'), 'ppo-pendulum'), { threshold: -250, thresholdFrom: 'stop' });
+    assert.deepEqual(thresholdOf(config('ppo-minatar-breakout'), 'ppo-minatar-breakout'), { threshold: 10, thresholdFrom: 'paper' }, "the MinAtar paper's DQN figure, not the stop rule's 12");
   });
 
   it('works out why a run stopped from its progress records, two evaluations in a row for an evaluation stop', () => {

@@ -66,7 +66,13 @@ export class RunState {
     const rt = ckpt.runtime as unknown as RuntimeState;
     checkTensorsFit(ckpt.dir, this.cfg.algorithm, (await this.algorithm.getState()).tensors, ckpt.algorithm.tensors);
     await this.algorithm.setState(ckpt.algorithm);
-    this.sampler.setState(rt.workers);
+    try {
+      this.sampler.setState(rt.workers);
+    } catch (e) {
+      // The env's code changed since the checkpoint (a wrapper added, a field renamed): its saved
+      // episodes in progress no longer fit, and what they hold cannot be guessed.
+      throw new CheckpointError(`${ckpt.dir}: the env state saved in it does not load into ${this.cfg.env.id} (${(e as Error).message}); the env changed since it was saved: resume with the env code that wrote it, or start a new run`);
+    }
     this.episodes.setState(rt.episodes);
     this.counters = { iteration: rt.iteration, envSteps: rt.envSteps, wallSeconds: rt.wallSeconds, policyVersion: rt.policyVersion };
     this.savedAt = { ...this.savedAt, envSteps: rt.envSteps, iteration: rt.iteration };
