@@ -49,7 +49,10 @@ export function truncateProgress(file: string, iteration: number): void {
         return false; // a line cut short by a crash
       }
     });
-  fs.writeFileSync(file, kept.map((l) => `${l}\n`).join(''));
+  // Written aside and renamed over: a kill mid-write leaves the old file whole, never half of it.
+  const tmp = `${file}.tmp-${process.pid}`;
+  fs.writeFileSync(tmp, kept.map((l) => `${l}\n`).join(''));
+  fs.renameSync(tmp, file);
 }
 
 /** The file that marks a run dir as taken by a live `rl train`: `{ pid, host, startedAt }`. */
