@@ -62,15 +62,15 @@ export function activate(x: tf.Tensor, activation: Activation): tf.Tensor {
 
 type Tensors = Record<string, tf.Tensor>;
 
-/** A fully connected layer y = x W + b, W initialised orthogonally with `gain` (as CleanRL and SB3 do), b = 0. */
+/** A fully connected layer y = x W + b, W initialised orthogonally with `gain` (as CleanRL and SB3 do), b = `bias` (default 0). */
 export class Dense {
   /** The names of its weight matrix and bias in the FlatParams. */
   readonly w: string;
   readonly b: string;
 
-  constructor(params: FlatParams, name: string, inputs: number, outputs: number, gain: number, rng: Rng) {
+  constructor(params: FlatParams, name: string, inputs: number, outputs: number, gain: number, rng: Rng, bias = new Float32Array(outputs)) {
     this.w = params.add(`${name}/w`, [inputs, outputs], () => orthogonal(inputs, outputs, gain, rng));
-    this.b = params.add(`${name}/b`, [outputs], new Float32Array(outputs));
+    this.b = params.add(`${name}/b`, [outputs], bias);
   }
 
   apply(p: Tensors, x: tf.Tensor): tf.Tensor {
