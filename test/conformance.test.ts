@@ -39,7 +39,6 @@ const CASES: Case[] = [
   { algorithm: 'ppo', envId: 'Pendulum-v1', model: { hiddenSizes: [16] }, config: { minibatchSize: 32, numEpochs: 1 } },
   { algorithm: 'dqn', envId: 'CartPole-v1', model: { hiddenSizes: [16] }, config: { learningStarts: 32, batchSize: 16, trainFrequency: 1, bufferSize: 2000, checkpointReplayBuffer: true, targetUpdateInterval: 1000 } },
   { algorithm: 'sac', envId: 'Pendulum-v1', model: { hiddenSizes: [16] }, config: { learningStarts: 32, batchSize: 16, bufferSize: 2000, checkpointReplayBuffer: true, stepsPerIteration: 256 } },
-  { algorithm: 'sac', envId: 'LunarLanderContinuous-v3', model: { hiddenSizes: [16] }, config: { learningStarts: 32, batchSize: 16, bufferSize: 2000, stepsPerIteration: 256 } },
   { algorithm: 'toy', envId: 'MaskedCorridor-v0', model: { hiddenSizes: [8] }, config: { lr: 0.5 } },
 ];
 
