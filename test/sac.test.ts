@@ -3,10 +3,11 @@ import * as tf from '@tensorflow/tfjs';
 import { squashedGaussian } from '../algorithms/common/distributions';
 import { FlatParams, softUpdate } from '../algorithms/common/flat-params';
 import { FusedAdam } from '../algorithms/common/fused-adam';
-import { gradientStep } from '../algorithms/common/gradient-step';
+import { gradientStep, tapeGradient } from '../algorithms/common/gradient-step';
 import { nStepTransitions } from '../algorithms/common/nstep';
 import { ReplayBuffer } from '../algorithms/common/replay';
-import { alphaLoss } from '../algorithms/sac/loss';
+import { actorLoss, alphaLoss } from '../algorithms/sac/loss';
+import { SquashedGaussianActor, TwinCritic } from '../algorithms/sac/networks';
 import { SquashedGaussianPolicy, UNIFORM_ACTIONS } from '../algorithms/sac/policy';
 import { sac, type Sac } from '../algorithms/sac/sac';
 import { DEFAULT_POLICY, type ModelConfig, type TrajectoryBatch } from '../core/algorithm';
@@ -80,6 +81,37 @@ describe('SAC', () => {
       const out = tf.tidy(() => squashedGaussian.logStd(tf.tensor1d([0, 100, -100, squashedGaussian.rawOf(0)])).dataSync());
       assertClose(out, [-1.5, 2, -5, 0], 1e-5, 'logStd');
     });
+  });
+
+  it("takes the actor's gradient through the critic held constant (no dW computed) equal to the tape's through its trainable layers", () => {
+    const spaces = { observationSpace: new Box(-1, 1, [3]).toSpec(), actionSpace: new Box(-2, 2, [2]).toSpec() };
+    const actor = new SquashedGaussianActor(spaces, MODEL, 1, -1);
+    const critic = new TwinCritic(spaces, MODEL, 2);
+    const rng = new Rng(3);
+    const normal = (n: number) => Float32Array.from({ length: n }, () => rng.normal());
+    try {
+      let grads: Float32Array[] = [];
+      tf.tidy(() => {
+        const mb = { obs: tf.tensor2d(normal(24), [8, 3]), actions: tf.zeros([8, 2]) as tf.Tensor2D, qTarget: tf.zeros([8]) as tf.Tensor1D, noise: tf.tensor2d(normal(16), [8, 2]) };
+        const criticP = critic.params.unpack();
+        const viaTrainable = (p: Record<string, tf.Tensor>) => {
+          const { action, logProb } = actor.sample(p, mb.obs, mb.noise);
+          const [q1, q2] = critic.forward(criticP, mb.obs, action, 'train');
+          const loss = tf.mean(tf.sub(tf.mul(0.3, logProb), tf.minimum(q1, q2))) as tf.Scalar;
+          return { loss, metrics: {} };
+        };
+        grads = [tapeGradient((p) => actorLoss(actor, p, critic, criticP, mb, 0.3), actor.params), tapeGradient(viaTrainable, actor.params)].map((g) => {
+          tf.dispose([g.loss, ...Object.values<tf.Tensor>(g.metrics)]); // kept out of the tape's scope
+          return g.grad.dataSync() as Float32Array;
+        });
+      });
+      const [frozen, trained] = grads;
+      assertClose(frozen, trained, 1e-6, 'actor gradient');
+      assert.ok(frozen.some((x) => Math.abs(x) > 1e-4), 'a gradient of zeros proves nothing');
+    } finally {
+      actor.dispose();
+      critic.dispose();
+    }
   });
 
   it('steps a target toward its network by tau (Polyak averaging): 0 -> 0.1 -> 0.19 toward 1 with tau 0.1; tau 1 copies', () => {

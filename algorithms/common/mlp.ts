@@ -78,6 +78,20 @@ export class Dense {
   }
 
   /**
+   * `apply` with W and b held constant: the gradient reaches x alone (a network another's loss
+   * reads, as SAC's critic in its actor's loss), without computing dW and db.
+   */
+  applyFrozen(p: Tensors, x: tf.Tensor): tf.Tensor {
+    const w = p[this.w] as tf.Tensor2D;
+    const b = p[this.b];
+    const op = tf.customGrad(((...args: any[]) => {
+      const [input] = args as [tf.Tensor];
+      return { value: tf.add(timesWeights(input as tf.Tensor2D, w), b), gradFunc: (dy: tf.Tensor) => timesWeightsT(dy as tf.Tensor2D, w) };
+    }) as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor) => tf.Tensor;
+    return op(x);
+  }
+
+  /**
    * Inference only (no gradient, so no tape and no custom-gradient wrapper). A relu layer is
    * one fused kernel; measured on wasm, fusing the others (bias alone, or tanh) is slower.
    */
@@ -117,6 +131,11 @@ export class Mlp {
 
   apply(p: Tensors, x: tf.Tensor): tf.Tensor {
     return this.layers.reduce((h, layer) => activate(layer.apply(p, h), this.activation), x);
+  }
+
+  /** `apply` with the layers' weights held constant (`Dense.applyFrozen`): the gradient reaches x alone. */
+  applyFrozen(p: Tensors, x: tf.Tensor): tf.Tensor {
+    return this.layers.reduce((h, layer) => activate(layer.applyFrozen(p, h), this.activation), x);
   }
 
   /** `apply` without gradients, in fewer kernels (see `Dense.infer`). */

@@ -41,8 +41,8 @@ export function softQTargets(
   next: { obs: tf.Tensor2D; noise: tf.Tensor2D; rewards: tf.Tensor1D; discounts: tf.Tensor1D },
   alpha: number,
 ): tf.Tensor1D {
-  const { action, logProb } = nets.actor.sample(nets.actorP, next.obs, next.noise);
-  const [q1, q2] = nets.target.forward(nets.targetP, next.obs, action);
+  const { action, logProb } = nets.actor.sample(nets.actorP, next.obs, next.noise, true);
+  const [q1, q2] = nets.target.forward(nets.targetP, next.obs, action, 'infer');
   const soft = tf.sub(tf.minimum(q1, q2), tf.mul(alpha, logProb));
   return tf.add(next.rewards, tf.mul(next.discounts, soft)) as tf.Tensor1D;
 }
@@ -57,7 +57,7 @@ export function criticLoss(critic: TwinCritic, p: Record<string, tf.Tensor>, mb:
 /** actorLoss of the actor's parameters `p`, the critic held at `criticP`; entropy is -mean(logp~), the estimate alphaLoss reads. */
 export function actorLoss(actor: SquashedGaussianActor, p: Record<string, tf.Tensor>, critic: TwinCritic, criticP: Record<string, tf.Tensor>, mb: SacBatch, alpha: number): LossOutput<ActorMetric> {
   const { action, logProb } = actor.sample(p, mb.obs, mb.noise);
-  const [q1, q2] = critic.forward(criticP, mb.obs, action);
+  const [q1, q2] = critic.forward(criticP, mb.obs, action, 'frozen');
   const loss = tf.mean(tf.sub(tf.mul(alpha, logProb), tf.minimum(q1, q2))) as tf.Scalar;
   return { loss, metrics: { actorLoss: loss, entropy: tf.neg(tf.mean(logProb)) as tf.Scalar } };
 }

@@ -61,15 +61,20 @@ export class SquashedGaussianActor extends FlatModel {
     }
   }
 
-  /** The mean and the bounded log-std [B, actionSize] of observations `obs` [B, obsSize], with parameters `p`. */
-  forward(p: Tensors, obs: tf.Tensor): { mean: tf.Tensor; logStd: tf.Tensor } {
-    const h = this.body.apply(p, this.input(obs));
-    return { mean: this.mean.apply(p, h), logStd: squashedGaussian.logStd(this.logStd.apply(p, h)) };
+  /**
+   * The mean and the bounded log-std [B, actionSize] of observations `obs` [B, obsSize], with
+   * parameters `p`; `inference`: no gradient needed, so fewer (fused) kernels.
+   */
+  forward(p: Tensors, obs: tf.Tensor, inference = false): { mean: tf.Tensor; logStd: tf.Tensor } {
+    const x = this.input(obs);
+    const h = inference ? this.body.infer(p, x) : this.body.apply(p, x);
+    const head = (d: Dense) => (inference ? d.infer(p, h, 'linear') : d.apply(p, h));
+    return { mean: head(this.mean), logStd: squashedGaussian.logStd(head(this.logStd)) };
   }
 
   /** A reparameterised action in (-1, 1) [B, actionSize] and its log-probability [B], for the noise `noise` [B, actionSize]. */
-  sample(p: Tensors, obs: tf.Tensor, noise: tf.Tensor): { action: tf.Tensor; logProb: tf.Tensor } {
-    const { mean, logStd } = this.forward(p, obs);
+  sample(p: Tensors, obs: tf.Tensor, noise: tf.Tensor, inference = false): { action: tf.Tensor; logProb: tf.Tensor } {
+    const { mean, logStd } = this.forward(p, obs, inference);
     return squashedGaussian.rsample(mean, logStd, noise);
   }
 }
@@ -95,10 +100,19 @@ export class TwinCritic extends FlatModel {
     });
   }
 
-  /** Q1 and Q2 [B] of observations `obs` [B, obsSize] and squashed actions `action` [B, actionSize], with parameters `p`. */
-  forward(p: Tensors, obs: tf.Tensor, action: tf.Tensor): [tf.Tensor, tf.Tensor] {
+  /**
+   * Q1 and Q2 [B] of observations `obs` [B, obsSize] and squashed actions `action` [B,
+   * actionSize], with parameters `p`. `use`: `train` for the critic's own loss; `frozen`, the
+   * gradient reaches the action alone (the actor's loss), none is computed for the critic's
+   * weights; `infer`, no gradient at all (the targets), in fewer kernels.
+   */
+  forward(p: Tensors, obs: tf.Tensor, action: tf.Tensor, use: 'train' | 'frozen' | 'infer' = 'train'): [tf.Tensor, tf.Tensor] {
     const x = tf.concat([this.input(obs), action], 1);
-    const [q1, q2] = this.towers.map(({ body, out }) => tf.reshape(out.apply(p, body.apply(p, x)), [-1]));
+    const q = ({ body, out }: { body: Mlp; out: Dense }) => {
+      if (use === 'infer') return out.infer(p, body.infer(p, x), 'linear');
+      return use === 'frozen' ? out.applyFrozen(p, body.applyFrozen(p, x)) : out.apply(p, body.apply(p, x));
+    };
+    const [q1, q2] = this.towers.map((t) => tf.reshape(q(t), [-1]));
     return [q1, q2];
   }
 }
