@@ -170,6 +170,39 @@ describe('SAC', () => {
     }
   });
 
+  it('holds each env’s draw for noiseRepeat steps and draws anew when they run out, at a zero state (an episode’s start) and when warm-up ends', () => {
+    const config = sac.configSchema.parse({ noiseRepeat: 3 });
+    const spec = sac.policySpec({ config, model: MODEL, observationSpace: new Box(-1, 1, [3]).toSpec(), actionSpace: new Box(-1, 1, [2]).toSpec() });
+    assert.deepEqual(spec.state, [{ name: 'heldNoise', size: 4 }]);
+    const policy = new SquashedGaussianPolicy(spec);
+    const weights = sac.weightShapes(spec).map(({ name, shape }) => ({ name, shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) })); // mean 0, log-std -1.5
+    const rng = new Rng(2);
+    const obs = new Float32Array(2 * 3);
+    try {
+      const run = (steps: number, uniform: boolean, state: Record<string, Float32Array>) => {
+        policy.setParams({ weights, scalars: { [UNIFORM_ACTIONS]: uniform ? 1 : 0 } });
+        const actions: number[][] = [];
+        for (let t = 0; t < steps; t++) {
+          const r = policy.act({ obs, numEnvs: 2, state, episodeStarts: new Uint8Array(2), mask: null, rng, deterministic: false });
+          actions.push(Array.from(r.actions));
+          state = r.state;
+        }
+        return { actions, state };
+      };
+      const first = run(7, false, { heldNoise: new Float32Array(8) });
+      const changes = first.actions.map((a, t) => t > 0 && a.some((x, i) => x !== first.actions[t - 1][i]));
+      assert.deepEqual(changes, [false, false, false, true, false, false, true]);
+      assert.notDeepEqual(first.actions[0].slice(0, 2), first.actions[0].slice(2), 'each env draws its own');
+      // One step left: a zero state (the stepper's at an episode start) draws anew at once; so does the end of warm-up.
+      const again = run(1, false, { heldNoise: new Float32Array(8) });
+      assert.notDeepEqual(again.actions[0], first.actions[6]);
+      const warm = run(2, true, first.state);
+      assert.ok(warm.actions[0].every((x, i) => x !== first.actions[6][i]) && String(warm.actions[1]) === String(warm.actions[0]), 'warm-up draws its own, held');
+    } finally {
+      policy.dispose();
+    }
+  });
+
   it('acts uniformly over the Box during warm-up, by the policy after it; and says uniformActions 1 until the buffer holds learningStarts', async () => {
     const algo = makeSac({ learningStarts: 40, batchSize: 8 });
     const worker = workerFor(algo);

@@ -123,21 +123,22 @@ export const squashedGaussian = {
   },
 
   /**
-   * Samples u for each row of `out` [rows * 2d] (the d means, then the d raw log-stds), or
-   * takes the mean (deterministic); writes them, unsquashed, to `actions` [rows * d].
+   * u = mean + std * noise for each row of `out` [rows * 2d] (the d means, then the d raw
+   * log-stds) and standard normal `noise` [rows * d]; with `noise` null, the mean
+   * (deterministic). Writes u, unsquashed, to `actions` [rows * d].
    */
-  sample(out: Float32Array, d: number, rng: Rng, deterministic: boolean, actions: Float32Array): void {
+  sample(out: Float32Array, d: number, noise: Float32Array | null, actions: Float32Array): void {
     const { LOG_STD_MIN: lo, LOG_STD_MAX: hi } = squashedGaussian;
     const rows = out.length / (2 * d);
     for (let r = 0; r < rows; r++) {
       for (let j = 0; j < d; j++) {
         const mean = out[r * 2 * d + j];
-        if (deterministic) {
+        if (!noise) {
           actions[r * d + j] = mean;
           continue;
         }
         const logStd = lo + 0.5 * (hi - lo) * (Math.tanh(out[r * 2 * d + d + j]) + 1);
-        actions[r * d + j] = mean + Math.exp(logStd) * rng.normal();
+        actions[r * d + j] = mean + Math.exp(logStd) * noise[r * d + j];
       }
     }
   },

@@ -12,7 +12,7 @@ import { addReplay, weightsFrom, weightsUnder } from '../common/state';
 import { sacConfigSchema, type SacConfig } from './config';
 import { actorLoss, alphaLoss, criticLoss, softQTargets, type ActorMetric, type CriticMetric, type SacBatch } from './loss';
 import { SquashedGaussianActor, TwinCritic } from './networks';
-import { SquashedGaussianPolicy, UNIFORM_ACTIONS } from './policy';
+import { sacPolicyState, SquashedGaussianPolicy, UNIFORM_ACTIONS } from './policy';
 
 export { sacConfigSchema, type SacConfig };
 
@@ -29,7 +29,8 @@ export const sac: AlgorithmModule<SacConfig> = {
 
   create: (opts) => new Sac(opts),
   // A worker records nothing beyond the step: the action it took is u, before tanh, which the stepper squashes and scales.
-  policySpec: (opts) => policySpecOf(opts, { algorithm: 'sac', columns: [], boxActions: 'squash' }),
+  // With noiseRepeat > 1 its policy carries the draws it holds as recurrent state (`sacPolicyState`).
+  policySpec: (opts) => policySpecOf(opts, { algorithm: 'sac', columns: [], boxActions: 'squash', state: sacPolicyState(opts.config, opts.actionSpace) }),
   weightShapes: (spec) => SquashedGaussianActor.shapesOf(spec),
   createPolicy: (spec, ctx) => new SquashedGaussianPolicy(spec, ctx?.engine),
   // The actor's body and its mean head: the greedy action is tanh(mean), scaled to the bounds (the export's `squash`).
