@@ -50,8 +50,11 @@ interface Scene {
 
 /** What an action fires: the main engine's power (0, or 0.5 to 1), a side engine's (0, or 0.5 to 1), and which side (-1 left, +1 right). */
 export interface Engines {
+  /** The main engine's power: 0 (off), or 0.5 to 1. */
   main: number;
+  /** The firing side engine's power: 0 (off), or 0.5 to 1. */
   side: number;
+  /** Which side engine fires: -1 the left, +1 the right, 0 none. */
   direction: number;
 }
 
@@ -74,6 +77,7 @@ export function enginesOf(action: number | Float32Array): Engines {
 
 /** LunarLander's options: `continuous` (Gymnasium's keyword) for the 2-dim Box action of LunarLanderContinuous-v3. */
 export interface LunarLanderOptions {
+  /** A Box(-1, 1, [2]) action [main, lateral] of throttles (LunarLanderContinuous-v3) instead of Discrete(4); default false. */
   continuous?: boolean;
 }
 
