@@ -203,7 +203,7 @@ describe('SAC', () => {
     }
   });
 
-  it('acts uniformly over the Box during warm-up, by the policy after it; and says uniformActions 1 until the buffer holds learningStarts', async () => {
+  it('acts uniformly over the Box during warm-up, by the policy after it; and says uniformActions 1 until the run has received learningStarts env steps, a resumed run too', async () => {
     const algo = makeSac({ learningStarts: 40, batchSize: 8 });
     const worker = workerFor(algo);
     try {
@@ -216,6 +216,22 @@ describe('SAC', () => {
       await algo.update([worker.sample()]); // 64 >= 40: learning starts
       assert.equal(paramsOf(algo).scalars[UNIFORM_ACTIONS], 0);
       assert.equal(algo.syncDue(), true);
+      // Resumed without its buffer: no second warm-up; gradient steps once the buffer holds a minibatch (8).
+      const resumed = makeSac({ learningStarts: 40, batchSize: 8 }, 4);
+      try {
+        await resumed.setState(await algo.getState());
+        assert.equal(paramsOf(resumed).scalars[UNIFORM_ACTIONS], 0);
+        const four: TrajectoryBatch = {
+          workerId: 0, seq: 0, policyId: DEFAULT_POLICY, policyVersion: 0, numEnvs: 1, length: 4, obs: new Float32Array(12), actions: new Float32Array(4), rewards: new Float32Array(4),
+          terminated: new Uint8Array(4), truncated: new Uint8Array(4), columns: {}, state: {}, nextObs: new Float32Array(3), finalObs: { index: new Int32Array(0), obs: new Float32Array(0) },
+          nextMasks: null, episodes: { returns: new Float32Array(0), lengths: new Int32Array(0) },
+        };
+        const m = await resumed.update([four]);
+        assert.deepEqual([m.bufferSize, m.gradientSteps], [4, 0], 'a buffer of 4 < batchSize 8: no step yet');
+        assert.equal((await resumed.update([worker.sample()])).gradientSteps, 32);
+      } finally {
+        resumed.dispose();
+      }
     } finally {
       worker.close();
       algo.dispose();

@@ -12,7 +12,7 @@ export const sacConfigSchema = z
     targetUpdateInterval: z.number().int().positive().default(1).describe('gradient steps between target-network updates'),
     batchSize: z.number().int().positive().max(65_536).default(256).describe('transitions per gradient step'),
     bufferSize: z.number().int().positive().max(10_000_000).default(1_000_000).describe('replay buffer capacity, in transitions'),
-    learningStarts: z.number().int().min(0).default(1000).describe('transitions in the buffer before the first gradient step; until then the workers act uniformly at random over the action Box'),
+    learningStarts: z.number().int().min(0).default(1000).describe('env steps (over the run) before the first gradient step; until then the workers act uniformly at random over the action Box'),
     gradientSteps: z.number().positive().max(1000).default(1).describe('gradient steps per env step received (the update-to-data ratio; 0.25: one every 4 env steps)'),
     alpha: z.number().positive().default(1).describe('entropy temperature: its starting value with learnAlpha, else its fixed value'),
     learnAlpha: z.boolean().default(true).describe('learn the temperature so that the policy entropy tracks targetEntropy (Haarnoja et al. 2018, section 5)'),

@@ -81,6 +81,8 @@ export class Sac implements Algorithm {
   private readonly rng: Rng;
   private alpha: number;
   private gradientSteps = 0;
+  /** Env steps received over the run (a resumed run's included): the warm-up lasts `learningStarts` of them. */
+  private received = 0;
   /** Gradient steps earned by env steps received and not yet taken (`gradientSteps` per env step). */
   private credit = 0;
   private syncedAt = { gradientSteps: 0, uniform: true };
@@ -110,7 +112,7 @@ export class Sac implements Algorithm {
     return { [DEFAULT_POLICY]: sac.policySpec(this.opts) };
   }
 
-  /** The actor's weights, and `uniformActions` 1 while the buffer is short of `learningStarts` (the workers' warm-up). */
+  /** The actor's weights, and `uniformActions` 1 while the run has received fewer than `learningStarts` env steps (the workers' warm-up). */
   getParams(): ParamsById {
     return { [DEFAULT_POLICY]: { weights: this.actor.getWeights(), scalars: { [UNIFORM_ACTIONS]: this.warmingUp ? 1 : 0 } } };
   }
@@ -125,7 +127,7 @@ export class Sac implements Algorithm {
   }
 
   private get warmingUp(): boolean {
-    return this.buffer.size < this.cfg.learningStarts;
+    return this.received < this.cfg.learningStarts;
   }
 
   async update(batches: TrajectoryBatch[]): Promise<Record<string, number>> {
@@ -135,9 +137,11 @@ export class Sac implements Algorithm {
       this.buffer.add(nStepTransitions(b, 1, cfg.gamma, 'float32'));
       steps += b.numEnvs * b.length;
     }
+    this.received += steps;
     this.stats = emptyStats();
     let todo = 0;
-    if (this.buffer.size >= Math.max(cfg.learningStarts, 1)) {
+    // After the warm-up, and (a run resumed without its buffer) once the buffer holds a minibatch.
+    if (!this.warmingUp && this.buffer.size >= cfg.batchSize) {
       this.credit += steps * cfg.gradientSteps;
       todo = Math.floor(this.credit);
       this.credit -= todo;
@@ -219,7 +223,7 @@ export class Sac implements Algorithm {
       ...(await optimizerToState(this.criticOptimizer, 'criticOptimizer')),
       ...(await optimizerToState(this.alphaOptimizer, 'alphaOptimizer')),
     ];
-    const state = { tensors, json: { rng: this.rng.getState(), gradientSteps: this.gradientSteps, credit: this.credit, syncedAt: this.syncedAt } };
+    const state = { tensors, json: { rng: this.rng.getState(), gradientSteps: this.gradientSteps, received: this.received, credit: this.credit, syncedAt: this.syncedAt } };
     return this.cfg.checkpointReplayBuffer ? addReplay(state, this.buffer) : state;
   }
 
@@ -232,9 +236,10 @@ export class Sac implements Algorithm {
     await optimizerFromState(this.actorOptimizer, state.tensors, 'actorOptimizer');
     await optimizerFromState(this.criticOptimizer, state.tensors, 'criticOptimizer');
     await optimizerFromState(this.alphaOptimizer, state.tensors, 'alphaOptimizer');
-    const j = state.json as { rng: number[]; gradientSteps: number; credit: number; syncedAt: { gradientSteps: number; uniform: boolean }; replay?: { size: number; position: number; maxPriority: number } };
+    const j = state.json as { rng: number[]; gradientSteps: number; received: number; credit: number; syncedAt: { gradientSteps: number; uniform: boolean }; replay?: { size: number; position: number; maxPriority: number } };
     this.rng.setState(j.rng);
     this.gradientSteps = j.gradientSteps;
+    this.received = j.received;
     this.credit = j.credit;
     this.syncedAt = j.syncedAt;
     this.buffer.fromState(state.tensors, j.replay, 'sac.bufferSize');
