@@ -81,7 +81,8 @@ export class ReplayBuffer<A extends ActionColumn = Int32Array> {
       const row = this.position;
       this.obs.set(t.obs.subarray(i * d, (i + 1) * d), row * d);
       this.nextObs.set(t.nextObs.subarray(i * d, (i + 1) * d), row * d);
-      this.actions.set(t.actions.subarray(i * k, (i + 1) * k), row * k);
+      if (k === 1) this.actions[row] = t.actions[i]; // a Discrete index: no view made per row
+      else this.actions.set(t.actions.subarray(i * k, (i + 1) * k), row * k);
       this.rewards[row] = t.rewards[i];
       this.discounts[row] = t.discounts[i];
       this.tree?.set(row, Math.fround(this.maxPriority ** this.prioritized!.alpha));
@@ -139,7 +140,8 @@ export class ReplayBuffer<A extends ActionColumn = Int32Array> {
       const row = index[j];
       out.obs.set(this.obs.subarray(row * d, (row + 1) * d), j * d);
       out.nextObs.set(this.nextObs.subarray(row * d, (row + 1) * d), j * d);
-      out.actions.set(this.actions.subarray(row * k, (row + 1) * k), j * k);
+      if (k === 1) out.actions[j] = this.actions[row];
+      else out.actions.set(this.actions.subarray(row * k, (row + 1) * k), j * k);
       out.rewards[j] = this.rewards[row];
       out.discounts[j] = this.discounts[row];
     }
