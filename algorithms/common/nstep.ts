@@ -1,5 +1,5 @@
 import type { Observation, TrajectoryBatch } from '../../core/algorithm';
-import type { Transitions } from './replay';
+import type { ActionColumn, Transitions } from './replay';
 
 /**
  * One transition per step of a batch, with n-step returns: from row (t, env), the rewards
@@ -9,8 +9,13 @@ import type { Transitions } from './replay';
  * the episode's last observation (`finalObs`), not the next episode's first. It also stops
  * at the batch's end, bootstrapping from `nextObs` with fewer steps: a shorter return is
  * still a correct target for Q-learning, so no step waits for the next batch.
+ *
+ * Actions become Discrete indices (`int32`, the default) or stay the batch's float32 Box
+ * actions (`float32`, `actionSize` a row).
  */
-export function nStepTransitions(batch: TrajectoryBatch, n: number, gamma: number): Transitions {
+export function nStepTransitions(batch: TrajectoryBatch, n: number, gamma: number): Transitions;
+export function nStepTransitions(batch: TrajectoryBatch, n: number, gamma: number, actions: 'float32'): Transitions<Float32Array>;
+export function nStepTransitions(batch: TrajectoryBatch, n: number, gamma: number, actions: 'int32' | 'float32' = 'int32'): Transitions<ActionColumn> {
   const N = batch.numEnvs;
   const T = batch.length;
   const rows = N * T;
@@ -20,9 +25,9 @@ export function nStepTransitions(batch: TrajectoryBatch, n: number, gamma: numbe
   const { obs, nextObs } = batch;
   const finalObs = batch.finalObs.obs;
   batch.finalObs.index.forEach((row, k) => finalRow.set(row, k));
-  const out: Transitions = {
+  const out: Transitions<ActionColumn> = {
     obs,
-    actions: Int32Array.from(batch.actions),
+    actions: actions === 'int32' ? Int32Array.from(batch.actions) : batch.actions.slice(),
     rewards: new Float32Array(rows),
     nextObs: obs instanceof Uint8Array ? new Uint8Array(rows * d) : new Float32Array(rows * d),
     discounts: new Float32Array(rows),
