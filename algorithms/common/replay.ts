@@ -13,6 +13,8 @@ export interface Transitions {
   nextObs: Observation;
   /** [n]: gamma^k, or 0 where the episode terminated (no bootstrap). */
   discounts: Float32Array;
+  /** [n * numActions]: the action mask of each `nextObs` (1 legal), with action masks; absent or null without. */
+  nextMasks?: Uint8Array | null;
 }
 
 export interface Sampled extends Transitions {
@@ -35,6 +37,8 @@ export class ReplayBuffer {
   readonly actions: Int32Array;
   readonly rewards: Float32Array;
   readonly discounts: Float32Array;
+  /** [capacity * numActions]: each row's next mask, when the buffer keeps masks (`maskSize` > 0); else null. */
+  readonly nextMasks: Uint8Array | null;
   /** Rows written so far, up to capacity. */
   size = 0;
   /** The row the next transition goes to. */
@@ -47,12 +51,15 @@ export class ReplayBuffer {
     readonly obsSize: number,
     readonly prioritized: { alpha: number; eps: number } | null = null,
     readonly obsDtype: 'float32' | 'uint8' = 'float32',
+    /** Bytes of action mask a row keeps (the env's Discrete n, with action masks); 0: none. */
+    readonly maskSize = 0,
   ) {
     this.obs = this.allocate(capacity * obsSize);
     this.nextObs = this.allocate(capacity * obsSize);
     this.actions = new Int32Array(capacity);
     this.rewards = new Float32Array(capacity);
     this.discounts = new Float32Array(capacity);
+    this.nextMasks = maskSize > 0 ? new Uint8Array(capacity * maskSize) : null;
     this.tree = prioritized ? new SumTree(capacity) : null;
   }
 
@@ -60,6 +67,8 @@ export class ReplayBuffer {
   add(t: Transitions): void {
     const n = t.actions.length;
     const d = this.obsSize;
+    const m = this.maskSize;
+    if (this.nextMasks && t.nextMasks?.length !== n * m) throw new RangeError(`ReplayBuffer.add: this buffer keeps ${m} mask bytes per transition; got ${t.nextMasks ? `${t.nextMasks.length} for ${n}` : 'no masks'}`);
     for (let i = 0; i < n; i++) {
       const row = this.position;
       this.obs.set(t.obs.subarray(i * d, (i + 1) * d), row * d);
@@ -67,6 +76,7 @@ export class ReplayBuffer {
       this.actions[row] = t.actions[i];
       this.rewards[row] = t.rewards[i];
       this.discounts[row] = t.discounts[i];
+      this.nextMasks?.set(t.nextMasks!.subarray(i * m, (i + 1) * m), row * m);
       this.tree?.set(row, Math.fround(this.maxPriority ** this.prioritized!.alpha));
       this.position = (row + 1) % this.capacity;
       this.size = Math.min(this.size + 1, this.capacity);
@@ -110,12 +120,14 @@ export class ReplayBuffer {
   gather(index: Int32Array): Transitions {
     const d = this.obsSize;
     const n = index.length;
+    const m = this.maskSize;
     const out: Transitions = {
       obs: this.allocate(n * d),
       nextObs: this.allocate(n * d),
       actions: new Int32Array(n),
       rewards: new Float32Array(n),
       discounts: new Float32Array(n),
+      nextMasks: this.nextMasks ? new Uint8Array(n * m) : null,
     };
     for (let j = 0; j < n; j++) {
       const row = index[j];
@@ -124,6 +136,7 @@ export class ReplayBuffer {
       out.actions[j] = this.actions[row];
       out.rewards[j] = this.rewards[row];
       out.discounts[j] = this.discounts[row];
+      out.nextMasks?.set(this.nextMasks!.subarray(row * m, (row + 1) * m), j * m);
     }
     return out;
   }

@@ -28,6 +28,8 @@ export function epsilonAt(cfg: Pick<DqnConfig, 'epsilonStart' | 'epsilonEnd' | '
 export const dqn: AlgorithmModule<DqnConfig> = {
   name: 'dqn',
   configSchema: dqnConfigSchema,
+  // Greedy and random actions among the legal ones; the target's max over the next state's legal actions.
+  actionMasks: true,
 
   check(cfg, ctx): ConfigIssue[] {
     const issues: ConfigIssue[] = [];
@@ -108,7 +110,8 @@ export class Dqn implements Algorithm {
     this.optimizer = new FusedAdam(cfg.lr, 0.9, 0.999, 1e-8);
     this.rng = new Rng(seeds.learner);
     const uint8 = opts.observationSpace.type === 'Box' && opts.observationSpace.dtype === 'uint8';
-    this.buffer = new ReplayBuffer(cfg.bufferSize, this.online.obsSize, cfg.prioritizedReplay ? { alpha: cfg.priorityAlpha, eps: cfg.priorityEps } : null, uint8 ? 'uint8' : 'float32');
+    // With action masks, each transition keeps its next state's mask, for the target's max.
+    this.buffer = new ReplayBuffer(cfg.bufferSize, this.online.obsSize, cfg.prioritizedReplay ? { alpha: cfg.priorityAlpha, eps: cfg.priorityEps } : null, uint8 ? 'uint8' : 'float32', opts.actionMask ? this.online.numActions : 0);
     this.epsilon = this.scheduledEpsilon(0);
   }
 
@@ -225,6 +228,7 @@ export class Dqn implements Algorithm {
         { name: 'replay/discounts', shape: [b.capacity], data: b.discounts },
       );
       if (priorities) tensors.push({ name: 'replay/priorities', shape: [b.capacity], data: priorities });
+      if (b.nextMasks) tensors.push({ name: 'replay/nextMasks', shape: [b.capacity, b.maskSize], data: Float32Array.from(b.nextMasks) });
     }
     return { tensors, json };
   }
@@ -250,6 +254,8 @@ export class Dqn implements Algorithm {
       b.actions.set(byName.get('replay/actions')!.data);
       b.rewards.set(byName.get('replay/rewards')!.data);
       b.discounts.set(byName.get('replay/discounts')!.data);
+      const masks = byName.get('replay/nextMasks');
+      if (b.nextMasks && masks?.data.length === b.nextMasks.length) b.nextMasks.set(masks.data);
       b.setState({ ...j.replay, priorities: byName.get('replay/priorities')?.data ?? null });
     }
   }
