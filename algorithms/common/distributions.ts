@@ -31,12 +31,11 @@ export const categorical = {
     const rows = logits.length / n;
     for (let r = 0; r < rows; r++) {
       const o = r * n;
-      const legal = (i: number) => mask === null || mask[o + i] === 1;
       let max = -Infinity;
       let best = 0;
       let last = n - 1;
       for (let i = 0; i < n; i++) {
-        if (!legal(i)) continue;
+        if (mask !== null && mask[o + i] !== 1) continue; // illegal: probability 0
         last = i;
         if (logits[o + i] > max) {
           max = logits[o + i];
@@ -44,13 +43,13 @@ export const categorical = {
         }
       }
       let total = 0;
-      for (let i = 0; i < n; i++) if (legal(i)) total += Math.exp(logits[o + i] - max);
+      for (let i = 0; i < n; i++) if (mask === null || mask[o + i] === 1) total += Math.exp(logits[o + i] - max);
       let choice = best;
       if (!deterministic) {
         let u = rng.random() * total;
         choice = last;
         for (let i = 0; i < n; i++) {
-          if (!legal(i)) continue;
+          if (mask !== null && mask[o + i] !== 1) continue;
           u -= Math.exp(logits[o + i] - max);
           if (u < 0) {
             choice = i;
