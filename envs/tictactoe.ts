@@ -63,6 +63,7 @@ export class TicTacToe implements Env {
   readonly observationSpace = new Box(0, 1, [3, 3, 3]);
   /** The empty cells (1 legal), when the config's `mask` is true (the default); absent otherwise, as `Env.actionMask` is optional. */
   readonly actionMask?: () => Uint8Array;
+  /** The config with its defaults filled in. */
   readonly config: Required<TicTacToeConfig>;
   private board = new Uint8Array(9);
   private over = true;
