@@ -1,9 +1,10 @@
 import type { AlgorithmModule } from '../core/algorithm';
 import { dqn } from './dqn/dqn';
 import { ppo } from './ppo/ppo';
+import { sac } from './sac/sac';
 
 /** Every algorithm the runtime can run, by the name a config gives in `algorithm:`. */
-export const algorithms: Record<string, AlgorithmModule<any>> = { ppo, dqn };
+export const algorithms: Record<string, AlgorithmModule<any>> = { ppo, dqn, sac };
 
 /** The names of the algorithms this version ships: the registry before any `registerAlgorithm` (what docs/configs.md documents). */
 export const shippedAlgorithms: readonly string[] = Object.freeze(Object.keys(algorithms));
@@ -27,5 +28,6 @@ export function algorithmNamed(name: string): AlgorithmModule<any> | undefined {
 export { ppo, Ppo, ppoConfigSchema, type PpoConfig } from './ppo/ppo';
 export { computeGae } from './common/gae';
 export { dqn, Dqn, dqnConfigSchema, type DqnConfig } from './dqn/dqn';
+export { sac, Sac, sacConfigSchema, type SacConfig } from './sac/sac';
 export { ReplayBuffer, SumTree } from './common/replay';
 export { nStepTransitions } from './common/nstep';

@@ -45,9 +45,12 @@ export interface SuiteRow {
  * Bars from a paper, for configs whose env has no reward threshold of its own: MinAtar's games
  * have none, and their bar depends on the algorithm. These are the DQN figures at 3M frames in
  * the MinAtar paper's learning curves (Young & Tian 2019, 100-episode moving averages), less
- * one for DQN on Breakout.
+ * one for DQN on Breakout; and for SAC on Pendulum-v1 (no threshold either), a bar under the
+ * SB3 zoo's figure.
  */
 const PAPER_BARS: Record<string, number> = {
+  // The SB3 zoo's SAC scores -157.0 ± 88.7 on Pendulum-v1 at its 20,000-step budget.
+  'sac-pendulum': -200,
   'ppo-minatar-breakout': 10,
   'dqn-minatar-breakout': 9,
   'ppo-minatar-spaceinvaders': 40,

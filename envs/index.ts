@@ -11,6 +11,6 @@ export { MountainCar } from './mountain-car';
 export { MountainCarContinuous } from './mountain-car-continuous';
 export { Pendulum } from './pendulum';
 export { Acrobot } from './acrobot';
-export { LunarLander } from './lunar-lander';
+export { LunarLander, enginesOf, type Engines, type LunarLanderOptions } from './lunar-lander';
 export { TicTacToe, type TicTacToeConfig, type TicTacToeOutcome } from './tictactoe';
 export { MinAtarEnv, type MinAtarConfig, type MinAtarGame } from './minatar';

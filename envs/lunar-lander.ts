@@ -3,9 +3,10 @@ import type { Action, Env, ResetOptions, ResetResult, RgbFrame, StepResult } fro
 import { renderLunarLander, type Particle, type Pose } from './lunar-lander-render';
 import { Box, Discrete } from '../core/spaces';
 import { Rng } from '../core/rng';
+import { checkBoxAction } from './classic-control';
 
-// Gymnasium's LunarLander-v3 (box2d/lunar_lander.py) with discrete actions and no wind,
-// constant for constant. Lengths are in pixels, divided by SCALE to get metres.
+// Gymnasium's LunarLander-v3 (box2d/lunar_lander.py) with discrete or continuous actions and
+// no wind, constant for constant. Lengths are in pixels, divided by SCALE to get metres.
 const FPS = 50;
 const SCALE = 30.0; // pixels per metre
 const MAIN_ENGINE_POWER = 13.0;
@@ -47,24 +48,60 @@ interface Scene {
   gameOver: boolean;
 }
 
+/** What an action fires: the main engine's power (0, or 0.5 to 1), a side engine's (0, or 0.5 to 1), and which side (-1 left, +1 right). */
+export interface Engines {
+  /** The main engine's power: 0 (off), or 0.5 to 1. */
+  main: number;
+  /** The firing side engine's power: 0 (off), or 0.5 to 1. */
+  side: number;
+  /** Which side engine fires: -1 the left, +1 the right, 0 none. */
+  direction: number;
+}
+
 /**
- * Land between the flags at (0, 0). Actions: 0 noop, 1 the left orientation engine (turns the
- * lander counter-clockwise and pushes it left), 2 the main engine, 3 the right orientation
- * engine (clockwise, right). On Box2D's port planck.js, stepped at 50 Hz with Gymnasium's
+ * The engines an action fires, as Gymnasium reads an action. Discrete: 2 the main engine at
+ * full power, 1 the left and 3 the right side engine at full power, 0 nothing. Continuous
+ * [main, lateral], each clipped to [-1, 1]: the main engine fires for main > 0 with power
+ * (main + 1) / 2 (it cannot run below half power); a side engine fires for |lateral| > 0.5,
+ * the left one for lateral < 0, with power |lateral|.
+ */
+export function enginesOf(action: number | Float32Array): Engines {
+  if (typeof action === 'number') {
+    return { main: action === 2 ? 1 : 0, side: action === 1 || action === 3 ? 1 : 0, direction: action === 1 || action === 3 ? action - 2 : 0 };
+  }
+  const main = Math.min(1, Math.max(-1, action[0]));
+  const lateral = Math.min(1, Math.max(-1, action[1]));
+  const side = Math.abs(lateral) > 0.5;
+  return { main: main > 0 ? (main + 1) * 0.5 : 0, side: side ? Math.abs(lateral) : 0, direction: side ? Math.sign(lateral) : 0 };
+}
+
+/** LunarLander's options: `continuous` (Gymnasium's keyword) for the 2-dim Box action of LunarLanderContinuous-v3. */
+export interface LunarLanderOptions {
+  /** A Box(-1, 1, [2]) action [main, lateral] of throttles (LunarLanderContinuous-v3) instead of Discrete(4); default false. */
+  continuous?: boolean;
+}
+
+/**
+ * Land between the flags at (0, 0). Discrete actions: 0 noop, 1 the left orientation engine
+ * (turns the lander counter-clockwise and pushes it left), 2 the main engine, 3 the right
+ * orientation engine (clockwise, right). Continuous actions (`continuous: true`,
+ * LunarLanderContinuous-v3): Box(-1, 1, [2]), [main, lateral], throttles of the same engines
+ * (`enginesOf`), each engine's impulse and fuel cost scaled by its power; the same physics,
+ * rewards and terminations. On Box2D's port planck.js, stepped at 50 Hz with Gymnasium's
  * iteration counts. The observation is [x, y, vx, vy, angle, angular velocity, and a contact
  * flag per leg (the first is the leg on the lander's right)], positions relative to the pad
  * and all scaled as Gymnasium does.
  * Reward: the change in shaping (-100 distance, -100 speed, -100 |angle|, +10 per leg on
- * the ground), minus 0.3 per main-engine frame and 0.03 per side-engine frame; -100 and the
- * end when the body touches the ground or |x| >= 1; +100 and the end when the lander comes to
- * rest (Box2D puts it to sleep). As in Gymnasium, reset steps once with action 0 and returns
- * that step's observation.
+ * the ground), minus 0.3 per main-engine frame and 0.03 per side-engine frame (times the
+ * engine's power, for continuous actions); -100 and the end when the body touches the ground
+ * or |x| >= 1; +100 and the end when the lander comes to rest (Box2D puts it to sleep). As in
+ * Gymnasium, reset steps once with action 0 (or [0, 0]) and returns that step's observation.
  *
  * Departures: the exhaust particles (decoration: they collide only with the ground, never
  * with the lander) are not Box2D bodies: they are tracked as points, and only once render()
  * has been called, so training pays nothing for them; the engines' dispersion is still drawn, two numbers a step
  * whichever the action, as Gymnasium does. Wind and turbulence (off in v3 by
- * default) and the continuous variant are not implemented. planck.js computes in float64
+ * default) are not implemented. planck.js computes in float64
  * where Box2D uses float32, so trajectories differ from Gymnasium's in the digits, not in kind;
  * and the seeded generator is this project's Rng, so seed n is not Gymnasium's seed n.
  *
@@ -73,7 +110,7 @@ interface Scene {
  * checkpoint re-seeds this env on resume instead of continuing its episode.
  */
 export class LunarLander implements Env {
-  readonly actionSpace = new Discrete(4);
+  readonly actionSpace: Discrete | Box;
   // v3's bounds; |x| >= 1 ends the episode long before these. Observations are clipped to them.
   readonly observationSpace = new Box(
     [-2.5, -2.5, -10, -10, -2 * Math.PI, -10, 0, 0],
@@ -85,21 +122,29 @@ export class LunarLander implements Env {
   private prevShaping: number | undefined;
   /** The flames' particles; undefined until the first render(). */
   private particles: Particle[] | undefined;
+  private readonly id: string;
+
+  constructor(opts: LunarLanderOptions = {}) {
+    this.actionSpace = opts.continuous ? new Box(-1, 1, [2]) : new Discrete(4);
+    this.id = opts.continuous ? 'LunarLanderContinuous-v3' : 'LunarLander-v3';
+  }
 
   reset(opts: ResetOptions = {}): ResetResult {
     if (opts.options?.state !== undefined) {
-      throw new RangeError('LunarLander-v3: reset options.state is not supported (its state is a Box2D world, not a few numbers)');
+      throw new RangeError(`${this.id}: reset options.state is not supported (its state is a Box2D world, not a few numbers)`);
     }
     if (opts.seed !== undefined) this.rng = new Rng(opts.seed);
     this.scene = buildScene(this.rng);
     this.prevShaping = undefined;
     if (this.particles) this.particles = [];
-    return { obs: this.step(0).obs, info: {} };
+    return { obs: this.step(this.actionSpace.type === 'Box' ? new Float32Array(2) : 0).obs, info: {} };
   }
 
   step(action: Action): StepResult {
-    if (!this.actionSpace.contains(action)) throw new RangeError(`LunarLander-v3: action ${String(action)} is not in Discrete(4)`);
-    if (!this.scene) throw new Error('LunarLander-v3: call reset() before step()');
+    const space = this.actionSpace;
+    if (space.type === 'Discrete' && !space.contains(action)) throw new RangeError(`LunarLander-v3: action ${String(action)} is not in Discrete(4)`);
+    const { main: mPower, side: sPower, direction } = enginesOf(space.type === 'Box' ? checkBoxAction(action, space, this.id) : (action as number));
+    if (!this.scene) throw new Error(`${this.id}: call reset() before step()`);
     const { world, lander, legContact } = this.scene;
 
     // Engines: impulses at points fixed to the lander, jittered by `dispersion`.
@@ -107,9 +152,7 @@ export class LunarLander implements Env {
     const side = [-tip[1], tip[0]];
     const dispersion = [this.rng.uniform(-1, 1) / SCALE, this.rng.uniform(-1, 1) / SCALE];
     const pos = lander.getPosition();
-    let mPower = 0;
-    if (action === 2) {
-      mPower = 1;
+    if (mPower > 0) {
       const along = MAIN_ENGINE_Y_LOCATION / SCALE + 2 * dispersion[0];
       const ox = tip[0] * along + side[0] * dispersion[1];
       const oy = -tip[1] * along - side[1] * dispersion[1];
@@ -117,10 +160,7 @@ export class LunarLander implements Env {
       lander.applyLinearImpulse({ x: -ox * MAIN_ENGINE_POWER * mPower, y: -oy * MAIN_ENGINE_POWER * mPower }, at, true);
       this.emit(at, ox * MAIN_ENGINE_POWER * mPower, oy * MAIN_ENGINE_POWER * mPower, 3.5, mPower);
     }
-    let sPower = 0;
-    if (action === 1 || action === 3) {
-      sPower = 1;
-      const direction = action - 2;
+    if (sPower > 0) {
       const across = 3 * dispersion[1] + (direction * SIDE_ENGINE_AWAY) / SCALE;
       const ox = tip[0] * dispersion[0] + side[0] * across;
       const oy = -tip[1] * dispersion[0] - side[1] * across;

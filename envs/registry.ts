@@ -74,6 +74,7 @@ registerEnv('MountainCarContinuous-v0', () => new MountainCarContinuous(), { max
 registerEnv('Pendulum-v1', () => new Pendulum(), { maxEpisodeSteps: 200, renderFps: 30 });
 registerEnv('Acrobot-v1', () => new Acrobot(), { maxEpisodeSteps: 500, rewardThreshold: -100, renderFps: 15 });
 registerEnv('LunarLander-v3', () => new LunarLander(), { maxEpisodeSteps: 1000, rewardThreshold: 200, renderFps: 50 });
+registerEnv('LunarLanderContinuous-v3', () => new LunarLander({ continuous: true }), { maxEpisodeSteps: 1000, rewardThreshold: 200, renderFps: 50 });
 registerEnv('Catch', () => new Catch(), { rewardThreshold: 0.9, renderFps: 10 });
 // Snake-v0's threshold is measured, on the default 8 x 8 board: configs/ppo-snake.yaml's kept policies
 // score 7.2 / 5.7 / 6.5 over 100 greedy episodes on seeds 0 / 1 / 2 (docs/benchmarks.md, "solve-suite").

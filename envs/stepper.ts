@@ -132,3 +132,9 @@ export function envActions(space: Space, actions: Float32Array, how: StepperSpec
   }
   return out;
 }
+
+/** `squash`'s affine map from tanh's (-1, 1) to a Box's bounds, per dimension: action = tanh(u) * half + mid (what an exported graph computes). */
+export function squashScale(a: { low: ArrayLike<number>; high: ArrayLike<number> }): { half: Float32Array; mid: Float32Array } {
+  const n = a.low.length;
+  return { half: Float32Array.from({ length: n }, (_, i) => (a.high[i] - a.low[i]) / 2), mid: Float32Array.from({ length: n }, (_, i) => (a.high[i] + a.low[i]) / 2) };
+}

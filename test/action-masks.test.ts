@@ -145,7 +145,7 @@ describe('action masks in the algorithms', () => {
       };
       const t = nStepTransitions(batch, 1, 0.9);
       assert.deepEqual(Array.from(t.nextMasks!), [1, 1, 0, 1, 1, 1, 1, 0]);
-      const buffer = new ReplayBuffer(8, 1, null, 'float32', 2);
+      const buffer = new ReplayBuffer(8, 1, null, 'float32', { dtype: 'int32' }, 2);
       buffer.add(t);
       assert.deepEqual(Array.from(buffer.gather(Int32Array.of(3, 0)).nextMasks!), [1, 0, 1, 1], 'the replay buffer keeps them with their rows');
     });

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import type { Observation } from '../core/algorithm';
-import { LunarLander, Rng, TimeLimit, envSpec, listEnvs, makeEnv, type Env } from '../envs';
+import { LunarLander, Rng, TimeLimit, enginesOf, envSpec, listEnvs, makeEnv, type Env } from '../envs';
 import { shapingOf, terrain } from '../envs/lunar-lander';
 import { checkEnv } from '../src/check-env';
 
@@ -23,6 +23,19 @@ function heuristic(s: Observation): number {
   return 0;
 }
 
+/** Gymnasium's `heuristic` for continuous actions: the same targets, as throttles [hover_todo * 20 - 1, -angle_todo * 20] clipped to [-1, 1]. */
+function continuousHeuristic(s: Observation): Float32Array {
+  const angleTarg = Math.min(0.4, Math.max(-0.4, s[0] * 0.5 + s[2] * 1.0));
+  const hoverTarg = 0.55 * Math.abs(s[0]);
+  let angleTodo = (angleTarg - s[4]) * 0.5 - s[5] * 1.0;
+  let hoverTodo = (hoverTarg - s[1]) * 0.5 - s[3] * 0.5;
+  if (s[6] || s[7]) {
+    angleTodo = 0;
+    hoverTodo = -s[3] * 0.5;
+  }
+  return Float32Array.from([hoverTodo * 20 - 1, -angleTodo * 20], (a) => Math.min(1, Math.max(-1, a)));
+}
+
 /** The heuristic's control law aimed at (x, y) instead of the pad, with no landing logic. */
 function flyTo(s: Observation, x: number, y: number): number {
   const angleTarg = Math.min(0.4, Math.max(-0.4, (s[0] - x) * 0.5 + s[2] * 1.0));
@@ -40,7 +53,7 @@ interface Episode {
   last: { obs: Observation; reward: number; terminated: boolean; truncated: boolean };
 }
 
-function runEpisode(env: Env, seed: number, policy: (obs: Observation) => number, maxSteps = 1000): Episode {
+function runEpisode(env: Env, seed: number, policy: (obs: Observation) => number | Float32Array, maxSteps = 1000): Episode {
   let { obs } = env.reset({ seed });
   let ret = 0;
   for (let t = 1; t <= maxSteps; t++) {
@@ -225,3 +238,86 @@ describe('LunarLander-v3', () => {
     assert.deepEqual(checkEnv('LunarLander-v3', { steps: 500, seed: 0 }).problems, []);
   });
 });
+
+describe('LunarLanderContinuous-v3', () => {
+  /** Each discrete action's continuous twin at full power: noop, left, main, right. */
+  const TWIN = [Float32Array.of(-1, 0), Float32Array.of(-1, -1), Float32Array.of(1, 0), Float32Array.of(-1, 1)];
+
+  it('has a 2-dim Box action in [-1, 1] and the discrete env’s observations; registered with a 1000-step limit and a reward threshold of 200', () => {
+    const env = new LunarLander({ continuous: true });
+    assert.deepEqual(env.actionSpace.toSpec(), { type: 'Box', shape: [2], low: [-1, -1], high: [1, 1] });
+    assert.deepEqual(env.observationSpace.toSpec(), new LunarLander().observationSpace.toSpec());
+    const spec = envSpec('LunarLanderContinuous-v3');
+    assert.deepEqual([spec.maxEpisodeSteps, spec.rewardThreshold, spec.renderFps], [1000, 200, 50]);
+    const made = makeEnv('LunarLanderContinuous-v3');
+    assert.ok(made instanceof TimeLimit && made.env instanceof LunarLander && made.actionSpace.type === 'Box');
+  });
+
+  it('reads [main, lateral] by Gymnasium’s rules: main fires above 0 at (clip(main, 0, 1) + 1) / 2, a side engine beyond ±0.5 at clip(|lateral|, 0.5, 1)', () => {
+    const cases: [number[], [number, number, number]][] = [
+      [[0, 0], [0, 0, 0]],
+      [[-0.3, 0.5], [0, 0, 0]], // main off at or below 0; lateral 0.5 is not beyond 0.5
+      [[0.5, 0], [0.75, 0, 0]],
+      [[1, 0], [1, 0, 0]],
+      [[3, 0], [1, 0, 0]], // clipped to 1 first
+      [[0, 0.6], [0, 0.6, 1]], // the right engine (as discrete 3)
+      [[0, -0.8], [0, 0.8, -1]], // the left engine (as discrete 1)
+      [[0.2, -5], [0.6, 1, -1]],
+    ];
+    for (const [action, [main, side, direction]] of cases) {
+      const e = enginesOf(Float32Array.from(action));
+      assertNear([e.main, e.side, e.direction], [main, side, direction], `[${action}]`);
+    }
+    assert.deepEqual([0, 1, 2, 3].map((a) => enginesOf(a)), [
+      { main: 0, side: 0, direction: 0 },
+      { main: 0, side: 1, direction: -1 },
+      { main: 1, side: 0, direction: 0 },
+      { main: 0, side: 1, direction: 1 },
+    ]);
+  });
+
+  it('is the discrete env’s physics: each discrete action’s full-power twin gives the same episode, step for step', () => {
+    const play = (continuous: boolean) => {
+      const env = new LunarLander({ continuous });
+      const rng = new Rng(4);
+      const trace: number[] = [...env.reset({ seed: 8 }).obs];
+      for (let t = 0; t < 200; t++) {
+        const a = rng.int(4);
+        const r = env.step(continuous ? TWIN[a] : a);
+        trace.push(...r.obs, r.reward, Number(r.terminated));
+        if (r.terminated) break;
+      }
+      return trace;
+    };
+    assert.deepEqual(play(true), play(false));
+  });
+
+  it('charges fuel by power: 0.3 x (main + 1) / 2 for the main engine, 0.03 x |lateral| for a side engine', () => {
+    for (const [action, fuel] of [[[0.5, 0], 0.3 * 0.75], [[-1, 0.7], 0.03 * 0.7], [[0.2, -0.9], 0.3 * 0.6 + 0.03 * 0.9]] as const) {
+      const env = new LunarLander({ continuous: true });
+      const s0 = env.reset({ seed: 3 }).obs;
+      const r = env.step(Float32Array.from(action));
+      const expected = shapingOf(r.obs) - shapingOf(s0) - fuel;
+      assert.ok(Math.abs(r.reward - expected) < 1e-4, `[${action}]: reward ${r.reward} vs ${expected}`);
+    }
+  });
+
+  it('lets Gymnasium’s continuous heuristic land on the pad and come to rest, averaging over 200', () => {
+    const episodes = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map((seed) => runEpisode(new LunarLander({ continuous: true }), seed, continuousHeuristic));
+    const landed = episodes.filter((e) => e.last.terminated && e.last.reward === 100);
+    assert.ok(landed.length >= 8, `landed ${landed.length} of 10: ${episodes.map((e) => e.ret.toFixed(0))}`);
+    assert.ok(mean(episodes.map((e) => e.ret)) > 200, `mean return ${mean(episodes.map((e) => e.ret))}`);
+  });
+
+  it('rejects an action that is not 2 finite numbers, naming LunarLanderContinuous-v3; passes rl check-env', () => {
+    const env = new LunarLander({ continuous: true });
+    env.reset({ seed: 0 });
+    assert.throws(() => env.step(2), /^RangeError: LunarLanderContinuous-v3: action must be a Float32Array of 2 finite number\(s\)/);
+    assert.throws(() => env.step(Float32Array.of(0, NaN)), /LunarLanderContinuous-v3: action must be/);
+    assert.deepEqual(checkEnv('LunarLanderContinuous-v3', { steps: 500, seed: 0 }).problems, []);
+  });
+});
+
+function assertNear(actual: number[], expected: number[], what: string): void {
+  assert.ok(actual.every((a, i) => Math.abs(a - expected[i]) < 1e-6), `${what}: [${actual}] vs [${expected}]`);
+}

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../../core/rng';
 import { masked } from './mask';
+import { activate } from './mlp';
 
 /**
  * Action distributions, each in two halves: tfjs functions for the loss (differentiable,
@@ -89,6 +90,69 @@ export const diagGaussian = {
         sq += z * z;
       }
       logp[r] = -0.5 * sq - logNorm;
+    }
+  },
+};
+
+/**
+ * A diagonal Gaussian squashed by tanh, with a state-dependent log-std (SAC; SB3's
+ * `SquashedDiagGaussianDistribution`): u ~ N(mean, std^2), a = tanh(u) in (-1, 1)^d, and by
+ * the change of variables
+ *
+ *   log pi(a | s) = sum_j [ log N(u_j; mean_j, std_j) - log(1 - tanh(u_j)^2) ],
+ *
+ * the correction written log(1 - tanh(u)^2) = 2 (log 2 - u - softplus(-2u)), finite for
+ * every u (no epsilon added). The network's raw log-std output r becomes
+ * LOG_STD_MIN + (LOG_STD_MAX - LOG_STD_MIN) (tanh(r) + 1) / 2, a smooth bound (SpinUp's and
+ * CleanRL's) where a clip would stop its gradient. A worker records u, unsquashed; the env
+ * gets tanh(u) scaled to its bounds (`boxActions: 'squash'`).
+ */
+export const squashedGaussian = {
+  LOG_STD_MIN: -5,
+  LOG_STD_MAX: 2,
+
+  /** The raw log-std output [B, d] as a log-std in [LOG_STD_MIN, LOG_STD_MAX]. */
+  logStd(raw: tf.Tensor): tf.Tensor {
+    const { LOG_STD_MIN: lo, LOG_STD_MAX: hi } = squashedGaussian;
+    return tf.add(lo, tf.mul(0.5 * (hi - lo), tf.add(activate(raw, 'tanh'), 1)));
+  },
+
+  /** The raw output that gives the log-std `logStd` (strictly inside the bounds): its inverse, for initialising a bias. */
+  rawOf(logStd: number): number {
+    const { LOG_STD_MIN: lo, LOG_STD_MAX: hi } = squashedGaussian;
+    return Math.atanh((2 * (logStd - lo)) / (hi - lo) - 1);
+  },
+
+  /**
+   * A reparameterised sample (u = mean + std * noise, gradients flowing through mean and
+   * logStd): the squashed action tanh(u) [B, d] and its log-probability [B]. With u so made,
+   * (u - mean) / std is the noise itself: log N(u) = -noise^2 / 2 - logStd - log(2 pi) / 2.
+   */
+  rsample(mean: tf.Tensor, logStd: tf.Tensor, noise: tf.Tensor): { action: tf.Tensor; logProb: tf.Tensor } {
+    const u = tf.add(mean, tf.mul(tf.exp(logStd), noise));
+    const gaussian = tf.sub(tf.mul(tf.square(noise), -0.5), tf.add(logStd, 0.5 * LOG_2PI));
+    const logDet = tf.mul(2, tf.sub(tf.sub(Math.LN2, u), tf.softplus(tf.mul(u, -2)))); // log(1 - tanh(u)^2)
+    return { action: activate(u, 'tanh'), logProb: tf.sum(tf.sub(gaussian, logDet), -1) };
+  },
+
+  /**
+   * u = mean + std * noise for each row of `out` [rows * 2d] (the d means, then the d raw
+   * log-stds) and standard normal `noise` [rows * d]; with `noise` null, the mean
+   * (deterministic). Writes u, unsquashed, to `actions` [rows * d].
+   */
+  sample(out: Float32Array, d: number, noise: Float32Array | null, actions: Float32Array): void {
+    const { LOG_STD_MIN: lo, LOG_STD_MAX: hi } = squashedGaussian;
+    const rows = out.length / (2 * d);
+    for (let r = 0; r < rows; r++) {
+      for (let j = 0; j < d; j++) {
+        const mean = out[r * 2 * d + j];
+        if (!noise) {
+          actions[r * d + j] = mean;
+          continue;
+        }
+        const logStd = lo + 0.5 * (hi - lo) * (Math.tanh(out[r * 2 * d + d + j]) + 1);
+        actions[r * d + j] = mean + Math.exp(logStd) * noise[r * d + j];
+      }
     }
   },
 };

@@ -52,7 +52,8 @@ export class FlatParams {
 
   /** The named tensors, as views of the variable that gradients flow through. */
   unpack(): Record<string, tf.Tensor> {
-    const parts = tf.split(this.variable, this.entries.map((e) => e.size));
+    // tfjs' split into one part passes no gradient (its gradient concatenates none): one entry is the variable itself.
+    const parts = this.entries.length === 1 ? [this.variable] : tf.split(this.variable, this.entries.map((e) => e.size));
     return Object.fromEntries(this.entries.map((e, i) => [e.name, tf.reshape(parts[i], e.shape)]));
   }
 
@@ -89,4 +90,13 @@ export class FlatParams {
     initial.dispose();
     this.initial.length = 0; // the values (and the generator the functions hold) are not needed again
   }
+}
+
+/**
+ * A target network's step toward its online one, on their flat variables (the same layout):
+ * target <- tau * online + (1 - tau) * target (Polyak averaging); tau 1 copies.
+ */
+export function softUpdate(target: FlatParams, online: FlatParams, tau: number): void {
+  const source = online.variable;
+  tf.tidy(() => target.variable.assign(tau === 1 ? source : tf.add(tf.mul(source, tau), tf.mul(target.variable, 1 - tau))));
 }

@@ -62,19 +62,33 @@ export function activate(x: tf.Tensor, activation: Activation): tf.Tensor {
 
 type Tensors = Record<string, tf.Tensor>;
 
-/** A fully connected layer y = x W + b, W initialised orthogonally with `gain` (as CleanRL and SB3 do), b = 0. */
+/** A fully connected layer y = x W + b, W initialised orthogonally with `gain` (as CleanRL and SB3 do), b = `bias` (default 0). */
 export class Dense {
   /** The names of its weight matrix and bias in the FlatParams. */
   readonly w: string;
   readonly b: string;
 
-  constructor(params: FlatParams, name: string, inputs: number, outputs: number, gain: number, rng: Rng) {
+  constructor(params: FlatParams, name: string, inputs: number, outputs: number, gain: number, rng: Rng, bias = new Float32Array(outputs)) {
     this.w = params.add(`${name}/w`, [inputs, outputs], () => orthogonal(inputs, outputs, gain, rng));
-    this.b = params.add(`${name}/b`, [outputs], new Float32Array(outputs));
+    this.b = params.add(`${name}/b`, [outputs], bias);
   }
 
   apply(p: Tensors, x: tf.Tensor): tf.Tensor {
     return denseOp(x, p[this.w], p[this.b]);
+  }
+
+  /**
+   * `apply` with W and b held constant: the gradient reaches x alone (a network another's loss
+   * reads, as SAC's critic in its actor's loss), without computing dW and db.
+   */
+  applyFrozen(p: Tensors, x: tf.Tensor): tf.Tensor {
+    const w = p[this.w] as tf.Tensor2D;
+    const b = p[this.b];
+    const op = tf.customGrad(((...args: any[]) => {
+      const [input] = args as [tf.Tensor];
+      return { value: tf.add(timesWeights(input as tf.Tensor2D, w), b), gradFunc: (dy: tf.Tensor) => timesWeightsT(dy as tf.Tensor2D, w) };
+    }) as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor) => tf.Tensor;
+    return op(x);
   }
 
   /**
@@ -117,6 +131,11 @@ export class Mlp {
 
   apply(p: Tensors, x: tf.Tensor): tf.Tensor {
     return this.layers.reduce((h, layer) => activate(layer.apply(p, h), this.activation), x);
+  }
+
+  /** `apply` with the layers' weights held constant (`Dense.applyFrozen`): the gradient reaches x alone. */
+  applyFrozen(p: Tensors, x: tf.Tensor): tf.Tensor {
+    return this.layers.reduce((h, layer) => activate(layer.applyFrozen(p, h), this.activation), x);
   }
 
   /** `apply` without gradients, in fewer kernels (see `Dense.infer`). */

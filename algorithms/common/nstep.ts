@@ -1,5 +1,5 @@
 import { ACTION_MASK, type Observation, type TrajectoryBatch } from '../../core/algorithm';
-import type { Transitions } from './replay';
+import type { ActionColumn, Transitions } from './replay';
 
 /**
  * One transition per step of a batch, with n-step returns: from row (t, env), the rewards
@@ -10,12 +10,17 @@ import type { Transitions } from './replay';
  * at the batch's end, bootstrapping from `nextObs` with fewer steps: a shorter return is
  * still a correct target for Q-learning, so no step waits for the next batch.
  *
+ * Actions become Discrete indices (`int32`, the default) or stay the batch's float32 Box
+ * actions (`float32`, `actionSize` a row).
+ *
  * With action masks, each transition also gets the mask of its bootstrap state (`nextMasks`:
  * the next row's recorded mask, `nextMasks.next` past the batch's end, `nextMasks.final` after a
  * truncation), so that the target's max ranges over the actions legal there; after a
  * termination, where nothing is bootstrapped, all ones.
  */
-export function nStepTransitions(batch: TrajectoryBatch, n: number, gamma: number): Transitions {
+export function nStepTransitions(batch: TrajectoryBatch, n: number, gamma: number): Transitions;
+export function nStepTransitions(batch: TrajectoryBatch, n: number, gamma: number, actions: 'float32'): Transitions<Float32Array>;
+export function nStepTransitions(batch: TrajectoryBatch, n: number, gamma: number, actions: 'int32' | 'float32' = 'int32'): Transitions<ActionColumn> {
   const N = batch.numEnvs;
   const T = batch.length;
   const rows = N * T;
@@ -28,9 +33,9 @@ export function nStepTransitions(batch: TrajectoryBatch, n: number, gamma: numbe
   const masks = batch.nextMasks ? { rows: batch.columns[ACTION_MASK] as Uint8Array, ...batch.nextMasks } : null;
   const A = masks ? masks.rows.length / rows : 0;
   const nextMasks = masks ? new Uint8Array(rows * A) : null;
-  const out: Transitions = {
+  const out: Transitions<ActionColumn> = {
     obs,
-    actions: Int32Array.from(batch.actions),
+    actions: actions === 'int32' ? Int32Array.from(batch.actions) : batch.actions.slice(),
     rewards: new Float32Array(rows),
     nextObs: obs instanceof Uint8Array ? new Uint8Array(rows * d) : new Float32Array(rows * d),
     discounts: new Float32Array(rows),

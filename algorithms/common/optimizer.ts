@@ -51,25 +51,27 @@ export function refuseNonFinite(place: StepPlace, values: Record<string, number>
 
 /**
  * An optimizer's state as named tensors for a checkpoint: its step count, then its moments,
- * in the order it made them (it matches them by position), under `optimizer/NNN`.
+ * in the order it made them (it matches them by position), under `<prefix>/NNN`. An
+ * algorithm with several optimizers (SAC's actor, critic and temperature) gives each its own
+ * prefix; the default `optimizer` is the layout of every checkpoint before them.
  */
-export async function optimizerToState(optimizer: tf.Optimizer): Promise<NamedTensor[]> {
+export async function optimizerToState(optimizer: tf.Optimizer, prefix = 'optimizer'): Promise<NamedTensor[]> {
   const weights = await optimizer.getWeights();
-  const saved = weights.map((w, i) => ({ name: `optimizer/${String(i).padStart(3, '0')}`, shape: [...w.tensor.shape], data: Float32Array.from(w.tensor.dataSync()) }));
+  const saved = weights.map((w, i) => ({ name: `${prefix}/${String(i).padStart(3, '0')}`, shape: [...w.tensor.shape], data: Float32Array.from(w.tensor.dataSync()) }));
   weights[0]?.tensor.dispose(); // the step count is a fresh scalar; the moments are the optimizer's own variables
   const acc = adamPowers(optimizer);
-  if (acc) saved.push({ name: ADAM_POWERS, shape: [2], data: Float32Array.of(acc[0].dataSync()[0], acc[1].dataSync()[0]) });
+  if (acc) saved.push({ name: adamPowersName(prefix), shape: [2], data: Float32Array.of(acc[0].dataSync()[0], acc[1].dataSync()[0]) });
   return saved;
 }
 
-/** Restores what `optimizerToState` saved (nothing, if the state holds no `optimizer/` tensors). */
-export async function optimizerFromState(optimizer: tf.Optimizer, tensors: NamedTensor[]): Promise<void> {
-  const saved = tensors.filter((t) => t.name.startsWith('optimizer/'));
+/** Restores what `optimizerToState` saved under `prefix` (nothing, if the state holds no `<prefix>/` tensors). */
+export async function optimizerFromState(optimizer: tf.Optimizer, tensors: NamedTensor[], prefix = 'optimizer'): Promise<void> {
+  const saved = tensors.filter((t) => t.name.startsWith(`${prefix}/`));
   if (saved.length === 0) return;
   const values = saved.map((t, i) => ({ name: i === 0 ? 'iter' : t.name, tensor: tf.tensor(t.data, t.shape) }));
   await optimizer.setWeights(values);
   tf.dispose(values.map((v) => v.tensor));
-  const powers = tensors.find((t) => t.name === ADAM_POWERS);
+  const powers = tensors.find((t) => t.name === adamPowersName(prefix));
   const acc = adamPowers(optimizer);
   if (powers && acc) tf.tidy(() => acc.forEach((v, i) => v.assign(tf.scalar(powers.data[i]))));
 }
@@ -81,6 +83,11 @@ export async function optimizerFromState(optimizer: tf.Optimizer, tensors: Named
  * Checkpoints without them resume with tfjs' recomputed powers.
  */
 const ADAM_POWERS = 'adam/betaPowers';
+
+/** Where the powers of the optimizer saved under `prefix` go: `adam/betaPowers` for the default one, `adam/<prefix>/betaPowers` for others. */
+function adamPowersName(prefix: string): string {
+  return prefix === 'optimizer' ? ADAM_POWERS : `adam/${prefix}/betaPowers`;
+}
 
 function adamPowers(optimizer: tf.Optimizer): [tf.Variable, tf.Variable] | undefined {
   const o = optimizer as unknown as { accBeta1?: tf.Variable; accBeta2?: tf.Variable };

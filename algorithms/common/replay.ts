@@ -1,12 +1,22 @@
-import type { Observation } from '../../core/algorithm';
+import type { NamedTensor, Observation } from '../../core/algorithm';
+import { ConfigError } from '../../core/errors';
 import type { Rng } from '../../core/rng';
 
+/** A replay buffer's action column: Discrete indices (int32, one a row) or Box actions (float32, `actionSize` a row). */
+export type ActionColumn = Int32Array | Float32Array;
+
+/**
+ * How a buffer keeps actions: a Discrete action's index (`int32`, one a row), or a Box
+ * action's `size` numbers (`float32`), as the policy gave them (SAC's before its tanh).
+ */
+export type ActionLayout = { dtype: 'int32' } | { dtype: 'float32'; size: number };
+
 /** Transitions as columns: what a replay buffer stores and hands out. */
-export interface Transitions {
+export interface Transitions<A extends ActionColumn = Int32Array> {
   /** [n * obsSize], in the observation space's dtype (uint8 pictures stay uint8 up to the network's input). */
   obs: Observation;
-  /** [n]: Discrete action indices. */
-  actions: Int32Array;
+  /** [n]: Discrete action indices; or [n * actionSize]: Box actions. */
+  actions: A;
   /** [n]: the (n-step) discounted reward sum. */
   rewards: Float32Array;
   /** [n * obsSize]: the state to bootstrap from, as `obs`. */
@@ -17,7 +27,7 @@ export interface Transitions {
   nextMasks?: Uint8Array | null;
 }
 
-export interface Sampled extends Transitions {
+export interface Sampled<A extends ActionColumn = Int32Array> extends Transitions<A> {
   /** Buffer rows of the sample, for `updatePriorities`. */
   index: Int32Array;
   /** Importance-sampling weights (all 1 for uniform sampling). */
@@ -30,11 +40,15 @@ export interface Sampled extends Transitions {
  * replay, Schaul et al. 2016) with importance weights (N P(i))^-beta, normalised by the
  * largest weight of the sample. Observations are kept in their dtype: a uint8 picture costs a
  * quarter of a float32 one (Atari's 84x84x4 frames: 28 KB a row, 56 KB with the next one).
+ * Actions are Discrete indices, or with `actionLayout` float32 Box actions of any size
+ * (`ReplayBuffer<Float32Array>`).
  */
-export class ReplayBuffer {
+export class ReplayBuffer<A extends ActionColumn = Int32Array> {
   readonly obs: Observation;
   readonly nextObs: Observation;
-  readonly actions: Int32Array;
+  readonly actions: A;
+  /** Action values a row: 1 for Discrete indices. */
+  readonly actionSize: number;
   readonly rewards: Float32Array;
   readonly discounts: Float32Array;
   /** [capacity * numActions]: each row's next mask, when the buffer keeps masks (`maskSize` > 0); else null. */
@@ -51,12 +65,14 @@ export class ReplayBuffer {
     readonly obsSize: number,
     readonly prioritized: { alpha: number; eps: number } | null = null,
     readonly obsDtype: 'float32' | 'uint8' = 'float32',
+    readonly actionLayout: ActionLayout = { dtype: 'int32' },
     /** Bytes of action mask a row keeps (the env's Discrete n, with action masks); 0: none. */
     readonly maskSize = 0,
   ) {
     this.obs = this.allocate(capacity * obsSize);
     this.nextObs = this.allocate(capacity * obsSize);
-    this.actions = new Int32Array(capacity);
+    this.actionSize = actionLayout.dtype === 'int32' ? 1 : actionLayout.size;
+    this.actions = this.allocateActions(capacity);
     this.rewards = new Float32Array(capacity);
     this.discounts = new Float32Array(capacity);
     this.nextMasks = maskSize > 0 ? new Uint8Array(capacity * maskSize) : null;
@@ -64,16 +80,18 @@ export class ReplayBuffer {
   }
 
   /** Appends every transition of `t`, overwriting the oldest once full. New ones get the highest priority seen. */
-  add(t: Transitions): void {
-    const n = t.actions.length;
+  add(t: Transitions<A>): void {
+    const n = t.rewards.length;
     const d = this.obsSize;
+    const k = this.actionSize;
     const m = this.maskSize;
     if (this.nextMasks && t.nextMasks?.length !== n * m) throw new RangeError(`ReplayBuffer.add: this buffer keeps ${m} mask bytes per transition; got ${t.nextMasks ? `${t.nextMasks.length} for ${n}` : 'no masks'}`);
     for (let i = 0; i < n; i++) {
       const row = this.position;
       this.obs.set(t.obs.subarray(i * d, (i + 1) * d), row * d);
       this.nextObs.set(t.nextObs.subarray(i * d, (i + 1) * d), row * d);
-      this.actions[row] = t.actions[i];
+      if (k === 1) this.actions[row] = t.actions[i]; // a Discrete index: no view made per row
+      else this.actions.set(t.actions.subarray(i * k, (i + 1) * k), row * k);
       this.rewards[row] = t.rewards[i];
       this.discounts[row] = t.discounts[i];
       this.nextMasks?.set(t.nextMasks!.subarray(i * m, (i + 1) * m), row * m);
@@ -84,7 +102,7 @@ export class ReplayBuffer {
   }
 
   /** `count` rows drawn with replacement; `beta` only matters for prioritized replay. */
-  sample(count: number, rng: Rng, beta = 1): Sampled {
+  sample(count: number, rng: Rng, beta = 1): Sampled<A> {
     if (this.size === 0) throw new RangeError('ReplayBuffer.sample: the buffer is empty');
     const index = new Int32Array(count);
     const weights = new Float32Array(count).fill(1);
@@ -117,14 +135,15 @@ export class ReplayBuffer {
     }
   }
 
-  gather(index: Int32Array): Transitions {
+  gather(index: Int32Array): Transitions<A> {
     const d = this.obsSize;
+    const k = this.actionSize;
     const n = index.length;
     const m = this.maskSize;
-    const out: Transitions = {
+    const out: Transitions<A> = {
       obs: this.allocate(n * d),
       nextObs: this.allocate(n * d),
-      actions: new Int32Array(n),
+      actions: this.allocateActions(n),
       rewards: new Float32Array(n),
       discounts: new Float32Array(n),
       nextMasks: this.nextMasks ? new Uint8Array(n * m) : null,
@@ -133,7 +152,8 @@ export class ReplayBuffer {
       const row = index[j];
       out.obs.set(this.obs.subarray(row * d, (row + 1) * d), j * d);
       out.nextObs.set(this.nextObs.subarray(row * d, (row + 1) * d), j * d);
-      out.actions[j] = this.actions[row];
+      if (k === 1) out.actions[j] = this.actions[row];
+      else out.actions.set(this.actions.subarray(row * k, (row + 1) * k), j * k);
       out.rewards[j] = this.rewards[row];
       out.discounts[j] = this.discounts[row];
       out.nextMasks?.set(this.nextMasks!.subarray(row * m, (row + 1) * m), j * m);
@@ -143,6 +163,51 @@ export class ReplayBuffer {
 
   private allocate(n: number): Observation {
     return this.obsDtype === 'uint8' ? new Uint8Array(n) : new Float32Array(n);
+  }
+
+  private allocateActions(rows: number): A {
+    return (this.actionLayout.dtype === 'int32' ? new Int32Array(rows) : new Float32Array(rows * this.actionSize)) as A;
+  }
+
+  /**
+   * The buffer for a checkpoint: its columns as tensors `replay/obs`, `replay/nextObs`,
+   * `replay/actions` ([capacity], or [capacity, actionSize] for Box actions), `replay/rewards`,
+   * `replay/discounts`, `replay/priorities` (prioritized) and `replay/nextMasks` (action masks), all float32 whatever their dtype
+   * (one layout: earlier checkpoints load as they are); and its counters as plain data.
+   */
+  toState(): { tensors: NamedTensor[]; json: { size: number; position: number; maxPriority: number } } {
+    const { priorities, ...json } = this.getState();
+    const float = (x: Float32Array | Uint8Array | Int32Array) => (x instanceof Float32Array ? x : Float32Array.from(x));
+    const tensors: NamedTensor[] = [
+      { name: 'replay/obs', shape: [this.capacity, this.obsSize], data: float(this.obs) },
+      { name: 'replay/nextObs', shape: [this.capacity, this.obsSize], data: float(this.nextObs) },
+      { name: 'replay/actions', shape: this.actionLayout.dtype === 'int32' ? [this.capacity] : [this.capacity, this.actionSize], data: float(this.actions) },
+      { name: 'replay/rewards', shape: [this.capacity], data: this.rewards },
+      { name: 'replay/discounts', shape: [this.capacity], data: this.discounts },
+    ];
+    if (priorities) tensors.push({ name: 'replay/priorities', shape: [this.capacity], data: priorities });
+    if (this.nextMasks) tensors.push({ name: 'replay/nextMasks', shape: [this.capacity, this.maskSize], data: Float32Array.from(this.nextMasks) });
+    return { tensors, json };
+  }
+
+  /**
+   * Restores what `toState()` gave; nothing when the state holds no `replay/obs` (a checkpoint
+   * saved without its buffer). A buffer of another size is a ConfigError naming `key` (the
+   * config key that sizes it: `dqn.bufferSize`).
+   */
+  fromState(tensors: NamedTensor[], json: { size: number; position: number; maxPriority: number } | undefined, key: string): void {
+    const byName = new Map(tensors.map((t) => [t.name, t]));
+    const obs = byName.get('replay/obs');
+    if (!json || !obs) return;
+    if (obs.data.length !== this.obs.length) throw new ConfigError(`the checkpoint's replay buffer holds ${obs.shape[0]} transitions of ${obs.shape[1]} values; this run's holds ${this.capacity} of ${this.obsSize} (${key})`);
+    this.obs.set(obs.data);
+    this.nextObs.set(byName.get('replay/nextObs')!.data);
+    this.actions.set(byName.get('replay/actions')!.data);
+    this.rewards.set(byName.get('replay/rewards')!.data);
+    this.discounts.set(byName.get('replay/discounts')!.data);
+    const masks = byName.get('replay/nextMasks');
+    if (this.nextMasks && masks?.data.length === this.nextMasks.length) this.nextMasks.set(masks.data);
+    this.setState({ ...json, priorities: byName.get('replay/priorities')?.data ?? null });
   }
 
   /** Plain data for a checkpoint (the columns are the caller's to save as tensors). */

@@ -1,12 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { DEFAULT_POLICY, policySpecOf, weightsFromState, weightsToState, type Algorithm, type AlgorithmModule, type AlgorithmState, type ConfigIssue, type CreateOptions, type MetricSpec, type NamedTensor, type ParamsById, type PolicySpec, type Schedule, type TrajectoryBatch, type UpdateContext } from '../../core/algorithm';
-import { ConfigError } from '../../core/errors';
 import { Rng } from '../../core/rng';
 import { seedStreams } from '../../core/seed-streams';
 import { FusedAdam } from '../common/fused-adam';
+import { softUpdate } from '../common/flat-params';
 import { nStepTransitions } from '../common/nstep';
 import { EPSILON, QNetwork, QPolicy } from './q-network';
 import { ReplayBuffer } from '../common/replay';
+import { addReplay, weightsFrom, weightsUnder } from '../common/state';
 import { optimizerFromState, optimizerToState } from '../common/optimizer';
 import { dqnStep } from './step';
 import { dqnGreedyPath } from './greedy';
@@ -111,7 +112,7 @@ export class Dqn implements Algorithm {
     this.rng = new Rng(seeds.learner);
     const uint8 = opts.observationSpace.type === 'Box' && opts.observationSpace.dtype === 'uint8';
     // With action masks, each transition keeps its next state's mask, for the target's max.
-    this.buffer = new ReplayBuffer(cfg.bufferSize, this.online.obsSize, cfg.prioritizedReplay ? { alpha: cfg.priorityAlpha, eps: cfg.priorityEps } : null, uint8 ? 'uint8' : 'float32', opts.actionMask ? this.online.numActions : 0);
+    this.buffer = new ReplayBuffer(cfg.bufferSize, this.online.obsSize, cfg.prioritizedReplay ? { alpha: cfg.priorityAlpha, eps: cfg.priorityEps } : null, uint8 ? 'uint8' : 'float32', { dtype: 'int32' }, opts.actionMask ? this.online.numActions : 0);
     this.epsilon = this.scheduledEpsilon(0);
   }
 
@@ -185,10 +186,7 @@ export class Dqn implements Algorithm {
 
   private updateTarget(): void {
     this.dropTargetP();
-    const tau = this.cfg.tau;
-    const online = this.online.params.variable;
-    const target = this.target.params.variable;
-    tf.tidy(() => target.assign(tau === 1 ? online : tf.add(tf.mul(online, tau), tf.mul(target, 1 - tau))));
+    softUpdate(this.target.params, this.online.params, this.cfg.tau);
   }
 
   private dropTargetP(): void {
@@ -210,34 +208,17 @@ export class Dqn implements Algorithm {
   async getState(): Promise<AlgorithmState> {
     const tensors: NamedTensor[] = [
       ...weightsToState(this.online.getWeights()),
-      ...this.target.getWeights().map((w) => ({ ...w, name: `target/${w.name}` })),
+      ...weightsUnder('target/', this.target.getWeights()),
       ...(await optimizerToState(this.optimizer)),
     ];
-    const json: Record<string, unknown> = { rng: this.rng.getState(), gradientSteps: this.gradientSteps, credit: this.credit, syncedAt: this.syncedAt, epsilon: this.epsilon };
-    if (this.cfg.checkpointReplayBuffer) {
-      const b = this.buffer;
-      const { priorities, ...meta } = b.getState();
-      json.replay = meta;
-      // Saved as float32 whatever the buffer's dtype: one checkpoint layout, earlier ones loadable as they are.
-      const float = (x: Float32Array | Uint8Array) => (x instanceof Float32Array ? x : Float32Array.from(x));
-      tensors.push(
-        { name: 'replay/obs', shape: [b.capacity, b.obsSize], data: float(b.obs) },
-        { name: 'replay/nextObs', shape: [b.capacity, b.obsSize], data: float(b.nextObs) },
-        { name: 'replay/actions', shape: [b.capacity], data: Float32Array.from(b.actions) },
-        { name: 'replay/rewards', shape: [b.capacity], data: b.rewards },
-        { name: 'replay/discounts', shape: [b.capacity], data: b.discounts },
-      );
-      if (priorities) tensors.push({ name: 'replay/priorities', shape: [b.capacity], data: priorities });
-      if (b.nextMasks) tensors.push({ name: 'replay/nextMasks', shape: [b.capacity, b.maskSize], data: Float32Array.from(b.nextMasks) });
-    }
-    return { tensors, json };
+    const state = { tensors, json: { rng: this.rng.getState(), gradientSteps: this.gradientSteps, credit: this.credit, syncedAt: this.syncedAt, epsilon: this.epsilon } };
+    return this.cfg.checkpointReplayBuffer ? addReplay(state, this.buffer) : state;
   }
 
   async setState(state: AlgorithmState): Promise<void> {
-    const byName = new Map(state.tensors.map((t) => [t.name, t]));
     this.online.setWeights(weightsFromState(state));
     this.dropTargetP();
-    this.target.setWeights(state.tensors.filter((t) => t.name.startsWith('target/')).map((t) => ({ ...t, name: t.name.slice('target/'.length) })));
+    this.target.setWeights(weightsFrom('target/', state.tensors));
     await optimizerFromState(this.optimizer, state.tensors);
     const j = state.json as { rng: number[]; gradientSteps: number; credit: number; syncedAt: { gradientSteps: number; epsilon: number }; epsilon: number; replay?: { size: number; position: number; maxPriority: number } };
     this.rng.setState(j.rng);
@@ -245,19 +226,7 @@ export class Dqn implements Algorithm {
     this.credit = j.credit;
     this.syncedAt = j.syncedAt;
     this.epsilon = j.epsilon;
-    const obs = byName.get('replay/obs');
-    if (j.replay && obs) {
-      const b = this.buffer;
-      if (obs.data.length !== b.obs.length) throw new ConfigError(`the checkpoint's replay buffer holds ${obs.shape[0]} transitions of ${obs.shape[1]} values; this run's holds ${b.capacity} of ${b.obsSize} (dqn.bufferSize)`);
-      b.obs.set(obs.data);
-      b.nextObs.set(byName.get('replay/nextObs')!.data);
-      b.actions.set(byName.get('replay/actions')!.data);
-      b.rewards.set(byName.get('replay/rewards')!.data);
-      b.discounts.set(byName.get('replay/discounts')!.data);
-      const masks = byName.get('replay/nextMasks');
-      if (b.nextMasks && masks?.data.length === b.nextMasks.length) b.nextMasks.set(masks.data);
-      b.setState({ ...j.replay, priorities: byName.get('replay/priorities')?.data ?? null });
-    }
+    this.buffer.fromState(state.tensors, j.replay, 'dqn.bufferSize');
   }
 
   dispose(): void {

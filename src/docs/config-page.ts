@@ -137,6 +137,7 @@ function typeOf(node: Json): string {
   if (node.enum) return node.enum.map((v) => `\`${String(v)}\``).join(' or ');
   if (node.type === 'array') return `${node.items ? typeOf(node.items as Json) : 'value'} list`;
   if (node.type === 'object') return node.properties ? 'section' : 'mapping';
+  if (Array.isArray(node.type)) return node.type.join(' or '); // a plain nullable number: ['number', 'null']
   return String(node.type);
 }
 

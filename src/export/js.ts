@@ -6,7 +6,8 @@ import { readPolicyGraph, type PolicyGraph } from './policy-graph';
  * float32, little-endian), for a web page or a game to `import`. It exports
  *
  *   act(obs)   the greedy action for ONE observation (an array of numbers, flattened):
- *              a number (Discrete) or an array of numbers (Box, clipped to the bounds);
+ *              a number (Discrete) or an array of numbers (Box: clipped to the bounds, or
+ *              for a squashing policy such as SAC's tanh of the mean scaled to them);
  *              act(obs, mask) for Discrete actions: the best legal one (mask: n numbers,
  *              1 or true legal, as the env's actionMask() gives them)
  *   head(obs)  the raw head for one observation: logits, Gaussian mean or Q-values (Float32Array)
@@ -47,20 +48,25 @@ export function jsModuleSource(graph: PolicyGraph): string {
   const scaling = scale ? `\n// What the first layer reads of a uint8 observation: (obs - low) * scale, as in training.\nconst INPUT = ${JSON.stringify({ low: Array.from(scale.low), scale: Array.from(scale.scale) })};\n` : '';
   const spaces = { observation: m.observationSpace, action: m.actionSpace };
   const n = graph.action.kind === 'argmax' ? graph.action.n : 0;
-  const actionCode =
-    graph.action.kind === 'argmax'
-      ? [
-          `  if (mask != null && mask.length !== ${n}) throw new RangeError(\`act: mask must hold ${n} numbers (1 legal, 0 illegal), got \${mask.length}\`);`,
-          '  let best = -1;',
-          '  for (let i = 0; i < h.length; i++) if ((mask == null || mask[i]) && (best < 0 || h[i] > h[best])) best = i;',
-          "  if (best < 0) throw new RangeError('act: the mask allows no action');",
-          '  return best;',
-        ].join('\n')
-      : `  const low = spaces.action.low;\n  const high = spaces.action.high;\n  return Array.from(h, (x, i) => Math.min(high[i], Math.max(low[i], x)));`;
+  const actionCode = {
+    argmax: [
+      `  if (mask != null && mask.length !== ${n}) throw new RangeError(\`act: mask must hold ${n} numbers (1 legal, 0 illegal), got \${mask.length}\`);`,
+      '  let best = -1;',
+      '  for (let i = 0; i < h.length; i++) if ((mask == null || mask[i]) && (best < 0 || h[i] > h[best])) best = i;',
+      "  if (best < 0) throw new RangeError('act: the mask allows no action');",
+      '  return best;',
+    ].join('\n'),
+    clip: `  const low = spaces.action.low;\n  const high = spaces.action.high;\n  return Array.from(h, (x, i) => Math.min(high[i], Math.max(low[i], x)));`,
+    // As rl evaluate squashes (envActions), in float64 from the float32 head.
+    squash: `  const low = spaces.action.low;\n  const high = spaces.action.high;\n  return Array.from(h, (x, i) => Math.fround(low[i] + (Math.tanh(x) + 1) * 0.5 * (high[i] - low[i])));`,
+  }[graph.action.kind];
+  const a = graph.action;
+  const actionText = a.kind === 'argmax' ? `an integer in 0..${a.n - 1}` : a.kind === 'clip' ? 'an array of numbers, clipped to the action bounds' : 'an array of numbers, tanh of the mean scaled to the action bounds';
+  const headText = graph.head === 'logits' ? 'logits' : graph.head === 'mean' ? (graph.action.kind === 'squash' ? 'Gaussian mean (before tanh)' : 'Gaussian mean (unclipped)') : 'Q-values';
   return `// A ${m.algorithm} policy for ${m.envId}, exported by rl-zmq ${m.packageVersion} from ${m.checkpoint.path}
 // (iteration ${m.checkpoint.iteration}, ${m.checkpoint.envSteps} env steps). No dependencies.
-//   act(obs${n ? ', mask' : ''}):  the greedy action for one observation (${graph.obsSize} numbers${graph.image ? `, (h, w, c) = (${graph.image.join(', ')}) flattened row-major` : ''}) -> ${graph.action.kind === 'argmax' ? `an integer in 0..${graph.action.n - 1}` : 'an array of numbers, clipped to the action bounds'}${n ? `\n//              mask (optional): ${n} numbers, 1 for a legal action (the env's actionMask()); the best legal action is chosen` : ''}
-//   head(obs): the ${graph.head === 'logits' ? 'logits' : graph.head === 'mean' ? 'Gaussian mean (unclipped)' : 'Q-values'} for one observation, a Float32Array
+//   act(obs${n ? ', mask' : ''}):  the greedy action for one observation (${graph.obsSize} numbers${graph.image ? `, (h, w, c) = (${graph.image.join(', ')}) flattened row-major` : ''}) -> ${actionText}${n ? `\n//              mask (optional): ${n} numbers, 1 for a legal action (the env's actionMask()); the best legal action is chosen` : ''}
+//   head(obs): the ${headText} for one observation, a Float32Array
 
 export const spaces = ${literal(spaces)};
 

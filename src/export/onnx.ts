@@ -1,4 +1,5 @@
 import { hasLow, type InputScale, type LayerSpec } from '../../core/forward';
+import { squashScale } from '../../envs/stepper';
 import type { PolicyGraph } from './policy-graph';
 
 /**
@@ -175,7 +176,8 @@ function tensorType(elemType: number, dims: (number | 'batch')[]) {
  * masks the second input `mask` uint8 [batch, n] (1 legal; all ones: every action); outputs `action` (int64
  * [batch] for a Discrete space, float32 [batch, actionSize] for a Box one) and `head` (float32
  * [batch, actionSize], unmasked). A Discrete action is ArgMax over the legal actions (the first
- * on a tie, as the project's policy picks), a Box one Min(Max(mean, low), high).
+ * on a tie, as the project's policy picks), a Box one Min(Max(mean, low), high), or for a
+ * squashing policy (SAC) Tanh(mean) * (high - low) / 2 + (high + low) / 2.
  */
 export async function onnxModel(graph: PolicyGraph): Promise<Uint8Array> {
   const g = new OnnxGraph(await loadOnnxModules());
@@ -195,6 +197,11 @@ export async function onnxModel(graph: PolicyGraph): Promise<Uint8Array> {
       scores = g.op('Where', [legal, 'head', g.constant('mask/illegal', [1], Float32Array.of(-Infinity))], 'action/scores');
     }
     g.op('ArgMax', [scores], 'action', [g.int('axis', 1), g.int('keepdims', 0), g.int('select_last_index', 0)]);
+  } else if (a.kind === 'squash') {
+    const { half, mid } = squashScale(a);
+    const tanh = g.op('Tanh', ['head'], 'action/tanh');
+    const scaled = g.op('Mul', [tanh, g.constant('action/half_range', [half.length], half)], 'action/scaled');
+    g.op('Add', [scaled, g.constant('action/mid', [mid.length], mid)], 'action');
   } else {
     const low = g.op('Max', ['head', g.constant('action/low', [a.low.length], a.low)], 'action/at_least_low');
     g.op('Min', [low, g.constant('action/high', [a.high.length], a.high)], 'action');

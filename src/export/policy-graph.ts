@@ -44,8 +44,12 @@ export interface PolicyGraph {
   /** Conv layers first (their last output flattened row-major h, w, c), then dense layers; the last dense layer is the head. */
   layers: LayerSpec[];
   head: HeadKind;
-  /** Greedy action: argmax over the head (Discrete), or the mean clipped to the bounds (Box), as `rl evaluate` steps the env. */
-  action: { kind: 'argmax'; n: number } | { kind: 'clip'; low: Float32Array; high: Float32Array };
+  /**
+   * Greedy action, as `rl evaluate` steps the env: argmax over the head (Discrete); for a Box,
+   * the mean clipped to the bounds (`clip`), or squashed by tanh and scaled to them (`squash`:
+   * low + (tanh(mean) + 1) (high - low) / 2), as the policy's spec says (`boxActions`).
+   */
+  action: { kind: 'argmax'; n: number } | { kind: 'clip' | 'squash'; low: Float32Array; high: Float32Array };
   /** The policy acts under action masks (its env gives them): the ONNX and tfjs exports take a `mask` input, the argmax over the legal actions. */
   masked: boolean;
 }
@@ -102,10 +106,12 @@ export function readPolicyGraph(dir: string, policyId = DEFAULT_POLICY): PolicyG
   const actionSize = actionSpace.type === 'Discrete' ? actionSpace.n : actionSpace.shape.reduce((a, b) => a * b, 1);
   if (outputs !== actionSize) throw new CheckpointError(`${dir}: the policy head has ${outputs} outputs, the action space needs ${actionSize}`);
   const action: PolicyGraph['action'] =
-    actionSpace.type === 'Discrete' ? { kind: 'argmax', n: actionSpace.n } : { kind: 'clip', low: Float32Array.from(actionSpace.low), high: Float32Array.from(actionSpace.high) };
+    actionSpace.type === 'Discrete' ? { kind: 'argmax', n: actionSpace.n } : { kind: spec.boxActions, low: Float32Array.from(actionSpace.low), high: Float32Array.from(actionSpace.high) };
   const masked = action.kind === 'argmax' && actionMask;
 
-  const headText = { logits: 'logits of the Discrete actions', mean: 'mean of the Gaussian policy (unclipped)', q: 'Q-value of each Discrete action' }[head];
+  const meanText = action.kind === 'squash' ? 'mean of the Gaussian policy (before tanh)' : 'mean of the Gaussian policy (unclipped)';
+  const headText = { logits: 'logits of the Discrete actions', mean: meanText, q: 'Q-value of each Discrete action' }[head];
+  const boxText = action.kind === 'squash' ? 'tanh of head, scaled to the action bounds' : 'head clipped to the action bounds';
   return {
     meta: {
       algorithm,
@@ -119,7 +125,7 @@ export function readPolicyGraph(dir: string, policyId = DEFAULT_POLICY): PolicyG
         ...(masked ? { mask: `[batch, ${actionSize}]: the action mask, 1 for a legal action (the env's actionMask()): onnx uint8, required (all ones: every action legal); tfjs int32 and js, optional (left out: every action legal)` } : {}),
       },
       outputs: {
-        action: action.kind === 'argmax' ? `[batch]: the greedy action, argmax of head${masked ? ' over the legal actions' : ''} (the first on a tie)` : `float32 [batch, ${actionSize}]: the greedy action, head clipped to the action bounds`,
+        action: action.kind === 'argmax' ? `[batch]: the greedy action, argmax of head${masked ? ' over the legal actions' : ''} (the first on a tie)` : `float32 [batch, ${actionSize}]: the greedy action, ${boxText}`,
         head: `float32 [batch, ${actionSize}]: ${headText}`,
       },
     },

@@ -5,6 +5,8 @@ import { spaceFromSpec } from '../../core/spaces';
 import { algorithms } from '../../algorithms';
 import type { ActorCritic, ActorCriticPolicy } from '../../algorithms/ppo/actor-critic';
 import { QNetwork } from '../../algorithms/dqn/q-network';
+import { SquashedGaussianActor } from '../../algorithms/sac/networks';
+import { envActions } from '../../envs/stepper';
 import { actOn } from './policy-fixtures';
 import { Box, Discrete, registerEnv, type Env } from '../../envs';
 import { CHECKPOINT_FORMAT, saveCheckpoint } from '../../src/checkpoint';
@@ -13,13 +15,14 @@ import { createEnv } from '../../src/env-loader';
 import { PACKAGE_VERSION } from '../../src/version';
 
 /**
- * Small untrained PPO and DQN policies with random weights, saved as real checkpoints, and the
+ * Small untrained PPO, DQN and SAC policies with random weights, saved as real checkpoints, and the
  * project's own answers for them: the greedy actions `rl evaluate` steps the env with (Box
- * actions clipped to the bounds, as evaluatePolicy does) and the raw head of the network's forward.
+ * actions clipped to the bounds, or squashed and scaled for SAC, as evaluatePolicy does: the
+ * stepper's `envActions`) and the raw head of the network's forward.
  */
 export interface PolicyCase {
   label: string;
-  algorithm: 'ppo' | 'dqn';
+  algorithm: 'ppo' | 'dqn' | 'sac';
   envId: string;
   /** The env's config (`env.config`), observation wrappers included. */
   envConfig?: Record<string, unknown>;
@@ -85,6 +88,8 @@ export const POLICY_CASES: PolicyCase[] = [
   },
   { label: 'PPO masked MLP (TicTacToe-v0, action masks)', algorithm: 'ppo', envId: 'TicTacToe-v0', model: { hiddenSizes: [32], activation: 'tanh' }, conv: false },
   { label: 'DQN masked MLP (TicTacToe-v0, action masks, dueling)', algorithm: 'dqn', envId: 'TicTacToe-v0', model: { hiddenSizes: [32], activation: 'relu' }, algoConfig: { dueling: true }, conv: false },
+  { label: 'SAC squashed Gaussian MLP (Pendulum-v1, bounds [-2, 2])', algorithm: 'sac', envId: 'Pendulum-v1', model: { hiddenSizes: [32, 32], activation: 'relu' }, conv: false },
+  { label: 'SAC squashed Gaussian MLP (LunarLanderContinuous-v3, 2-dim actions, tanh)', algorithm: 'sac', envId: 'LunarLanderContinuous-v3', model: { hiddenSizes: [24], activation: 'tanh' }, conv: false },
   { label: 'PPO MLP on uint8 frames 0..255 (scaled by 1/255)', algorithm: 'ppo', envId: FRAMES, model: { hiddenSizes: [16], activation: 'relu' }, conv: false },
   { label: 'DQN conv on uint8 frames 0..255 (scaled by 1/255)', algorithm: 'dqn', envId: FRAMES, model: { hiddenSizes: [16], activation: 'relu', conv: [{ filters: 4, kernel: 3, stride: 2, padding: 'valid' }] }, conv: true },
 ];
@@ -171,11 +176,15 @@ export function savePolicy(runDir: string, c: PolicyCase, seed = 7): SavedPolicy
       try {
         policy.setParams({ weights, scalars: {} });
         const x = uint8 ? Uint8Array.from(obs) : obs;
-        let actions = mask ? policy.act({ obs: x, numEnvs: n, state: {}, episodeStarts: new Uint8Array(n), mask, rng: new Rng(0), deterministic: true }).actions : actOn(policy, x, n, new Rng(0), true).actions;
-        const act = spaceFromSpec(actionSpace);
-        if (act.type === 'Box') actions = act.clip(actions);
+        const raw = mask ? policy.act({ obs: x, numEnvs: n, state: {}, episodeStarts: new Uint8Array(n), mask, rng: new Rng(0), deterministic: true }).actions : actOn(policy, x, n, new Rng(0), true).actions;
+        const actions = envActions(spaceFromSpec(actionSpace), raw, spec.boxActions);
         let head: Float32Array;
-        if (c.algorithm === 'ppo') {
+        if (c.algorithm === 'sac') {
+          const net = new SquashedGaussianActor(spec, model, 0, 0);
+          net.setWeights(weights);
+          head = tf.tidy(() => net.forward(net.params.unpack(), tf.tensor2d(obs, [n, obsSize])).mean.dataSync() as Float32Array);
+          net.dispose();
+        } else if (c.algorithm === 'ppo') {
           const net = (policy as ActorCriticPolicy).net as ActorCritic;
           head = tf.tidy(() => net.forward(tf.tensor2d(obs, [n, obsSize])).pi.dataSync() as Float32Array);
         } else {
