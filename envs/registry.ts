@@ -10,6 +10,7 @@ import { MountainCar } from './mountain-car';
 import { MountainCarContinuous } from './mountain-car-continuous';
 import { Pendulum } from './pendulum';
 import { Snake } from './snake';
+import { TicTacToe } from './tictactoe';
 import { TimeLimit } from './time-limit';
 
 /** A registered env: its id, its factory and Gymnasium's metadata. */
@@ -78,6 +79,9 @@ registerEnv('Catch', () => new Catch(), { rewardThreshold: 0.9, renderFps: 10 })
 // Snake-v0's threshold is measured, on the default 8 x 8 board: configs/ppo-snake.yaml's kept policies
 // score 7.2 / 5.7 / 6.5 over 100 greedy episodes on seeds 0 / 1 / 2 (docs/benchmarks.md, "solve-suite").
 registerEnv('Snake-v0', (config) => new Snake(config), { maxEpisodeSteps: 1000, rewardThreshold: 5, renderFps: 10 });
+// Against a built-in opponent (env.config.opponent: random or lookahead); a game is at most 5 of the agent's moves,
+// so it needs no time limit. It has action masks (the empty cells). 2 fps: a move every half second.
+registerEnv('TicTacToe-v0', (config) => new TicTacToe(config), { renderFps: 2 });
 // MinAtar (Young & Tian 2019), as its Gymnasium registration (minatar/gym.py) has them: all six
 // actions, no reward threshold. It sets no max_episode_steps, where only Freeway ends by itself
 // (after 2,500 frames): a 10,000-step limit keeps a policy that never loses from playing (and

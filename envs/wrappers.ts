@@ -55,6 +55,71 @@ export function wrapEnv(env: Env, specs: unknown): Env {
   }, env);
 }
 
+/**
+ * The legal actions of a state, as a mask function sees it: the latest observation (after
+ * `reset` or `step`) and the wrapped env itself (for its own state). n numbers for Discrete(n),
+ * 1 (or true) for a legal action.
+ */
+export type ActionMaskFn<E extends Env = Env> = (obs: Observation, env: E) => ArrayLike<number | boolean>;
+
+/**
+ * Gives an env of yours action masks without changing it, as sb3-contrib's `ActionMasker`
+ * does: `new ActionMasker(new MyEnv(), (obs, env) => legalMoves)`. The function runs after
+ * each reset and step (when the runtime asks `actionMask()`), on the latest observation and
+ * the env; what it returns becomes the env's mask (checked as any env's is: n bytes of 0 or 1,
+ * at least one legal action). It replaces a mask the env already has. Discrete action spaces
+ * only. A function is code, so there is no `env.config.wrappers` form of it: apply it where
+ * your env is built (the factory a module env exports, or `registerEnv`).
+ */
+export class ActionMasker<E extends Env = Env> extends Wrapper implements Env {
+  private last: Observation | null = null;
+
+  constructor(
+    env: E,
+    /** The mask of the latest observation and the env's state. */
+    readonly maskFn: ActionMaskFn<E>,
+  ) {
+    super(env);
+    if (env.actionSpace.type !== 'Discrete') throw new RangeError(`ActionMasker: action masks need a Discrete action space, the env's is ${env.actionSpace}`);
+  }
+
+  /** The wrapped env's observation space. */
+  get observationSpace(): Box {
+    return this.env.observationSpace;
+  }
+
+  /** The mask `maskFn` gives of the latest observation. */
+  override get actionMask(): () => Uint8Array {
+    return () => {
+      if (!this.last) throw new RangeError('ActionMasker: actionMask() before the first reset()');
+      return Uint8Array.from(this.maskFn(this.last, this.env as E), (v) => (v === true ? 1 : v === false ? 0 : Number(v)));
+    };
+  }
+
+  reset(opts?: ResetOptions): ResetResult {
+    const r = this.env.reset(opts);
+    this.last = r.obs;
+    return r;
+  }
+
+  step(action: Action): StepResult {
+    const r = this.env.step(action);
+    this.last = r.obs;
+    return r;
+  }
+
+  getState(): unknown {
+    return this.env.getState ? { env: this.env.getState(), last: this.last && Array.from(this.last) } : undefined;
+  }
+
+  setState(saved: unknown): void {
+    const s = saved as { env: unknown; last: number[] | null };
+    this.env.setState?.(s.env);
+    this.last = s.last && this.observationSpace.allocate(s.last.length);
+    this.last?.set(s.last!);
+  }
+}
+
 /** A wrapper that changes observations only. */
 abstract class ObservationWrapper extends Wrapper implements Env {
   abstract readonly observationSpace: Box;

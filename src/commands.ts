@@ -10,7 +10,7 @@ import { selectBackend, type BackendName } from './backend';
 import { bestCheckpoint, describeBest, listCheckpoints, readCheckpoint, readMetadata, resolveCheckpoint, verifyCheckpoint, type CheckpointChoice, type CheckpointMetadata } from './checkpoint';
 import { applyOverrides, describeValue, validateConfig } from './config/load';
 import type { RunConfig } from './config/schema';
-import { evaluatePolicy, type EvaluationResult } from './evaluate';
+import { describeOutcomes, evaluatePolicy, type EvaluationResult } from './evaluate';
 import { recordEpisodes } from './record';
 import { BadCheckpointError, CheckpointError, ConfigError } from '../core/errors';
 import { seedStreams } from '../core/seed-streams';
@@ -113,7 +113,8 @@ export async function evaluateCheckpoint(
         `${meta.algorithm} on ${cfg.env.id}, ${dir} (iteration ${meta.iteration}, ${meta.envSteps.toLocaleString('en-US')} env steps), ` +
           `${result.episodes} episodes, ${opts.stochastic ? 'stochastic' : 'deterministic'} actions:\n` +
           `  return mean ${result.returnMean.toFixed(2)}  std ${result.returnStd.toFixed(2)}  min ${result.returnMin.toFixed(2)}  max ${result.returnMax.toFixed(2)}\n` +
-          `  length mean ${result.lengthMean.toFixed(1)}`,
+          `  length mean ${result.lengthMean.toFixed(1)}` +
+          (result.outcomes ? `\n  outcomes (info.outcome): ${describeOutcomes(result.outcomes, result.episodes)}` : ''),
       );
       if (video) console.log(`wrote ${opts.video}: ${video.frames} frames, ${(video.bytes / 1e6).toFixed(1)} MB`);
     }

@@ -12,6 +12,12 @@ export interface EvaluationResult {
   returnMin: number;
   returnMax: number;
   lengthMean: number;
+  /**
+   * How many counted episodes ended with each `info.outcome` their env reported on the last
+   * step (a string: TicTacToe-v0's `win`, `draw`, `loss`, `illegal`); absent when no episode's
+   * env reported one.
+   */
+  outcomes?: Record<string, number>;
 }
 
 /** The metrics of an evaluation during training, as progress.jsonl names them; charted as `eval/returnMean`, ... */
@@ -57,6 +63,7 @@ export function evaluatePolicy(opts: EvaluationRun): EvaluationResult {
   const stepper = new Stepper(envs, opts.policy, opts.spec, new Rng(opts.seeds.actions), opts.deterministic);
   const returns: number[] = [];
   const lengths: number[] = [];
+  const outcomes: (string | undefined)[] = [];
   try {
     stepper.reset(Array.from({ length: numEnvs }, (_, i) => opts.seeds.env(i)));
     while (quota.some((q) => q > 0)) {
@@ -66,19 +73,25 @@ export function evaluatePolicy(opts: EvaluationRun): EvaluationResult {
         quota[ep.env] -= 1;
         returns.push(ep.return);
         lengths.push(ep.length);
+        outcomes.push(outcomeOf(step.infos[ep.env]));
         opts.onEpisode?.(returns.length, ep);
       }
     }
   } finally {
     envs.close();
   }
-  return summarise(returns, lengths);
+  return summarise(returns, lengths, outcomes);
 }
 
-/** Mean, std, min and max of episode returns, and the mean length. */
-export function summarise(returns: number[], lengths: number[]): EvaluationResult {
+/** An episode's `info.outcome` on its last step, when its env reports one (a string). */
+export function outcomeOf(info: Record<string, unknown> | undefined): string | undefined {
+  return typeof info?.outcome === 'string' ? info.outcome : undefined;
+}
+
+/** Mean, std, min and max of episode returns, the mean length, and the count of each reported outcome. */
+export function summarise(returns: number[], lengths: number[], outcomes: (string | undefined)[] = []): EvaluationResult {
   const mean = returns.reduce((a, b) => a + b, 0) / returns.length;
-  return {
+  const result: EvaluationResult = {
     episodes: returns.length,
     returnMean: mean,
     returnStd: Math.sqrt(returns.reduce((s, r) => s + (r - mean) ** 2, 0) / returns.length),
@@ -86,4 +99,16 @@ export function summarise(returns: number[], lengths: number[]): EvaluationResul
     returnMax: Math.max(...returns),
     lengthMean: lengths.reduce((a, b) => a + b, 0) / lengths.length,
   };
+  const counts: Record<string, number> = {};
+  for (const o of outcomes) if (o !== undefined) counts[o] = (counts[o] ?? 0) + 1;
+  if (Object.keys(counts).length > 0) result.outcomes = counts;
+  return result;
+}
+
+/** `outcomes` as one line: each outcome's count and share of the episodes, most frequent first (`win 95 (95.0%), draw 5 (5.0%)`). */
+export function describeOutcomes(outcomes: Record<string, number>, episodes: number): string {
+  return Object.entries(outcomes)
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .map(([k, n]) => `${k} ${n} (${((100 * n) / episodes).toFixed(1)}%)`)
+    .join(', ');
 }

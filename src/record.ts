@@ -9,7 +9,7 @@ import { VectorEnv } from '../envs/vector-env';
 import { Stepper } from '../envs/stepper';
 import type { RgbFrame } from '../envs/env';
 import type { StepperSpec } from '../envs/stepper';
-import { summarise, type EvaluationResult, type EvaluationRun } from './evaluate';
+import { outcomeOf, summarise, type EvaluationResult, type EvaluationRun } from './evaluate';
 import { videoWriter } from './video';
 import type { RunConfig } from './config/schema';
 
@@ -29,6 +29,7 @@ export async function recordEpisodes(opts: EvaluationRun & { file: string }): Pr
   const envs = new VectorEnv(opts.envId, [env]);
   const returns: number[] = [];
   const lengths: number[] = [];
+  const outcomes: (string | undefined)[] = [];
   try {
     if (typeof env.render !== 'function') throw new EnvError(`env ${opts.envId} has no render(): a video needs the env to draw its frames (see "Rendering" in docs/writing-an-env.md)`);
     const render = () => env.render!();
@@ -43,6 +44,7 @@ export async function recordEpisodes(opts: EvaluationRun & { file: string }): Pr
       for (const ep of step.finished) {
         returns.push(ep.return);
         lengths.push(ep.length);
+        outcomes.push(outcomeOf(step.infos[ep.env]));
         opts.onEpisode?.(returns.length, ep);
         if (returns.length < opts.episodes) await writer.add(render()); // the next episode's first frame
       }
@@ -51,7 +53,7 @@ export async function recordEpisodes(opts: EvaluationRun & { file: string }): Pr
     envs.close();
   }
   const bytes = await writer.finish();
-  return { ...summarise(returns, lengths), file: path.resolve(opts.file), frames: writer.frames, bytes };
+  return { ...summarise(returns, lengths, outcomes), file: path.resolve(opts.file), frames: writer.frames, bytes };
 }
 
 /**

@@ -40,6 +40,9 @@ const CASES: Case[] = [
   { algorithm: 'dqn', envId: 'CartPole-v1', model: { hiddenSizes: [16] }, config: { learningStarts: 32, batchSize: 16, trainFrequency: 1, bufferSize: 2000, checkpointReplayBuffer: true, targetUpdateInterval: 1000 } },
   { algorithm: 'sac', envId: 'Pendulum-v1', model: { hiddenSizes: [16] }, config: { learningStarts: 32, batchSize: 16, bufferSize: 2000, checkpointReplayBuffer: true, stepsPerIteration: 256, noiseRepeat: 4 } },
   { algorithm: 'toy', envId: 'MaskedCorridor-v0', model: { hiddenSizes: [8] }, config: { lr: 0.5 } },
+  // With action masks (the empty cells): the mask column, next masks for DQN's targets, masked exports.
+  { algorithm: 'ppo', envId: 'TicTacToe-v0', model: { hiddenSizes: [16] }, config: { minibatchSize: 32, numEpochs: 2 } },
+  { algorithm: 'dqn', envId: 'TicTacToe-v0', model: { hiddenSizes: [16] }, config: { learningStarts: 32, batchSize: 16, trainFrequency: 1, bufferSize: 2000, checkpointReplayBuffer: true, targetUpdateInterval: 1000 } },
 ];
 
 const NUM_ENVS = 4;
@@ -247,7 +250,7 @@ describe('algorithm conformance', function () {
         }
       });
 
-      it("exports a policy whose greedy actions equal rl evaluate's on 1,000 seeded observations", async () => {
+      it("exports a policy whose greedy actions equal rl evaluate's on 1,000 seeded observations (and action masks, when its env gives them)", async () => {
         const runDir = path.join(tmp, `${c.algorithm}-${c.envId}`);
         await train(
           { algorithm: c.algorithm, env: { id: c.envId }, seed: 1, model: c.model, workers: { envsPerWorker: NUM_ENVS, rolloutLength: LENGTH }, stop: { iterations: 2, envSteps: 100_000 }, [c.algorithm]: c.config },
@@ -255,7 +258,7 @@ describe('algorithm conformance', function () {
         );
         const file = path.join(tmp, `${c.algorithm}-${c.envId}.mjs`);
         await exportPolicy({ checkpoint: runDir, format: 'js', out: file, prefer: 'latest' });
-        const exported = (await import(pathToFileURL(file).href)) as { act(obs: ArrayLike<number>): number | number[] };
+        const exported = (await import(pathToFileURL(file).href)) as { act(obs: ArrayLike<number>, mask?: ArrayLike<number>): number | number[] };
         const { policy, spec } = await loadCheckpointPolicy(path.join(runDir, 'checkpoints', fs.readdirSync(path.join(runDir, 'checkpoints')).filter((d) => d.startsWith('iter_')).sort().at(-1)!));
         try {
           const N = 1000;
@@ -263,13 +266,18 @@ describe('algorithm conformance', function () {
           const rng = new Rng(11);
           const obs = Float32Array.from({ length: N * size }, () => rng.normal());
           const state = Object.fromEntries(spec.state.map((s) => [s.name, new Float32Array(N * s.size)]));
-          const act = policy.act({ obs, numEnvs: N, state, episodeStarts: new Uint8Array(N).fill(1), mask: null, rng, deterministic: true });
+          // With action masks: seeded ones (each action legal with probability 1/2, one at least), the export given each row's.
+          const n = spec.actionSpace.type === 'Discrete' ? spec.actionSpace.n : 0;
+          const mask = spec.actionMask ? Uint8Array.from({ length: N * n }, () => rng.int(2)) : null;
+          for (let r = 0; mask && r < N; r++) mask[r * n + rng.int(n)] = 1;
+          const act = policy.act({ obs, numEnvs: N, state, episodeStarts: new Uint8Array(N).fill(1), mask, rng, deterministic: true });
           const space = createEnv(c.envId, {}).actionSpace;
           const ours = envActions(space, act.actions, spec.boxActions); // what rl evaluate steps the env with
           let differ = 0;
           const width = ours.length / N;
           for (let r = 0; r < N; r++) {
-            const theirs = [exported.act(obs.subarray(r * size, (r + 1) * size))].flat();
+            const row = obs.subarray(r * size, (r + 1) * size);
+            const theirs = [mask ? exported.act(row, mask.subarray(r * n, (r + 1) * n)) : exported.act(row)].flat();
             for (let k = 0; k < width; k++) if (Math.abs(theirs[k] - ours[r * width + k]) > 1e-5 * Math.max(1, Math.abs(ours[r * width + k]))) differ += 1;
           }
           assert.equal(differ, 0, `${differ} of ${N} greedy actions differ`);

@@ -65,6 +65,8 @@ describe('rl export', function () {
       let saved: SavedPolicy;
       let obs: Float32Array;
       let ref: { actions: Float32Array; head: Float32Array };
+      /** A policy of an env with action masks: seeded masks, and the actions rl evaluate takes under them. */
+      let masked: { mask: Uint8Array; actions: Float32Array } | null;
       const obsSize = () => obs.length / N;
       const discrete = () => saved.spec.actionSpace.type === 'Discrete';
 
@@ -72,25 +74,34 @@ describe('rl export', function () {
         saved = savePolicy(path.join(root, `run-${i}`), c);
         obs = saved.observations(N, 100 + i);
         ref = saved.reference(obs, N);
+        const mask = saved.spec.actionMask ? saved.masks(N, 200 + i) : null;
+        masked = mask && { mask, actions: saved.reference(obs, N, mask).actions };
+        if (masked) assert.notDeepEqual(masked.actions, ref.actions, 'the masks change some greedy actions');
       });
 
-      it('exports ONNX that ONNX Runtime runs to the same greedy actions and heads within 1e-5 on 1,000 seeded observations', async () => {
+      it('exports ONNX that ONNX Runtime runs to the same greedy actions and heads within 1e-5 on 1,000 seeded observations, and seeded action masks when its env gives them', async () => {
         const file = path.join(root, `policy-${i}.onnx`);
         const written = await exportPolicy({ checkpoint: path.dirname(path.dirname(saved.dir)), format: 'onnx', out: file });
         assert.deepEqual(written, [file, `${file}.json`]);
         const session = await ort.InferenceSession.create(fs.readFileSync(file));
         try {
-          assert.deepEqual([...session.inputNames], ['obs']);
+          assert.deepEqual([...session.inputNames], masked ? ['obs', 'mask'] : ['obs']);
           assert.deepEqual([...session.outputNames], ['action', 'head']);
-          const out = await session.run({ obs: new ort.Tensor('float32', obs, [N, obsSize()]) });
+          const x = new ort.Tensor('float32', obs, [N, obsSize()]);
+          const n = saved.spec.actionSpace.type === 'Discrete' ? saved.spec.actionSpace.n : 0;
+          const out = await session.run({ obs: x, ...(masked ? { mask: new ort.Tensor('uint8', new Uint8Array(N * n).fill(1), [N, n]) } : {}) });
           assertSameActions(out.action.data as ArrayLike<number | bigint>, ref.actions, discrete(), 'onnx');
           assertHeadsClose(out.head.data as Float32Array, ref.head, 'onnx');
+          if (masked) {
+            const under = await session.run({ obs: x, mask: new ort.Tensor('uint8', masked.mask, [N, n]) });
+            assertSameActions(under.action.data as ArrayLike<number | bigint>, masked.actions, true, 'onnx with masks');
+          }
         } finally {
           await session.release();
         }
       });
 
-      it('exports a tfjs graph model that plain @tensorflow/tfjs loads, to the same greedy actions and heads within 1e-5', async () => {
+      it('exports a tfjs graph model that plain @tensorflow/tfjs loads, to the same greedy actions and heads within 1e-5 (with and without masks when its env gives them)', async () => {
         const dir = path.join(root, `tfjs-${i}`);
         await exportPolicy({ checkpoint: saved.dir, format: 'tfjs', out: dir });
         const model = await tf.loadGraphModel(tfjsFolderHandler(dir));
@@ -99,13 +110,17 @@ describe('rl export', function () {
         try {
           assertSameActions(action.dataSync(), ref.actions, discrete(), 'tfjs');
           assertHeadsClose(head.dataSync(), ref.head, 'tfjs');
+          if (masked) {
+            const under = tf.tidy(() => (model.execute({ obs: x, mask: tf.tensor2d(masked!.mask, [N, masked!.mask.length / N], 'int32') }, 'action') as tf.Tensor).dataSync());
+            assertSameActions(under, masked.actions, true, 'tfjs with masks');
+          }
         } finally {
           tf.dispose([x, action, head]);
           model.dispose();
         }
       });
 
-      it('exports a dependency-free ES module whose act() gives the same greedy actions and head() the heads within 1e-5', async () => {
+      it('exports a dependency-free ES module whose act() gives the same greedy actions (act(obs, mask) those under masks) and head() the heads within 1e-5', async () => {
         const file = path.join(root, `policy-${i}.mjs`);
         await exportPolicy({ checkpoint: saved.dir, format: 'js', out: file });
         const source = fs.readFileSync(file, 'utf8');
@@ -126,6 +141,12 @@ describe('rl export', function () {
         }
         assertSameActions(actions, ref.actions, discrete(), 'js');
         assertHeadsClose(heads, ref.head, 'js');
+        if (masked) {
+          const n = masked.mask.length / N;
+          const under = Array.from({ length: N }, (_, r) => mod.act(Array.from(obs.subarray(r * size, (r + 1) * size)), masked!.mask.subarray(r * n, (r + 1) * n)));
+          assertSameActions(under, masked.actions, true, 'js with masks');
+          assert.throws(() => mod.act(new Array(size).fill(0), new Uint8Array(n)), /act: the mask allows no action/);
+        }
         assert.throws(() => mod.act(new Array(size + 1).fill(0)), new RegExp(`obs must hold ${size} numbers, got ${size + 1}`));
       });
     });

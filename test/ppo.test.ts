@@ -89,17 +89,19 @@ describe('PPO', () => {
     });
   }
 
-  it('gives the same gradient and metrics by the tape as by the written-out path on a seeded minibatch (discrete and Gaussian, shared and separate towers, conv layers)', () => {
+  it('gives the same gradient and metrics by the tape as by the written-out path on a seeded minibatch (discrete and Gaussian, shared and separate towers, conv layers, action masks)', () => {
     const rng = new Rng(11);
     const cases = [
-      ['CartPole-v1', false, null, []],
-      ['CartPole-v1', true, 0.2, []],
-      ['Pendulum-v1', false, 0.2, []],
-      ['Pendulum-v1', true, null, []],
-      ['Catch', false, 0.2, convModel.conv!],
-      ['Catch', true, null, convModel.conv!],
+      ['CartPole-v1', false, null, [], false],
+      ['CartPole-v1', true, 0.2, [], false],
+      ['Pendulum-v1', false, 0.2, [], false],
+      ['Pendulum-v1', true, null, [], false],
+      ['Catch', false, 0.2, convModel.conv!, false],
+      ['Catch', true, null, convModel.conv!, false],
+      ['Acrobot-v1', false, 0.2, [], true],
+      ['Catch', true, null, convModel.conv!, true],
     ] as const;
-    for (const [envId, sharedLayers, clipRangeVf, conv] of cases) {
+    for (const [envId, sharedLayers, clipRangeVf, conv, withMask] of cases) {
       const env = makeEnv(envId);
       const spec = { observationSpace: env.observationSpace.toSpec(), actionSpace: env.actionSpace.toSpec() };
       const net = new ActorCritic(spec, { hiddenSizes: [8, 8], activation: 'tanh', sharedLayers, conv: [...conv] }, 4, -0.3);
@@ -108,12 +110,15 @@ describe('PPO', () => {
       const t = tf.tidy(() => {
         const obs = tf.tensor2d(Float32Array.from({ length: B * net.obsSize }, () => rng.normal()), [B, net.obsSize]);
         const { pi, value, logStd } = net.forward(obs);
-        const actions = net.discrete ? tf.oneHot(tf.tensor1d(Array.from({ length: B }, () => rng.int(net.actionSize)), 'int32'), net.actionSize).toFloat() : tf.add(pi, tf.randomNormal(pi.shape, 0, 1, 'float32', 5));
-        const logProb = net.evaluateActions(pi, logStd, actions).logProb;
+        // With masks: each row's action legal, each row one illegal action (a random one besides it).
+        const taken = net.discrete ? Array.from({ length: B }, () => rng.int(net.actionSize)) : [];
+        const mask = withMask ? tf.tensor2d(taken.flatMap((a) => { const m = new Array(net.actionSize).fill(1); m[(a + 1 + rng.int(net.actionSize - 1)) % net.actionSize] = 0; return m; }), [B, net.actionSize]) : null;
+        const actions = net.discrete ? tf.oneHot(tf.tensor1d(taken, 'int32'), net.actionSize).toFloat() : tf.add(pi, tf.randomNormal(pi.shape, 0, 1, 'float32', 5));
+        const logProb = net.evaluateActions(pi, logStd, actions, mask).logProb;
         // Old log-probs and values a little off, so that some ratios and values fall outside the clip ranges.
         const oldLogp = tf.add(logProb, tf.tensor1d(Array.from({ length: B }, () => rng.uniform(-0.4, 0.4))));
         const oldValues = tf.add(value, tf.tensor1d(Array.from({ length: B }, () => rng.uniform(-0.5, 0.5))));
-        return { obs, actions, oldLogp, oldValues, advantages: tf.tensor1d(Array.from({ length: B }, () => rng.normal())), returns: tf.tensor1d(Array.from({ length: B }, () => rng.normal())) };
+        return { obs, actions, oldLogp, oldValues, ...(mask ? { mask } : {}), advantages: tf.tensor1d(Array.from({ length: B }, () => rng.normal())), returns: tf.tensor1d(Array.from({ length: B }, () => rng.normal())) };
       });
       const before = tf.memory().numTensors;
       const [tape, mine] = tf.tidy(() => {
@@ -123,7 +128,7 @@ describe('PPO', () => {
         return read;
       });
       assert.equal(tf.memory().numTensors, before);
-      const label = `${envId} shared ${sharedLayers} clipRangeVf ${clipRangeVf} conv layers ${conv.length}`;
+      const label = `${envId} shared ${sharedLayers} clipRangeVf ${clipRangeVf} conv layers ${conv.length} masks ${withMask}`;
       assert.ok(tape.metrics.clipFraction > 0 && tape.metrics.clipFraction < 1, `${label}: clip fraction ${tape.metrics.clipFraction}: both sides of the clip should be tested`);
       assert.equal(mine.grad.length, tape.grad.length);
       const worst = Math.max(...Array.from(mine.grad, (v, i) => Math.abs(v - tape.grad[i])));

@@ -29,6 +29,7 @@ const SIZES: Record<string, [number, number]> = {
   'LunarLander-v3': [600, 400],
   Catch: [160, 320],
   'Snake-v0': [256, 256],
+  'TicTacToe-v0': [192, 192],
   'MinAtar/Asterix-v0': [320, 320],
   'MinAtar/Breakout-v0': [320, 320],
   'MinAtar/Freeway-v0': [320, 320],

@@ -1,11 +1,12 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { algorithms } from '../algorithms';
+import { algorithms, registerAlgorithm } from '../algorithms';
 import { policySpecOf, type ModelConfig } from '../core/algorithm';
 import { ConfigError } from '../core/errors';
 import { train } from '../src/runtime/learner';
 import './helpers/toy-register';
+import { toy } from './helpers/toy-algorithm';
 
 const root = path.resolve(__dirname, '..', '..');
 
@@ -67,9 +68,11 @@ describe('the seam between the runtime and the algorithms', () => {
   });
 
   it('refuses an env that gives action masks to an algorithm whose policies ignore them, in one line, before anything trains', async () => {
+    // The shipped algorithms all honour masks: a copy of the toy module that says it does not.
+    if (!algorithms['toy-blind']) registerAlgorithm({ ...toy, name: 'toy-blind', actionMasks: false });
     await assert.rejects(
-      train({ algorithm: 'ppo', env: { id: 'MaskedCorridor-v0' }, stop: { iterations: 1 } }, { log: () => {} }),
-      (e: unknown) => e instanceof ConfigError && e.message === 'env MaskedCorridor-v0 gives action masks (actionMask()), and algorithm ppo does not use them: it would pick illegal actions',
+      train({ algorithm: 'toy-blind', env: { id: 'MaskedCorridor-v0' }, stop: { iterations: 1 } }, { log: () => {} }),
+      (e: unknown) => e instanceof ConfigError && e.message === 'env MaskedCorridor-v0 gives action masks (actionMask()), and algorithm toy-blind does not use them: it would pick illegal actions',
     );
   });
 });

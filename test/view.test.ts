@@ -107,26 +107,40 @@ async function startRlView(run: string, args: string[] = []): Promise<{ url: str
  * A tiny MinAtar Breakout run as the newcomer's config makes one (uint8 planes, a conv
  * policy), its observations two stacked frames (10 x 10 x 8), trained for 2 iterations.
  */
-function minatarRun(): string {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-view-minatar-'));
-  const config = path.join(tmp, 'breakout.yaml');
-  fs.writeFileSync(
-    config,
-    [
-      'algorithm: ppo',
-      'env: { id: MinAtar/Breakout-v0, config: { wrappers: [{ frameStack: 2 }] } }',
-      'seed: 0',
-      'model: { conv: [{ filters: 8, kernel: 3 }], hiddenSizes: [32], activation: relu }',
-      'workers: { numWorkers: 0, envsPerWorker: 4, rolloutLength: 32 }',
-      'ppo: { numEpochs: 1, minibatchSize: 64 }',
-      'stop: { iterations: 2 }',
-      '',
-    ].join('\n'),
-  );
+/** A short run of `config` (YAML lines) in a temp dir of its own: its run dir. */
+function shortRun(name: string, config: string[]): string {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `rl-view-${name}-`));
+  const file = path.join(tmp, `${name}.yaml`);
+  fs.writeFileSync(file, [...config, ''].join('\n'));
   const run = path.join(tmp, 'run');
-  const r = spawnSync(process.execPath, [cli, 'train', '--config', config, '--run-dir', run], { cwd: root, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [cli, 'train', '--config', file, '--run-dir', run], { cwd: root, encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   return run;
+}
+
+function minatarRun(): string {
+  return shortRun('minatar', [
+    'algorithm: ppo',
+    'env: { id: MinAtar/Breakout-v0, config: { wrappers: [{ frameStack: 2 }] } }',
+    'seed: 0',
+    'model: { conv: [{ filters: 8, kernel: 3 }], hiddenSizes: [32], activation: relu }',
+    'workers: { numWorkers: 0, envsPerWorker: 4, rolloutLength: 32 }',
+    'ppo: { numEpochs: 1, minibatchSize: 64 }',
+    'stop: { iterations: 2 }',
+  ]);
+}
+
+/** A two-iteration masked PPO run on TicTacToe-v0 (lookahead opponent): its untrained policy would pick occupied cells without its masks. */
+function ticTacToeRun(): string {
+  return shortRun('tictactoe', [
+    'algorithm: ppo',
+    'env: { id: TicTacToe-v0, config: { opponent: lookahead, first: random } }',
+    'seed: 0',
+    'model: { hiddenSizes: [16] }',
+    'workers: { numWorkers: 0, envsPerWorker: 4, rolloutLength: 16 }',
+    'ppo: { numEpochs: 1, minibatchSize: 32 }',
+    'stop: { iterations: 2 }',
+  ]);
 }
 
 const lines = (file: string) => fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '').length;
@@ -263,6 +277,36 @@ describe('rl view', () => {
       const palette = minatarPalette(4).map((c) => c.join(','));
       assert.deepEqual([...colours].filter((c) => !palette.includes(c)), [], "every pixel is black or one of Breakout's four channel colours");
       assert.ok(colours.size >= 3, `black and at least the paddle's and the bricks' colours, got ${[...colours].join(' ')}`);
+      assert.deepEqual(errors, []);
+    } finally {
+      await browser.close();
+      view.stop();
+    }
+  });
+
+  it("in Chromium: a TicTacToe run plays under its action masks the games rl evaluate scores for the seed, never an occupied cell", async function () {
+    skipWithoutChromium(this);
+    this.timeout(120_000);
+    const run = ticTacToeRun();
+    const view = await startRlView(run);
+    const { browser, page, errors } = await openChromium();
+    try {
+      await page.goto(view.url);
+      await page.waitForFunction(`document.querySelectorAll('#play-checkpoint option').length > 0`, null, { timeout: 30_000 });
+      for (const seed of [0, 1, 2, 3]) {
+        const evaluated = spawnSync(process.execPath, [cli, 'evaluate', '--checkpoint', run, '--seed', String(seed), '--episodes', '1', '--json'], { cwd: root, encoding: 'utf8' });
+        assert.equal(evaluated.status, 0, evaluated.stderr);
+        const score = JSON.parse(evaluated.stdout.trim().split('\n').at(-1)!) as { returnMean: number; lengthMean: number; outcomes: Record<string, number> };
+        assert.equal(score.outcomes.illegal, undefined, JSON.stringify(score));
+        await page.fill('#play-seed', String(seed));
+        await page.selectOption('#play-speed', 'max');
+        await page.click('#play-start');
+        await page.waitForFunction(`document.getElementById('play').dataset.done === '1' || /^error/.test(document.getElementById('play-status').textContent)`, null, { timeout: 60_000 });
+        const played = (await page.evaluate(`({ ...document.getElementById('play').dataset, status: document.getElementById('play-status').textContent })`)) as Record<string, string>;
+        assert.equal(Number(played.steps), score.lengthMean, `seed ${seed}: ${JSON.stringify(played)}`);
+        assert.equal(Number(played.return), score.returnMean, `seed ${seed}: ${JSON.stringify(played)}`);
+        assert.match(played.status, /episode over after \d+ steps \(terminated\)/);
+      }
       assert.deepEqual(errors, []);
     } finally {
       await browser.close();

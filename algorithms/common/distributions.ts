@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../../core/rng';
+import { masked } from './mask';
 import { activate } from './mlp';
 
 /**
@@ -10,34 +11,46 @@ import { activate } from './mlp';
 
 const LOG_2PI = Math.log(2 * Math.PI);
 
-/** Categorical over `n` actions, parameterised by logits. */
+/** Categorical over `n` actions, parameterised by logits; with an action mask, over the legal actions only. */
 export const categorical = {
-  /** log pi(a | s) of one-hot encoded actions, and the entropy; logits [B, n], oneHot [B, n] -> [B], [B]. */
-  evaluate(logits: tf.Tensor, oneHot: tf.Tensor): { logProb: tf.Tensor; entropy: tf.Tensor } {
-    const logp = tf.logSoftmax(logits);
+  /**
+   * log pi(a | s) of one-hot encoded actions, and the entropy; logits [B, n], oneHot [B, n] -> [B], [B].
+   * With `mask` [B, n]: both of the distribution over the legal actions (an illegal action's
+   * probability is exactly 0, so it adds nothing to the entropy).
+   */
+  evaluate(logits: tf.Tensor, oneHot: tf.Tensor, mask?: tf.Tensor | null): { logProb: tf.Tensor; entropy: tf.Tensor } {
+    const logp = tf.logSoftmax(masked(logits, mask)); // an illegal action's logit: MASKED_VALUE, its probability exactly 0
     return { logProb: tf.sum(tf.mul(logp, oneHot), -1), entropy: tf.neg(tf.sum(tf.mul(tf.exp(logp), logp), -1)) };
   },
 
-  /** Samples (or takes the argmax of) each row of `logits` [numRows * n]; writes actions and their log-probs. */
-  sample(logits: Float32Array, n: number, rng: Rng, deterministic: boolean, actions: Float32Array, logp: Float32Array): void {
+  /**
+   * Samples (or takes the argmax of) each row of `logits` [numRows * n]; writes actions and
+   * their log-probs. With `mask` [numRows * n] (1 legal): among the legal actions only, the
+   * log-prob renormalised over them, as `evaluate` gives it with the same mask.
+   */
+  sample(logits: Float32Array, n: number, rng: Rng, deterministic: boolean, actions: Float32Array, logp: Float32Array, mask: Uint8Array | null = null): void {
     const rows = logits.length / n;
     for (let r = 0; r < rows; r++) {
       const o = r * n;
       let max = -Infinity;
       let best = 0;
+      let last = n - 1;
       for (let i = 0; i < n; i++) {
+        if (mask !== null && mask[o + i] !== 1) continue; // illegal: probability 0
+        last = i;
         if (logits[o + i] > max) {
           max = logits[o + i];
           best = i;
         }
       }
       let total = 0;
-      for (let i = 0; i < n; i++) total += Math.exp(logits[o + i] - max);
+      for (let i = 0; i < n; i++) if (mask === null || mask[o + i] === 1) total += Math.exp(logits[o + i] - max);
       let choice = best;
       if (!deterministic) {
         let u = rng.random() * total;
-        choice = n - 1;
+        choice = last;
         for (let i = 0; i < n; i++) {
+          if (mask !== null && mask[o + i] !== 1) continue;
           u -= Math.exp(logits[o + i] - max);
           if (u < 0) {
             choice = i;

@@ -23,6 +23,8 @@ export interface Transitions<A extends ActionColumn = Int32Array> {
   nextObs: Observation;
   /** [n]: gamma^k, or 0 where the episode terminated (no bootstrap). */
   discounts: Float32Array;
+  /** [n * numActions]: the action mask of each `nextObs` (1 legal), with action masks; absent or null without. */
+  nextMasks?: Uint8Array | null;
 }
 
 export interface Sampled<A extends ActionColumn = Int32Array> extends Transitions<A> {
@@ -49,6 +51,8 @@ export class ReplayBuffer<A extends ActionColumn = Int32Array> {
   readonly actionSize: number;
   readonly rewards: Float32Array;
   readonly discounts: Float32Array;
+  /** [capacity * numActions]: each row's next mask, when the buffer keeps masks (`maskSize` > 0); else null. */
+  readonly nextMasks: Uint8Array | null;
   /** Rows written so far, up to capacity. */
   size = 0;
   /** The row the next transition goes to. */
@@ -62,6 +66,8 @@ export class ReplayBuffer<A extends ActionColumn = Int32Array> {
     readonly prioritized: { alpha: number; eps: number } | null = null,
     readonly obsDtype: 'float32' | 'uint8' = 'float32',
     readonly actionLayout: ActionLayout = { dtype: 'int32' },
+    /** Bytes of action mask a row keeps (the env's Discrete n, with action masks); 0: none. */
+    readonly maskSize = 0,
   ) {
     this.obs = this.allocate(capacity * obsSize);
     this.nextObs = this.allocate(capacity * obsSize);
@@ -69,6 +75,7 @@ export class ReplayBuffer<A extends ActionColumn = Int32Array> {
     this.actions = this.allocateActions(capacity);
     this.rewards = new Float32Array(capacity);
     this.discounts = new Float32Array(capacity);
+    this.nextMasks = maskSize > 0 ? new Uint8Array(capacity * maskSize) : null;
     this.tree = prioritized ? new SumTree(capacity) : null;
   }
 
@@ -77,6 +84,8 @@ export class ReplayBuffer<A extends ActionColumn = Int32Array> {
     const n = t.rewards.length;
     const d = this.obsSize;
     const k = this.actionSize;
+    const m = this.maskSize;
+    if (this.nextMasks && t.nextMasks?.length !== n * m) throw new RangeError(`ReplayBuffer.add: this buffer keeps ${m} mask bytes per transition; got ${t.nextMasks ? `${t.nextMasks.length} for ${n}` : 'no masks'}`);
     for (let i = 0; i < n; i++) {
       const row = this.position;
       this.obs.set(t.obs.subarray(i * d, (i + 1) * d), row * d);
@@ -85,6 +94,7 @@ export class ReplayBuffer<A extends ActionColumn = Int32Array> {
       else this.actions.set(t.actions.subarray(i * k, (i + 1) * k), row * k);
       this.rewards[row] = t.rewards[i];
       this.discounts[row] = t.discounts[i];
+      this.nextMasks?.set(t.nextMasks!.subarray(i * m, (i + 1) * m), row * m);
       this.tree?.set(row, Math.fround(this.maxPriority ** this.prioritized!.alpha));
       this.position = (row + 1) % this.capacity;
       this.size = Math.min(this.size + 1, this.capacity);
@@ -129,12 +139,14 @@ export class ReplayBuffer<A extends ActionColumn = Int32Array> {
     const d = this.obsSize;
     const k = this.actionSize;
     const n = index.length;
+    const m = this.maskSize;
     const out: Transitions<A> = {
       obs: this.allocate(n * d),
       nextObs: this.allocate(n * d),
       actions: this.allocateActions(n),
       rewards: new Float32Array(n),
       discounts: new Float32Array(n),
+      nextMasks: this.nextMasks ? new Uint8Array(n * m) : null,
     };
     for (let j = 0; j < n; j++) {
       const row = index[j];
@@ -144,6 +156,7 @@ export class ReplayBuffer<A extends ActionColumn = Int32Array> {
       else out.actions.set(this.actions.subarray(row * k, (row + 1) * k), j * k);
       out.rewards[j] = this.rewards[row];
       out.discounts[j] = this.discounts[row];
+      out.nextMasks?.set(this.nextMasks!.subarray(row * m, (row + 1) * m), j * m);
     }
     return out;
   }
@@ -159,7 +172,7 @@ export class ReplayBuffer<A extends ActionColumn = Int32Array> {
   /**
    * The buffer for a checkpoint: its columns as tensors `replay/obs`, `replay/nextObs`,
    * `replay/actions` ([capacity], or [capacity, actionSize] for Box actions), `replay/rewards`,
-   * `replay/discounts` and `replay/priorities` (prioritized), all float32 whatever their dtype
+   * `replay/discounts`, `replay/priorities` (prioritized) and `replay/nextMasks` (action masks), all float32 whatever their dtype
    * (one layout: earlier checkpoints load as they are); and its counters as plain data.
    */
   toState(): { tensors: NamedTensor[]; json: { size: number; position: number; maxPriority: number } } {
@@ -173,6 +186,7 @@ export class ReplayBuffer<A extends ActionColumn = Int32Array> {
       { name: 'replay/discounts', shape: [this.capacity], data: this.discounts },
     ];
     if (priorities) tensors.push({ name: 'replay/priorities', shape: [this.capacity], data: priorities });
+    if (this.nextMasks) tensors.push({ name: 'replay/nextMasks', shape: [this.capacity, this.maskSize], data: Float32Array.from(this.nextMasks) });
     return { tensors, json };
   }
 
@@ -191,6 +205,8 @@ export class ReplayBuffer<A extends ActionColumn = Int32Array> {
     this.actions.set(byName.get('replay/actions')!.data);
     this.rewards.set(byName.get('replay/rewards')!.data);
     this.discounts.set(byName.get('replay/discounts')!.data);
+    const masks = byName.get('replay/nextMasks');
+    if (this.nextMasks && masks?.data.length === this.nextMasks.length) this.nextMasks.set(masks.data);
     this.setState({ ...json, priorities: byName.get('replay/priorities')?.data ?? null });
   }
 

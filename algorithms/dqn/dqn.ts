@@ -29,6 +29,8 @@ export function epsilonAt(cfg: Pick<DqnConfig, 'epsilonStart' | 'epsilonEnd' | '
 export const dqn: AlgorithmModule<DqnConfig> = {
   name: 'dqn',
   configSchema: dqnConfigSchema,
+  // Greedy and random actions among the legal ones; the target's max over the next state's legal actions.
+  actionMasks: true,
 
   check(cfg, ctx): ConfigIssue[] {
     const issues: ConfigIssue[] = [];
@@ -109,7 +111,8 @@ export class Dqn implements Algorithm {
     this.optimizer = new FusedAdam(cfg.lr, 0.9, 0.999, 1e-8);
     this.rng = new Rng(seeds.learner);
     const uint8 = opts.observationSpace.type === 'Box' && opts.observationSpace.dtype === 'uint8';
-    this.buffer = new ReplayBuffer(cfg.bufferSize, this.online.obsSize, cfg.prioritizedReplay ? { alpha: cfg.priorityAlpha, eps: cfg.priorityEps } : null, uint8 ? 'uint8' : 'float32');
+    // With action masks, each transition keeps its next state's mask, for the target's max.
+    this.buffer = new ReplayBuffer(cfg.bufferSize, this.online.obsSize, cfg.prioritizedReplay ? { alpha: cfg.priorityAlpha, eps: cfg.priorityEps } : null, uint8 ? 'uint8' : 'float32', { dtype: 'int32' }, opts.actionMask ? this.online.numActions : 0);
     this.epsilon = this.scheduledEpsilon(0);
   }
 

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { LossOutput } from '../common/gradient-step';
+import { masked } from '../common/mask';
 import type { DqnConfig } from './config';
 import type { QNetwork } from './q-network';
 
@@ -25,7 +26,8 @@ import type { QNetwork } from './q-network';
  * A sampled minibatch as tensors: `obs` the B observations [B, obsSize], followed (double Q)
  * by the B next observations, which the online network values in the same forward pass;
  * `actions` one-hot [B, A]; `qNextTarget` the target network's Q-values of the next
- * observations [B, A]; `weights` the importance weights [B] (null: uniform replay, all 1).
+ * observations [B, A]; `weights` the importance weights [B] (null: uniform replay, all 1);
+ * `nextMask` the next observations' action masks [B, A] (1 legal; absent or null: all legal).
  */
 export interface DqnBatch {
   obs: tf.Tensor2D;
@@ -34,6 +36,7 @@ export interface DqnBatch {
   discounts: tf.Tensor1D;
   qNextTarget: tf.Tensor2D;
   weights: tf.Tensor1D | null;
+  nextMask?: tf.Tensor2D | null;
 }
 
 /** The loss's settings. */
@@ -53,7 +56,7 @@ export function dqnObjective(qAll: tf.Tensor2D, mb: DqnBatch, cfg: DqnLossConfig
   const [B, A] = mb.actions.shape;
   const q = cfg.doubleQ ? tf.slice(qAll, [0, 0], [B, A]) : qAll;
   const qNextOnline = cfg.doubleQ ? tf.slice(qAll, [B, 0], [B, A]) : null;
-  const { qsa, td } = tdErrors(q, mb.actions, qTargets(mb.rewards, mb.discounts, mb.qNextTarget, qNextOnline));
+  const { qsa, td } = tdErrors(q, mb.actions, qTargets(mb.rewards, mb.discounts, mb.qNextTarget, qNextOnline, mb.nextMask ?? null));
   const loss = huberLoss(td, mb.weights, cfg.huberDelta);
   return { loss, metrics: { loss, qMean: tf.mean(qsa) as tf.Scalar, tdError: tf.mean(tf.abs(td)) as tf.Scalar }, rows: { td } };
 }
@@ -61,9 +64,11 @@ export function dqnObjective(qAll: tf.Tensor2D, mb: DqnBatch, cfg: DqnLossConfig
 /**
  * TD targets r + discount * Q'(s', a'), where a' is the target network's best action, or with
  * `qNextOnline` (double DQN) the online network's best action, valued by the target network.
+ * With `nextMask` [B, A] (the action masks of s'), a' is the best legal action: an illegal
+ * action's Q-value never enters a target.
  */
-export function qTargets(rewards: tf.Tensor1D, discounts: tf.Tensor1D, qNextTarget: tf.Tensor2D, qNextOnline: tf.Tensor | null): tf.Tensor1D {
-  const nextQ = qNextOnline ? tf.sum(tf.mul(qNextTarget, tf.oneHot(tf.argMax(qNextOnline, 1), qNextTarget.shape[1])), 1) : tf.max(qNextTarget, 1);
+export function qTargets(rewards: tf.Tensor1D, discounts: tf.Tensor1D, qNextTarget: tf.Tensor2D, qNextOnline: tf.Tensor | null, nextMask: tf.Tensor | null = null): tf.Tensor1D {
+  const nextQ = qNextOnline ? tf.sum(tf.mul(qNextTarget, tf.oneHot(tf.argMax(masked(qNextOnline, nextMask), 1), qNextTarget.shape[1])), 1) : tf.max(masked(qNextTarget, nextMask), 1);
   return tf.add(rewards, tf.mul(discounts, nextQ));
 }
 

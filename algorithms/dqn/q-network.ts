@@ -5,6 +5,7 @@ import type { SpaceSpec } from '../../core/spaces';
 import type { ActInput, ActResult, ModelConfig, PolicyParams, PolicySpec, SamplingPolicy, TensorShape, Weights } from '../../core/algorithm';
 import { inputScale, type Forward, type ForwardEngine, type ForwardNet, type InputScale, type LayerSpec } from '../../core/forward';
 import { ConvEncoder, convInputShape } from '../common/conv';
+import { countLegal, greedyAction, nthLegal } from '../common/mask';
 import { Dense, Mlp } from '../common/mlp';
 import { FlatModel } from '../common/flat-model';
 import { convLayers, denseOf, forwardNet, forwardOn, weightLookup } from '../common/forward';
@@ -143,20 +144,17 @@ export class QPolicy implements SamplingPolicy {
     this.fallback = chosen.why;
   }
 
-  act({ obs, numEnvs, rng, deterministic }: ActInput): ActResult {
+  act({ obs, numEnvs, mask, rng, deterministic }: ActInput): ActResult {
     const A = this.net.numActions;
     const out = this.forward.run(obs, numEnvs);
     const values = this.dueling ? duelingQ(out, A) : out;
     const epsilon = deterministic ? 0 : this.epsilon;
     const actions = new Float32Array(numEnvs);
     for (let e = 0; e < numEnvs; e++) {
-      if (epsilon > 0 && rng.random() < epsilon) {
-        actions[e] = rng.int(A);
-        continue;
-      }
-      let best = 0;
-      for (let a = 1; a < A; a++) if (values[e * A + a] > values[e * A + best]) best = a;
-      actions[e] = best;
+      const row = mask ? mask.subarray(e * A, (e + 1) * A) : null;
+      // With a mask, the random action is drawn among the legal ones and the greedy one is the best legal one.
+      if (epsilon > 0 && rng.random() < epsilon) actions[e] = row ? nthLegal(row, rng.int(countLegal(row))) : rng.int(A);
+      else actions[e] = greedyAction(values, e * A, A, row);
     }
     return { actions, columns: {}, state: {} };
   }

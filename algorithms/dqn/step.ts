@@ -51,6 +51,7 @@ export function minibatchTensors(nets: DqnNets, s: Sampled, cfg: Pick<DqnConfig,
     discounts: tf.tensor1d(s.discounts),
     qNextTarget: target.forward(targetP, tf.tensor2d(s.nextObs, [B, d], 'float32'), true),
     weights: cfg.prioritizedReplay ? tf.tensor1d(s.weights) : null, // uniform: all 1
+    nextMask: s.nextMasks ? tf.tensor2d(s.nextMasks, [B, A], 'float32') : null,
   };
 }
 

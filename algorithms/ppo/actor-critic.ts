@@ -121,10 +121,13 @@ export class ActorCritic extends FlatModel {
     return tf.reshape(this.vHead.apply(p, (this.vBody ?? this.piBody).apply(p, x)), [-1]);
   }
 
-  /** log pi(a|s) and entropy per row, for the loss. `actions` is one-hot (Discrete) or raw (Box). */
-  evaluateActions(pi: tf.Tensor, logStd: tf.Tensor | null, actions: tf.Tensor): { logProb: tf.Tensor; entropy: tf.Tensor } {
+  /**
+   * log pi(a|s) and entropy per row, for the loss. `actions` is one-hot (Discrete) or raw (Box);
+   * `mask` [B, n] (Discrete, the env's action masks): of the distribution over the legal actions.
+   */
+  evaluateActions(pi: tf.Tensor, logStd: tf.Tensor | null, actions: tf.Tensor, mask: tf.Tensor | null = null): { logProb: tf.Tensor; entropy: tf.Tensor } {
     if (logStd) return { logProb: diagGaussian.logProb(pi, logStd, actions), entropy: diagGaussian.entropy(logStd) };
-    return categorical.evaluate(pi, actions);
+    return categorical.evaluate(pi, actions, mask);
   }
 
 }
@@ -164,7 +167,7 @@ export class ActorCriticPolicy implements SamplingPolicy {
     this.logStd = logStd;
   }
 
-  act({ obs, numEnvs, rng, deterministic }: ActInput): ActResult {
+  act({ obs, numEnvs, mask, rng, deterministic }: ActInput): ActResult {
     const net = this.net;
     const data = this.forward.run(obs, numEnvs); // [numEnvs, actionSize + 1]: policy outputs, then the value
     const cols = net.actionSize + 1;
@@ -178,7 +181,7 @@ export class ActorCriticPolicy implements SamplingPolicy {
     let actions: Float32Array;
     if (net.discrete) {
       actions = new Float32Array(numEnvs);
-      categorical.sample(piOut, net.actionSize, rng, deterministic, actions, logp);
+      categorical.sample(piOut, net.actionSize, rng, deterministic, actions, logp, mask); // illegal actions: probability 0
     } else {
       actions = new Float32Array(numEnvs * net.actionSize);
       diagGaussian.sample(piOut, this.logStd!, rng, deterministic, actions, logp);

@@ -32,10 +32,14 @@ export interface PpoLossTargets {
   returns: tf.Tensor;
 }
 
-/** A minibatch as tensors: `obs` [B, obsSize], `actions` [B, actionSize] one-hot (Discrete) or raw (Box), the targets [B]. */
+/**
+ * A minibatch as tensors: `obs` [B, obsSize], `actions` [B, actionSize] one-hot (Discrete) or
+ * raw (Box), the targets [B]; `mask` [B, n] the action masks (1 legal), absent or null: all legal.
+ */
 export interface PpoBatch extends PpoLossTargets {
   obs: tf.Tensor;
   actions: tf.Tensor;
+  mask?: tf.Tensor | null;
 }
 
 /**
@@ -49,7 +53,7 @@ export type PpoLossMetrics = Record<PpoMetric, number>;
 /** The loss, stated once: of the parameters `p` of `net`, on the minibatch `mb`. */
 export function ppoLoss(net: ActorCritic, p: Record<string, tf.Tensor>, mb: PpoBatch, cfg: PpoLossConfig): LossOutput<PpoMetric> {
   const { pi, value, logStd } = net.forward(mb.obs, p);
-  const { logProb, entropy } = net.evaluateActions(pi, logStd, mb.actions);
+  const { logProb, entropy } = net.evaluateActions(pi, logStd, mb.actions, mb.mask ?? null);
   return ppoObjective({ ...mb, logProb, entropy, value }, cfg);
 }
 
@@ -77,6 +81,8 @@ export function ppoObjective(t: PpoLossTargets & { logProb: tf.Tensor; entropy: 
  * the value and the Gaussian log-std, written out; with each row's log pi(a|s) and entropy (a
  * Gaussian's entropy is one number, [1]), from which `ppoObjective` gives the metrics. `actions`: one-hot (Discrete) or raw
  * (Box). Where tfjs' `maximum` and `clipByValue` pick a side at a tie, these pick the same.
+ * With action masks, `pi` is the masked logits (`masked`, common/mask.ts): an illegal action's
+ * derivative comes out exactly 0 (its probability is 0), as the tape gives it.
  */
 export function ppoLossGradient(
   t: PpoLossTargets & { pi: tf.Tensor; logStd: tf.Tensor | null; actions: tf.Tensor; value: tf.Tensor },

@@ -1,12 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
-import { DEFAULT_POLICY, policySpecOf, weightsFromState, weightsToState, type Algorithm, type AlgorithmModule, type AlgorithmState, type ConfigIssue, type CreateOptions, type MetricSpec, type ParamsById, type PolicySpec, type Schedule, type TrajectoryBatch, type UpdateContext } from '../../core/algorithm';
+import { ACTION_MASK, DEFAULT_POLICY, policySpecOf, weightsFromState, weightsToState, type Algorithm, type AlgorithmModule, type AlgorithmState, type ConfigIssue, type CreateOptions, type MetricSpec, type ParamsById, type PolicySpec, type Schedule, type TrajectoryBatch, type UpdateContext } from '../../core/algorithm';
 import { Rng } from '../../core/rng';
 import { seedStreams } from '../../core/seed-streams';
 import { ActorCritic, ActorCriticPolicy } from './actor-critic';
 import { FusedAdam } from '../common/fused-adam';
 import { computeGae } from '../common/gae';
 import { optimizerFromState, optimizerToState, setLearningRate } from '../common/optimizer';
-import { concatFloat32, concatObs } from '../../core/concat';
+import { concatBytes, concatFloat32, concatObs } from '../../core/concat';
 import { explainedVariance, shuffle } from '../common/util';
 import type { PpoLossMetrics } from './loss';
 import { gatherMinibatch, ppoStep, type PpoRollout } from './step';
@@ -21,6 +21,8 @@ function trainBatchSize(cfg: PpoConfig, totalEnvs: number, rolloutLength: number
 export const ppo: AlgorithmModule<PpoConfig> = {
   name: 'ppo',
   configSchema: ppoConfigSchema,
+  // Illegal actions get probability 0 in sampling and in the loss (masked logits: common/distributions.ts).
+  actionMasks: true,
 
   check(cfg, ctx): ConfigIssue[] {
     const issues: ConfigIssue[] = [];
@@ -155,9 +157,10 @@ export class Ppo implements Algorithm {
         lambda: this.cfg.gaeLambda,
       });
       // uint8 frames stay bytes (a quarter of the memory); the network widens and scales them at its input.
-      return { obs: batch.obs, actions: batch.actions, logp: batch.columns.logp as Float32Array, values, advantages, returns };
+      const masks = (batch.columns[ACTION_MASK] as Uint8Array | undefined) ?? null;
+      return { obs: batch.obs, actions: batch.actions, logp: batch.columns.logp as Float32Array, values, advantages, returns, masks };
     });
-    const join = (k: Exclude<keyof (typeof parts)[0], 'obs'>) => concatFloat32(parts.map((p) => p[k]));
+    const join = (k: Exclude<keyof (typeof parts)[0], 'obs' | 'masks'>) => concatFloat32(parts.map((p) => p[k]));
     const obs = parts.map((p) => p.obs);
     return {
       obs: concatObs(obs),
@@ -166,6 +169,7 @@ export class Ppo implements Algorithm {
       values: join('values'),
       advantages: join('advantages'),
       returns: join('returns'),
+      masks: this.opts.actionMask ? concatBytes(parts.map((p) => p.masks!)) : null,
     };
   }
 

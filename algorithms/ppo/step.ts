@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { masked } from '../common/mask';
 import { gradientStep, type Gradient } from '../common/gradient-step';
 import type { StepPlace } from '../common/optimizer';
 import type { ActorCritic } from './actor-critic';
@@ -14,6 +15,8 @@ export interface PpoRollout {
   values: Float32Array;
   advantages: Float32Array;
   returns: Float32Array;
+  /** The action masks the actions were sampled under, [rows * n] (1 legal); null when the env gives none. */
+  masks?: Uint8Array | null;
 }
 
 /** One minibatch's rows, gathered; `actions` one-hot (Discrete) or raw (Box), `advantages` normalised if asked. */
@@ -24,6 +27,8 @@ export interface PpoMinibatch {
   oldLogp: Float32Array;
   oldValues: Float32Array;
   returns: Float32Array;
+  /** The rows' action masks as floats [B * n] (1 legal, 0 illegal); absent or null: every action legal. */
+  masks?: Float32Array | null;
 }
 
 /** The rows `idx` of `data`, advantages normalised within the minibatch when `normalizeAdvantages`. */
@@ -38,6 +43,7 @@ export function gatherMinibatch(net: ActorCritic, data: PpoRollout, idx: Int32Ar
     oldLogp: new Float32Array(b),
     oldValues: new Float32Array(b),
     returns: new Float32Array(b),
+    masks: data.masks ? new Float32Array(b * actSize) : null,
   };
   for (let j = 0; j < b; j++) {
     const i = idx[j];
@@ -48,6 +54,7 @@ export function gatherMinibatch(net: ActorCritic, data: PpoRollout, idx: Int32Ar
     mb.oldValues[j] = data.values[i];
     mb.returns[j] = data.returns[i];
     mb.advantages[j] = data.advantages[i];
+    if (data.masks) mb.masks!.set(data.masks.subarray(i * actSize, (i + 1) * actSize), j * actSize);
   }
   if (normalizeAdvantages) normalize(mb.advantages);
   return mb;
@@ -78,6 +85,7 @@ export function minibatchTensors(net: ActorCritic, mb: PpoMinibatch): PpoBatch {
     oldLogp: tf.tensor1d(mb.oldLogp),
     oldValues: tf.tensor1d(mb.oldValues),
     returns: tf.tensor1d(mb.returns),
+    mask: mb.masks ? tf.tensor2d(mb.masks, [b, net.actionSize]) : null,
   };
 }
 
@@ -89,7 +97,8 @@ export function minibatchTensors(net: ActorCritic, mb: PpoMinibatch): PpoBatch {
 export function ppoWrittenOutGradient(net: ActorCritic, t: PpoBatch, cfg: PpoConfig): Gradient<PpoMetric> {
   const p = net.params.unpack();
   const { pi, value, rec } = net.forwardRecorded(t.obs, p);
-  const g = ppoLossGradient({ ...t, pi, value, logStd: net.discrete ? null : p['pi/logStd'] }, cfg);
+  // Masked logits: an illegal action's probability is 0, so its logit's derivative comes out 0.
+  const g = ppoLossGradient({ ...t, pi: masked(pi, t.mask), value, logStd: net.discrete ? null : p['pi/logStd'] }, cfg);
   const out = ppoObjective({ ...t, logProb: g.logProb, entropy: g.entropy, value }, cfg);
   return { ...out, grad: net.backward(p, rec, g.dPi, g.dValue, g.dLogStd) };
 }

@@ -25,8 +25,9 @@ export interface CheckpointMetadata {
   /**
    * The env's spaces, so that what needs only them (`rl export`, `rl view`) never runs the env's
    * code: a checkpoint of a module env is code (absent in checkpoints written before this).
+   * `actionMask`: the env gives action masks, so an export takes them (absent before: false).
    */
-  spaces?: { observationSpace: SpaceSpec; actionSpace: SpaceSpec };
+  spaces?: { observationSpace: SpaceSpec; actionSpace: SpaceSpec; actionMask?: boolean };
   /** The evaluation that made it the run's best (`checkpoints/best/` alone, see checkpoint.best, catalog.ts). */
   evaluation?: BestEvaluation;
   /** CRC-32 of each other file, filled in by saveCheckpoint (absent in checkpoints written before it). */

@@ -7,7 +7,9 @@ import { readPolicyGraph, type PolicyGraph } from './policy-graph';
  *
  *   act(obs)   the greedy action for ONE observation (an array of numbers, flattened):
  *              a number (Discrete) or an array of numbers (Box: clipped to the bounds, or
- *              for a squashing policy such as SAC's tanh of the mean scaled to them)
+ *              for a squashing policy such as SAC's tanh of the mean scaled to them);
+ *              act(obs, mask) for Discrete actions: the best legal one (mask: n numbers,
+ *              1 or true legal, as the env's actionMask() gives them)
  *   head(obs)  the raw head for one observation: logits, Gaussian mean or Q-values (Float32Array)
  *   spaces     { observation, action } as plain data
  *   metadata   what was exported, from which checkpoint
@@ -45,8 +47,15 @@ export function jsModuleSource(graph: PolicyGraph): string {
   const scale = graph.inputScale;
   const scaling = scale ? `\n// What the first layer reads of a uint8 observation: (obs - low) * scale, as in training.\nconst INPUT = ${JSON.stringify({ low: Array.from(scale.low), scale: Array.from(scale.scale) })};\n` : '';
   const spaces = { observation: m.observationSpace, action: m.actionSpace };
+  const n = graph.action.kind === 'argmax' ? graph.action.n : 0;
   const actionCode = {
-    argmax: `  let best = 0;\n  for (let i = 1; i < h.length; i++) if (h[i] > h[best]) best = i;\n  return best;`,
+    argmax: [
+      `  if (mask != null && mask.length !== ${n}) throw new RangeError(\`act: mask must hold ${n} numbers (1 legal, 0 illegal), got \${mask.length}\`);`,
+      '  let best = -1;',
+      '  for (let i = 0; i < h.length; i++) if ((mask == null || mask[i]) && (best < 0 || h[i] > h[best])) best = i;',
+      "  if (best < 0) throw new RangeError('act: the mask allows no action');",
+      '  return best;',
+    ].join('\n'),
     clip: `  const low = spaces.action.low;\n  const high = spaces.action.high;\n  return Array.from(h, (x, i) => Math.min(high[i], Math.max(low[i], x)));`,
     // As rl evaluate squashes (envActions), in float64 from the float32 head.
     squash: `  const low = spaces.action.low;\n  const high = spaces.action.high;\n  return Array.from(h, (x, i) => Math.fround(low[i] + (Math.tanh(x) + 1) * 0.5 * (high[i] - low[i])));`,
@@ -56,7 +65,7 @@ export function jsModuleSource(graph: PolicyGraph): string {
   const headText = graph.head === 'logits' ? 'logits' : graph.head === 'mean' ? (graph.action.kind === 'squash' ? 'Gaussian mean (before tanh)' : 'Gaussian mean (unclipped)') : 'Q-values';
   return `// A ${m.algorithm} policy for ${m.envId}, exported by rl-zmq ${m.packageVersion} from ${m.checkpoint.path}
 // (iteration ${m.checkpoint.iteration}, ${m.checkpoint.envSteps} env steps). No dependencies.
-//   act(obs):  the greedy action for one observation (${graph.obsSize} numbers${graph.image ? `, (h, w, c) = (${graph.image.join(', ')}) flattened row-major` : ''}) -> ${actionText}
+//   act(obs${n ? ', mask' : ''}):  the greedy action for one observation (${graph.obsSize} numbers${graph.image ? `, (h, w, c) = (${graph.image.join(', ')}) flattened row-major` : ''}) -> ${actionText}${n ? `\n//              mask (optional): ${n} numbers, 1 for a legal action (the env's actionMask()); the best legal action is chosen` : ''}
 //   head(obs): the ${headText} for one observation, a Float32Array
 
 export const spaces = ${literal(spaces)};
@@ -121,8 +130,8 @@ export function head(obs) {
   return x;
 }
 
-/** The greedy action for one observation. */
-export function act(obs) {
+/** The greedy action for one observation${n ? '; with \`mask\` (${n} numbers, 1 or true for a legal action; left out: all legal), the best legal one' : ''}. */
+export function act(obs${n ? ', mask' : ''}) {
   const h = head(obs);
 ${actionCode}
 }

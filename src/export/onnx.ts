@@ -70,8 +70,8 @@ export class OnnxGraph {
     return this.m.onnx.TensorProto_DataType;
   }
 
-  constant(name: string, dims: number[], data: Float32Array | BigInt64Array): string {
-    const type = data instanceof BigInt64Array ? this.types.INT64 : this.types.FLOAT;
+  constant(name: string, dims: number[], data: Float32Array | BigInt64Array | Uint8Array): string {
+    const type = data instanceof BigInt64Array ? this.types.INT64 : data instanceof Uint8Array ? this.types.UINT8 : this.types.FLOAT;
     this.initializers.push({ name, dims: dims.map(BigInt), dataType: type, rawData: new Uint8Array(data.slice().buffer as ArrayBuffer) });
     return name;
   }
@@ -172,11 +172,12 @@ function tensorType(elemType: number, dims: (number | 'batch')[]) {
 
 /**
  * `rl export --format onnx`: input `obs` float32 [batch, obsSize] (a uint8 picture's values as
- * they are, 0..255: the model scales them as training did); outputs `action` (int64
+ * they are, 0..255: the model scales them as training did), and for a policy trained with action
+ * masks the second input `mask` uint8 [batch, n] (1 legal; all ones: every action); outputs `action` (int64
  * [batch] for a Discrete space, float32 [batch, actionSize] for a Box one) and `head` (float32
- * [batch, actionSize]). A Discrete action is ArgMax (the first on a tie, as the project's
- * policy picks), a Box one Min(Max(mean, low), high), or for a squashing policy (SAC)
- * Tanh(mean) * (high - low) / 2 + (high + low) / 2.
+ * [batch, actionSize], unmasked). A Discrete action is ArgMax over the legal actions (the first
+ * on a tie, as the project's policy picks), a Box one Min(Max(mean, low), high), or for a
+ * squashing policy (SAC) Tanh(mean) * (high - low) / 2 + (high + low) / 2.
  */
 export async function onnxModel(graph: PolicyGraph): Promise<Uint8Array> {
   const g = new OnnxGraph(await loadOnnxModules());
@@ -187,7 +188,15 @@ export async function onnxModel(graph: PolicyGraph): Promise<Uint8Array> {
   const a = graph.action;
   const actionSize = graph.layers[graph.layers.length - 1].kind === 'dense' ? (graph.layers[graph.layers.length - 1] as { outputs: number }).outputs : 0;
   if (a.kind === 'argmax') {
-    g.op('ArgMax', ['head'], 'action', [g.int('axis', 1), g.int('keepdims', 0), g.int('select_last_index', 0)]);
+    let scores = 'head';
+    if (graph.masked) {
+      // A second input, required: onnxruntime's JS API feeds only inputs without a default (an
+      // initializer of the same name would not be overridable there). All ones: every action legal.
+      g.input('mask', g.types.UINT8, ['batch', a.n]);
+      const legal = g.op('Cast', ['mask'], 'mask/legal', [g.int('to', g.types.BOOL)]);
+      scores = g.op('Where', [legal, 'head', g.constant('mask/illegal', [1], Float32Array.of(-Infinity))], 'action/scores');
+    }
+    g.op('ArgMax', [scores], 'action', [g.int('axis', 1), g.int('keepdims', 0), g.int('select_last_index', 0)]);
   } else if (a.kind === 'squash') {
     const { half, mid } = squashScale(a);
     const tanh = g.op('Tanh', ['head'], 'action/tanh');

@@ -29,8 +29,8 @@ export interface ExportMetadata {
   /** The checkpoint folder exported, with its counters. */
   checkpoint: { path: string; iteration: number; envSteps: number; episodeReturnMean: number | null };
   packageVersion: string;
-  /** What the exported model computes. */
-  inputs: { obs: string };
+  /** What the exported model takes: the observations, and for Discrete actions an optional action mask. */
+  inputs: { obs: string; mask?: string };
   outputs: { action: string; head: string };
 }
 
@@ -50,6 +50,8 @@ export interface PolicyGraph {
    * low + (tanh(mean) + 1) (high - low) / 2), as the policy's spec says (`boxActions`).
    */
   action: { kind: 'argmax'; n: number } | { kind: 'clip' | 'squash'; low: Float32Array; high: Float32Array };
+  /** The policy acts under action masks (its env gives them): the ONNX and tfjs exports take a `mask` input, the argmax over the legal actions. */
+  masked: boolean;
 }
 
 /** Reads the policy `policyId` of the checkpoint at `dir` (a checkpoint folder) into its policy graph; a CheckpointError names what is missing. */
@@ -58,7 +60,7 @@ export function readPolicyGraph(dir: string, policyId = DEFAULT_POLICY): PolicyG
   const meta = ckpt.metadata;
   const cfg = validateConfig(meta.config, () => `${path.join(dir, 'metadata.json')}: config`);
   const model: ModelConfig = cfg.model;
-  const { observationSpace, actionSpace } = checkpointSpaces(dir, meta.spaces, cfg.env);
+  const { observationSpace, actionSpace, actionMask } = checkpointSpaces(dir, meta.spaces, cfg.env);
   const weights = new Map(weightsFromState(ckpt.algorithm, policyId).map((w) => [w.name, w]));
   if (weights.size === 0) throw new CheckpointError(`${dir}: holds no weights of policy ${policyId} (weights/${policyId}/*)`);
   const get = (name: string): NamedTensor => {
@@ -84,7 +86,7 @@ export function readPolicyGraph(dir: string, policyId = DEFAULT_POLICY): PolicyG
   const algorithm = meta.algorithm;
   const module = algorithmNamed(algorithm);
   if (!module) throw new CheckpointError(`${dir}: algorithm "${algorithm}"; this version has ${Object.keys(algorithms).join(', ')}`);
-  const spec = module.policySpec({ config: cfg[algorithm], model, observationSpace, actionSpace, policyId });
+  const spec = module.policySpec({ config: cfg[algorithm], model, observationSpace, actionSpace, actionMask, policyId });
   const greedy = module.greedyPath(spec, get, (name) => weights.has(name));
   const body = greedy.body;
   model.hiddenSizes.forEach((size, i) => {
@@ -105,6 +107,7 @@ export function readPolicyGraph(dir: string, policyId = DEFAULT_POLICY): PolicyG
   if (outputs !== actionSize) throw new CheckpointError(`${dir}: the policy head has ${outputs} outputs, the action space needs ${actionSize}`);
   const action: PolicyGraph['action'] =
     actionSpace.type === 'Discrete' ? { kind: 'argmax', n: actionSpace.n } : { kind: spec.boxActions, low: Float32Array.from(actionSpace.low), high: Float32Array.from(actionSpace.high) };
+  const masked = action.kind === 'argmax' && actionMask;
 
   const meanText = action.kind === 'squash' ? 'mean of the Gaussian policy (before tanh)' : 'mean of the Gaussian policy (unclipped)';
   const headText = { logits: 'logits of the Discrete actions', mean: meanText, q: 'Q-value of each Discrete action' }[head];
@@ -117,9 +120,12 @@ export function readPolicyGraph(dir: string, policyId = DEFAULT_POLICY): PolicyG
       actionSpace,
       checkpoint: { path: dir, iteration: meta.iteration, envSteps: meta.envSteps, episodeReturnMean: meta.episodeReturnMean },
       packageVersion: PACKAGE_VERSION,
-      inputs: { obs: `float32 [batch, ${obsSize}]: observations flattened row-major${image ? ` (h, w, c) = (${image.join(', ')})` : ''}, as the env gives them${scale ? ' (uint8 values as they are: the model scales them to [0, 1] by the bounds)' : ''}` },
+      inputs: {
+        obs: `float32 [batch, ${obsSize}]: observations flattened row-major${image ? ` (h, w, c) = (${image.join(', ')})` : ''}, as the env gives them${scale ? ' (uint8 values as they are: the model scales them to [0, 1] by the bounds)' : ''}`,
+        ...(masked ? { mask: `[batch, ${actionSize}]: the action mask, 1 for a legal action (the env's actionMask()): onnx uint8, required (all ones: every action legal); tfjs int32 and js, optional (left out: every action legal)` } : {}),
+      },
       outputs: {
-        action: action.kind === 'argmax' ? `[batch]: the greedy action, argmax of head (the first on a tie)` : `float32 [batch, ${actionSize}]: the greedy action, ${boxText}`,
+        action: action.kind === 'argmax' ? `[batch]: the greedy action, argmax of head${masked ? ' over the legal actions' : ''} (the first on a tie)` : `float32 [batch, ${actionSize}]: the greedy action, ${boxText}`,
         head: `float32 [batch, ${actionSize}]: ${headText}`,
       },
     },
@@ -129,6 +135,7 @@ export function readPolicyGraph(dir: string, policyId = DEFAULT_POLICY): PolicyG
     layers,
     head,
     action,
+    masked,
   };
 }
 
@@ -137,14 +144,14 @@ export function readPolicyGraph(dir: string, policyId = DEFAULT_POLICY): PolicyG
  * written before metadata held them is read by building its env, but only a registered one: a
  * module env is code, and exporting must not run code a downloaded checkpoint names.
  */
-function checkpointSpaces(dir: string, spaces: CheckpointMetadata['spaces'], env: { id: string; config: Record<string, unknown> }): { observationSpace: SpaceSpec; actionSpace: SpaceSpec } {
-  if (spaces) return { observationSpace: unbounded(spaces.observationSpace), actionSpace: unbounded(spaces.actionSpace) };
+function checkpointSpaces(dir: string, spaces: CheckpointMetadata['spaces'], env: { id: string; config: Record<string, unknown> }): { observationSpace: SpaceSpec; actionSpace: SpaceSpec; actionMask: boolean } {
+  if (spaces) return { observationSpace: unbounded(spaces.observationSpace), actionSpace: unbounded(spaces.actionSpace), actionMask: spaces.actionMask === true };
   if (parseModuleRef(env.id)) {
     throw new CheckpointError(`${dir}: its metadata has no env spaces (written before they were recorded), and its env is a module (code), which export does not run; resume it for one iteration with this version to write a checkpoint that has them`);
   }
   const e = createEnv(env.id, env.config);
   try {
-    return { observationSpace: e.observationSpace.toSpec(), actionSpace: e.actionSpace.toSpec() };
+    return { observationSpace: e.observationSpace.toSpec(), actionSpace: e.actionSpace.toSpec(), actionMask: typeof e.actionMask === 'function' };
   } finally {
     e.close?.();
   }

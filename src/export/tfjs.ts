@@ -5,15 +5,17 @@ import type { PolicyGraph } from './policy-graph';
 /**
  * `rl export --format tfjs`: a TensorFlow.js graph model (model.json and weights.bin) that plain
  * `@tensorflow/tfjs` loads with `tf.loadGraphModel(url)`, or from memory with `tf.io.fromMemory`.
- * It is a small TensorFlow GraphDef written out directly: input `obs` [batch, obsSize], outputs
- * `head` and `action`:
+ * It is a small TensorFlow GraphDef written out directly: input `obs` [batch, obsSize] (and for
+ * a policy trained with action masks the optional `mask`, int32 [batch, n], 1 legal: a
+ * PlaceholderWithDefault of all ones), outputs `head` (unmasked) and `action` (the best legal one):
  *
- *   const [action, head] = model.execute({ obs }, ['action', 'head']);
+ *   const [action, head] = model.execute({ obs, mask }, ['action', 'head']);
  *
  * A uint8 picture's values go in as they are (0..255) and are scaled as training did (Sub, Mul).
  * Conv layers are Conv2D (NHWC, the filters as trained), dense layers MatMul + BiasAdd.
- * A Discrete action is ArgMax (int32), a Box one Minimum(Maximum(mean, low), high), or for a
- * squashing policy (SAC) Tanh(mean) * (high - low) / 2 + (high + low) / 2.
+ * A Discrete action is ArgMax (int32) of the head with illegal actions at -Infinity (SelectV2), a
+ * Box one Minimum(Maximum(mean, low), high), or for a squashing policy (SAC)
+ * Tanh(mean) * (high - low) / 2 + (high + low) / 2.
  */
 
 interface WeightEntry {
@@ -102,7 +104,16 @@ export function tfjsGraphModel(graph: PolicyGraph): TfjsGraphModel {
 
   const a = graph.action;
   if (a.kind === 'argmax') {
-    op('action', 'ArgMax', ['head', constant('action/axis', [], Int32Array.of(1))], { T: FLOAT, Tidx: INT32, output_type: INT32 });
+    let scores = 'head';
+    if (graph.masked) {
+      // The mask: a placeholder with a default (all ones: every action legal), so a caller may leave
+      // it out. Illegal actions' scores become -Infinity before ArgMax.
+      const ones = constant('mask/default', [1, a.n], new Int32Array(a.n).fill(1));
+      nodes.push({ name: 'mask', op: 'PlaceholderWithDefault', input: [ones], attr: { dtype: INT32, shape: { shape: tensorShape([-1, a.n]) } } });
+      const legal = op('mask/legal', 'Greater', ['mask', constant('mask/zero', [], Int32Array.of(0))], { T: INT32 });
+      scores = op('action/scores', 'SelectV2', [legal, 'head', constant('mask/illegal', [], Float32Array.of(-Infinity))], { T: FLOAT });
+    }
+    op('action', 'ArgMax', [scores, constant('action/axis', [], Int32Array.of(1))], { T: FLOAT, Tidx: INT32, output_type: INT32 });
   } else if (a.kind === 'squash') {
     const { half, mid } = squashScale(a);
     const tanh = op('action/tanh', 'Tanh', ['head'], { T: FLOAT });
@@ -126,7 +137,10 @@ export function tfjsGraphModel(graph: PolicyGraph): TfjsGraphModel {
     convertedBy: `rl-zmq ${graph.meta.packageVersion} (rl export --format tfjs)`,
     modelTopology: { node: nodes, library: {}, versions: { producer: 1 } },
     signature: {
-      inputs: { obs: { name: 'obs:0', dtype: 'DT_FLOAT', tensorShape: tensorShape([-1, graph.obsSize]) } },
+      inputs: {
+        obs: { name: 'obs:0', dtype: 'DT_FLOAT', tensorShape: tensorShape([-1, graph.obsSize]) },
+        ...(a.kind === 'argmax' && graph.masked ? { mask: { name: 'mask:0', dtype: 'DT_INT32', tensorShape: tensorShape([-1, a.n]) } } : {}),
+      },
       outputs: {
         action: { name: 'action:0', dtype: a.kind === 'argmax' ? 'DT_INT32' : 'DT_FLOAT', tensorShape: tensorShape(a.kind === 'argmax' ? [-1] : [-1, actionSize]) },
         head: { name: 'head:0', dtype: 'DT_FLOAT', tensorShape: tensorShape([-1, actionSize]) },

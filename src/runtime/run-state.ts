@@ -135,7 +135,7 @@ export class RunState {
       time: new Date().toISOString(),
       episodeReturnMean: Number.isNaN(ep) ? null : ep,
       config: this.cfg,
-      spaces: ((spec) => ({ observationSpace: spec.observationSpace, actionSpace: spec.actionSpace }))(Object.values(this.algorithm.policySpecs())[0]),
+      spaces: ((spec) => ({ observationSpace: spec.observationSpace, actionSpace: spec.actionSpace, actionMask: spec.actionMask }))(Object.values(this.algorithm.policySpecs())[0]),
     };
     return { metadata, algorithm, runtime: { ...runtime } };
   }

@@ -86,6 +86,8 @@ export const POLICY_CASES: PolicyCase[] = [
     model: { hiddenSizes: [16], activation: 'relu', conv: [{ filters: 4, kernel: 3, stride: 1, padding: 'same' }] },
     conv: true,
   },
+  { label: 'PPO masked MLP (TicTacToe-v0, action masks)', algorithm: 'ppo', envId: 'TicTacToe-v0', model: { hiddenSizes: [32], activation: 'tanh' }, conv: false },
+  { label: 'DQN masked MLP (TicTacToe-v0, action masks, dueling)', algorithm: 'dqn', envId: 'TicTacToe-v0', model: { hiddenSizes: [32], activation: 'relu' }, algoConfig: { dueling: true }, conv: false },
   { label: 'SAC squashed Gaussian MLP (Pendulum-v1, bounds [-2, 2])', algorithm: 'sac', envId: 'Pendulum-v1', model: { hiddenSizes: [32, 32], activation: 'relu' }, conv: false },
   { label: 'SAC squashed Gaussian MLP (LunarLanderContinuous-v3, 2-dim actions, tanh)', algorithm: 'sac', envId: 'LunarLanderContinuous-v3', model: { hiddenSizes: [24], activation: 'tanh' }, conv: false },
   { label: 'PPO MLP on uint8 frames 0..255 (scaled by 1/255)', algorithm: 'ppo', envId: FRAMES, model: { hiddenSizes: [16], activation: 'relu' }, conv: false },
@@ -98,11 +100,14 @@ export interface SavedPolicy {
   weights: Weights;
   /** `n` seeded observations of the env's space, [n * obsSize] (a uint8 space's bytes as floats). */
   observations(n: number, seed: number): Float32Array;
+  /** `n` seeded action masks of a Discrete space, [n * actionSize]: each action legal with probability 1/2, one at least. */
+  masks(n: number, seed: number): Uint8Array;
   /**
    * The project's greedy actions (Box: clipped) and raw head for `obs`: [n] or [n * actionSize],
-   * and [n * actionSize]. A uint8 space's observations reach the policy as bytes, as the env gives them.
+   * and [n * actionSize]; with `mask`, the actions `rl evaluate` takes under it. A uint8 space's
+   * observations reach the policy as bytes, as the env gives them.
    */
-  reference(obs: Float32Array, n: number): { actions: Float32Array; head: Float32Array };
+  reference(obs: Float32Array, n: number, mask?: Uint8Array | null): { actions: Float32Array; head: Float32Array };
 }
 
 /** Builds the case's algorithm, gives it random weights (biases and heads too), and saves a checkpoint in `runDir`. */
@@ -111,10 +116,11 @@ export function savePolicy(runDir: string, c: PolicyCase, seed = 7): SavedPolicy
   const env = createEnv(c.envId, c.envConfig);
   const observationSpace = env.observationSpace.toSpec();
   const actionSpace = env.actionSpace.toSpec();
+  const actionMask = typeof env.actionMask === 'function';
   env.close();
   const model = cfg.model as ModelConfig;
   const module = algorithms[c.algorithm];
-  const algo = module.create({ config: cfg[c.algorithm], model, observationSpace, actionSpace, seed, totalEnvs: 1, rolloutLength: 8 });
+  const algo = module.create({ config: cfg[c.algorithm], model, observationSpace, actionSpace, actionMask, seed, totalEnvs: 1, rolloutLength: 8 });
   const rng = new Rng(seed);
   const weights = algo.getParams()[DEFAULT_POLICY].weights.map((w) => ({ ...w, data: Float32Array.from(w.data, () => rng.normal() * (w.shape.length === 2 ? 1.5 / Math.sqrt(w.shape[0]) : 0.3)) }));
   algo.dispose();
@@ -138,7 +144,7 @@ export function savePolicy(runDir: string, c: PolicyCase, seed = 7): SavedPolicy
     },
     1,
   );
-  const spec: PolicySpec = module.policySpec({ config: cfg[c.algorithm], model, observationSpace, actionSpace });
+  const spec: PolicySpec = module.policySpec({ config: cfg[c.algorithm], model, observationSpace, actionSpace, actionMask });
   const obsSpace = spaceFromSpec(observationSpace);
   const obsSize = obsSpace.type === 'Box' ? obsSpace.size : 1;
   const uint8 = obsSpace.type === 'Box' && obsSpace.dtype === 'uint8';
@@ -158,11 +164,20 @@ export function savePolicy(runDir: string, c: PolicyCase, seed = 7): SavedPolicy
       }
       return out;
     },
-    reference(obs, n) {
+    masks(n, maskSeed) {
+      const r = new Rng(maskSeed);
+      const k = actionSpace.type === 'Discrete' ? actionSpace.n : 0;
+      const out = Uint8Array.from({ length: n * k }, () => r.int(2));
+      for (let i = 0; i < n; i++) out[i * k + r.int(k)] = 1;
+      return out;
+    },
+    reference(obs, n, mask = null) {
       const policy = module.createPolicy(spec);
       try {
         policy.setParams({ weights, scalars: {} });
-        const actions = envActions(spaceFromSpec(actionSpace), actOn(policy, uint8 ? Uint8Array.from(obs) : obs, n, new Rng(0), true).actions, spec.boxActions);
+        const x = uint8 ? Uint8Array.from(obs) : obs;
+        const raw = mask ? policy.act({ obs: x, numEnvs: n, state: {}, episodeStarts: new Uint8Array(n), mask, rng: new Rng(0), deterministic: true }).actions : actOn(policy, x, n, new Rng(0), true).actions;
+        const actions = envActions(spaceFromSpec(actionSpace), raw, spec.boxActions);
         let head: Float32Array;
         if (c.algorithm === 'sac') {
           const net = new SquashedGaussianActor(spec, model, 0, 0);

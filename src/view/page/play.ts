@@ -9,7 +9,8 @@ import type { CustomEnv, RunInfo } from './app';
 
 /** What `rl export --format js` modules export (src/export/js.ts) that the page uses. */
 interface PolicyModule {
-  act(obs: ArrayLike<number>): number | number[];
+  /** The greedy action; for Discrete actions, the best one `mask` (the env's action mask) allows. */
+  act(obs: ArrayLike<number>, mask?: ArrayLike<number>): number | number[];
 }
 
 export interface PlayState {
@@ -81,8 +82,9 @@ export function play(opts: {
     const policy = (await import(`/api/policy/${opts.checkpoint}.js`)) as PolicyModule;
     const env = createEnv(opts.info, opts.custom);
     if (typeof env.render !== 'function') throw new Error(`env ${opts.info.envId} has no render(): nothing to draw`);
-    // The same stepper as rl evaluate's: the exported policy's greedy action (already as the env takes it) is one step's.
-    const actor: Actor = { act: ({ obs }) => ({ actions: Float32Array.from([policy.act(obs)].flat()), columns: {}, state: {} }) };
+    // The same stepper as rl evaluate's: the exported policy's greedy action (already as the env takes it) is one
+    // step's, the best legal one when the env gives action masks (one env: the mask is its row).
+    const actor: Actor = { act: ({ obs, mask }) => ({ actions: Float32Array.from([mask ? policy.act(obs, mask) : policy.act(obs)].flat()), columns: {}, state: {} }) };
     // Seed N plays the episode `rl evaluate --seed N --episodes 1` plays (and records with --video): its seeds are the evaluation's.
     const seeds = seedStreams(opts.seed).evaluation(0);
     const stepper = new Stepper(new VectorEnv(opts.info.envId ?? 'env', [env]), actor, { state: [], boxActions: 'clip' }, new Rng(seeds.actions));
