@@ -1,12 +1,13 @@
 import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs';
 import { squashedGaussian } from '../algorithms/common/distributions';
+import type { FlatModel } from '../algorithms/common/flat-model';
 import { FlatParams, softUpdate } from '../algorithms/common/flat-params';
 import { FusedAdam } from '../algorithms/common/fused-adam';
 import { gradientStep, tapeGradient } from '../algorithms/common/gradient-step';
 import { nStepTransitions } from '../algorithms/common/nstep';
 import { ReplayBuffer } from '../algorithms/common/replay';
-import { actorLoss, alphaLoss } from '../algorithms/sac/loss';
+import { actorLoss, alphaLoss, criticLoss, softQTargets } from '../algorithms/sac/loss';
 import { SquashedGaussianActor, TwinCritic } from '../algorithms/sac/networks';
 import { SquashedGaussianPolicy, UNIFORM_ACTIONS } from '../algorithms/sac/policy';
 import { sac, type Sac } from '../algorithms/sac/sac';
@@ -80,6 +81,50 @@ describe('SAC', () => {
     it('bounds the log-std smoothly to (-5, 2): the raw output 0 is the midpoint -1.5, and rawOf inverts it', () => {
       const out = tf.tidy(() => squashedGaussian.logStd(tf.tensor1d([0, 100, -100, squashedGaussian.rawOf(0)])).dataSync());
       assertClose(out, [-1.5, 2, -5, 0], 1e-5, 'logStd');
+    });
+  });
+
+  describe('the critic\'s target and loss, worked out by hand', () => {
+    const spaces = { observationSpace: new Box(-1, 1, [3]).toSpec(), actionSpace: new Box(-2, 2, [1]).toSpec() };
+    /** Sets the named tensors of `net` to a constant each (zero weights, a chosen bias), the rest as initialised. */
+    const setTo = (net: FlatModel, values: Record<string, number>) =>
+      net.setWeights(net.getWeights().map((w) => (w.name in values ? { ...w, data: new Float32Array(w.data.length).fill(values[w.name]) } : w)));
+    let actor: SquashedGaussianActor;
+    let critic: TwinCritic;
+    beforeEach(() => {
+      // Heads of zeros: mean 0 and log-std -1.5 (the raw 0) in every state; Q1 = 2 and Q2 = 3 for any state and action.
+      actor = new SquashedGaussianActor(spaces, MODEL, 1, 0);
+      setTo(actor, { 'pi/mean/w': 0, 'pi/mean/b': 0, 'pi/logStd/w': 0, 'pi/logStd/b': 0 });
+      critic = new TwinCritic(spaces, MODEL, 2);
+      setTo(critic, { 'q1/out/w': 0, 'q1/out/b': 2, 'q2/out/w': 0, 'q2/out/b': 3 });
+    });
+    afterEach(() => {
+      actor.dispose();
+      critic.dispose();
+    });
+
+    it('gives y = r + 0.99 (min(Q1\', Q2\') - alpha logp\') = 1 + 0.99 (2 - 0.5 * 0.130441) = 2.915432, and y = r where the episode terminated', () => {
+      // noise 1: u = exp(-1.5) = 0.223130; logp = log N(u; 0, exp(-1.5)) - log(1 - tanh(u)^2) = -0.5 + 1.5 - ln(2 pi)/2 + 0.049379
+      const sigma = Math.exp(-1.5);
+      const logp = -0.5 - Math.log(sigma) - 0.5 * LN_2PI - Math.log(1 - Math.tanh(sigma) ** 2);
+      assert.ok(Math.abs(logp - 0.1304408) < 1e-6, `logp ${logp}`);
+      const y = tf.tidy(() => {
+        const next = { obs: tf.tensor2d([[0.1, -0.2, 0.3], [0.5, 0.5, -0.5]]), noise: tf.tensor2d([[1], [-0.5]]), rewards: tf.tensor1d([1, -1]), discounts: tf.tensor1d([0.99, 0]) };
+        const nets = { actor, actorP: actor.params.unpack(), target: critic, targetP: critic.params.unpack() };
+        return softQTargets(nets, next, 0.5).dataSync();
+      });
+      assertClose(y, [1 + 0.99 * (Math.min(2, 3) - 0.5 * logp), -1], 1e-5, 'y');
+      assertClose(y, [2.9154318, -1], 1e-5, 'y, the number');
+    });
+
+    it('gives qfLoss = mean((Q1 - y)^2) / 2 + mean((Q2 - y)^2) / 2: y = 1.5 and 4 against Q1 = 2, Q2 = 3 -> (2.125 + 1.625) / 2 = 1.875; qMean = 2', () => {
+      // Q1 - y = 0.5, -2: mean square 2.125; Q2 - y = 1.5, -1: 1.625
+      const { loss, qMean } = tf.tidy(() => {
+        const mb = { obs: tf.tensor2d([[0.1, -0.2, 0.3], [0.5, 0.5, -0.5]]), actions: tf.tensor2d([[0.3], [-0.9]]), qTarget: tf.tensor1d([1.5, 4]), noise: tf.zeros([2, 1]) as tf.Tensor2D };
+        const r = criticLoss(critic, critic.params.unpack(), mb);
+        return { loss: r.loss.dataSync()[0], qMean: r.metrics.qMean.dataSync()[0] };
+      });
+      assertClose([loss, qMean], [1.875, 2], 1e-6, 'qfLoss, qMean');
     });
   });
 
