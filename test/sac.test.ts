@@ -333,6 +333,12 @@ describe('SAC', () => {
     }
   });
 
+  it('takes learningStarts above bufferSize (the warm-up counts env steps over the run, not transitions held); refuses batchSize above it', () => {
+    const ctx = { totalEnvs: 1, rolloutLength: 1 };
+    assert.deepEqual(sac.check(sac.configSchema.parse({ learningStarts: 5000, bufferSize: 1000 }), ctx), []);
+    assert.deepEqual(sac.check(sac.configSchema.parse({ batchSize: 2000, bufferSize: 1000 }), ctx), [{ path: 'batchSize', message: '(2000) must be <= bufferSize (1000)' }]);
+  });
+
   it('refuses a Discrete action space, unbounded Box actions and conv layers, in one line naming what to do', () => {
     const opts = (actionSpace: Box | Discrete, model: ModelConfig = MODEL) => ({ config: sac.configSchema.parse({}), model, observationSpace: new Box(-1, 1, [3]).toSpec(), actionSpace: actionSpace.toSpec(), seed: 0, totalEnvs: 1, rolloutLength: 1 });
     assert.throws(() => sac.create(opts(new Discrete(4))), (e: Error) => e instanceof ConfigError && e.message === "algorithm: sac needs a Box action space; this env's actions are Discrete(4) (use dqn or ppo)");
