@@ -1,3 +1,4 @@
+import { squashScale } from '../../envs/stepper';
 import { resolveCheckpoint } from '../checkpoint';
 import { readPolicyGraph, type PolicyGraph } from './policy-graph';
 
@@ -43,13 +44,15 @@ export function jsModuleSource(graph: PolicyGraph): string {
   const base64 = Buffer.from(flat.buffer, flat.byteOffset, flat.byteLength).toString('base64');
   const m = graph.meta;
   const scale = graph.inputScale;
+  const squash = graph.action.kind === 'squash' ? squashScale(graph.action) : null;
+  const squashing = squash ? `\n// The squashed action, tanh(head) * half + mid: tanh's (-1, 1) mapped onto the action bounds.\nconst SQUASH = ${JSON.stringify({ half: Array.from(squash.half), mid: Array.from(squash.mid) })};\n` : '';
   const scaling = scale ? `\n// What the first layer reads of a uint8 observation: (obs - low) * scale, as in training.\nconst INPUT = ${JSON.stringify({ low: Array.from(scale.low), scale: Array.from(scale.scale) })};\n` : '';
   const spaces = { observation: m.observationSpace, action: m.actionSpace };
   const actionCode = {
     argmax: `  let best = 0;\n  for (let i = 1; i < h.length; i++) if (h[i] > h[best]) best = i;\n  return best;`,
     clip: `  const low = spaces.action.low;\n  const high = spaces.action.high;\n  return Array.from(h, (x, i) => Math.min(high[i], Math.max(low[i], x)));`,
-    // As rl evaluate squashes (envActions), in float64 from the float32 head.
-    squash: `  const low = spaces.action.low;\n  const high = spaces.action.high;\n  return Array.from(h, (x, i) => Math.fround(low[i] + (Math.tanh(x) + 1) * 0.5 * (high[i] - low[i])));`,
+    // As rl evaluate squashes (envActions: tanh(x) * half + mid), in float64 from the float32 head, with squashScale's constants.
+    squash: `  return Array.from(h, (x, i) => Math.fround(Math.tanh(x) * SQUASH.half[i] + SQUASH.mid[i]));`,
   }[graph.action.kind];
   const a = graph.action;
   const actionText = a.kind === 'argmax' ? `an integer in 0..${a.n - 1}` : a.kind === 'clip' ? 'an array of numbers, clipped to the action bounds' : 'an array of numbers, tanh of the mean scaled to the action bounds';
@@ -64,7 +67,7 @@ export const spaces = ${literal(spaces)};
 export const metadata = ${literal({ format: 'js', ...m })};
 
 const LAYERS = ${JSON.stringify(layers)};
-${scaling}
+${scaling}${squashing}
 const WEIGHTS = (() => {
   const bytes = Uint8Array.from(atob('${base64}'), (c) => c.charCodeAt(0));
   return new Float32Array(bytes.buffer);

@@ -191,8 +191,8 @@ export async function onnxModel(graph: PolicyGraph): Promise<Uint8Array> {
   } else if (a.kind === 'squash') {
     const { half, mid } = squashScale(a);
     const tanh = g.op('Tanh', ['head'], 'action/tanh');
-    const scaled = g.op('Mul', [tanh, g.constant('action/half_range', [half.length], half)], 'action/scaled');
-    g.op('Add', [scaled, g.constant('action/mid', [mid.length], mid)], 'action');
+    const scaled = g.op('Mul', [tanh, g.constant('action/half_range', [half.length], Float32Array.from(half))], 'action/scaled');
+    g.op('Add', [scaled, g.constant('action/mid', [mid.length], Float32Array.from(mid))], 'action');
   } else {
     const low = g.op('Max', ['head', g.constant('action/low', [a.low.length], a.low)], 'action/at_least_low');
     g.op('Min', [low, g.constant('action/high', [a.high.length], a.high)], 'action');

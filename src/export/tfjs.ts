@@ -106,8 +106,8 @@ export function tfjsGraphModel(graph: PolicyGraph): TfjsGraphModel {
   } else if (a.kind === 'squash') {
     const { half, mid } = squashScale(a);
     const tanh = op('action/tanh', 'Tanh', ['head'], { T: FLOAT });
-    const scaled = op('action/scaled', 'Mul', [tanh, constant('action/half_range', [half.length], half)], { T: FLOAT });
-    op('action', 'AddV2', [scaled, constant('action/mid', [mid.length], mid)], { T: FLOAT });
+    const scaled = op('action/scaled', 'Mul', [tanh, constant('action/half_range', [half.length], Float32Array.from(half))], { T: FLOAT });
+    op('action', 'AddV2', [scaled, constant('action/mid', [mid.length], Float32Array.from(mid))], { T: FLOAT });
   } else {
     const low = op('action/low', 'Maximum', ['head', constant('action/low/value', [a.low.length], a.low)], { T: FLOAT });
     op('action', 'Minimum', [low, constant('action/high/value', [a.high.length], a.high)], { T: FLOAT });
