@@ -8,7 +8,7 @@ import { readPolicyGraph, type PolicyGraph } from './policy-graph';
  *
  *   act(obs)   the greedy action for ONE observation (an array of numbers, flattened):
  *              a number (Discrete) or an array of numbers (Box: clipped to the bounds, or
- *              for a squashing policy such as SAC's tanh of the mean scaled to them)
+ *              for a squashing policy (`boxActions: 'squash'`) tanh of the mean scaled to them)
  *   head(obs)  the raw head for one observation: logits, Gaussian mean or Q-values (Float32Array)
  *   spaces     { observation, action } as plain data
  *   metadata   what was exported, from which checkpoint

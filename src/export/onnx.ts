@@ -175,8 +175,8 @@ function tensorType(elemType: number, dims: (number | 'batch')[]) {
  * they are, 0..255: the model scales them as training did); outputs `action` (int64
  * [batch] for a Discrete space, float32 [batch, actionSize] for a Box one) and `head` (float32
  * [batch, actionSize]). A Discrete action is ArgMax (the first on a tie, as the project's
- * policy picks), a Box one Min(Max(mean, low), high), or for a squashing policy (SAC)
- * Tanh(mean) * (high - low) / 2 + (high + low) / 2.
+ * policy picks), a Box one Min(Max(mean, low), high), or for a squashing policy
+ * (`boxActions: 'squash'`) Tanh(mean) * (high - low) / 2 + (high + low) / 2 (`squashScale`).
  */
 export async function onnxModel(graph: PolicyGraph): Promise<Uint8Array> {
   const g = new OnnxGraph(await loadOnnxModules());

@@ -13,7 +13,8 @@ import type { PolicyGraph } from './policy-graph';
  * A uint8 picture's values go in as they are (0..255) and are scaled as training did (Sub, Mul).
  * Conv layers are Conv2D (NHWC, the filters as trained), dense layers MatMul + BiasAdd.
  * A Discrete action is ArgMax (int32), a Box one Minimum(Maximum(mean, low), high), or for a
- * squashing policy (SAC) Tanh(mean) * (high - low) / 2 + (high + low) / 2.
+ * squashing policy (`boxActions: 'squash'`) Tanh(mean) * (high - low) / 2 + (high + low) / 2
+ * (`squashScale`).
  */
 
 interface WeightEntry {
