@@ -381,4 +381,18 @@ describe('the replay buffer with Box actions', () => {
     const small = new ReplayBuffer<Float32Array>(2, 1, null, 'float32', { dtype: 'float32', size: 2 });
     assert.throws(() => small.fromState(saved.tensors, saved.json, 'sac.bufferSize'), /the checkpoint's replay buffer holds 4 transitions of 1 values; this run's holds 2 of 1 \(sac.bufferSize\)/);
   });
+
+  it('refuses a checkpoint whose replay actions are of another size (2 a row into 3), naming replay/actions, before it changes anything', () => {
+    const buf = new ReplayBuffer<Float32Array>(4, 1, null, 'float32', { dtype: 'float32', size: 2 });
+    buf.add(nStepTransitions(boxBatch(), 1, 0.9, 'float32'));
+    const saved = buf.toState();
+    const wider = new ReplayBuffer<Float32Array>(4, 1, null, 'float32', { dtype: 'float32', size: 3 });
+    assert.throws(
+      () => wider.fromState(saved.tensors, saved.json, 'sac.bufferSize'),
+      (e: Error) => e instanceof ConfigError && e.message === "the checkpoint's replay buffer holds 4 actions of 2 values (replay/actions); this run's holds 4 of 3 (sac.bufferSize)",
+    );
+    assert.deepEqual([wider.size, Array.from(wider.obs)], [0, [0, 0, 0, 0]]);
+    const discrete = new ReplayBuffer<Int32Array>(4, 1, null, 'float32');
+    assert.throws(() => discrete.fromState(saved.tensors, saved.json, 'dqn.bufferSize'), /holds 4 actions of 2 values \(replay\/actions\); this run's holds 4 of 1 \(dqn.bufferSize\)/);
+  });
 });
