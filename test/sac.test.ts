@@ -11,7 +11,7 @@ import { actorLoss, alphaLoss, criticLoss, softQTargets } from '../algorithms/sa
 import { SquashedGaussianActor, TwinCritic } from '../algorithms/sac/networks';
 import { SquashedGaussianPolicy, UNIFORM_ACTIONS } from '../algorithms/sac/policy';
 import { sac, type Sac } from '../algorithms/sac/sac';
-import { DEFAULT_POLICY, type ModelConfig, type TrajectoryBatch } from '../core/algorithm';
+import type { ModelConfig, TrajectoryBatch } from '../core/algorithm';
 import { ConfigError } from '../core/errors';
 import { Box, Discrete, Rng } from '../envs';
 import { envActions } from '../envs/stepper';
@@ -20,6 +20,7 @@ import { createEnv } from '../src/env-loader';
 import { RolloutWorker } from '../src/runtime/rollout-worker';
 import { assertClose } from './helpers/assert-close';
 import { actOn, paramsOf, specOf, weightsOf } from './helpers/policy-fixtures';
+import { transitionBatch } from './helpers/protocol-fixtures';
 
 const MODEL: ModelConfig = { hiddenSizes: [16, 16], activation: 'relu', sharedLayers: false };
 const LN_2PI = Math.log(2 * Math.PI);
@@ -266,11 +267,7 @@ describe('SAC', () => {
       try {
         await resumed.setState(await algo.getState());
         assert.equal(paramsOf(resumed).scalars[UNIFORM_ACTIONS], 0);
-        const four: TrajectoryBatch = {
-          workerId: 0, seq: 0, policyId: DEFAULT_POLICY, policyVersion: 0, numEnvs: 1, length: 4, obs: new Float32Array(12), actions: new Float32Array(4), rewards: new Float32Array(4),
-          terminated: new Uint8Array(4), truncated: new Uint8Array(4), columns: {}, state: {}, nextObs: new Float32Array(3), finalObs: { index: new Int32Array(0), obs: new Float32Array(0) },
-          nextMasks: null, episodes: { returns: new Float32Array(0), lengths: new Int32Array(0) },
-        };
+        const four = transitionBatch({ length: 4, obs: new Float32Array(12), actions: new Float32Array(4), rewards: new Float32Array(4), nextObs: new Float32Array(3) });
         const m = await resumed.update([four]);
         assert.deepEqual([m.bufferSize, m.gradientSteps], [4, 0], 'a buffer of 4 < batchSize 8: no step yet');
         assert.equal((await resumed.update([worker.sample()])).gradientSteps, 32);
@@ -350,12 +347,10 @@ describe('SAC', () => {
 describe('the replay buffer with Box actions', () => {
   /** One env, three steps of 2-dim actions; the episode terminates after step 2. */
   function boxBatch(): TrajectoryBatch {
-    return {
-      workerId: 0, seq: 0, policyId: DEFAULT_POLICY, policyVersion: 0, numEnvs: 1, length: 3,
-      obs: Float32Array.of(1, 2, 3), actions: Float32Array.of(0.5, -0.5, 1.5, -1.5, 2.5, -2.5), rewards: Float32Array.of(1, 2, 3),
-      terminated: Uint8Array.of(0, 1, 0), truncated: Uint8Array.of(0, 0, 0), columns: {}, state: {}, nextObs: Float32Array.of(9),
-      finalObs: { index: new Int32Array(0), obs: new Float32Array(0) }, nextMasks: null, episodes: { returns: Float32Array.of(3), lengths: Int32Array.of(2) },
-    };
+    return transitionBatch({
+      length: 3, obs: Float32Array.of(1, 2, 3), actions: Float32Array.of(0.5, -0.5, 1.5, -1.5, 2.5, -2.5), rewards: Float32Array.of(1, 2, 3),
+      terminated: Uint8Array.of(0, 1, 0), nextObs: Float32Array.of(9), episodes: { returns: Float32Array.of(3), lengths: Int32Array.of(2) },
+    });
   }
 
   it('stores float actions, two a row, and hands back the rows asked for; n-step transitions keep them as floats', () => {
