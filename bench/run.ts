@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: PPO and DQN CartPole time-to-solve over three seeds, sampling, transport,
- * one learner's intake from K workers (ingest), the weight broadcast to K, config loading (config-load), DQN learner and replay throughput, SAC's gradient step (sac); `node dist/bench/run.js <part>` runs one part.
+ * one learner's intake from K workers (ingest), the weight broadcast to K, config loading (config-load), DQN learner and replay throughput, SAC's gradient step (sac), random exploration on MountainCarContinuous held for k steps (mcc-explore); `node dist/bench/run.js <part>` runs one part.
  * `solve-suite` (not part of the default run: it takes an hour or more) trains every shipped config on seeds 0-2 (bench/solve-suite.ts).
  * `eval-stop` (not part of the default run either: about an hour) compares stop rules on evaluation on LunarLander (bench/eval-stop.ts).
  * `sampling` compares one worker's sampling with its forward pass on tfjs and on onnxruntime, interleaved (bench/sampling.ts).
@@ -18,6 +18,7 @@ import { broadcast } from './broadcast';
 import { configLoad } from './config-load';
 import { dqnGradientSteps, replayThroughput } from './dqn';
 import { sacGradientSteps } from './sac';
+import { mccExplore } from './mcc-explore';
 import { ingest } from './ingest';
 import { samplingThroughput } from './sampling';
 import { evalStop } from './eval-stop';
@@ -94,6 +95,7 @@ async function main(): Promise<void> {
     replayThroughput();
   }
   if (!only || only === 'sac') await sacGradientSteps();
+  if (!only || only === 'mcc-explore') mccExplore();
   if (!only || only === 'solve-dqn' || only === 'solve-dqn-local') timeToSolve('configs/dqn-cartpole.yaml', [0, 1, 2]);
   if (!only || only === 'solve-dqn' || only === 'solve-dqn-workers') timeToSolve('configs/dqn-cartpole-workers.yaml', [0, 1, 2]);
   if (!only || only === 'solve-workers') {

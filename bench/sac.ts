@@ -38,7 +38,8 @@ export async function sacGradientSteps(): Promise<void> {
     env.close();
     const config = sac.configSchema.parse({ batchSize: 256, learningStarts: 256, bufferSize: 10_000 });
     const algo = sac.create({ config, model: { hiddenSizes: [...hidden], activation: 'relu', sharedLayers: false }, ...spaces, seed: 0, totalEnvs: 1, rolloutLength: 1 }) as Sac;
-    await algo.update([randomBatch(rng, 1000, obsSize, actionSize)]); // fill, and warm up 744 steps
+    // Fill, and warm up: learningStarts (256) is reached within this batch, so all 1000 of its env steps earn a gradient step.
+    await algo.update([randomBatch(rng, 1000, obsSize, actionSize)]);
     const ms: number[] = [];
     for (let i = 0; i < 5; i++) {
       const batch = randomBatch(rng, 50, obsSize, actionSize);

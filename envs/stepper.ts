@@ -118,23 +118,25 @@ export class Stepper {
 
 /**
  * A policy's actions as the env takes them. Discrete: as they are. Box, `clip`: clipped to
- * the bounds (sampled unbounded, as SB3 does); `squash`: tanh, then scaled from [-1, 1] to
- * [low, high] (a squashed Gaussian's actions, as SAC's).
+ * the bounds (sampled unbounded, as SB3 does); `squash`: tanh(u) * half + mid, tanh's (-1, 1)
+ * mapped onto [low, high] (`squashScale`: a squashed Gaussian's actions).
  */
 export function envActions(space: Space, actions: Float32Array, how: StepperSpec['boxActions']): Float32Array {
   if (space.type !== 'Box') return actions;
   if (how === 'clip') return space.clip(actions);
+  const { half, mid } = squashScale(space);
   const out = new Float32Array(actions.length);
-  for (let i = 0; i < actions.length; i++) {
-    const lo = space.low[i % space.size];
-    const hi = space.high[i % space.size];
-    out[i] = lo + (Math.tanh(actions[i]) + 1) * 0.5 * (hi - lo);
-  }
+  for (let i = 0; i < actions.length; i++) out[i] = Math.tanh(actions[i]) * half[i % space.size] + mid[i % space.size];
   return out;
 }
 
-/** `squash`'s affine map from tanh's (-1, 1) to a Box's bounds, per dimension: action = tanh(u) * half + mid (what an exported graph computes). */
-export function squashScale(a: { low: ArrayLike<number>; high: ArrayLike<number> }): { half: Float32Array; mid: Float32Array } {
+/**
+ * `squash`'s affine map from tanh's (-1, 1) to a Box's bounds, per dimension: action =
+ * tanh(u) * half + mid, half = (high - low) / 2 and mid = (high + low) / 2. The one formula of
+ * the runtime (`envActions`) and of every export; in float64, so that tanh = +-1 gives the bound
+ * itself (an exported graph holds them as float32).
+ */
+export function squashScale(a: { low: ArrayLike<number>; high: ArrayLike<number> }): { half: Float64Array; mid: Float64Array } {
   const n = a.low.length;
-  return { half: Float32Array.from({ length: n }, (_, i) => (a.high[i] - a.low[i]) / 2), mid: Float32Array.from({ length: n }, (_, i) => (a.high[i] + a.low[i]) / 2) };
+  return { half: Float64Array.from({ length: n }, (_, i) => (a.high[i] - a.low[i]) / 2), mid: Float64Array.from({ length: n }, (_, i) => (a.high[i] + a.low[i]) / 2) };
 }

@@ -1,16 +1,17 @@
 import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs';
 import { squashedGaussian } from '../algorithms/common/distributions';
+import type { FlatModel } from '../algorithms/common/flat-model';
 import { FlatParams, softUpdate } from '../algorithms/common/flat-params';
 import { FusedAdam } from '../algorithms/common/fused-adam';
 import { gradientStep, tapeGradient } from '../algorithms/common/gradient-step';
 import { nStepTransitions } from '../algorithms/common/nstep';
 import { ReplayBuffer } from '../algorithms/common/replay';
-import { actorLoss, alphaLoss } from '../algorithms/sac/loss';
+import { actorLoss, alphaLoss, criticLoss, softQTargets } from '../algorithms/sac/loss';
 import { SquashedGaussianActor, TwinCritic } from '../algorithms/sac/networks';
 import { SquashedGaussianPolicy, UNIFORM_ACTIONS } from '../algorithms/sac/policy';
 import { sac, type Sac } from '../algorithms/sac/sac';
-import { DEFAULT_POLICY, type ModelConfig, type TrajectoryBatch } from '../core/algorithm';
+import type { ModelConfig, TrajectoryBatch } from '../core/algorithm';
 import { ConfigError } from '../core/errors';
 import { Box, Discrete, Rng } from '../envs';
 import { envActions } from '../envs/stepper';
@@ -19,6 +20,7 @@ import { createEnv } from '../src/env-loader';
 import { RolloutWorker } from '../src/runtime/rollout-worker';
 import { assertClose } from './helpers/assert-close';
 import { actOn, paramsOf, specOf, weightsOf } from './helpers/policy-fixtures';
+import { transitionBatch } from './helpers/protocol-fixtures';
 
 const MODEL: ModelConfig = { hiddenSizes: [16, 16], activation: 'relu', sharedLayers: false };
 const LN_2PI = Math.log(2 * Math.PI);
@@ -80,6 +82,50 @@ describe('SAC', () => {
     it('bounds the log-std smoothly to (-5, 2): the raw output 0 is the midpoint -1.5, and rawOf inverts it', () => {
       const out = tf.tidy(() => squashedGaussian.logStd(tf.tensor1d([0, 100, -100, squashedGaussian.rawOf(0)])).dataSync());
       assertClose(out, [-1.5, 2, -5, 0], 1e-5, 'logStd');
+    });
+  });
+
+  describe('the critic\'s target and loss, worked out by hand', () => {
+    const spaces = { observationSpace: new Box(-1, 1, [3]).toSpec(), actionSpace: new Box(-2, 2, [1]).toSpec() };
+    /** Sets the named tensors of `net` to a constant each (zero weights, a chosen bias), the rest as initialised. */
+    const setTo = (net: FlatModel, values: Record<string, number>) =>
+      net.setWeights(net.getWeights().map((w) => (w.name in values ? { ...w, data: new Float32Array(w.data.length).fill(values[w.name]) } : w)));
+    let actor: SquashedGaussianActor;
+    let critic: TwinCritic;
+    beforeEach(() => {
+      // Heads of zeros: mean 0 and log-std -1.5 (the raw 0) in every state; Q1 = 2 and Q2 = 3 for any state and action.
+      actor = new SquashedGaussianActor(spaces, MODEL, 1, 0);
+      setTo(actor, { 'pi/mean/w': 0, 'pi/mean/b': 0, 'pi/logStd/w': 0, 'pi/logStd/b': 0 });
+      critic = new TwinCritic(spaces, MODEL, 2);
+      setTo(critic, { 'q1/out/w': 0, 'q1/out/b': 2, 'q2/out/w': 0, 'q2/out/b': 3 });
+    });
+    afterEach(() => {
+      actor.dispose();
+      critic.dispose();
+    });
+
+    it('gives y = r + 0.99 (min(Q1\', Q2\') - alpha logp\') = 1 + 0.99 (2 - 0.5 * 0.130441) = 2.915432, and y = r where the episode terminated', () => {
+      // noise 1: u = exp(-1.5) = 0.223130; logp = log N(u; 0, exp(-1.5)) - log(1 - tanh(u)^2) = -0.5 + 1.5 - ln(2 pi)/2 + 0.049379
+      const sigma = Math.exp(-1.5);
+      const logp = -0.5 - Math.log(sigma) - 0.5 * LN_2PI - Math.log(1 - Math.tanh(sigma) ** 2);
+      assert.ok(Math.abs(logp - 0.1304408) < 1e-6, `logp ${logp}`);
+      const y = tf.tidy(() => {
+        const next = { obs: tf.tensor2d([[0.1, -0.2, 0.3], [0.5, 0.5, -0.5]]), noise: tf.tensor2d([[1], [-0.5]]), rewards: tf.tensor1d([1, -1]), discounts: tf.tensor1d([0.99, 0]) };
+        const nets = { actor, actorP: actor.params.unpack(), target: critic, targetP: critic.params.unpack() };
+        return softQTargets(nets, next, 0.5).dataSync();
+      });
+      assertClose(y, [1 + 0.99 * (Math.min(2, 3) - 0.5 * logp), -1], 1e-5, 'y');
+      assertClose(y, [2.9154318, -1], 1e-5, 'y, the number');
+    });
+
+    it('gives qfLoss = mean((Q1 - y)^2) / 2 + mean((Q2 - y)^2) / 2: y = 1.5 and 4 against Q1 = 2, Q2 = 3 -> (2.125 + 1.625) / 2 = 1.875; qMean = 2', () => {
+      // Q1 - y = 0.5, -2: mean square 2.125; Q2 - y = 1.5, -1: 1.625
+      const { loss, qMean } = tf.tidy(() => {
+        const mb = { obs: tf.tensor2d([[0.1, -0.2, 0.3], [0.5, 0.5, -0.5]]), actions: tf.tensor2d([[0.3], [-0.9]]), qTarget: tf.tensor1d([1.5, 4]), noise: tf.zeros([2, 1]) as tf.Tensor2D };
+        const r = criticLoss(critic, critic.params.unpack(), mb);
+        return { loss: r.loss.dataSync()[0], qMean: r.metrics.qMean.dataSync()[0] };
+      });
+      assertClose([loss, qMean], [1.875, 2], 1e-6, 'qfLoss, qMean');
     });
   });
 
@@ -221,11 +267,7 @@ describe('SAC', () => {
       try {
         await resumed.setState(await algo.getState());
         assert.equal(paramsOf(resumed).scalars[UNIFORM_ACTIONS], 0);
-        const four: TrajectoryBatch = {
-          workerId: 0, seq: 0, policyId: DEFAULT_POLICY, policyVersion: 0, numEnvs: 1, length: 4, obs: new Float32Array(12), actions: new Float32Array(4), rewards: new Float32Array(4),
-          terminated: new Uint8Array(4), truncated: new Uint8Array(4), columns: {}, state: {}, nextObs: new Float32Array(3), finalObs: { index: new Int32Array(0), obs: new Float32Array(0) },
-          nextMasks: null, episodes: { returns: new Float32Array(0), lengths: new Int32Array(0) },
-        };
+        const four = transitionBatch({ length: 4, obs: new Float32Array(12), actions: new Float32Array(4), rewards: new Float32Array(4), nextObs: new Float32Array(3) });
         const m = await resumed.update([four]);
         assert.deepEqual([m.bufferSize, m.gradientSteps], [4, 0], 'a buffer of 4 < batchSize 8: no step yet');
         assert.equal((await resumed.update([worker.sample()])).gradientSteps, 32);
@@ -288,6 +330,12 @@ describe('SAC', () => {
     }
   });
 
+  it('takes learningStarts above bufferSize (the warm-up counts env steps over the run, not transitions held); refuses batchSize above it', () => {
+    const ctx = { totalEnvs: 1, rolloutLength: 1 };
+    assert.deepEqual(sac.check(sac.configSchema.parse({ learningStarts: 5000, bufferSize: 1000 }), ctx), []);
+    assert.deepEqual(sac.check(sac.configSchema.parse({ batchSize: 2000, bufferSize: 1000 }), ctx), [{ path: 'batchSize', message: '(2000) must be <= bufferSize (1000)' }]);
+  });
+
   it('refuses a Discrete action space, unbounded Box actions and conv layers, in one line naming what to do', () => {
     const opts = (actionSpace: Box | Discrete, model: ModelConfig = MODEL) => ({ config: sac.configSchema.parse({}), model, observationSpace: new Box(-1, 1, [3]).toSpec(), actionSpace: actionSpace.toSpec(), seed: 0, totalEnvs: 1, rolloutLength: 1 });
     assert.throws(() => sac.create(opts(new Discrete(4))), (e: Error) => e instanceof ConfigError && e.message === "algorithm: sac needs a Box action space; this env's actions are Discrete(4) (use dqn or ppo)");
@@ -299,12 +347,10 @@ describe('SAC', () => {
 describe('the replay buffer with Box actions', () => {
   /** One env, three steps of 2-dim actions; the episode terminates after step 2. */
   function boxBatch(): TrajectoryBatch {
-    return {
-      workerId: 0, seq: 0, policyId: DEFAULT_POLICY, policyVersion: 0, numEnvs: 1, length: 3,
-      obs: Float32Array.of(1, 2, 3), actions: Float32Array.of(0.5, -0.5, 1.5, -1.5, 2.5, -2.5), rewards: Float32Array.of(1, 2, 3),
-      terminated: Uint8Array.of(0, 1, 0), truncated: Uint8Array.of(0, 0, 0), columns: {}, state: {}, nextObs: Float32Array.of(9),
-      finalObs: { index: new Int32Array(0), obs: new Float32Array(0) }, nextMasks: null, episodes: { returns: Float32Array.of(3), lengths: Int32Array.of(2) },
-    };
+    return transitionBatch({
+      length: 3, obs: Float32Array.of(1, 2, 3), actions: Float32Array.of(0.5, -0.5, 1.5, -1.5, 2.5, -2.5), rewards: Float32Array.of(1, 2, 3),
+      terminated: Uint8Array.of(0, 1, 0), nextObs: Float32Array.of(9), episodes: { returns: Float32Array.of(3), lengths: Int32Array.of(2) },
+    });
   }
 
   it('stores float actions, two a row, and hands back the rows asked for; n-step transitions keep them as floats', () => {
@@ -329,5 +375,19 @@ describe('the replay buffer with Box actions', () => {
     assert.deepEqual([back.size, back.position, Array.from(back.actions)], [buf.size, buf.position, Array.from(buf.actions)]);
     const small = new ReplayBuffer<Float32Array>(2, 1, null, 'float32', { dtype: 'float32', size: 2 });
     assert.throws(() => small.fromState(saved.tensors, saved.json, 'sac.bufferSize'), /the checkpoint's replay buffer holds 4 transitions of 1 values; this run's holds 2 of 1 \(sac.bufferSize\)/);
+  });
+
+  it('refuses a checkpoint whose replay actions are of another size (2 a row into 3), naming replay/actions, before it changes anything', () => {
+    const buf = new ReplayBuffer<Float32Array>(4, 1, null, 'float32', { dtype: 'float32', size: 2 });
+    buf.add(nStepTransitions(boxBatch(), 1, 0.9, 'float32'));
+    const saved = buf.toState();
+    const wider = new ReplayBuffer<Float32Array>(4, 1, null, 'float32', { dtype: 'float32', size: 3 });
+    assert.throws(
+      () => wider.fromState(saved.tensors, saved.json, 'sac.bufferSize'),
+      (e: Error) => e instanceof ConfigError && e.message === "the checkpoint's replay buffer holds 4 actions of 2 values (replay/actions); this run's holds 4 of 3 (sac.bufferSize)",
+    );
+    assert.deepEqual([wider.size, Array.from(wider.obs)], [0, [0, 0, 0, 0]]);
+    const discrete = new ReplayBuffer<Int32Array>(4, 1, null, 'float32');
+    assert.throws(() => discrete.fromState(saved.tensors, saved.json, 'dqn.bufferSize'), /holds 4 actions of 2 values \(replay\/actions\); this run's holds 4 of 1 \(dqn.bufferSize\)/);
   });
 });

@@ -54,6 +54,12 @@ describe('the stepper', () => {
     assert.deepEqual(Array.from(envActions(new Discrete(3), Float32Array.of(2, 1), 'squash')), [2, 1]);
   });
 
+  it('squashes a saturated tanh onto the bounds themselves: half and mid in float64 (in float32, [-2.0108306, 5.6516171] gives -2.0108309 below low)', () => {
+    const space = new Box([-2.0108306407928467, 0.1], [5.651617050170898, 0.35], [2]);
+    const out = envActions(space, Float32Array.of(30, -30, -30, 30), 'squash');
+    assert.deepEqual(Array.from(out), [space.high[0], space.low[1], space.low[0], space.high[1]]);
+  });
+
   it("hands the env's action masks to the policy, and a recurrent state that is zero at each episode's start", () => {
     const envs = new VectorEnv('corridor', [new MaskedCorridor(3), new MaskedCorridor(3)]);
     // env 0 always goes right (done after 2 steps), env 1 stays (never done)

@@ -192,17 +192,21 @@ export class ReplayBuffer<A extends ActionColumn = Int32Array> {
 
   /**
    * Restores what `toState()` gave; nothing when the state holds no `replay/obs` (a checkpoint
-   * saved without its buffer). A buffer of another size is a ConfigError naming `key` (the
-   * config key that sizes it: `dqn.bufferSize`).
+   * saved without its buffer). A buffer of another size, or actions of another size, is a
+   * ConfigError naming `key` (the config key that sizes it: `dqn.bufferSize`).
    */
   fromState(tensors: NamedTensor[], json: { size: number; position: number; maxPriority: number } | undefined, key: string): void {
     const byName = new Map(tensors.map((t) => [t.name, t]));
     const obs = byName.get('replay/obs');
     if (!json || !obs) return;
     if (obs.data.length !== this.obs.length) throw new ConfigError(`the checkpoint's replay buffer holds ${obs.shape[0]} transitions of ${obs.shape[1]} values; this run's holds ${this.capacity} of ${this.obsSize} (${key})`);
+    const actions = byName.get('replay/actions')!;
+    if (actions.data.length !== this.actions.length) {
+      throw new ConfigError(`the checkpoint's replay buffer holds ${actions.shape[0]} actions of ${actions.shape[1] ?? 1} values (replay/actions); this run's holds ${this.capacity} of ${this.actionSize} (${key})`);
+    }
     this.obs.set(obs.data);
     this.nextObs.set(byName.get('replay/nextObs')!.data);
-    this.actions.set(byName.get('replay/actions')!.data);
+    this.actions.set(actions.data);
     this.rewards.set(byName.get('replay/rewards')!.data);
     this.discounts.set(byName.get('replay/discounts')!.data);
     const masks = byName.get('replay/nextMasks');

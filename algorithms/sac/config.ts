@@ -30,7 +30,7 @@ export const sacConfigSchema = z
       .max(100_000)
       .default(1)
       .describe("steps each env holds its exploration draw (the Gaussian noise; warm-up's uniform action) before a new one, and anew at each episode's start: > 1 explores with actions correlated in time, where gSDE's resampling interval would (MountainCarContinuous); 1: a fresh draw every step (SAC's own)"),
-    maxGradNorm: z.number().positive().nullable().default(null).describe('global gradient-norm clip of each network; null: none (as SB3 and CleanRL)'),
+    maxGradNorm: z.number().positive().nullable().default(null).describe('global gradient-norm clip of each of actor, twin critic (one norm over both Q-networks) and temperature; null: none (as SB3 and CleanRL)'),
     weightSyncInterval: z.number().int().positive().default(1).describe("gradient steps between weight broadcasts to the workers (asked after each batch's update)"),
     stepsPerIteration: z.number().int().positive().max(10_000_000).default(1000).describe('env steps per iteration (one progress line, evaluation and checkpoint tick)'),
     checkpointReplayBuffer: z.boolean().default(false).describe('save the replay buffer in checkpoints (large), so a resumed run continues exactly'),

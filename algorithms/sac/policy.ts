@@ -9,8 +9,9 @@ import { SquashedGaussianActor } from './networks';
 
 /**
  * The scalar that tells the workers to act uniformly at random over the action Box (1) rather
- * than by the policy (0): SAC's warm-up until the buffer holds `learningStarts` transitions,
- * as SB3 and CleanRL fill theirs.
+ * than by the policy (0): SAC's warm-up, until the run has received `learningStarts` env steps
+ * (counted over the run, a resumed run's included: `Sac.received`), as SB3 and CleanRL act at
+ * random for their first `learning_starts` steps.
  */
 export const UNIFORM_ACTIONS = 'uniformActions';
 

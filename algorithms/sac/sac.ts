@@ -23,7 +23,7 @@ export const sac: AlgorithmModule<SacConfig> = {
   check(cfg): ConfigIssue[] {
     const issues: ConfigIssue[] = [];
     if (cfg.batchSize > cfg.bufferSize) issues.push({ path: 'batchSize', message: `(${cfg.batchSize}) must be <= bufferSize (${cfg.bufferSize})` });
-    if (cfg.learningStarts > cfg.bufferSize) issues.push({ path: 'learningStarts', message: `(${cfg.learningStarts}) must be <= bufferSize (${cfg.bufferSize})` });
+    // No rule for learningStarts: it counts env steps over the run, not transitions held, so it may exceed bufferSize (as SB3 allows).
     return issues;
   },
 

@@ -1,3 +1,4 @@
+import { squashScale } from '../../envs/stepper';
 import { resolveCheckpoint } from '../checkpoint';
 import { readPolicyGraph, type PolicyGraph } from './policy-graph';
 
@@ -7,7 +8,7 @@ import { readPolicyGraph, type PolicyGraph } from './policy-graph';
  *
  *   act(obs)   the greedy action for ONE observation (an array of numbers, flattened):
  *              a number (Discrete) or an array of numbers (Box: clipped to the bounds, or
- *              for a squashing policy such as SAC's tanh of the mean scaled to them);
+ *              for a squashing policy (`boxActions: 'squash'`) tanh of the mean scaled to them);
  *              act(obs, mask) for Discrete actions: the best legal one (mask: n numbers,
  *              1 or true legal, as the env's actionMask() gives them)
  *   head(obs)  the raw head for one observation: logits, Gaussian mean or Q-values (Float32Array)
@@ -45,6 +46,8 @@ export function jsModuleSource(graph: PolicyGraph): string {
   const base64 = Buffer.from(flat.buffer, flat.byteOffset, flat.byteLength).toString('base64');
   const m = graph.meta;
   const scale = graph.inputScale;
+  const squash = graph.action.kind === 'squash' ? squashScale(graph.action) : null;
+  const squashing = squash ? `\n// The squashed action, tanh(head) * half + mid: tanh's (-1, 1) mapped onto the action bounds.\nconst SQUASH = ${JSON.stringify({ half: Array.from(squash.half), mid: Array.from(squash.mid) })};\n` : '';
   const scaling = scale ? `\n// What the first layer reads of a uint8 observation: (obs - low) * scale, as in training.\nconst INPUT = ${JSON.stringify({ low: Array.from(scale.low), scale: Array.from(scale.scale) })};\n` : '';
   const spaces = { observation: m.observationSpace, action: m.actionSpace };
   const n = graph.action.kind === 'argmax' ? graph.action.n : 0;
@@ -57,8 +60,8 @@ export function jsModuleSource(graph: PolicyGraph): string {
       '  return best;',
     ].join('\n'),
     clip: `  const low = spaces.action.low;\n  const high = spaces.action.high;\n  return Array.from(h, (x, i) => Math.min(high[i], Math.max(low[i], x)));`,
-    // As rl evaluate squashes (envActions), in float64 from the float32 head.
-    squash: `  const low = spaces.action.low;\n  const high = spaces.action.high;\n  return Array.from(h, (x, i) => Math.fround(low[i] + (Math.tanh(x) + 1) * 0.5 * (high[i] - low[i])));`,
+    // As rl evaluate squashes (envActions: tanh(x) * half + mid), in float64 from the float32 head, with squashScale's constants.
+    squash: `  return Array.from(h, (x, i) => Math.fround(Math.tanh(x) * SQUASH.half[i] + SQUASH.mid[i]));`,
   }[graph.action.kind];
   const a = graph.action;
   const actionText = a.kind === 'argmax' ? `an integer in 0..${a.n - 1}` : a.kind === 'clip' ? 'an array of numbers, clipped to the action bounds' : 'an array of numbers, tanh of the mean scaled to the action bounds';
@@ -73,7 +76,7 @@ export const spaces = ${literal(spaces)};
 export const metadata = ${literal({ format: 'js', ...m })};
 
 const LAYERS = ${JSON.stringify(layers)};
-${scaling}
+${scaling}${squashing}
 const WEIGHTS = (() => {
   const bytes = Uint8Array.from(atob('${base64}'), (c) => c.charCodeAt(0));
   return new Float32Array(bytes.buffer);

@@ -177,7 +177,8 @@ function tensorType(elemType: number, dims: (number | 'batch')[]) {
  * [batch] for a Discrete space, float32 [batch, actionSize] for a Box one) and `head` (float32
  * [batch, actionSize], unmasked). A Discrete action is ArgMax over the legal actions (the first
  * on a tie, as the project's policy picks), a Box one Min(Max(mean, low), high), or for a
- * squashing policy (SAC) Tanh(mean) * (high - low) / 2 + (high + low) / 2.
+ * squashing policy (`boxActions: 'squash'`) Tanh(mean) * (high - low) / 2 + (high + low) / 2
+ * (`squashScale`).
  */
 export async function onnxModel(graph: PolicyGraph): Promise<Uint8Array> {
   const g = new OnnxGraph(await loadOnnxModules());
@@ -200,8 +201,8 @@ export async function onnxModel(graph: PolicyGraph): Promise<Uint8Array> {
   } else if (a.kind === 'squash') {
     const { half, mid } = squashScale(a);
     const tanh = g.op('Tanh', ['head'], 'action/tanh');
-    const scaled = g.op('Mul', [tanh, g.constant('action/half_range', [half.length], half)], 'action/scaled');
-    g.op('Add', [scaled, g.constant('action/mid', [mid.length], mid)], 'action');
+    const scaled = g.op('Mul', [tanh, g.constant('action/half_range', [half.length], Float32Array.from(half))], 'action/scaled');
+    g.op('Add', [scaled, g.constant('action/mid', [mid.length], Float32Array.from(mid))], 'action');
   } else {
     const low = g.op('Max', ['head', g.constant('action/low', [a.low.length], a.low)], 'action/at_least_low');
     g.op('Min', [low, g.constant('action/high', [a.high.length], a.high)], 'action');

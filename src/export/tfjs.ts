@@ -14,8 +14,8 @@ import type { PolicyGraph } from './policy-graph';
  * A uint8 picture's values go in as they are (0..255) and are scaled as training did (Sub, Mul).
  * Conv layers are Conv2D (NHWC, the filters as trained), dense layers MatMul + BiasAdd.
  * A Discrete action is ArgMax (int32) of the head with illegal actions at -Infinity (SelectV2), a
- * Box one Minimum(Maximum(mean, low), high), or for a squashing policy (SAC)
- * Tanh(mean) * (high - low) / 2 + (high + low) / 2.
+ * Box one Minimum(Maximum(mean, low), high), or for a squashing policy (`boxActions: 'squash'`)
+ * Tanh(mean) * (high - low) / 2 + (high + low) / 2 (`squashScale`).
  */
 
 interface WeightEntry {
@@ -117,8 +117,8 @@ export function tfjsGraphModel(graph: PolicyGraph): TfjsGraphModel {
   } else if (a.kind === 'squash') {
     const { half, mid } = squashScale(a);
     const tanh = op('action/tanh', 'Tanh', ['head'], { T: FLOAT });
-    const scaled = op('action/scaled', 'Mul', [tanh, constant('action/half_range', [half.length], half)], { T: FLOAT });
-    op('action', 'AddV2', [scaled, constant('action/mid', [mid.length], mid)], { T: FLOAT });
+    const scaled = op('action/scaled', 'Mul', [tanh, constant('action/half_range', [half.length], Float32Array.from(half))], { T: FLOAT });
+    op('action', 'AddV2', [scaled, constant('action/mid', [mid.length], Float32Array.from(mid))], { T: FLOAT });
   } else {
     const low = op('action/low', 'Maximum', ['head', constant('action/low/value', [a.low.length], a.low)], { T: FLOAT });
     op('action', 'Minimum', [low, constant('action/high/value', [a.high.length], a.high)], { T: FLOAT });

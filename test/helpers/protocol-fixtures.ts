@@ -52,6 +52,31 @@ export function makeBatch(): TrajectoryBatch {
   };
 }
 
+/**
+ * A batch of what a replay buffer reads, given: `length` steps of `numEnvs` envs (1 unless
+ * given), their observations, actions, rewards and next observations, and any other field to
+ * set; the rest empty: no termination or truncation, columns, state, final observations or
+ * finished episodes.
+ */
+export function transitionBatch(b: Pick<TrajectoryBatch, 'length' | 'obs' | 'actions' | 'rewards' | 'nextObs'> & Partial<TrajectoryBatch>): TrajectoryBatch {
+  const rows = (b.numEnvs ?? 1) * b.length;
+  return {
+    workerId: 0,
+    seq: 0,
+    policyId: DEFAULT_POLICY,
+    policyVersion: 0,
+    numEnvs: 1,
+    terminated: new Uint8Array(rows),
+    truncated: new Uint8Array(rows),
+    columns: {},
+    state: {},
+    finalObs: { index: new Int32Array(0), obs: new Float32Array(0) },
+    nextMasks: null,
+    episodes: { returns: new Float32Array(0), lengths: new Int32Array(0) },
+    ...b,
+  };
+}
+
 export function makeWeights(): Weights {
   return [
     { name: 'pi/w', shape: [4, 3], data: Float32Array.from({ length: 12 }, (_, i) => i / 7) },

@@ -18,6 +18,7 @@ import {
   type TrajectoryBatch,
   type Weights,
 } from '../../core/algorithm';
+import { ConfigError } from '../../core/errors';
 import { Box, Discrete } from '../../core/spaces';
 import type { Env, StepResult } from '../../envs/env';
 
@@ -44,7 +45,7 @@ const HEAD = 'toy/out';
 
 function sizes(spec: Pick<PolicySpec, 'observationSpace' | 'actionSpace' | 'model'>): { obs: number; hidden: number; actions: number } {
   const obs = spec.observationSpace.type === 'Box' ? spec.observationSpace.shape.reduce((a, d) => a * d, 1) : 1;
-  if (spec.actionSpace.type !== 'Discrete') throw new TypeError('toy: Discrete actions only');
+  if (spec.actionSpace.type !== 'Discrete') throw new ConfigError(`algorithm: toy needs a Discrete action space; this env's actions are Box(shape=[${spec.actionSpace.shape}])`);
   return { obs, hidden: spec.model.hiddenSizes[0], actions: spec.actionSpace.n };
 }
 
