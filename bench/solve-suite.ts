@@ -42,38 +42,30 @@ export interface SuiteRow {
 }
 
 /**
- * Bars from a paper, for configs whose env has no reward threshold of its own: MinAtar's games
- * have none, and their bar depends on the algorithm. These are the DQN figures at 3M frames in
- * the MinAtar paper's learning curves (Young & Tian 2019, 100-episode moving averages), less
- * one for DQN on Breakout; and for SAC on Pendulum-v1 (no threshold either), a bar under the
- * SB3 zoo's figure.
+ * Bars for configs whose env has no reward threshold of its own, and where each comes from:
+ * - MinAtar's games (their bar depends on the algorithm): the DQN figures at 3M frames in the
+ *   MinAtar paper's learning curves (Young & Tian 2019, 100-episode moving averages), less one
+ *   for DQN on Breakout;
+ * - Pendulum-v1 for SAC: the issue's target, under the SB3 zoo's -157.0 ± 88.7 at its
+ *   20,000-step budget;
+ * - TicTacToe-v0 against the random opponent: the issue's 98% of games won or drawn; as a mean
+ *   return (win +1, draw 0, loss -1), 1 - draws - 2 losses >= 0.96 holds the losses to 2% at most.
  */
-const PAPER_BARS: Record<string, number> = {
-  // The SB3 zoo's SAC scores -157.0 ± 88.7 on Pendulum-v1 at its 20,000-step budget.
-  'sac-pendulum': -200,
-  'ppo-minatar-breakout': 10,
-  'dqn-minatar-breakout': 9,
-  'ppo-minatar-spaceinvaders': 40,
+const BARS: Record<string, { bar: number; from: 'paper' | 'target' }> = {
+  'ppo-minatar-breakout': { bar: 10, from: 'paper' },
+  'dqn-minatar-breakout': { bar: 9, from: 'paper' },
+  'ppo-minatar-spaceinvaders': { bar: 40, from: 'paper' },
+  'sac-pendulum': { bar: -200, from: 'target' },
+  'ppo-mask-tictactoe': { bar: 0.96, from: 'target' },
+  'dqn-mask-tictactoe': { bar: 0.96, from: 'target' },
 };
 
-/**
- * Bars set by the issue that asked for a config, where neither its env nor a paper has one:
- * TicTacToe-v0 against the random opponent, 98% of games won or drawn (issue 26). As a mean
- * return (win +1, draw 0, loss -1), 1 - draws - 2 losses >= 0.96 holds the losses to 2% at most.
- */
-const TARGET_BARS: Record<string, number> = {
-  'ppo-mask-tictactoe': 0.96,
-  'dqn-mask-tictactoe': 0.96,
-};
-
-/** The bar a config's 100-episode score is held to: the env's reward threshold, else a paper's figure, else its issue's target, else its stop rule's. */
+/** The bar a config's 100-episode score is held to: the env's reward threshold, else a paper's figure or its issue's target, else its stop rule's. */
 export function thresholdOf(cfg: ReturnType<typeof loadConfig>, name?: string): { threshold: number; thresholdFrom: 'env' | 'paper' | 'target' | 'stop' } {
   const env = envSpec(cfg.env.id).rewardThreshold;
   if (env !== undefined) return { threshold: env, thresholdFrom: 'env' };
-  const paper = name === undefined ? undefined : PAPER_BARS[name];
-  if (paper !== undefined) return { threshold: paper, thresholdFrom: 'paper' };
-  const target = name === undefined ? undefined : TARGET_BARS[name];
-  if (target !== undefined) return { threshold: target, thresholdFrom: 'target' };
+  const known = name === undefined ? undefined : BARS[name];
+  if (known !== undefined) return { threshold: known.bar, thresholdFrom: known.from };
   const stop = cfg.stop.evalReturnMean ?? cfg.stop.episodeReturnMean;
   if (stop === undefined) throw new Error(`${cfg.env.id} has no reward threshold and the config no stop.evalReturnMean or stop.episodeReturnMean`);
   return { threshold: stop, thresholdFrom: 'stop' };
