@@ -1,0 +1,101 @@
+import { strict as assert } from 'node:assert';
+import * as tf from '@tensorflow/tfjs';
+import { FlatParams } from '../algorithms/common/flat-params';
+import { RecurrentCell } from '../algorithms/common/recurrent';
+import { Rng } from '../core/rng';
+import { selectBackend } from '../src/backend';
+
+function close(actual: ArrayLike<number>, expected: number[], tol = 1e-5): void {
+  assert.equal(actual.length, expected.length);
+  expected.forEach((e, i) => assert.ok(Math.abs(actual[i] - e) < tol, `index ${i}: ${actual[i]} != ${e}`));
+}
+
+/** A cell of one input and one unit, with its weights given by hand. */
+function cellOf(type: 'lstm' | 'gru', wx: number[], bx: number[], wh: number[], bh: number[]): { cell: RecurrentCell; p: Record<string, tf.Tensor> } {
+  const cell = new RecurrentCell(new FlatParams(), 'rnn', 1, 1, type, new Rng(0));
+  const g = wx.length;
+  const p = { 'rnn/x/w': tf.tensor2d(wx, [1, g]), 'rnn/x/b': tf.tensor1d(bx), 'rnn/h/w': tf.tensor2d(wh, [1, g]), 'rnn/h/b': tf.tensor1d(bh) };
+  return { cell, p };
+}
+
+describe('Recurrent cells', () => {
+  before(async () => {
+    await selectBackend('wasm');
+  });
+
+  // x = 1, h = 0.5, c = 0.5; Wx = [0.5, -1, 1, 2] (i, f, g, o), bx = [0, 1, 0, 0], Wh = [1, 1, 1, 1], bh = 0:
+  //   z = [0.5 + 0.5, -1 + 1 + 0.5, 1 + 0.5, 2 + 0.5] = [1, 0.5, 1.5, 2.5]
+  //   i = sigmoid(1) = 0.7310586, f = sigmoid(0.5) = 0.6224593, g = tanh(1.5) = 0.9051483, o = sigmoid(2.5) = 0.9241418
+  //   c' = 0.6224593 * 0.5 + 0.7310586 * 0.9051483 = 0.9729461,  h' = 0.9241418 * tanh(0.9729461) = 0.6931027
+  it('gives the hand-worked output and cell state of one LSTM step', () => {
+    tf.tidy(() => {
+      const { cell, p } = cellOf('lstm', [0.5, -1, 1, 2], [0, 1, 0, 0], [1, 1, 1, 1], [0, 0, 0, 0]);
+      const [h, c] = cell.step(p, cell.project(p, tf.tensor2d([[1]])), [tf.tensor2d([[0.5]]), tf.tensor2d([[0.5]])]);
+      close(h.dataSync(), [0.6931027]);
+      close(c.dataSync(), [0.9729461]);
+    });
+  });
+
+  // x = 1, h = 0.5; Wx = [1, -1, 0.5] (r, z, n), bx = 0, Wh = [1, 2, 2], bh = [0, 0, 1]:
+  //   r = sigmoid(1 + 0.5) = 0.8175745, z = sigmoid(-1 + 1) = 0.5, n = tanh(0.5 + 0.8175745 * 2) = 0.9724301
+  //   h' = 0.5 * 0.9724301 + 0.5 * 0.5 = 0.7362151
+  it('gives the hand-worked output of one GRU step', () => {
+    tf.tidy(() => {
+      const { cell, p } = cellOf('gru', [1, -1, 0.5], [0, 0, 0], [1, 2, 2], [0, 0, 1]);
+      const [h] = cell.step(p, cell.project(p, tf.tensor2d([[1]])), [tf.tensor2d([[0.5]])]);
+      close(h.dataSync(), [0.7362151]);
+    });
+  });
+
+  it('unrolls time-major sequences exactly as steps taken one at a time', () => {
+    tf.tidy(() => {
+      const params = new FlatParams();
+      const cell = new RecurrentCell(params, 'rnn', 3, 4, 'lstm', new Rng(1));
+      const p = params.unpack();
+      const rng = new Rng(2);
+      // 3 steps of 2 sequences: row t * 2 + s.
+      const x = tf.tensor2d(Float32Array.from({ length: 18 }, () => rng.normal()), [6, 3]);
+      const h0 = tf.tensor2d(Float32Array.from({ length: 8 }, () => rng.normal()), [2, 4]);
+      const c0 = tf.zeros([2, 4]);
+      const { outputs, state } = cell.unroll(p, x, [h0, c0], 3);
+      let s = [h0, c0];
+      const byStep: number[] = [];
+      for (let t = 0; t < 3; t++) {
+        s = cell.step(p, cell.project(p, tf.slice(x, [t * 2, 0], [2, 3])), s);
+        byStep.push(...s[0].dataSync());
+      }
+      close(outputs.dataSync(), byStep);
+      close(state[1].dataSync(), Array.from(s[1].dataSync()));
+      params.dispose();
+    });
+  });
+
+  it("is differentiated by the tape through every step: the gradient matches central differences", () => {
+    const params = new FlatParams();
+    const cell = new RecurrentCell(params, 'rnn', 2, 3, 'lstm', new Rng(3));
+    const rng = new Rng(4);
+    const x = tf.tensor2d(Float32Array.from({ length: 8 }, () => rng.normal()), [4, 2]); // 4 steps of 1 sequence
+    const theta = params.variable;
+    const loss = (flat: tf.Tensor): tf.Scalar => {
+      const parts = tf.split(flat, params.shapes().map((s) => s.shape.reduce((a, b) => a * b, 1)));
+      const p = Object.fromEntries(params.shapes().map((s, i) => [s.name, tf.reshape(parts[i], s.shape)]));
+      const { outputs } = cell.unroll(p, x, [tf.zeros([1, 3]), tf.zeros([1, 3])], 4);
+      return tf.sum(tf.mul(outputs, tf.range(1, 13).reshape([4, 3])));
+    };
+    const grad = tf.tidy(() => tf.grad(loss)(theta).dataSync());
+    const base = theta.dataSync().slice();
+    const eps = 1e-2;
+    // Input weights, an input bias and a recurrent weight (reached only through earlier steps).
+    for (const i of [0, 13, 30, 40]) {
+      const at = (d: number): number => tf.tidy(() => {
+        const v = base.slice();
+        v[i] += d;
+        return loss(tf.tensor1d(v)).dataSync()[0];
+      });
+      const numeric = (at(eps) - at(-eps)) / (2 * eps);
+      assert.ok(Math.abs(grad[i] - numeric) < 2e-3 * Math.max(1, Math.abs(numeric)), `parameter ${i}: tape ${grad[i]} vs numeric ${numeric}`);
+    }
+    x.dispose();
+    params.dispose();
+  });
+});
