@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs';
 import { FlatParams } from '../algorithms/common/flat-params';
 import { RecurrentCell } from '../algorithms/common/recurrent';
+import { cutSequences, sequenceRows } from '../algorithms/common/sequences';
 import { Rng } from '../core/rng';
 import { selectBackend } from '../src/backend';
 
@@ -97,5 +98,56 @@ describe('Recurrent cells', () => {
     }
     x.dispose();
     params.dispose();
+  });
+});
+
+describe('Recurrent sequences', () => {
+  // 2 envs, 5 steps (row t * 2 + e). Env 0 terminates at t = 1 and is truncated at t = 2; env 1 runs on.
+  // sequenceLength 2: env 0 -> [t0 t1] [t2] [t3 t4]; env 1 -> [t0 t1] [t2 t3] [t4].
+  const part = {
+    offset: 0,
+    numEnvs: 2,
+    length: 5,
+    terminated: Uint8Array.of(0, 0, 1, 0, 0, 0, 0, 0, 0, 0),
+    truncated: Uint8Array.of(0, 0, 0, 0, 1, 0, 0, 0, 0, 0),
+  };
+
+  it('cuts each env at episode starts and every sequenceLength steps', () => {
+    const seqs = cutSequences([part], 2);
+    assert.deepEqual(Array.from(seqs.starts), [0, 4, 6, 1, 5, 9]);
+    assert.deepEqual(Array.from(seqs.lengths), [2, 1, 2, 2, 2, 1]);
+  });
+
+  it('never lets a sequence cross an episode boundary, with short episodes of random lengths and several batches', () => {
+    const rng = new Rng(5);
+    const parts = [0, 1].map((b) => {
+      const n = 3;
+      const T = 40;
+      const terminated = Uint8Array.from({ length: n * T }, () => (rng.random() < 0.2 ? 1 : 0));
+      const truncated = Uint8Array.from({ length: n * T }, (_, i) => (!terminated[i] && rng.random() < 0.1 ? 1 : 0));
+      return { offset: b * n * T, numEnvs: n, length: T, terminated, truncated };
+    });
+    const ends = new Set<number>();
+    for (const p of parts) p.terminated.forEach((d, i) => (d || p.truncated[i]) && ends.add(p.offset + i));
+    const seqs = cutSequences(parts, 8);
+    const seen = new Set<number>();
+    for (let k = 0; k < seqs.starts.length; k++) {
+      assert.ok(seqs.lengths[k] >= 1 && seqs.lengths[k] <= 8);
+      for (let t = 0; t < seqs.lengths[k]; t++) {
+        const row = seqs.starts[k] + t * seqs.strides[k];
+        assert.ok(!seen.has(row), `row ${row} in two sequences`);
+        seen.add(row);
+        // An episode's end may only be a sequence's last step: the next row starts a new sequence (and a zero state).
+        if (t < seqs.lengths[k] - 1) assert.ok(!ends.has(row), `sequence ${k} runs on past the episode end at row ${row}`);
+      }
+    }
+    assert.equal(seen.size, 2 * 3 * 40, 'every row in one sequence');
+  });
+
+  it('pads a minibatch of sequences time-major with rows of weight 0', () => {
+    const seqs = cutSequences([part], 2);
+    const { rows, weights } = sequenceRows(seqs, [1, 3, 5], 2); // env 0 [t2], env 1 [t0 t1], env 1 [t4]
+    assert.deepEqual(Array.from(rows), [4, 1, 9, -1, 3, -1]);
+    assert.deepEqual(Array.from(weights), [1, 1, 1, 0, 1, 0]);
   });
 });
