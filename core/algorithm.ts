@@ -176,6 +176,16 @@ export interface ModelConfig {
     /** `valid`: only whole windows; `same`: zero-padded, ceil(size / stride) outputs. */
     padding: 'valid' | 'same';
   }[];
+  /** A recurrent cell after the conv layers (or the observation), before the MLP; absent: feed-forward. */
+  recurrent?: RecurrentConfig;
+}
+
+/** A model's recurrent cell (`model.recurrent`). */
+export interface RecurrentConfig {
+  /** `lstm`: state h and c; `gru`: state h. */
+  type: 'lstm' | 'gru';
+  /** Units of the cell: floats per env of each state entry. */
+  size: number;
 }
 
 /** What a policy acts on, for `numEnvs` envs at once. */
@@ -453,6 +463,8 @@ export interface AlgorithmModule<C = unknown> {
    * in one line, rather than failing on the first illegal action.
    */
   actionMasks?: boolean;
+  /** Its policies can hold a recurrent cell (`model.recurrent`). Absent or false: a config with one is refused at the start of a run. */
+  recurrent?: boolean;
   /** The spec of this algorithm's sampling policy (`policySpecOf`): what a worker records per step, and what `rl evaluate` builds. */
   policySpec(opts: PolicyOptions<C>): PolicySpec;
   /**
