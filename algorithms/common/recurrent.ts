@@ -8,6 +8,14 @@ export type RecurrentType = 'lstm' | 'gru';
 
 type Tensors = Record<string, tf.Tensor>;
 
+/** A cell's state entries, in the order its `step` takes and gives them. */
+export function recurrentStateNames(type: RecurrentType): string[] {
+  return type === 'lstm' ? ['h', 'c'] : ['h'];
+}
+
+/** The batch column in which a recurrent policy records the state entry `name` it acted from. */
+export const stateColumn = (name: string): string => `state/${name}`;
+
 /** tanh as the MLPs compute it (through sigmoid: wasm's tanh kernel is slow). */
 const tanh = (x: tf.Tensor): tf.Tensor => activate(x, 'tanh');
 
@@ -38,7 +46,7 @@ export class RecurrentCell {
     if (type === 'lstm') bias.fill(1, size, 2 * size);
     this.input = new Dense(params, `${name}/x`, inputs, gates * size, 1, rng, bias);
     this.hidden = new Dense(params, `${name}/h`, size, gates * size, 1, rng);
-    this.stateNames = type === 'lstm' ? ['h', 'c'] : ['h'];
+    this.stateNames = recurrentStateNames(type);
   }
 
   /** x Wx + bx for every row at once ([rows, inputs] -> [rows, gates * size]): the part of each step that does not wait for the previous one. */

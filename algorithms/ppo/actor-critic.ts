@@ -5,6 +5,7 @@ import { Rng } from '../../core/rng';
 import { ConvEncoder, convInputShape } from '../common/conv';
 import { categorical, diagGaussian } from '../common/distributions';
 import { Dense, Mlp } from '../common/mlp';
+import { RecurrentCell, stateColumn } from '../common/recurrent';
 import { FlatModel } from '../common/flat-model';
 import { convLayers, denseOf, forwardNet, forwardOn, weightLookup } from '../common/forward';
 
@@ -12,7 +13,9 @@ import { convLayers, denseOf, forwardNet, forwardOn, weightLookup } from '../com
  * A policy head and a value head over MLP bodies: one shared body (`sharedLayers`) or one
  * each. With `model.conv`, one conv encoder shared by both reads the image first (as in
  * Atari PPO). Discrete action spaces get logits; Box action spaces a Gaussian mean and a
- * state-independent log-std.
+ * state-independent log-std. With `model.recurrent`, one recurrent cell shared by both reads
+ * the features (observation or conv output) before the bodies, as SB3's RecurrentPPO places
+ * its LSTM; it is trained on padded sequences (`forwardSequences`).
  */
 export class ActorCritic extends FlatModel {
   readonly discrete: boolean;
@@ -22,6 +25,8 @@ export class ActorCritic extends FlatModel {
   /** The shared conv layers, when `model.conv` has any. */
   readonly encoder: ConvEncoder | null;
   readonly inputScale: InputScale | null;
+  /** The recurrent cell, when `model.recurrent` is set. */
+  readonly cell: RecurrentCell | null;
   private readonly piBody: Mlp;
   private readonly vBody: Mlp | null;
   private readonly piHead: Dense;
@@ -41,7 +46,9 @@ export class ActorCritic extends FlatModel {
     const p = this.params;
     const image = convInputShape(model, obs);
     this.encoder = image ? new ConvEncoder(p, 'conv', image, model.conv!, rng) : null;
-    const features = this.encoder?.outputSize ?? this.obsSize;
+    const encoded = this.encoder?.outputSize ?? this.obsSize;
+    this.cell = model.recurrent ? new RecurrentCell(p, 'rnn', encoded, model.recurrent.size, model.recurrent.type, rng) : null;
+    const features = this.cell?.size ?? encoded;
     this.piBody = new Mlp(p, model.sharedLayers ? 'shared' : 'pi', features, model.hiddenSizes, model.activation, rng);
     this.vBody = model.sharedLayers ? null : new Mlp(p, 'vf', features, model.hiddenSizes, model.activation, rng);
     // Small policy outputs start the policy near uniform / near its mean, as in CleanRL and SB3.
@@ -69,8 +76,49 @@ export class ActorCritic extends FlatModel {
    * log-std tensor of a Gaussian policy.
    */
   forward(obs: tf.Tensor, p = this.params.unpack()): { pi: tf.Tensor; value: tf.Tensor; logStd: tf.Tensor | null } {
+    if (this.cell) throw new TypeError('a recurrent ActorCritic reads sequences: forwardSequences');
+    return this.heads(this.encode(obs, p), p);
+  }
+
+  /**
+   * The recurrent network over `length` steps of sequences, time-major: `obs` [length * S,
+   * obsSize] (row t * S + s), `state` each sequence's state at its start ([S, size] per
+   * `cell.stateNames` entry). The outputs as `forward`'s, per row.
+   */
+  forwardSequences(obs: tf.Tensor, state: tf.Tensor[], length: number, p = this.params.unpack()): { pi: tf.Tensor; value: tf.Tensor; logStd: tf.Tensor | null } {
+    const { outputs } = this.cell!.unroll(p, this.encode(obs, p), state, length);
+    return this.heads(outputs, p);
+  }
+
+  /**
+   * One step of the recurrent network for acting: `obs` [B, obsSize] from `state` ([B, size]
+   * each); the outputs and the next state.
+   */
+  forwardStep(obs: tf.Tensor, state: tf.Tensor[], p = this.params.unpack()): { pi: tf.Tensor; value: tf.Tensor; logStd: tf.Tensor | null; state: tf.Tensor[] } {
+    const next = this.cell!.step(p, this.cell!.project(p, this.encode(obs, p)), state);
+    return { ...this.heads(next[0], p), state: next };
+  }
+
+  /**
+   * A recurrent network's value of `next` [B, obsSize], from the state after a step on `prev`
+   * [B, obsSize] from `state`, zeroed where `reset` [B, 1] is 1 (`next` starts an episode): the
+   * bootstrap value past a batch's last row or a truncated one.
+   */
+  valueAfter(prev: tf.Tensor, state: tf.Tensor[], next: tf.Tensor, reset: tf.Tensor): tf.Tensor {
+    const p = this.params.unpack();
+    const keep = tf.sub(1, reset);
+    const after = this.forwardStep(prev, state, p).state.map((s) => tf.mul(s, keep));
+    return this.forwardStep(next, after, p).value;
+  }
+
+  /** The observations as the bodies (or the recurrent cell) read them: through the conv layers, if any. */
+  private encode(obs: tf.Tensor, p: Record<string, tf.Tensor>): tf.Tensor {
     const input = this.input(obs);
-    const x = this.encoder ? this.encoder.apply(p, input) : input;
+    return this.encoder ? this.encoder.apply(p, input) : input;
+  }
+
+  /** The bodies and heads on features x [B, features]. */
+  private heads(x: tf.Tensor, p: Record<string, tf.Tensor>): { pi: tf.Tensor; value: tf.Tensor; logStd: tf.Tensor | null } {
     const h = this.piBody.apply(p, x);
     const hv = this.vBody ? this.vBody.apply(p, x) : h;
     return { pi: this.piHead.apply(p, h), value: tf.reshape(this.vHead.apply(p, hv), [-1]), logStd: this.logStd ? p[this.logStd] : null };
@@ -149,7 +197,8 @@ export class ActorCriticPolicy implements SamplingPolicy {
   readonly engine: string;
   /** Why the engine offered was not used, or null. */
   readonly fallback: string | null;
-  private readonly forward: Forward;
+  /** The fused feed-forward pass; null for a recurrent policy, which steps its cell in tfjs. */
+  private readonly forward: Forward | null;
   private logStd: Float32Array | null;
 
   constructor(
@@ -159,6 +208,13 @@ export class ActorCriticPolicy implements SamplingPolicy {
   ) {
     // Weights arrive with setParams; the seed only fills the variables until then.
     this.net = new ActorCritic(spec, spec.model, 0, initLogStd);
+    if (this.net.cell) {
+      this.forward = null;
+      this.engine = 'tfjs';
+      this.fallback = engine ? `${engine.name}: a recurrent policy (model.recurrent) runs on tfjs` : null;
+      this.logStd = logStdOf(this.net.getWeights());
+      return;
+    }
     const { net, logStd } = inferenceNet(this.net.getWeights(), spec);
     const chosen = forwardOn(engine, net);
     this.forward = chosen.forward;
@@ -167,9 +223,10 @@ export class ActorCriticPolicy implements SamplingPolicy {
     this.logStd = logStd;
   }
 
-  act({ obs, numEnvs, mask, rng, deterministic }: ActInput): ActResult {
+  act({ obs, numEnvs, state, mask, rng, deterministic }: ActInput): ActResult {
     const net = this.net;
-    const data = this.forward.run(obs, numEnvs); // [numEnvs, actionSize + 1]: policy outputs, then the value
+    const recurrent = this.forward ? null : this.stepCell(obs, numEnvs, state);
+    const data = recurrent ? recurrent.data : this.forward!.run(obs, numEnvs); // [numEnvs, actionSize + 1]: policy outputs, then the value
     const cols = net.actionSize + 1;
     const piOut = new Float32Array(numEnvs * net.actionSize);
     const value = new Float32Array(numEnvs);
@@ -186,18 +243,38 @@ export class ActorCriticPolicy implements SamplingPolicy {
       actions = new Float32Array(numEnvs * net.actionSize);
       diagGaussian.sample(piOut, this.logStd!, rng, deterministic, actions, logp);
     }
-    return { actions, columns: { logp, value }, state: {} };
+    if (!recurrent) return { actions, columns: { logp, value }, state: {} };
+    // The state acted from is recorded: the learner starts each training sequence from it.
+    const columns: ActResult['columns'] = { logp, value };
+    for (const name of net.cell!.stateNames) columns[stateColumn(name)] = state[name].slice();
+    return { actions, columns, state: recurrent.state };
+  }
+
+  /** A recurrent policy's step: the outputs as the fused pass gives them, and the cell's next state. */
+  private stepCell(obs: ActInput['obs'], numEnvs: number, state: ActInput['state']): { data: Float32Array; state: Record<string, Float32Array> } {
+    const net = this.net;
+    const cell = net.cell!;
+    return tf.tidy(() => {
+      const x = tf.tensor2d(obs, [numEnvs, net.obsSize], obs instanceof Uint8Array ? 'int32' : 'float32');
+      const out = net.forwardStep(x, cell.stateNames.map((k) => tf.tensor2d(state[k], [numEnvs, cell.size])));
+      const data = tf.concat([out.pi, tf.reshape(out.value, [-1, 1])], 1).dataSync() as Float32Array;
+      return { data, state: Object.fromEntries(cell.stateNames.map((k, i) => [k, out.state[i].dataSync() as Float32Array])) };
+    });
   }
 
   setParams({ weights }: PolicyParams): void {
     this.net.setWeights(weights); // checks every name and size
+    if (!this.forward) {
+      this.logStd = logStdOf(weights);
+      return;
+    }
     const { net, logStd } = inferenceNet(weights, this.spec);
     this.forward.setWeights(net);
     this.logStd = logStd;
   }
 
   dispose(): void {
-    this.forward.dispose();
+    this.forward?.dispose();
     this.net.dispose();
   }
 }
@@ -217,6 +294,11 @@ function inferenceNet(weights: Weights, spec: PolicySpec): { net: ForwardNet; lo
     [...(sharedLayers ? [] : body('pi')), denseOf(get, 'pi/out', 'linear')],
     [...(sharedLayers ? [] : body('vf')), denseOf(get, 'vf/out', 'linear')],
   ];
+  return { net: forwardNet(spec.observationSpace, trunk, towers), logStd: logStdOf(weights) };
+}
+
+/** A Gaussian policy's log-std from its weights; null for a Discrete one. */
+function logStdOf(weights: Weights): Float32Array | null {
   const logStd = weights.find((w) => w.name === 'pi/logStd');
-  return { net: forwardNet(spec.observationSpace, trunk, towers), logStd: logStd ? Float32Array.from(logStd.data) : null };
+  return logStd ? Float32Array.from(logStd.data) : null;
 }
