@@ -9,7 +9,10 @@ import { optimizerFromState, optimizerToState, setLearningRate } from '../common
 import { concatBytes, concatFloat32, concatObs } from '../../core/concat';
 import { explainedVariance, shuffle } from '../common/util';
 import type { PpoLossMetrics } from './loss';
-import { gatherMinibatch, ppoStep, type PpoRollout } from './step';
+import { gatherMinibatch, ppoStep, type PpoMinibatch, type PpoRollout } from './step';
+import { recurrentStateNames, stateColumn } from '../common/recurrent';
+import { cutSequences, sequenceRows, type SequenceIndex, type SequencePart } from '../common/sequences';
+import { ConfigError } from '../../core/errors';
 import { ppoConfigSchema, type PpoConfig } from './config';
 
 export { ppoConfigSchema, type PpoConfig };
@@ -23,6 +26,8 @@ export const ppo: AlgorithmModule<PpoConfig> = {
   configSchema: ppoConfigSchema,
   // Illegal actions get probability 0 in sampling and in the loss (masked logits: common/distributions.ts).
   actionMasks: true,
+  // model.recurrent: an LSTM or GRU cell, trained on padded sequences of sequenceLength steps.
+  recurrent: true,
 
   check(cfg, ctx): ConfigIssue[] {
     const issues: ConfigIssue[] = [];
@@ -40,18 +45,25 @@ export const ppo: AlgorithmModule<PpoConfig> = {
 
   create: (opts) => new Ppo(opts),
   // Each step's log-probability and value estimate, recorded by the worker for the loss and GAE.
-  policySpec: (opts) =>
-    policySpecOf(opts, {
+  // A recurrent policy also records the state it acted from (state/h, state/c): each training sequence starts from it.
+  policySpec: (opts) => {
+    const r = opts.model.recurrent;
+    const state = r ? recurrentStateNames(r.type).map((name) => ({ name, size: r.size })) : [];
+    return policySpecOf(opts, {
       algorithm: 'ppo',
       columns: [
         { name: 'logp', dtype: 'float32', shape: [] },
         { name: 'value', dtype: 'float32', shape: [] },
+        ...state.map((st) => ({ name: stateColumn(st.name), dtype: 'float32' as const, shape: [st.size] })),
       ],
-    }),
+      state,
+    });
+  },
   createPolicy: (spec, ctx) => new ActorCriticPolicy(spec, (spec.config as PpoConfig).initLogStd, ctx?.engine),
   weightShapes: (spec) => ActorCritic.shapesOf(spec),
   // The policy tower and its head; the value tower and the log-std are not on the greedy path.
   greedyPath: (spec, weight) => {
+    if (spec.model.recurrent) throw new ConfigError('a recurrent policy (model.recurrent) cannot be exported yet: its state is not carried by the exported graph');
     const w = weight('pi/out/w');
     return { body: spec.model.sharedLayers ? 'shared' : 'pi', head: { kind: spec.actionSpace.type === 'Discrete' ? 'logits' : 'mean', inputs: w.shape[0], outputs: w.shape[1], w: w.data, b: weight('pi/out/b').data } };
   },
@@ -91,6 +103,7 @@ export class Ppo implements Algorithm {
     this.net = new ActorCritic(opts, opts.model, seeds.init, this.cfg.initLogStd);
     this.optimizer = new FusedAdam(this.cfg.lr, 0.9, 0.999, 1e-5);
     this.rng = new Rng(seeds.learner);
+    if (opts.model.recurrent && this.cfg.gradientPath === 'writtenOut') throw new ConfigError('ppo.gradientPath (writtenOut) has no recurrent path: use tape with model.recurrent');
   }
 
   policySpecs(): Record<string, PolicySpec> {
@@ -111,12 +124,16 @@ export class Ppo implements Algorithm {
     const sums: PpoLossMetrics = { policyLoss: 0, valueLoss: 0, entropy: 0, approxKl: 0, clipFraction: 0 };
     let minibatches = 0;
     // Every row is used: the batch (which workers may fill past trainBatchSize) is cut into
-    // round(size / minibatchSize) minibatches of sizes differing by at most one.
-    const cuts = minibatchCuts(size, cfg.minibatchSize);
+    // round(size / minibatchSize) minibatches of sizes differing by at most one. A recurrent
+    // batch's units are its sequences instead of its rows: as many minibatches, of whole sequences.
+    const seqs = data.sequences ?? null;
+    const units = seqs ? seqs.starts.length : size;
+    const cuts = seqs ? minibatchCuts(units, units / Math.max(1, Math.round(size / cfg.minibatchSize))) : minibatchCuts(size, cfg.minibatchSize);
     for (let epoch = 0; epoch < cfg.numEpochs; epoch++) {
-      const order = shuffle(size, this.rng);
+      const order = shuffle(units, this.rng);
       for (let k = 0; k + 1 < cuts.length; k++) {
-        const mb = gatherMinibatch(this.net, data, order.subarray(cuts[k], cuts[k + 1]), cfg.normalizeAdvantages);
+        const which = order.subarray(cuts[k], cuts[k + 1]);
+        const mb = seqs ? this.sequenceMinibatch(data, seqs, which) : gatherMinibatch(this.net, data, which, cfg.normalizeAdvantages);
         const where = () => `the update at ${ctx.envSteps} env steps (epoch ${epoch + 1}, minibatch ${k + 1})`;
         const m = ppoStep(this.net, this.optimizer, mb, cfg, { algorithm: 'ppo', where });
         for (const k of Object.keys(sums) as (keyof PpoLossMetrics)[]) sums[k] += m[k];
@@ -129,18 +146,59 @@ export class Ppo implements Algorithm {
     return metrics;
   }
 
-  /** Columns of all batches joined, with GAE advantages and returns computed per batch. */
-  private postprocess(batches: TrajectoryBatch[]): PpoRollout {
+  /** The sequences `which` as a padded, time-major minibatch, with the stored state at each one's start. */
+  private sequenceMinibatch(data: PpoRollout, seqs: SequenceIndex, which: Int32Array): PpoMinibatch {
+    const L = this.cfg.sequenceLength;
+    const { rows } = sequenceRows(seqs, which, L);
+    const mb = gatherMinibatch(this.net, data, rows, this.cfg.normalizeAdvantages);
+    const cell = this.net.cell!;
+    const state = cell.stateNames.map((name) => {
+      const all = data.states![name];
+      const out = new Float32Array(which.length * cell.size);
+      which.forEach((k, s) => out.set(all.subarray(seqs.starts[k] * cell.size, (seqs.starts[k] + 1) * cell.size), s * cell.size));
+      return out;
+    });
+    mb.sequences = { state, sequenceLength: L };
+    return mb;
+  }
+
+  /**
+   * V of the states after each batch's last step and after each truncation, in one forward
+   * pass; a recurrent network's from the state one step past the stored state of that row
+   * (zeros where the last row ended an episode: nextObs starts a new one).
+   */
+  private bootstrapValues(batch: TrajectoryBatch): Float32Array {
     const net = this.net;
+    const n = batch.numEnvs;
+    const rows = n * batch.length;
+    const bootObs = new Float32Array((n + batch.finalObs.index.length) * net.obsSize);
+    bootObs.set(batch.nextObs);
+    bootObs.set(batch.finalObs.obs, batch.nextObs.length);
+    const count = bootObs.length / net.obsSize;
+    if (!net.cell) return tf.tidy(() => net.value(tf.tensor2d(bootObs, [count, net.obsSize])).dataSync() as Float32Array);
+    const cell = net.cell;
+    const prevRows = [...Array.from({ length: n }, (_, e) => rows - n + e), ...batch.finalObs.index];
+    const prevObs = new Float32Array(count * net.obsSize);
+    prevRows.forEach((r, k) => prevObs.set(batch.obs.subarray(r * net.obsSize, (r + 1) * net.obsSize), k * net.obsSize));
+    const reset = Float32Array.from(prevRows, (r, k) => (k < n ? batch.terminated[r] | batch.truncated[r] : 0));
+    return tf.tidy(() => {
+      const state = cell.stateNames.map((name) => {
+        const col = batch.columns[stateColumn(name)] as Float32Array;
+        const s = new Float32Array(count * cell.size);
+        prevRows.forEach((r, k) => s.set(col.subarray(r * cell.size, (r + 1) * cell.size), k * cell.size));
+        return tf.tensor2d(s, [count, cell.size]);
+      });
+      return net.valueAfter(tf.tensor2d(prevObs, [count, net.obsSize]), state, tf.tensor2d(bootObs, [count, net.obsSize]), tf.tensor2d(reset, [count, 1])).dataSync() as Float32Array;
+    });
+  }
+
+  /** Columns of all batches joined, with GAE advantages and returns computed per batch. */
+  private postprocess(batches: TrajectoryBatch[]): PpoRollout & { sequences?: SequenceIndex } {
     const parts = batches.map((batch) => {
       const values = batch.columns.value as Float32Array;
       const n = batch.numEnvs;
       const rows = n * batch.length;
-      // V of the states after the last step and after each truncation, in one forward pass.
-      const bootObs = new Float32Array((n + batch.finalObs.index.length) * net.obsSize);
-      bootObs.set(batch.nextObs);
-      bootObs.set(batch.finalObs.obs, batch.nextObs.length);
-      const boot = tf.tidy(() => net.value(tf.tensor2d(bootObs, [bootObs.length / net.obsSize, net.obsSize])).dataSync() as Float32Array);
+      const boot = this.bootstrapValues(batch);
       const nextValues = new Float32Array(rows);
       nextValues.set(values.subarray(n)); // row t takes V(row t+1) ...
       nextValues.set(boot.subarray(0, n), rows - n); // ... the last step takes V(nextObs) ...
@@ -162,7 +220,22 @@ export class Ppo implements Algorithm {
     });
     const join = (k: Exclude<keyof (typeof parts)[0], 'obs' | 'masks'>) => concatFloat32(parts.map((p) => p[k]));
     const obs = parts.map((p) => p.obs);
+    const cell = this.net.cell;
+    let recurrent: Pick<PpoRollout, 'states'> & { sequences?: SequenceIndex } = {};
+    if (cell) {
+      let offset = 0;
+      const seqParts: SequencePart[] = batches.map((b) => {
+        const part = { offset, numEnvs: b.numEnvs, length: b.length, terminated: b.terminated, truncated: b.truncated };
+        offset += b.numEnvs * b.length;
+        return part;
+      });
+      recurrent = {
+        states: Object.fromEntries(cell.stateNames.map((name) => [name, concatFloat32(batches.map((b) => b.columns[stateColumn(name)] as Float32Array))])),
+        sequences: cutSequences(seqParts, this.cfg.sequenceLength),
+      };
+    }
     return {
+      ...recurrent,
       obs: concatObs(obs),
       actions: join('actions'),
       logp: join('logp'),

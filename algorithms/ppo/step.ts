@@ -17,6 +17,8 @@ export interface PpoRollout {
   returns: Float32Array;
   /** The action masks the actions were sampled under, [rows * n] (1 legal); null when the env gives none. */
   masks?: Uint8Array | null;
+  /** A recurrent policy's state as it acted, per state entry [rows * size] (the `state/<name>` columns); absent for a feed-forward one. */
+  states?: Record<string, Float32Array>;
 }
 
 /** One minibatch's rows, gathered; `actions` one-hot (Discrete) or raw (Box), `advantages` normalised if asked. */
@@ -29,9 +31,17 @@ export interface PpoMinibatch {
   returns: Float32Array;
   /** The rows' action masks as floats [B * n] (1 legal, 0 illegal); absent or null: every action legal. */
   masks?: Float32Array | null;
+  /** 1 for a real row, 0 for a recurrent minibatch's padding; absent or null: every row real. */
+  weights?: Float32Array | null;
+  /** A recurrent minibatch: `sequenceLength` steps of S sequences, time-major, from `state` at their starts ([S * size] per entry, in the cell's order). */
+  sequences?: { state: Float32Array[]; sequenceLength: number } | null;
 }
 
-/** The rows `idx` of `data`, advantages normalised within the minibatch when `normalizeAdvantages`. */
+/**
+ * The rows `idx` of `data`, advantages normalised within the minibatch when `normalizeAdvantages`.
+ * An index -1 is a padding row (a recurrent minibatch's, `sequenceRows`): zeros, every action
+ * legal, weight 0, and left out of the normalisation.
+ */
 export function gatherMinibatch(net: ActorCritic, data: PpoRollout, idx: Int32Array, normalizeAdvantages: boolean): PpoMinibatch {
   const b = idx.length;
   const obsSize = net.obsSize;
@@ -44,9 +54,14 @@ export function gatherMinibatch(net: ActorCritic, data: PpoRollout, idx: Int32Ar
     oldValues: new Float32Array(b),
     returns: new Float32Array(b),
     masks: data.masks ? new Float32Array(b * actSize) : null,
+    weights: idx.includes(-1) ? Float32Array.from(idx, (i) => (i < 0 ? 0 : 1)) : null,
   };
   for (let j = 0; j < b; j++) {
     const i = idx[j];
+    if (i < 0) {
+      mb.masks?.fill(1, j * actSize, (j + 1) * actSize); // every action legal: a finite log-softmax
+      continue;
+    }
     mb.obs.set(data.obs.subarray(i * obsSize, (i + 1) * obsSize), j * obsSize);
     if (net.discrete) mb.actions[j * actSize + data.actions[i]] = 1;
     else mb.actions.set(data.actions.subarray(i * actSize, (i + 1) * actSize), j * actSize);
@@ -56,7 +71,7 @@ export function gatherMinibatch(net: ActorCritic, data: PpoRollout, idx: Int32Ar
     mb.advantages[j] = data.advantages[i];
     if (data.masks) mb.masks!.set(data.masks.subarray(i * actSize, (i + 1) * actSize), j * actSize);
   }
-  if (normalizeAdvantages) normalize(mb.advantages);
+  if (normalizeAdvantages) normalize(mb.advantages, mb.weights ?? null);
   return mb;
 }
 
@@ -86,7 +101,15 @@ export function minibatchTensors(net: ActorCritic, mb: PpoMinibatch): PpoBatch {
     oldValues: tf.tensor1d(mb.oldValues),
     returns: tf.tensor1d(mb.returns),
     mask: mb.masks ? tf.tensor2d(mb.masks, [b, net.actionSize]) : null,
+    weights: mb.weights ? tf.tensor1d(mb.weights) : null,
+    sequences: mb.sequences ? sequenceTensors(mb.sequences, b) : null,
   };
+}
+
+/** A recurrent minibatch's start states as [S, size] tensors, S = rows / sequenceLength. */
+function sequenceTensors(seq: NonNullable<PpoMinibatch['sequences']>, rows: number): NonNullable<PpoBatch['sequences']> {
+  const S = rows / seq.sequenceLength;
+  return { state: seq.state.map((s) => tf.tensor2d(s, [S, s.length / S])), sequenceLength: seq.sequenceLength };
 }
 
 /**
@@ -103,13 +126,15 @@ export function ppoWrittenOutGradient(net: ActorCritic, t: PpoBatch, cfg: PpoCon
   return { ...out, grad: net.backward(p, rec, g.dPi, g.dValue, g.dLogStd) };
 }
 
-/** (x - mean) / (std + 1e-8), in place; std with Bessel's correction, as torch's. */
-function normalize(x: Float32Array): void {
+/** (x - mean) / (std + 1e-8), in place; std with Bessel's correction, as torch's. With `weights`, over the rows of weight 1 (the others stay 0). */
+function normalize(x: Float32Array, weights: Float32Array | null): void {
+  const real = (i: number) => !weights || weights[i] > 0;
+  let n = 0;
   let mean = 0;
-  for (const v of x) mean += v;
-  mean /= x.length;
+  for (let i = 0; i < x.length; i++) if (real(i)) (mean += x[i]), (n += 1);
+  mean /= Math.max(1, n);
   let variance = 0;
-  for (const v of x) variance += (v - mean) ** 2;
-  const std = Math.sqrt(variance / Math.max(1, x.length - 1));
-  for (let i = 0; i < x.length; i++) x[i] = (x[i] - mean) / (std + 1e-8);
+  for (let i = 0; i < x.length; i++) if (real(i)) variance += (x[i] - mean) ** 2;
+  const std = Math.sqrt(variance / Math.max(1, n - 1));
+  for (let i = 0; i < x.length; i++) x[i] = real(i) ? (x[i] - mean) / (std + 1e-8) : 0;
 }
