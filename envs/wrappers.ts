@@ -143,6 +143,7 @@ abstract class ObservationWrapper extends Wrapper implements Env {
  * `PendulumNoVel-v1` hide the velocities, so that only a policy with memory can act well.
  */
 export class MaskObservation extends ObservationWrapper {
+  /** The wrapped env's space, unchanged (hidden entries read 0). */
   readonly observationSpace: Box;
 
   constructor(
@@ -161,10 +162,12 @@ export class MaskObservation extends ObservationWrapper {
     return out;
   }
 
+  /** The wrapped env's state (the wrapper keeps none). */
   getState(): unknown {
     return this.env.getState?.();
   }
 
+  /** Restores the wrapped env's state. */
   setState(saved: unknown): void {
     this.env.setState?.(saved);
   }
