@@ -2,6 +2,8 @@ import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs';
 import { ActorCritic } from '../algorithms/ppo/actor-critic';
 import { ppoConfigSchema } from '../algorithms/ppo/config';
+import { ppo } from '../algorithms/ppo/ppo';
+import { withWeights } from './helpers/policy-fixtures';
 import { ppoLoss } from '../algorithms/ppo/loss';
 import { gatherMinibatch, minibatchTensors, type PpoMinibatch, type PpoRollout } from '../algorithms/ppo/step';
 import { cutSequences, sequenceRows } from '../algorithms/common/sequences';
@@ -9,7 +11,7 @@ import { Rng } from '../core/rng';
 import { Box, Discrete } from '../core/spaces';
 import { selectBackend } from '../src/backend';
 
-const spec = { observationSpace: new Box([-1, -1, -1], [1, 1, 1], [3]).toSpec(), actionSpace: new Discrete(2).toSpec() };
+const spec0 = { observationSpace: new Box([-1, -1, -1], [1, 1, 1], [3]).toSpec(), actionSpace: new Discrete(2).toSpec() };
 const model = { hiddenSizes: [8], activation: 'tanh' as const, sharedLayers: false, recurrent: { type: 'lstm' as const, size: 4 } };
 const cfg = ppoConfigSchema.parse({ entCoef: 0.01 });
 
@@ -62,7 +64,7 @@ describe('Recurrent PPO', () => {
   });
 
   it('gives padding rows zero loss and zero gradient: a padded sequence scores as it does unpadded', () => {
-    const net = new ActorCritic(spec, model, 3);
+    const net = new ActorCritic(spec0, model, 3);
     const data = rollout();
     // The padded minibatch of both sequences (3 steps each, one padding row) ...
     const padded = minibatch(net, data, [0, 1], 3, false);
@@ -87,7 +89,7 @@ describe('Recurrent PPO', () => {
   });
 
   it('normalises advantages over the real rows only, leaving padding at 0', () => {
-    const net = new ActorCritic(spec, model, 3);
+    const net = new ActorCritic(spec0, model, 3);
     const mb = minibatch(net, rollout(), [0, 1], 3, true);
     const real = Array.from(mb.advantages).filter((_, i) => mb.weights![i] === 1);
     const mean = real.reduce((a, b) => a + b, 0) / real.length;
@@ -95,4 +97,38 @@ describe('Recurrent PPO', () => {
     assert.equal(mb.advantages[5], 0);
     net.dispose();
   });
+
+  for (const type of ['lstm', 'gru'] as const) {
+    it(`acts step by step as the learner's unrolled network computes the same sequence from the recorded state (${type})`, () => {
+      const spec = ppo.policySpec({ ...spec0, model: { ...model, recurrent: { type, size: 4 } }, config: cfg });
+      const names = type === 'lstm' ? ['h', 'c'] : ['h'];
+      assert.deepEqual(spec.state, names.map((name) => ({ name, size: 4 })));
+      assert.deepEqual(spec.columns.map((c) => c.name), ['logp', 'value', ...names.map((n) => `state/${n}`)]);
+      const learner = new ActorCritic(spec, spec.model, 11);
+      const policy = ppo.createPolicy(spec);
+      policy.setParams(withWeights(learner.getWeights()));
+      const r = new Rng(8);
+      const T = 5;
+      const n = 2;
+      const obs = Float32Array.from({ length: T * n * 3 }, () => r.normal());
+      let state: Record<string, Float32Array> = Object.fromEntries(names.map((k) => [k, new Float32Array(n * 4)]));
+      const values: number[] = [];
+      const recorded: Record<string, Float32Array>[] = [];
+      for (let t = 0; t < T; t++) {
+        const out = policy.act({ obs: obs.subarray(t * n * 3, (t + 1) * n * 3), numEnvs: n, state, episodeStarts: new Uint8Array(n).fill(t === 0 ? 1 : 0), mask: null, rng: r, deterministic: false });
+        values.push(...out.columns.value);
+        recorded.push(Object.fromEntries(names.map((k) => [k, out.columns[`state/${k}`] as Float32Array])));
+        state = out.state;
+      }
+      // From the state recorded at step 2, steps 2-4 of both envs as one time-major minibatch (row t * 2 + e).
+      const unrolled = tf.tidy(() => {
+        const start = names.map((k) => tf.tensor2d(recorded[2][k], [n, 4]));
+        return learner.forwardSequences(tf.tensor2d(obs.subarray(2 * n * 3), [3 * n, 3]), start, 3).value.dataSync();
+      });
+      assert.ok(recorded[2].h.some((v) => v !== 0), 'a state past the start is not zero');
+      unrolled.forEach((v, i) => assert.ok(Math.abs(v - values[2 * n + i]) < 1e-5, `row ${i}: ${v} != ${values[2 * n + i]}`));
+      policy.dispose();
+      learner.dispose();
+    });
+  }
 });
