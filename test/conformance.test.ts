@@ -42,6 +42,8 @@ const CASES: Case[] = [
   { algorithm: 'toy', envId: 'MaskedCorridor-v0', model: { hiddenSizes: [8] }, config: { lr: 0.5 } },
   // With action masks (the empty cells): the mask column, next masks for DQN's targets, masked exports.
   { algorithm: 'ppo', envId: 'TicTacToe-v0', model: { hiddenSizes: [16] }, config: { minibatchSize: 32, numEpochs: 2 } },
+  // A recurrent policy (LSTM): the state carried per env, recorded as columns, trained on padded sequences.
+  { algorithm: 'ppo', envId: 'CartPoleNoVel-v1', model: { hiddenSizes: [16], recurrent: { type: 'lstm', size: 8 } }, config: { minibatchSize: 32, numEpochs: 2, sequenceLength: 8 } },
   { algorithm: 'dqn', envId: 'TicTacToe-v0', model: { hiddenSizes: [16] }, config: { learningStarts: 32, batchSize: 16, trainFrequency: 1, bufferSize: 2000, checkpointReplayBuffer: true, targetUpdateInterval: 1000 } },
 ];
 
@@ -257,6 +259,11 @@ describe('algorithm conformance', function () {
           { runDir, log: () => {} },
         );
         const file = path.join(tmp, `${c.algorithm}-${c.envId}.mjs`);
+        if (c.model.recurrent) {
+          // Not yet: the exported graph does not carry the state; the refusal is one line.
+          await assert.rejects(exportPolicy({ checkpoint: runDir, format: 'js', out: file, prefer: 'latest' }), /a recurrent policy \(model.recurrent\) cannot be exported yet/);
+          return;
+        }
         await exportPolicy({ checkpoint: runDir, format: 'js', out: file, prefer: 'latest' });
         const exported = (await import(pathToFileURL(file).href)) as { act(obs: ArrayLike<number>, mask?: ArrayLike<number>): number | number[] };
         const { policy, spec } = await loadCheckpointPolicy(path.join(runDir, 'checkpoints', fs.readdirSync(path.join(runDir, 'checkpoints')).filter((d) => d.startsWith('iter_')).sort().at(-1)!));
