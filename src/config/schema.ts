@@ -48,7 +48,7 @@ const modelSchema = z
       })
       .strict()
       .optional()
-      .describe('a recurrent cell between the observation (or the conv layers) and hiddenSizes, shared by policy and value, its state carried per env and reset at each episode start (PPO; trained on sequences of ppo.sequenceLength steps); absent: feed-forward'),
+      .describe('a recurrent cell between the observation (or the conv layers) and hiddenSizes, shared by policy and value, its state carried per env and reset at each episode start, trained on padded sequences (the algorithm sets their sequenceLength); only for algorithms with recurrent policies; absent: feed-forward'),
   })
   .strict();
 
