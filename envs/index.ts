@@ -3,7 +3,7 @@ export * from '../core/spaces';
 export * from './registry';
 export { Rng, deriveSeed } from '../core/rng';
 export { TimeLimit } from './time-limit';
-export { ActionMasker, MaskObservation, type ActionMaskFn } from './wrappers';
+export { ActionMasker, type ActionMaskFn } from './wrappers';
 export { VectorEnv, type VectorStep } from './vector-env';
 export { CartPole } from './cartpole';
 export { Catch } from './catch';
