@@ -47,6 +47,8 @@ export class MinAtarEnv implements Env {
   private readonly game: MinAtarGame;
   /** The game's actions this env's action i stands for: all six, or the minimal set. */
   private readonly actions: readonly GameAction[];
+  /** Each of this env's actions as an index into all six (what the sticky action remembers). */
+  private readonly fullIndex: readonly number[];
   private readonly palette: Rgb[];
   private rng = new Rng(0);
   private state: unknown;
@@ -75,6 +77,7 @@ export class MinAtarEnv implements Env {
     this.game = makeGame(difficultyRamping);
     this.actions = minimalActions ? this.game.minimalActions : ACTIONS;
     this.actionSpace = new Discrete(this.actions.length);
+    this.fullIndex = this.actions.map((a) => ACTIONS.indexOf(a));
     this.observationSpace = new Box(0, 1, [SIZE, SIZE, this.game.channels.length], 'uint8');
     this.palette = minatarPalette(this.game.channels.length);
   }
@@ -96,7 +99,7 @@ export class MinAtarEnv implements Env {
     if (!this.started || this.game.terminal(this.state)) throw new Error(`${this.id}: step() called before reset() or after the episode terminated; call reset() first`);
     // As the reference: a draw every step, whatever the probability, so that the game's draws
     // follow the same stream. The last action is one of all six, as the reference keeps it.
-    const taken = this.rng.random() < this.stickyActionProb ? this.lastAction : ACTIONS.indexOf(this.actions[action as number]);
+    const taken = this.rng.random() < this.stickyActionProb ? this.lastAction : this.fullIndex[action as number];
     this.lastAction = taken;
     const reward = this.game.act(this.state, ACTIONS[taken], this.rng);
     return { obs: this.observe(), reward, terminated: this.game.terminal(this.state), truncated: false, info: {} };
