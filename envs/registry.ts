@@ -86,11 +86,14 @@ registerEnv('Snake-v0', (config) => new Snake(config), { maxEpisodeSteps: 1000, 
 // Against a built-in opponent (env.config.opponent: random or lookahead); a game is at most 5 of the agent's moves,
 // so it needs no time limit. It has action masks (the empty cells). 2 fps: a move every half second.
 registerEnv('TicTacToe-v0', (config) => new TicTacToe(config), { renderFps: 2 });
-// MinAtar (Young & Tian 2019), as its Gymnasium registration (minatar/gym.py) has them: all six
-// actions, no reward threshold. It sets no max_episode_steps, where only Freeway ends by itself
+// MinAtar (Young & Tian 2019), as its Gymnasium registration (minatar/gym.py) has them: -v0 with
+// all six actions, -v1 with the game's minimal action set; no reward threshold. It sets no max_episode_steps, where only Freeway ends by itself
 // (after 2,500 frames): a 10,000-step limit keeps a policy that never loses from playing (and
 // being evaluated) forever. 20 fps: the reference displays a frame for 50 ms.
+// -v1: the game's minimal action set, as minatar/gym.py registers it.
 for (const [name, game] of Object.entries(MINATAR_GAMES)) {
-  const id = `MinAtar/${name}-v0`;
-  registerEnv(id, (config) => new MinAtarEnv(id, game, config), { maxEpisodeSteps: 10_000, renderFps: 20 });
+  for (const [version, minimal] of [['v0', false], ['v1', true]] as const) {
+    const id = `MinAtar/${name}-${version}`;
+    registerEnv(id, (config) => new MinAtarEnv(id, game, config, minimal), { maxEpisodeSteps: 10_000, renderFps: 20 });
+  }
 }

@@ -85,6 +85,26 @@ describe('MinAtar', () => {
     assert.throws(() => makeEnv('MinAtar/Breakout-v0').step(6), /action 6 is not in Discrete\(6\)/);
   });
 
+  it('-v1 takes only the game\'s minimal action set, and plays as -v0 given the same game actions (the sticky one included)', () => {
+    const minimal: Record<string, number[]> = { Asterix: [0, 1, 2, 3, 4], Breakout: [0, 1, 3], Freeway: [0, 2, 4], Seaquest: [0, 1, 2, 3, 4, 5], SpaceInvaders: [0, 1, 3, 5] };
+    for (const game of GAMES) {
+      const full = makeEnv(`MinAtar/${game}-v0`);
+      const small = makeEnv(`MinAtar/${game}-v1`);
+      assert.equal(small.actionSpace.toString(), `Discrete(${minimal[game].length})`, game);
+      const rng = new Rng(7);
+      let [a, b] = [full.reset({ seed: 3 }).obs as Uint8Array, small.reset({ seed: 3 }).obs as Uint8Array];
+      for (let t = 0; t < 300; t++) {
+        assert.deepEqual(b, a, `${game}, step ${t}`);
+        const i = rng.int(minimal[game].length);
+        const [x, y] = [full.step(minimal[game][i]), small.step(i)];
+        assert.deepEqual([y.reward, y.terminated, y.truncated], [x.reward, x.terminated, x.truncated], `${game}, step ${t}`);
+        [a, b] = [x.obs as Uint8Array, y.obs as Uint8Array];
+        if (x.terminated) [a, b] = [full.reset().obs as Uint8Array, small.reset().obs as Uint8Array];
+      }
+    }
+    assert.throws(() => { const e = makeEnv('MinAtar/Breakout-v1'); e.reset({ seed: 0 }); e.step(3); }, { message: 'MinAtar/Breakout-v1: action 3 is not in Discrete(3) (0 no-op, 1 left, 2 right)' });
+  });
+
   it('Breakout: a seeded episode bounces off the paddle and the wall, breaks a brick for +1, and ends when the ball passes the paddle', () => {
     const env = makeEnv('MinAtar/Breakout-v0', { stickyActionProb: 0 });
     const start = env.reset({ seed: 1 }).obs as Uint8Array;

@@ -49,6 +49,7 @@ export function asterix(ramping: boolean): MinAtarGame<AsterixState> {
 
   return {
     channels: ['player', 'enemy', 'trail', 'gold'],
+    minimalActions: ['n', 'l', 'u', 'r', 'd'],
 
     start: () => ({
       playerX: 5,

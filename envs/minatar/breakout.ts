@@ -34,6 +34,7 @@ export interface BreakoutState {
  */
 export const breakout: MinAtarGame<BreakoutState> = {
   channels: ['paddle', 'ball', 'trail', 'brick'],
+  minimalActions: ['n', 'l', 'r'],
 
   start(rng: Rng): BreakoutState {
     const [ballX, ballDir] = rng.int(2) === 0 ? [0, 2] : [9, 3];

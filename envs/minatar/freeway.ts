@@ -31,6 +31,7 @@ export interface FreewayState {
  */
 export const freeway: MinAtarGame<FreewayState> = {
   channels: ['chicken', 'car', 'speed1', 'speed2', 'speed3', 'speed4', 'speed5'],
+  minimalActions: ['n', 'u', 'd'],
 
   start(rng: Rng): FreewayState {
     const speeds = drawSpeeds(rng);

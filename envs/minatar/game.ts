@@ -16,6 +16,8 @@ export type GameAction = (typeof ACTIONS)[number];
 export interface MinAtarGame<S = unknown> {
   /** The observation's channels, in the order of the reference's `channels` dict. */
   readonly channels: readonly string[];
+  /** The actions that do something in this game (the reference's `minimal_action_set`), for `MinAtar/<Game>-v1`. */
+  readonly minimalActions: readonly GameAction[];
   /** The start of an episode, drawing from `rng` where the reference draws. */
   start(rng: Rng): S;
   /** One frame: updates `s` in place and returns the reward. Never called once `s.terminal`. */

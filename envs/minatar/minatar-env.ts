@@ -3,7 +3,9 @@ import { EnvError } from '../../core/errors';
 import { Box, Discrete } from '../../core/spaces';
 import { Rng } from '../../core/rng';
 import type { Action, Env, ResetOptions, ResetResult, RgbFrame, StepResult } from '../env';
-import { ACTIONS, SIZE, type MinAtarGame } from './game';
+import { ACTIONS, SIZE, type GameAction, type MinAtarGame } from './game';
+
+const ACTION_NAMES: Record<GameAction, string> = { n: 'no-op', l: 'left', u: 'up', r: 'right', d: 'down', f: 'fire' };
 import { minatarPalette, renderMinAtar } from './render';
 import type { Rgb } from '../draw';
 
@@ -27,21 +29,26 @@ interface SavedState {
 
 /**
  * A MinAtar game (Young & Tian 2019) as an env, as the reference's `Environment` and its
- * Gymnasium wrapper (`MinAtar/<Game>-v0`) run it: all six actions (0 no-op, 1 left, 2 up,
- * 3 right, 4 down, 5 fire); each step, with probability `stickyActionProb` (0.1), the previous
+ * Gymnasium wrapper run it: `MinAtar/<Game>-v0` takes all six actions (0 no-op, 1 left, 2 up,
+ * 3 right, 4 down, 5 fire), `-v1` only those that do something in the game (its
+ * `minimal_action_set`, in that order: Breakout's are no-op, left, right); each step, with probability `stickyActionProb` (0.1), the previous
  * action is taken instead (the previous action carries over from one episode to the next, as
  * in the reference, and starts as 0); the observation is the game's 10 x 10 x n binary planes
  * as a uint8 Box. One generator, seeded by `reset({ seed })`, draws both the sticky actions and
  * the game's randomness.
  */
 export class MinAtarEnv implements Env {
-  readonly actionSpace = new Discrete(ACTIONS.length);
+  readonly actionSpace: Discrete;
   readonly observationSpace: Box;
   /** The chance that a step repeats the previous action instead of the one given (the reference's `sticky_action_prob`). */
   readonly stickyActionProb: number;
   /** Whether the game speeds up as it goes on (the reference's `difficulty_ramping`). */
   readonly difficultyRamping: boolean;
   private readonly game: MinAtarGame;
+  /** The game's actions this env's action i stands for: all six, or the minimal set. */
+  private readonly actions: readonly GameAction[];
+  /** Each of this env's actions as an index into all six (what the sticky action remembers). */
+  private readonly fullIndex: readonly number[];
   private readonly palette: Rgb[];
   private rng = new Rng(0);
   private state: unknown;
@@ -50,10 +57,12 @@ export class MinAtarEnv implements Env {
   private started = false;
 
   constructor(
-    /** The registered id, `MinAtar/<Game>-v0`, named in its errors. */
+    /** The registered id, `MinAtar/<Game>-v0` (or `-v1`), named in its errors. */
     readonly id: string,
     makeGame: (ramping: boolean) => MinAtarGame,
     config: Record<string, unknown> = {},
+    /** Only the game's minimal action set (the `-v1` registrations), not all six. */
+    minimalActions = false,
   ) {
     for (const key of Object.keys(config)) {
       if (!KEYS.includes(key)) throw new EnvError(`${id}: unknown config key "${key}"; did you mean "${closest(key, KEYS)}"? Known keys: ${KEYS.join(', ')}`);
@@ -66,6 +75,9 @@ export class MinAtarEnv implements Env {
     this.stickyActionProb = stickyActionProb;
     this.difficultyRamping = difficultyRamping;
     this.game = makeGame(difficultyRamping);
+    this.actions = minimalActions ? this.game.minimalActions : ACTIONS;
+    this.actionSpace = new Discrete(this.actions.length);
+    this.fullIndex = this.actions.map((a) => ACTIONS.indexOf(a));
     this.observationSpace = new Box(0, 1, [SIZE, SIZE, this.game.channels.length], 'uint8');
     this.palette = minatarPalette(this.game.channels.length);
   }
@@ -83,10 +95,11 @@ export class MinAtarEnv implements Env {
   }
 
   step(action: Action): StepResult {
-    if (!this.actionSpace.contains(action)) throw new RangeError(`${this.id}: action ${String(action)} is not in ${this.actionSpace} (0 no-op, 1 left, 2 up, 3 right, 4 down, 5 fire)`);
+    if (!this.actionSpace.contains(action)) throw new RangeError(`${this.id}: action ${String(action)} is not in ${this.actionSpace} (${this.actions.map((a, i) => `${i} ${ACTION_NAMES[a]}`).join(', ')})`);
     if (!this.started || this.game.terminal(this.state)) throw new Error(`${this.id}: step() called before reset() or after the episode terminated; call reset() first`);
-    // As the reference: a draw every step, whatever the probability, so that the game's draws follow the same stream.
-    const taken = this.rng.random() < this.stickyActionProb ? this.lastAction : (action as number);
+    // As the reference: a draw every step, whatever the probability, so that the game's draws
+    // follow the same stream. The last action is one of all six, as the reference keeps it.
+    const taken = this.rng.random() < this.stickyActionProb ? this.lastAction : this.fullIndex[action as number];
     this.lastAction = taken;
     const reward = this.game.act(this.state, ACTIONS[taken], this.rng);
     return { obs: this.observe(), reward, terminated: this.game.terminal(this.state), truncated: false, info: {} };

@@ -79,6 +79,7 @@ export function seaquest(ramping: boolean): MinAtarGame<SeaquestState> {
 
   return {
     channels: ['sub_front', 'sub_back', 'friendly_bullet', 'trail', 'enemy_bullet', 'enemy_fish', 'enemy_sub', 'oxygen_guage', 'diver_guage', 'diver'],
+    minimalActions: ['n', 'l', 'u', 'r', 'd', 'f'],
 
     start: () => ({
       oxygen: MAX_OXYGEN,

@@ -35,6 +35,7 @@ export interface SpaceInvadersState {
 export function spaceInvaders(ramping: boolean): MinAtarGame<SpaceInvadersState> {
   return {
     channels: ['cannon', 'alien', 'alien_left', 'alien_right', 'friendly_bullet', 'enemy_bullet'],
+    minimalActions: ['n', 'l', 'r', 'f'],
 
     start: () => ({
       pos: 5,
