@@ -98,6 +98,36 @@ describe('Recurrent PPO', () => {
     net.dispose();
   });
 
+  it("keeps a feed-forward minibatch's loss and gradient op for op as before recurrent policies: plain means, no row weights", () => {
+    // The reference is the loss as it was before the recurrent path (every mean tf.mean over the rows), written out here.
+    const ff = { hiddenSizes: [8], activation: 'tanh' as const, sharedLayers: false };
+    const net = new ActorCritic(spec0, ff, 5);
+    const data = rollout();
+    const idx = Int32Array.of(4, 0, 3, 1, 2);
+    const mb = gatherMinibatch(net, data, idx, true);
+    assert.equal(mb.weights, null, 'a feed-forward minibatch carries no row weights');
+    const reference = (p: Record<string, tf.Tensor>, t: ReturnType<typeof minibatchTensors>): tf.Scalar => {
+      const { pi, value, logStd } = net.forward(t.obs, p);
+      const { logProb, entropy } = net.evaluateActions(pi, logStd, t.actions, null);
+      const logRatio = tf.sub(logProb, t.oldLogp);
+      const ratio = tf.exp(logRatio);
+      const negAdv = tf.neg(t.advantages);
+      const pgLoss = tf.mean(tf.maximum(tf.mul(negAdv, ratio), tf.mul(negAdv, tf.clipByValue(ratio, 1 - cfg.clipRange, 1 + cfg.clipRange))));
+      const vLoss = tf.mul(0.5, tf.mean(tf.square(tf.sub(value, t.returns))));
+      return tf.add(tf.sub(pgLoss, tf.mul(cfg.entCoef, tf.mean(entropy))), tf.mul(cfg.vfCoef, vLoss)) as tf.Scalar;
+    };
+    const [ours, theirs] = [(p: Record<string, tf.Tensor>, t: ReturnType<typeof minibatchTensors>) => ppoLoss(net, p, t, cfg).loss, reference].map((lossOf) =>
+      tf.tidy(() => {
+        const t = minibatchTensors(net, mb);
+        const { value, grads } = tf.variableGrads(() => lossOf(net.params.unpack(), t), net.variables);
+        return { loss: value.dataSync()[0], grad: Array.from(Object.values(grads)[0].dataSync()) };
+      }),
+    );
+    assert.equal(ours.loss, theirs.loss);
+    assert.deepEqual(ours.grad, theirs.grad);
+    net.dispose();
+  });
+
   for (const type of ['lstm', 'gru'] as const) {
     it(`acts step by step as the learner's unrolled network computes the same sequence from the recorded state (${type})`, () => {
       const spec = ppo.policySpec({ ...spec0, model: { ...model, recurrent: { type, size: 4 } }, config: cfg });
