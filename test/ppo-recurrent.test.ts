@@ -35,8 +35,8 @@ describe('Recurrent PPO', () => {
     await selectBackend('wasm');
   });
 
-  // One env, 5 steps; the episode ends at step 2 (terminated), so with sequenceLength 3 the
-  // sequences are [t0 t1 t2] and [t3 t4]: the second is padded by one row.
+  // One env, 5 steps; the episode ends at step 0 (terminated), so with sequenceLength 3 the
+  // sequences are [t0 t1 t2], reset before t1, and [t3 t4], padded by one row.
   const rng = new Rng(7);
   const rollout = (): PpoRollout & { states: Record<string, Float32Array> } => ({
     obs: Float32Array.from({ length: 15 }, () => rng.normal()),
@@ -48,19 +48,20 @@ describe('Recurrent PPO', () => {
     masks: null,
     states: { h: Float32Array.from({ length: 20 }, () => 0.3 * rng.normal()), c: Float32Array.from({ length: 20 }, () => 0.3 * rng.normal()) },
   });
-  const seqs = cutSequences([{ offset: 0, numEnvs: 1, length: 5, terminated: Uint8Array.of(0, 0, 1, 0, 0), truncated: new Uint8Array(5) }], 3);
+  const seqs = cutSequences([{ offset: 0, numEnvs: 1, length: 5, terminated: Uint8Array.of(1, 0, 0, 0, 0), truncated: new Uint8Array(5) }], 3);
 
   function minibatch(net: ActorCritic, data: ReturnType<typeof rollout>, which: number[], L: number, normalize: boolean): PpoMinibatch {
-    const sub = { starts: Int32Array.from(which, (k) => seqs.starts[k]), lengths: Int32Array.from(which, (k) => seqs.lengths[k]), strides: Int32Array.from(which, (k) => seqs.strides[k]) };
-    const { rows } = sequenceRows(sub, which.map((_, i) => i), L);
+    const sub = { ...seqs, starts: Int32Array.from(which, (k) => seqs.starts[k]), lengths: Int32Array.from(which, (k) => seqs.lengths[k]), strides: Int32Array.from(which, (k) => seqs.strides[k]) };
+    const { rows, resets } = sequenceRows(sub, which.map((_, i) => i), L);
     const mb = gatherMinibatch(net, data, rows, normalize);
-    mb.sequences = { state: ['h', 'c'].map((k) => Float32Array.from(which.flatMap((w) => Array.from(data.states[k].subarray(seqs.starts[w] * 4, seqs.starts[w] * 4 + 4))))), sequenceLength: L };
+    mb.sequences = { state: ['h', 'c'].map((k) => Float32Array.from(which.flatMap((w) => Array.from(data.states[k].subarray(seqs.starts[w] * 4, seqs.starts[w] * 4 + 4))))), sequenceLength: L, resets };
     return mb;
   }
 
-  it('cuts the rollout where the episode ends', () => {
+  it('cuts the rollout every sequenceLength steps and resets the state where the episode starts inside a sequence', () => {
     assert.deepEqual(Array.from(seqs.starts), [0, 3]);
     assert.deepEqual(Array.from(seqs.lengths), [3, 2]);
+    assert.deepEqual(Array.from(sequenceRows(seqs, [0, 1], 3).resets), [0, 0, 1, 0, 0, 0]);
   });
 
   it('gives padding rows zero loss and zero gradient: a padded sequence scores as it does unpadded', () => {
@@ -153,7 +154,7 @@ describe('Recurrent PPO', () => {
       // From the state recorded at step 2, steps 2-4 of both envs as one time-major minibatch (row t * 2 + e).
       const unrolled = tf.tidy(() => {
         const start = names.map((k) => tf.tensor2d(recorded[2][k], [n, 4]));
-        return learner.forwardSequences(tf.tensor2d(obs.subarray(2 * n * 3), [3 * n, 3]), start, 3).value.dataSync();
+        return learner.forwardSequences(tf.tensor2d(obs.subarray(2 * n * 3), [3 * n, 3]), start, 3, null).value.dataSync();
       });
       assert.ok(recorded[2].h.some((v) => v !== 0), 'a state past the start is not zero');
       unrolled.forEach((v, i) => assert.ok(Math.abs(v - values[2 * n + i]) < 1e-5, `row ${i}: ${v} != ${values[2 * n + i]}`));

@@ -1,13 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
-import type { ActInput, ActResult, ModelConfig, PolicyParams, PolicySpec, SamplingPolicy, TensorShape, Weights } from '../../core/algorithm';
-import { inputScale, type Forward, type ForwardEngine, type ForwardNet, type InputScale, type LayerSpec } from '../../core/forward';
+import type { ActInput, ActResult, ModelConfig, NamedTensor, PolicyParams, PolicySpec, SamplingPolicy, TensorShape, Weights } from '../../core/algorithm';
+import { inputScale, type DenseSpec, type Forward, type ForwardEngine, type ForwardNet, type InputScale, type LayerSpec } from '../../core/forward';
 import { Rng } from '../../core/rng';
 import { ConvEncoder, convInputShape } from '../common/conv';
 import { categorical, diagGaussian } from '../common/distributions';
 import { Dense, Mlp } from '../common/mlp';
-import { RecurrentCell, stateColumn } from '../common/recurrent';
+import { cellStep, RecurrentCell, recurrentStateNames, stateColumn } from '../common/recurrent';
 import { FlatModel } from '../common/flat-model';
-import { convLayers, denseOf, forwardNet, forwardOn, weightLookup } from '../common/forward';
+import { convLayers, denseOf, forwardNet, forwardOn, tfjsEngine, weightLookup } from '../common/forward';
 
 /**
  * A policy head and a value head over MLP bodies: one shared body (`sharedLayers`) or one
@@ -83,10 +83,11 @@ export class ActorCritic extends FlatModel {
   /**
    * The recurrent network over `length` steps of sequences, time-major: `obs` [length * S,
    * obsSize] (row t * S + s), `state` each sequence's state at its start ([S, size] per
-   * `cell.stateNames` entry). The outputs as `forward`'s, per row.
+   * `cell.stateNames` entry), zeroed before the rows where `resets` is 1 (episode starts). The
+   * outputs as `forward`'s, per row.
    */
-  forwardSequences(obs: tf.Tensor, state: tf.Tensor[], length: number, p = this.params.unpack()): { pi: tf.Tensor; value: tf.Tensor; logStd: tf.Tensor | null } {
-    const { outputs } = this.cell!.unroll(p, this.encode(obs, p), state, length);
+  forwardSequences(obs: tf.Tensor, state: tf.Tensor[], length: number, resets: Uint8Array | null, p = this.params.unpack()): { pi: tf.Tensor; value: tf.Tensor; logStd: tf.Tensor | null } {
+    const { outputs } = this.cell!.unroll(p, this.encode(obs, p), state, length, resets);
     return this.heads(outputs, p);
   }
 
@@ -190,15 +191,18 @@ export interface Recorded {
 /**
  * The sampling side: a forward pass per step, then JS sampling with the worker's generator.
  * The forward pass is the policy and value networks fused into one (`fusedNet`), run by the
- * engine the runtime offers (onnxruntime) when it can, by tfjs otherwise.
+ * engine the runtime offers (onnxruntime) when it can, by tfjs otherwise. A recurrent policy
+ * steps its cell on tfjs (`RecurrentForward`).
  */
 export class ActorCriticPolicy implements SamplingPolicy {
   readonly net: ActorCritic;
   readonly engine: string;
   /** Why the engine offered was not used, or null. */
   readonly fallback: string | null;
-  /** The fused feed-forward pass; null for a recurrent policy, which steps its cell in tfjs. */
+  /** The fused feed-forward pass; null for a recurrent policy. */
   private readonly forward: Forward | null;
+  /** A recurrent policy's step; null for a feed-forward one. */
+  private readonly recurrent: RecurrentForward | null;
   private logStd: Float32Array | null;
 
   constructor(
@@ -210,11 +214,13 @@ export class ActorCriticPolicy implements SamplingPolicy {
     this.net = new ActorCritic(spec, spec.model, 0, initLogStd);
     if (this.net.cell) {
       this.forward = null;
+      this.recurrent = new RecurrentForward(spec, this.net.getWeights());
       this.engine = 'tfjs';
       this.fallback = engine ? `${engine.name}: a recurrent policy (model.recurrent) runs on tfjs` : null;
       this.logStd = logStdOf(this.net.getWeights());
       return;
     }
+    this.recurrent = null;
     const { net, logStd } = inferenceNet(this.net.getWeights(), spec);
     const chosen = forwardOn(engine, net);
     this.forward = chosen.forward;
@@ -225,7 +231,7 @@ export class ActorCriticPolicy implements SamplingPolicy {
 
   act({ obs, numEnvs, state, mask, rng, deterministic }: ActInput): ActResult {
     const net = this.net;
-    const recurrent = this.forward ? null : this.stepCell(obs, numEnvs, state);
+    const recurrent = this.recurrent?.step(obs, numEnvs, state) ?? null;
     const data = recurrent ? recurrent.data : this.forward!.run(obs, numEnvs); // [numEnvs, actionSize + 1]: policy outputs, then the value
     const cols = net.actionSize + 1;
     const piOut = new Float32Array(numEnvs * net.actionSize);
@@ -250,33 +256,76 @@ export class ActorCriticPolicy implements SamplingPolicy {
     return { actions, columns, state: recurrent.state };
   }
 
-  /** A recurrent policy's step: the outputs as the fused pass gives them, and the cell's next state. */
-  private stepCell(obs: ActInput['obs'], numEnvs: number, state: ActInput['state']): { data: Float32Array; state: Record<string, Float32Array> } {
-    const net = this.net;
-    const cell = net.cell!;
-    return tf.tidy(() => {
-      const x = tf.tensor2d(obs, [numEnvs, net.obsSize], obs instanceof Uint8Array ? 'int32' : 'float32');
-      const out = net.forwardStep(x, cell.stateNames.map((k) => tf.tensor2d(state[k], [numEnvs, cell.size])));
-      const data = tf.concat([out.pi, tf.reshape(out.value, [-1, 1])], 1).dataSync() as Float32Array;
-      return { data, state: Object.fromEntries(cell.stateNames.map((k, i) => [k, out.state[i].dataSync() as Float32Array])) };
-    });
-  }
-
   setParams({ weights }: PolicyParams): void {
     this.net.setWeights(weights); // checks every name and size
-    if (!this.forward) {
-      this.logStd = logStdOf(weights);
-      return;
-    }
-    const { net, logStd } = inferenceNet(weights, this.spec);
-    this.forward.setWeights(net);
-    this.logStd = logStd;
+    this.logStd = logStdOf(weights);
+    if (this.recurrent) return this.recurrent.setWeights(weights);
+    this.forward!.setWeights(inferenceNet(weights, this.spec).net);
   }
 
   dispose(): void {
     this.forward?.dispose();
+    this.recurrent?.dispose();
     this.net.dispose();
   }
+}
+
+/**
+ * A recurrent policy's step for acting, on numbers read back: x Wx + bx (after the conv layers
+ * and the input scaling, if any), h Wh + bh and the heads each one tfjs forward pass (a matmul
+ * and a bias add or two); the cell's gates between them in plain loops (`cellStep`).
+ */
+class RecurrentForward {
+  private readonly project: Forward;
+  private readonly hidden: Forward;
+  private readonly heads: Forward;
+  private bh: Float32Array;
+
+  constructor(
+    private readonly spec: PolicySpec,
+    weights: Weights,
+  ) {
+    const nets = recurrentNets(weights, spec);
+    this.project = tfjsEngine.create(nets.project);
+    this.hidden = tfjsEngine.create(nets.hidden);
+    this.heads = tfjsEngine.create(nets.heads);
+    this.bh = nets.bh;
+  }
+
+  /** The policy outputs then the value per env ([numEnvs, actionSize + 1]) from `state`, and the next state. */
+  step(obs: ActInput['obs'], numEnvs: number, state: ActInput['state']): { data: Float32Array; state: Record<string, Float32Array> } {
+    const r = this.spec.model.recurrent!;
+    const names = recurrentStateNames(r.type);
+    const xz = this.project.run(obs, numEnvs);
+    const hz = this.hidden.run(state.h, numEnvs);
+    const next = cellStep(r.type, r.size, numEnvs, xz, hz, this.bh, names.map((k) => state[k]));
+    return { data: this.heads.run(next[0], numEnvs), state: Object.fromEntries(names.map((k, i) => [k, next[i]])) };
+  }
+
+  setWeights(weights: Weights): void {
+    const nets = recurrentNets(weights, this.spec);
+    this.project.setWeights(nets.project);
+    this.hidden.setWeights(nets.hidden);
+    this.heads.setWeights(nets.heads);
+    this.bh = nets.bh;
+  }
+
+  dispose(): void {
+    for (const f of [this.project, this.hidden, this.heads]) f.dispose();
+  }
+}
+
+/** The layers of the policy and value towers (and the shared body, with `sharedLayers`) as `fusedNet` and `recurrentNets` lay them out. */
+function bodyAndHeads(get: (name: string) => NamedTensor, model: ModelConfig): { shared: LayerSpec[]; towers: DenseSpec[][] } {
+  const { hiddenSizes, activation, sharedLayers } = model;
+  const body = (name: string) => hiddenSizes.map((_, i) => denseOf(get, `${name}/${i}`, activation));
+  return {
+    shared: sharedLayers ? body('shared') : [],
+    towers: [
+      [...(sharedLayers ? [] : body('pi')), denseOf(get, 'pi/out', 'linear')],
+      [...(sharedLayers ? [] : body('vf')), denseOf(get, 'vf/out', 'linear')],
+    ],
+  };
 }
 
 /**
@@ -287,14 +336,29 @@ export class ActorCriticPolicy implements SamplingPolicy {
  */
 function inferenceNet(weights: Weights, spec: PolicySpec): { net: ForwardNet; logStd: Float32Array | null } {
   const get = weightLookup(weights);
-  const { hiddenSizes, activation, sharedLayers } = spec.model;
-  const body = (name: string) => hiddenSizes.map((_, i) => denseOf(get, `${name}/${i}`, activation));
-  const trunk: LayerSpec[] = [...convLayers(spec.model, spec.observationSpace, get), ...(sharedLayers ? body('shared') : [])];
-  const towers = [
-    [...(sharedLayers ? [] : body('pi')), denseOf(get, 'pi/out', 'linear')],
-    [...(sharedLayers ? [] : body('vf')), denseOf(get, 'vf/out', 'linear')],
-  ];
+  const { shared, towers } = bodyAndHeads(get, spec.model);
+  const trunk: LayerSpec[] = [...convLayers(spec.model, spec.observationSpace, get), ...shared];
   return { net: forwardNet(spec.observationSpace, trunk, towers), logStd: logStdOf(weights) };
+}
+
+/**
+ * A recurrent policy's three nets: `project`, observations to x Wx + bx (the conv layers
+ * first, if any); `hidden`, h to h Wh (a zero bias: bh is added with the gates, as the learner
+ * adds it); `heads`, the cell's output h' to the policy's outputs then the value, as
+ * `inferenceNet`'s towers.
+ */
+function recurrentNets(weights: Weights, spec: PolicySpec): { project: ForwardNet; hidden: ForwardNet; heads: ForwardNet; bh: Float32Array } {
+  const get = weightLookup(weights);
+  const size = spec.model.recurrent!.size;
+  const { shared, towers } = bodyAndHeads(get, spec.model);
+  const hidden = denseOf(get, 'rnn/h', 'linear');
+  const onState = (trunk: LayerSpec[], t: DenseSpec[][]): ForwardNet => ({ obsSize: size, obsDtype: 'float32', inputScale: null, trunk, towers: t });
+  return {
+    project: forwardNet(spec.observationSpace, convLayers(spec.model, spec.observationSpace, get), [[denseOf(get, 'rnn/x', 'linear')]]),
+    hidden: onState([], [[{ ...hidden, b: new Float32Array(hidden.outputs) }]]),
+    heads: onState(shared, towers),
+    bh: hidden.b,
+  };
 }
 
 /** A Gaussian policy's log-std from its weights; null for a Discrete one. */

@@ -42,8 +42,8 @@ export interface PpoBatch extends PpoLossTargets {
   obs: tf.Tensor;
   actions: tf.Tensor;
   mask?: tf.Tensor | null;
-  /** A recurrent network's minibatch: time-major sequences of `sequenceLength` steps, from `state` at their starts ([S, size] each). */
-  sequences?: { state: tf.Tensor[]; sequenceLength: number } | null;
+  /** A recurrent network's minibatch: time-major sequences of `sequenceLength` steps, from `state` at their starts ([S, size] each), reset to zeros where `resets` [B] is 1. */
+  sequences?: { state: tf.Tensor[]; sequenceLength: number; resets: Uint8Array } | null;
 }
 
 /**
@@ -56,7 +56,7 @@ export type PpoLossMetrics = Record<PpoMetric, number>;
 
 /** The loss, stated once: of the parameters `p` of `net`, on the minibatch `mb`. */
 export function ppoLoss(net: ActorCritic, p: Record<string, tf.Tensor>, mb: PpoBatch, cfg: PpoLossConfig): LossOutput<PpoMetric> {
-  const { pi, value, logStd } = mb.sequences ? net.forwardSequences(mb.obs, mb.sequences.state, mb.sequences.sequenceLength, p) : net.forward(mb.obs, p);
+  const { pi, value, logStd } = mb.sequences ? net.forwardSequences(mb.obs, mb.sequences.state, mb.sequences.sequenceLength, mb.sequences.resets, p) : net.forward(mb.obs, p);
   const { logProb, entropy } = net.evaluateActions(pi, logStd, mb.actions, mb.mask ?? null);
   return ppoObjective({ ...mb, logProb, entropy, value }, cfg);
 }

@@ -26,7 +26,7 @@ export const ppo: AlgorithmModule<PpoConfig> = {
   configSchema: ppoConfigSchema,
   // Illegal actions get probability 0 in sampling and in the loss (masked logits: common/distributions.ts).
   actionMasks: true,
-  // model.recurrent: an LSTM or GRU cell, trained on padded sequences of sequenceLength steps.
+  // model.recurrent: an LSTM or GRU cell, trained on sequences of sequenceLength steps (reset where episodes start).
   recurrent: true,
 
   check(cfg, ctx): ConfigIssue[] {
@@ -149,7 +149,7 @@ export class Ppo implements Algorithm {
   /** The sequences `which` as a padded, time-major minibatch, with the stored state at each one's start. */
   private sequenceMinibatch(data: PpoRollout, seqs: SequenceIndex, which: Int32Array): PpoMinibatch {
     const L = this.cfg.sequenceLength;
-    const { rows } = sequenceRows(seqs, which, L);
+    const { rows, resets } = sequenceRows(seqs, which, L);
     const mb = gatherMinibatch(this.net, data, rows, this.cfg.normalizeAdvantages);
     const cell = this.net.cell!;
     const state = cell.stateNames.map((name) => {
@@ -158,7 +158,7 @@ export class Ppo implements Algorithm {
       which.forEach((k, s) => out.set(all.subarray(seqs.starts[k] * cell.size, (seqs.starts[k] + 1) * cell.size), s * cell.size));
       return out;
     });
-    mb.sequences = { state, sequenceLength: L };
+    mb.sequences = { state, sequenceLength: L, resets };
     return mb;
   }
 

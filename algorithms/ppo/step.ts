@@ -33,8 +33,12 @@ export interface PpoMinibatch {
   masks?: Float32Array | null;
   /** 1 for a real row, 0 for a recurrent minibatch's padding; absent or null: every row real. */
   weights?: Float32Array | null;
-  /** A recurrent minibatch: `sequenceLength` steps of S sequences, time-major, from `state` at their starts ([S * size] per entry, in the cell's order). */
-  sequences?: { state: Float32Array[]; sequenceLength: number } | null;
+  /**
+   * A recurrent minibatch: `sequenceLength` steps of S sequences, time-major, from `state` at
+   * their starts ([S * size] per entry, in the cell's order), the state zeroed where `resets`
+   * [rows] is 1 (an episode starts inside the sequence).
+   */
+  sequences?: { state: Float32Array[]; sequenceLength: number; resets: Uint8Array } | null;
 }
 
 /**
@@ -109,7 +113,7 @@ export function minibatchTensors(net: ActorCritic, mb: PpoMinibatch): PpoBatch {
 /** A recurrent minibatch's start states as [S, size] tensors, S = rows / sequenceLength. */
 function sequenceTensors(seq: NonNullable<PpoMinibatch['sequences']>, rows: number): NonNullable<PpoBatch['sequences']> {
   const S = rows / seq.sequenceLength;
-  return { state: seq.state.map((s) => tf.tensor2d(s, [S, s.length / S])), sequenceLength: seq.sequenceLength };
+  return { state: seq.state.map((s) => tf.tensor2d(s, [S, s.length / S])), sequenceLength: seq.sequenceLength, resets: seq.resets };
 }
 
 /**
