@@ -8,7 +8,7 @@
 import type { z } from 'zod';
 import type { Rng } from './rng';
 import type { SpaceSpec } from './spaces';
-import type { ForwardEngine } from './forward';
+import type { ForwardEngine, RecurrentSpec } from './forward';
 
 export type { ConvSpec, DenseSpec, Forward, ForwardEngine, ForwardNet, InputScale, LayerSpec } from './forward';
 
@@ -412,6 +412,8 @@ export type GreedyHeadKind = 'logits' | 'mean' | 'q';
 export interface GreedyPath {
   /** The weights' name prefix of the MLP body's layers (`pi`). */
   body: string;
+  /** A recurrent policy's cell, between the conv encoder (or the observation) and the body; absent: none. */
+  recurrent?: RecurrentSpec;
   /** The head: one linear layer from the body's features to its outputs. */
   head: {
     /** What the head's outputs are: logits, a Gaussian's mean, or Q-values. */

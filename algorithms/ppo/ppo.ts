@@ -61,11 +61,16 @@ export const ppo: AlgorithmModule<PpoConfig> = {
   },
   createPolicy: (spec, ctx) => new ActorCriticPolicy(spec, (spec.config as PpoConfig).initLogStd, ctx?.engine),
   weightShapes: (spec) => ActorCritic.shapesOf(spec),
-  // The policy tower and its head; the value tower and the log-std are not on the greedy path.
+  // The recurrent cell (if any), the policy tower and its head; the value tower and the log-std are not on the greedy path.
   greedyPath: (spec, weight) => {
-    if (spec.model.recurrent) throw new ConfigError('a recurrent policy (model.recurrent) cannot be exported yet: its state is not carried by the exported graph');
     const w = weight('pi/out/w');
-    return { body: spec.model.sharedLayers ? 'shared' : 'pi', head: { kind: spec.actionSpace.type === 'Discrete' ? 'logits' : 'mean', inputs: w.shape[0], outputs: w.shape[1], w: w.data, b: weight('pi/out/b').data } };
+    const r = spec.model.recurrent;
+    const recurrent = r && { kind: r.type, inputs: weight('rnn/x/w').shape[0], size: r.size, wx: weight('rnn/x/w').data, bx: weight('rnn/x/b').data, wh: weight('rnn/h/w').data, bh: weight('rnn/h/b').data };
+    return {
+      body: spec.model.sharedLayers ? 'shared' : 'pi',
+      ...(recurrent ? { recurrent } : {}),
+      head: { kind: spec.actionSpace.type === 'Discrete' ? 'logits' : 'mean', inputs: w.shape[0], outputs: w.shape[1], w: w.data, b: weight('pi/out/b').data },
+    };
   },
 };
 
