@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { ActionMasker, Box, Discrete, illegalMove, makeEnv, Rng, type Env, type TurnGame } from '../envs';
+import { ActionMasker, Box, Discrete, illegalMove, makeEnv, registerEnv, Rng, type Env, type Player, type TurnGame } from '../envs';
 import { wrapEnv } from '../envs/wrappers';
 import { LINES, TicTacToe, winner } from '../envs/tictactoe';
 import { VectorEnv } from '../envs/vector-env';
@@ -197,6 +197,33 @@ describe('TicTacToe-v0 against a person (turnGame)', () => {
     for (const move of [4, 0, 8]) g.play(move);
     assert.deepEqual(env.getState(), before);
     assert.deepEqual(g.render(), game([1, 0, 0, 0, 2, 0, 0, 0, 2]).render());
+  });
+
+  it('passes rl check-env, whose turn-game check names what a broken one gets wrong', () => {
+    assert.ok(checkEnv('TicTacToe-v0', { steps: 10, seed: 0 }).passed.some((line) => line.startsWith('turnGame(): a game with each side first')));
+    /** TicTacToe-v0 whose games have `flaw` (made from the real game) in place of their own methods. */
+    const flawed = (flaw: (g: TurnGame) => Partial<TurnGame>) =>
+      class extends TicTacToe {
+        override turnGame(first: Player): TurnGame {
+          const g = super.turnGame(first);
+          const own: TurnGame = { toMove: () => g.toMove(), legalMoves: () => g.legalMoves(), observe: () => g.observe(), play: (m) => g.play(m), result: () => g.result(), moves: () => g.moves(), render: () => g.render(), moveAt: (x, y) => g.moveAt(x, y) };
+          return { ...own, ...flaw(g) };
+        }
+      };
+    const cases: [string, (g: TurnGame) => Partial<TurnGame>, string][] = [
+      ['Lenient', (g) => ({ play: (m) => (g.legalMoves()[m] ? g.play(m) : undefined) }), "env TurnGameCheck-Lenient: turnGame('agent') after 1 moves: play(C) of an illegal move must throw and change nothing"],
+      ['Short', (g) => ({ legalMoves: () => g.legalMoves().subarray(0, 8) }), "env TurnGameCheck-Short: turnGame('agent') after 0 moves: legalMoves() has 8 entries, Discrete(9) needs 9"],
+      ['Endless', () => ({ result: () => null }), "env TurnGameCheck-Endless: turnGame('agent') after 5 moves: toMove() must be 'agent' or 'opponent' while the game goes on, got null"],
+      ['Unclickable', () => ({ moveAt: () => null }), "env TurnGameCheck-Unclickable: turnGame('agent') moveAt names no move at any point of its 192 x 192 frame: a person has nowhere to click"],
+    ];
+    for (const [name, flaw, problem] of cases) {
+      const Env = flawed(flaw);
+      registerEnv(`TurnGameCheck-${name}`, () => new Env());
+      const problems = checkEnv(`TurnGameCheck-${name}`, { steps: 10, seed: 0 }).problems;
+      assert.equal(problems.length, 1, problems.join('\n'));
+      // Which cell, and how many random moves a game lasts, is the seed's: C and 5 stand for them.
+      assert.equal(problems[0].replace(/after \d+ moves: toMove/, 'after 5 moves: toMove').replace(/play\(\d\)/, 'play(C)'), problem);
+    }
   });
 
   it('is hidden by a wrapper (it may change what the agent sees), and absent from an env that is no turn game', () => {
