@@ -51,7 +51,8 @@ interface TicTacToeState {
  * every other step. The action mask marks the empty cells; an occupied cell, if one is ever
  * chosen (an env made with `mask: false`, or a policy that ignores masks), loses the game: -1,
  * terminated. The last step's `info.outcome` says how the game ended: `win`, `draw`, `loss` or
- * `illegal` (`rl evaluate` counts them).
+ * `illegal` (`rl evaluate` counts them). `turnGame()` gives a game with the opponent's seat
+ * played from outside: a person against the trained policy, in `rl view`.
  *
  * Observation: Box(3, 3, 3) in {0, 1}, from the agent's side: for each cell (row, column) three
  * one-hot planes, empty / the agent's mark / the opponent's mark. One-hot rather than nine

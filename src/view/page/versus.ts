@@ -67,7 +67,7 @@ export function playAgainst(opts: { info: RunInfo; custom: CustomEnv; checkpoint
     const result = game!.result();
     if (result !== null) return show(`game over: ${RESULT_TEXT[result]}`);
     const last = game!.moves().at(-1);
-    show(`${last ? `it played ${last.move}; ` : ''}your move: click a free cell`);
+    show(`${last ? `it played ${last.move}; ` : ''}your move: click the board`);
   };
   // The policy's moves, as long as it is its turn: its greedy action under the legal moves' mask.
   const policyMoves = () => {
