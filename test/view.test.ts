@@ -347,6 +347,8 @@ describe('rl view', () => {
     };
     const view = await startRlView(run);
     const { browser, page, errors } = await openChromium();
+    const methods = new Set<string>();
+    page.on('request', (r) => methods.add(r.method()));
     try {
       await page.goto(view.url);
       await page.waitForFunction(`!document.getElementById('versus').hidden && document.querySelectorAll('#versus-checkpoint option').length > 0`, null, { timeout: 30_000 });
@@ -406,6 +408,9 @@ describe('rl view', () => {
       await until(movesText(second));
       assert.deepEqual([(await shown()).toMove, (await shown()).rejected, (await shown()).result], ['opponent', '0', '']);
       assert.match((await shown()).status, new RegExp(`^it played ${second.moves()[0].move}; your move`));
+      // The games ran in the page: it only ever read from the server, which takes no other method.
+      assert.deepEqual([...methods], ['GET']);
+      assert.equal((await request(view.url, '/api/run', {}, 'POST')).status, 405);
       assert.deepEqual(errors, []);
     } finally {
       await browser.close();
