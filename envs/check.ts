@@ -1,5 +1,5 @@
 import { EnvError } from '../core/errors';
-import type { Action, Env, ResetResult, StepResult } from './env';
+import type { Action, Env, ResetResult, RgbFrame, StepResult } from './env';
 import { describeValue } from '../core/describe';
 
 /**
@@ -64,4 +64,14 @@ export function maskViolation(mask: unknown, n: number): string | undefined {
   if (mask.some((x) => x > 1)) return 'has values other than 0 and 1';
   if (!mask.includes(1)) return 'leaves no legal action';
   return undefined;
+}
+
+/** A frame as the Env contract has it: positive whole width and height, data an RGB Uint8Array. */
+export function checkFrame(envId: string, f: RgbFrame, when: string): RgbFrame {
+  const bad = (why: string) => new Error(`env ${envId}: render() ${when}: ${why}`);
+  if (!f || typeof f !== 'object') throw bad(`must return { width, height, data }, got ${String(f)}`);
+  if (!Number.isInteger(f.width) || f.width < 1 || !Number.isInteger(f.height) || f.height < 1) throw bad(`width and height must be whole numbers >= 1, got ${f.width} x ${f.height}`);
+  if (!(f.data instanceof Uint8Array)) throw bad(`data must be a Uint8Array (RGB, 3 bytes a pixel), got ${Object.prototype.toString.call(f.data)}`);
+  if (f.data.length !== f.width * f.height * 3) throw bad(`data must hold width x height x 3 = ${f.width * f.height * 3} bytes (RGB, row-major), got ${f.data.length}`);
+  return f;
 }

@@ -1,5 +1,6 @@
 import type { Observation } from '../core/algorithm';
 import type { Box, Space } from '../core/spaces';
+import type { Player, TurnGame } from './turn-game';
 
 /** An action: an integer for `Discrete`, a Float32Array for `Box`. */
 export type Action = number | Float32Array;
@@ -69,6 +70,14 @@ export interface Env {
    * (same size, same look for the built-in envs). Only for watching: never an observation.
    */
   render?(): RgbFrame;
+  /**
+   * Optional, for a two-player turn game that the agent learns against a built-in opponent: a
+   * new game in which both seats are played from outside, `first` moving first (see
+   * `TurnGame`), so that a person can play the trained policy (`rl view`'s "Play against it").
+   * The env's own episode and its opponent are left as they are. A wrapper hides it (it may
+   * change what the agent sees): give it to the env itself.
+   */
+  turnGame?(first: Player): TurnGame;
 }
 
 /** An RGB image: 3 bytes per pixel, row-major from the top-left, Gymnasium's (H, W, 3) array. */

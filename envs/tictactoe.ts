@@ -4,6 +4,7 @@ import { Rng } from '../core/rng';
 import { Box, Discrete } from '../core/spaces';
 import { Canvas, type Rgb } from './draw';
 import type { Action, Env, ResetOptions, ResetResult, RgbFrame, StepResult } from './env';
+import { checkMove, type GameMove, type GameResult, type Player, type TurnGame } from './turn-game';
 
 const ID = 'TicTacToe-v0';
 const EMPTY = 0;
@@ -50,7 +51,8 @@ interface TicTacToeState {
  * every other step. The action mask marks the empty cells; an occupied cell, if one is ever
  * chosen (an env made with `mask: false`, or a policy that ignores masks), loses the game: -1,
  * terminated. The last step's `info.outcome` says how the game ended: `win`, `draw`, `loss` or
- * `illegal` (`rl evaluate` counts them).
+ * `illegal` (`rl evaluate` counts them). `turnGame()` gives a game with the opponent's seat
+ * played from outside: a person against the trained policy, in `rl view`.
  *
  * Observation: Box(3, 3, 3) in {0, 1}, from the agent's side: for each cell (row, column) three
  * one-hot planes, empty / the agent's mark / the opponent's mark. One-hot rather than nine
@@ -107,25 +109,12 @@ export class TicTacToe implements Env {
 
   /** The board, 64 pixels a cell (192 x 192): the agent's marks as blue crosses, the opponent's as red rings. */
   render(): RgbFrame {
-    const cell = 64;
-    const c = new Canvas(3 * cell, 3 * cell, [24, 24, 32]);
-    const grid: Rgb = [90, 90, 110];
-    for (let k = 1; k < 3; k++) {
-      c.rect(k * cell - 2, 0, 4, 3 * cell, grid);
-      c.rect(0, k * cell - 2, 3 * cell, 4, grid);
-    }
-    this.board.forEach((mark, i) => {
-      const [x, y] = [(i % 3) * cell + cell / 2, Math.floor(i / 3) * cell + cell / 2];
-      const r = cell * 0.3;
-      if (mark === AGENT) {
-        c.line([x - r, y - r], [x + r, y + r], [80, 150, 240], 8);
-        c.line([x - r, y + r], [x + r, y - r], [80, 150, 240], 8);
-      } else if (mark === OPPONENT) {
-        c.circle(x, y, r + 2, [230, 90, 80]);
-        c.circle(x, y, r - 6, [24, 24, 32]);
-      }
-    });
-    return c.frame();
+    return drawBoard(this.board);
+  }
+
+  /** A game against whoever plays the opponent's seat from outside (a person in `rl view`), `first` moving first; this env's own game is left as it is. */
+  turnGame(first: Player): TurnGame {
+    return new TicTacToeGame(first);
   }
 
   getState(): unknown {
@@ -158,9 +147,96 @@ export class TicTacToe implements Env {
   }
 
   private observe(): Float32Array {
-    const obs = new Float32Array(27);
-    this.board.forEach((mark, i) => (obs[i * 3 + mark] = 1));
-    return obs;
+    return observeBoard(this.board);
+  }
+}
+
+/** The agent's observation of `board`: for each cell, one-hot over empty / the agent's / the opponent's. */
+function observeBoard(board: Uint8Array): Float32Array {
+  const obs = new Float32Array(27);
+  board.forEach((mark, i) => (obs[i * 3 + mark] = 1));
+  return obs;
+}
+
+const CELL_PX = 64;
+
+/** `board` drawn CELL_PX pixels a cell: the agent's marks as blue crosses, the opponent's as red rings. */
+function drawBoard(board: Uint8Array): RgbFrame {
+  const cell = CELL_PX;
+  const c = new Canvas(3 * cell, 3 * cell, [24, 24, 32]);
+  const grid: Rgb = [90, 90, 110];
+  for (let k = 1; k < 3; k++) {
+    c.rect(k * cell - 2, 0, 4, 3 * cell, grid);
+    c.rect(0, k * cell - 2, 3 * cell, 4, grid);
+  }
+  board.forEach((mark, i) => {
+    const [x, y] = [(i % 3) * cell + cell / 2, Math.floor(i / 3) * cell + cell / 2];
+    const r = cell * 0.3;
+    if (mark === AGENT) {
+      c.line([x - r, y - r], [x + r, y + r], [80, 150, 240], 8);
+      c.line([x - r, y + r], [x + r, y - r], [80, 150, 240], 8);
+    } else if (mark === OPPONENT) {
+      c.circle(x, y, r + 2, [230, 90, 80]);
+      c.circle(x, y, r - 6, [24, 24, 32]);
+    }
+  });
+  return c.frame();
+}
+
+/**
+ * A game of TicTacToe-v0 with both seats played from outside (`Env.turnGame`): the agent's
+ * marks are 1 and drawn as blue crosses, the opponent's 2 and red rings, as in the env, and
+ * the agent sees the board as the env shows it. A click maps to the cell under it.
+ */
+class TicTacToeGame implements TurnGame {
+  private readonly board = new Uint8Array(9);
+  private readonly history: GameMove[] = [];
+  private turn: Player | null;
+  private outcome: GameResult | null = null;
+
+  constructor(first: Player) {
+    this.turn = first;
+  }
+
+  toMove(): Player | null {
+    return this.turn;
+  }
+
+  legalMoves(): Uint8Array {
+    return Uint8Array.from(this.board, (c) => (c === EMPTY && this.turn !== null ? 1 : 0));
+  }
+
+  observe(): Float32Array {
+    return observeBoard(this.board);
+  }
+
+  play(move: number): void {
+    checkMove(ID, this, move);
+    const player = this.turn!;
+    this.board[move] = player === 'agent' ? AGENT : OPPONENT;
+    this.history.push({ player, move });
+    const won = winner(this.board);
+    if (won !== EMPTY) this.outcome = won === AGENT ? 'win' : 'loss';
+    else if (!this.board.includes(EMPTY)) this.outcome = 'draw';
+    this.turn = this.outcome !== null ? null : player === 'agent' ? 'opponent' : 'agent';
+  }
+
+  result(): GameResult | null {
+    return this.outcome;
+  }
+
+  moves(): readonly GameMove[] {
+    return this.history;
+  }
+
+  render(): RgbFrame {
+    return drawBoard(this.board);
+  }
+
+  /** The cell under (x, y) of the 192 x 192 frame; null outside it. */
+  moveAt(x: number, y: number): number | null {
+    const [column, row] = [Math.floor(x / CELL_PX), Math.floor(y / CELL_PX)];
+    return column >= 0 && column < 3 && row >= 0 && row < 3 ? row * 3 + column : null;
   }
 }
 

@@ -1,5 +1,6 @@
-import type { Action, Env, RgbFrame } from '../envs/env';
-import { checkReset, checkStep, maskViolation } from '../envs/check';
+import type { Action, Env } from '../envs/env';
+import { checkFrame, checkReset, checkStep, maskViolation } from '../envs/check';
+import { checkTurnGame } from './check-turn-game';
 import { Rng } from '../core/rng';
 import type { Observation } from '../core/algorithm';
 import { createEnv } from './env-loader';
@@ -17,7 +18,8 @@ export interface EnvCheck {
  * reset after a finished episode; when the env has the optional actionMask(), the mask after
  * reset and every step (n bytes of 0 or 1, one legal action at least), random actions drawn
  * among the legal ones; and, when the env has the optional render(), its frames' shape (an
- * RGB Uint8Array of width x height x 3, the same size after reset and steps).
+ * RGB Uint8Array of width x height x 3, the same size after reset and steps); and, when the
+ * env has the optional turnGame(), a game with each side first (`checkTurnGame`).
  */
 export function checkEnv(envId: string, opts: { steps: number; seed: number; config?: Record<string, unknown> }): EnvCheck {
   const result: EnvCheck = { envId, passed: [], problems: [] };
@@ -102,20 +104,13 @@ export function checkEnv(envId: string, opts: { steps: number; seed: number; con
   } else {
     result.passed.push('no render() (optional: videos and rl view need it)');
   }
+  if (typeof e.turnGame === 'function') {
+    attempt("turnGame(): a game with each side first, played out with random legal moves: a player to move, valid legal moves, observations in space, illegal moves refused, a result at the end, a frame and moves to click", () => checkTurnGame(envId, e, rng));
+  }
   try {
     e.close();
   } catch (err) {
     result.problems.push(`env ${envId}: close() threw: ${(err as Error).message}`);
   }
   return result;
-}
-
-/** A frame as the Env contract has it: positive whole width and height, data an RGB Uint8Array. */
-function checkFrame(envId: string, f: RgbFrame, when: string): RgbFrame {
-  const bad = (why: string) => new Error(`env ${envId}: render() ${when}: ${why}`);
-  if (!f || typeof f !== 'object') throw bad(`must return { width, height, data }, got ${String(f)}`);
-  if (!Number.isInteger(f.width) || f.width < 1 || !Number.isInteger(f.height) || f.height < 1) throw bad(`width and height must be whole numbers >= 1, got ${f.width} x ${f.height}`);
-  if (!(f.data instanceof Uint8Array)) throw bad(`data must be a Uint8Array (RGB, 3 bytes a pixel), got ${Object.prototype.toString.call(f.data)}`);
-  if (f.data.length !== f.width * f.height * 3) throw bad(`data must hold width x height x 3 = ${f.width * f.height * 3} bytes (RGB, row-major), got ${f.data.length}`);
-  return f;
 }

@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
-import { ActionMasker, Box, Discrete, makeEnv, Rng, type Env } from '../envs';
+import { ActionMasker, Box, Discrete, illegalMove, makeEnv, registerEnv, Rng, type Env, type Player, type TurnGame } from '../envs';
+import { wrapEnv } from '../envs/wrappers';
 import { LINES, TicTacToe, winner } from '../envs/tictactoe';
 import { VectorEnv } from '../envs/vector-env';
 import { EnvError } from '../core/errors';
@@ -117,6 +118,118 @@ describe('TicTacToe-v0', () => {
       const check = checkEnv('TicTacToe-v0', { steps: 300, seed: 1, config });
       assert.deepEqual(check.problems, [], JSON.stringify(config));
     }
+  });
+});
+
+/** The game's board from its observation: 0 empty, 1 the agent's, 2 the opponent's. */
+const boardOf = (g: TurnGame): number[] => Array.from({ length: 9 }, (_, i) => [0, 1, 2].find((m) => g.observe()[i * 3 + m] === 1)!);
+
+describe('TicTacToe-v0 against a person (turnGame)', () => {
+  it("is played move by move from outside, the opponent first here; the opponent's top row is the agent's loss", () => {
+    const g = makeEnv('TicTacToe-v0').turnGame!('opponent');
+    assert.equal(g.toMove(), 'opponent');
+    assert.deepEqual(Array.from(g.legalMoves()), [1, 1, 1, 1, 1, 1, 1, 1, 1]);
+    g.play(0);
+    assert.equal(g.toMove(), 'agent');
+    assert.deepEqual(Array.from(g.observe().subarray(0, 6)), [0, 0, 1, 1, 0, 0], 'cell 0 the opponent\'s, cell 1 empty');
+    assert.deepEqual(Array.from(g.legalMoves()), [0, 1, 1, 1, 1, 1, 1, 1, 1]);
+    for (const move of [4, 1, 8]) g.play(move);
+    assert.deepEqual([g.toMove(), g.result()], ['opponent', null]);
+    assert.deepEqual(boardOf(g), [2, 2, 0, 0, 1, 0, 0, 0, 1]);
+    g.play(2);
+    assert.deepEqual([g.toMove(), g.result()], [null, 'loss']);
+    assert.deepEqual(Array.from(g.legalMoves()), [0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    assert.deepEqual(g.moves(), [
+      { player: 'opponent', move: 0 }, { player: 'agent', move: 4 }, { player: 'opponent', move: 1 }, { player: 'agent', move: 8 }, { player: 'opponent', move: 2 },
+    ]);
+  });
+
+  it('ends in a win when the agent completes a line, and in a draw on a full board without one', () => {
+    const won = new TicTacToe().turnGame('agent');
+    for (const move of [0, 3, 1, 4, 2]) won.play(move);
+    assert.deepEqual([won.result(), won.toMove(), boardOf(won)], ['win', null, [1, 1, 1, 2, 2, 0, 0, 0, 0]]);
+    // X O X / X O O / O X X: each move blocks or builds nothing that completes.
+    const drawn = new TicTacToe().turnGame('agent');
+    for (const move of [0, 1, 2, 4, 7, 6, 3, 5]) {
+      drawn.play(move);
+      assert.equal(drawn.result(), null, `after ${move}`);
+    }
+    drawn.play(8);
+    assert.deepEqual([drawn.result(), boardOf(drawn)], ['draw', [1, 2, 1, 1, 2, 2, 2, 1, 1]]);
+  });
+
+  it('refuses a move that is not an integer legal action with an EnvError naming it, and changes nothing', () => {
+    const g = new TicTacToe().turnGame('agent');
+    g.play(4);
+    const refused: [unknown, string][] = [
+      [4, 'TicTacToe-v0: move 4 is not legal now; the legal moves are 0, 1, 2, 3, 5, 6, 7, 8'],
+      [9, 'TicTacToe-v0: a move must be an integer from 0 to 8, got 9'],
+      [-1, 'TicTacToe-v0: a move must be an integer from 0 to 8, got -1'],
+      [4.5, 'TicTacToe-v0: a move must be an integer from 0 to 8, got 4.5'],
+      [NaN, 'TicTacToe-v0: a move must be an integer from 0 to 8, got NaN'],
+      ['3', 'TicTacToe-v0: a move must be an integer from 0 to 8, got "3"'],
+      [null, 'TicTacToe-v0: a move must be an integer from 0 to 8, got null'],
+      [[3], 'TicTacToe-v0: a move must be an integer from 0 to 8, got an array'],
+      [{ move: 3 }, 'TicTacToe-v0: a move must be an integer from 0 to 8, got an object'],
+    ];
+    for (const [move, message] of refused) {
+      assert.equal(illegalMove('TicTacToe-v0', g, move), message);
+      assert.throws(() => g.play(move as number), (e: unknown) => e instanceof EnvError && e.message === message && e.field === 'move', String(move));
+    }
+    assert.deepEqual([g.toMove(), g.moves().length, boardOf(g)], ['opponent', 1, [0, 0, 0, 0, 1, 0, 0, 0, 0]]);
+    assert.equal(illegalMove('TicTacToe-v0', g, 3), null);
+    for (const move of [3, 0, 5, 8]) g.play(move); // 0 4 8 is the agent's
+    assert.throws(() => g.play(1), (e: unknown) => e instanceof EnvError && e.message === 'TicTacToe-v0: the game is over (win); start a new one');
+  });
+
+  it('maps a point of its 192 x 192 frame to the cell under it, and a point outside the frame to none', () => {
+    const g = new TicTacToe().turnGame('opponent');
+    const points: [number, number, number | null][] = [[0, 0, 0], [63.9, 0, 0], [64, 0, 1], [191, 0, 2], [100, 100, 4], [0, 130, 6], [191, 191, 8], [192, 10, null], [-0.5, 10, null], [10, 192, null], [NaN, 5, null]];
+    for (const [x, y, cell] of points) assert.equal(g.moveAt(x, y), cell, `(${x}, ${y})`);
+  });
+
+  it("draws its board as the env draws the same board, and leaves the env's own game as it was", () => {
+    const env = new TicTacToe({ first: 'random' });
+    env.reset({ seed: 3 });
+    env.step((env.actionMask!() as Uint8Array).indexOf(1));
+    const before = structuredClone(env.getState());
+    const g = env.turnGame('opponent');
+    for (const move of [4, 0, 8]) g.play(move);
+    assert.deepEqual(env.getState(), before);
+    assert.deepEqual(g.render(), game([1, 0, 0, 0, 2, 0, 0, 0, 2]).render());
+  });
+
+  it('passes rl check-env, whose turn-game check names what a broken one gets wrong', () => {
+    assert.ok(checkEnv('TicTacToe-v0', { steps: 10, seed: 0 }).passed.some((line) => line.startsWith('turnGame(): a game with each side first')));
+    /** TicTacToe-v0 whose games have `flaw` (made from the real game) in place of their own methods. */
+    const flawed = (flaw: (g: TurnGame) => Partial<TurnGame>) =>
+      class extends TicTacToe {
+        override turnGame(first: Player): TurnGame {
+          const g = super.turnGame(first);
+          const own: TurnGame = { toMove: () => g.toMove(), legalMoves: () => g.legalMoves(), observe: () => g.observe(), play: (m) => g.play(m), result: () => g.result(), moves: () => g.moves(), render: () => g.render(), moveAt: (x, y) => g.moveAt(x, y) };
+          return { ...own, ...flaw(g) };
+        }
+      };
+    const cases: [string, (g: TurnGame) => Partial<TurnGame>, string][] = [
+      ['Lenient', (g) => ({ play: (m) => (g.legalMoves()[m] ? g.play(m) : undefined) }), "env TurnGameCheck-Lenient: turnGame('agent') after 1 moves: play(C) of an illegal move must throw and change nothing"],
+      ['Short', (g) => ({ legalMoves: () => g.legalMoves().subarray(0, 8) }), "env TurnGameCheck-Short: turnGame('agent') after 0 moves: legalMoves() has 8 entries, Discrete(9) needs 9"],
+      ['Endless', () => ({ result: () => null }), "env TurnGameCheck-Endless: turnGame('agent') after 5 moves: toMove() must be 'agent' or 'opponent' while the game goes on, got null"],
+      ['Unclickable', () => ({ moveAt: () => null }), "env TurnGameCheck-Unclickable: turnGame('agent') moveAt names no move at any point of its 192 x 192 frame: a person has nowhere to click"],
+    ];
+    for (const [name, flaw, problem] of cases) {
+      const Env = flawed(flaw);
+      registerEnv(`TurnGameCheck-${name}`, () => new Env());
+      const problems = checkEnv(`TurnGameCheck-${name}`, { steps: 10, seed: 0 }).problems;
+      assert.equal(problems.length, 1, problems.join('\n'));
+      // Which cell, and how many random moves a game lasts, is the seed's: C and 5 stand for them.
+      assert.equal(problems[0].replace(/after \d+ moves: toMove/, 'after 5 moves: toMove').replace(/play\(\d\)/, 'play(C)'), problem);
+    }
+  });
+
+  it('is hidden by a wrapper (it may change what the agent sees), and absent from an env that is no turn game', () => {
+    assert.equal(typeof makeEnv('TicTacToe-v0').turnGame, 'function');
+    assert.equal(wrapEnv(makeEnv('TicTacToe-v0'), [{ frameStack: 2 }]).turnGame, undefined);
+    assert.equal(makeEnv('CartPole-v1').turnGame, undefined);
   });
 });
 

@@ -7,7 +7,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { GifReader } from 'omggif';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { pathToFileURL } from 'node:url';
 import { minatarPalette } from '../envs/minatar/render';
+import { LINES, TicTacToe } from '../envs/tictactoe';
+import type { TurnGame } from '../envs/turn-game';
+import { jsPolicyModule } from '../src/export/js';
 import { PACKAGE_VERSION } from '../src/version';
 import { listCheckpoints } from '../src/checkpoint';
 import { startViewServer } from '../src/view/server';
@@ -172,6 +176,22 @@ async function playAndEvaluate(page: Page, run: string, seed: number): Promise<{
   assert.equal(Number(played.steps), score.lengthMean, `seed ${seed}: ${JSON.stringify(played)}`);
   assert.equal(Number(played.return), score.returnMean, `seed ${seed}: ${JSON.stringify(played)}`);
   return { score, played };
+}
+
+/** The RGB bytes of the canvas `id` (its alpha dropped), and its size. */
+async function canvasRgb(page: Page, id: string): Promise<{ width: number; height: number; rgb: number[] }> {
+  const c = (await page.evaluate(`(() => { const c = document.getElementById('${id}'); return { width: c.width, height: c.height, rgba: Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data) }; })()`)) as { width: number; height: number; rgba: number[] };
+  return { width: c.width, height: c.height, rgb: c.rgba.filter((_, i) => i % 4 !== 3) };
+}
+
+/** A game's moves as the page's `#versus` writes them in `data-moves`. */
+const movesText = (g: TurnGame) => g.moves().map((m) => `${m.player}:${m.move}`).join(' ');
+
+/** The test's person at TicTacToe (the opponent's seat, mark 2): a cell that completes its line if there is one, else the lowest free one. */
+function personMove(g: TurnGame): number {
+  const obs = g.observe();
+  const free = [...Array(9).keys()].filter((i) => obs[i * 3] === 1);
+  return free.find((cell) => LINES.some((line) => line.includes(cell) && line.every((i) => i === cell || obs[i * 3 + 2] === 1))) ?? free[0];
 }
 
 const lines = (file: string) => fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '').length;
@@ -346,6 +366,90 @@ describe('rl view', () => {
       await page.goto(view.url);
       await page.waitForFunction(`document.querySelectorAll('#play-checkpoint option').length > 0`, null, { timeout: 30_000 });
       for (const seed of [0, 1, 2]) await playAndEvaluate(page, run, seed);
+      assert.deepEqual(errors, []);
+    } finally {
+      await browser.close();
+      view.stop();
+    }
+  });
+
+  it("in Chromium: a person plays TicTacToe against the policy by clicking cells: it answers with its greedy legal move, an occupied cell changes nothing, the finished game shows its result, and either side may move first", async function () {
+    skipWithoutChromium(this);
+    this.timeout(120_000);
+    const run = ticTacToeRun();
+    // The policy's answers, worked out here with its exported module on the same boards: what the page must show.
+    const file = path.join(path.dirname(run), 'policy.mjs');
+    fs.writeFileSync(file, jsPolicyModule(run));
+    const policy = (await import(pathToFileURL(file).href)) as { act(obs: ArrayLike<number>, mask: ArrayLike<number>): number };
+    const answer = (g: TurnGame) => {
+      while (g.toMove() === 'agent') g.play(policy.act(g.observe(), g.legalMoves()));
+    };
+    const view = await startRlView(run);
+    const { browser, page, errors } = await openChromium();
+    const methods = new Set<string>();
+    page.on('request', (r) => methods.add(r.method()));
+    try {
+      await page.goto(view.url);
+      await page.waitForFunction(`!document.getElementById('versus').hidden && document.querySelectorAll('#versus-checkpoint option').length > 0`, null, { timeout: 30_000 });
+      const shown = async () => (await page.evaluate(`({ ...document.getElementById('versus').dataset, status: document.getElementById('versus-status').textContent, cursor: document.getElementById('versus-canvas').style.cursor })`)) as Record<string, string>;
+      const until = (moves: string) => page.waitForFunction(`document.getElementById('versus').dataset.moves === ${JSON.stringify(moves)}`, null, { timeout: 30_000 });
+      // The middle of a cell in the page: the 192 x 192 board is drawn at 384 x 384 CSS pixels inside a 1 px border.
+      const box = async () => (await page.locator('#versus-canvas').boundingBox())!;
+      const pointAt = async (cell: number): Promise<[number, number]> => {
+        const b = await box();
+        const scale = (b.width - 2) / 192;
+        return [b.x + 1 + ((cell % 3) * 64 + 32) * scale, b.y + 1 + (Math.floor(cell / 3) * 64 + 32) * scale];
+      };
+      const click = async (cell: number) => page.mouse.click(...(await pointAt(cell)));
+      assert.deepEqual([(await box()).width, (await box()).height], [386, 386]);
+
+      // The person moves first, and plays the game out.
+      await page.selectOption('#versus-first', 'opponent');
+      await page.click('#versus-new');
+      await page.waitForFunction(`document.getElementById('versus').dataset.toMove === 'opponent'`, null, { timeout: 30_000 });
+      assert.deepEqual((await shown()).moves, '');
+      const game = new TicTacToe().turnGame('opponent');
+      for (let turn = 0; game.result() === null; turn++) {
+        const cell = personMove(game);
+        game.play(cell);
+        answer(game);
+        await click(cell);
+        await until(movesText(game));
+        const canvas = await canvasRgb(page, 'versus-canvas');
+        assert.deepEqual([canvas.width, canvas.height], [192, 192]);
+        assert.deepEqual(canvas.rgb, Array.from(game.render().data), `turn ${turn}: the board drawn is the game's, ${movesText(game)}`);
+        if (turn === 0) {
+          // The policy's cell is taken: the pointer says so, and a click there changes nothing but the count of refusals.
+          const taken = game.moves()[1].move;
+          await page.mouse.move(...(await pointAt(taken)));
+          assert.equal((await shown()).cursor, 'not-allowed');
+          await page.mouse.move(...(await pointAt(personMove(game))));
+          assert.equal((await shown()).cursor, 'pointer');
+          await click(taken);
+          const after = await shown();
+          assert.deepEqual([after.moves, after.rejected, after.toMove], [movesText(game), '1', 'opponent']);
+          assert.equal(after.status, `refused: TicTacToe-v0: move ${taken} is not legal now; the legal moves are ${[...game.legalMoves().keys()].filter((i) => game.legalMoves()[i]).join(', ')}`);
+          assert.deepEqual((await canvasRgb(page, 'versus-canvas')).rgb, Array.from(game.render().data), 'the board is as it was');
+        }
+      }
+      const over = await shown();
+      const words = { win: 'the policy won', loss: 'you won', draw: 'a draw' }[game.result()!];
+      assert.deepEqual([over.result, over.toMove, over.status], [game.result(), '', `game over: ${words}`]);
+      await click(4);
+      assert.deepEqual([(await shown()).moves, (await shown()).rejected], [movesText(game), '2']);
+      assert.equal((await shown()).status, `refused: TicTacToe-v0: the game is over (${game.result()}); start a new one`);
+
+      // A new game, the policy first: its move is on the board before any click.
+      await page.selectOption('#versus-first', 'agent');
+      await page.click('#versus-new');
+      const second = new TicTacToe().turnGame('agent');
+      answer(second);
+      await until(movesText(second));
+      assert.deepEqual([(await shown()).toMove, (await shown()).rejected, (await shown()).result], ['opponent', '0', '']);
+      assert.match((await shown()).status, new RegExp(`^it played ${second.moves()[0].move}; your move`));
+      // The games ran in the page: it only ever read from the server, which takes no other method.
+      assert.deepEqual([...methods], ['GET']);
+      assert.equal((await request(view.url, '/api/run', {}, 'POST')).status, 405);
       assert.deepEqual(errors, []);
     } finally {
       await browser.close();

@@ -1,5 +1,7 @@
 import { lineChart, type Series } from './chart';
 import { play, type Playback } from './play';
+import { canPlayAgainst, playAgainst, type Versus } from './versus';
+import type { Player } from '../../../envs/turn-game';
 
 /** What `/api/run` answers (src/view/server.ts). */
 export interface RunInfo {
@@ -73,6 +75,7 @@ async function main(custom: CustomEnv): Promise<void> {
   });
   $('play-stop').addEventListener('click', () => playback?.stop());
   if (info.envProblem) $('play-status').textContent = info.envProblem;
+  if (!info.envProblem && canPlayAgainst(info, custom)) startVersus(info, custom);
 
   // Live: progress.jsonl every 2 s (redrawn when it grew), the checkpoints every other time.
   let seen = -1;
@@ -90,6 +93,39 @@ async function main(custom: CustomEnv): Promise<void> {
     }
     await new Promise((r) => setTimeout(r, POLL_MS));
   }
+}
+
+/** "Play against it", for an env with `turnGame()`: a new game per press of New game, the person's clicks as its moves. */
+function startVersus(info: RunInfo, custom: CustomEnv): void {
+  $('versus').hidden = false;
+  const canvas = $<HTMLCanvasElement>('versus-canvas');
+  let versus: Versus | undefined;
+  $('versus-new').addEventListener('click', () => {
+    versus?.stop();
+    versus = playAgainst({
+      info,
+      custom,
+      checkpoint: $<HTMLSelectElement>('versus-checkpoint').value,
+      first: $<HTMLSelectElement>('versus-first').value as Player,
+      canvas,
+      show: (s) => {
+        $('versus-status').textContent = s.status;
+        $('versus-rejected').textContent = String(s.rejected);
+        const box = $('versus');
+        box.dataset.moves = s.moves.map((m) => `${m.player}:${m.move}`).join(' ');
+        box.dataset.toMove = s.toMove ?? '';
+        box.dataset.result = s.result ?? '';
+        box.dataset.rejected = String(s.rejected);
+      },
+    });
+  });
+  // A point of the page on the canvas as a pixel of the frame drawn on it (the canvas is shown scaled).
+  const at = (e: MouseEvent): [number, number] => {
+    const r = canvas.getBoundingClientRect();
+    return [((e.clientX - r.left - canvas.clientLeft) * canvas.width) / canvas.clientWidth, ((e.clientY - r.top - canvas.clientTop) * canvas.height) / canvas.clientHeight];
+  };
+  canvas.addEventListener('click', (e) => versus?.click(...at(e)));
+  canvas.addEventListener('mousemove', (e) => (canvas.style.cursor = versus?.playable(...at(e)) ? 'pointer' : 'not-allowed'));
 }
 
 /** Episode return (and evaluation return) against env steps, then one chart per loss. */
@@ -118,20 +154,22 @@ function showRun(info: RunInfo): void {
     return tr;
   });
   $('checkpoints').querySelector('tbody')!.replaceChildren(...rows);
-  const select = $<HTMLSelectElement>('play-checkpoint');
-  const chosen = select.value;
-  // Best first (the default pick, as `rl evaluate RUN_DIR` takes it), then the newest down.
-  select.replaceChildren(
-    ...[...info.checkpoints].reverse().map((c) => {
-      const o = document.createElement('option');
-      o.value = c.name;
-      o.textContent = c.evaluation
-        ? `${c.name}: iteration ${c.iteration} (evaluation ${c.evaluation.mean.toFixed(1)} over ${c.evaluation.episodes} episodes)`
-        : `${c.name} (return ${c.episodeReturnMean === null ? '-' : c.episodeReturnMean.toFixed(1)})`;
-      return o;
-    }),
-  );
-  if (info.checkpoints.some((c) => c.name === chosen)) select.value = chosen;
+  for (const id of ['play-checkpoint', 'versus-checkpoint']) {
+    const select = $<HTMLSelectElement>(id);
+    const chosen = select.value;
+    // Best first (the default pick, as `rl evaluate RUN_DIR` takes it), then the newest down.
+    select.replaceChildren(
+      ...[...info.checkpoints].reverse().map((c) => {
+        const o = document.createElement('option');
+        o.value = c.name;
+        o.textContent = c.evaluation
+          ? `${c.name}: iteration ${c.iteration} (evaluation ${c.evaluation.mean.toFixed(1)} over ${c.evaluation.episodes} episodes)`
+          : `${c.name} (return ${c.episodeReturnMean === null ? '-' : c.episodeReturnMean.toFixed(1)})`;
+        return o;
+      }),
+    );
+    if (info.checkpoints.some((c) => c.name === chosen)) select.value = chosen;
+  }
   if (info.videos.length > 0) {
     const latest = info.videos[info.videos.length - 1];
     $('videos-section').hidden = false;

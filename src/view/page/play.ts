@@ -8,11 +8,13 @@ import { seedStreams } from '../../../core/seed-streams';
 import type { CustomEnv, RunInfo } from './app';
 
 /** What `rl export --format js` modules export (src/export/js.ts) that the page uses. */
-interface PolicyModule {
+export interface PolicyModule {
   /** The greedy action; for Discrete actions, the best one `mask` (the env's action mask) allows. */
   act(obs: ArrayLike<number>, mask?: ArrayLike<number>): number | number[];
   /** A recurrent policy's state entries (src/export/js-recurrent.ts); absent for a feed-forward one. */
   state?: { name: string; size: number }[];
+  /** A recurrent policy's module: zeroes the state its own act() carries. */
+  reset?(): void;
   /** A recurrent policy's step from the state in hand: the action and the next state. */
   step?(obs: ArrayLike<number>, state: Record<string, Float32Array>, mask?: ArrayLike<number>): { action: number | number[]; state: Record<string, Float32Array> };
 }
@@ -32,7 +34,7 @@ export interface Playback {
  * The run's env, as the CLI's createEnv builds it: a registered id, or the bundled module's
  * export, inside the observation wrappers of `env.config.wrappers`.
  */
-function createEnv(info: RunInfo, custom: CustomEnv): Env {
+export function createEnv(info: RunInfo, custom: CustomEnv): Env {
   const id = info.envId ?? '';
   return wrappedEnv(id, info.envConfig, (own) => {
     if (listEnvs().some((s) => s.id === id)) return makeEnv(id, own);
@@ -49,7 +51,7 @@ function createEnv(info: RunInfo, custom: CustomEnv): Env {
 }
 
 /** Copies an RGB frame onto the canvas (RGBA, alpha 255), resizing the canvas to it. */
-function draw(canvas: HTMLCanvasElement, frame: RgbFrame): void {
+export function draw(canvas: HTMLCanvasElement, frame: RgbFrame): void {
   if (canvas.width !== frame.width || canvas.height !== frame.height) [canvas.width, canvas.height] = [frame.width, frame.height];
   const ctx = canvas.getContext('2d')!;
   const image = ctx.createImageData(frame.width, frame.height);
