@@ -31,8 +31,14 @@ export interface WorkerPoolOptions {
   /** CURVE: the learner's key pair and the allowed worker keys (copied, never changed). Undefined: no encryption. */
   curve?: { pair: KeyPair; allowed: Set<string> };
   maxPolicyLag: number;
-  /** Async mode: every worker samples without pause (two requests in flight), see `next()`. */
+  /** Async and queue modes: every worker samples without pause (two requests in flight), see `next()` and `take()`. */
   streaming?: boolean;
+  /**
+   * Queue mode: the batches the learner queue holds before no worker is asked for more; set,
+   * the sample requests name no policy version (a worker samples with the weights it holds).
+   * Absent: two per worker.
+   */
+  queueSize?: number;
   workerTimeoutSeconds: number;
   maxWorkerRestarts: number;
   heartbeatSeconds: number;
@@ -49,8 +55,10 @@ export interface WorkerPoolOptions {
 
 /** Failures a worker may send with no good batch in between before it is dropped (or, if every worker does, the run stops). */
 const FAILURE_LIMIT = 50;
-/** Batches the reported policy lag is the mean over. */
+/** Batches the reported policy lag is the mean and max over. */
 const LAG_WINDOW = 100;
+/** The window (ms) of each worker's reported sampling rate. */
+const RATE_WINDOW_MS = 10_000;
 /** Distinct texts shown once each; past this many, peers' texts go by the per-worker rate limit only. */
 const MAX_SHOWN_ONCE = 1000;
 /** Hellos answered per peer identity: 4 at once, then one per 5 s (a worker says hello again only after losing touch). */
@@ -95,6 +103,8 @@ export class WorkerPool implements Sampler {
   /** This learner process, in every setup: a batch that names another (made before a restart) is dropped and counted. */
   private readonly instance = crypto.randomBytes(8).toString('hex');
   private readonly lags: number[] = [];
+  /** Each member's accepted batches in the last RATE_WINDOW_MS (when, steps), and when it joined: its sampling rate. */
+  private readonly intake = new Map<string, { joined: number; arrivals: [number, number][] }>();
   private ipcBase = '';
   private pubEndpoints: { ipc: string; tcp?: string } = { ipc: '' };
   private timer: NodeJS.Timeout | null = null;
@@ -119,7 +129,7 @@ export class WorkerPool implements Sampler {
     this.pubOut = new SendQueue(this.pub);
     const timeoutMs = opts.workerTimeoutSeconds * 1000;
     this.members = new Membership(opts.numWorkers);
-    this.ledger = new RequestLedger({ rolloutLength: opts.setup.rolloutLength, streaming: opts.streaming ?? false, timeoutMs });
+    this.ledger = new RequestLedger({ rolloutLength: opts.setup.rolloutLength, streaming: opts.streaming ?? false, maxBacklog: opts.queueSize, timeoutMs });
     this.liveness = new Liveness({ timeoutMs, heartbeatMs: opts.heartbeatSeconds * 1000, failureLimit: FAILURE_LIMIT }, Date.now());
     this.expectation = batchExpectation(opts.setup.policies);
     this.peerLines = new PeerLines(opts.log);
@@ -256,7 +266,10 @@ export class WorkerPool implements Sampler {
           return this.showOnce('other-learner', `${m.name} sent a batch made for another learner instance (before a restart?); dropped (counted in otherLearnerBatches)`);
         }
         const rejected = this.ledger.answer(key, msg.workerId, msg.batch, now);
-        if (!rejected) return this.liveness.delivered(m);
+        if (!rejected) {
+          this.counted(key, msg.batch.numEnvs * msg.batch.length, now);
+          return this.liveness.delivered(m);
+        }
         this.reject(rejected.kind, rejected.why);
         if (rejected.failure) this.applyVerdict(m, this.liveness.failed(m, rejected.why, this.members.values()));
         return;
@@ -312,6 +325,7 @@ export class WorkerPool implements Sampler {
     }
     const m = this.members.join(identity, msg, Date.now(), this.opts.setup.numEnvs, (slot) => this.supervisor.process(slot));
     this.ledger.join(m.key, m.id, m.numEnvs, m.name);
+    this.intake.set(m.key, { joined: Date.now(), arrivals: [] });
     this.liveness.joined(m);
     this.welcome(m);
     this.opts.log(`${m.name} joined; ${this.members.size} live`);
@@ -377,6 +391,7 @@ export class WorkerPool implements Sampler {
     const m = this.members.drop(key);
     if (!m) return;
     const unfinished = this.ledger.leave(key);
+    this.intake.delete(key);
     this.liveness.left(m);
     this.weightsAnswers.forget(key);
     this.peerLines.forget(key);
@@ -384,10 +399,20 @@ export class WorkerPool implements Sampler {
   }
 
   private send(keys: string[]): void {
+    // Queue mode: version 0, any weights will do (a worker swaps in the newest it has between batches).
+    const policyVersion = this.opts.queueSize === undefined ? this.version : 0;
     for (const key of keys) {
       const m = this.members.get(key);
-      if (m) void this.routerOut.send([m.identity, encode({ type: 'sample', policyVersion: this.version })]);
+      if (m) void this.routerOut.send([m.identity, encode({ type: 'sample', policyVersion })]);
     }
+  }
+
+  /** A batch of `steps` steps accepted from member `key`: into its sampling rate's window. */
+  private counted(key: string, steps: number, now: number): void {
+    const rec = this.intake.get(key);
+    if (!rec) return;
+    rec.arrivals.push([now, steps]);
+    while (rec.arrivals.length > 0 && rec.arrivals[0][0] < now - RATE_WINDOW_MS) rec.arrivals.shift();
   }
 
   /** A line shown once per `key` (at most MAX_SHOWN_ONCE keys). */
@@ -430,9 +455,20 @@ export class WorkerPool implements Sampler {
     if (waited >= ABORT_GRACE_MS) throw new Interrupted(`stopping: the iteration did not finish within ${ABORT_GRACE_MS / 1000} s of the stop signal, so it is given up`);
   }
 
+  /** A batch about to be handed out: its lag noted. */
   private handOut(b: TrajectoryBatch): void {
     this.lags.push(this.version - b.policyVersion);
     if (this.lags.length > LAG_WINDOW) this.lags.shift();
+  }
+
+  /** Sync and queue modes: a batch about to be handed out is dropped (and counted) if more than `maxPolicyLag` versions old, else handed out. */
+  private fresh(b: TrajectoryBatch): boolean {
+    if (b.policyVersion < this.version - this.opts.maxPolicyLag) {
+      this.counters.droppedBatches += 1;
+      return false;
+    }
+    this.handOut(b);
+    return true;
   }
 
   async collect(minSteps: number): Promise<TrajectoryBatch[]> {
@@ -447,17 +483,33 @@ export class WorkerPool implements Sampler {
         await this.news();
         continue;
       }
-      if (b.policyVersion < this.version - this.opts.maxPolicyLag) {
-        this.counters.droppedBatches += 1;
-        continue;
-      }
-      this.handOut(b);
+      if (!this.fresh(b)) continue;
       batches.push(b);
       steps += b.numEnvs * b.length;
     }
     // With lag allowed, workers sample the next batch while the learner updates.
     if (this.opts.maxPolicyLag > 0) this.send(this.ledger.ask(minSteps, Date.now()));
     return batches;
+  }
+
+  async take(minSteps: number): Promise<{ batches: TrajectoryBatch[]; queued: number }> {
+    await new Promise((resolve) => setImmediate(resolve)); // first read what arrived during the update
+    const batches: TrajectoryBatch[] = [];
+    let steps = 0;
+    for (;;) {
+      if (this.fatal) throw this.fatal;
+      for (let b = this.ledger.take(); b; b = steps < minSteps ? this.ledger.take() : undefined) {
+        if (!this.fresh(b)) continue;
+        batches.push(b);
+        steps += b.numEnvs * b.length;
+      }
+      if (steps >= minSteps) break;
+      this.checkInterrupted();
+      this.send(this.ledger.stream(Date.now(), true)); // the learner waits: ask even past a full queue
+      await this.news();
+    }
+    this.send(this.ledger.stream(Date.now())); // room in the queue: paused workers go on
+    return { batches, queued: this.ledger.queued };
   }
 
   async next(): Promise<TrajectoryBatch[]> {
@@ -484,11 +536,25 @@ export class WorkerPool implements Sampler {
     await this.pubOut.send(encode({ type: 'weights', policyVersion, params }));
   }
 
-  /** Figures for progress.jsonl; reading them changes nothing. `policyLagMean`: over the last 100 batches handed out. */
+  /**
+   * Figures for progress.jsonl; reading them changes nothing. `policyLagMean` and `policyLagMax`:
+   * over the last 100 batches handed out. The sampling rates: env steps of the batches accepted
+   * in the last 10 s (or since the worker joined), per live worker (the slowest and the fastest)
+   * and all together.
+   */
   stats(): Record<string, number> {
     const lag = this.lags.length > 0 ? this.lags.reduce((s, l) => s + l, 0) / this.lags.length : 0;
     const { rejectedMessages, ignoredRequests, droppedBatches, envErrors, otherLearnerBatches } = this.counters;
-    return { liveWorkers: this.members.size, rejectedMessages, ignoredRequests, workerRestarts: this.supervisor.restarts, droppedBatches, otherLearnerBatches, envErrors, policyLagMean: lag };
+    const now = Date.now();
+    const rates = [...this.intake.values()].map((r) => {
+      const recent = r.arrivals.filter(([t]) => t >= now - RATE_WINDOW_MS).reduce((sum, [, steps]) => sum + steps, 0);
+      return recent / (Math.max(1000, Math.min(RATE_WINDOW_MS, now - r.joined)) / 1000);
+    });
+    return {
+      liveWorkers: this.members.size, rejectedMessages, ignoredRequests, workerRestarts: this.supervisor.restarts, droppedBatches, otherLearnerBatches, envErrors,
+      policyLagMean: lag, policyLagMax: this.lags.reduce((m, l) => Math.max(m, l), 0),
+      sampledStepsPerSecond: rates.reduce((a, r) => a + r, 0), workerStepsPerSecondMin: rates.length > 0 ? Math.min(...rates) : 0, workerStepsPerSecondMax: rates.length > 0 ? Math.max(...rates) : 0,
+    };
   }
 
   getState(): never[] {
