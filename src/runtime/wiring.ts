@@ -102,6 +102,7 @@ export async function wireRun(cfg: RunConfig, opts: WiringOptions, cleanUp: Clea
           maxPolicyLag: schedule.mode === 'async' ? 0 : schedule.maxPolicyLag,
           streaming: schedule.mode !== 'sync',
           queueSize: schedule.mode === 'queue' ? schedule.queueSize : undefined,
+          decodeThreads: w.decodeThreads,
           workerTimeoutSeconds: w.workerTimeoutSeconds,
           maxWorkerRestarts: w.maxWorkerRestarts,
           heartbeatSeconds: w.heartbeatSeconds,

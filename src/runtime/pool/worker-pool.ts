@@ -7,7 +7,7 @@ import type { ParamsById, TrajectoryBatch } from '../../../core/algorithm';
 import { RlError } from '../../../core/errors';
 import { Interrupted, type Sampler } from '../sampler';
 import { keyFingerprint, serverCurveOptions, watchRefusedHandshakes, ZapAuthenticator, type KeyPair } from '../../transport/curve';
-import { batchExpectation, DEFAULT_MAX_MESSAGE_BYTES, WEIGHTS_ASK_MS, decodeWorkerMessage, encode, MessageRejected, type BatchExpectation, type WorkerMessage, type WorkerSetup } from '../../transport/protocol';
+import { batchExpectation, DEFAULT_MAX_MESSAGE_BYTES, WEIGHTS_ASK_MS, decodeWorkerMessage, encode, MessageRejected, type BatchExpectation, type RejectKind, type WorkerMessage, type WorkerSetup } from '../../transport/protocol';
 import { bindOrExplain, parseTcpEndpoint } from '../../transport/endpoint';
 import { parseModuleRef } from '../../env-loader';
 import { SendQueue } from '../../transport/send-queue';
@@ -18,6 +18,7 @@ import { Liveness, type FailureVerdict } from './liveness';
 import { Membership, type Member } from './membership';
 import { PeerLines, peerText } from './peer-text';
 import { Supervisor } from './supervisor';
+import { DecodeThreads, type Decoded } from './decode-threads';
 
 export interface WorkerPoolOptions {
   /** What every worker runs, less its own env count, slot, the PUB endpoint and what the pool adds (instance, version, code). */
@@ -39,6 +40,8 @@ export interface WorkerPoolOptions {
    * Absent: two per worker.
    */
   queueSize?: number;
+  /** Threads that decode and check the workers' messages off this one (`workers.decodeThreads`); 0 or absent: this thread does. */
+  decodeThreads?: number;
   workerTimeoutSeconds: number;
   maxWorkerRestarts: number;
   heartbeatSeconds: number;
@@ -92,6 +95,7 @@ export class WorkerPool implements Sampler {
   private readonly liveness: Liveness;
   private readonly supervisor: Supervisor;
   private readonly zap?: ZapAuthenticator;
+  private readonly decoder: DecodeThreads | null;
   private readonly expectation: BatchExpectation;
   private readonly peerLines: PeerLines;
   private readonly shownOnce = new Set<string>();
@@ -132,6 +136,7 @@ export class WorkerPool implements Sampler {
     this.ledger = new RequestLedger({ rolloutLength: opts.setup.rolloutLength, streaming: opts.streaming ?? false, maxBacklog: opts.queueSize, timeoutMs });
     this.liveness = new Liveness({ timeoutMs, heartbeatMs: opts.heartbeatSeconds * 1000, failureLimit: FAILURE_LIMIT }, Date.now());
     this.expectation = batchExpectation(opts.setup.policies);
+    this.decoder = opts.decodeThreads ? new DecodeThreads(opts.decodeThreads, this.expectation, (identity, d) => this.event(() => this.decoded(identity, d)), (err) => this.event(() => this.fail(err))) : null;
     this.peerLines = new PeerLines(opts.log);
     // Together: room for every spawned worker and a scale-up of remote ones at once, then 10 a second.
     this.helloGate = new HelloGate({ perPeer: HELLOS_PER_PEER, total: { burst: Math.max(HELLOS_IN_ALL.burst, 2 * opts.numWorkers), perSecond: HELLOS_IN_ALL.perSecond }, maxPeers: 10_000 }, Date.now());
@@ -227,21 +232,34 @@ export class WorkerPool implements Sampler {
   private receive(frames: Buffer[]): void {
     if (frames.length !== 2) return this.reject('frames', `expected 2 frames, got ${frames.length}`);
     const [identity, payload] = frames;
+    if (this.decoder) return this.decoder.decode(identity, payload); // answered in `decoded`
     let msg: WorkerMessage;
     try {
       msg = decodeWorkerMessage(payload, this.expectation);
     } catch (err) {
       if (!(err instanceof MessageRejected)) throw err;
-      const text = peerText(err.message, 300);
-      this.reject(err.kind, text);
-      const m = this.members.get(identity.toString('hex'));
-      if (m) {
-        this.ledger.malformed(m.key, Date.now()); // whatever it was, it answered our request: ask again
-        this.applyVerdict(m, this.liveness.failed(m, `${m.name} sent a malformed message: ${text}`, this.members.values()));
-      }
-      return;
+      return this.malformed(identity, err.kind, err.message);
     }
     this.handle(identity, msg);
+  }
+
+  /** A decode thread's answer for a message of `identity`: handled as if decoded here. */
+  private decoded(identity: Buffer, d: Decoded): void {
+    if (this.closed) return;
+    if ('msg' in d) this.handle(identity, d.msg);
+    else if ('rejected' in d) this.malformed(identity, d.rejected.kind, d.rejected.message);
+    else this.fail(new Error(`a decode thread failed: ${d.failed}`));
+  }
+
+  /** A message that failed its checks: dropped, counted, logged once per kind; a member's counts against it. */
+  private malformed(identity: Buffer, kind: RejectKind, message: string): void {
+    const text = peerText(message, 300);
+    this.reject(kind, text);
+    const m = this.members.get(identity.toString('hex'));
+    if (m) {
+      this.ledger.malformed(m.key, Date.now()); // whatever it was, it answered our request: ask again
+      this.applyVerdict(m, this.liveness.failed(m, `${m.name} sent a malformed message: ${text}`, this.members.values()));
+    }
   }
 
   private handle(identity: Buffer, msg: WorkerMessage): void {
@@ -571,6 +589,7 @@ export class WorkerPool implements Sampler {
     if (this.timer) clearInterval(this.timer);
     this.opts.signal?.removeEventListener('abort', this.onAbort);
     await this.supervisor.close();
+    await this.decoder?.close();
     this.router.close();
     this.pub.close();
     this.zap?.stop();
