@@ -78,7 +78,7 @@ describe('V-trace', () => {
     assertClose(out.pgAdvantages, [-0.65, -0.5, 0.65], 1e-5, 'pgAdvantages');
   });
 
-  it('on-policy (every ratio 1) gives the n-step returns and the advantages of GAE with lambda 1, envs apart', () => {
+  it('on-policy (every ratio 1) gives the n-step returns and the advantages of GAE with lambda 1, and with lambda 0.9 its lambda-returns, envs apart', () => {
     const rng = new Rng(7);
     const numEnvs = 3;
     const length = 40;
@@ -95,6 +95,9 @@ describe('V-trace', () => {
     const out = vtrace({ ...input, logRhos: new Float32Array(rows), rhoBar: 1, cBar: 1 });
     assertClose(out.vs, gae.returns, 1e-4, 'vs against GAE returns');
     assertClose(out.pgAdvantages, gae.advantages, 1e-4, 'pgAdvantages against GAE advantages');
+    // With lambda < 1 the value targets are GAE's lambda-returns (the advantage, r + gamma v_{s+1} - V, is not GAE's then).
+    const gae9 = computeGae({ ...input, lambda: 0.9 });
+    assertClose(vtrace({ ...input, logRhos: new Float32Array(rows), rhoBar: 1, cBar: 1, lambda: 0.9 }).vs, gae9.returns, 1e-4, 'vs against GAE(0.9) returns');
     assert.ok(terminated.some((x) => x) && truncated.some((x) => x), 'the seeded batch has both kinds of episode end');
   });
 
