@@ -12,4 +12,5 @@ export const appoConfigSchema = z
   .strict()
   .describe("APPO's settings: IMPALA's V-trace targets and learner queue, PPO's clipped surrogate against a target network");
 
+/** APPO's resolved settings. */
 export type AppoConfig = z.infer<typeof appoConfigSchema>;

@@ -35,6 +35,7 @@ export const impalaConfigSchema = z
   .strict()
   .describe("IMPALA's settings: V-trace targets for the value and the policy gradient, and the learner queue the workers fill without waiting");
 
+/** IMPALA's resolved settings. */
 export type ImpalaConfig = z.infer<typeof impalaConfigSchema>;
 /** What IMPALA and APPO share (`vtraceConfigShape`). */
 export type VtraceConfig = ImpalaConfig;

@@ -37,6 +37,7 @@ export function vtraceModuleParts(algorithm: string): Omit<AlgorithmModule<Vtrac
   };
 }
 
+/** IMPALA (`algorithm: impala`): V-trace actor-critic on the `queue` schedule; the learner is `Impala`. */
 export const impala: AlgorithmModule<ImpalaConfig> = {
   name: 'impala',
   configSchema: impalaConfigSchema,
