@@ -74,7 +74,8 @@ describe('The queue schedule (IMPALA) with worker processes', function () {
     const last = rows.at(-1)!;
     assert.equal(last.rejectedMessages, 0);
     assert.ok(last.workerRestarts >= 1, `workerRestarts ${last.workerRestarts}`);
-    assert.ok(lines.some((l) => /worker 1 \(slot 1, .*\) exited \(SIGKILL\); its unfinished batch is discarded; 1 live/.test(l)), lines.join('\n'));
+    // Its batch in progress, if it had one (a worker paused by a full queue has none), is discarded.
+    assert.ok(lines.some((l) => /worker 1 \(slot 1, .*\) exited \(SIGKILL\)(; its unfinished batch is discarded)?; 1 live/.test(l)), lines.join('\n'));
     assert.ok(lines.some((l) => /worker 2 \(slot 1, .*\) joined/.test(l)), 'the restarted worker did not join');
   });
 

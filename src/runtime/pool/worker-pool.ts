@@ -109,6 +109,8 @@ export class WorkerPool implements Sampler {
   private readonly lags: number[] = [];
   /** Each member's accepted batches in the last RATE_WINDOW_MS (when, steps), and when it joined: its sampling rate. */
   private readonly intake = new Map<string, { joined: number; arrivals: [number, number][] }>();
+  /** The clock of the sampling rates: the last tick's (every 250 ms), so that reading the stats twice gives the same figures. */
+  private rateClock = Date.now();
   private ipcBase = '';
   private pubEndpoints: { ipc: string; tcp?: string } = { ipc: '' };
   private timer: NodeJS.Timeout | null = null;
@@ -360,6 +362,7 @@ export class WorkerPool implements Sampler {
   /** Heartbeats out; silent workers and unanswered requests past the timeout given up; a word when no worker is live. */
   private tick(): void {
     const now = Date.now();
+    this.rateClock = now;
     this.helloGate.forgetQuiet(now);
     const t = this.liveness.tick(now, this.members.values());
     if (t.paused) this.ledger.paused(now);
@@ -557,13 +560,13 @@ export class WorkerPool implements Sampler {
   /**
    * Figures for progress.jsonl; reading them changes nothing. `policyLagMean` and `policyLagMax`:
    * over the last 100 batches handed out. The sampling rates: env steps of the batches accepted
-   * in the last 10 s (or since the worker joined), per live worker (the slowest and the fastest)
-   * and all together.
+   * in the 10 s (or since the worker joined) up to the last tick of the pool's clock (250 ms), per
+   * live worker (the slowest and the fastest) and all together.
    */
   stats(): Record<string, number> {
     const lag = this.lags.length > 0 ? this.lags.reduce((s, l) => s + l, 0) / this.lags.length : 0;
     const { rejectedMessages, ignoredRequests, droppedBatches, envErrors, otherLearnerBatches } = this.counters;
-    const now = Date.now();
+    const now = this.rateClock;
     const rates = [...this.intake.values()].map((r) => {
       const recent = r.arrivals.filter(([t]) => t >= now - RATE_WINDOW_MS).reduce((sum, [, steps]) => sum + steps, 0);
       return recent / (Math.max(1000, Math.min(RATE_WINDOW_MS, now - r.joined)) / 1000);
