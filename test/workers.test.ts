@@ -17,7 +17,7 @@ import { until } from './helpers/until';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-workers-'));
 const small = ['workers.envsPerWorker=4', 'workers.rolloutLength=64', 'ppo.minibatchSize=128', 'ppo.numEpochs=4', 'ppo.lrSchedule=constant', 'workers.heartbeatSeconds=0.5'];
-const timingKeys = ['wallSeconds', 'envStepsPerSecond', 'sampleSeconds', 'updateSeconds', 'liveWorkers', 'rejectedMessages', 'workerRestarts', 'droppedBatches', 'otherLearnerBatches', 'envErrors', 'policyLagMean', 'ignoredRequests', 'rssMB', 'heapUsedMB', 'externalMB', 'numTensors'];
+const timingKeys = ['wallSeconds', 'envStepsPerSecond', 'sampleSeconds', 'updateSeconds', 'liveWorkers', 'rejectedMessages', 'workerRestarts', 'droppedBatches', 'otherLearnerBatches', 'envErrors', 'policyLagMean', 'policyLagMax', 'sampledStepsPerSecond', 'workerStepsPerSecondMin', 'workerStepsPerSecondMax', 'ignoredRequests', 'rssMB', 'heapUsedMB', 'externalMB', 'numTensors'];
 
 function config(overrides: string[]) {
   return loadConfig(path.join(root, 'configs', 'ppo-cartpole.yaml'), [...small, ...overrides]);

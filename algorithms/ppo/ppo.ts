@@ -7,12 +7,11 @@ import { FusedAdam } from '../common/fused-adam';
 import { computeGae } from '../common/gae';
 import { optimizerFromState, optimizerToState, setLearningRate } from '../common/optimizer';
 import { concatBytes, concatFloat32, concatObs } from '../../core/concat';
-import { explainedVariance, shuffle } from '../common/util';
-import type { PpoLossMetrics } from './loss';
-import { gatherMinibatch, ppoStep, type PpoRollout } from './step';
+import { explainedVariance } from '../common/util';
+import { minibatchCuts, ppoEpochs, type PpoRollout } from './step';
 import { ppoConfigSchema, type PpoConfig } from './config';
 
-export { ppoConfigSchema, type PpoConfig };
+export { ppoConfigSchema, type PpoConfig, minibatchCuts };
 
 function trainBatchSize(cfg: PpoConfig, totalEnvs: number, rolloutLength: number): number {
   return cfg.trainBatchSize ?? totalEnvs * rolloutLength;
@@ -57,16 +56,6 @@ export const ppo: AlgorithmModule<PpoConfig> = {
   },
 };
 
-/**
- * Where the minibatches of a shuffled batch of `size` rows start and end: round(size /
- * minibatchSize) of them (at least one), sizes differing by at most one, every row in one. For
- * a size that is a multiple of minibatchSize, the usual equal slices.
- */
-export function minibatchCuts(size: number, minibatchSize: number): number[] {
-  const count = Math.max(1, Math.round(size / minibatchSize));
-  return Array.from({ length: count + 1 }, (_, k) => Math.round((k * size) / count));
-}
-
 /** Proximal Policy Optimization with a clipped surrogate objective (Schulman et al., 2017). */
 export class Ppo implements Algorithm {
   readonly schedule: Schedule;
@@ -104,29 +93,10 @@ export class Ppo implements Algorithm {
   async update(batches: TrajectoryBatch[], ctx: UpdateContext): Promise<Record<string, number>> {
     const cfg = this.cfg;
     const data = this.postprocess(batches);
-    const size = data.advantages.length;
     const lr = cfg.lrSchedule === 'linear' ? cfg.lr * Math.max(0, 1 - ctx.envSteps / (this.opts.totalEnvSteps ?? Infinity)) : cfg.lr;
     setLearningRate(this.optimizer, lr); // read by every applyGradients
-
-    const sums: PpoLossMetrics = { policyLoss: 0, valueLoss: 0, entropy: 0, approxKl: 0, clipFraction: 0 };
-    let minibatches = 0;
-    // Every row is used: the batch (which workers may fill past trainBatchSize) is cut into
-    // round(size / minibatchSize) minibatches of sizes differing by at most one.
-    const cuts = minibatchCuts(size, cfg.minibatchSize);
-    for (let epoch = 0; epoch < cfg.numEpochs; epoch++) {
-      const order = shuffle(size, this.rng);
-      for (let k = 0; k + 1 < cuts.length; k++) {
-        const mb = gatherMinibatch(this.net, data, order.subarray(cuts[k], cuts[k + 1]), cfg.normalizeAdvantages);
-        const where = () => `the update at ${ctx.envSteps} env steps (epoch ${epoch + 1}, minibatch ${k + 1})`;
-        const m = ppoStep(this.net, this.optimizer, mb, cfg, { algorithm: 'ppo', where });
-        for (const k of Object.keys(sums) as (keyof PpoLossMetrics)[]) sums[k] += m[k];
-        minibatches += 1;
-      }
-    }
-    const metrics: Record<string, number> = { learningRate: lr };
-    for (const [k, v] of Object.entries(sums)) metrics[k] = v / minibatches;
-    metrics.explainedVariance = explainedVariance(data.values, data.returns);
-    return metrics;
+    const losses = ppoEpochs(this.net, this.optimizer, this.rng, data, cfg, { algorithm: 'ppo', envSteps: ctx.envSteps });
+    return { learningRate: lr, ...losses, explainedVariance: explainedVariance(data.values, data.returns) };
   }
 
   /** Columns of all batches joined, with GAE advantages and returns computed per batch. */

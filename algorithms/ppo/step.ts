@@ -2,9 +2,14 @@ import * as tf from '@tensorflow/tfjs';
 import { masked } from '../common/mask';
 import { gradientStep, type Gradient } from '../common/gradient-step';
 import type { StepPlace } from '../common/optimizer';
+import type { Rng } from '../../core/rng';
+import { shuffle } from '../common/util';
 import type { ActorCritic } from './actor-critic';
 import { ppoLoss, ppoLossGradient, ppoObjective, type PpoBatch, type PpoLossMetrics, type PpoMetric } from './loss';
 import type { PpoConfig } from './config';
+
+/** What a gradient step of the loss reads of the config (IMPALA and APPO give theirs too). */
+export type PpoStepConfig = Pick<PpoConfig, 'clipRange' | 'clipRangeVf' | 'entCoef' | 'vfCoef' | 'maxGradNorm' | 'gradientPath'>;
 
 /** The update's rows, every batch joined: what a minibatch is drawn from. */
 export interface PpoRollout {
@@ -65,7 +70,7 @@ export function gatherMinibatch(net: ActorCritic, data: PpoRollout, idx: Int32Ar
  * `cfg.gradientPath` writtenOut through the written-out gradient (conv layers included). A loss or gradient norm that is not
  * finite refuses the step (NonFiniteError) with nothing changed. Returns the minibatch's metrics.
  */
-export function ppoStep(net: ActorCritic, optimizer: tf.Optimizer, mb: PpoMinibatch, cfg: PpoConfig, place: StepPlace): PpoLossMetrics {
+export function ppoStep(net: ActorCritic, optimizer: tf.Optimizer, mb: PpoMinibatch, cfg: PpoStepConfig, place: StepPlace): PpoLossMetrics {
   const writtenOut = cfg.gradientPath === 'writtenOut';
   let metrics: PpoLossMetrics | undefined;
   tf.tidy(() => {
@@ -94,13 +99,55 @@ export function minibatchTensors(net: ActorCritic, mb: PpoMinibatch): PpoBatch {
  * `ActorCritic.backward`: inference kernels, no copies of each op's inputs), and its metrics
  * (`ppoObjective` on the same outputs).
  */
-export function ppoWrittenOutGradient(net: ActorCritic, t: PpoBatch, cfg: PpoConfig): Gradient<PpoMetric> {
+export function ppoWrittenOutGradient(net: ActorCritic, t: PpoBatch, cfg: PpoStepConfig): Gradient<PpoMetric> {
   const p = net.params.unpack();
   const { pi, value, rec } = net.forwardRecorded(t.obs, p);
   // Masked logits: an illegal action's probability is 0, so its logit's derivative comes out 0.
   const g = ppoLossGradient({ ...t, pi: masked(pi, t.mask), value, logStd: net.discrete ? null : p['pi/logStd'] }, cfg);
   const out = ppoObjective({ ...t, logProb: g.logProb, entropy: g.entropy, value }, cfg);
   return { ...out, grad: net.backward(p, rec, g.dPi, g.dValue, g.dLogStd) };
+}
+
+/**
+ * Where the minibatches of a shuffled batch of `size` rows start and end: round(size /
+ * minibatchSize) of them (at least one), sizes differing by at most one, every row in one. For
+ * a size that is a multiple of minibatchSize, the usual equal slices.
+ */
+export function minibatchCuts(size: number, minibatchSize: number): number[] {
+  const count = Math.max(1, Math.round(size / minibatchSize));
+  return Array.from({ length: count + 1 }, (_, k) => Math.round((k * size) / count));
+}
+
+/**
+ * `numEpochs` passes over the rows of `data`, each shuffled by `rng` and cut into minibatches
+ * (`minibatchCuts`), one `ppoStep` each. Every row is used: a batch that workers filled past
+ * trainBatchSize is cut into round(size / minibatchSize) minibatches of sizes differing by at
+ * most one. Returns the loss's metrics, averaged over the steps.
+ */
+export function ppoEpochs(
+  net: ActorCritic,
+  optimizer: tf.Optimizer,
+  rng: Rng,
+  data: PpoRollout,
+  cfg: PpoStepConfig & Pick<PpoConfig, 'numEpochs' | 'minibatchSize' | 'normalizeAdvantages'>,
+  place: { algorithm: string; envSteps: number },
+): PpoLossMetrics {
+  const size = data.advantages.length;
+  const sums: PpoLossMetrics = { policyLoss: 0, valueLoss: 0, entropy: 0, approxKl: 0, clipFraction: 0 };
+  let minibatches = 0;
+  const cuts = minibatchCuts(size, cfg.minibatchSize);
+  for (let epoch = 0; epoch < cfg.numEpochs; epoch++) {
+    const order = shuffle(size, rng);
+    for (let k = 0; k + 1 < cuts.length; k++) {
+      const mb = gatherMinibatch(net, data, order.subarray(cuts[k], cuts[k + 1]), cfg.normalizeAdvantages);
+      const where = () => `the update at ${place.envSteps} env steps (epoch ${epoch + 1}, minibatch ${k + 1})`;
+      const m = ppoStep(net, optimizer, mb, cfg, { algorithm: place.algorithm, where });
+      for (const key of Object.keys(sums) as (keyof PpoLossMetrics)[]) sums[key] += m[key];
+      minibatches += 1;
+    }
+  }
+  for (const key of Object.keys(sums) as (keyof PpoLossMetrics)[]) sums[key] /= minibatches;
+  return sums;
 }
 
 /** (x - mean) / (std + 1e-8), in place; std with Bessel's correction, as torch's. */
