@@ -1,10 +1,12 @@
 import type { AlgorithmModule } from '../core/algorithm';
+import { appo } from './appo/appo';
 import { dqn } from './dqn/dqn';
+import { impala } from './impala/impala';
 import { ppo } from './ppo/ppo';
 import { sac } from './sac/sac';
 
 /** Every algorithm the runtime can run, by the name a config gives in `algorithm:`. */
-export const algorithms: Record<string, AlgorithmModule<any>> = { ppo, dqn, sac };
+export const algorithms: Record<string, AlgorithmModule<any>> = { ppo, dqn, sac, impala, appo };
 
 /** The names of the algorithms this version ships: the registry before any `registerAlgorithm` (what docs/configs.md documents). */
 export const shippedAlgorithms: readonly string[] = Object.freeze(Object.keys(algorithms));
@@ -29,5 +31,8 @@ export { ppo, Ppo, ppoConfigSchema, type PpoConfig } from './ppo/ppo';
 export { computeGae } from './common/gae';
 export { dqn, Dqn, dqnConfigSchema, type DqnConfig } from './dqn/dqn';
 export { sac, Sac, sacConfigSchema, type SacConfig } from './sac/sac';
+export { impala, Impala, impalaConfigSchema, type ImpalaConfig } from './impala/impala';
+export { appo, appoConfigSchema, type AppoConfig } from './appo/appo';
+export { vtrace } from './common/vtrace';
 export { ReplayBuffer, SumTree } from './common/replay';
 export { nStepTransitions } from './common/nstep';

@@ -91,8 +91,35 @@ export interface IngestRow {
   decodeMicrosecondsPerBatch: number;
 }
 
+/**
+ * K impersonated workers (ingest-load.ts) connecting to `connect`, in at most PROCESSES child
+ * processes (each exits when its ipc channel closes, so none outlives this one). `failed()`
+ * says why one exited before `stop()`, or ''.
+ */
+export function startLoad(connect: string, K: number): { pids: number[]; processes: number; failed: () => string; stop: () => void } {
+  const children: ChildProcess[] = [];
+  let stopping = false;
+  let failed = '';
+  const processes = Math.min(PROCESSES, K);
+  for (let p = 0; p < processes; p++) {
+    const sockets = Math.floor(K / processes) + (p < K % processes ? 1 : 0);
+    const child = spawn(process.execPath, [path.join(__dirname, 'ingest-child.js'), JSON.stringify({ connect, sockets, seed: 1000 * p })], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    child.on('exit', (code, signal) => void (stopping || (failed = `a load generator process exited (${signal ?? code})`)));
+    children.push(child);
+  }
+  return {
+    pids: children.map((c) => c.pid!),
+    processes,
+    failed: () => failed,
+    stop: () => {
+      stopping = true;
+      children.forEach((c) => c.kill());
+    },
+  };
+}
+
 /** CPU seconds (user + system) of the processes `pids`, from /proc (Linux; clock ticks of 10 ms): NaN elsewhere. */
-function childCpuSeconds(pids: number[]): number {
+export function childCpuSeconds(pids: number[]): number {
   try {
     return pids.reduce((sum, pid) => {
       const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
@@ -126,9 +153,7 @@ async function measure(envId: string, setup: { policies: Record<string, PolicySp
     heartbeatSeconds: 1,
     log: (l) => lines.push(l),
   });
-  const children: ChildProcess[] = [];
-  let stopping = false;
-  let childFailed = '';
+  let load: ReturnType<typeof startLoad> | undefined;
   let consuming = true;
   let poolFailed: Error | null = null;
   const counts = { batches: 0, steps: 0 };
@@ -149,18 +174,12 @@ async function measure(envId: string, setup: { policies: Record<string, PolicySp
     const rejected = pool.stats().rejectedMessages;
     if (rejected > 0) throw new Error(`ingest bench: the pool rejected ${rejected} messages, so the figures would count rejections:\n${lines.filter((l) => l.includes('malformed')).join('\n')}`);
     if (poolFailed) throw new Error(`ingest bench: the pool stopped: ${poolFailed.message}`);
-    if (childFailed) throw new Error(`ingest bench: ${childFailed}`);
+    if (load?.failed()) throw new Error(`ingest bench: ${load.failed()}`);
   };
   try {
     await pool.broadcast(params, 0);
-    const processes = Math.min(PROCESSES, K);
-    for (let p = 0; p < processes; p++) {
-      const sockets = Math.floor(K / processes) + (p < K % processes ? 1 : 0);
-      // The ipc channel: a child exits when it closes, so none outlives this process.
-      const child = spawn(process.execPath, [path.join(__dirname, 'ingest-child.js'), JSON.stringify({ connect, sockets, seed: 1000 * p })], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-      child.on('exit', (code, signal) => void (stopping || (childFailed = `a load generator process exited (${signal ?? code})`)));
-      children.push(child);
-    }
+    load = startLoad(connect, K);
+    const { processes } = load;
     const joinBy = Date.now() + 30_000;
     while (pool.stats().liveWorkers < K) {
       check();
@@ -168,7 +187,7 @@ async function measure(envId: string, setup: { policies: Record<string, PolicySp
       await sleep(50);
     }
     await sleep(WARMUP_MS);
-    const pids = children.map((c) => c.pid!);
+    const pids = load.pids;
     const snap = (): Snapshot => ({ t: performance.now(), cpu: process.cpuUsage(), generatorCpu: childCpuSeconds(pids), ...counts, decode: { ...decodes } });
     const snaps = [snap()];
     for (let w = 0; w < WINDOWS; w++) {
@@ -210,8 +229,7 @@ async function measure(envId: string, setup: { policies: Record<string, PolicySp
     };
   } finally {
     consuming = false;
-    stopping = true;
-    children.forEach((c) => c.kill());
+    load?.stop();
     await pool.close();
     await consumer;
   }

@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: PPO and DQN CartPole time-to-solve over three seeds, sampling, transport,
- * one learner's intake from K workers (ingest), the weight broadcast to K, config loading (config-load), DQN learner and replay throughput, SAC's gradient step (sac), random exploration on MountainCarContinuous held for k steps (mcc-explore); `node dist/bench/run.js <part>` runs one part.
+ * one learner's intake from K workers (ingest), the queue schedule's learner fed by K workers, decoding on its thread or another (queue), the weight broadcast to K, config loading (config-load), DQN learner and replay throughput, SAC's gradient step (sac), random exploration on MountainCarContinuous held for k steps (mcc-explore); `node dist/bench/run.js <part>` runs one part.
  * `solve-suite` (not part of the default run: it takes an hour or more) trains every shipped config on seeds 0-2 (bench/solve-suite.ts).
  * `eval-stop` (not part of the default run either: about an hour) compares stop rules on evaluation on LunarLander (bench/eval-stop.ts).
  * `sampling` compares one worker's sampling with its forward pass on tfjs and on onnxruntime, interleaved (bench/sampling.ts).
@@ -20,6 +20,7 @@ import { dqnGradientSteps, replayThroughput } from './dqn';
 import { sacGradientSteps } from './sac';
 import { mccExplore } from './mcc-explore';
 import { ingest } from './ingest';
+import { queueBench } from './queue';
 import { samplingThroughput } from './sampling';
 import { evalStop } from './eval-stop';
 import { gradPaths } from './grad-paths';
@@ -83,6 +84,7 @@ async function main(): Promise<void> {
   if (!only || only === 'transport') await transport();
   if (!only || only === 'ingest') await ingest();
   if (!only || only === 'broadcast') await broadcast();
+  if (!only || only === 'queue') await queueBench();
   if (!only || only === 'config-load') configLoad();
   if (!only || only === 'solve') timeToSolve('configs/ppo-cartpole.yaml', [0, 1, 2]);
   if (only === 'solve-suite') solveSuite(process.argv.slice(3));

@@ -269,6 +269,12 @@ export interface MetricSpec {
  * `async` (off-policy): workers sample without pause; every batch goes to `update` as it
  * arrives, whatever weights sampled it (its lag is reported, not limited), and the weights are
  * broadcast whenever `syncDue()` says so. An iteration is `stepsPerIteration` steps of that.
+ *
+ * `queue` (IMPALA, APPO: nobody waits): workers sample without pause with the weights they
+ * hold; their batches wait in a bounded queue, from which each update takes the oldest
+ * `trainBatchSize` steps (dropping, and counting, batches more than `maxPolicyLag` versions
+ * old); the weights are broadcast after every `broadcastEvery` updates. An iteration is
+ * `stepsPerIteration` steps of that.
  */
 export type Schedule =
   | {
@@ -284,6 +290,20 @@ export type Schedule =
       mode: 'async';
       /** Env steps that make one iteration (one progress line, evaluation and checkpoint tick). */
       stepsPerIteration: number;
+    }
+  | {
+      /** Nobody waits: workers sample without pause, the learner takes batches from a bounded queue. */
+      mode: 'queue';
+      /** Steps each update takes from the queue (whole batches, oldest first, at least this many). */
+      trainBatchSize: number;
+      /** Batches the queue holds before no worker is asked for more (they pause until the learner takes some). */
+      queueSize: number;
+      /** Batches sampled by weights more versions older than the last broadcast are dropped and counted (`droppedBatches`). */
+      maxPolicyLag: number;
+      /** Updates between weight broadcasts (1: after every update). */
+      broadcastEvery: number;
+      /** Env steps that make one iteration (one progress line, evaluation and checkpoint tick). */
+      stepsPerIteration: number;
     };
 
 /** What the runtime tells `Algorithm.update` beside the batches. */
@@ -296,7 +316,7 @@ export interface UpdateContext {
 
 /** A running algorithm, as `AlgorithmModule.create` builds it: the learner's side of one run. */
 export interface Algorithm {
-  /** How the runtime drives it: on-policy (`sync`) or off-policy (`async`). */
+  /** How the runtime drives it: on-policy (`sync`), off-policy (`async`) or from a learner queue (`queue`). */
   readonly schedule: Schedule;
   /** Every key `update()` may return, with its TensorBoard group, reduction and console label. */
   readonly metrics: readonly MetricSpec[];

@@ -38,12 +38,12 @@ describe('docs/configs.md, the config reference', () => {
 
   it("documents the run's sections once, then a section per algorithm the registry ships, not one registered at run time", () => {
     assert.ok(Object.keys(algorithms).includes('toy'), 'the toy algorithm is registered in this process');
-    assert.deepEqual([...shippedAlgorithms], ['ppo', 'dqn', 'sac']);
+    assert.deepEqual([...shippedAlgorithms], ['ppo', 'dqn', 'sac', 'impala', 'appo']);
     const sections = configSections();
     assert.deepEqual(
       sections.map((s) => s.title),
-      ['Top level', 'env', 'model', 'workers', 'stop', 'checkpoint', 'evaluation', 'ppo', 'dqn', 'sac'],
+      ['Top level', 'env', 'model', 'workers', 'stop', 'checkpoint', 'evaluation', 'ppo', 'dqn', 'sac', 'impala', 'appo'],
     );
-    assert.equal(sections[0].rows.find((r) => r.key === 'algorithm')?.rule, 'one of ppo, dqn, sac');
+    assert.equal(sections[0].rows.find((r) => r.key === 'algorithm')?.rule, 'one of ppo, dqn, sac, impala, appo');
   });
 });

@@ -40,11 +40,14 @@ const CASES: Case[] = [
   { algorithm: 'ppo', envId: 'Pendulum-v1', model: { hiddenSizes: [16] }, config: { minibatchSize: 32, numEpochs: 1 } },
   { algorithm: 'dqn', envId: 'CartPole-v1', model: { hiddenSizes: [16] }, config: { learningStarts: 32, batchSize: 16, trainFrequency: 1, bufferSize: 2000, checkpointReplayBuffer: true, targetUpdateInterval: 1000 } },
   { algorithm: 'sac', envId: 'Pendulum-v1', model: { hiddenSizes: [16] }, config: { learningStarts: 32, batchSize: 16, bufferSize: 2000, checkpointReplayBuffer: true, stepsPerIteration: 256, noiseRepeat: 4 } },
+  { algorithm: 'impala', envId: 'CartPole-v1', model: { hiddenSizes: [16] }, config: { trainBatchSize: 64, stepsPerIteration: 256 } },
+  { algorithm: 'appo', envId: 'Pendulum-v1', model: { hiddenSizes: [16] }, config: { trainBatchSize: 64, stepsPerIteration: 256, numEpochs: 2, minibatchSize: 32 } },
   { algorithm: 'toy', envId: 'MaskedCorridor-v0', model: { hiddenSizes: [8] }, config: { lr: 0.5 } },
   // With action masks (the empty cells): the mask column, next masks for DQN's targets, masked exports.
   { algorithm: 'ppo', envId: 'TicTacToe-v0', model: { hiddenSizes: [16] }, config: { minibatchSize: 32, numEpochs: 2 } },
   // A recurrent policy (LSTM): the state carried per env, recorded as columns, trained on sequences (reset where episodes start).
   { algorithm: 'ppo', envId: 'CartPoleNoVel-v1', model: { hiddenSizes: [16], recurrent: { type: 'lstm', size: 8 } }, config: { minibatchSize: 32, numEpochs: 2, sequenceLength: 8 } },
+  { algorithm: 'appo', envId: 'TicTacToe-v0', model: { hiddenSizes: [16] }, config: { trainBatchSize: 64, stepsPerIteration: 256, numEpochs: 2, minibatchSize: 32 } },
   { algorithm: 'dqn', envId: 'TicTacToe-v0', model: { hiddenSizes: [16] }, config: { learningStarts: 32, batchSize: 16, trainFrequency: 1, bufferSize: 2000, checkpointReplayBuffer: true, targetUpdateInterval: 1000 } },
 ];
 

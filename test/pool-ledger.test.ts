@@ -157,6 +157,19 @@ describe('Request ledger', () => {
     assert.deepEqual(l.stream(6), ['b']);
   });
 
+  it('queue mode: pauses the workers while the backlog holds queueSize batches, and asks past it while the learner waits for more', () => {
+    const l = new RequestLedger({ rolloutLength: T, streaming: true, maxBacklog: 3, timeoutMs: 10_000 });
+    l.join('a', 0, 4, 'worker 0');
+    l.join('b', 1, 4, 'worker 1');
+    assert.deepEqual(l.stream(0), ['a', 'a', 'b', 'b']);
+    for (const [key, id, seq] of [['a', 0, 0], ['a', 0, 1], ['b', 1, 0]] as const) assert.equal(l.answer(key, id, batch(id, seq), 1), null);
+    assert.equal(l.queued, 3);
+    assert.deepEqual(l.stream(2), []); // 3 queued = queueSize: nobody is asked
+    assert.deepEqual(l.stream(3, true), ['a', 'a', 'b']); // the learner needs more than the queue holds: asked anyway
+    assert.equal(l.take()?.seq, 0);
+    assert.deepEqual(l.stream(4), []); // two in flight each already
+  });
+
   it('asks nobody to stream in sync mode', () => {
     assert.deepEqual(ledger(false).stream(0), []);
   });

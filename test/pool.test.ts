@@ -127,6 +127,36 @@ describe('Worker pool over real sockets', () => {
     }
   });
 
+  it('queue mode, decoding on a thread: takes whole batches oldest first, drops and counts those past maxPolicyLag, asks for samples naming no version, and rejects a malformed message as its own thread would', async () => {
+    const lines: string[] = [];
+    const { pool, endpoint } = await startPool(lines, { streaming: true, queueSize: 4, maxPolicyLag: 1, decodeThreads: 1 });
+    await pool.broadcast(weights, 2);
+    const stale = new HandWorker(endpoint, 'stale', { policyVersion: 0 }); // two versions behind: every batch dropped
+    const fresh = new HandWorker(endpoint, 'fresh', { policyVersion: 2 });
+    try {
+      await until('two members', () => pool.stats().liveWorkers === 2);
+      const got: TrajectoryBatch[] = [];
+      for (let i = 0; i < 5; i++) {
+        const taken = await within(pool.take(16), 10_000, 'take');
+        assert.equal(taken.batches.reduce((s, b) => s + b.numEnvs * b.length, 0), 16, 'two whole batches of 8 steps');
+        got.push(...taken.batches);
+      }
+      assert.ok(got.every((b) => b.workerId === fresh.workerId), 'a stale batch was handed out');
+      assert.deepEqual(got.map((b) => b.seq), [...got.keys()], 'oldest first');
+      assert.ok(pool.stats().droppedBatches > 0, JSON.stringify(pool.stats()));
+      assert.equal(pool.stats().policyLagMax, 0);
+      const samples = [...stale.received, ...fresh.received].filter((m) => m.type === 'sample');
+      assert.ok(samples.length > 0 && samples.every((m) => m.type === 'sample' && m.policyVersion === 0), 'a sample request named a version');
+      await fresh.dealer.send(Buffer.from('not MessagePack'));
+      await until('the malformed message counted', () => pool.stats().rejectedMessages >= 1); // then the answer to the request it freed is unsolicited
+      assert.ok(lines.some((l) => /^dropped a malformed message \(undecodable\): /.test(l)), lines.join('\n'));
+    } finally {
+      stale.close();
+      fresh.close();
+      await pool.close();
+    }
+  });
+
   it('sends its env code to a worker that asks for it by sha256, and nothing for another hash', async () => {
     const lines: string[] = [];
     const source = Buffer.from('module.exports = { answer: 42 };');

@@ -110,7 +110,7 @@ describe('The worker process', () => {
     const w = startWorker(['--connect', `tcp://127.0.0.1:${port}`]);
     try {
       await w.waitFor(/^worker: dropped a malformed message from the learner \(badField\): 'welcome' message: setup\.numEnvs must be an integer in \[1, 4096\], got 1000000000 .*$/m);
-      await w.waitFor(/^worker: refusing the learner's run: the learner's algorithm 'a2c' is not one this worker's version has \(ppo, dqn, sac\); run the learner's version here$/m);
+      await w.waitFor(/^worker: refusing the learner's run: the learner's algorithm 'a2c' is not one this worker's version has \(ppo, dqn, sac, impala, appo\); run the learner's version here$/m);
       assert.equal(await w.exited(), 4);
     } finally {
       w.child.kill('SIGKILL');

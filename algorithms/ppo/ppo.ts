@@ -7,15 +7,14 @@ import { FusedAdam } from '../common/fused-adam';
 import { computeGae } from '../common/gae';
 import { optimizerFromState, optimizerToState, setLearningRate } from '../common/optimizer';
 import { concatBytes, concatFloat32, concatObs } from '../../core/concat';
-import { explainedVariance, shuffle } from '../common/util';
-import type { PpoLossMetrics } from './loss';
-import { gatherMinibatch, ppoStep, type PpoMinibatch, type PpoRollout } from './step';
+import { explainedVariance } from '../common/util';
+import { minibatchCuts, ppoEpochs, type PpoRollout } from './step';
 import { recurrentStateNames, stateColumn } from '../common/recurrent';
-import { cutSequences, sequenceRows, type SequenceIndex, type SequencePart } from '../common/sequences';
+import { cutSequences, type SequencePart } from '../common/sequences';
 import { ConfigError } from '../../core/errors';
 import { ppoConfigSchema, type PpoConfig } from './config';
 
-export { ppoConfigSchema, type PpoConfig };
+export { ppoConfigSchema, type PpoConfig, minibatchCuts };
 
 function trainBatchSize(cfg: PpoConfig, totalEnvs: number, rolloutLength: number): number {
   return cfg.trainBatchSize ?? totalEnvs * rolloutLength;
@@ -74,16 +73,6 @@ export const ppo: AlgorithmModule<PpoConfig> = {
   },
 };
 
-/**
- * Where the minibatches of a shuffled batch of `size` rows start and end: round(size /
- * minibatchSize) of them (at least one), sizes differing by at most one, every row in one. For
- * a size that is a multiple of minibatchSize, the usual equal slices.
- */
-export function minibatchCuts(size: number, minibatchSize: number): number[] {
-  const count = Math.max(1, Math.round(size / minibatchSize));
-  return Array.from({ length: count + 1 }, (_, k) => Math.round((k * size) / count));
-}
-
 /** Proximal Policy Optimization with a clipped surrogate objective (Schulman et al., 2017). */
 export class Ppo implements Algorithm {
   readonly schedule: Schedule;
@@ -122,49 +111,10 @@ export class Ppo implements Algorithm {
   async update(batches: TrajectoryBatch[], ctx: UpdateContext): Promise<Record<string, number>> {
     const cfg = this.cfg;
     const data = this.postprocess(batches);
-    const size = data.advantages.length;
     const lr = cfg.lrSchedule === 'linear' ? cfg.lr * Math.max(0, 1 - ctx.envSteps / (this.opts.totalEnvSteps ?? Infinity)) : cfg.lr;
     setLearningRate(this.optimizer, lr); // read by every applyGradients
-
-    const sums: PpoLossMetrics = { policyLoss: 0, valueLoss: 0, entropy: 0, approxKl: 0, clipFraction: 0 };
-    let minibatches = 0;
-    // Every row is used: the batch (which workers may fill past trainBatchSize) is cut into
-    // round(size / minibatchSize) minibatches of sizes differing by at most one. A recurrent
-    // batch's units are its sequences instead of its rows: as many minibatches, of whole sequences.
-    const seqs = data.sequences ?? null;
-    const units = seqs ? seqs.starts.length : size;
-    const cuts = seqs ? minibatchCuts(units, units / Math.max(1, Math.round(size / cfg.minibatchSize))) : minibatchCuts(size, cfg.minibatchSize);
-    for (let epoch = 0; epoch < cfg.numEpochs; epoch++) {
-      const order = shuffle(units, this.rng);
-      for (let k = 0; k + 1 < cuts.length; k++) {
-        const which = order.subarray(cuts[k], cuts[k + 1]);
-        const mb = seqs ? this.sequenceMinibatch(data, seqs, which) : gatherMinibatch(this.net, data, which, cfg.normalizeAdvantages);
-        const where = () => `the update at ${ctx.envSteps} env steps (epoch ${epoch + 1}, minibatch ${k + 1})`;
-        const m = ppoStep(this.net, this.optimizer, mb, cfg, { algorithm: 'ppo', where });
-        for (const k of Object.keys(sums) as (keyof PpoLossMetrics)[]) sums[k] += m[k];
-        minibatches += 1;
-      }
-    }
-    const metrics: Record<string, number> = { learningRate: lr };
-    for (const [k, v] of Object.entries(sums)) metrics[k] = v / minibatches;
-    metrics.explainedVariance = explainedVariance(data.values, data.returns);
-    return metrics;
-  }
-
-  /** The sequences `which` as a padded, time-major minibatch, with the stored state at each one's start. */
-  private sequenceMinibatch(data: PpoRollout, seqs: SequenceIndex, which: Int32Array): PpoMinibatch {
-    const L = this.cfg.sequenceLength;
-    const { rows, resets } = sequenceRows(seqs, which, L);
-    const mb = gatherMinibatch(this.net, data, rows, this.cfg.normalizeAdvantages);
-    const cell = this.net.cell!;
-    const state = cell.stateNames.map((name) => {
-      const all = data.states![name];
-      const out = new Float32Array(which.length * cell.size);
-      which.forEach((k, s) => out.set(all.subarray(seqs.starts[k] * cell.size, (seqs.starts[k] + 1) * cell.size), s * cell.size));
-      return out;
-    });
-    mb.sequences = { state, sequenceLength: L, resets };
-    return mb;
+    const losses = ppoEpochs(this.net, this.optimizer, this.rng, data, cfg, { algorithm: 'ppo', envSteps: ctx.envSteps });
+    return { learningRate: lr, ...losses, explainedVariance: explainedVariance(data.values, data.returns) };
   }
 
   /**
@@ -198,7 +148,7 @@ export class Ppo implements Algorithm {
   }
 
   /** Columns of all batches joined, with GAE advantages and returns computed per batch. */
-  private postprocess(batches: TrajectoryBatch[]): PpoRollout & { sequences?: SequenceIndex } {
+  private postprocess(batches: TrajectoryBatch[]): PpoRollout {
     const parts = batches.map((batch) => {
       const values = batch.columns.value as Float32Array;
       const n = batch.numEnvs;
@@ -225,22 +175,7 @@ export class Ppo implements Algorithm {
     });
     const join = (k: Exclude<keyof (typeof parts)[0], 'obs' | 'masks'>) => concatFloat32(parts.map((p) => p[k]));
     const obs = parts.map((p) => p.obs);
-    const cell = this.net.cell;
-    let recurrent: Pick<PpoRollout, 'states'> & { sequences?: SequenceIndex } = {};
-    if (cell) {
-      let offset = 0;
-      const seqParts: SequencePart[] = batches.map((b) => {
-        const part = { offset, numEnvs: b.numEnvs, length: b.length, terminated: b.terminated, truncated: b.truncated };
-        offset += b.numEnvs * b.length;
-        return part;
-      });
-      recurrent = {
-        states: Object.fromEntries(cell.stateNames.map((name) => [name, concatFloat32(batches.map((b) => b.columns[stateColumn(name)] as Float32Array))])),
-        sequences: cutSequences(seqParts, this.cfg.sequenceLength),
-      };
-    }
     return {
-      ...recurrent,
       obs: concatObs(obs),
       actions: join('actions'),
       logp: join('logp'),
@@ -248,7 +183,22 @@ export class Ppo implements Algorithm {
       advantages: join('advantages'),
       returns: join('returns'),
       masks: this.opts.actionMask ? concatBytes(parts.map((p) => p.masks!)) : null,
+      sequences: this.sequences(batches),
     };
+  }
+
+  /** A recurrent network's rows as sequences (`cutSequences`) with the state each row acted from; null for a feed-forward one. */
+  private sequences(batches: TrajectoryBatch[]): PpoRollout['sequences'] {
+    const cell = this.net.cell;
+    if (!cell) return null;
+    let offset = 0;
+    const parts: SequencePart[] = batches.map((b) => {
+      const part = { offset, numEnvs: b.numEnvs, length: b.length, terminated: b.terminated, truncated: b.truncated };
+      offset += b.numEnvs * b.length;
+      return part;
+    });
+    const states = cell.stateNames.map((name) => concatFloat32(batches.map((b) => b.columns[stateColumn(name)] as Float32Array)));
+    return { index: cutSequences(parts, this.cfg.sequenceLength), sequenceLength: this.cfg.sequenceLength, states };
   }
 
   async getState(): Promise<AlgorithmState> {

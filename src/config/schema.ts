@@ -60,6 +60,7 @@ const workersSchema = z
     workerTimeoutSeconds: z.number().positive().max(86_400).default(10).describe('a worker silent this long is dropped (and a spawned one restarted)'),
     maxWorkerRestarts: z.number().int().min(0).default(100).describe('restarts of each spawned worker before it is given up'),
     heartbeatSeconds: z.number().positive().max(3600).default(1).describe('interval of heartbeats both ways'),
+    decodeThreads: z.number().int().min(0).max(16).default(0).describe("threads (worker_threads) that decode and check the workers' batches off the learner's update thread; 0: the learner's thread does"),
     inference: z
       .enum(INFERENCE_CHOICES)
       .default('auto')

@@ -1,4 +1,4 @@
-import type { Algorithm, TrajectoryBatch } from '../../core/algorithm';
+import type { Algorithm, MetricSpec, Schedule, TrajectoryBatch } from '../../core/algorithm';
 import type { UpdateMetrics } from './iteration-record';
 import { assertFinite, type RunState } from './run-state';
 import type { Sampler } from './sampler';
@@ -8,9 +8,16 @@ export interface IterationWork {
   steps: number;
   sampleSeconds: number;
   updateSeconds: number;
-  /** The iteration's update metrics, reduced. */
+  /** The iteration's update metrics, reduced, and the driver's own (`queueMetrics`). */
   metrics: Record<string, number>;
 }
+
+/** What the queue driver reports of each iteration, beside the algorithm's metrics. */
+export const queueMetrics: readonly MetricSpec[] = [
+  { key: 'learnerBusy', group: 'perf', reduce: 'last', label: 'busy' },
+  { key: 'queueDepth', group: 'runtime', reduce: 'last' },
+  { key: 'updates', group: 'runtime', reduce: 'last' },
+];
 
 export interface DriverParts {
   algorithm: Algorithm;
@@ -23,10 +30,13 @@ export interface DriverParts {
 /** Samples and updates until an iteration's steps are in; chosen once per run by `driverFor`. */
 export type Driver = () => Promise<IterationWork>;
 
-/** The driver of an algorithm's schedule: on-policy (`sync`) or off-policy (`async`). */
+/** The driver of an algorithm's schedule: on-policy (`sync`), off-policy (`async`) or from the learner queue (`queue`). */
 export function driverFor(parts: DriverParts): Driver {
   const s = parts.algorithm.schedule;
-  return s.mode === 'sync' ? () => onPolicyIteration(parts, s.trainBatchSize) : () => offPolicyIteration(parts, s.stepsPerIteration);
+  if (s.mode === 'sync') return () => onPolicyIteration(parts, s.trainBatchSize);
+  if (s.mode === 'async') return () => offPolicyIteration(parts, s.stepsPerIteration);
+  const cadence = { updates: 0 }; // updates since the last broadcast, across iterations
+  return () => queueIteration(parts, s, cadence);
 }
 
 /** On-policy: collect `trainBatchSize` steps of the current weights, update once, broadcast. */
@@ -59,6 +69,36 @@ async function offPolicyIteration(parts: DriverParts, stepsPerIteration: number)
     work.updateSeconds += (performance.now() - t1) / 1000;
   }
   return { ...work, metrics: metrics.reduce() };
+}
+
+/**
+ * Nobody waits: take the oldest `trainBatchSize` steps from the queue (the workers go on
+ * sampling meanwhile), update, broadcast after every `broadcastEvery` updates, until
+ * `stepsPerIteration`. The time waiting for the queue is `sampleSeconds`; `learnerBusy` is the
+ * update's share of the iteration, `queueDepth` the mean of the batches left queued at each take.
+ */
+async function queueIteration(parts: DriverParts, s: Extract<Schedule, { mode: 'queue' }>, cadence: { updates: number }): Promise<IterationWork> {
+  const { sampler } = parts;
+  const metrics = parts.newMetrics();
+  const work = { steps: 0, sampleSeconds: 0, updateSeconds: 0 };
+  let updates = 0;
+  let queued = 0;
+  while (work.steps < s.stepsPerIteration) {
+    const t0 = performance.now();
+    const taken = await sampler.take(s.trainBatchSize);
+    const t1 = performance.now();
+    work.steps += await update(parts, taken.batches, metrics);
+    updates += 1;
+    queued += taken.queued;
+    if (++cadence.updates >= s.broadcastEvery) {
+      await broadcast(parts);
+      cadence.updates = 0;
+    }
+    work.sampleSeconds += (t1 - t0) / 1000;
+    work.updateSeconds += (performance.now() - t1) / 1000;
+  }
+  const busy = work.updateSeconds / (work.sampleSeconds + work.updateSeconds);
+  return { ...work, metrics: { ...metrics.reduce(), learnerBusy: busy, queueDepth: queued / updates, updates } };
 }
 
 /** Counts the batches' steps and episodes, then runs the algorithm's update on them; returns the steps. */

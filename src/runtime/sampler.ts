@@ -12,6 +12,10 @@ export const samplerMetrics: readonly MetricSpec[] = [
   { key: 'otherLearnerBatches', group: 'runtime', reduce: 'last' },
   { key: 'envErrors', group: 'runtime', reduce: 'last' },
   { key: 'policyLagMean', group: 'runtime', reduce: 'last' },
+  { key: 'policyLagMax', group: 'runtime', reduce: 'last' },
+  { key: 'sampledStepsPerSecond', group: 'perf', reduce: 'last' },
+  { key: 'workerStepsPerSecondMin', group: 'perf', reduce: 'last' },
+  { key: 'workerStepsPerSecondMax', group: 'perf', reduce: 'last' },
 ];
 
 /**
@@ -35,6 +39,14 @@ export interface Sampler {
    * workers that sample without pause, whatever weights they hold.
    */
   next(): Promise<TrajectoryBatch[]>;
+  /**
+   * Queue mode: the oldest queued batches, whole, of at least `minSteps` steps in all (waiting
+   * while fewer are queued), passing over and counting (`droppedBatches`) those sampled by
+   * weights more than `maxPolicyLag` versions older than the last broadcast; and how many
+   * batches are still queued after them. Workers sample without pause while the queue holds
+   * fewer than its `queueSize`.
+   */
+  take(minSteps: number): Promise<{ batches: TrajectoryBatch[]; queued: number }>;
   /** Hands every worker the params (weights and scalars, by policy id) of `policyVersion`. */
   broadcast(params: ParamsById, policyVersion: number): Promise<void>;
   /** Figures for progress.jsonl, under the keys of `samplerMetrics`. */
@@ -68,6 +80,11 @@ export class LocalSampler implements Sampler {
 
   async next(): Promise<TrajectoryBatch[]> {
     return [this.sample()];
+  }
+
+  /** Local mode samples with the current weights only when asked: no queue, no lag. */
+  async take(minSteps: number): Promise<{ batches: TrajectoryBatch[]; queued: number }> {
+    return { batches: await this.collect(minSteps), queued: 0 };
   }
 
   private sample(): TrajectoryBatch {

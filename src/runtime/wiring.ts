@@ -15,6 +15,7 @@ import { episodeMetrics } from '../metrics';
 import { acquireRunDir, newRunDir } from '../run-dir';
 import type { KeyPair } from '../transport/curve';
 import { loopMetrics } from './iteration-record';
+import { queueMetrics } from './drivers';
 import { RolloutWorker } from './rollout-worker';
 import { batchExpectation } from '../transport/protocol';
 import { RunState } from './run-state';
@@ -101,8 +102,10 @@ export async function wireRun(cfg: RunConfig, opts: WiringOptions, cleanUp: Clea
           numWorkers: w.numWorkers,
           bind: opts.bind,
           curve: opts.curve,
-          maxPolicyLag: schedule.mode === 'sync' ? schedule.maxPolicyLag : 0,
-          streaming: schedule.mode === 'async',
+          maxPolicyLag: schedule.mode === 'async' ? 0 : schedule.maxPolicyLag,
+          streaming: schedule.mode !== 'sync',
+          queueSize: schedule.mode === 'queue' ? schedule.queueSize : undefined,
+          decodeThreads: w.decodeThreads,
           workerTimeoutSeconds: w.workerTimeoutSeconds,
           maxWorkerRestarts: w.maxWorkerRestarts,
           heartbeatSeconds: w.heartbeatSeconds,
@@ -136,6 +139,6 @@ export async function wireRun(cfg: RunConfig, opts: WiringOptions, cleanUp: Clea
     if (cfg.evaluation.video) await writeEvaluationVideo(evalPolicy, spec, cfg, run.runDir, iteration, seeds);
     return evaluationRecord(e);
   };
-  const metrics = [...loopMetrics, ...episodeMetrics, ...samplerMetrics, ...algorithm.metrics, ...evaluationMetrics];
+  const metrics = [...loopMetrics, ...episodeMetrics, ...samplerMetrics, ...(schedule.mode === 'queue' ? queueMetrics : []), ...algorithm.metrics, ...evaluationMetrics];
   return { algorithm, sampler, run, metrics, evaluate };
 }

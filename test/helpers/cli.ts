@@ -30,9 +30,9 @@ export interface StartedWorker {
   exited: (ms?: number) => Promise<number | null>;
 }
 
-/** `rl worker ARGS` in the background, from `opts.cwd` (the repository root), its stdout and stderr gathered. */
-export function startWorker(args: string[], opts: { cwd?: string } = {}): StartedWorker {
-  const child = spawn(process.execPath, [cli, 'worker', ...args], { cwd: opts.cwd ?? root });
+/** `rl worker ARGS` in the background, from `opts.cwd` (the repository root), with `opts.env` added to this process's environment, its stdout and stderr gathered. */
+export function startWorker(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): StartedWorker {
+  const child = spawn(process.execPath, [cli, 'worker', ...args], { cwd: opts.cwd ?? root, env: { ...process.env, ...opts.env } });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));

@@ -14,8 +14,10 @@ import type { TrajectoryBatch } from '../../../core/algorithm';
 export interface LedgerOptions {
   /** Steps per env in one batch. */
   rolloutLength: number;
-  /** Async mode: every worker keeps two requests in flight, paused while the backlog holds two batches per worker. */
+  /** Async and queue modes: every worker keeps two requests in flight, paused while the backlog is full (`maxBacklog`). */
   streaming: boolean;
+  /** Streaming: the batches the backlog holds before the workers pause; absent: two per worker. */
+  maxBacklog?: number;
   /** A request unanswered this long (ms) is overdue: its worker is given up, so it holds no iteration longer. */
   timeoutMs: number;
 }
@@ -93,12 +95,13 @@ export class RequestLedger {
   }
 
   /**
-   * Async mode: the requests to send (a key per request) so that every worker has two in flight
-   * and starts its next batch as soon as it sends one; none while the backlog holds two batches
-   * per worker (the learner is behind: the workers pause).
+   * Async and queue modes: the requests to send (a key per request) so that every worker has
+   * two in flight and starts its next batch as soon as it sends one; none while the backlog is
+   * full (the learner is behind: the workers pause), unless `learnerWaits` (it needs more than
+   * the full backlog holds).
    */
-  stream(now: number): string[] {
-    if (!this.opts.streaming || this.backlog.length >= 2 * this.accounts.size) return [];
+  stream(now: number, learnerWaits = false): string[] {
+    if (!this.opts.streaming || (!learnerWaits && this.backlog.length >= (this.opts.maxBacklog ?? 2 * this.accounts.size))) return [];
     const asked: string[] = [];
     for (const [key, a] of this.accounts) {
       while (a.requests < 2) {

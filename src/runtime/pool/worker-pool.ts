@@ -7,7 +7,7 @@ import type { ParamsById, TrajectoryBatch } from '../../../core/algorithm';
 import { RlError } from '../../../core/errors';
 import { Interrupted, type Sampler } from '../sampler';
 import { keyFingerprint, serverCurveOptions, watchRefusedHandshakes, ZapAuthenticator, type KeyPair } from '../../transport/curve';
-import { batchExpectation, DEFAULT_MAX_MESSAGE_BYTES, WEIGHTS_ASK_MS, decodeWorkerMessage, encode, MessageRejected, type BatchExpectation, type WorkerMessage, type WorkerSetup } from '../../transport/protocol';
+import { batchExpectation, DEFAULT_MAX_MESSAGE_BYTES, WEIGHTS_ASK_MS, decodeWorkerMessage, encode, MessageRejected, type BatchExpectation, type RejectKind, type WorkerMessage, type WorkerSetup } from '../../transport/protocol';
 import { bindOrExplain, parseTcpEndpoint } from '../../transport/endpoint';
 import { parseModuleRef } from '../../env-loader';
 import { SendQueue } from '../../transport/send-queue';
@@ -18,6 +18,7 @@ import { Liveness, type FailureVerdict } from './liveness';
 import { Membership, type Member } from './membership';
 import { PeerLines, peerText } from './peer-text';
 import { Supervisor } from './supervisor';
+import { DecodeThreads, type Decoded } from './decode-threads';
 
 export interface WorkerPoolOptions {
   /** What every worker runs, less its own env count, slot, the PUB endpoint and what the pool adds (instance, version, code). */
@@ -31,8 +32,16 @@ export interface WorkerPoolOptions {
   /** CURVE: the learner's key pair and the allowed worker keys (copied, never changed). Undefined: no encryption. */
   curve?: { pair: KeyPair; allowed: Set<string> };
   maxPolicyLag: number;
-  /** Async mode: every worker samples without pause (two requests in flight), see `next()`. */
+  /** Async and queue modes: every worker samples without pause (two requests in flight), see `next()` and `take()`. */
   streaming?: boolean;
+  /**
+   * Queue mode: the batches the learner queue holds before no worker is asked for more; set,
+   * the sample requests name no policy version (a worker samples with the weights it holds).
+   * Absent: two per worker.
+   */
+  queueSize?: number;
+  /** Threads that decode and check the workers' messages off this one (`workers.decodeThreads`); 0 or absent: this thread does. */
+  decodeThreads?: number;
   workerTimeoutSeconds: number;
   maxWorkerRestarts: number;
   heartbeatSeconds: number;
@@ -49,8 +58,10 @@ export interface WorkerPoolOptions {
 
 /** Failures a worker may send with no good batch in between before it is dropped (or, if every worker does, the run stops). */
 const FAILURE_LIMIT = 50;
-/** Batches the reported policy lag is the mean over. */
+/** Batches the reported policy lag is the mean and max over. */
 const LAG_WINDOW = 100;
+/** The window (ms) of each worker's reported sampling rate. */
+const RATE_WINDOW_MS = 10_000;
 /** Distinct texts shown once each; past this many, peers' texts go by the per-worker rate limit only. */
 const MAX_SHOWN_ONCE = 1000;
 /** Hellos answered per peer identity: 4 at once, then one per 5 s (a worker says hello again only after losing touch). */
@@ -84,6 +95,7 @@ export class WorkerPool implements Sampler {
   private readonly liveness: Liveness;
   private readonly supervisor: Supervisor;
   private readonly zap?: ZapAuthenticator;
+  private readonly decoder: DecodeThreads | null;
   private readonly expectation: BatchExpectation;
   private readonly peerLines: PeerLines;
   private readonly shownOnce = new Set<string>();
@@ -95,6 +107,10 @@ export class WorkerPool implements Sampler {
   /** This learner process, in every setup: a batch that names another (made before a restart) is dropped and counted. */
   private readonly instance = crypto.randomBytes(8).toString('hex');
   private readonly lags: number[] = [];
+  /** Each member's accepted batches in the last RATE_WINDOW_MS (when, steps), and when it joined: its sampling rate. */
+  private readonly intake = new Map<string, { joined: number; arrivals: [number, number][] }>();
+  /** The clock of the sampling rates: the last tick's (every 250 ms), so that reading the stats twice gives the same figures. */
+  private rateClock = Date.now();
   private ipcBase = '';
   private pubEndpoints: { ipc: string; tcp?: string } = { ipc: '' };
   private timer: NodeJS.Timeout | null = null;
@@ -119,9 +135,10 @@ export class WorkerPool implements Sampler {
     this.pubOut = new SendQueue(this.pub);
     const timeoutMs = opts.workerTimeoutSeconds * 1000;
     this.members = new Membership(opts.numWorkers);
-    this.ledger = new RequestLedger({ rolloutLength: opts.setup.rolloutLength, streaming: opts.streaming ?? false, timeoutMs });
+    this.ledger = new RequestLedger({ rolloutLength: opts.setup.rolloutLength, streaming: opts.streaming ?? false, maxBacklog: opts.queueSize, timeoutMs });
     this.liveness = new Liveness({ timeoutMs, heartbeatMs: opts.heartbeatSeconds * 1000, failureLimit: FAILURE_LIMIT }, Date.now());
     this.expectation = batchExpectation(opts.setup.policies);
+    this.decoder = opts.decodeThreads ? new DecodeThreads(opts.decodeThreads, this.expectation, (identity, d) => this.event(() => this.decoded(identity, d)), (err) => this.event(() => this.fail(err))) : null;
     this.peerLines = new PeerLines(opts.log);
     // Together: room for every spawned worker and a scale-up of remote ones at once, then 10 a second.
     this.helloGate = new HelloGate({ perPeer: HELLOS_PER_PEER, total: { burst: Math.max(HELLOS_IN_ALL.burst, 2 * opts.numWorkers), perSecond: HELLOS_IN_ALL.perSecond }, maxPeers: 10_000 }, Date.now());
@@ -217,21 +234,34 @@ export class WorkerPool implements Sampler {
   private receive(frames: Buffer[]): void {
     if (frames.length !== 2) return this.reject('frames', `expected 2 frames, got ${frames.length}`);
     const [identity, payload] = frames;
+    if (this.decoder) return this.decoder.decode(identity, payload); // answered in `decoded`
     let msg: WorkerMessage;
     try {
       msg = decodeWorkerMessage(payload, this.expectation);
     } catch (err) {
       if (!(err instanceof MessageRejected)) throw err;
-      const text = peerText(err.message, 300);
-      this.reject(err.kind, text);
-      const m = this.members.get(identity.toString('hex'));
-      if (m) {
-        this.ledger.malformed(m.key, Date.now()); // whatever it was, it answered our request: ask again
-        this.applyVerdict(m, this.liveness.failed(m, `${m.name} sent a malformed message: ${text}`, this.members.values()));
-      }
-      return;
+      return this.malformed(identity, err.kind, err.message);
     }
     this.handle(identity, msg);
+  }
+
+  /** A decode thread's answer for a message of `identity`: handled as if decoded here. */
+  private decoded(identity: Buffer, d: Decoded): void {
+    if (this.closed) return;
+    if ('msg' in d) this.handle(identity, d.msg);
+    else if ('rejected' in d) this.malformed(identity, d.rejected.kind, d.rejected.message);
+    else this.fail(new Error(`a decode thread failed: ${d.failed}`));
+  }
+
+  /** A message that failed its checks: dropped, counted, logged once per kind; a member's counts against it. */
+  private malformed(identity: Buffer, kind: RejectKind, message: string): void {
+    const text = peerText(message, 300);
+    this.reject(kind, text);
+    const m = this.members.get(identity.toString('hex'));
+    if (m) {
+      this.ledger.malformed(m.key, Date.now()); // whatever it was, it answered our request: ask again
+      this.applyVerdict(m, this.liveness.failed(m, `${m.name} sent a malformed message: ${text}`, this.members.values()));
+    }
   }
 
   private handle(identity: Buffer, msg: WorkerMessage): void {
@@ -256,7 +286,10 @@ export class WorkerPool implements Sampler {
           return this.showOnce('other-learner', `${m.name} sent a batch made for another learner instance (before a restart?); dropped (counted in otherLearnerBatches)`);
         }
         const rejected = this.ledger.answer(key, msg.workerId, msg.batch, now);
-        if (!rejected) return this.liveness.delivered(m);
+        if (!rejected) {
+          this.counted(key, msg.batch.numEnvs * msg.batch.length, now);
+          return this.liveness.delivered(m);
+        }
         this.reject(rejected.kind, rejected.why);
         if (rejected.failure) this.applyVerdict(m, this.liveness.failed(m, rejected.why, this.members.values()));
         return;
@@ -312,6 +345,7 @@ export class WorkerPool implements Sampler {
     }
     const m = this.members.join(identity, msg, Date.now(), this.opts.setup.numEnvs, (slot) => this.supervisor.process(slot));
     this.ledger.join(m.key, m.id, m.numEnvs, m.name);
+    this.intake.set(m.key, { joined: Date.now(), arrivals: [] });
     this.liveness.joined(m);
     this.welcome(m);
     this.opts.log(`${m.name} joined; ${this.members.size} live`);
@@ -328,6 +362,7 @@ export class WorkerPool implements Sampler {
   /** Heartbeats out; silent workers and unanswered requests past the timeout given up; a word when no worker is live. */
   private tick(): void {
     const now = Date.now();
+    this.rateClock = now;
     this.helloGate.forgetQuiet(now);
     const t = this.liveness.tick(now, this.members.values());
     if (t.paused) this.ledger.paused(now);
@@ -377,6 +412,7 @@ export class WorkerPool implements Sampler {
     const m = this.members.drop(key);
     if (!m) return;
     const unfinished = this.ledger.leave(key);
+    this.intake.delete(key);
     this.liveness.left(m);
     this.weightsAnswers.forget(key);
     this.peerLines.forget(key);
@@ -384,10 +420,20 @@ export class WorkerPool implements Sampler {
   }
 
   private send(keys: string[]): void {
+    // Queue mode: version 0, any weights will do (a worker swaps in the newest it has between batches).
+    const policyVersion = this.opts.queueSize === undefined ? this.version : 0;
     for (const key of keys) {
       const m = this.members.get(key);
-      if (m) void this.routerOut.send([m.identity, encode({ type: 'sample', policyVersion: this.version })]);
+      if (m) void this.routerOut.send([m.identity, encode({ type: 'sample', policyVersion })]);
     }
+  }
+
+  /** A batch of `steps` steps accepted from member `key`: into its sampling rate's window. */
+  private counted(key: string, steps: number, now: number): void {
+    const rec = this.intake.get(key);
+    if (!rec) return;
+    rec.arrivals.push([now, steps]);
+    while (rec.arrivals.length > 0 && rec.arrivals[0][0] < now - RATE_WINDOW_MS) rec.arrivals.shift();
   }
 
   /** A line shown once per `key` (at most MAX_SHOWN_ONCE keys). */
@@ -430,9 +476,20 @@ export class WorkerPool implements Sampler {
     if (waited >= ABORT_GRACE_MS) throw new Interrupted(`stopping: the iteration did not finish within ${ABORT_GRACE_MS / 1000} s of the stop signal, so it is given up`);
   }
 
+  /** A batch about to be handed out: its lag noted. */
   private handOut(b: TrajectoryBatch): void {
     this.lags.push(this.version - b.policyVersion);
     if (this.lags.length > LAG_WINDOW) this.lags.shift();
+  }
+
+  /** Sync and queue modes: a batch about to be handed out is dropped (and counted) if more than `maxPolicyLag` versions old, else handed out. */
+  private fresh(b: TrajectoryBatch): boolean {
+    if (b.policyVersion < this.version - this.opts.maxPolicyLag) {
+      this.counters.droppedBatches += 1;
+      return false;
+    }
+    this.handOut(b);
+    return true;
   }
 
   async collect(minSteps: number): Promise<TrajectoryBatch[]> {
@@ -447,17 +504,33 @@ export class WorkerPool implements Sampler {
         await this.news();
         continue;
       }
-      if (b.policyVersion < this.version - this.opts.maxPolicyLag) {
-        this.counters.droppedBatches += 1;
-        continue;
-      }
-      this.handOut(b);
+      if (!this.fresh(b)) continue;
       batches.push(b);
       steps += b.numEnvs * b.length;
     }
     // With lag allowed, workers sample the next batch while the learner updates.
     if (this.opts.maxPolicyLag > 0) this.send(this.ledger.ask(minSteps, Date.now()));
     return batches;
+  }
+
+  async take(minSteps: number): Promise<{ batches: TrajectoryBatch[]; queued: number }> {
+    await new Promise((resolve) => setImmediate(resolve)); // first read what arrived during the update
+    const batches: TrajectoryBatch[] = [];
+    let steps = 0;
+    for (;;) {
+      if (this.fatal) throw this.fatal;
+      for (let b = this.ledger.take(); b; b = steps < minSteps ? this.ledger.take() : undefined) {
+        if (!this.fresh(b)) continue;
+        batches.push(b);
+        steps += b.numEnvs * b.length;
+      }
+      if (steps >= minSteps) break;
+      this.checkInterrupted();
+      this.send(this.ledger.stream(Date.now(), true)); // the learner waits: ask even past a full queue
+      await this.news();
+    }
+    this.send(this.ledger.stream(Date.now())); // room in the queue: paused workers go on
+    return { batches, queued: this.ledger.queued };
   }
 
   async next(): Promise<TrajectoryBatch[]> {
@@ -484,11 +557,25 @@ export class WorkerPool implements Sampler {
     await this.pubOut.send(encode({ type: 'weights', policyVersion, params }));
   }
 
-  /** Figures for progress.jsonl; reading them changes nothing. `policyLagMean`: over the last 100 batches handed out. */
+  /**
+   * Figures for progress.jsonl; reading them changes nothing. `policyLagMean` and `policyLagMax`:
+   * over the last 100 batches handed out. The sampling rates: env steps of the batches accepted
+   * in the 10 s (or since the worker joined) up to the last tick of the pool's clock (250 ms), per
+   * live worker (the slowest and the fastest) and all together.
+   */
   stats(): Record<string, number> {
     const lag = this.lags.length > 0 ? this.lags.reduce((s, l) => s + l, 0) / this.lags.length : 0;
     const { rejectedMessages, ignoredRequests, droppedBatches, envErrors, otherLearnerBatches } = this.counters;
-    return { liveWorkers: this.members.size, rejectedMessages, ignoredRequests, workerRestarts: this.supervisor.restarts, droppedBatches, otherLearnerBatches, envErrors, policyLagMean: lag };
+    const now = this.rateClock;
+    const rates = [...this.intake.values()].map((r) => {
+      const recent = r.arrivals.filter(([t]) => t >= now - RATE_WINDOW_MS).reduce((sum, [, steps]) => sum + steps, 0);
+      return recent / (Math.max(1000, Math.min(RATE_WINDOW_MS, now - r.joined)) / 1000);
+    });
+    return {
+      liveWorkers: this.members.size, rejectedMessages, ignoredRequests, workerRestarts: this.supervisor.restarts, droppedBatches, otherLearnerBatches, envErrors,
+      policyLagMean: lag, policyLagMax: this.lags.reduce((m, l) => Math.max(m, l), 0),
+      sampledStepsPerSecond: rates.reduce((a, r) => a + r, 0), workerStepsPerSecondMin: rates.length > 0 ? Math.min(...rates) : 0, workerStepsPerSecondMax: rates.length > 0 ? Math.max(...rates) : 0,
+    };
   }
 
   getState(): never[] {
@@ -505,6 +592,7 @@ export class WorkerPool implements Sampler {
     if (this.timer) clearInterval(this.timer);
     this.opts.signal?.removeEventListener('abort', this.onAbort);
     await this.supervisor.close();
+    await this.decoder?.close();
     this.router.close();
     this.pub.close();
     this.zap?.stop();
