@@ -10,7 +10,7 @@ import type { Rng } from './rng';
 import type { SpaceSpec } from './spaces';
 import type { ForwardEngine, RecurrentSpec } from './forward';
 
-export type { ConvSpec, DenseSpec, Forward, ForwardEngine, ForwardNet, InputScale, LayerSpec } from './forward';
+export type { ConvSpec, DenseSpec, Forward, ForwardEngine, ForwardNet, InputScale, LayerSpec, RecurrentSpec } from './forward';
 
 
 
