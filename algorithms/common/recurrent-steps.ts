@@ -12,6 +12,12 @@
  * GRU's r, z, n and b_n. The LSTM also keeps tanh(c') (`tanhC`, [B, H]).
  */
 
+/** The recurrent cells a model can hold (`model.recurrent.type`). */
+export type RecurrentType = 'lstm' | 'gru';
+
+/** Columns of x Wx (and h Wh) per unit: 4 (LSTM: i, f, g, o) or 3 (GRU: r, z, n). */
+export const gatesOf = (type: RecurrentType): number => (type === 'lstm' ? 4 : 3);
+
 /** One forward step: reads `xz`, `hz` and the state before; writes the state after and what the derivative needs. */
 export interface StepForward {
   rows: number;
