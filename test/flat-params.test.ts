@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { FlatParams } from '../algorithms/common/flat-model';
+import { softUpdate } from '../algorithms/common/flat-params';
 import { orthogonal } from '../algorithms/common/mlp';
 import { ActorCritic } from '../algorithms/ppo/actor-critic';
 import { makeEnv, Rng } from '../envs';
@@ -8,6 +9,21 @@ import { selectBackend } from '../src/backend';
 describe('FlatParams', () => {
   before(async () => {
     await selectBackend('wasm');
+  });
+
+  it("copies a target with tau 1 into memory of the target's own, not the online variable's (which would stop the fused Adam step in place)", () => {
+    const online = new FlatParams();
+    online.add('w', [3], Float32Array.of(1, -2, 0.5));
+    const target = new FlatParams();
+    target.add('w', [3], Float32Array.of(0, 0, 0));
+    try {
+      softUpdate(target, online, 1);
+      assert.deepEqual(Array.from(target.variable.dataSync()), [1, -2, 0.5]);
+      assert.notEqual(target.variable.dataId, online.variable.dataId);
+    } finally {
+      online.dispose();
+      target.dispose();
+    }
   });
 
   it('computes no initial values for parameters whose weights are set before first use', () => {

@@ -94,9 +94,12 @@ export class FlatParams {
 
 /**
  * A target network's step toward its online one, on their flat variables (the same layout):
- * target <- tau * online + (1 - tau) * target (Polyak averaging); tau 1 copies.
+ * target <- tau * online + (1 - tau) * target (Polyak averaging); tau 1 copies, into memory of
+ * the target's own: a target that shared the online variable's memory would stop the fused Adam
+ * step (which steps in place only memory no other tensor holds) for the online network's next
+ * update, whose last bits would then differ from a resumed run's.
  */
 export function softUpdate(target: FlatParams, online: FlatParams, tau: number): void {
   const source = online.variable;
-  tf.tidy(() => target.variable.assign(tau === 1 ? source : tf.add(tf.mul(source, tau), tf.mul(target.variable, 1 - tau))));
+  tf.tidy(() => target.variable.assign(tau === 1 ? tf.add(source, 0) : tf.add(tf.mul(source, tau), tf.mul(target.variable, 1 - tau))));
 }

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { DEFAULT_POLICY, policySpecOf, weightsFromState, weightsToState, type Algorithm, type AlgorithmModule, type AlgorithmState, type ColumnSpec, type ConfigIssue, type CreateOptions, type MetricSpec, type ParamsById, type PolicySpec, type Schedule, type TrajectoryBatch, type UpdateContext } from '../../core/algorithm';
 import { Rng } from '../../core/rng';
 import { seedStreams } from '../../core/seed-streams';
+import { softUpdate } from '../common/flat-params';
 import { FusedAdam } from '../common/fused-adam';
 import { optimizerFromState, optimizerToState, setLearningRate } from '../common/optimizer';
 import { weightsFrom, weightsUnder } from '../common/state';
@@ -123,19 +124,8 @@ export class Impala implements Algorithm {
     const step = { ...cfg, clipRange: this.surrogate?.clipRange ?? UNCLIPPED, clipRangeVf: null, minibatchSize: cfg.minibatchSize ?? data.advantages.length };
     const losses = ppoEpochs(this.net, this.optimizer, this.rng, data, step, { algorithm: this.name, envSteps: ctx.envSteps });
     this.updates += 1;
-    if (this.target && this.updates % this.surrogate!.targetUpdateInterval === 0) this.updateTarget(this.target, this.surrogate!.tau);
+    if (this.target && this.updates % this.surrogate!.targetUpdateInterval === 0) softUpdate(this.target.params, this.net.params, this.surrogate!.tau);
     return { ...losses, meanRho: v.meanRho, explainedVariance: explainedVariance(v.rows.values, v.vs), learningRate: lr };
-  }
-
-  /**
-   * target <- tau * network + (1 - tau) * target, into memory of the target's own even for
-   * tau 1 (`softUpdate` then shares the network's, and the fused Adam step, which steps in
-   * place only memory no other tensor holds, would fall back to tfjs' for the next update,
-   * whose last bits differ: a resumed run would not repeat it).
-   */
-  private updateTarget(target: ActorCritic, tau: number): void {
-    const net = this.net.params.variable;
-    tf.tidy(() => target.params.variable.assign(tf.add(tf.mul(net, tau), tf.mul(target.params.variable, 1 - tau))));
   }
 
   async getState(): Promise<AlgorithmState> {
