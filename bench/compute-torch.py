@@ -1,5 +1,7 @@
 """The PyTorch side of `node dist/bench/run.js compute` (bench/compute.ts): the same networks,
-PPO gradient steps and act() calls, one thread, timed on request. A measuring stick only; the
+PPO gradient steps and act() calls, one thread, timed on request. A case with "recurrent"
+puts an nn.LSTM between the observation and the towers: a step unrolls it over "length" steps
+of batch / length sequences (time-major), act() steps it once, carrying its state. A measuring stick only; the
 project never imports torch. Reads one JSON request a line on stdin, answers one a line:
   {"case": {...}, "steps": K}  ->  {"wall": ms, "cpu": ms}: per step, medians over the K steps
   {"info": true}               ->  {"torch": version, "blas": ..., "threads": 1}
@@ -16,7 +18,7 @@ torch.manual_seed(0)
 
 
 def network(c):
-    """Policy and value towers as the case's model (conv encoder shared, MLP towers)."""
+    """Policy and value towers as the case's model (conv encoder shared, MLP towers; an LSTM's output feeds the towers)."""
     layers, ch = [], None
     if c.get("image"):
         h, w, ch = c["image"]
@@ -28,6 +30,8 @@ def network(c):
     else:
         features = c["obs"]
     encoder = nn.Sequential(*layers)
+    if c.get("recurrent"):
+        features = c["recurrent"]["size"]
     act = nn.ReLU if c["activation"] == "relu" else nn.Tanh
 
     def tower(out):
@@ -47,7 +51,9 @@ class Case:
     def __init__(self, c):
         self.c = c
         self.encoder, self.body, self.pi, self.vf = network(c)
-        params = [p for m in (self.encoder, self.body, self.pi, self.vf) if m is not None for p in m.parameters()]
+        r = c.get("recurrent")
+        self.rnn = nn.LSTM(c["obs"], r["size"]) if r else None
+        params = [p for m in (self.encoder, self.rnn, self.body, self.pi, self.vf) if m is not None for p in m.parameters()]
         self.params = params
         self.opt = torch.optim.Adam(params, lr=3e-4, eps=1e-5)
         b = c["batch"]
@@ -59,9 +65,18 @@ class Case:
         self.old_logp = -torch.log(torch.tensor(float(c["actions"]))) + 0.3 * (torch.rand(b, generator=g) - 0.5)
         self.old_v = torch.rand(b, generator=g) - 0.5
         self.ret = torch.randn(b, generator=g)
+        if r:
+            seqs = b // r["length"] if c["kind"] == "step" else b
+            self.state = (torch.zeros(1, seqs, r["size"]), torch.zeros(1, seqs, r["size"]))
 
     def heads(self, obs):
         x = self.encoder(obs)
+        if self.rnn is not None:
+            steps = self.c["recurrent"]["length"] if self.c["kind"] == "step" else 1
+            out, state = self.rnn(x.view(steps, -1, x.shape[-1]), self.state)
+            if self.c["kind"] == "act":
+                self.state = state
+            x = out.reshape(-1, out.shape[-1])
         if self.body is not None:
             h = self.body(x)
             return self.pi(h), self.vf(h).squeeze(-1)

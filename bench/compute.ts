@@ -1,11 +1,14 @@
 /**
  * `node dist/bench/run.js compute`: how far from PyTorch. One PPO gradient step (the learner's
  * work per minibatch: rows in as tensors, loss, gradient, clip, one read back, Adam) at MLP
- * [64, 64], [256, 256], [512, 512], the Snake config's conv policy, MinAtar's network and the
- * Atari Nature CNN, and a worker's `act()` on 8 and 64 observations, on the active backend. When
+ * [64, 64], [256, 256], [512, 512], the Snake config's conv policy, MinAtar's network, the
+ * Atari Nature CNN and an LSTM (ppo-lstm-cartpole-novel's), and a worker's `act()` on 8 and 64
+ * observations (and 8 with the LSTM), on the active backend. When
  * /usr/bin/python3 has torch, the same networks and steps in PyTorch (one thread, bench/
  * compute-torch.py) in the same run, interleaved case by case and round by round, and the ratio
- * ours / PyTorch. PyTorch is a measuring stick here, never a dependency.
+ * ours / PyTorch. PyTorch is a measuring stick here, never a dependency. Then a recurrent
+ * policy's update and act() per env step against the same config without the LSTM
+ * (bench/recurrent-cost.ts).
  */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import * as os from 'node:os';
@@ -22,6 +25,7 @@ import { Rng } from '../envs';
 import { selectBackend } from '../src/backend';
 import { median, writeBenchJson } from './bench-json';
 import { ppoMinibatch } from './grad-paths';
+import { recurrentCost } from './recurrent-cost';
 
 const ROUNDS = 7;
 const PYTHON = '/usr/bin/python3';
@@ -43,6 +47,8 @@ interface Spec {
   batch: number;
   /** Steps (or act() calls) per round and side. */
   steps: number;
+  /** An LSTM of `size` before the towers; a step's rows are sequences of `length` steps, time-major. */
+  recurrent?: { size: number; length: number };
 }
 
 const conv = (filters: number, kernel: number, stride: number): Conv[number] => ({ filters, kernel, stride, padding: 'valid' });
@@ -55,7 +61,9 @@ const SPECS: Spec[] = [
   { kind: 'step', label: 'PPO step, Snake conv (8x8x3, 16 3x3, [128] relu), minibatch 256', image: [8, 8, 3], conv: [conv(16, 3, 1)], hidden: [128], activation: 'relu', actions: 4, batch: 256, steps: 10 },
   { kind: 'step', label: 'PPO step, MinAtar (10x10x4, 16 3x3, [128] relu), minibatch 256', image: [10, 10, 4], conv: [conv(16, 3, 1)], hidden: [128], activation: 'relu', actions: 6, batch: 256, steps: 10 },
   { kind: 'step', label: 'PPO step, Nature CNN (84x84x4, shared [512]), minibatch 32', image: [84, 84, 4], conv: [conv(32, 8, 4), conv(64, 4, 2), conv(64, 3, 1)], hidden: [512], activation: 'relu', shared: true, actions: 6, batch: 32, steps: 3 },
+  { kind: 'step', label: 'PPO step, LSTM 64 then [64] relu, 8 sequences x 32 steps', obs: 4, hidden: [64], activation: 'relu', actions: 2, batch: 256, recurrent: { size: 64, length: 32 }, steps: 5 },
   { kind: 'act', label: 'act(), 8 CartPole observations, [64, 64] tanh', obs: 4, hidden: [64, 64], activation: 'tanh', actions: 2, batch: 8, steps: 200 },
+  { kind: 'act', label: 'act(), 8 CartPoleNoVel observations, LSTM 64 then [64] relu', obs: 4, hidden: [64], activation: 'relu', actions: 2, batch: 8, recurrent: { size: 64, length: 1 }, steps: 200 },
   { kind: 'act', label: 'act(), 64 LunarLander observations, [64, 64] tanh', obs: 8, hidden: [64, 64], activation: 'tanh', actions: 4, batch: 64, steps: 200 },
 ];
 
@@ -69,19 +77,23 @@ function spacesOf(s: Spec): { observationSpace: SpaceSpec; actionSpace: SpaceSpe
 
 /** Our side of a case: one step or act() call, timed by the caller; and what frees it. */
 function ours(s: Spec): { run: () => void; dispose: () => void } {
-  const model: ModelConfig = { hiddenSizes: s.hidden, activation: s.activation, sharedLayers: s.shared ?? false, conv: s.conv ?? [] };
+  const r = s.recurrent;
+  const model: ModelConfig = { hiddenSizes: s.hidden, activation: s.activation, sharedLayers: s.shared ?? false, conv: s.conv ?? [], ...(r ? { recurrent: { type: 'lstm' as const, size: r.size } } : {}) };
   const spaces = spacesOf(s);
   const rng = new Rng(1);
   if (s.kind === 'act') {
-    const policy = ppo.createPolicy(ppo.policySpec({ ...spaces, model, config: ppoConfigSchema.parse({}) }));
+    const spec = ppo.policySpec({ ...spaces, model, config: ppoConfigSchema.parse({}) });
+    const policy = ppo.createPolicy(spec);
     const obs = Float32Array.from({ length: s.batch * s.obs! }, () => rng.normal());
-    const input = { obs, numEnvs: s.batch, state: {}, episodeStarts: new Uint8Array(s.batch), mask: null, rng, deterministic: false };
-    return { run: () => void policy.act(input), dispose: () => policy.dispose() };
+    const state: Record<string, Float32Array> = Object.fromEntries(spec.state.map((e) => [e.name, new Float32Array(s.batch * e.size)]));
+    const input = { obs, numEnvs: s.batch, state, episodeStarts: new Uint8Array(s.batch), mask: null, rng, deterministic: false };
+    return { run: () => void (input.state = policy.act(input).state), dispose: () => policy.dispose() };
   }
   const net = new ActorCritic(spaces, model, 0);
   const optimizer = new FusedAdam(3e-4, 0.9, 0.999, 1e-5); // as the learner's
-  const cfg = ppoConfigSchema.parse({ clipRangeVf: 0.2, entCoef: 0.01, gradientPath: 'writtenOut' });
+  const cfg = ppoConfigSchema.parse({ clipRangeVf: 0.2, entCoef: 0.01, gradientPath: r ? 'tape' : 'writtenOut' }); // the recurrent path is the tape's
   const mb = ppoMinibatch(net, s.batch, rng);
+  if (r) mb.sequences = { state: [0, 1].map(() => new Float32Array((s.batch / r.length) * r.size)), sequenceLength: r.length, resets: new Uint8Array(s.batch) };
   if (s.image) for (let i = 0; i < mb.obs.length; i++) mb.obs[i] = rng.random() < 0.2 ? 1 : 0; // binary planes
   return { run: () => void ppoStep(net, optimizer, mb, cfg, place), dispose: () => (net.dispose(), optimizer.dispose()) };
 }
@@ -165,6 +177,13 @@ export async function compute(): Promise<void> {
     rows.push(row);
   }
   if (typeof torch !== 'string') torch.stop();
+  const recurrent = await recurrentCost();
+  const us = (x: number) => `${x.toFixed(0)} us`;
+  console.log(`\n== a recurrent policy per env step, configs/ppo-lstm-cartpole-novel.yaml with and without model.recurrent (CPU, medians; ${recurrent.episodeEnds} episode ends in the batch) ==`);
+  for (const what of ['update', 'act'] as const) {
+    const x = recurrent[what];
+    console.log(`${what === 'update' ? 'update (20 epochs, 256 rows)' : 'act(), 8 envs'}: LSTM ${us(x.recurrent)}, feed-forward ${us(x.feedForward)}: ${x.ratio.toFixed(2)}x`);
+  }
   console.log(`load average at the end: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-  writeBenchJson('compute', { backend, torch: torchInfo, cpus: os.cpus().length, loadAverage: { start: load, end: os.loadavg() }, rounds: ROUNDS, rows });
+  writeBenchJson('compute', { backend, torch: torchInfo, cpus: os.cpus().length, loadAverage: { start: load, end: os.loadavg() }, rounds: ROUNDS, rows, recurrent });
 }

@@ -8,9 +8,9 @@
 import type { z } from 'zod';
 import type { Rng } from './rng';
 import type { SpaceSpec } from './spaces';
-import type { ForwardEngine } from './forward';
+import type { ForwardEngine, RecurrentSpec } from './forward';
 
-export type { ConvSpec, DenseSpec, Forward, ForwardEngine, ForwardNet, InputScale, LayerSpec } from './forward';
+export type { ConvSpec, DenseSpec, Forward, ForwardEngine, ForwardNet, InputScale, LayerSpec, RecurrentSpec } from './forward';
 
 
 
@@ -176,6 +176,16 @@ export interface ModelConfig {
     /** `valid`: only whole windows; `same`: zero-padded, ceil(size / stride) outputs. */
     padding: 'valid' | 'same';
   }[];
+  /** A recurrent cell after the conv layers (or the observation), before the MLP; absent: feed-forward. */
+  recurrent?: RecurrentConfig;
+}
+
+/** A model's recurrent cell (`model.recurrent`). */
+export interface RecurrentConfig {
+  /** `lstm`: state h and c; `gru`: state h. */
+  type: 'lstm' | 'gru';
+  /** Units of the cell: floats per env of each state entry. */
+  size: number;
 }
 
 /** What a policy acts on, for `numEnvs` envs at once. */
@@ -422,6 +432,8 @@ export type GreedyHeadKind = 'logits' | 'mean' | 'q';
 export interface GreedyPath {
   /** The weights' name prefix of the MLP body's layers (`pi`). */
   body: string;
+  /** A recurrent policy's cell, between the conv encoder (or the observation) and the body; absent: none. */
+  recurrent?: RecurrentSpec;
   /** The head: one linear layer from the body's features to its outputs. */
   head: {
     /** What the head's outputs are: logits, a Gaussian's mean, or Q-values. */
@@ -473,6 +485,8 @@ export interface AlgorithmModule<C = unknown> {
    * in one line, rather than failing on the first illegal action.
    */
   actionMasks?: boolean;
+  /** Its policies can hold a recurrent cell (`model.recurrent`). Absent or false: a config with one is refused at the start of a run. */
+  recurrent?: boolean;
   /** The spec of this algorithm's sampling policy (`policySpecOf`): what a worker records per step, and what `rl evaluate` builds. */
   policySpec(opts: PolicyOptions<C>): PolicySpec;
   /**

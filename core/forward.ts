@@ -55,6 +55,29 @@ export interface DenseSpec {
   b: Float32Array;
 }
 
+/**
+ * A recurrent cell as trained, for the exports: xz = x Wx + bx and hz = h Wh + bh, the gates side
+ * by side in each (LSTM i, f, g, o: i = s(xz_i + hz_i), f = s(..f), g = tanh(..g), o = s(..o),
+ * c' = f c + i g, h' = o tanh(c'); GRU r, z, n: r = s(xz_r + hz_r), z = s(xz_z + hz_z),
+ * n = tanh(xz_n + r hz_n), h' = (1 - z) n + z h), s the logistic sigmoid.
+ */
+export interface RecurrentSpec {
+  /** Which cell: state h and c (lstm) or h (gru). */
+  kind: 'lstm' | 'gru';
+  /** Numbers it reads per row (the observation's, or the conv layers' output). */
+  inputs: number;
+  /** Units: numbers per row of each state entry and of its output h'. */
+  size: number;
+  /** Wx, [inputs, gates * size] row-major (4 gates for an LSTM, 3 for a GRU). */
+  wx: Float32Array;
+  /** bx, [gates * size]. */
+  bx: Float32Array;
+  /** Wh, [size, gates * size] row-major. */
+  wh: Float32Array;
+  /** bh, [gates * size]. */
+  bh: Float32Array;
+}
+
 /** A layer of a `ForwardNet`'s trunk. */
 export type LayerSpec = ConvSpec | DenseSpec;
 

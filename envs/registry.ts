@@ -12,6 +12,7 @@ import { Pendulum } from './pendulum';
 import { Snake } from './snake';
 import { TicTacToe } from './tictactoe';
 import { TimeLimit } from './time-limit';
+import { MaskObservation } from './wrappers';
 
 /** A registered env: its id, its factory and Gymnasium's metadata. */
 export interface EnvSpec {
@@ -72,6 +73,9 @@ registerEnv('CartPole-v1', () => new CartPole(), { maxEpisodeSteps: 500, rewardT
 registerEnv('MountainCar-v0', () => new MountainCar(), { maxEpisodeSteps: 200, rewardThreshold: -110, renderFps: 30 });
 registerEnv('MountainCarContinuous-v0', () => new MountainCarContinuous(), { maxEpisodeSteps: 999, rewardThreshold: 90, renderFps: 30 });
 registerEnv('Pendulum-v1', () => new Pendulum(), { maxEpisodeSteps: 200, renderFps: 30 });
+// Velocities hidden (zeroed, as the SB3 zoo's MaskVelocityWrapper): memory is needed (recurrent policies, issue 26).
+registerEnv('CartPoleNoVel-v1', () => new MaskObservation(new CartPole(), [1, 3]), { maxEpisodeSteps: 500, rewardThreshold: 475, renderFps: 50 });
+registerEnv('PendulumNoVel-v1', () => new MaskObservation(new Pendulum(), [2]), { maxEpisodeSteps: 200, renderFps: 30 });
 registerEnv('Acrobot-v1', () => new Acrobot(), { maxEpisodeSteps: 500, rewardThreshold: -100, renderFps: 15 });
 registerEnv('LunarLander-v3', () => new LunarLander(), { maxEpisodeSteps: 1000, rewardThreshold: 200, renderFps: 50 });
 registerEnv('LunarLanderContinuous-v3', () => new LunarLander({ continuous: true }), { maxEpisodeSteps: 1000, rewardThreshold: 200, renderFps: 50 });

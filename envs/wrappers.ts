@@ -138,6 +138,42 @@ abstract class ObservationWrapper extends Wrapper implements Env {
 }
 
 /**
+ * Hides some of a vector observation's entries by zeroing them, as the SB3 zoo's
+ * `MaskVelocityWrapper` does (the observation space is unchanged): `CartPoleNoVel-v1` and
+ * `PendulumNoVel-v1` hide the velocities, so that only a policy with memory can act well.
+ */
+export class MaskObservation extends ObservationWrapper {
+  /** The wrapped env's space, unchanged (hidden entries read 0). */
+  readonly observationSpace: Box;
+
+  constructor(
+    env: Env,
+    /** The entries zeroed in every observation. */
+    readonly hidden: number[],
+  ) {
+    super(env);
+    this.observationSpace = env.observationSpace;
+    for (const i of hidden) if (!Number.isInteger(i) || i < 0 || i >= env.observationSpace.size) throw new RangeError(`MaskObservation: entry ${i} is not one of the observation's ${env.observationSpace.size}`);
+  }
+
+  protected observe(obs: Observation): Observation {
+    const out = obs.slice();
+    for (const i of this.hidden) out[i] = 0;
+    return out;
+  }
+
+  /** The wrapped env's state (the wrapper keeps none). */
+  getState(): unknown {
+    return this.env.getState?.();
+  }
+
+  /** Restores the wrapped env's state. */
+  setState(saved: unknown): void {
+    this.env.setState?.(saved);
+  }
+}
+
+/**
  * Gymnasium's `FrameStackObservation`, along the channel axis: an (h, w, c) observation becomes
  * (h, w, c * k), the k latest frames oldest first, each pixel's channels frame by frame (as
  * Atari DQN stacks its four frames); an (n) vector becomes (k * n), the k vectors oldest first

@@ -54,7 +54,7 @@ describe('Config', () => {
     const file = write('typo.yaml', `${base}ppo:\n  lr: 0.001\n  minibachSize: 64\n`);
     assert.equal(
       errorOf(file),
-      `${file}:11: ppo.minibachSize is not a known key; did you mean "minibatchSize"? (expected one of: lr, lrSchedule, gamma, gaeLambda, clipRange, clipRangeVf, entCoef, vfCoef, maxGradNorm, numEpochs, minibatchSize, trainBatchSize, normalizeAdvantages, initLogStd, maxPolicyLag, gradientPath)`,
+      `${file}:11: ppo.minibachSize is not a known key; did you mean "minibatchSize"? (expected one of: lr, lrSchedule, gamma, gaeLambda, clipRange, clipRangeVf, entCoef, vfCoef, maxGradNorm, numEpochs, minibatchSize, trainBatchSize, normalizeAdvantages, initLogStd, maxPolicyLag, sequenceLength, gradientPath)`,
     );
   });
 

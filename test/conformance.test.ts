@@ -7,7 +7,8 @@ import * as tf from '@tensorflow/tfjs';
 import { algorithms } from '../algorithms';
 import { ACTION_MASK, batchColumns, DEFAULT_POLICY, perEnv, type Algorithm, type AlgorithmModule, type ModelConfig, type PolicySpec, type TrajectoryBatch } from '../core/algorithm';
 import { Rng } from '../core/rng';
-import { envActions } from '../envs/stepper';
+import { envActions, Stepper } from '../envs/stepper';
+import { VectorEnv } from '../envs/vector-env';
 import { selectBackend } from '../src/backend';
 import { loadCheckpointPolicy } from '../src/commands';
 import { exportPolicy } from '../src/export/export';
@@ -44,6 +45,8 @@ const CASES: Case[] = [
   { algorithm: 'toy', envId: 'MaskedCorridor-v0', model: { hiddenSizes: [8] }, config: { lr: 0.5 } },
   // With action masks (the empty cells): the mask column, next masks for DQN's targets, masked exports.
   { algorithm: 'ppo', envId: 'TicTacToe-v0', model: { hiddenSizes: [16] }, config: { minibatchSize: 32, numEpochs: 2 } },
+  // A recurrent policy (LSTM): the state carried per env, recorded as columns, trained on sequences (reset where episodes start).
+  { algorithm: 'ppo', envId: 'CartPoleNoVel-v1', model: { hiddenSizes: [16], recurrent: { type: 'lstm', size: 8 } }, config: { minibatchSize: 32, numEpochs: 2, sequenceLength: 8 } },
   { algorithm: 'appo', envId: 'TicTacToe-v0', model: { hiddenSizes: [16] }, config: { trainBatchSize: 64, stepsPerIteration: 256, numEpochs: 2, minibatchSize: 32 } },
   { algorithm: 'dqn', envId: 'TicTacToe-v0', model: { hiddenSizes: [16] }, config: { learningStarts: 32, batchSize: 16, trainFrequency: 1, bufferSize: 2000, checkpointReplayBuffer: true, targetUpdateInterval: 1000 } },
 ];
@@ -99,6 +102,44 @@ function withValue<A extends Float32Array | Int32Array | Uint8Array>(a: A, i: nu
   const copy = a.slice() as A;
   copy[i] = v;
   return copy;
+}
+
+/**
+ * A recurrent (Discrete) policy's export against `rl evaluate`'s stepping: the checkpoint's policy steps
+ * the env greedily (the Stepper, as rl evaluate does) over 300 steps of seeded episodes; the
+ * exported module, fed the same observations and reset() where each episode starts, picks the
+ * same action at every step, from a head whose log-softmax gives the log-probability the policy
+ * recorded for it (the state matters there even where the untrained policy's argmax does not).
+ */
+async function recurrentExportParity(c: Case, runDir: string, file: string): Promise<void> {
+  const exported = (await import(pathToFileURL(file).href)) as { act(obs: ArrayLike<number>): number; head(obs: ArrayLike<number>): Float32Array; reset(): void };
+  const { policy, spec } = await loadCheckpointPolicy(path.join(runDir, 'checkpoints', fs.readdirSync(path.join(runDir, 'checkpoints')).filter((d) => d.startsWith('iter_')).sort().at(-1)!));
+  const env = createEnv(c.envId, {});
+  try {
+    const stepper = new Stepper(new VectorEnv(c.envId, [env]), policy, spec, new Rng(0), true);
+    stepper.reset([12]);
+    let differ = 0;
+    let worst = 0;
+    let episodes = 0;
+    let starts = 1;
+    for (let t = 0; t < 300; t++) {
+      if (starts) (exported.reset(), (episodes += 1));
+      const obs = Array.from(stepper.current as Float32Array);
+      const { act, step } = stepper.step();
+      const head = exported.head(obs);
+      const theirs = exported.act(obs);
+      if (theirs !== act.actions[0]) differ += 1;
+      const logSum = Math.log(head.reduce((a, h) => a + Math.exp(h), 0));
+      worst = Math.max(worst, Math.abs(head[theirs] - logSum - (act.columns.logp as Float32Array)[0]));
+      starts = step.terminated[0] | step.truncated[0];
+    }
+    assert.equal(differ, 0, `${differ} of 300 greedy actions differ`);
+    assert.ok(worst < 1e-5, `the greedy action's log-probability differs by up to ${worst}`);
+    assert.ok(episodes > 1, 'more than one episode: the state was reset');
+  } finally {
+    env.close();
+    policy.dispose();
+  }
 }
 
 describe('algorithm conformance', function () {
@@ -253,7 +294,7 @@ describe('algorithm conformance', function () {
         }
       });
 
-      it("exports a policy whose greedy actions equal rl evaluate's on 1,000 seeded observations (and action masks, when its env gives them)", async () => {
+      it("exports a policy whose greedy actions equal rl evaluate's on 1,000 seeded observations, a recurrent one's over 300 steps of episodes (and under action masks, when its env gives them)", async () => {
         const runDir = path.join(tmp, `${c.algorithm}-${c.envId}`);
         await train(
           { algorithm: c.algorithm, env: { id: c.envId }, seed: 1, model: c.model, workers: { envsPerWorker: NUM_ENVS, rolloutLength: LENGTH }, stop: { iterations: 2, envSteps: 100_000 }, [c.algorithm]: c.config },
@@ -261,6 +302,7 @@ describe('algorithm conformance', function () {
         );
         const file = path.join(tmp, `${c.algorithm}-${c.envId}.mjs`);
         await exportPolicy({ checkpoint: runDir, format: 'js', out: file, prefer: 'latest' });
+        if (c.model.recurrent) return recurrentExportParity(c, runDir, file);
         const exported = (await import(pathToFileURL(file).href)) as { act(obs: ArrayLike<number>, mask?: ArrayLike<number>): number | number[] };
         const { policy, spec } = await loadCheckpointPolicy(path.join(runDir, 'checkpoints', fs.readdirSync(path.join(runDir, 'checkpoints')).filter((d) => d.startsWith('iter_')).sort().at(-1)!));
         try {

@@ -10,45 +10,10 @@ import { exportPolicy } from '../src/export/export';
 import { jsPolicyModule } from '../src/export/js';
 import { CheckpointError, ConfigError } from '../core/errors';
 import { POLICY_CASES, savePolicy, type SavedPolicy } from './helpers/export-fixture';
+import { assertHeadsClose, assertSameActions } from './helpers/export-assert';
+import { tfjsFolderHandler } from './helpers/tfjs-folder';
 
 const N = 1000;
-const TOL = 1e-5;
-
-/** Loads an exported tfjs folder with plain @tensorflow/tfjs (no tfjs-node file:// handler): the files read into an IOHandler. */
-function tfjsFolderHandler(dir: string): tf.io.IOHandler {
-  return {
-    load: async () => {
-      const json = JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8'));
-      const bin = fs.readFileSync(path.join(dir, json.weightsManifest[0].paths[0]));
-      return {
-        format: json.format,
-        modelTopology: json.modelTopology,
-        signature: json.signature,
-        userDefinedMetadata: json.userDefinedMetadata,
-        weightSpecs: json.weightsManifest.flatMap((g: { weights: tf.io.WeightsManifestEntry[] }) => g.weights),
-        weightData: bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength),
-      };
-    },
-  };
-}
-
-function assertHeadsClose(actual: ArrayLike<number>, expected: Float32Array, what: string): void {
-  assert.equal(actual.length, expected.length, `${what}: ${actual.length} head values, expected ${expected.length}`);
-  let worst = 0;
-  for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(actual[i] - expected[i]) / Math.max(1, Math.abs(expected[i])));
-  assert.ok(worst <= TOL, `${what}: heads differ by up to ${worst} (tolerance ${TOL})`);
-}
-
-/** Discrete actions equal; Box actions (clipped means) within 1e-5. */
-function assertSameActions(actual: ArrayLike<number | bigint>, expected: Float32Array, discrete: boolean, what: string): void {
-  assert.equal(actual.length, expected.length, `${what}: ${actual.length} action values, expected ${expected.length}`);
-  let differ = 0;
-  for (let i = 0; i < expected.length; i++) {
-    const a = Number(actual[i]);
-    if (discrete ? a !== expected[i] : Math.abs(a - expected[i]) > TOL * Math.max(1, Math.abs(expected[i]))) differ += 1;
-  }
-  assert.equal(differ, 0, `${what}: ${differ} of ${expected.length} greedy actions differ from the project's policy`);
-}
 
 describe('rl export', function () {
   this.timeout(120_000);

@@ -71,7 +71,7 @@ describe('Training', () => {
       encoding: 'utf8',
     });
     assert.equal(r.status, 2);
-    assert.equal(r.stderr, 'error: --set ppo.gama=0.9: ppo.gama is not a known key; did you mean "gamma"? (expected one of: lr, lrSchedule, gamma, gaeLambda, clipRange, clipRangeVf, entCoef, vfCoef, maxGradNorm, numEpochs, minibatchSize, trainBatchSize, normalizeAdvantages, initLogStd, maxPolicyLag, gradientPath)\n');
+    assert.equal(r.stderr, 'error: --set ppo.gama=0.9: ppo.gama is not a known key; did you mean "gamma"? (expected one of: lr, lrSchedule, gamma, gaeLambda, clipRange, clipRangeVf, entCoef, vfCoef, maxGradNorm, numEpochs, minibatchSize, trainBatchSize, normalizeAdvantages, initLogStd, maxPolicyLag, sequenceLength, gradientPath)\n');
     assert.equal(fs.existsSync(runDir), false);
   });
 

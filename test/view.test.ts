@@ -147,6 +147,37 @@ function ticTacToeRun(): string {
   ]);
 }
 
+/** A two-iteration recurrent PPO run (LSTM) on CartPoleNoVel-v1: the page's player steps the exported module from the state it carries. */
+function recurrentRun(): string {
+  return shortRun('lstm', [
+    'algorithm: ppo',
+    'env: { id: CartPoleNoVel-v1 }',
+    'seed: 0',
+    'model: { hiddenSizes: [16], recurrent: { type: lstm, size: 8 } }',
+    'workers: { numWorkers: 0, envsPerWorker: 4, rolloutLength: 16 }',
+    'ppo: { numEpochs: 1, minibatchSize: 32, sequenceLength: 8 }',
+    'stop: { iterations: 2 }',
+  ]);
+}
+
+/**
+ * Seed `seed`'s episode played in the page (at full speed) and scored by `rl evaluate --episodes 1`:
+ * the same length and return (the same greedy actions on the same seeded episode), and what each said.
+ */
+async function playAndEvaluate(page: Page, run: string, seed: number): Promise<{ score: { returnMean: number; lengthMean: number; outcomes?: Record<string, number> }; played: Record<string, string> }> {
+  const evaluated = spawnSync(process.execPath, [cli, 'evaluate', '--checkpoint', run, '--seed', String(seed), '--episodes', '1', '--json'], { cwd: root, encoding: 'utf8' });
+  assert.equal(evaluated.status, 0, evaluated.stderr);
+  const score = JSON.parse(evaluated.stdout.trim().split('\n').at(-1)!) as { returnMean: number; lengthMean: number; outcomes?: Record<string, number> };
+  await page.fill('#play-seed', String(seed));
+  await page.selectOption('#play-speed', 'max');
+  await page.click('#play-start');
+  await page.waitForFunction(`document.getElementById('play').dataset.done === '1' || /^error/.test(document.getElementById('play-status').textContent)`, null, { timeout: 60_000 });
+  const played = (await page.evaluate(`({ ...document.getElementById('play').dataset, status: document.getElementById('play-status').textContent })`)) as Record<string, string>;
+  assert.equal(Number(played.steps), score.lengthMean, `seed ${seed}: ${JSON.stringify(played)}`);
+  assert.equal(Number(played.return), score.returnMean, `seed ${seed}: ${JSON.stringify(played)}`);
+  return { score, played };
+}
+
 /** The RGB bytes of the canvas `id` (its alpha dropped), and its size. */
 async function canvasRgb(page: Page, id: string): Promise<{ width: number; height: number; rgb: number[] }> {
   const c = (await page.evaluate(`(() => { const c = document.getElementById('${id}'); return { width: c.width, height: c.height, rgba: Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data) }; })()`)) as { width: number; height: number; rgba: number[] };
@@ -314,19 +345,27 @@ describe('rl view', () => {
       await page.goto(view.url);
       await page.waitForFunction(`document.querySelectorAll('#play-checkpoint option').length > 0`, null, { timeout: 30_000 });
       for (const seed of [0, 1, 2, 3]) {
-        const evaluated = spawnSync(process.execPath, [cli, 'evaluate', '--checkpoint', run, '--seed', String(seed), '--episodes', '1', '--json'], { cwd: root, encoding: 'utf8' });
-        assert.equal(evaluated.status, 0, evaluated.stderr);
-        const score = JSON.parse(evaluated.stdout.trim().split('\n').at(-1)!) as { returnMean: number; lengthMean: number; outcomes: Record<string, number> };
-        assert.equal(score.outcomes.illegal, undefined, JSON.stringify(score));
-        await page.fill('#play-seed', String(seed));
-        await page.selectOption('#play-speed', 'max');
-        await page.click('#play-start');
-        await page.waitForFunction(`document.getElementById('play').dataset.done === '1' || /^error/.test(document.getElementById('play-status').textContent)`, null, { timeout: 60_000 });
-        const played = (await page.evaluate(`({ ...document.getElementById('play').dataset, status: document.getElementById('play-status').textContent })`)) as Record<string, string>;
-        assert.equal(Number(played.steps), score.lengthMean, `seed ${seed}: ${JSON.stringify(played)}`);
-        assert.equal(Number(played.return), score.returnMean, `seed ${seed}: ${JSON.stringify(played)}`);
+        const { score, played } = await playAndEvaluate(page, run, seed);
+        assert.equal(score.outcomes!.illegal, undefined, JSON.stringify(score));
         assert.match(played.status, /episode over after \d+ steps \(terminated\)/);
       }
+      assert.deepEqual(errors, []);
+    } finally {
+      await browser.close();
+      view.stop();
+    }
+  });
+
+  it('in Chromium: a recurrent (LSTM) run plays, seed after seed, the episodes rl evaluate scores for the seeds, its state carried by the stepper', async function () {
+    skipWithoutChromium(this);
+    this.timeout(120_000);
+    const run = recurrentRun();
+    const view = await startRlView(run);
+    const { browser, page, errors } = await openChromium();
+    try {
+      await page.goto(view.url);
+      await page.waitForFunction(`document.querySelectorAll('#play-checkpoint option').length > 0`, null, { timeout: 30_000 });
+      for (const seed of [0, 1, 2]) await playAndEvaluate(page, run, seed);
       assert.deepEqual(errors, []);
     } finally {
       await browser.close();

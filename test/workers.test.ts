@@ -12,19 +12,14 @@ import { generateKeys, readAllowedKeys, readKeyPair } from '../src/transport/cur
 import { decodeLearnerMessage, encode } from '../src/transport/protocol';
 import { WorkerPool } from '../src/runtime/pool/worker-pool';
 import { cli, exited, root, startWorker } from './helpers/cli';
-import { progress } from './helpers/progress';
+import { progress, withoutTiming } from './helpers/progress';
 import { until } from './helpers/until';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-workers-'));
 const small = ['workers.envsPerWorker=4', 'workers.rolloutLength=64', 'ppo.minibatchSize=128', 'ppo.numEpochs=4', 'ppo.lrSchedule=constant', 'workers.heartbeatSeconds=0.5'];
-const timingKeys = ['wallSeconds', 'envStepsPerSecond', 'sampleSeconds', 'updateSeconds', 'liveWorkers', 'rejectedMessages', 'workerRestarts', 'droppedBatches', 'otherLearnerBatches', 'envErrors', 'policyLagMean', 'policyLagMax', 'sampledStepsPerSecond', 'workerStepsPerSecondMin', 'workerStepsPerSecondMax', 'ignoredRequests', 'rssMB', 'heapUsedMB', 'externalMB', 'numTensors'];
 
 function config(overrides: string[]) {
   return loadConfig(path.join(root, 'configs', 'ppo-cartpole.yaml'), [...small, ...overrides]);
-}
-
-function withoutTiming(rows: Record<string, number>[]) {
-  return rows.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !timingKeys.includes(k))));
 }
 
 describe('Rollout workers', () => {

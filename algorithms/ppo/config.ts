@@ -19,6 +19,7 @@ export const ppoConfigSchema = z
     normalizeAdvantages: z.boolean().default(true).describe('normalise advantages within each minibatch'),
     initLogStd: z.number().default(0).describe('initial log-std of a Gaussian policy (Box actions)'),
     maxPolicyLag: z.number().int().min(0).default(0).describe('drop batches sampled by weights older than this many versions'),
+    sequenceLength: z.number().int().positive().max(1024).default(16).describe('with model.recurrent: steps per training sequence; each env\'s rows are cut every sequenceLength steps (the state reset where an episode starts inside one; a batch\'s last, shorter sequence padded), and minibatches are whole sequences (about minibatchSize / sequenceLength of them)'),
     gradientPath: z.enum(gradientPaths).default('tape').describe("how a step differentiates the loss: tape (tfjs' autodiff) or writtenOut (the gradient written out by hand, the same numbers in fewer kernels; conv layers included)"),
   })
   .strict()

@@ -30,6 +30,8 @@ export interface PpoLossTargets {
   oldLogp: tf.Tensor;
   oldValues: tf.Tensor;
   returns: tf.Tensor;
+  /** Each row's weight [B]: 1, or 0 for a padding row of a recurrent minibatch; absent or null: every row 1. Each mean is over the weighted rows. */
+  weights?: tf.Tensor | null;
 }
 
 /**
@@ -40,6 +42,8 @@ export interface PpoBatch extends PpoLossTargets {
   obs: tf.Tensor;
   actions: tf.Tensor;
   mask?: tf.Tensor | null;
+  /** A recurrent network's minibatch: time-major sequences of `sequenceLength` steps, from `state` at their starts ([S, size] each), reset to zeros where `resets` [B] is 1. */
+  sequences?: { state: tf.Tensor[]; sequenceLength: number; resets: Uint8Array } | null;
 }
 
 /**
@@ -52,27 +56,30 @@ export type PpoLossMetrics = Record<PpoMetric, number>;
 
 /** The loss, stated once: of the parameters `p` of `net`, on the minibatch `mb`. */
 export function ppoLoss(net: ActorCritic, p: Record<string, tf.Tensor>, mb: PpoBatch, cfg: PpoLossConfig): LossOutput<PpoMetric> {
-  const { pi, value, logStd } = net.forward(mb.obs, p);
+  const { pi, value, logStd } = mb.sequences ? net.forwardSequences(mb.obs, mb.sequences.state, mb.sequences.sequenceLength, mb.sequences.resets, p) : net.forward(mb.obs, p);
   const { logProb, entropy } = net.evaluateActions(pi, logStd, mb.actions, mb.mask ?? null);
   return ppoObjective({ ...mb, logProb, entropy, value }, cfg);
 }
 
 /** The loss from the network's outputs: log pi(a|s) [B], the entropy ([B], or a Gaussian's [] or [1]) and the value [B]. */
 export function ppoObjective(t: PpoLossTargets & { logProb: tf.Tensor; entropy: tf.Tensor; value: tf.Tensor }, cfg: PpoLossConfig): LossOutput<PpoMetric> {
+  // Means over the rows, or over the weighted rows: padding (weight 0) adds nothing, nor to the gradient.
+  const w = t.weights ?? null;
+  const mean = (x: tf.Tensor): tf.Scalar => (w ? tf.div(tf.sum(tf.mul(x, w)), tf.sum(w)) : tf.mean(x)) as tf.Scalar;
   const logRatio = tf.sub(t.logProb, t.oldLogp);
   const ratio = tf.exp(logRatio);
   const negAdv = tf.neg(t.advantages);
-  const pgLoss = tf.mean(tf.maximum(tf.mul(negAdv, ratio), tf.mul(negAdv, tf.clipByValue(ratio, 1 - cfg.clipRange, 1 + cfg.clipRange)))) as tf.Scalar;
+  const pgLoss = mean(tf.maximum(tf.mul(negAdv, ratio), tf.mul(negAdv, tf.clipByValue(ratio, 1 - cfg.clipRange, 1 + cfg.clipRange)))) as tf.Scalar;
   let vLoss = tf.square(tf.sub(t.value, t.returns));
   if (cfg.clipRangeVf !== null) {
     const clipped = tf.add(t.oldValues, tf.clipByValue(tf.sub(t.value, t.oldValues), -cfg.clipRangeVf, cfg.clipRangeVf));
     vLoss = tf.maximum(vLoss, tf.square(tf.sub(clipped, t.returns)));
   }
-  vLoss = tf.mul(0.5, tf.mean(vLoss));
-  const entropyLoss = tf.mean(t.entropy) as tf.Scalar;
+  vLoss = tf.mul(0.5, mean(vLoss));
+  const entropyLoss = mean(t.entropy);
   const loss = tf.add(tf.sub(pgLoss, tf.mul(cfg.entCoef, entropyLoss)), tf.mul(cfg.vfCoef, vLoss)) as tf.Scalar;
-  const approxKl = tf.mean(tf.sub(tf.sub(ratio, 1), logRatio)) as tf.Scalar;
-  const clipFraction = tf.mean(tf.cast(tf.greater(tf.abs(tf.sub(ratio, 1)), cfg.clipRange), 'float32')) as tf.Scalar;
+  const approxKl = mean(tf.sub(tf.sub(ratio, 1), logRatio));
+  const clipFraction = mean(tf.cast(tf.greater(tf.abs(tf.sub(ratio, 1)), cfg.clipRange), 'float32'));
   return { loss, metrics: { policyLoss: pgLoss, valueLoss: vLoss as tf.Scalar, entropy: entropyLoss, approxKl, clipFraction } };
 }
 

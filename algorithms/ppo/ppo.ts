@@ -9,6 +9,9 @@ import { optimizerFromState, optimizerToState, setLearningRate } from '../common
 import { concatBytes, concatFloat32, concatObs } from '../../core/concat';
 import { explainedVariance } from '../common/util';
 import { minibatchCuts, ppoEpochs, type PpoRollout } from './step';
+import { recurrentStateNames, stateColumn } from '../common/recurrent';
+import { cutSequences, type SequencePart } from '../common/sequences';
+import { ConfigError } from '../../core/errors';
 import { ppoConfigSchema, type PpoConfig } from './config';
 
 export { ppoConfigSchema, type PpoConfig, minibatchCuts };
@@ -22,6 +25,8 @@ export const ppo: AlgorithmModule<PpoConfig> = {
   configSchema: ppoConfigSchema,
   // Illegal actions get probability 0 in sampling and in the loss (masked logits: common/distributions.ts).
   actionMasks: true,
+  // model.recurrent: an LSTM or GRU cell, trained on sequences of sequenceLength steps (reset where episodes start).
+  recurrent: true,
 
   check(cfg, ctx): ConfigIssue[] {
     const issues: ConfigIssue[] = [];
@@ -39,20 +44,32 @@ export const ppo: AlgorithmModule<PpoConfig> = {
 
   create: (opts) => new Ppo(opts),
   // Each step's log-probability and value estimate, recorded by the worker for the loss and GAE.
-  policySpec: (opts) =>
-    policySpecOf(opts, {
+  // A recurrent policy also records the state it acted from (state/h, state/c): each training sequence starts from it.
+  policySpec: (opts) => {
+    const r = opts.model.recurrent;
+    const state = r ? recurrentStateNames(r.type).map((name) => ({ name, size: r.size })) : [];
+    return policySpecOf(opts, {
       algorithm: 'ppo',
       columns: [
         { name: 'logp', dtype: 'float32', shape: [] },
         { name: 'value', dtype: 'float32', shape: [] },
+        ...state.map((st) => ({ name: stateColumn(st.name), dtype: 'float32' as const, shape: [st.size] })),
       ],
-    }),
+      state,
+    });
+  },
   createPolicy: (spec, ctx) => new ActorCriticPolicy(spec, (spec.config as PpoConfig).initLogStd, ctx?.engine),
   weightShapes: (spec) => ActorCritic.shapesOf(spec),
-  // The policy tower and its head; the value tower and the log-std are not on the greedy path.
+  // The recurrent cell (if any), the policy tower and its head; the value tower and the log-std are not on the greedy path.
   greedyPath: (spec, weight) => {
     const w = weight('pi/out/w');
-    return { body: spec.model.sharedLayers ? 'shared' : 'pi', head: { kind: spec.actionSpace.type === 'Discrete' ? 'logits' : 'mean', inputs: w.shape[0], outputs: w.shape[1], w: w.data, b: weight('pi/out/b').data } };
+    const r = spec.model.recurrent;
+    const recurrent = r && { kind: r.type, inputs: weight('rnn/x/w').shape[0], size: r.size, wx: weight('rnn/x/w').data, bx: weight('rnn/x/b').data, wh: weight('rnn/h/w').data, bh: weight('rnn/h/b').data };
+    return {
+      body: spec.model.sharedLayers ? 'shared' : 'pi',
+      ...(recurrent ? { recurrent } : {}),
+      head: { kind: spec.actionSpace.type === 'Discrete' ? 'logits' : 'mean', inputs: w.shape[0], outputs: w.shape[1], w: w.data, b: weight('pi/out/b').data },
+    };
   },
 };
 
@@ -80,6 +97,7 @@ export class Ppo implements Algorithm {
     this.net = new ActorCritic(opts, opts.model, seeds.init, this.cfg.initLogStd);
     this.optimizer = new FusedAdam(this.cfg.lr, 0.9, 0.999, 1e-5);
     this.rng = new Rng(seeds.learner);
+    if (opts.model.recurrent && this.cfg.gradientPath === 'writtenOut') throw new ConfigError('ppo.gradientPath (writtenOut) has no recurrent path: use tape with model.recurrent');
   }
 
   policySpecs(): Record<string, PolicySpec> {
@@ -99,18 +117,43 @@ export class Ppo implements Algorithm {
     return { learningRate: lr, ...losses, explainedVariance: explainedVariance(data.values, data.returns) };
   }
 
+  /**
+   * V of the states after each batch's last step and after each truncation, in one forward
+   * pass; a recurrent network's from the state one step past the stored state of that row
+   * (zeros where the last row ended an episode: nextObs starts a new one).
+   */
+  private bootstrapValues(batch: TrajectoryBatch): Float32Array {
+    const net = this.net;
+    const n = batch.numEnvs;
+    const rows = n * batch.length;
+    const bootObs = new Float32Array((n + batch.finalObs.index.length) * net.obsSize);
+    bootObs.set(batch.nextObs);
+    bootObs.set(batch.finalObs.obs, batch.nextObs.length);
+    const count = bootObs.length / net.obsSize;
+    if (!net.cell) return tf.tidy(() => net.value(tf.tensor2d(bootObs, [count, net.obsSize])).dataSync() as Float32Array);
+    const cell = net.cell;
+    const prevRows = [...Array.from({ length: n }, (_, e) => rows - n + e), ...batch.finalObs.index];
+    const prevObs = new Float32Array(count * net.obsSize);
+    prevRows.forEach((r, k) => prevObs.set(batch.obs.subarray(r * net.obsSize, (r + 1) * net.obsSize), k * net.obsSize));
+    const reset = Float32Array.from(prevRows, (r, k) => (k < n ? batch.terminated[r] | batch.truncated[r] : 0));
+    return tf.tidy(() => {
+      const state = cell.stateNames.map((name) => {
+        const col = batch.columns[stateColumn(name)] as Float32Array;
+        const s = new Float32Array(count * cell.size);
+        prevRows.forEach((r, k) => s.set(col.subarray(r * cell.size, (r + 1) * cell.size), k * cell.size));
+        return tf.tensor2d(s, [count, cell.size]);
+      });
+      return net.valueAfter(tf.tensor2d(prevObs, [count, net.obsSize]), state, tf.tensor2d(bootObs, [count, net.obsSize]), tf.tensor2d(reset, [count, 1])).dataSync() as Float32Array;
+    });
+  }
+
   /** Columns of all batches joined, with GAE advantages and returns computed per batch. */
   private postprocess(batches: TrajectoryBatch[]): PpoRollout {
-    const net = this.net;
     const parts = batches.map((batch) => {
       const values = batch.columns.value as Float32Array;
       const n = batch.numEnvs;
       const rows = n * batch.length;
-      // V of the states after the last step and after each truncation, in one forward pass.
-      const bootObs = new Float32Array((n + batch.finalObs.index.length) * net.obsSize);
-      bootObs.set(batch.nextObs);
-      bootObs.set(batch.finalObs.obs, batch.nextObs.length);
-      const boot = tf.tidy(() => net.value(tf.tensor2d(bootObs, [bootObs.length / net.obsSize, net.obsSize])).dataSync() as Float32Array);
+      const boot = this.bootstrapValues(batch);
       const nextValues = new Float32Array(rows);
       nextValues.set(values.subarray(n)); // row t takes V(row t+1) ...
       nextValues.set(boot.subarray(0, n), rows - n); // ... the last step takes V(nextObs) ...
@@ -140,7 +183,22 @@ export class Ppo implements Algorithm {
       advantages: join('advantages'),
       returns: join('returns'),
       masks: this.opts.actionMask ? concatBytes(parts.map((p) => p.masks!)) : null,
+      sequences: this.sequences(batches),
     };
+  }
+
+  /** A recurrent network's rows as sequences (`cutSequences`) with the state each row acted from; null for a feed-forward one. */
+  private sequences(batches: TrajectoryBatch[]): PpoRollout['sequences'] {
+    const cell = this.net.cell;
+    if (!cell) return null;
+    let offset = 0;
+    const parts: SequencePart[] = batches.map((b) => {
+      const part = { offset, numEnvs: b.numEnvs, length: b.length, terminated: b.terminated, truncated: b.truncated };
+      offset += b.numEnvs * b.length;
+      return part;
+    });
+    const states = cell.stateNames.map((name) => concatFloat32(batches.map((b) => b.columns[stateColumn(name)] as Float32Array)));
+    return { index: cutSequences(parts, this.cfg.sequenceLength), sequenceLength: this.cfg.sequenceLength, states };
   }
 
   async getState(): Promise<AlgorithmState> {

@@ -4,6 +4,7 @@ import { gradientStep, type Gradient } from '../common/gradient-step';
 import type { StepPlace } from '../common/optimizer';
 import type { Rng } from '../../core/rng';
 import { shuffle } from '../common/util';
+import { sequenceRows, type SequenceIndex } from '../common/sequences';
 import type { ActorCritic } from './actor-critic';
 import { ppoLoss, ppoLossGradient, ppoObjective, type PpoBatch, type PpoLossMetrics, type PpoMetric } from './loss';
 import type { PpoConfig } from './config';
@@ -22,6 +23,12 @@ export interface PpoRollout {
   returns: Float32Array;
   /** The action masks the actions were sampled under, [rows * n] (1 legal); null when the env gives none. */
   masks?: Uint8Array | null;
+  /**
+   * A recurrent policy's rows as sequences (`cutSequences`) of `sequenceLength` steps, and the
+   * state it acted from at each row, per state entry [rows * size] (the `state/<name>` columns,
+   * in the cell's order); absent for a feed-forward one. Minibatches are then whole sequences.
+   */
+  sequences?: { index: SequenceIndex; sequenceLength: number; states: Float32Array[] } | null;
 }
 
 /** One minibatch's rows, gathered; `actions` one-hot (Discrete) or raw (Box), `advantages` normalised if asked. */
@@ -34,9 +41,21 @@ export interface PpoMinibatch {
   returns: Float32Array;
   /** The rows' action masks as floats [B * n] (1 legal, 0 illegal); absent or null: every action legal. */
   masks?: Float32Array | null;
+  /** 1 for a real row, 0 for a recurrent minibatch's padding; absent or null: every row real. */
+  weights?: Float32Array | null;
+  /**
+   * A recurrent minibatch: `sequenceLength` steps of S sequences, time-major, from `state` at
+   * their starts ([S * size] per entry, in the cell's order), the state zeroed where `resets`
+   * [rows] is 1 (an episode starts inside the sequence).
+   */
+  sequences?: { state: Float32Array[]; sequenceLength: number; resets: Uint8Array } | null;
 }
 
-/** The rows `idx` of `data`, advantages normalised within the minibatch when `normalizeAdvantages`. */
+/**
+ * The rows `idx` of `data`, advantages normalised within the minibatch when `normalizeAdvantages`.
+ * An index -1 is a padding row (a recurrent minibatch's, `sequenceRows`): zeros, every action
+ * legal, weight 0, and left out of the normalisation.
+ */
 export function gatherMinibatch(net: ActorCritic, data: PpoRollout, idx: Int32Array, normalizeAdvantages: boolean): PpoMinibatch {
   const b = idx.length;
   const obsSize = net.obsSize;
@@ -49,9 +68,14 @@ export function gatherMinibatch(net: ActorCritic, data: PpoRollout, idx: Int32Ar
     oldValues: new Float32Array(b),
     returns: new Float32Array(b),
     masks: data.masks ? new Float32Array(b * actSize) : null,
+    weights: idx.includes(-1) ? Float32Array.from(idx, (i) => (i < 0 ? 0 : 1)) : null,
   };
   for (let j = 0; j < b; j++) {
     const i = idx[j];
+    if (i < 0) {
+      mb.masks?.fill(1, j * actSize, (j + 1) * actSize); // every action legal: a finite log-softmax
+      continue;
+    }
     mb.obs.set(data.obs.subarray(i * obsSize, (i + 1) * obsSize), j * obsSize);
     if (net.discrete) mb.actions[j * actSize + data.actions[i]] = 1;
     else mb.actions.set(data.actions.subarray(i * actSize, (i + 1) * actSize), j * actSize);
@@ -61,7 +85,7 @@ export function gatherMinibatch(net: ActorCritic, data: PpoRollout, idx: Int32Ar
     mb.advantages[j] = data.advantages[i];
     if (data.masks) mb.masks!.set(data.masks.subarray(i * actSize, (i + 1) * actSize), j * actSize);
   }
-  if (normalizeAdvantages) normalize(mb.advantages);
+  if (normalizeAdvantages) normalize(mb.advantages, mb.weights ?? null);
   return mb;
 }
 
@@ -91,7 +115,15 @@ export function minibatchTensors(net: ActorCritic, mb: PpoMinibatch): PpoBatch {
     oldValues: tf.tensor1d(mb.oldValues),
     returns: tf.tensor1d(mb.returns),
     mask: mb.masks ? tf.tensor2d(mb.masks, [b, net.actionSize]) : null,
+    weights: mb.weights ? tf.tensor1d(mb.weights) : null,
+    sequences: mb.sequences ? sequenceTensors(mb.sequences, b) : null,
   };
+}
+
+/** A recurrent minibatch's start states as [S, size] tensors, S = rows / sequenceLength. */
+function sequenceTensors(seq: NonNullable<PpoMinibatch['sequences']>, rows: number): NonNullable<PpoBatch['sequences']> {
+  const S = rows / seq.sequenceLength;
+  return { state: seq.state.map((s) => tf.tensor2d(s, [S, s.length / S])), sequenceLength: seq.sequenceLength, resets: seq.resets };
 }
 
 /**
@@ -122,7 +154,9 @@ export function minibatchCuts(size: number, minibatchSize: number): number[] {
  * `numEpochs` passes over the rows of `data`, each shuffled by `rng` and cut into minibatches
  * (`minibatchCuts`), one `ppoStep` each. Every row is used: a batch that workers filled past
  * trainBatchSize is cut into round(size / minibatchSize) minibatches of sizes differing by at
- * most one. Returns the loss's metrics, averaged over the steps.
+ * most one. A recurrent policy's data (`data.sequences`) is shuffled and cut as sequences
+ * instead of rows: as many minibatches, of whole sequences (`sequenceMinibatch`). Returns the
+ * loss's metrics, averaged over the steps.
  */
 export function ppoEpochs(
   net: ActorCritic,
@@ -135,11 +169,14 @@ export function ppoEpochs(
   const size = data.advantages.length;
   const sums: PpoLossMetrics = { policyLoss: 0, valueLoss: 0, entropy: 0, approxKl: 0, clipFraction: 0 };
   let minibatches = 0;
-  const cuts = minibatchCuts(size, cfg.minibatchSize);
+  const seqs = data.sequences ?? null;
+  const units = seqs ? seqs.index.starts.length : size;
+  const cuts = seqs ? minibatchCuts(units, units / Math.max(1, Math.round(size / cfg.minibatchSize))) : minibatchCuts(size, cfg.minibatchSize);
   for (let epoch = 0; epoch < cfg.numEpochs; epoch++) {
-    const order = shuffle(size, rng);
+    const order = shuffle(units, rng);
     for (let k = 0; k + 1 < cuts.length; k++) {
-      const mb = gatherMinibatch(net, data, order.subarray(cuts[k], cuts[k + 1]), cfg.normalizeAdvantages);
+      const which = order.subarray(cuts[k], cuts[k + 1]);
+      const mb = seqs ? sequenceMinibatch(net, data, which, cfg.normalizeAdvantages) : gatherMinibatch(net, data, which, cfg.normalizeAdvantages);
       const where = () => `the update at ${place.envSteps} env steps (epoch ${epoch + 1}, minibatch ${k + 1})`;
       const m = ppoStep(net, optimizer, mb, cfg, { algorithm: place.algorithm, where });
       for (const key of Object.keys(sums) as (keyof PpoLossMetrics)[]) sums[key] += m[key];
@@ -150,13 +187,30 @@ export function ppoEpochs(
   return sums;
 }
 
-/** (x - mean) / (std + 1e-8), in place; std with Bessel's correction, as torch's. */
-function normalize(x: Float32Array): void {
+/** The sequences `which` of `data.sequences` as a padded, time-major minibatch, with the stored state at each one's start. */
+export function sequenceMinibatch(net: ActorCritic, data: PpoRollout, which: Int32Array, normalizeAdvantages: boolean): PpoMinibatch {
+  const { index, sequenceLength, states } = data.sequences!;
+  const { rows, resets } = sequenceRows(index, which, sequenceLength);
+  const mb = gatherMinibatch(net, data, rows, normalizeAdvantages);
+  const state = states.map((all) => {
+    const size = all.length / data.advantages.length;
+    const out = new Float32Array(which.length * size);
+    which.forEach((k, s) => out.set(all.subarray(index.starts[k] * size, (index.starts[k] + 1) * size), s * size));
+    return out;
+  });
+  mb.sequences = { state, sequenceLength, resets };
+  return mb;
+}
+
+/** (x - mean) / (std + 1e-8), in place; std with Bessel's correction, as torch's. With `weights`, over the rows of weight 1 (the others stay 0). */
+function normalize(x: Float32Array, weights: Float32Array | null): void {
+  const real = (i: number) => !weights || weights[i] > 0;
+  let n = 0;
   let mean = 0;
-  for (const v of x) mean += v;
-  mean /= x.length;
+  for (let i = 0; i < x.length; i++) if (real(i)) (mean += x[i]), (n += 1);
+  mean /= Math.max(1, n);
   let variance = 0;
-  for (const v of x) variance += (v - mean) ** 2;
-  const std = Math.sqrt(variance / Math.max(1, x.length - 1));
-  for (let i = 0; i < x.length; i++) x[i] = (x[i] - mean) / (std + 1e-8);
+  for (let i = 0; i < x.length; i++) if (real(i)) variance += (x[i] - mean) ** 2;
+  const std = Math.sqrt(variance / Math.max(1, n - 1));
+  for (let i = 0; i < x.length; i++) x[i] = real(i) ? (x[i] - mean) / (std + 1e-8) : 0;
 }

@@ -41,6 +41,14 @@ const modelSchema = z
       .max(LIMITS.convLayers)
       .default([])
       .describe("conv layers (relu) shared by policy and value, before hiddenSizes; needs an image observation Box(h, w, c) (a uint8 Box's pixels reach them scaled to [0, 1] by its bounds); []: none"),
+    recurrent: z
+      .object({
+        type: z.enum(['lstm', 'gru']).default('lstm').describe('the recurrent cell: lstm (state h and c) or gru (state h)'),
+        size: z.number().int().positive().max(LIMITS.layerUnits).default(64).describe('units of the cell: floats of each state entry per env'),
+      })
+      .strict()
+      .optional()
+      .describe('a recurrent cell between the observation (or the conv layers) and hiddenSizes, shared by policy and value, its state carried per env and reset at each episode start, trained on padded sequences (the algorithm sets their sequenceLength); only for algorithms with recurrent policies; absent: feed-forward'),
   })
   .strict();
 

@@ -1,5 +1,6 @@
 import { squashScale } from '../../envs/stepper';
 import { resolveCheckpoint } from '../checkpoint';
+import { recurrentModuleCode } from './js-recurrent';
 import { readPolicyGraph, type PolicyGraph } from './policy-graph';
 
 /**
@@ -19,6 +20,11 @@ import { readPolicyGraph, type PolicyGraph } from './policy-graph';
  * zero padding as TensorFlow pads 'same', relu) then dense ones. An observation may be any
  * array of numbers, a uint8 picture (`Uint8Array`) as the env gives it included; its values
  * are scaled first as in training (`inputScale`).
+ *
+ * A recurrent policy's module carries a state from step to step (js-recurrent.ts): `step(obs,
+ * state, mask)` gives the action, the head and the next state; `initialState()` the zeros an
+ * episode starts from; `act` and `head` use and advance the module's own state, which `reset()`
+ * zeroes (call it when an episode starts).
  */
 export function jsPolicyModule(checkpointDir: string): string {
   return jsModuleSource(readPolicyGraph(resolveCheckpoint(checkpointDir))); // a run dir gives its latest checkpoint
@@ -32,6 +38,8 @@ export function jsModuleSource(graph: PolicyGraph): string {
     offset += a.length;
     return offset - a.length;
   };
+  const r = graph.recurrent;
+  const cell = r && { kind: r.kind, inputs: r.inputs, size: r.size, at: r.at, wx: add(r.wx), bx: add(r.bx), wh: add(r.wh), bh: add(r.bh) };
   const layers = graph.layers.map((l) =>
     l.kind === 'conv'
       ? { kind: l.kind, input: l.input, output: l.output, kernel: l.kernel, stride: l.stride, top: l.pads.top, left: l.pads.left, w: add(l.w), b: add(l.b) }
@@ -66,17 +74,18 @@ export function jsModuleSource(graph: PolicyGraph): string {
   const a = graph.action;
   const actionText = a.kind === 'argmax' ? `an integer in 0..${a.n - 1}` : a.kind === 'clip' ? 'an array of numbers, clipped to the action bounds' : 'an array of numbers, tanh of the mean scaled to the action bounds';
   const headText = graph.head === 'logits' ? 'logits' : graph.head === 'mean' ? (graph.action.kind === 'squash' ? 'Gaussian mean (before tanh)' : 'Gaussian mean (unclipped)') : 'Q-values';
+  const recurrent = cell ? recurrentModuleCode(cell) : null;
   return `// A ${m.algorithm} policy for ${m.envId}, exported by rl-zmq ${m.packageVersion} from ${m.checkpoint.path}
 // (iteration ${m.checkpoint.iteration}, ${m.checkpoint.envSteps} env steps). No dependencies.
 //   act(obs${n ? ', mask' : ''}):  the greedy action for one observation (${graph.obsSize} numbers${graph.image ? `, (h, w, c) = (${graph.image.join(', ')}) flattened row-major` : ''}) -> ${actionText}${n ? `\n//              mask (optional): ${n} numbers, 1 for a legal action (the env's actionMask()); the best legal action is chosen` : ''}
-//   head(obs): the ${headText} for one observation, a Float32Array
+//   head(obs): the ${headText} for one observation, a Float32Array${recurrent ? `\n${recurrent.header}` : ''}
 
 export const spaces = ${literal(spaces)};
 
 export const metadata = ${literal({ format: 'js', ...m })};
 
 const LAYERS = ${JSON.stringify(layers)};
-${scaling}${squashing}
+${recurrent ? `${recurrent.constants}\n` : ''}${scaling}${squashing}
 const WEIGHTS = (() => {
   const bytes = Uint8Array.from(atob('${base64}'), (c) => c.charCodeAt(0));
   return new Float32Array(bytes.buffer);
@@ -111,13 +120,18 @@ function conv(l, x) {
   return y;
 }
 
-/** The raw head for one observation. */
-export function head(obs) {
+/** The observation as the first layer reads it, checked. */
+function input(obs) {
   if (obs == null || obs.length !== ${graph.obsSize}) {
     throw new RangeError(\`act/head: obs must hold ${graph.obsSize} numbers, got \${obs == null ? obs : obs.length}\`);
   }
-  let x = ${graph.inputScale ? 'Float32Array.from(obs, (v, i) => (v - INPUT.low[i % INPUT.low.length]) * INPUT.scale[i % INPUT.scale.length])' : 'obs'};
-  for (const l of LAYERS) {
+  return ${graph.inputScale ? 'Float32Array.from(obs, (v, i) => (v - INPUT.low[i % INPUT.low.length]) * INPUT.scale[i % INPUT.scale.length])' : 'obs'};
+}
+
+/** LAYERS[from] up to (not including) LAYERS[to] on x. */
+function layers(from, to, x) {
+  for (let k = from; k < to; k++) {
+    const l = LAYERS[k];
     if (l.kind === 'conv') {
       x = conv(l, x);
       continue;
@@ -133,12 +147,25 @@ export function head(obs) {
   return x;
 }
 
-/** The greedy action for one observation${n ? '; with \`mask\` (${n} numbers, 1 or true for a legal action; left out: all legal), the best legal one' : ''}. */
-export function act(obs${n ? ', mask' : ''}) {
-  const h = head(obs);
+/** The greedy action from a head${n ? ' (and the mask)' : ''}. */
+function choose(h${n ? ', mask' : ''}) {
 ${actionCode}
 }
-`;
+${
+  recurrent
+    ? recurrent.functions(n > 0)
+    : `
+/** The raw head for one observation. */
+export function head(obs) {
+  return layers(0, LAYERS.length, input(obs));
+}
+
+/** The greedy action for one observation${n ? '; with \`mask\` (${n} numbers, 1 or true for a legal action; left out: all legal), the best legal one' : ''}. */
+export function act(obs${n ? ', mask' : ''}) {
+  return choose(head(obs)${n ? ', mask' : ''});
+}
+`
+}`;
 }
 
 /** A JavaScript literal of plain data: JSON, but infinite numbers written as Infinity / -Infinity. */

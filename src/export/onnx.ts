@@ -1,5 +1,6 @@
 import { hasLow, type InputScale, type LayerSpec } from '../../core/forward';
 import { squashScale } from '../../envs/stepper';
+import { cellOps, type CellOp } from './cell-ops';
 import type { PolicyGraph } from './policy-graph';
 
 /**
@@ -138,6 +139,31 @@ export class OnnxGraph {
     return x;
   }
 
+  /** A recurrent cell's step (`cellOps`): Gemm, Slice, Sigmoid, Tanh, Add, Sub, Mul; its weights through `weight`. */
+  cell(ops: CellOp[], weights: OnnxWeight[], weight: WeightSink): void {
+    const names = new Map(weights.map((w) => [w.name, weight(w)]));
+    const int64 = (name: string, v: number) => this.constant(name, [1], BigInt64Array.of(BigInt(v)));
+    for (const o of ops) {
+      switch (o.op) {
+        case 'linear':
+          this.op('Gemm', [o.x, names.get(o.w)!, names.get(o.b)!], o.out);
+          break;
+        case 'columns':
+          this.op('Slice', [o.x, int64(`${o.out}/starts`, o.begin), int64(`${o.out}/ends`, o.begin + o.size), int64(`${o.out}/axes`, 1)], o.out);
+          break;
+        case 'oneMinus':
+          this.op('Sub', [this.constant(`${o.out}/one`, [1], Float32Array.of(1)), o.x], o.out);
+          break;
+        case 'sigmoid':
+        case 'tanh':
+          this.op(o.op === 'sigmoid' ? 'Sigmoid' : 'Tanh', [o.x], o.out);
+          break;
+        default:
+          this.op({ add: 'Add', sub: 'Sub', mul: 'Mul' }[o.op], [o.a, o.b], o.out);
+      }
+    }
+  }
+
   /** The model's bytes, with these outputs (name, element type, dims). */
   encode(opts: { name: string; docString: string; producerVersion: string; outputs: { name: string; elemType: number; dims: (number | 'batch')[] }[]; metadata?: Record<string, string> }): Uint8Array {
     const { create, toBinary } = this.m.protobuf;
@@ -173,9 +199,11 @@ function tensorType(elemType: number, dims: (number | 'batch')[]) {
 /**
  * `rl export --format onnx`: input `obs` float32 [batch, obsSize] (a uint8 picture's values as
  * they are, 0..255: the model scales them as training did), and for a policy trained with action
- * masks the second input `mask` uint8 [batch, n] (1 legal; all ones: every action); outputs `action` (int64
+ * masks the input `mask` uint8 [batch, n] (1 legal; all ones: every action); outputs `action` (int64
  * [batch] for a Discrete space, float32 [batch, actionSize] for a Box one) and `head` (float32
- * [batch, actionSize], unmasked). A Discrete action is ArgMax over the legal actions (the first
+ * [batch, actionSize], unmasked). A recurrent policy also takes its state, `h` (and `c` for an
+ * LSTM) float32 [batch, size] (zeros at an episode's first step), after `obs`, and gives the
+ * next step's, `h_next` (and `c_next`): the cell as plain nodes (`cellOps`). A Discrete action is ArgMax over the legal actions (the first
  * on a tie, as the project's policy picks), a Box one Min(Max(mean, low), high), or for a
  * squashing policy (`boxActions: 'squash'`) Tanh(mean) * (high - low) / 2 + (high + low) / 2
  * (`squashScale`).
@@ -184,7 +212,19 @@ export async function onnxModel(graph: PolicyGraph): Promise<Uint8Array> {
   const g = new OnnxGraph(await loadOnnxModules());
   const FLOAT = g.types.FLOAT;
   g.input('obs', FLOAT, ['batch', graph.obsSize]);
-  g.layers(g.scaled('obs', graph.inputScale), graph.layers, 'head', (w) => g.constant(w.name, w.dims, w.data));
+  const sink: WeightSink = (w) => g.constant(w.name, w.dims, w.data);
+  const x = g.scaled('obs', graph.inputScale);
+  const r = graph.recurrent;
+  if (!r) g.layers(x, graph.layers, 'head', sink);
+  else {
+    const before = graph.layers.slice(0, r.at);
+    const features = before.length > 0 ? g.layers(x, before, 'rnn/input', sink) : x;
+    g.input('h', FLOAT, ['batch', r.size]);
+    if (r.kind === 'lstm') g.input('c', FLOAT, ['batch', r.size]);
+    const cell = cellOps(r, { x: features, h: 'h', c: 'c', hNext: 'h_next', cNext: 'c_next' });
+    g.cell(cell.ops, cell.weights, sink);
+    g.layers('h_next', graph.layers.slice(r.at), 'head', sink);
+  }
 
   const a = graph.action;
   const actionSize = graph.layers[graph.layers.length - 1].kind === 'dense' ? (graph.layers[graph.layers.length - 1] as { outputs: number }).outputs : 0;
@@ -210,11 +250,12 @@ export async function onnxModel(graph: PolicyGraph): Promise<Uint8Array> {
   const m = graph.meta;
   return g.encode({
     name: `${m.algorithm}-${m.envId}-policy`,
-    docString: `${m.algorithm} policy for ${m.envId}: obs -> action (greedy), head (${graph.head})`,
+    docString: `${m.algorithm} policy for ${m.envId}: obs${r ? `, ${r.kind === 'lstm' ? 'h, c' : 'h'}` : ''} -> action (greedy), head (${graph.head})${r ? `, ${r.kind === 'lstm' ? 'h_next, c_next' : 'h_next'}` : ''}`,
     producerVersion: m.packageVersion,
     outputs: [
       { name: 'action', elemType: a.kind === 'argmax' ? g.types.INT64 : FLOAT, dims: a.kind === 'argmax' ? ['batch'] : ['batch', actionSize] },
       { name: 'head', elemType: FLOAT, dims: ['batch', actionSize] },
+      ...(r ? (r.kind === 'lstm' ? ['h_next', 'c_next'] : ['h_next']).map((name) => ({ name, elemType: FLOAT, dims: ['batch' as const, r.size] })) : []),
     ],
     metadata: { algorithm: m.algorithm, envId: m.envId, head: graph.head, checkpoint: m.checkpoint.path, packageVersion: m.packageVersion },
   });

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { algorithmNamed, algorithms } from '../../algorithms';
 import { DEFAULT_POLICY, weightsFromState, type GreedyHeadKind, type ModelConfig, type NamedTensor } from '../../core/algorithm';
-import { convSpecs, inputScale, type ConvSpec, type DenseSpec, type InputScale, type LayerSpec } from '../../core/forward';
+import { convSpecs, inputScale, type ConvSpec, type DenseSpec, type InputScale, type LayerSpec, type RecurrentSpec } from '../../core/forward';
 import { CheckpointError } from '../../core/errors';
 import type { SpaceSpec } from '../../core/spaces';
 import { loadCheckpoint, type CheckpointMetadata } from '../checkpoint';
@@ -16,7 +16,7 @@ import { PACKAGE_VERSION } from '../version';
  * weights, and the head as one layer). Nothing here uses tfjs.
  */
 
-export type { ConvSpec, DenseSpec, InputScale, LayerSpec };
+export type { ConvSpec, DenseSpec, InputScale, LayerSpec, RecurrentSpec };
 
 /** What the head's numbers are, and how the greedy action follows from them. */
 export type HeadKind = GreedyHeadKind;
@@ -29,9 +29,10 @@ export interface ExportMetadata {
   /** The checkpoint folder exported, with its counters. */
   checkpoint: { path: string; iteration: number; envSteps: number; episodeReturnMean: number | null };
   packageVersion: string;
-  /** What the exported model takes: the observations, and for Discrete actions an optional action mask. */
-  inputs: { obs: string; mask?: string };
-  outputs: { action: string; head: string };
+  /** What the exported model takes: the observations, for Discrete actions an optional action mask, and a recurrent policy's state (h, and c for an LSTM). */
+  inputs: { obs: string; mask?: string; h?: string; c?: string };
+  /** What it gives: the greedy action and the head, and a recurrent policy's state for the next step (h_next, c_next). */
+  outputs: { action: string; head: string; h_next?: string; c_next?: string };
 }
 
 export interface PolicyGraph {
@@ -43,6 +44,12 @@ export interface PolicyGraph {
   inputScale: InputScale | null;
   /** Conv layers first (their last output flattened row-major h, w, c), then dense layers; the last dense layer is the head. */
   layers: LayerSpec[];
+  /**
+   * A recurrent policy's cell: after the first `at` layers (the conv layers, or none), which it
+   * reads; the layers from `at` on read its output h'. It carries a state from step to step,
+   * zeros at an episode's first step. Null for a feed-forward policy.
+   */
+  recurrent: (RecurrentSpec & { at: number }) | null;
   head: HeadKind;
   /**
    * Greedy action, as `rl evaluate` steps the env: argmax over the head (Discrete); for a Box,
@@ -89,6 +96,16 @@ export function readPolicyGraph(dir: string, policyId = DEFAULT_POLICY): PolicyG
   const spec = module.policySpec({ config: cfg[algorithm], model, observationSpace, actionSpace, actionMask, policyId });
   const greedy = module.greedyPath(spec, get, (name) => weights.has(name));
   const body = greedy.body;
+  let recurrent: PolicyGraph['recurrent'] = null;
+  if (greedy.recurrent) {
+    const r = greedy.recurrent;
+    const width = (r.kind === 'lstm' ? 4 : 3) * r.size;
+    if (r.inputs !== features || r.wx.length !== features * width || r.bx.length !== width || r.wh.length !== r.size * width || r.bh.length !== width) {
+      throw new CheckpointError(`${dir}: the ${r.kind} cell's weights do not fit ${features} inputs and ${r.size} units (Wx ${r.wx.length}, bx ${r.bx.length}, Wh ${r.wh.length}, bh ${r.bh.length} values)`);
+    }
+    recurrent = { ...r, at: layers.length };
+    features = r.size;
+  }
   model.hiddenSizes.forEach((size, i) => {
     const w = get(`${body}/${i}/w`);
     expectShape(dir, w, [features, size], policyId);
@@ -112,6 +129,13 @@ export function readPolicyGraph(dir: string, policyId = DEFAULT_POLICY): PolicyG
   const meanText = action.kind === 'squash' ? 'mean of the Gaussian policy (before tanh)' : 'mean of the Gaussian policy (unclipped)';
   const headText = { logits: 'logits of the Discrete actions', mean: meanText, q: 'Q-value of each Discrete action' }[head];
   const boxText = action.kind === 'squash' ? 'tanh of head, scaled to the action bounds' : 'head clipped to the action bounds';
+  const stateText = (name: string) => `float32 [batch, ${recurrent!.size}]: the ${recurrent!.kind.toUpperCase()}'s state ${name}`;
+  const state = recurrent
+    ? {
+        inputs: { h: `${stateText('h')} before this step: zeros at an episode's first step, else the step before's h_next`, ...(recurrent.kind === 'lstm' ? { c: `${stateText('c')} before this step, as h` } : {}) },
+        outputs: { h_next: `${stateText('h')} after this step (the next step's h)`, ...(recurrent.kind === 'lstm' ? { c_next: `${stateText('c')} after this step (the next step's c)` } : {}) },
+      }
+    : { inputs: {}, outputs: {} };
   return {
     meta: {
       algorithm,
@@ -123,16 +147,19 @@ export function readPolicyGraph(dir: string, policyId = DEFAULT_POLICY): PolicyG
       inputs: {
         obs: `float32 [batch, ${obsSize}]: observations flattened row-major${image ? ` (h, w, c) = (${image.join(', ')})` : ''}, as the env gives them${scale ? ' (uint8 values as they are: the model scales them to [0, 1] by the bounds)' : ''}`,
         ...(masked ? { mask: `[batch, ${actionSize}]: the action mask, 1 for a legal action (the env's actionMask()): onnx uint8, required (all ones: every action legal); tfjs int32 and js, optional (left out: every action legal)` } : {}),
+        ...state.inputs,
       },
       outputs: {
         action: action.kind === 'argmax' ? `[batch]: the greedy action, argmax of head${masked ? ' over the legal actions' : ''} (the first on a tie)` : `float32 [batch, ${actionSize}]: the greedy action, ${boxText}`,
         head: `float32 [batch, ${actionSize}]: ${headText}`,
+        ...state.outputs,
       },
     },
     obsSize,
     image,
     inputScale: scale,
     layers,
+    recurrent,
     head,
     action,
     masked,

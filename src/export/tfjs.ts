@@ -1,5 +1,6 @@
 import { hasLow } from '../../core/forward';
 import { squashScale } from '../../envs/stepper';
+import { cellOps } from './cell-ops';
 import type { PolicyGraph } from './policy-graph';
 
 /**
@@ -16,6 +17,12 @@ import type { PolicyGraph } from './policy-graph';
  * A Discrete action is ArgMax (int32) of the head with illegal actions at -Infinity (SelectV2), a
  * Box one Minimum(Maximum(mean, low), high), or for a squashing policy (`boxActions: 'squash'`)
  * Tanh(mean) * (high - low) / 2 + (high + low) / 2 (`squashScale`).
+ *
+ * A recurrent policy also takes its state, `h` (and `c` for an LSTM) float32 [batch, size], zeros
+ * at an episode's first step, and gives the next step's, `h_next` (and `c_next`): the cell as
+ * MatMul, BiasAdd, Slice, Sigmoid, Tanh, AddV2, Sub and Mul nodes (`cellOps`).
+ *
+ *   const [action, head, hNext, cNext] = model.execute({ obs, h, c }, ['action', 'head', 'h_next', 'c_next']);
  */
 
 interface WeightEntry {
@@ -74,7 +81,37 @@ export function tfjsGraphModel(graph: PolicyGraph): TfjsGraphModel {
   if (s && hasLow(s)) x = op('obs/minus_low', 'Sub', [x, constant('obs/low', [s.low.length], s.low)], { T: FLOAT });
   if (s) x = op('obs/scaled', 'Mul', [x, constant('obs/scale', [s.scale.length], s.scale)], { T: FLOAT });
   let lastConv: [number, number, number] | null = null;
+  const r = graph.recurrent;
+  const cell = () => {
+    if (lastConv) x = op('conv/flatten', 'Reshape', [x, constant('conv/flatten/shape', [2], Int32Array.of(-1, lastConv[0] * lastConv[1] * lastConv[2]))], { T: FLOAT, Tshape: INT32 });
+    lastConv = null;
+    const state = r!.kind === 'lstm' ? ['h', 'c'] : ['h'];
+    for (const name of state) nodes.push({ name, op: 'Placeholder', attr: { dtype: FLOAT, shape: { shape: tensorShape([-1, r!.size]) } } });
+    const { ops, weights: cellWeights } = cellOps(r!, { x, h: 'h', c: 'c', hNext: 'h_next', cNext: 'c_next' });
+    for (const w of cellWeights) constant(w.name, w.dims, w.data);
+    for (const o of ops) {
+      switch (o.op) {
+        case 'linear':
+          op(o.out, 'BiasAdd', [op(`${o.out}/matmul`, 'MatMul', [o.x, o.w], { T: FLOAT, transpose_a: { b: false }, transpose_b: { b: false } }), o.b], { T: FLOAT, data_format: tfString('NHWC') });
+          break;
+        case 'columns':
+          op(o.out, 'Slice', [o.x, constant(`${o.out}/begin`, [2], Int32Array.of(0, o.begin)), constant(`${o.out}/size`, [2], Int32Array.of(-1, o.size))], { T: FLOAT, Index: INT32 });
+          break;
+        case 'oneMinus':
+          op(o.out, 'Sub', [constant(`${o.out}/one`, [], Float32Array.of(1)), o.x], { T: FLOAT });
+          break;
+        case 'sigmoid':
+        case 'tanh':
+          op(o.out, o.op === 'sigmoid' ? 'Sigmoid' : 'Tanh', [o.x], { T: FLOAT });
+          break;
+        default:
+          op(o.out, { add: 'AddV2', sub: 'Sub', mul: 'Mul' }[o.op], [o.a, o.b], { T: FLOAT });
+      }
+    }
+    x = 'h_next';
+  };
   graph.layers.forEach((l, i) => {
+    if (r && i === r.at) cell();
     if (l.kind === 'conv') {
       if (i === 0) x = op('conv/image', 'Reshape', [x, constant('conv/image/shape', [4], Int32Array.of(-1, ...l.input))], { T: FLOAT, Tshape: INT32 });
       const filter = constant(`conv/${i}/w`, [l.kernel, l.kernel, l.input[2], l.output[2]], l.w);
@@ -131,6 +168,7 @@ export function tfjsGraphModel(graph: PolicyGraph): TfjsGraphModel {
     at += w.data.byteLength;
   }
   const actionSize = graph.layers[graph.layers.length - 1].kind === 'dense' ? (graph.layers[graph.layers.length - 1] as { outputs: number }).outputs : 0;
+  const stateNames = !r ? [] : r.kind === 'lstm' ? ['h', 'c'] : ['h'];
   const modelJson = {
     format: 'graph-model',
     generatedBy: `rl-zmq ${graph.meta.packageVersion}`,
@@ -140,10 +178,12 @@ export function tfjsGraphModel(graph: PolicyGraph): TfjsGraphModel {
       inputs: {
         obs: { name: 'obs:0', dtype: 'DT_FLOAT', tensorShape: tensorShape([-1, graph.obsSize]) },
         ...(a.kind === 'argmax' && graph.masked ? { mask: { name: 'mask:0', dtype: 'DT_INT32', tensorShape: tensorShape([-1, a.n]) } } : {}),
+        ...Object.fromEntries(stateNames.map((n) => [n, { name: `${n}:0`, dtype: 'DT_FLOAT', tensorShape: tensorShape([-1, r!.size]) }])),
       },
       outputs: {
         action: { name: 'action:0', dtype: a.kind === 'argmax' ? 'DT_INT32' : 'DT_FLOAT', tensorShape: tensorShape(a.kind === 'argmax' ? [-1] : [-1, actionSize]) },
         head: { name: 'head:0', dtype: 'DT_FLOAT', tensorShape: tensorShape([-1, actionSize]) },
+        ...Object.fromEntries(stateNames.map((n) => [`${n}_next`, { name: `${n}_next:0`, dtype: 'DT_FLOAT', tensorShape: tensorShape([-1, r!.size]) }])),
       },
     },
     weightsManifest: [{ paths: ['weights.bin'], weights: weights.map(({ name, shape, dtype }) => ({ name, shape, dtype })) }],

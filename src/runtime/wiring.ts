@@ -80,6 +80,9 @@ export async function wireRun(cfg: RunConfig, opts: WiringOptions, cleanUp: Clea
   if (spaces.actionMask && !module.actionMasks) {
     throw new ConfigError(`env ${cfg.env.id} gives action masks (actionMask()), and algorithm ${cfg.algorithm} does not use them: it would pick illegal actions`);
   }
+  if (cfg.model.recurrent && !module.recurrent) {
+    throw new ConfigError(`model.recurrent is set, and algorithm ${cfg.algorithm} has no recurrent policies: remove model.recurrent or use an algorithm that has them`);
+  }
   const algorithm = cleanUp.add(
     module.create({ config: cfg[cfg.algorithm], model: cfg.model, ...spaces, seed: cfg.seed, totalEnvs: totalEnvs(w), numWorkers: w.numWorkers, rolloutLength: w.rolloutLength, totalEnvSteps: cfg.stop.envSteps }),
     (a) => a.dispose(),

@@ -64,7 +64,7 @@ const SETUP_FIELDS = fieldsOf<WorkerSetup>({
   instance: true, packageVersion: true, code: true,
 });
 const SPEC_FIELDS = fieldsOf<PolicySpec>({ algorithm: true, policyId: true, observationSpace: true, actionSpace: true, actionMask: true, model: true, config: true, columns: true, state: true, boxActions: true });
-const MODEL_FIELDS = fieldsOf<ModelConfig>({ hiddenSizes: true, activation: true, sharedLayers: true, conv: true });
+const MODEL_FIELDS = fieldsOf<ModelConfig>({ hiddenSizes: true, activation: true, sharedLayers: true, conv: true, recurrent: true });
 const CONV_FIELDS = ['filters', 'kernel', 'stride', 'padding'];
 const TENSOR_FIELDS = fieldsOf<NamedTensor>({ name: true, shape: true, data: true });
 
@@ -274,6 +274,12 @@ function checkModel(m: Obj, path: string): void {
   const act = field(m, 'activation', path);
   if (act !== 'tanh' && act !== 'relu') reject('badField', `${path}.activation must be 'tanh' or 'relu', got ${describeValue(act)}`);
   if (typeof field(m, 'sharedLayers', path) !== 'boolean') reject('badField', `${path}.sharedLayers must be a boolean, got ${describeValue(m.sharedLayers)}`);
+  if (m.recurrent !== undefined) {
+    const r = obj(m, 'recurrent', path);
+    keys(r, ['type', 'size'], `${path}.recurrent`);
+    if (r.type !== 'lstm' && r.type !== 'gru') reject('badField', `${path}.recurrent.type must be 'lstm' or 'gru', got ${describeValue(r.type)}`);
+    int(r, 'size', `${path}.recurrent`, 1);
+  }
   if (m.conv === undefined) return;
   if (!Array.isArray(m.conv)) reject('badField', `${path}.conv must be an array, got ${describeValue(m.conv)}`);
   m.conv.forEach((layer: unknown, i: number) => {

@@ -94,6 +94,29 @@ export const POLICY_CASES: PolicyCase[] = [
   { label: 'DQN conv on uint8 frames 0..255 (scaled by 1/255)', algorithm: 'dqn', envId: FRAMES, model: { hiddenSizes: [16], activation: 'relu', conv: [{ filters: 4, kernel: 3, stride: 2, padding: 'valid' }] }, conv: true },
 ];
 
+/** Recurrent PPO policies: the state carried by every export (ONNX and tfjs inputs h, c; the JS module's step). */
+export const RECURRENT_CASES: PolicyCase[] = [
+  { label: 'PPO LSTM (CartPoleNoVel-v1, separate towers, tanh)', algorithm: 'ppo', envId: 'CartPoleNoVel-v1', model: { hiddenSizes: [16], activation: 'tanh', recurrent: { type: 'lstm', size: 12 } }, conv: false },
+  { label: 'PPO GRU (PendulumNoVel-v1, Box actions, shared layers, relu)', algorithm: 'ppo', envId: 'PendulumNoVel-v1', model: { hiddenSizes: [16], activation: 'relu', sharedLayers: true, recurrent: { type: 'gru', size: 10 } }, conv: false },
+  { label: 'PPO LSTM after a conv layer on uint8 frames 0..255 (scaled by 1/255)', algorithm: 'ppo', envId: FRAMES, model: { hiddenSizes: [8], activation: 'relu', conv: [{ filters: 4, kernel: 3, stride: 2, padding: 'valid' }], recurrent: { type: 'lstm', size: 6 } }, conv: true },
+  { label: 'PPO GRU with action masks (TicTacToe-v0)', algorithm: 'ppo', envId: 'TicTacToe-v0', model: { hiddenSizes: [16], activation: 'tanh', recurrent: { type: 'gru', size: 8 } }, conv: false },
+];
+
+/**
+ * A recurrent policy acting as `rl evaluate` steps it, over `steps` steps of `n` envs: per step,
+ * the observations [n * obsSize], where episodes start (state zeroed there), the masks (or null),
+ * the greedy actions as the env takes them, the raw heads (by the learner's network, from the
+ * same state) and the state the step acted from (per entry, [n * size]).
+ */
+export interface RecurrentSteps {
+  obs: Float32Array[];
+  starts: Uint8Array[];
+  masks: (Uint8Array | null)[];
+  actions: Float32Array[];
+  heads: Float32Array[];
+  states: Record<string, Float32Array>[];
+}
+
 export interface SavedPolicy {
   dir: string;
   spec: PolicySpec;
@@ -108,6 +131,8 @@ export interface SavedPolicy {
    * observations reach the policy as bytes, as the env gives them.
    */
   reference(obs: Float32Array, n: number, mask?: Uint8Array | null): { actions: Float32Array; head: Float32Array };
+  /** A recurrent policy's steps (`RecurrentSteps`), seeded: episodes start at the first step and then with probability 0.1 per env and step. */
+  steps(steps: number, n: number, seed: number): RecurrentSteps;
 }
 
 /** Builds the case's algorithm, gives it random weights (biases and heads too), and saves a checkpoint in `runDir`. */
@@ -194,6 +219,39 @@ export function savePolicy(runDir: string, c: PolicyCase, seed = 7): SavedPolicy
           net.dispose();
         }
         return { actions, head };
+      } finally {
+        policy.dispose();
+      }
+    },
+    steps(steps, n, stepSeed) {
+      const policy = module.createPolicy(spec);
+      const r = new Rng(stepSeed);
+      const out: RecurrentSteps = { obs: [], starts: [], masks: [], actions: [], heads: [], states: [] };
+      try {
+        policy.setParams({ weights, scalars: {} });
+        const net = (policy as ActorCriticPolicy).net as ActorCritic;
+        let state: Record<string, Float32Array> = Object.fromEntries(spec.state.map((e) => [e.name, new Float32Array(n * e.size)]));
+        for (let t = 0; t < steps; t++) {
+          const obs = this.observations(n, r.int(1e9));
+          const starts = Uint8Array.from({ length: n }, () => (t === 0 || r.random() < 0.1 ? 1 : 0));
+          for (const e of spec.state) starts.forEach((st, i) => st && state[e.name].fill(0, i * e.size, (i + 1) * e.size)); // as the stepper zeroes it
+          const mask = spec.actionMask ? this.masks(n, r.int(1e9)) : null;
+          const x = uint8 ? Uint8Array.from(obs) : obs;
+          const act = policy.act({ obs: x, numEnvs: n, state, episodeStarts: starts, mask, rng: new Rng(0), deterministic: true });
+          const head = tf.tidy(() => {
+            const from = spec.state.map((e) => tf.tensor2d(state[e.name], [n, e.size]));
+            return net.forwardStep(tf.tensor2d(x, [n, obsSize], uint8 ? 'int32' : 'float32'), from).pi;
+          });
+          out.heads.push(head.dataSync() as Float32Array);
+          head.dispose();
+          out.obs.push(obs);
+          out.starts.push(starts);
+          out.masks.push(mask);
+          out.actions.push(envActions(spaceFromSpec(actionSpace), act.actions, spec.boxActions));
+          out.states.push(state);
+          state = act.state;
+        }
+        return out;
       } finally {
         policy.dispose();
       }

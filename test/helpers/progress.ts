@@ -21,3 +21,11 @@ export function progressSoFar(runDir: string): Record<string, number>[] {
     }
   });
 }
+
+/** What differs between two runs of the same numbers: timings, memory, and how the steps were sampled (workers, restarts, lag). */
+const TIMING_KEYS = ['wallSeconds', 'envStepsPerSecond', 'sampleSeconds', 'updateSeconds', 'liveWorkers', 'rejectedMessages', 'workerRestarts', 'droppedBatches', 'otherLearnerBatches', 'envErrors', 'policyLagMean', 'policyLagMax', 'sampledStepsPerSecond', 'workerStepsPerSecondMin', 'workerStepsPerSecondMax', 'ignoredRequests', 'rssMB', 'heapUsedMB', 'externalMB', 'numTensors'];
+
+/** Iteration records without `TIMING_KEYS`: a local run's and a worker run's of the same seed are equal. */
+export function withoutTiming(rows: Record<string, number>[]): Record<string, number>[] {
+  return rows.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !TIMING_KEYS.includes(k))));
+}

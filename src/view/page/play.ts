@@ -11,6 +11,12 @@ import type { CustomEnv, RunInfo } from './app';
 export interface PolicyModule {
   /** The greedy action; for Discrete actions, the best one `mask` (the env's action mask) allows. */
   act(obs: ArrayLike<number>, mask?: ArrayLike<number>): number | number[];
+  /** A recurrent policy's state entries (src/export/js-recurrent.ts); absent for a feed-forward one. */
+  state?: { name: string; size: number }[];
+  /** A recurrent policy's module: zeroes the state its own act() carries. */
+  reset?(): void;
+  /** A recurrent policy's step from the state in hand: the action and the next state. */
+  step?(obs: ArrayLike<number>, state: Record<string, Float32Array>, mask?: ArrayLike<number>): { action: number | number[]; state: Record<string, Float32Array> };
 }
 
 export interface PlayState {
@@ -83,11 +89,19 @@ export function play(opts: {
     const env = createEnv(opts.info, opts.custom);
     if (typeof env.render !== 'function') throw new Error(`env ${opts.info.envId} has no render(): nothing to draw`);
     // The same stepper as rl evaluate's: the exported policy's greedy action (already as the env takes it) is one
-    // step's, the best legal one when the env gives action masks (one env: the mask is its row).
-    const actor: Actor = { act: ({ obs, mask }) => ({ actions: Float32Array.from([mask ? policy.act(obs, mask) : policy.act(obs)].flat()), columns: {}, state: {} }) };
+    // step's, the best legal one when the env gives action masks (one env: the mask is its row). A recurrent
+    // policy steps from the state the stepper carries (zeros where an episode starts).
+    const stepFrom = policy.step;
+    const actor: Actor = {
+      act: ({ obs, mask, state }) => {
+        if (!stepFrom) return { actions: Float32Array.from([mask ? policy.act(obs, mask) : policy.act(obs)].flat()), columns: {}, state: {} };
+        const r = mask ? stepFrom(obs, state, mask) : stepFrom(obs, state);
+        return { actions: Float32Array.from([r.action].flat()), columns: {}, state: r.state };
+      },
+    };
     // Seed N plays the episode `rl evaluate --seed N --episodes 1` plays (and records with --video): its seeds are the evaluation's.
     const seeds = seedStreams(opts.seed).evaluation(0);
-    const stepper = new Stepper(new VectorEnv(opts.info.envId ?? 'env', [env]), actor, { state: [], boxActions: 'clip' }, new Rng(seeds.actions));
+    const stepper = new Stepper(new VectorEnv(opts.info.envId ?? 'env', [env]), actor, { state: policy.state ?? [], boxActions: 'clip' }, new Rng(seeds.actions));
     stepper.reset([seeds.env(0)]);
     draw(opts.canvas, env.render());
     state.status = `playing ${opts.checkpoint}, greedy actions, seed ${opts.seed}`;

@@ -82,6 +82,7 @@ export function playAgainst(opts: { info: RunInfo; custom: CustomEnv; checkpoint
   show(`loading ${opts.checkpoint}…`);
   const start = async () => {
     policy = (await import(`/api/policy/${opts.checkpoint}.js`)) as PolicyModule;
+    policy.reset?.(); // a recurrent policy's module: each game starts from a zero state (act() carries it through the game)
     if (stopped) return;
     env = createEnv(opts.info, opts.custom);
     if (typeof env.turnGame !== 'function') throw new Error(`env ${envId} has no turnGame(): it is not a two-player game a person can play`);
