@@ -13,5 +13,8 @@ export { MountainCarContinuous } from './mountain-car-continuous';
 export { Pendulum } from './pendulum';
 export { Acrobot } from './acrobot';
 export { LunarLander, enginesOf, type Engines, type LunarLanderOptions } from './lunar-lander';
+export { isMultiAgentEnv, type AgentId, type PerAgent, type MultiAgentEnv, type MultiAgentEnvFactory, type MultiAgentResetResult, type MultiAgentStepResult } from './multi-agent';
+export { ConnectFour, ConnectFourParallel, MAX_DEPTH as CONNECT_FOUR_MAX_DEPTH, type ConnectFourConfig } from './connect-four';
+export { minimaxColumn, randomColumn } from './connect-four-opponents';
 export { TicTacToe, type TicTacToeConfig, type TicTacToeOutcome } from './tictactoe';
 export { MinAtarEnv, type MinAtarConfig, type MinAtarGame } from './minatar';
