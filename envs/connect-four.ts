@@ -13,7 +13,7 @@ export { ConnectFourParallel } from './connect-four-parallel';
 const ID = 'ConnectFour-v0';
 const AGENT = 1;
 const OPPONENT = 2;
-/** The deepest minimax search `depth` allows (depth 6 takes some milliseconds a move). */
+/** The deepest minimax search `depth` allows (depth 6: about 90 ms a move on the empty board). */
 export const MAX_DEPTH = 6;
 
 /** `env.config` of the single-agent ConnectFour-v0. */

@@ -2,6 +2,7 @@ export * from './env';
 export * from '../core/spaces';
 export * from './registry';
 export { Rng, deriveSeed } from '../core/rng';
+export { BoardTurnGame, type BoardRules } from './board-turn-game';
 export { illegalMove, checkMove, type Player, type GameResult, type GameMove, type TurnGame } from './turn-game';
 export { TimeLimit } from './time-limit';
 export { ActionMasker, type ActionMaskFn } from './wrappers';
