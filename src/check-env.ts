@@ -3,10 +3,10 @@ import { checkFrame, checkReset, checkStep, maskViolation } from '../envs/check'
 import { checkTurnGame } from './check-turn-game';
 import { Rng } from '../core/rng';
 import type { Observation } from '../core/algorithm';
-import { createEnv } from './env-loader';
+import { createEnv, createMultiAgentEnv, parseModuleRef } from './env-loader';
 import { attempter, checkMultiAgentEnv } from './check-multi-agent';
-import { isMultiAgentEnv, type MultiAgentEnv } from '../envs/multi-agent';
-import { listEnvs, listMultiAgentEnvs, makeMultiAgentEnv } from '../envs/registry';
+import type { MultiAgentEnv } from '../envs/multi-agent';
+import { listEnvs, listMultiAgentEnvs } from '../envs/registry';
 
 /** Random games the multi-agent check plays, one per seed. */
 export const MULTI_AGENT_GAMES = 20;
@@ -45,16 +45,15 @@ export function checkEnv(envId: string, opts: { steps: number; seed: number; con
     env.close();
   };
   if (listMultiAgentEnvs().some((s) => s.id === envId)) {
-    multiAgent(() => makeMultiAgentEnv(envId, opts.config ?? {}));
+    multiAgent(() => createMultiAgentEnv(envId, opts.config ?? {}));
     if (!listEnvs().some((s) => s.id === envId)) return result;
+  } else if (parseModuleRef(envId) && buildsMultiAgent(envId, opts.config ?? {})) {
+    multiAgent(() => createMultiAgentEnv(envId, opts.config ?? {}));
+    return result;
   }
   const attempt = attempter(result);
   let env: Env | undefined;
   if (!attempt('builds', () => (env = createEnv(envId, opts.config ?? {})))) return result;
-  if (isMultiAgentEnv(env)) {
-    multiAgent(() => env as unknown as MultiAgentEnv);
-    return result;
-  }
   const e = env!;
   attempt('has spaces: observationSpace a Box, actionSpace a Discrete or Box', () => {
     if (e.observationSpace?.type !== 'Box') throw new Error(`env ${envId}: observationSpace must be a Box, got ${String(e.observationSpace)}`);
@@ -133,4 +132,14 @@ export function checkEnv(envId: string, opts: { steps: number; seed: number; con
     result.problems.push(`env ${envId}: close() threw: ${(err as Error).message}`);
   }
   return result;
+}
+
+/** Whether the module env `envId` builds a multi-agent env (false where it builds nothing: the single-agent check then says why). */
+function buildsMultiAgent(envId: string, config: Record<string, unknown>): boolean {
+  try {
+    createMultiAgentEnv(envId, config).close();
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -1,4 +1,7 @@
 import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { ConnectFour, ConnectFourParallel, makeEnv, makeMultiAgentEnv, minimaxColumn, randomColumn, Rng, type MultiAgentStepResult } from '../envs';
 import { WINDOWS, drop, playMove, winsAt } from '../envs/connect-four-board';
 import { heuristic } from '../envs/connect-four-opponents';
@@ -133,6 +136,14 @@ describe('ConnectFour-v0, two players (PettingZoo connect_four_v3)', () => {
         return ['player_0', 'player_1'];
       }
     }
+    // A module of the user's whose export builds a multi-agent env gets the same check.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-multi-agent-'));
+    const file = path.join(dir, 'my-game.js');
+    fs.writeFileSync(file, `const { ConnectFourParallel } = require(${JSON.stringify(path.resolve(__dirname, '..', 'envs'))});\nclass MyGame extends ConnectFourParallel {}\nmodule.exports = { MyGame };\n`);
+    const mine = checkEnv(`${file}:MyGame`, { steps: 10, seed: 0 });
+    assert.deepEqual(mine.problems, []);
+    assert.equal(mine.passed.filter((p) => p.startsWith('multi-agent:')).length, 4);
+    fs.rmSync(dir, { recursive: true });
     const lingering = checkMultiAgentEnv('Lingers-v0', new Lingers(), { seed: 0, games: 1 });
     assert.match(lingering.problems[0], /^env Lingers-v0 \(multi-agent\): game 1 \(seed 0\), step \d+: player_0 ended \(terminations\.player_0 or truncations\.player_0\) but is still in agents\(\)$/);
   });
