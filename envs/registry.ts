@@ -1,6 +1,8 @@
 import { closest } from 'fastest-levenshtein';
 import { EnvError } from '../core/errors';
 import type { Env, EnvFactory } from './env';
+import type { MultiAgentEnv, MultiAgentEnvFactory } from './multi-agent';
+import { ConnectFour, ConnectFourParallel } from './connect-four';
 import { Acrobot } from './acrobot';
 import { CartPole } from './cartpole';
 import { Catch } from './catch';
@@ -68,6 +70,39 @@ export function listEnvs(): EnvSpec[] {
   return [...registry.values()].sort((a, b) => a.id.localeCompare(b.id));
 }
 
+/** A registered multi-agent env: its id and its factory. */
+export interface MultiAgentEnvSpec {
+  /** The id a config names (`ConnectFour-v0`); it may also name a single-agent view of the same game in the other registry. */
+  id: string;
+  /** Builds one env from the config's `env.config`. */
+  factory: MultiAgentEnvFactory;
+  /** Frames a second a video of it plays at. */
+  renderFps?: number;
+}
+
+const multiAgentRegistry = new Map<string, MultiAgentEnvSpec>();
+
+/** Adds a multi-agent env under `id` (an EnvError if taken); single-agent ids are a separate registry. */
+export function registerMultiAgentEnv(id: string, factory: MultiAgentEnvFactory, opts: { renderFps?: number } = {}): void {
+  if (multiAgentRegistry.has(id)) throw new EnvError(`multi-agent env id "${id}" is already registered`);
+  multiAgentRegistry.set(id, { id, factory, ...opts });
+}
+
+/** Builds the registered multi-agent env `id`; an EnvError naming the closest id when there is none. */
+export function makeMultiAgentEnv(id: string, config: Record<string, unknown> = {}): MultiAgentEnv {
+  const spec = multiAgentRegistry.get(id);
+  if (!spec) {
+    const ids = listMultiAgentEnvs().map((e) => e.id);
+    throw new EnvError(`unknown multi-agent env id "${id}"; did you mean "${closest(id, ids)}"? Registered: ${ids.join(', ')} (see \`rl envs\`)`);
+  }
+  return spec.factory(config);
+}
+
+/** Every registered multi-agent env, by id (`rl envs` lists them apart). */
+export function listMultiAgentEnvs(): MultiAgentEnvSpec[] {
+  return [...multiAgentRegistry.values()].sort((a, b) => a.id.localeCompare(b.id));
+}
+
 // The built-in environments, registered wherever the registry is used.
 registerEnv('CartPole-v1', () => new CartPole(), { maxEpisodeSteps: 500, rewardThreshold: 475, renderFps: 50 });
 registerEnv('MountainCar-v0', () => new MountainCar(), { maxEpisodeSteps: 200, rewardThreshold: -110, renderFps: 30 });
@@ -97,3 +132,8 @@ for (const [name, game] of Object.entries(MINATAR_GAMES)) {
     registerEnv(id, (config) => new MinAtarEnv(id, game, config, minimal), { maxEpisodeSteps: 10_000, renderFps: 20 });
   }
 }
+// Connect Four: the two-player game as PettingZoo's connect_four_v3 (multi-agent: player_0 and player_1),
+// and under the same id a single-agent view against a built-in opponent (env.config.opponent: random or
+// minimax). A game is at most 42 moves, so it needs no time limit. 2 fps: a move every half second.
+registerEnv('ConnectFour-v0', (config) => new ConnectFour(config), { renderFps: 2 });
+registerMultiAgentEnv('ConnectFour-v0', (config) => new ConnectFourParallel(config), { renderFps: 2 });

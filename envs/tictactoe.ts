@@ -4,7 +4,8 @@ import { Rng } from '../core/rng';
 import { Box, Discrete } from '../core/spaces';
 import { Canvas, type Rgb } from './draw';
 import type { Action, Env, ResetOptions, ResetResult, RgbFrame, StepResult } from './env';
-import { checkMove, type GameMove, type GameResult, type Player, type TurnGame } from './turn-game';
+import { BoardTurnGame, type BoardRules } from './board-turn-game';
+import type { Player, TurnGame } from './turn-game';
 
 const ID = 'TicTacToe-v0';
 const EMPTY = 0;
@@ -114,7 +115,7 @@ export class TicTacToe implements Env {
 
   /** A game against whoever plays the opponent's seat from outside (a person in `rl view`), `first` moving first; this env's own game is left as it is. */
   turnGame(first: Player): TurnGame {
-    return new TicTacToeGame(first);
+    return new BoardTurnGame(RULES, first);
   }
 
   getState(): unknown {
@@ -184,61 +185,25 @@ function drawBoard(board: Uint8Array): RgbFrame {
 }
 
 /**
- * A game of TicTacToe-v0 with both seats played from outside (`Env.turnGame`): the agent's
- * marks are 1 and drawn as blue crosses, the opponent's 2 and red rings, as in the env, and
- * the agent sees the board as the env shows it. A click maps to the cell under it.
+ * TicTacToe-v0's rules and look for `BoardTurnGame` (`Env.turnGame`): the agent's marks are 1
+ * and drawn as blue crosses, the opponent's 2 and red rings, as in the env, and the agent sees
+ * the board as the env shows it. A click maps to the cell under it (of the 192 x 192 frame).
  */
-class TicTacToeGame implements TurnGame {
-  private readonly board = new Uint8Array(9);
-  private readonly history: GameMove[] = [];
-  private turn: Player | null;
-  private outcome: GameResult | null = null;
-
-  constructor(first: Player) {
-    this.turn = first;
-  }
-
-  toMove(): Player | null {
-    return this.turn;
-  }
-
-  legalMoves(): Uint8Array {
-    return Uint8Array.from(this.board, (c) => (c === EMPTY && this.turn !== null ? 1 : 0));
-  }
-
-  observe(): Float32Array {
-    return observeBoard(this.board);
-  }
-
-  play(move: number): void {
-    checkMove(ID, this, move);
-    const player = this.turn!;
-    this.board[move] = player === 'agent' ? AGENT : OPPONENT;
-    this.history.push({ player, move });
-    const won = winner(this.board);
-    if (won !== EMPTY) this.outcome = won === AGENT ? 'win' : 'loss';
-    else if (!this.board.includes(EMPTY)) this.outcome = 'draw';
-    this.turn = this.outcome !== null ? null : player === 'agent' ? 'opponent' : 'agent';
-  }
-
-  result(): GameResult | null {
-    return this.outcome;
-  }
-
-  moves(): readonly GameMove[] {
-    return this.history;
-  }
-
-  render(): RgbFrame {
-    return drawBoard(this.board);
-  }
-
-  /** The cell under (x, y) of the 192 x 192 frame; null outside it. */
-  moveAt(x: number, y: number): number | null {
+const RULES: BoardRules = {
+  id: ID,
+  cells: 9,
+  legal: (board) => Uint8Array.from(board, (c) => (c === EMPTY ? 1 : 0)),
+  play: (board, move, mark) => {
+    board[move] = mark;
+    return winner(board) !== EMPTY ? 'win' : board.includes(EMPTY) ? null : 'draw';
+  },
+  observe: observeBoard,
+  render: drawBoard,
+  moveAt: (x, y) => {
     const [column, row] = [Math.floor(x / CELL_PX), Math.floor(y / CELL_PX)];
     return column >= 0 && column < 3 && row >= 0 && row < 3 ? row * 3 + column : null;
-  }
-}
+  },
+};
 
 /** The mark (1 or 2) that holds a whole line, or 0. */
 export function winner(board: ArrayLike<number>): number {

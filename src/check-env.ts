@@ -3,7 +3,13 @@ import { checkFrame, checkReset, checkStep, maskViolation } from '../envs/check'
 import { checkTurnGame } from './check-turn-game';
 import { Rng } from '../core/rng';
 import type { Observation } from '../core/algorithm';
-import { createEnv } from './env-loader';
+import { createEnv, createMultiAgentEnv, parseModuleRef } from './env-loader';
+import { attempter, checkMultiAgentEnv } from './check-multi-agent';
+import type { MultiAgentEnv } from '../envs/multi-agent';
+import { listEnvs, listMultiAgentEnvs } from '../envs/registry';
+
+/** Random games the multi-agent check plays, one per seed. */
+export const MULTI_AGENT_GAMES = 20;
 
 export interface EnvCheck {
   envId: string;
@@ -19,20 +25,33 @@ export interface EnvCheck {
  * reset and every step (n bytes of 0 or 1, one legal action at least), random actions drawn
  * among the legal ones; and, when the env has the optional render(), its frames' shape (an
  * RGB Uint8Array of width x height x 3, the same size after reset and steps); and, when the
- * env has the optional turnGame(), a game with each side first (`checkTurnGame`).
+ * env has the optional turnGame(), a game with each side first (`checkTurnGame`). A multi-agent
+ * env (a multi-agent id, or a module whose export builds one) gets `checkMultiAgentEnv`'s
+ * checks instead; an id in both registries (ConnectFour-v0) gets both.
  */
 export function checkEnv(envId: string, opts: { steps: number; seed: number; config?: Record<string, unknown> }): EnvCheck {
   const result: EnvCheck = { envId, passed: [], problems: [] };
-  const attempt = (what: string, fn: () => void): boolean => {
+  const multiAgent = (build: () => MultiAgentEnv): void => {
+    let env: MultiAgentEnv;
     try {
-      fn();
-      result.passed.push(what);
-      return true;
+      env = build();
     } catch (err) {
       result.problems.push((err as Error).message);
-      return false;
+      return;
     }
+    const r = checkMultiAgentEnv(envId, env, { seed: opts.seed, games: MULTI_AGENT_GAMES });
+    result.passed.push(...r.passed);
+    result.problems.push(...r.problems);
+    env.close();
   };
+  if (listMultiAgentEnvs().some((s) => s.id === envId)) {
+    multiAgent(() => createMultiAgentEnv(envId, opts.config ?? {}));
+    if (!listEnvs().some((s) => s.id === envId)) return result;
+  } else if (parseModuleRef(envId) && buildsMultiAgent(envId, opts.config ?? {})) {
+    multiAgent(() => createMultiAgentEnv(envId, opts.config ?? {}));
+    return result;
+  }
+  const attempt = attempter(result);
   let env: Env | undefined;
   if (!attempt('builds', () => (env = createEnv(envId, opts.config ?? {})))) return result;
   const e = env!;
@@ -113,4 +132,14 @@ export function checkEnv(envId: string, opts: { steps: number; seed: number; con
     result.problems.push(`env ${envId}: close() threw: ${(err as Error).message}`);
   }
   return result;
+}
+
+/** Whether the module env `envId` builds a multi-agent env (false where it builds nothing: the single-agent check then says why). */
+function buildsMultiAgent(envId: string, config: Record<string, unknown>): boolean {
+  try {
+    createMultiAgentEnv(envId, config).close();
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -2,7 +2,7 @@
 import * as path from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { listEnvs, makeEnv } from '../envs';
+import { listEnvs, listMultiAgentEnvs, makeEnv, makeMultiAgentEnv } from '../envs';
 import { selectBackend } from './backend';
 import { INFERENCE_CHOICES, inferenceEngine, type InferenceChoice } from './inference/engine';
 import { checkEnv } from './check-env';
@@ -242,6 +242,12 @@ async function main(argv: string[]): Promise<void> {
           env.close();
           return row;
         });
+        for (const spec of listMultiAgentEnvs()) {
+          const env = makeMultiAgentEnv(spec.id);
+          const first = env.possibleAgents[0];
+          rows.push([spec.id, `multi-agent (${env.possibleAgents.join(', ')}): obs ${env.observationSpaces[first]}`, `actions ${env.actionSpaces[first]}`, 'max steps -', 'solved at -']);
+          env.close();
+        }
         const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
         for (const r of rows) console.log(r.map((cell, c) => cell.padEnd(widths[c])).join('  ').trimEnd());
       },

@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Env, EnvFactory } from '../envs/env';
-import { listEnvs, makeEnv, withClose } from '../envs/registry';
+import { listEnvs, makeEnv, makeMultiAgentEnv, withClose } from '../envs/registry';
+import { isMultiAgentEnv, type MultiAgentEnv } from '../envs/multi-agent';
 import { wrappedEnv } from '../envs/wrappers';
 import { EnvError } from '../core/errors';
 
@@ -91,7 +92,33 @@ function loadModule(file: string): Record<string, unknown> {
   return mod;
 }
 
+/**
+ * Builds the multi-agent env a config's `env.id` names: a registered multi-agent id
+ * (`ConnectFour-v0`), or a module whose export (a class or a factory) builds a `MultiAgentEnv`.
+ */
+export function createMultiAgentEnv(envId: string, config: Record<string, unknown> = {}): MultiAgentEnv {
+  const ref = parseModuleRef(envId);
+  if (!ref) return makeMultiAgentEnv(envId, config);
+  const env = builderFrom(loadModule(ref.file), ref.file, ref.name)(config);
+  if (!isMultiAgentEnv(env)) throw new EnvError(`env module ${ref.file}: "${ref.name}" did not build a MultiAgentEnv (possibleAgents, acting, agents, reset, step)`);
+  if (typeof env.close !== 'function') env.close = () => {}; // optional for an env of yours, as withClose has it
+  return env;
+}
+
 function factoryFrom(mod: Record<string, unknown>, file: string, name: string): EnvFactory {
+  const build = builderFrom(mod, file, name);
+  return (config) => {
+    const env = build(config) as Env;
+    if (isMultiAgentEnv(env)) throw new EnvError(`env module ${file}: "${name}" builds a multi-agent env, which runs train on only once multiAgent policies exist (issue 27); rl check-env checks it`);
+    if (!env || typeof env.reset !== 'function' || typeof env.step !== 'function' || !env.observationSpace || !env.actionSpace) {
+      throw new EnvError(`env module ${file}: "${name}" did not build an Env (reset, step, observationSpace, actionSpace)`);
+    }
+    return withClose(env);
+  };
+}
+
+/** What the module's export builds, unchecked: `new` for a class, a call for a factory. */
+function builderFrom(mod: Record<string, unknown>, file: string, name: string): (config: Record<string, unknown>) => unknown {
   const exported = name === 'default' ? (mod.default ?? mod) : mod[name];
   if (typeof exported !== 'function') {
     const names = Object.keys(mod).filter((k) => typeof mod[k] === 'function');
@@ -99,13 +126,7 @@ function factoryFrom(mod: Record<string, unknown>, file: string, name: string): 
   }
   const fn = exported as (...args: unknown[]) => unknown;
   const isClass = /^class\b/.test(Function.prototype.toString.call(fn)) || typeof (fn.prototype as { step?: unknown } | undefined)?.step === 'function';
-  return (config) => {
-    const env = (isClass ? new (fn as unknown as new (c: unknown) => unknown)(config) : fn(config)) as Env;
-    if (!env || typeof env.reset !== 'function' || typeof env.step !== 'function' || !env.observationSpace || !env.actionSpace) {
-      throw new EnvError(`env module ${file}: "${name}" did not build an Env (reset, step, observationSpace, actionSpace)`);
-    }
-    return withClose(env);
-  };
+  return (config) => (isClass ? new (fn as unknown as new (c: unknown) => unknown)(config) : fn(config));
 }
 
 /**
