@@ -118,12 +118,16 @@ describe('Env code shipped to workers', function () {
   it('refuses shipped code without --accept-code in one line, which the learner shows once, and the run goes on', async () => {
     writeProject(1);
     const port = await freePort();
-    const good = startWorker(workerArgs(port, ['--accept-code', '--cache-dir', path.join(tmp, 'cache-2')]), { cwd: elsewhere });
+    // The refusing worker goes first and the accepting one joins only after it has left: a run
+    // with --bind samples only through its workers, so it waits, and cannot finish (leaving the
+    // refusing worker knocking at a closed door) before that worker has been answered.
     const plain = startWorker(workerArgs(port, []), { cwd: elsewhere });
-    workers.push(good.child, plain.child);
+    workers.push(plain.child);
     const lines: string[] = [];
     const running = train(config(3), { runDir: path.join(tmp, 'refused'), bind: `tcp://127.0.0.1:${port}`, curve: curve(), log: (l) => lines.push(l) });
     assert.equal(await exited(plain.child), 4, plain.out());
+    const good = startWorker(workerArgs(port, ['--accept-code', '--cache-dir', path.join(tmp, 'cache-2')]), { cwd: elsewhere });
+    workers.push(good.child);
     const run = await running;
     const said = plain.out().trim().split('\n').filter((l) => l.includes('refusing'));
     assert.equal(said.length, 1, plain.out());
