@@ -173,8 +173,10 @@ checkpoint: { every: 3 }
         `^worker \\d+: joined a run of the learner at ${escape(connect)} \\(learner key ${escape(fingerprint)}\\): env \\S+, code sha256 ${bundled[1]} \\(shipped, received\\), 4 envs x 64 steps per batch$`,
         'm',
       );
-      assert.match(w.process.output(), joined, w.process.tail());
-      assert.match(learner.output(), new RegExp(`^worker \\d+ \\(${escape(w.pod)} pid 1, 4 envs\\) joined; \\d+ live$`, 'm'), 'pid 1 of its pod, on its own host');
+      // Waited for, not read at once: the progress row can be read before the pipes' lines that came with it.
+      await until(`${w.pod} to say it joined`, () => (joined.test(w.process.output()) ? true : undefined), 10_000);
+      const pidOne = new RegExp(`^worker \\d+ \\(${escape(w.pod)} pid 1, 4 envs\\) joined; \\d+ live$`, 'm');
+      await until(`the learner to name ${w.pod} as pid 1 of its pod, on its own host`, () => (pidOne.test(learner!.output()) ? true : undefined), 10_000);
       const cached = fs.readdirSync(w.cache).filter((f) => /^[0-9a-f]{64}\.js$/.test(f));
       assert.deepEqual(cached.map((f) => f.slice(0, 12)), [bundled[1]], `the code in the cache emptyDir of ${w.pod}`);
     }
