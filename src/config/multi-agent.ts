@@ -3,8 +3,8 @@ import { z } from 'zod';
 /** The most policies and snapshots a league holds at once, and the most policies a config names. */
 export const MULTI_AGENT_LIMITS = { policies: 64, snapshots: 256 } as const;
 
-/** A policy id: letters, digits and `_-.@`, as checkpoints name tensors by it (`weights/<id>/...`). */
-const policyId = z.string().regex(/^[A-Za-z0-9_.@-]{1,64}$/, 'must be 1-64 letters, digits or _ - . @');
+/** A policy id: letters, digits, `_` and `-` (checkpoints name tensors by it, `weights/<id>/...`; a league's snapshots are `<id>.<iteration>`). */
+const policyId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -');
 
 /**
  * One policy of `multiAgent.policies`: trained by the run's algorithm (`train: true`, exactly
@@ -64,7 +64,6 @@ export function multiAgentIssues(m: MultiAgentConfig): { path: string; message: 
     const kinds = [p.train && 'train', p.checkpoint !== undefined && 'checkpoint', p.builtin !== undefined && 'builtin'].filter(Boolean);
     if (kinds.length !== 1) issues.push({ path: `policies.${id}`, message: `must set exactly one of train: true, checkpoint, builtin; got ${kinds.length === 0 ? 'none' : kinds.join(', ')}` });
     if (p.policy !== undefined && p.checkpoint === undefined) issues.push({ path: `policies.${id}.policy`, message: 'needs checkpoint (it names a policy of that checkpoint)' });
-    if (m.league && id.includes('@')) issues.push({ path: `policies.${id}`, message: "must not contain '@' with a league: snapshots are named <trained>@<iteration>" });
   }
   if (!m.league && m.mapping === undefined) issues.push({ path: 'mapping', message: 'is required without a league: which policy plays each agent (player_0: main, player_1: main)' });
   if (m.league && m.mapping !== undefined) issues.push({ path: 'mapping', message: 'is not used with a league (the league seats the trained policy each game): remove one of them' });

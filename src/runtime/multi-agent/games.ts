@@ -137,7 +137,7 @@ export class MultiAgentGames {
   private builtin(env: MultiAgentEnv, name: string, agent: AgentId, rng: Rng): Action {
     if (env.baselineAction && env.baselines?.includes(name)) return env.baselineAction(name, agent, rng);
     const space = env.actionSpaces[agent];
-    if (name !== 'random') throw new EnvError(`built-in player "${name}" is not one of the env's (${['random', ...(env.baselines ?? [])].join(', ')})`, { field: 'builtin' });
+    if (name !== 'random') throw new EnvError(`built-in player "${name}" is not one of the env's (${[...new Set(['random', ...(env.baselines ?? [])])].join(', ')})`, { field: 'builtin' });
     if (space.type !== 'Discrete') return space.sample(rng);
     const mask = env.actionMask?.(agent) ?? new Uint8Array(space.n).fill(1);
     const legal = [...mask.keys()].filter((a) => mask[a] === 1);

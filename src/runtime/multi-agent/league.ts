@@ -63,9 +63,9 @@ export class League {
     return Object.fromEntries(this.snapshots.map((s) => [s.id, s.params]));
   }
 
-  /** Adds a snapshot of the trained policy's `params` at `iteration`; returns its id (`main@12`). */
+  /** Adds a snapshot of the trained policy's `params` at `iteration`; returns its id (`main.12`). */
   snapshot(iteration: number, params: PolicyParams): string {
-    const id = `${this.trained}@${iteration}`;
+    const id = `${this.trained}.${iteration}`;
     // The trained policy's games since the last snapshot were played by what this one freezes.
     for (const r of this.records) {
       if (r.a === this.trained) r.a = id;

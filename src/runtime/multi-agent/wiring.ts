@@ -106,7 +106,7 @@ export async function wireMultiAgent(cfg: RunConfig, m: MultiAgentConfig, opts: 
 /** The mapping's agents and the built-in players, checked against the env: a ConfigError naming the key. */
 function checkAgainstEnv(envId: string, m: MultiAgentConfig, env: MultiAgentEnv, trained: string): void {
   const agents = env.possibleAgents;
-  const players = ['random', ...(env.baselines ?? [])];
+  const players = [...new Set(['random', ...(env.baselines ?? [])])];
   for (const agent of Object.keys(m.mapping ?? {})) {
     if (!agents.includes(agent)) throw new ConfigError(`multiAgent.mapping.${agent}: ${agent} is not an agent of ${envId} (${agents.join(', ')})`);
   }
