@@ -274,4 +274,21 @@ describe('Multi-agent training', () => {
     assert.deepEqual(Object.keys(last.ratings), ['main.0', 'main.2', 'main.4', 'main'], 'the league came back from the checkpoint');
     fs.rmSync(dir, { recursive: true, force: true });
   });
+
+  it('lets a game that seats a snapshot the league just dropped play on to its end', async function () {
+    this.timeout(60_000);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-ma-drop-'));
+    const config = {
+      algorithm: 'ppo',
+      env: { id: 'ConnectFour-v0' },
+      model: { hiddenSizes: [8] },
+      workers: { envsPerWorker: 8, rolloutLength: 4 },
+      ppo: { numEpochs: 1, minibatchSize: 32 },
+      multiAgent: { policies: { main: { train: true } }, league: { snapshotEvery: 1, maxSnapshots: 2, opponents: 'recent', selfPlay: 0 } },
+      stop: { iterations: 12 },
+    };
+    const result = await train(config, { runDir: path.join(dir, 'run'), log: () => {} });
+    assert.equal(result.iterations, 12);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
 });

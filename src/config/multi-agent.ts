@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_POLICY } from '../../core/algorithm';
 
 /** The most policies and snapshots a league holds at once, and the most policies a config names. */
 export const MULTI_AGENT_LIMITS = { policies: 64, snapshots: 256 } as const;
@@ -72,4 +73,9 @@ export function multiAgentIssues(m: MultiAgentConfig): { path: string; message: 
   }
   if (m.league && m.league.snapshotEvery === 0 && m.league.winRateGate === undefined) issues.push({ path: 'league.snapshotEvery', message: '(0) needs league.winRateGate: with neither, no snapshot is ever taken' });
   return issues;
+}
+
+/** The policy a run trains: a multi-agent run's `train: true` one, else `default` (what `rl evaluate`, `rl export` and `rl view` take by default). */
+export function trainedPolicyId(m: MultiAgentConfig | undefined): string {
+  return (m && Object.keys(m.policies).find((id) => m.policies[id].train)) ?? DEFAULT_POLICY;
 }

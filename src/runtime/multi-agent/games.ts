@@ -71,6 +71,11 @@ export class MultiAgentGames {
     return env * 64 + this.agentIndex[env].get(agent)!;
   }
 
+  /** The policy ids seated in the games under way. */
+  seated(): Set<string> {
+    return new Set(this.tables.flatMap((t) => (t.seats ? Object.values(t.seats) : [])));
+  }
+
   /** Whether every env sits out (no game under way, and `matchup` gave none). */
   idle(): boolean {
     return this.tables.every((t) => t.seats === null);

@@ -26,7 +26,7 @@ export interface MultiAgentSamplerOptions {
 /**
  * Local mode's sampler for a multi-agent run: `MultiAgentGames` on the learner's own envs,
  * every network policy of the run's params (the trained one and the frozen ones, added and
- * dropped as the broadcast params name them) playing its seats, the trained policy's
+ * dropped as the broadcast params name them, a dropped one kept while a game seats it) playing its seats, the trained policy's
  * transitions cut into batches of one (env, agent) slot each. `collect(n)` steps until n of the
  * trained policy's transitions are finished: its steps are agent steps.
  */
@@ -82,8 +82,10 @@ export class MultiAgentSampler implements Sampler {
       if (!policy) this.policies.set(id, (policy = this.opts.createPolicy({ ...this.opts.spec, policyId: id })));
       policy.setParams(p);
     }
+    // A policy the params no longer name (a snapshot the league dropped) goes once no game under way seats it.
+    const seated = this.games.seated();
     for (const [id, policy] of this.policies) {
-      if (params[id]) continue;
+      if (params[id] || seated.has(id)) continue;
       policy.dispose();
       this.policies.delete(id);
     }
