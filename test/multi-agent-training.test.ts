@@ -168,7 +168,7 @@ describe('Elo ratings', () => {
 
   it('rates the snapshots of a toy league in order when each is strictly stronger than the one before', () => {
     // The trained policy gains 100 Elo of true strength per era; a game's result is drawn from the true strengths.
-    const cfg: LeagueConfig = { snapshotEvery: 1, gateGames: 200, maxSnapshots: 20, opponents: 'uniform', recent: 5, selfPlay: 0, seat: 'alternate' };
+    const cfg: LeagueConfig = { snapshotEvery: 1, gateGames: 200, maxSnapshots: 20, opponents: 'uniform', recent: 5, selfPlay: 0, seat: 'alternate', builtins: [], builtinShare: 0 };
     const league = new League(cfg, 'main', AGENTS, 1);
     const truth = new Map<string, number>();
     const rng = new Rng(7);
@@ -194,7 +194,7 @@ describe('Elo ratings', () => {
 });
 
 describe('League sampling', () => {
-  const cfg = (over: Partial<LeagueConfig>): LeagueConfig => ({ snapshotEvery: 1, gateGames: 10, maxSnapshots: 20, opponents: 'uniform', recent: 2, selfPlay: 0, seat: 'alternate', ...over });
+  const cfg = (over: Partial<LeagueConfig>): LeagueConfig => ({ snapshotEvery: 1, gateGames: 10, maxSnapshots: 20, opponents: 'uniform', recent: 2, selfPlay: 0, seat: 'alternate', builtins: [], builtinShare: 0, ...over });
   const params = { weights: [], scalars: {} };
   const filled = (c: LeagueConfig, n: number) => {
     const league = new League(c, 'main', AGENTS, 3);
@@ -228,6 +228,15 @@ describe('League sampling', () => {
     const league = filled(cfg({}), 1);
     assert.deepEqual([0, 1, 2].map(() => league.matchup(0).player_0), ['main', 'main.0', 'main']);
     assert.deepEqual(filled(cfg({ selfPlay: 1 }), 1).matchup(0), { player_0: 'main', player_1: 'main' });
+  });
+
+  it('seats a built-in player in its share of the games, and rates it with the snapshots', () => {
+    const league = filled(cfg({ builtins: ['minimax:2'], builtinShare: 0.5 }), 1);
+    const opponents = Array.from({ length: 1000 }, (_, i) => Object.values(league.matchup(i % 8)).find((id) => id !== 'main'));
+    const share = opponents.filter((o) => o === 'minimax:2').length / 1000;
+    assert.ok(Math.abs(share - 0.5) < 0.05, `share ${share}`);
+    for (let i = 0; i < 30; i++) league.record({ player_0: 'minimax:2', player_1: 'main' }, { player_0: 1, player_1: -1 });
+    assert.ok(league.ratings()['minimax:2'] > league.ratings().main + 100, JSON.stringify(league.ratings()));
   });
 
   it('keeps the first and the newest snapshots', () => {

@@ -30,12 +30,14 @@ const leagueSchema = z
     recent: z.number().int().positive().default(5).describe('with opponents: recent, how many of the newest snapshots'),
     selfPlay: z.number().min(0).max(1).default(0.2).describe('share of games the trained policy plays against itself (both seats train) rather than a snapshot'),
     seat: z.enum(['alternate', 'random']).default('alternate').describe("the trained policy's seat in each env's next game: alternate, or drawn"),
+    builtins: z.array(z.string().min(1)).default([]).describe("built-in players of the env (`minimax:2`) that join the league as fixed opponents, rated with the snapshots; []: none"),
+    builtinShare: z.number().min(0).max(1).default(0).describe('share of games against one of `builtins` (drawn uniformly) rather than a snapshot'),
   })
   .strict();
 
 export const multiAgentSchema = z
   .object({
-    policies: z.record(policyId, policySchema).describe('the policies by id: one trained (`train: true`), the others frozen'),
+    policies: z.record(policyId, policySchema).describe('the policies by id (letters, digits, _ and -), each one of: `{ train: true }` (exactly one: the run trains it), `{ checkpoint: DIR, policy: ID }` (frozen: a checkpoint\'s policy, by default the one it trained), `{ builtin: NAME }` (frozen: a built-in player of the env, `random`, `minimax:2`)'),
     mapping: z.record(z.string(), policyId).optional().describe("agent id -> policy id for every agent of the env (player_0: main, player_1: main is self-play); with a league, the league seats the trained policy each game and the mapping is not used"),
     league: leagueSchema.optional().describe('self-play against frozen snapshots of the trained policy, with Elo ratings; absent: the mapping decides every game'),
     evaluate: z.array(z.string().min(1)).default([]).describe("built-in players the trained policy plays at each evaluation (evaluation.every), evaluation.episodes games per seat (greedy): win rates per opponent and seat"),
@@ -71,6 +73,8 @@ export function multiAgentIssues(m: MultiAgentConfig): { path: string; message: 
   for (const [agent, id] of Object.entries(m.mapping ?? {})) {
     if (!ids.includes(id)) issues.push({ path: `mapping.${agent}`, message: `(${JSON.stringify(id)}) is not a policy of multiAgent.policies (${ids.join(', ')})` });
   }
+  if (m.league && m.league.builtinShare > 0 && m.league.builtins.length === 0) issues.push({ path: 'league.builtinShare', message: `(${m.league.builtinShare}) needs league.builtins: which built-in players to play` });
+  if (m.league && m.league.selfPlay + m.league.builtinShare > 1) issues.push({ path: 'league.builtinShare', message: `(${m.league.builtinShare}) + league.selfPlay (${m.league.selfPlay}) must be <= 1: they are shares of the games` });
   if (m.league && m.league.snapshotEvery === 0 && m.league.winRateGate === undefined) issues.push({ path: 'league.snapshotEvery', message: '(0) needs league.winRateGate: with neither, no snapshot is ever taken' });
   return issues;
 }

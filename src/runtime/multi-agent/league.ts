@@ -31,7 +31,8 @@ export interface LeagueState {
 /**
  * Self-play against frozen snapshots of the trained policy. Each game seats the trained policy
  * (as `seat` says) against one snapshot, drawn as `opponents` says, or (`selfPlay` of the
- * games) against itself. A snapshot joins every `snapshotEvery` iterations, or as soon as the
+ * games) against itself, or (`builtinShare`) against one of the env's built-in players
+ * `builtins` (their ids are their names, `minimax:2`). A snapshot joins every `snapshotEvery` iterations, or as soon as the
  * trained policy's score against the league since the last one reaches `winRateGate`; the
  * league keeps its first and newest `maxSnapshots`. Ratings (`eloRatings`) are fitted to every
  * game against a snapshot: the games the trained policy played since snapshot k count as the
@@ -87,8 +88,10 @@ export class League {
 
   /** The seats of env `env`'s next game. */
   matchup(env: number): Seats {
-    if (this.snapshots.length === 0 || this.rng.random() < this.cfg.selfPlay) return Object.fromEntries(this.agents.map((a) => [a, this.trained]));
-    const opponent = this.drawOpponent();
+    const u = this.rng.random();
+    if (this.snapshots.length === 0 || u < this.cfg.selfPlay) return Object.fromEntries(this.agents.map((a) => [a, this.trained]));
+    const builtins = this.cfg.builtins;
+    const opponent = u < this.cfg.selfPlay + this.cfg.builtinShare ? builtins[this.rng.int(builtins.length)] : this.drawOpponent();
     while (this.seatTurn.length <= env) this.seatTurn.push(this.seatTurn.length % this.agents.length);
     const seat = this.cfg.seat === 'random' ? this.rng.int(this.agents.length) : this.seatTurn[env]++ % this.agents.length;
     return Object.fromEntries(this.agents.map((a, k) => [a, k === seat ? this.trained : opponent]));
@@ -135,9 +138,9 @@ export class League {
     this.iterationScore.games += 1;
   }
 
-  /** Every rated player's Elo: each snapshot ever taken, and the trained policy. */
+  /** Every rated player's Elo: each snapshot ever taken, the built-in players, and the trained policy. */
   ratings(): Record<string, number> {
-    return eloRatings([...this.rated, this.trained], this.records);
+    return eloRatings([...this.rated, ...this.cfg.builtins, this.trained], this.records);
   }
 
   /** The league's figures for the iteration's record (`leagueMetrics`); the iteration's score counts restart. */

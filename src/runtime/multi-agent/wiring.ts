@@ -56,7 +56,8 @@ export async function wireMultiAgent(cfg: RunConfig, m: MultiAgentConfig, opts: 
   const algorithm = cleanUp.add(new MultiAgentAlgorithm(inner, trained, frozenFromCheckpoints(m), league), (a) => a.dispose());
   const specs = algorithm.policySpecs();
   const spec = specs[trained];
-  const builtins = Object.fromEntries(Object.entries(m.policies).flatMap(([id, p]) => (p.builtin !== undefined ? [[id, p.builtin]] : [])));
+  // Built-in players by policy id: the config's, and the league's (their names their ids).
+  const builtins = Object.fromEntries([...Object.entries(m.policies).flatMap(([id, p]) => (p.builtin !== undefined ? [[id, p.builtin]] : [])), ...(m.league?.builtins ?? []).map((n) => [n, n])]);
   const sampler = cleanUp.add(
     new MultiAgentSampler({
       envs: Array.from({ length: w.envsPerWorker }, makeEnv),
@@ -114,6 +115,9 @@ function checkAgainstEnv(envId: string, m: MultiAgentConfig, env: MultiAgentEnv,
   if (unmapped !== undefined) throw new ConfigError(`multiAgent.mapping: ${unmapped} of ${envId} has no policy (map every agent: ${agents.join(', ')})`);
   for (const [id, p] of Object.entries(m.policies)) {
     if (p.builtin !== undefined && !players.includes(p.builtin)) throw new ConfigError(`multiAgent.policies.${id}.builtin (${JSON.stringify(p.builtin)}) is not a built-in player of ${envId} (${players.join(', ')})`);
+  }
+  for (const [k, name] of (m.league?.builtins ?? []).entries()) {
+    if (!players.includes(name)) throw new ConfigError(`multiAgent.league.builtins.${k} (${JSON.stringify(name)}) is not a built-in player of ${envId} (${players.join(', ')})`);
   }
   for (const [k, name] of m.evaluate.entries()) {
     if (!players.includes(name)) throw new ConfigError(`multiAgent.evaluate.${k} (${JSON.stringify(name)}) is not a built-in player of ${envId} (${players.join(', ')})`);
