@@ -7,7 +7,7 @@ import { ConfigError } from '../core/errors';
 import { Rng } from '../core/rng';
 import { Box, Discrete } from '../core/spaces';
 import type { MultiAgentEnv, MultiAgentStepResult, PerAgent } from '../envs/multi-agent';
-import { validateConfig } from '../src/config/load';
+import { loadConfig, validateConfig } from '../src/config/load';
 import { train } from '../src/runtime/learner';
 import { eloRatings } from '../src/runtime/multi-agent/elo';
 import { MultiAgentGames } from '../src/runtime/multi-agent/games';
@@ -298,6 +298,22 @@ describe('Multi-agent training', () => {
     };
     const result = await train(config, { runDir: path.join(dir, 'run'), log: () => {} });
     assert.equal(result.iterations, 12);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("ships docs/multi-agent.md's Nim example as files, word for word, and it learns perfect play in its winning seat", async function () {
+    this.timeout(120_000);
+    const root = path.resolve(__dirname, '..', '..');
+    const page = fs.readFileSync(path.join(root, 'docs/multi-agent.md'), 'utf8');
+    const section = page.slice(page.indexOf('\n## A two-player env of your own\n'));
+    assert.equal(/```ts\n([\s\S]*?)```/.exec(section)![1], fs.readFileSync(path.join(root, 'examples/nim/nim.ts'), 'utf8'));
+    assert.equal(/```yaml\n([\s\S]*?)```/.exec(section)![1], fs.readFileSync(path.join(root, 'examples/nim/nim.yaml'), 'utf8'));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-ma-nim-'));
+    const result = await train(loadConfig(path.join(root, 'examples/nim/nim.yaml')), { runDir: path.join(dir, 'run'), log: () => {} });
+    // 21 stones: player_0 wins with perfect play (take 1, then leave multiples of 4), player_1 cannot.
+    const rows = fs.readFileSync(path.join(result.runDir, 'progress.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
+    const last = rows.filter((r) => r['winRate/perfect/player_0'] !== undefined).at(-1)!;
+    assert.deepEqual([last.iteration, last['winRate/perfect/player_0'], last['winRate/random/player_0'], last['winRate/random/player_1']], [110, 1, 1, 1]);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });
