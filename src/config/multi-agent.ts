@@ -40,7 +40,7 @@ export const multiAgentSchema = z
     policies: z.record(policyId, policySchema).describe('the policies by id (letters, digits, _ and -), each one of: `{ train: true }` (exactly one: the run trains it), `{ checkpoint: DIR, policy: ID }` (frozen: a checkpoint\'s policy, by default the one it trained), `{ builtin: NAME }` (frozen: a built-in player of the env, `random`, `minimax:2`)'),
     mapping: z.record(z.string(), policyId).optional().describe("agent id -> policy id for every agent of the env (player_0: main, player_1: main is self-play); with a league, the league seats the trained policy each game and the mapping is not used"),
     league: leagueSchema.optional().describe('self-play against frozen snapshots of the trained policy, with Elo ratings; absent: the mapping decides every game'),
-    evaluate: z.array(z.string().min(1)).default([]).describe("built-in players the trained policy plays at each evaluation (evaluation.every), evaluation.episodes games per seat (greedy): win rates per opponent and seat"),
+    evaluate: z.array(z.string().min(1)).default([]).describe("built-in players the trained policy plays at each evaluation (evaluation.every), or `self`, evaluation.episodes games per seat (greedy): win rate and mean return per opponent and seat (winRate/<opponent>/<seat>, returnMean/...); evalReturnMean is the mean of the mean returns"),
   })
   .strict();
 

@@ -3,12 +3,14 @@ import { Rng } from '../../../core/rng';
 import type { AgentId, MultiAgentEnv } from '../../../envs/multi-agent';
 import { MultiAgentGames, type Player } from './games';
 
-/** One seat's games: how many, and the player's wins, draws and losses (by return: the higher wins). */
+/** One seat's games: how many, the player's wins, draws and losses (by return: the higher wins), and its mean return. */
 export interface SeatResult {
   games: number;
   wins: number;
   draws: number;
   losses: number;
+  /** The player's mean return in this seat (a two-player zero-sum game: (wins - losses) / games). */
+  returnMean: number;
 }
 
 /** Envs playing a match side by side (one batched forward pass per step over them). */
@@ -24,7 +26,7 @@ export function playMatch(opts: { makeEnv: () => MultiAgentEnv; seed: number; pl
   const envs = Array.from({ length: Math.min(MATCH_ENVS, opts.games * 2) }, () => opts.makeEnv());
   try {
     const agents = envs[0].possibleAgents;
-    const results: Record<AgentId, SeatResult> = Object.fromEntries(agents.map((a) => [a, { games: 0, wins: 0, draws: 0, losses: 0 }]));
+    const results: Record<AgentId, SeatResult> = Object.fromEntries(agents.map((a) => [a, { games: 0, wins: 0, draws: 0, losses: 0, returnMean: 0 }]));
     const assigned: Record<AgentId, number> = Object.fromEntries(agents.map((a) => [a, 0]));
     const rng = new Rng(opts.seed);
     const games = new MultiAgentGames({
@@ -44,6 +46,7 @@ export function playMatch(opts: { makeEnv: () => MultiAgentEnv; seed: number; pl
         const mine = returns[seat] ?? 0;
         const r = results[seat];
         r.games += 1;
+        r.returnMean += (mine - r.returnMean) / r.games;
         if (others.every((o) => mine > o)) r.wins += 1;
         else if (others.some((o) => mine < o)) r.losses += 1;
         else r.draws += 1;
@@ -59,18 +62,18 @@ export function playMatch(opts: { makeEnv: () => MultiAgentEnv; seed: number; pl
   }
 }
 
-/** The metric keys of evaluating against `opponent` (a built-in player's name) as `seat`: `winRate/<opponent>/<seat>`. */
-export function matchKey(opponent: string, seat: AgentId): string {
-  return `winRate/${opponent}/${seat}`;
+/** The metric key of the win rate (`winRate`) or mean return (`returnMean`) against `opponent` as `seat`: `winRate/<opponent>/<seat>`. */
+export function matchKey(what: 'winRate' | 'returnMean', opponent: string, seat: AgentId): string {
+  return `${what}/${opponent}/${seat}`;
 }
 
-/** The metrics of evaluation against built-in players: a win rate per opponent and seat, and `evalReturnMean`. */
+/** The metrics of evaluation against built-in players (or itself): a win rate and a mean return per opponent and seat. */
 export function matchMetrics(opponents: readonly string[], agents: readonly AgentId[]): MetricSpec[] {
-  return opponents.flatMap((o) => agents.map((a) => ({ key: matchKey(o, a), group: 'eval', reduce: 'last' as const })));
+  return opponents.flatMap((o) => agents.flatMap((a) => (['winRate', 'returnMean'] as const).map((w) => ({ key: matchKey(w, o, a), group: 'eval', reduce: 'last' as const }))));
 }
 
-/** `player: win 61.0% draw 2.0% loss 37.0% (n games)`, one seat's line. */
+/** `as player_0: win 61.0%  draw 2.0%  loss 37.0%  return mean 0.240  (n games)`, one seat's line. */
 export function describeSeat(seat: AgentId, r: SeatResult): string {
   const pct = (k: number) => `${((100 * k) / Math.max(1, r.games)).toFixed(1)}%`;
-  return `as ${seat}: win ${pct(r.wins)}  draw ${pct(r.draws)}  loss ${pct(r.losses)}  (${r.games} games)`;
+  return `as ${seat}: win ${pct(r.wins)}  draw ${pct(r.draws)}  loss ${pct(r.losses)}  return mean ${r.returnMean.toFixed(3)}  (${r.games} games)`;
 }

@@ -31,7 +31,7 @@ const LEAGUE_STREAM = 0x6c656167; // 'leag'
  * loaded from their checkpoints or built in, the league (if any) with its initial snapshot,
  * and local sampling (`MultiAgentSampler`). Each iteration's `evaluate` hook takes the
  * league's snapshots, writes its ratings, and at evaluation iterations plays the trained
- * policy (greedy) against the built-in players of `multiAgent.evaluate`.
+ * policy (greedy) against the built-in players of `multiAgent.evaluate` (or itself, `self`).
  */
 export async function wireMultiAgent(cfg: RunConfig, m: MultiAgentConfig, opts: WiringOptions, cleanUp: CleanUp, resume?: Checkpoint): Promise<RunParts> {
   const module = algorithms[cfg.algorithm];
@@ -87,11 +87,13 @@ export async function wireMultiAgent(cfg: RunConfig, m: MultiAgentConfig, opts: 
     if (evalPolicy && iteration % cfg.evaluation.every === 0) {
       evalPolicy.setParams(params()[trained]);
       const scores: number[] = [];
+      const player = { kind: 'policy' as const, actor: evalPolicy, spec, deterministic: cfg.evaluation.deterministic };
       for (const [k, opponent] of m.evaluate.entries()) {
-        const result = playMatch({ makeEnv, seed: deriveSeed(cfg.seed, iteration, k), games: cfg.evaluation.episodes, player: { kind: 'policy', actor: evalPolicy, spec, deterministic: cfg.evaluation.deterministic }, opponent: { kind: 'builtin', name: opponent } });
+        const result = playMatch({ makeEnv, seed: deriveSeed(cfg.seed, iteration, k), games: cfg.evaluation.episodes, player, opponent: opponent === 'self' ? player : { kind: 'builtin', name: opponent } });
         for (const [seat, r] of Object.entries(result)) {
-          out[matchKey(opponent, seat)] = r.wins / r.games;
-          scores.push((r.wins - r.losses) / r.games);
+          out[matchKey('winRate', opponent, seat)] = r.wins / r.games;
+          out[matchKey('returnMean', opponent, seat)] = r.returnMean;
+          scores.push(r.returnMean);
         }
       }
       const mean = scores.reduce((a, b) => a + b, 0) / scores.length;
@@ -120,7 +122,7 @@ function checkAgainstEnv(envId: string, m: MultiAgentConfig, env: MultiAgentEnv,
     if (!players.includes(name)) throw new ConfigError(`multiAgent.league.builtins.${k} (${JSON.stringify(name)}) is not a built-in player of ${envId} (${players.join(', ')})`);
   }
   for (const [k, name] of m.evaluate.entries()) {
-    if (!players.includes(name)) throw new ConfigError(`multiAgent.evaluate.${k} (${JSON.stringify(name)}) is not a built-in player of ${envId} (${players.join(', ')})`);
+    if (!players.includes(name) && name !== 'self') throw new ConfigError(`multiAgent.evaluate.${k} (${JSON.stringify(name)}) is not a built-in player of ${envId} (${players.join(', ')}), nor self`);
   }
   // One network plays every seat of the trained policy (and, with a league, of its snapshots): their spaces must be the same.
   const seats: AgentId[] = m.mapping ? agents.filter((a) => m.mapping![a] === trained) : [...agents];
