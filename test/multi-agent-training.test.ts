@@ -9,6 +9,8 @@ import { Box, Discrete } from '../core/spaces';
 import type { MultiAgentEnv, MultiAgentStepResult, PerAgent } from '../envs/multi-agent';
 import { loadConfig, validateConfig } from '../src/config/load';
 import { train } from '../src/runtime/learner';
+import { evaluateCheckpoint } from '../src/commands';
+import type { MatchReport } from '../src/evaluate-matches';
 import { eloRatings } from '../src/runtime/multi-agent/elo';
 import { MultiAgentGames } from '../src/runtime/multi-agent/games';
 import { League } from '../src/runtime/multi-agent/league';
@@ -314,6 +316,13 @@ describe('Multi-agent training', () => {
     const rows = fs.readFileSync(path.join(result.runDir, 'progress.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
     const last = rows.filter((r) => r['winRate/perfect/player_0'] !== undefined).at(-1)!;
     assert.deepEqual([last.iteration, last['winRate/perfect/player_0'], last['winRate/random/player_0'], last['winRate/random/player_1']], [110, 1, 1, 1]);
+    // rl evaluate of the checkpoint: as player_1 every game is lost to perfect play, whatever the policy;
+    // against itself (greedy, Nim has no chance) every game is the same game, so one seat's wins are the other's losses.
+    const report = (await evaluateCheckpoint(result.checkpoint, { episodes: 20, seed: 0, stochastic: false, json: true, opponents: ['perfect', 'self'], envDirs: [path.join(root, 'examples/nim')] })) as MatchReport;
+    const [perfect, self] = report.matches;
+    assert.deepEqual([report.policy, perfect.opponent, perfect.seats.player_1.losses, perfect.seats.player_1.returnMean], ['main', 'perfect', 20, -1]);
+    assert.equal(self.seats.player_0.wins, self.seats.player_1.losses);
+    assert.equal(self.seats.player_0.wins + self.seats.player_0.losses, 20);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });
