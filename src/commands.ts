@@ -6,7 +6,8 @@ import { trustSourceEnv } from './checkpoint/env-trust';
 import { createEnv, createMultiAgentEnv, resolveEnvDir } from './env-loader';
 import { trainedPolicyId } from './config/multi-agent';
 import { evaluateMatches, type MatchReport } from './evaluate-matches';
-import { weightsFromState, type PolicySpec, type SamplingPolicy } from '../core/algorithm';
+import type { PolicySpec, SamplingPolicy } from '../core/algorithm';
+import { checkpointWeights } from './runtime/multi-agent/algorithm';
 import { weightsProblem } from './runtime/weights-check';
 import { selectBackend, type BackendName } from './backend';
 import { bestCheckpoint, describeBest, listCheckpoints, readCheckpoint, readMetadata, resolveCheckpoint, verifyCheckpoint, type CheckpointChoice, type CheckpointMetadata } from './checkpoint';
@@ -75,7 +76,7 @@ export async function loadCheckpointPolicy(dir: string, envDirs: string[] = [], 
   if (!module) throw new BadCheckpointError(`${dir}: checkpoint of another kind (algorithm ${JSON.stringify(meta.algorithm)}; this version has ${Object.keys(algorithms).join(', ')})`);
   const spaces = envSpaces(cfg);
   const spec = module.policySpec({ config: cfg[meta.algorithm], model: cfg.model, ...spaces, policyId });
-  const weights = weightsFromState({ tensors }, policyId);
+  const weights = checkpointWeights({ tensors }, policyId);
   // Exactly the tensors of the model of its config, names and shapes (a transposed matrix of the right size included), before any touches a model.
   const wrong = weights.length === 0 ? `it holds no weights of policy ${policyId} (weights/${policyId}/*)` : weightsProblem(module.weightShapes(spec), weights)?.message;
   if (wrong) throw new BadCheckpointError(`${dir}: checkpoint of another kind: its weights do not fit a ${meta.algorithm} policy of the model of its config (${wrong})`);

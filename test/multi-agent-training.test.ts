@@ -9,7 +9,8 @@ import { Box, Discrete } from '../core/spaces';
 import type { MultiAgentEnv, MultiAgentStepResult, PerAgent } from '../envs/multi-agent';
 import { loadConfig, validateConfig } from '../src/config/load';
 import { train } from '../src/runtime/learner';
-import { evaluateCheckpoint } from '../src/commands';
+import { evaluateCheckpoint, loadCheckpointPolicy } from '../src/commands';
+import { jsPolicyModule } from '../src/export/js';
 import type { MatchReport } from '../src/evaluate-matches';
 import { eloRatings } from '../src/runtime/multi-agent/elo';
 import { MultiAgentGames } from '../src/runtime/multi-agent/games';
@@ -279,6 +280,11 @@ describe('Multi-agent training', () => {
     assert.deepEqual(Object.keys(league[3].ratings), ['main.0', 'main.2', 'main.4', 'main']);
     const names = (JSON.parse(fs.readFileSync(path.join(result.checkpoint, 'tensors.json'), 'utf8')) as { name: string }[]).map((t: { name: string }) => t.name) as string[];
     assert.ok(names.some((n) => n.startsWith('weights/main/')) && names.some((n) => n.startsWith('league/main.4/')), names.slice(0, 6).join(', '));
+    // A snapshot plays and exports as any policy of the checkpoint.
+    const snapshot = await loadCheckpointPolicy(result.checkpoint, [], 'main.2');
+    snapshot.policy.dispose();
+    assert.equal(snapshot.spec.policyId, 'main.2');
+    assert.match(jsPolicyModule(result.checkpoint, 'main.2'), /export function act/);
     const resumed = await train({ ...config, stop: { iterations: 5 } }, { runDir, resume: result.checkpoint, log: () => {} });
     assert.equal(resumed.iterations, 5);
     const last = fs.readFileSync(path.join(runDir, 'league.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).pop();

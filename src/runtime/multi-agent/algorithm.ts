@@ -1,10 +1,21 @@
-import { DEFAULT_POLICY, weightsFromState, weightsToState, type Algorithm, type AlgorithmState, type NamedTensor, type ParamsById, type PolicySpec, type TrajectoryBatch, type UpdateContext } from '../../../core/algorithm';
+import { DEFAULT_POLICY, weightsFromState, weightsToState, type Algorithm, type AlgorithmState, type NamedTensor, type ParamsById, type PolicySpec, type TrajectoryBatch, type UpdateContext, type Weights } from '../../../core/algorithm';
 import type { League, LeagueState } from './league';
 
 /** Where a checkpoint keeps the league's snapshots: `league/<id>/<weight>` (not `weights/`: a resumed run's league may differ in size). */
 const LEAGUE_PREFIX = 'league/';
 /** The key of the league's state in the algorithm state's `json`. */
 const LEAGUE_KEY = 'multiAgentLeague';
+
+/**
+ * A policy's weights in a checkpoint's tensors: a run's own policy (`weights/<id>/`), or one of
+ * a league's snapshots (`league/<id>/`, `main.120`), under the names its `getParams()` gives them.
+ */
+export function checkpointWeights(state: Pick<AlgorithmState, 'tensors'>, policyId: string): Weights {
+  const own = weightsFromState(state, policyId);
+  if (own.length > 0) return own;
+  const prefix = `${LEAGUE_PREFIX}${policyId}/`;
+  return state.tensors.filter((t) => t.name.startsWith(prefix)).map((t) => ({ ...t, name: t.name.slice(prefix.length) }));
+}
 
 /**
  * A multi-agent run's algorithm as the runtime sees it: the run's algorithm, built as for a
@@ -71,10 +82,7 @@ export class MultiAgentAlgorithm implements Algorithm {
     const { [LEAGUE_KEY]: league, ...json } = state.json;
     await this.inner.setState({ tensors: [...weightsToState(own, DEFAULT_POLICY), ...rest], json });
     if (this.league && league) {
-      this.league.setState(league as LeagueState, (id) => {
-        const prefix = `${LEAGUE_PREFIX}${id}/`;
-        return { weights: state.tensors.filter((t) => t.name.startsWith(prefix)).map((t) => ({ ...t, name: t.name.slice(prefix.length) })), scalars: {} };
-      });
+      this.league.setState(league as LeagueState, (id) => ({ weights: checkpointWeights({ tensors: state.tensors.filter((t) => t.name.startsWith(LEAGUE_PREFIX)) }, id), scalars: {} }));
     }
   }
 
