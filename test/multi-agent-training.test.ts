@@ -292,6 +292,24 @@ describe('Multi-agent training', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  for (const algorithm of ['dqn', 'impala', 'appo']) {
+    it(`trains ${algorithm} on ConnectFour-v0 self-play through the same seam (both seats one policy)`, async function () {
+      this.timeout(60_000);
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), `rl-ma-${algorithm}-`));
+      const config = {
+        algorithm,
+        env: { id: 'ConnectFour-v0' },
+        model: { hiddenSizes: [8] },
+        workers: { envsPerWorker: 4, rolloutLength: 16 },
+        multiAgent: { policies: { main: { train: true } }, mapping: { player_0: 'main', player_1: 'main' } },
+        stop: { envSteps: 1500 },
+      };
+      const result = await train(config, { runDir: path.join(dir, 'run'), log: () => {} });
+      assert.ok(result.envSteps >= 1500 && result.episodes > 0, `${result.envSteps} steps, ${result.episodes} episodes`);
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+  }
+
   it('lets a game that seats a snapshot the league just dropped play on to its end', async function () {
     this.timeout(60_000);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-ma-drop-'));

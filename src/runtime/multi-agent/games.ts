@@ -60,15 +60,18 @@ interface Table {
 export class MultiAgentGames {
   private readonly tables: Table[];
   private readonly agentIndex: Map<AgentId, number>[];
+  /** Slots per env: the most agents an env has. */
+  private readonly stride: number;
 
   constructor(readonly opts: GamesOptions) {
     this.tables = opts.envs.map(() => ({ seats: null, obs: {}, returns: {}, started: false }));
     this.agentIndex = opts.envs.map((e) => new Map(e.possibleAgents.map((a, i) => [a, i])));
+    this.stride = Math.max(1, ...opts.envs.map((e) => e.possibleAgents.length));
   }
 
   /** The slot of `agent` of env `env` in the trajectories: unique over the envs. */
   private slot(env: number, agent: AgentId): number {
-    return env * 64 + this.agentIndex[env].get(agent)!;
+    return env * this.stride + this.agentIndex[env].get(agent)!;
   }
 
   /** The policy ids seated in the games under way. */

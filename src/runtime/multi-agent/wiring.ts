@@ -14,6 +14,7 @@ import { JsonlWriter } from '../../run-dir';
 import { TensorBoardWriter } from '../../tensorboard';
 import { batchExpectation } from '../../transport/protocol';
 import type { CleanUp } from '../clean-up';
+import { queueMetrics } from '../drivers';
 import { loopMetrics } from '../iteration-record';
 import { samplerMetrics } from '../sampler';
 import { openRun, type RunParts, type WiringOptions } from '../wiring';
@@ -102,7 +103,7 @@ export async function wireMultiAgent(cfg: RunConfig, m: MultiAgentConfig, opts: 
     }
     return Object.keys(out).length > 0 ? out : undefined;
   };
-  const metrics = [...loopMetrics, ...episodeMetrics, ...samplerMetrics, ...algorithm.metrics, ...evaluationMetrics, ...(league ? leagueMetrics : []), ...matchMetrics(m.evaluate, agents)];
+  const metrics = [...loopMetrics, ...episodeMetrics, ...samplerMetrics, ...(algorithm.schedule.mode === 'queue' ? queueMetrics : []), ...algorithm.metrics, ...evaluationMetrics, ...(league ? leagueMetrics : []), ...matchMetrics(m.evaluate, agents)];
   return { algorithm, sampler, run, metrics, evaluate };
 }
 
