@@ -21,6 +21,7 @@ import { sacGradientSteps } from './sac';
 import { mccExplore } from './mcc-explore';
 import { ingest } from './ingest';
 import { queueBench } from './queue';
+import { slowWorkerBench } from './slow-worker';
 import { samplingThroughput } from './sampling';
 import { evalStop } from './eval-stop';
 import { gradPaths } from './grad-paths';
@@ -85,6 +86,7 @@ async function main(): Promise<void> {
   if (!only || only === 'ingest') await ingest();
   if (!only || only === 'broadcast') await broadcast();
   if (!only || only === 'queue') await queueBench();
+  if (only === 'slow-worker') await slowWorkerBench();
   if (!only || only === 'config-load') configLoad();
   if (!only || only === 'solve') timeToSolve('configs/ppo-cartpole.yaml', [0, 1, 2]);
   if (only === 'solve-suite') solveSuite(process.argv.slice(3));
