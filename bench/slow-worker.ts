@@ -80,8 +80,8 @@ async function once(dir: string, file: string, algorithm: (typeof ALGORITHMS)[nu
       'workers.numWorkers=1',
       'workers.workerTimeoutSeconds=60',
     ]);
-    // No evaluation (its env would sleep too) and no stop but the clock.
-    const run = { ...cfg, env: { ...cfg.env, id: moduleEnvId(file, 'PacedLunarLander') }, evaluation: { ...cfg.evaluation, every: 0 }, checkpoint: { ...cfg.checkpoint, best: false }, stop: { wallSeconds: WALL_SECONDS } };
+    // No evaluation (its env would sleep too); the clock stops it (envSteps stays: the learning-rate schedule runs over it).
+    const run = { ...cfg, env: { ...cfg.env, id: moduleEnvId(file, 'PacedLunarLander') }, evaluation: { ...cfg.evaluation, every: 0 }, checkpoint: { ...cfg.checkpoint, best: false }, stop: { envSteps: cfg.stop.envSteps, wallSeconds: WALL_SECONDS } };
     await train(run, { runDir, bind: `tcp://127.0.0.1:${port}`, log: () => {} });
   } finally {
     joining.child.kill('SIGTERM');
