@@ -55,6 +55,7 @@ const BARS: Record<string, { bar: number; from: 'paper' | 'target' }> = {
   'ppo-minatar-breakout': { bar: 10, from: 'paper' },
   'dqn-minatar-breakout': { bar: 9, from: 'paper' },
   'ppo-minatar-spaceinvaders': { bar: 40, from: 'paper' },
+  'appo-minatar-spaceinvaders-workers': { bar: 40, from: 'paper' },
   'sac-pendulum': { bar: -200, from: 'target' },
   'ppo-mask-tictactoe': { bar: 0.96, from: 'target' },
   'dqn-mask-tictactoe': { bar: 0.96, from: 'target' },
