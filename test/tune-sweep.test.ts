@@ -1,0 +1,101 @@
+import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { loadConfig } from '../src/config/load';
+import type { TrialRecord } from '../src/tune/results';
+import { cli, exited, rl, root } from './helpers/cli';
+import { parseMessage, readRecords } from './helpers/tfrecord-reader';
+import { until } from './helpers/until';
+
+/** A tiny PPO CartPole run: 256 env steps an iteration, a checkpoint at each. */
+const TINY = [
+  'algorithm: ppo',
+  'env: { id: CartPole-v1 }',
+  'workers: { envsPerWorker: 4, rolloutLength: 64 }',
+  'ppo: { numEpochs: 2, minibatchSize: 64 }',
+  'checkpoint: { every: 1, everySeconds: 0 }',
+  'stop: { envSteps: 1536 }',
+].join('\n');
+
+describe('rl tune, end to end (rl train trials as processes)', function () {
+  this.timeout(180_000);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-tune-sweep-'));
+  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+  const write = (name: string, text: string) => {
+    const file = path.join(tmp, name);
+    fs.writeFileSync(file, text);
+    return file;
+  };
+  /** trials.jsonl's records (written as trials end), by id. */
+  const trials = (dir: string) =>
+    fs
+      .readFileSync(path.join(dir, 'trials.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as TrialRecord)
+      .sort((a, b) => a.id.localeCompare(b.id));
+  write('tiny.yaml', TINY);
+
+  it('records a crashing trial with its error and goes on; writes trials.csv, a best.yaml that loads, and HParams sessions with their status', () => {
+    const file = write('crash.yaml', ['base: tiny.yaml', 'space:', '  env.config.wrappers: { grid: [[], [{ bogus: 1 }]] }', '  ppo.lr: { loguniform: [1.0e-4, 1.0e-2] }', 'budget: { trials: 2, envSteps: 512 }'].join('\n'));
+    const dir = path.join(tmp, 'crash-sweep');
+    const r = rl(['tune', '--config', file, '--sweep-dir', dir]);
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    const [ok, crashed] = trials(dir);
+    assert.deepEqual([ok.id, ok.status, ok.envSteps, crashed.id, crashed.status], ['t000-s0', 'completed', 512, 't001-s0', 'error']);
+    assert.equal(typeof ok.metric, 'number');
+    assert.match(crashed.error!, /^error: env CartPole-v1: config\.wrappers\[0\]: unknown key bogus; .* \(exit code 1\)$/);
+    assert.match(r.stdout, /trial t001-s0 error: episodeReturnMean - at 0 env steps/);
+    const csv = fs.readFileSync(path.join(dir, 'trials.csv'), 'utf8').trim().split('\n');
+    assert.equal(csv.length, 3);
+    assert.match(csv[0], /^id,index,seed,env\.config\.wrappers,ppo\.lr,status,metric,/);
+    const best = loadConfig(path.join(dir, 'best.yaml'));
+    assert.deepEqual([best.name, best.stop.envSteps, best.env.config], ['crash-best', 1536, { wrappers: [] }]);
+    assert.equal((best.ppo as { lr: number }).lr, ok.params['ppo.lr']);
+    // The session end of each trial: SessionEndInfo.status 1 (success) and 2 (failure).
+    const status = (id: string) => {
+      const d = path.join(dir, 'tensorboard', id);
+      const events = readRecords(path.join(d, fs.readdirSync(d)[0]));
+      const value = parseMessage(parseMessage(events[events.length - 1]).find((f) => f.field === 5)!.value as Buffer).find((f) => f.field === 1)!.value as Buffer;
+      const content = parseMessage(parseMessage(parseMessage(value).find((f) => f.field === 9)!.value as Buffer)[0].value as Buffer).find((f) => f.field === 2)!.value as Buffer;
+      return parseMessage(parseMessage(content).find((f) => f.field === 4)!.value as Buffer).find((f) => f.field === 1)!.value;
+    };
+    assert.deepEqual([status('t000-s0'), status('t001-s0')], [1n, 2n]);
+  });
+
+  it('continues after kill -9 of the tuner: finished trials are kept as they were, the running one resumes from its checkpoint', async () => {
+    const file = write('resume.yaml', ['base: tiny.yaml', 'space: { ppo.lr: { loguniform: [1.0e-4, 1.0e-2] } }', 'budget: { trials: 3 }', 'concurrency: 1'].join('\n'));
+    const dir = path.join(tmp, 'resume-sweep');
+    const args = [cli, 'tune', '--config', file, '--sweep-dir', dir];
+    const tuner = spawn(process.execPath, args, { cwd: root, stdio: 'ignore' });
+    const second = path.join(dir, 'trials', 't001-s0', 'checkpoints');
+    await until('the first trial finished and the second checkpointed', () => fs.existsSync(path.join(dir, 'trials.jsonl')) && trials(dir).length === 1 && fs.existsSync(second) && fs.readdirSync(second).some((n) => n.startsWith('iter_')), { ms: 90_000, every: 20 });
+    tuner.kill('SIGKILL');
+    await exited(tuner);
+    const before = trials(dir);
+    const r = rl(['tune', '--config', file, '--sweep-dir', dir], { timeoutMs: 120_000 });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /continuing the sweep in .*: 1 trials finished, 2 to run/);
+    const after = trials(dir);
+    assert.deepEqual(after[0], before[0], 'the finished trial is kept as it was');
+    assert.deepEqual(after.map((t) => [t.id, t.status, t.envSteps]), [['t000-s0', 'completed', 1536], ['t001-s0', 'completed', 1536], ['t002-s0', 'completed', 1536]]);
+    const log = fs.readFileSync(path.join(dir, 'logs', 't001-s0.log'), 'utf8');
+    assert.match(log, /resuming .*trials\/t001-s0\/checkpoints\/iter_0000\d\d: iteration \d/);
+    const iterations = fs.readFileSync(path.join(dir, 'trials', 't001-s0', 'progress.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).iteration);
+    assert.deepEqual(iterations, [1, 2, 3, 4, 5, 6], 'no iteration twice, none lost');
+  });
+
+  it('runs one training config over seeds and reports the IQM and bootstrap interval of the final metric', () => {
+    const dir = path.join(tmp, 'seeds-sweep');
+    const r = rl(['tune', '--config', path.join(tmp, 'tiny.yaml'), '--seeds', '0-2', '--sweep-dir', dir]);
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.deepEqual(trials(dir).map((t) => [t.id, t.seed]), [['t000-s0', 0], ['t000-s1', 1], ['t000-s2', 2]]);
+    const summary = JSON.parse(fs.readFileSync(path.join(dir, 'summary.json'), 'utf8'));
+    assert.equal(summary.metric.values.length, 3);
+    assert.ok(summary.metric.ci95[0] <= summary.metric.iqm && summary.metric.iqm <= summary.metric.ci95[1]);
+    assert.match(r.stdout, /final episodeReturnMean: IQM \d+\.\d\d, 95% CI \[\d+\.\d\d, \d+\.\d\d\] over 3 seeds/);
+  });
+});
