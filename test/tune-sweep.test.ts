@@ -98,4 +98,24 @@ describe('rl tune, end to end (rl train trials as processes)', function () {
     assert.ok(summary.metric.ci95[0] <= summary.metric.iqm && summary.metric.iqm <= summary.metric.ci95[1]);
     assert.match(r.stdout, /final episodeReturnMean: IQM \d+\.\d\d, 95% CI \[\d+\.\d\d, \d+\.\d\d\] over 3 seeds/);
   });
+
+  it('runs PBT: members end at each interval, the bottom half copies a top checkpoint and resumes from it with explored values in bounds', () => {
+    const file = write('pbt.yaml', ['base: tiny.yaml', 'space: { ppo.lr: { loguniform: [1.0e-4, 1.0e-2] }, ppo.numEpochs: { int: [1, 4] } }', 'budget: { trials: 4 }', 'concurrency: 2', 'scheduler: { type: pbt, interval: 2, quantile: 0.5 }'].join('\n'));
+    const dir = path.join(tmp, 'pbt-sweep');
+    const r = rl(['tune', '--config', file, '--sweep-dir', dir], { timeoutMs: 150_000 });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.deepEqual(trials(dir).map((t) => [t.id, t.status, t.envSteps]), ['t000-s0', 't001-s0', 't002-s0', 't003-s0'].map((id) => [id, 'completed', 1536]));
+    const events = fs.readFileSync(path.join(dir, 'pbt.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.ok(events.length >= 1, r.stdout);
+    for (const e of events) {
+      assert.notEqual(e.donor, e.member);
+      assert.match(e.checkpoint, new RegExp(`^trials/${e.member}/checkpoints/iter_\\d{6}$`));
+      assert.ok(e.params['ppo.lr'] >= 1e-4 && e.params['ppo.lr'] <= 1e-2 && [1, 2, 3, 4].includes(e.params['ppo.numEpochs']), JSON.stringify(e));
+    }
+    // The first exploit: the member's next launch resumed from the copied checkpoint, with its new values.
+    const e = events[0];
+    const log = fs.readFileSync(path.join(dir, 'logs', `${e.member}.log`), 'utf8');
+    assert.match(log, new RegExp(`resuming \\S*${e.checkpoint.replace(/\//g, '\\/')}: iteration \\d+`));
+    assert.match(r.stdout, new RegExp(`trial ${e.member} \\(episodeReturnMean [-\\d.]+\\) copies ${e.donor}'s checkpoint iter_\\d{6} and explores`));
+  });
 });

@@ -4,13 +4,17 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { validateConfig } from '../src/config/load';
 import type { RunConfig } from '../src/config/schema';
+import { Rng } from '../core/rng';
+import { listCheckpoints, loadCheckpoint, saveCheckpoint } from '../src/checkpoint';
 import { Asha } from '../src/tune/asha';
+import { explore, exploitCheckpoint, pickDonor } from '../src/tune/pbt';
 import { writeHParams } from '../src/tune/hparams';
 import { bestConfig, readTrials, trialsCsv, type TrialRecord } from '../src/tune/results';
 import { checkSpace, parseSpace, sampleTrials, withParams } from '../src/tune/space';
 import { bootstrapInterval, iqm, quantile, summarize } from '../src/tune/stats';
 import { readTrialProgress } from '../src/tune/trial-progress';
 import { loadTuneFile, parseSeeds } from '../src/tune/tune-file';
+import { fakeCheckpoint } from './helpers/fake-checkpoint';
 import { parseMessage, readRecords } from './helpers/tfrecord-reader';
 
 const base = (): RunConfig => validateConfig({ algorithm: 'ppo', env: { id: 'CartPole-v1' }, stop: { envSteps: 4096, episodeReturnMean: 475 } });
@@ -260,5 +264,80 @@ describe('rl tune: results', () => {
     assert.equal(end.tag, '_hparams_/session_end_info');
     const endInfo = parseMessage(field(end.content, 4)[0]);
     assert.deepEqual([endInfo[0].field, endInfo[0].value], [1, 1n], 'status STATUS_SUCCESS');
+  });
+});
+
+describe('PBT', () => {
+  const space = parseSpace({ 'ppo.lr': { loguniform: [1e-4, 1e-2] }, 'ppo.entCoef': { uniform: [0, 0.01] }, 'ppo.numEpochs': { int: [2, 10] }, 'ppo.minibatchSize': { choice: [64, 128, 256] } }, 't.yaml');
+
+  it('explores by x0.8 or x1.2 (an int rounded) and a neighbouring list value, when it does not resample', () => {
+    const from = { 'ppo.lr': 1e-3, 'ppo.entCoef': 0.005, 'ppo.numEpochs': 5, 'ppo.minibatchSize': 128 };
+    const seen = new Set<string>();
+    for (let seed = 0; seed < 50; seed++) {
+      const out = explore(from, space, new Rng(seed), 0);
+      assert.ok([0.8e-3, 1.2e-3].some((v) => Math.abs((out['ppo.lr'] as number) - v) < 1e-15), String(out['ppo.lr']));
+      assert.ok([0.004, 0.006].some((v) => Math.abs((out['ppo.entCoef'] as number) - v) < 1e-15), String(out['ppo.entCoef']));
+      assert.ok([4, 6].includes(out['ppo.numEpochs'] as number), String(out['ppo.numEpochs'])); // 5 x 0.8 = 4, 5 x 1.2 = 6
+      assert.ok([64, 256].includes(out['ppo.minibatchSize'] as number));
+      seen.add(JSON.stringify(out));
+    }
+    assert.ok(seen.size > 4, 'the directions are drawn');
+  });
+
+  it('stays in the bounds of the space, from its edges and with resampling', () => {
+    const edges = [
+      { 'ppo.lr': 1e-2, 'ppo.entCoef': 0.01, 'ppo.numEpochs': 10, 'ppo.minibatchSize': 256 },
+      { 'ppo.lr': 1e-4, 'ppo.entCoef': 0, 'ppo.numEpochs': 2, 'ppo.minibatchSize': 64 },
+    ];
+    const rng = new Rng(1);
+    for (const from of edges) {
+      let p: Record<string, unknown> = from;
+      for (let i = 0; i < 500; i++) {
+        p = explore(p, space, rng, i % 2 === 0 ? 0 : 0.3);
+        assert.ok((p['ppo.lr'] as number) >= 1e-4 && (p['ppo.lr'] as number) <= 1e-2, JSON.stringify(p));
+        assert.ok((p['ppo.entCoef'] as number) >= 0 && (p['ppo.entCoef'] as number) <= 0.01, JSON.stringify(p));
+        assert.ok(Number.isInteger(p['ppo.numEpochs']) && (p['ppo.numEpochs'] as number) >= 2 && (p['ppo.numEpochs'] as number) <= 10, JSON.stringify(p));
+        assert.ok([64, 128, 256].includes(p['ppo.minibatchSize'] as number), JSON.stringify(p));
+      }
+    }
+    const up = explore({ 'ppo.lr': 1e-2, 'ppo.entCoef': 0.01, 'ppo.numEpochs': 10, 'ppo.minibatchSize': 256 }, space, new Rng(3), 0);
+    assert.ok(up['ppo.lr'] === 1e-2 || Math.abs((up['ppo.lr'] as number) - 0.8e-2) < 1e-15, 'x1.2 at the top edge is clamped to it');
+  });
+
+  it('has a member of the bottom quantile copy one of the top, and no one else', () => {
+    const scores = new Map([['a', 10], ['b', 20], ['c', 30], ['d', 40]]);
+    const q = { quantile: 0.25, mode: 'max' as const };
+    assert.equal(pickDonor('a', scores, q, new Rng(0)), 'd'); // ceil(4 x 0.25) = 1 member each side
+    for (const m of ['b', 'c', 'd']) assert.equal(pickDonor(m, scores, q, new Rng(0)), undefined);
+    assert.equal(pickDonor('d', scores, { quantile: 0.25, mode: 'min' }, new Rng(0)), 'a');
+    const eight = new Map([...'abcdefgh'].map((id, i) => [id, i]));
+    const donors = new Set(Array.from({ length: 40 }, (_, s) => pickDonor('b', eight, q, new Rng(s))));
+    assert.deepEqual([...donors].sort(), ['g', 'h'], 'ceil(8 x 0.25) = 2: the top two');
+    assert.equal(pickDonor('a', new Map([['a', 1]]), q, new Rng(0)), undefined, 'a population of one has no one to copy');
+    assert.equal(pickDonor('x', new Map([['x', NaN], ['y', 0]]), { quantile: 0.5, mode: 'max' }, new Rng(0)), 'y', 'NaN ranks lowest');
+  });
+
+  it("exploits by replacing the member's checkpoints with the donor's newest, byte for byte, which then loads", () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-pbt-'));
+    try {
+      const donor = path.join(tmp, 'donor');
+      const member = path.join(tmp, 'member');
+      for (const i of [3, 4]) saveCheckpoint(donor, fakeCheckpoint(i), 5);
+      for (const i of [2, 6]) saveCheckpoint(member, fakeCheckpoint(i), 5);
+      const copy = exploitCheckpoint(donor, member)!;
+      assert.deepEqual(listCheckpoints(member), [path.join(member, 'checkpoints', 'iter_000004')]);
+      assert.equal(copy, path.join(member, 'checkpoints', 'iter_000004'));
+      const source = path.join(donor, 'checkpoints', 'iter_000004');
+      const files = (d: string) => fs.readdirSync(d, { recursive: true }).map(String).sort();
+      assert.deepEqual(files(copy), files(source));
+      for (const f of files(source)) {
+        if (fs.statSync(path.join(source, f)).isFile()) assert.ok(fs.readFileSync(path.join(copy, f)).equals(fs.readFileSync(path.join(source, f))), f);
+      }
+      assert.equal(loadCheckpoint(copy).metadata.iteration, 4);
+      assert.deepEqual(listCheckpoints(donor).map((d) => path.basename(d)), ['iter_000003', 'iter_000004'], "the donor's are untouched");
+      assert.equal(exploitCheckpoint(path.join(tmp, 'none'), member), undefined);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
   });
 });

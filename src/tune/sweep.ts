@@ -4,8 +4,11 @@ import * as path from 'node:path';
 import { ConfigError } from '../../core/errors';
 import { configToYaml } from '../config/load';
 import type { RunConfig } from '../config/schema';
+import { listCheckpoints } from '../checkpoint';
 import { JsonlWriter, acquireRunDir, inUse } from '../run-dir';
+import { Rng } from '../../core/rng';
 import { Asha } from './asha';
+import { explore, exploitCheckpoint, pickDonor, type PbtScheduler } from './pbt';
 import { writeHParams, type HParamsTrial } from './hparams';
 import { bestConfig, bestYaml, readTrials, trialsCsv, type TrialRecord, type TrialStatus } from './results';
 import { checkParams, type Params } from './space';
@@ -40,8 +43,13 @@ interface PlannedTrial {
   id: string;
   index: number;
   seed: number;
+  /** Its values: a PBT member's change as it explores. */
   params: Params;
   config: RunConfig;
+  /** PBT: the iteration this launch ends at (its stop.iterations). */
+  boundary?: number;
+  /** PBT: when its first interval started (Unix seconds). */
+  firstStart?: number;
 }
 
 /** A trial whose process runs. */
@@ -52,6 +60,8 @@ interface Running extends PlannedTrial {
   stoppedBy?: 'scheduler' | 'budget';
   rungs: Record<string, number | null>;
   progress: TrialProgress;
+  /** The size of its log when it started: what it wrote since is this launch's. */
+  logOffset: number;
   exit?: { code: number | null; signal: NodeJS.Signals | null; error?: string };
 }
 
@@ -82,6 +92,8 @@ export async function runSweep(spec: TuneSpec, opts: SweepOptions): Promise<Swee
     for (const r of finished.values()) {
       for (const [rung, v] of Object.entries(r.rungs)) asha?.restore(r.id, asha.rungs.indexOf(Number(rung)), v ?? NaN);
     }
+    const pbt = spec.scheduler.type === 'pbt' ? new Population(spec, spec.scheduler, dir, log) : undefined;
+    pbt?.restore(plan, finished);
     const pending = plan.filter((t) => !finished.has(t.id));
     if (finished.size > 0) log(`continuing the sweep in ${dir}: ${finished.size} trials finished, ${pending.length} to run`);
     const writer = new JsonlWriter(trialsFile);
@@ -111,6 +123,7 @@ export async function runSweep(spec: TuneSpec, opts: SweepOptions): Promise<Swee
             continue;
           }
           pending.splice(i, 1);
+          pbt?.prepare(t);
           const r = launch(t, dir, opts.rl, () => wake());
           children.add(r.child);
           running.set(t.id, r);
@@ -126,6 +139,13 @@ export async function runSweep(spec: TuneSpec, opts: SweepOptions): Promise<Swee
           if (!r.exit) continue;
           running.delete(r.id);
           children.delete(r.child);
+          if (pbt?.atBoundary(r)) {
+            pbt.step(r);
+            // The next interval, after every other member's (round-robin when the population is larger than the concurrency).
+            pending.push({ id: r.id, index: r.index, seed: r.seed, params: r.params, config: r.config, firstStart: r.firstStart ?? r.startTime });
+            continue;
+          }
+          pbt?.scores.set(r.id, r.progress.metric);
           const record = finish(r, dir);
           finished.set(r.id, record);
           writer.write(record as unknown as Record<string, unknown>);
@@ -182,13 +202,15 @@ function checkSweepDir(dir: string, spec: TuneSpec): void {
 function launch(t: PlannedTrial, dir: string, rl: string[] | undefined, onExit: () => void): Running {
   const configFile = path.join(dir, 'configs', `${t.id}.yaml`);
   fs.writeFileSync(configFile, configToYaml(t.config));
-  const out = fs.openSync(path.join(dir, 'logs', `${t.id}.log`), 'a');
+  const logFile = path.join(dir, 'logs', `${t.id}.log`);
+  const logOffset = fs.existsSync(logFile) ? fs.statSync(logFile).size : 0;
+  const out = fs.openSync(logFile, 'a');
   const [cmd, ...pre] = rl ?? [process.execPath, path.join(__dirname, '..', 'cli.js')];
   const args = [...pre, 'train', '--config', configFile, '--run-dir', path.join(dir, 'trials', t.id), '--resume', 'auto'];
   // The IPC channel tells the trial when the tuner dies (kill -9): it then checkpoints and ends.
   const child = spawn(cmd, args, { stdio: ['ignore', out, out, 'ipc'] });
   fs.closeSync(out);
-  const r: Running = { ...t, child, startTime: Date.now() / 1000, rungs: {}, progress: readTrialProgress('', '') };
+  const r: Running = { ...t, child, startTime: Date.now() / 1000, rungs: {}, progress: readTrialProgress('', ''), logOffset };
   child.once('exit', (code, signal) => {
     r.exit = { code, signal };
     onExit();
@@ -242,10 +264,10 @@ function finish(r: Running, dir: string): TrialRecord {
     stepsToThreshold: p.stepsToThreshold ?? null,
     envSteps: p.envSteps,
     iterations: p.iterations,
-    wallSeconds: endTime - r.startTime,
+    wallSeconds: endTime - (r.firstStart ?? r.startTime),
     ...(status === 'error' ? { error: error ?? lastError(path.join(dir, 'logs', `${r.id}.log`), code, signal) } : {}),
     runDir: path.join('trials', r.id),
-    startTime: r.startTime,
+    startTime: r.firstStart ?? r.startTime,
     endTime,
   };
 }
@@ -311,4 +333,101 @@ export function describeSweep(result: SweepResult, metric: string): string {
     if (s.stepsToThreshold) lines.push(`env steps to the threshold: ${show(s.stepsToThreshold, 0)} (${s.stepsToThreshold.values.filter(Number.isFinite).length} reached it)`);
   }
   return lines.join('\n');
+}
+
+/**
+ * The PBT population as the sweep drives it: each member's run ends at every `interval`
+ * iterations (its stop.iterations), and is started again after `step`: a member in the bottom
+ * quantile first copies a top member's checkpoint and explores from its values. The steps are
+ * logged to pbt.jsonl, from which a continued sweep takes each member's latest values.
+ */
+class Population {
+  /** Each member's latest metric (at its last interval, or its end). */
+  readonly scores = new Map<string, number>();
+  /** Each member's current values. */
+  private readonly params = new Map<string, Params>();
+  private readonly rng: Rng;
+  private readonly file: string;
+
+  constructor(
+    private readonly spec: TuneSpec,
+    private readonly pbt: PbtScheduler,
+    private readonly dir: string,
+    private readonly log: (line: string) => void,
+  ) {
+    this.rng = new Rng(spec.seed + 1);
+    this.file = path.join(dir, 'pbt.jsonl');
+  }
+
+  /** Members' values as pbt.jsonl last left them, and the finished members' metrics. */
+  restore(plan: PlannedTrial[], finished: Map<string, TrialRecord>): void {
+    for (const t of plan) this.params.set(t.id, t.params);
+    for (const e of readJsonl(this.file)) {
+      const t = plan.find((p) => p.id === e.member);
+      if (t) t.params = e.params;
+      this.params.set(e.member, e.params);
+    }
+    for (const r of finished.values()) if (r.metric !== null) this.scores.set(r.id, r.metric);
+  }
+
+  /** The member's config for its next interval: its values, and stop.iterations at the next multiple of the interval past where its run stands. */
+  prepare(t: PlannedTrial): void {
+    // Where its run resumes: its newest checkpoint (after an exploit, the copied one), not its own progress.
+    const newest = listCheckpoints(path.join(this.dir, 'trials', t.id)).pop();
+    const done = newest ? Number(path.basename(newest).slice('iter_'.length)) : 0;
+    const own = this.spec.base.stop.iterations;
+    t.boundary = Math.min((Math.floor(done / this.pbt.interval) + 1) * this.pbt.interval, own ?? Infinity);
+    const budget = this.spec.envSteps === undefined ? {} : { 'stop.envSteps': this.spec.envSteps };
+    t.config = checkParams(this.spec.base, { ...t.params, ...budget, 'stop.iterations': t.boundary, seed: t.seed, name: `${this.spec.name}-${t.id}` }, `PBT member ${t.id}`);
+  }
+
+  /** Whether the member's run ended at its interval (and not at its own stop rule). */
+  atBoundary(r: Running): boolean {
+    if (r.exit?.code !== 0 || r.stoppedBy || r.boundary === undefined || r.boundary === this.spec.base.stop.iterations) return false;
+    let text = '';
+    try {
+      text = fs.readFileSync(path.join(this.dir, 'logs', `${r.id}.log`)).subarray(r.logOffset).toString('utf8');
+    } catch {
+      return false;
+    }
+    return new RegExp(`^done: iterations \\d+ >= ${r.boundary}\\.`, 'm').test(text);
+  }
+
+  /** Exploit and explore for a member at its interval, if it is in the bottom quantile. */
+  step(r: Running): void {
+    this.scores.set(r.id, r.progress.metric);
+    const donor = pickDonor(r.id, this.scores, { quantile: this.pbt.quantile, mode: this.spec.mode }, this.rng);
+    if (!donor) return;
+    const copied = exploitCheckpoint(path.join(this.dir, 'trials', donor), path.join(this.dir, 'trials', r.id));
+    if (!copied) return;
+    const from = this.params.get(donor)!;
+    let next = from;
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const candidate = explore(from, this.spec.space, this.rng, this.pbt.resample);
+      try {
+        checkParams(this.spec.base, candidate, 'explore');
+        next = candidate;
+        break;
+      } catch {
+        // a combination the schema refuses: explore again (after 10 tries, the donor's values as they are)
+      }
+    }
+    r.params = next;
+    this.params.set(r.id, next);
+    const event = { member: r.id, iteration: r.progress.iterations, metric: Number.isFinite(r.progress.metric) ? r.progress.metric : null, donor, donorMetric: this.scores.get(donor) ?? null, checkpoint: path.relative(this.dir, copied), params: next };
+    fs.appendFileSync(this.file, `${JSON.stringify(event)}\n`);
+    this.log(`trial ${r.id} (${this.spec.metric} ${r.progress.metric.toFixed(2)}) copies ${donor}'s checkpoint ${path.basename(copied)} and explores: ${describeParams(next, r.seed)}`);
+  }
+}
+
+/** The records of a JSONL file whose lines may be cut short by a kill (those are skipped). */
+function readJsonl(file: string): { member: string; params: Params }[] {
+  if (!fs.existsSync(file)) return [];
+  return fs.readFileSync(file, 'utf8').split('\n').flatMap((l) => {
+    try {
+      return l ? [JSON.parse(l)] : [];
+    } catch {
+      return [];
+    }
+  });
 }

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { ConfigError } from '../../core/errors';
 import { describeValue, loadConfig, readYamlMapping, validateConfig } from '../config/load';
 import type { RunConfig } from '../config/schema';
+import type { PbtScheduler } from './pbt';
 import { checkParams, checkSpace, gridPoints, parseSpace, sampleTrials, type Dimension, type Params } from './space';
 
 /**
@@ -52,8 +53,8 @@ export interface AshaScheduler {
   eta: number;
 }
 
-/** What may stop trials early: nothing (fifo: every trial runs to its stop rule) or ASHA. */
-export type Scheduler = { type: 'fifo' } | AshaScheduler;
+/** What may stop trials early or change them: nothing (fifo: every trial runs to its stop rule), ASHA, or PBT. */
+export type Scheduler = { type: 'fifo' } | AshaScheduler | PbtScheduler;
 
 const budgetSchema = z
   .object({
@@ -71,6 +72,14 @@ const schedulerSchema = z.discriminatedUnion('type', [
       resource: z.enum(['envSteps', 'iterations']).default('envSteps'),
       grace: z.number().positive().describe('the first rung, in resource units'),
       eta: z.number().int().min(2).max(100).default(3),
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal('pbt'),
+      interval: z.number().int().positive().describe('iterations between exploit/explore steps'),
+      quantile: z.number().gt(0).max(0.5).default(0.25),
+      resample: z.number().min(0).max(1).default(0.25),
     })
     .strict(),
 ]);
