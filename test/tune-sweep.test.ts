@@ -53,7 +53,7 @@ describe('rl tune, end to end (rl train trials as processes)', function () {
     assert.equal(csv.length, 3);
     assert.match(csv[0], /^id,index,seed,env\.config\.wrappers,ppo\.lr,status,metric,/);
     const best = loadConfig(path.join(dir, 'best.yaml'));
-    assert.deepEqual([best.name, best.stop.envSteps, best.env.config], ['crash-best', 1536, { wrappers: [] }]);
+    assert.deepEqual([best.name, best.stop.envSteps, best.env.config], ['crash-best', 512, { wrappers: [] }], "its trial's budget, as it trained");
     assert.equal((best.ppo as { lr: number }).lr, ok.params['ppo.lr']);
     // The session end of each trial: SessionEndInfo.status 1 (success) and 2 (failure).
     const status = (id: string) => {

@@ -294,12 +294,16 @@ function writeResults(dir: string, spec: TuneSpec, plan: PlannedTrial[], finishe
   writeHParams(path.join(dir, 'tensorboard'), { space: spec.space, metric: spec.metric, trials: hp, created });
 }
 
-/** best.yaml: the best configuration over its seeds, as the base config with its values (the budget's stop left out). */
+/**
+ * best.yaml: the best configuration over its seeds, as its trials trained: the base config with
+ * its values and the budget's stop.envSteps (a schedule over the run, lrSchedule: linear, follows
+ * it), the base's seed.
+ */
 function writeBest(dir: string, spec: TuneSpec, trials: TrialRecord[]): SweepResult['best'] {
   const score = bestConfig(trials, spec.mode);
   if (!score) return undefined;
   const params = spec.configs[score.index].params;
-  const config = checkParams(spec.base, { ...params, name: `${spec.name}-best` }, `best configuration ${score.index}`);
+  const config = checkParams(spec.configs[score.index].config, { name: `${spec.name}-best`, seed: spec.base.seed }, `best configuration ${score.index}`);
   const file = path.join(dir, 'best.yaml');
   fs.writeFileSync(file, bestYaml(config, score, spec.metric, dir));
   return { index: score.index, params, metric: score.metric, stepsToThreshold: score.stepsToThreshold, file };
