@@ -5,6 +5,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadConfig } from '../src/config/load';
 import type { TrialRecord } from '../src/tune/results';
+import { chromium } from 'playwright-core';
+import { startViewServer } from '../src/view/server';
 import { cli, exited, rl, root } from './helpers/cli';
 import { parseMessage, readRecords } from './helpers/tfrecord-reader';
 import { until } from './helpers/until';
@@ -64,6 +66,36 @@ describe('rl tune, end to end (rl train trials as processes)', function () {
       return parseMessage(parseMessage(content).find((f) => f.field === 4)!.value as Buffer).find((f) => f.field === 1)!.value;
     };
     assert.deepEqual([status('t000-s0'), status('t001-s0')], [1n, 2n]);
+  });
+
+  it('shows the sweep in rl view: /api/sweep, and a page with a line per trial in the parallel coordinates and a row per trial', async () => {
+    const dir = path.join(tmp, 'crash-sweep'); // the sweep of the test before
+    const server = await startViewServer({ runDir: dir, port: 0, host: '127.0.0.1', log: () => {} });
+    try {
+      const info = (await (await fetch(`${server.url}api/sweep`)).json()) as { metric: string; space: { key: string }[]; trials: { id: string; status: string; metric: number | null }[] };
+      assert.deepEqual([info.metric, info.space.map((d) => d.key)], ['episodeReturnMean', ['env.config.wrappers', 'ppo.lr']]);
+      assert.deepEqual(info.trials.map((t) => [t.id, t.status, t.metric === null]).sort(), [['t000-s0', 'completed', false], ['t001-s0', 'error', true]]);
+      assert.match(await (await fetch(`${server.url}run/trials.csv`)).text(), /^id,index,seed,/);
+      assert.equal((await fetch(`${server.url}api/run`)).status, 404, "a sweep dir is not a run: the run page's API is not there");
+      if (!fs.existsSync('/usr/bin/chromium')) return console.log('      skipped the page: /usr/bin/chromium is missing');
+      const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--headless', '--no-sandbox', '--disable-gpu'] });
+      try {
+        const page = await browser.newPage();
+        const errors: string[] = [];
+        page.on('pageerror', (e) => errors.push(String(e)));
+        page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+        await page.goto(server.url);
+        await page.waitForSelector('#parallel polyline');
+        assert.deepEqual(await page.locator('#parallel polyline').evaluateAll((ls) => ls.map((l) => [l.getAttribute('data-trial'), l.getAttribute('stroke-dasharray')]).sort()), [['t000-s0', 'none'], ['t001-s0', '4 3']]);
+        assert.deepEqual(await page.locator('#trials tbody tr').evaluateAll((rs) => rs.map((r) => r.getAttribute('data-trial'))), ['t000-s0', 't001-s0'], 'best first, the failed one last');
+        assert.match(await page.locator('#summary').innerText(), /^2 trials \((1 completed, 1 error|1 error, 1 completed)\); metric episodeReturnMean \(max\)$/);
+        assert.deepEqual(errors, []);
+      } finally {
+        await browser.close();
+      }
+    } finally {
+      await server.close();
+    }
   });
 
   it('continues after kill -9 of the tuner: finished trials are kept as they were, the running one resumes from its checkpoint', async () => {

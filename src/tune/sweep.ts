@@ -328,7 +328,8 @@ export function describeSweep(result: SweepResult, metric: string): string {
   const b = result.best;
   if (b) {
     const steps = Number.isFinite(b.stepsToThreshold) ? `, ${Math.round(b.stepsToThreshold).toLocaleString('en-US')} env steps to the threshold` : '';
-    lines.push(`best: configuration ${b.index} (${describeParams(b.params, NaN).replace(/ seed=NaN$/, '') || 'the base config'}): ${metric} ${b.metric.toFixed(2)}${steps}; ${b.file}`);
+    const values = Object.keys(b.params).length > 0 ? describeParams(b.params, NaN).replace(/ seed=NaN$/, '') : 'the base config';
+    lines.push(`best: configuration ${b.index} (${values}): ${metric} ${b.metric.toFixed(2)}${steps}; ${b.file}`);
   }
   const s = result.seeds;
   if (s) {

@@ -54,3 +54,18 @@ export async function bundlePage(envId: string): Promise<PageBundle> {
     return { js: await bundle(entry()), envProblem: `the env module ${ref.file} does not bundle for the browser: ${first}` };
   }
 }
+
+/** The sweep page's script (`rl view SWEEP_DIR`), bundled by esbuild from page/sweep.ts. */
+export async function bundleSweepPage(): Promise<string> {
+  const out = await build({
+    stdin: { contents: "import { startSweep } from './sweep';\nstartSweep();\n", resolveDir: pageDir(), loader: 'ts', sourcefile: 'entry.ts' },
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    write: false,
+    logLevel: 'silent',
+    legalComments: 'none',
+  });
+  return out.outputFiles[0].text;
+}
