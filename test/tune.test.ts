@@ -13,7 +13,7 @@ import { bestConfig, readTrials, trialsCsv, type TrialRecord } from '../src/tune
 import { checkSpace, parseSpace, sampleTrials, withParams } from '../src/tune/space';
 import { bootstrapInterval, iqm, quantile, summarize } from '../src/tune/stats';
 import { readTrialProgress } from '../src/tune/trial-progress';
-import { loadTuneFile, parseSeeds } from '../src/tune/tune-file';
+import { defaultConcurrency, loadTuneFile, parseSeeds } from '../src/tune/tune-file';
 import { fakeCheckpoint } from './helpers/fake-checkpoint';
 import { parseMessage, readRecords } from './helpers/tfrecord-reader';
 
@@ -102,6 +102,11 @@ describe('rl tune: the tune file', () => {
     assert.throws(() => loadTuneFile(write('train.yaml', 'algorithm: ppo\nenv: { id: CartPole-v1 }\nstop: { envSteps: 10 }\n')), /train\.yaml: a training config \(it names its algorithm\) is tuned over seeds: give --seeds 0-9/);
     const seeds = loadTuneFile(path.join(tmp, 'train.yaml'), { seeds: [3, 4] });
     assert.deepEqual([seeds.seeds, seeds.metric, seeds.configs.length], [[3, 4], 'episodeReturnMean', 1]);
+  });
+
+  it('runs as many trials at once as there are cores, counting each trial as its learner and its workers', () => {
+    const withWorkers = (n: number) => validateConfig({ algorithm: 'ppo', env: { id: 'CartPole-v1' }, workers: { numWorkers: n }, stop: { envSteps: 10 } });
+    assert.deepEqual([defaultConcurrency(withWorkers(0), 2), defaultConcurrency(withWorkers(0), 8), defaultConcurrency(withWorkers(2), 8), defaultConcurrency(withWorkers(3), 2)], [2, 8, 2, 1]);
   });
 
   it('reads --seeds as ranges and lists, and refuses anything else', () => {
