@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -96,6 +96,34 @@ describe('rl tune, end to end (rl train trials as processes)', function () {
     } finally {
       await server.close();
     }
+  });
+
+  it("reads back in TensorBoard's own HParams backend (list_session_groups, as its HPARAMS tab asks), where a python3 with tensorboard is (RL_TENSORBOARD_PYTHON)", function () {
+    const python = process.env.RL_TENSORBOARD_PYTHON ?? 'python3';
+    if (spawnSync(python, ['-c', 'import tensorboard'], { stdio: 'ignore' }).status !== 0) {
+      console.log(`      skipped: ${python} has no tensorboard (pip install tensorboard; RL_TENSORBOARD_PYTHON=its python)`);
+      return this.skip();
+    }
+    const script = [
+      'import sys, json',
+      'from tensorboard.backend.event_processing import plugin_event_multiplexer as pem, data_provider as dp',
+      'from tensorboard.plugins import base_plugin',
+      'from tensorboard.plugins.hparams import backend_context, list_session_groups, api_pb2, metadata',
+      'from tensorboard import context as tbctx',
+      'logdir = sys.argv[1]',
+      'm = pem.EventMultiplexer(); m.AddRunsFromDirectory(logdir); m.Reload()',
+      'exp = metadata.parse_experiment_plugin_data(m.PluginRunToTagToContent("hparams")["."][metadata.EXPERIMENT_TAG])',
+      'bc = backend_context.Context(base_plugin.TBContext(logdir=logdir, data_provider=dp.MultiplexerDataProvider(m, logdir), multiplexer=m))',
+      'req = api_pb2.ListSessionGroupsRequest(start_index=0, slice_size=100, allowed_statuses=[0, 1, 2, 3])',
+      'groups = list_session_groups.Handler(tbctx.RequestContext(), bc, "", req).run().session_groups',
+      'print(json.dumps({"hparams": [h.name for h in exp.hparam_infos], "metrics": [i.name.tag for i in exp.metric_infos], "groups": sorted([g.name, g.sessions[0].status, [v.value for v in g.metric_values]] for g in groups)}))',
+    ].join('\n');
+    const r = spawnSync(python, ['-c', script, path.join(tmp, 'crash-sweep', 'tensorboard')], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { hparams: string[]; metrics: string[]; groups: [string, number, number[]][] };
+    assert.deepEqual([out.hparams, out.metrics], [['env.config.wrappers', 'ppo.lr', 'seed'], ['episodeReturnMean']]);
+    const ok = trials(path.join(tmp, 'crash-sweep'))[0];
+    assert.deepEqual(out.groups, [['t000-s0', 1, [Math.fround(ok.metric!)]], ['t001-s0', 2, []]], 'STATUS_SUCCESS with its metric, STATUS_FAILURE without');
   });
 
   it('continues after kill -9 of the tuner: finished trials are kept as they were, the running one resumes from its checkpoint', async () => {
