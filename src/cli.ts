@@ -24,7 +24,8 @@ import { EXPORT_FORMATS, exportPolicy } from './export/export';
 import { DEFAULT_POLICY } from '../core/algorithm';
 import { deployKubernetes, SECRET_FILE } from './deploy/kubernetes';
 import { loadTuneFile, parseSeeds } from './tune/tune-file';
-import { describeSweep, runSweep } from './tune/sweep';
+import { runSweep } from './tune/sweep';
+import { describeSweep } from './tune/sweep-report';
 
 /** The names of rl's commands, in the order `main` registers them (through `named`). */
 const commandNames: string[] = [];
