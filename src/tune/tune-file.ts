@@ -110,7 +110,9 @@ export function loadTuneFile(file: string, opts: { seeds?: number[] } = {}): Tun
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const key = issue.path.join('.');
-    throw new ConfigError(`${where(issue.path as (string | number)[])}: ${key || 'the tune file'}: ${issue.code === 'unrecognized_keys' ? `${issue.keys.join(', ')} is not a tune file key (expected: ${Object.keys(tuneSchema.shape).join(', ')})` : issue.message}`);
+    const value = issue.path.reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<PropertyKey, unknown>)[k] : undefined), raw);
+    const rule = issue.code === 'unrecognized_keys' ? `${issue.keys.join(', ')} is not a tune file key (expected: ${Object.keys(tuneSchema.shape).join(', ')})` : `(${describeValue(value)}) ${issue.message}`;
+    throw new ConfigError(`${where(issue.path as (string | number)[])}: ${key || 'the tune file'}${issue.code === 'unrecognized_keys' ? ':' : ''} ${rule}`);
   }
   const t = parsed.data;
   const base = loadBase(file, t.base, where);
