@@ -159,9 +159,9 @@ export function formatTable(rows: SuiteRow[], markdown: boolean): string {
   return table.map((c) => c.map((x, i) => x.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
 }
 
-/** Every shipped config's name (configs/NAME.yaml), sorted. */
+/** Every shipped training config's name (configs/NAME.yaml; tune-*.yaml are tune files, for rl tune), sorted. */
 function shippedConfigs(): string[] {
-  return fs.readdirSync(path.join(root, 'configs')).filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -'.yaml'.length)).sort();
+  return fs.readdirSync(path.join(root, 'configs')).filter((f) => f.endsWith('.yaml') && !f.startsWith('tune-')).map((f) => f.slice(0, -'.yaml'.length)).sort();
 }
 
 export function solveSuite(argv: string[]): void {
