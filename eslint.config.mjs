@@ -32,7 +32,7 @@ const outOfProcess = ['zeromq', 'node:child_process', 'node:net', 'node:http', '
 const outOfProcessHelpers = ['cli', 'free-port', 'hostile-learner', 'netns', 'pod-sandbox'].map((name) => `**/helpers/${name}`);
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'runs/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'runs/**', 'sweeps/**'] },
   {
     files: ['**/*.ts'],
     languageOptions: { parser: tseslint.parser },

@@ -8,6 +8,7 @@
  * `grad-paths` times one PPO and DQN gradient step through the tape and through the written-out gradient (bench/grad-paths.ts).
  * `compute` (not part of the default run) times PPO gradient steps and act() from MLPs to the Nature CNN against PyTorch on the same core, when /usr/bin/python3 has torch (bench/compute.ts).
  * `soak [--minutes N] [--workers K]` (not part of the default run: N minutes, default 10) watches the learner's memory (bench/soak.ts).
+ * `tune-overhead [--trials 16] [--iterations 3]` (not part of the default run) says where a sweep of trivial `rl tune` trials spends its wall time (bench/tune-overhead.ts).
  * Figures are medians; the machine is shared and noisy, so read them as such.
  */
 import { spawnSync } from 'node:child_process';
@@ -22,12 +23,14 @@ import { sacGradientSteps } from './sac';
 import { mccExplore } from './mcc-explore';
 import { ingest } from './ingest';
 import { queueBench } from './queue';
+import { slowWorkerBench } from './slow-worker';
 import { samplingThroughput } from './sampling';
 import { multiAgentSampling } from './multi-agent';
 import { evalStop } from './eval-stop';
 import { gradPaths } from './grad-paths';
 import { compute } from './compute';
 import { soak } from './soak';
+import { tuneOverhead } from './tune-overhead';
 import { solveSuite } from './solve-suite';
 import { transport, workerThroughput } from './workers';
 import { median } from './bench-json';
@@ -88,6 +91,7 @@ async function main(): Promise<void> {
   if (!only || only === 'ingest') await ingest();
   if (!only || only === 'broadcast') await broadcast();
   if (!only || only === 'queue') await queueBench();
+  if (only === 'slow-worker') await slowWorkerBench();
   if (!only || only === 'config-load') configLoad();
   if (!only || only === 'solve') timeToSolve('configs/ppo-cartpole.yaml', [0, 1, 2]);
   if (only === 'solve-suite') solveSuite(process.argv.slice(3));
@@ -95,6 +99,7 @@ async function main(): Promise<void> {
   if (!only || only === 'grad-paths') await gradPaths();
   if (only === 'compute') await compute();
   if (only === 'soak') await soak(process.argv.slice(3));
+  if (only === 'tune-overhead') await tuneOverhead(process.argv.slice(3));
   if (!only || only === 'dqn') {
     await dqnGradientSteps();
     replayThroughput();

@@ -17,6 +17,7 @@ import { envSpec } from '../envs';
 import { bestCheckpoint, readMetadata } from '../src/checkpoint';
 import { loadConfig } from '../src/config/load';
 import { stopReason } from '../src/metrics';
+import { type SeedSummary, summarize } from '../src/tune/stats';
 import { writeBenchJson } from './bench-json';
 
 const root = path.resolve(__dirname, '..', '..');
@@ -55,6 +56,7 @@ const BARS: Record<string, { bar: number; from: 'paper' | 'target' }> = {
   'ppo-minatar-breakout': { bar: 10, from: 'paper' },
   'dqn-minatar-breakout': { bar: 9, from: 'paper' },
   'ppo-minatar-spaceinvaders': { bar: 40, from: 'paper' },
+  'appo-minatar-spaceinvaders-workers': { bar: 40, from: 'paper' },
   'sac-pendulum': { bar: -200, from: 'target' },
   'ppo-mask-tictactoe': { bar: 0.96, from: 'target' },
   'dqn-mask-tictactoe': { bar: 0.96, from: 'target' },
@@ -148,19 +150,44 @@ function cells(rows: SuiteRow[]): string[][] {
   ];
 }
 
+/**
+ * Each config's seeds together, as `rl tune --seeds` reports them (Agarwal et al. 2021): the
+ * interquartile mean of the 100-episode scores and of the env steps at the stop, each with its
+ * seeded percentile-bootstrap 95% interval, and how many seeds pass. With 3 seeds the IQM cuts
+ * nothing (it is the mean), and the interval says how far 3 seeds pin it down.
+ */
+export function formatSummary(rows: SuiteRow[], markdown: boolean): string {
+  const fmt = (s: SeedSummary, digits: number) => {
+    const n = (x: number) => (digits === 0 ? fmtSteps(Math.round(x)) : x.toFixed(digits));
+    return `${n(s.iqm)} [${n(s.ci95[0])}, ${n(s.ci95[1])}]`;
+  };
+  const table = [
+    ['config', 'seeds', 'rl evaluate: IQM [95% CI]', 'env steps: IQM [95% CI]', 'pass'],
+    ...[...new Set(rows.map((r) => r.config))].map((config) => {
+      const of = rows.filter((r) => r.config === config);
+      return [config, String(of.length), fmt(summarize(of.map((r) => r.evalReturnMean)), 1), fmt(summarize(of.map((r) => r.envSteps)), 0), `${of.filter((r) => r.pass).length}/${of.length}`];
+    }),
+  ];
+  return layout(table, markdown, [1]);
+}
+
 export function formatTable(rows: SuiteRow[], markdown: boolean): string {
-  const table = cells(rows);
+  return layout(cells(rows), markdown, [1, 2, 3]);
+}
+
+/** Rows of cells as a markdown table (`right`: the columns aligned right) or as padded text. */
+function layout(table: string[][], markdown: boolean, right: number[]): string {
   if (markdown) {
     const line = (c: string[]) => `| ${c.map((x) => x.replace(/\|/g, '\\|')).join(' | ')} |`;
-    return [line(table[0]), `|${table[0].map((_, i) => (i === 1 || i === 2 || i === 3 ? ' ---: ' : ' --- ')).join('|')}|`, ...table.slice(1).map(line)].join('\n');
+    return [line(table[0]), `|${table[0].map((_, i) => (right.includes(i) ? ' ---: ' : ' --- ')).join('|')}|`, ...table.slice(1).map(line)].join('\n');
   }
   const widths = table[0].map((_, i) => Math.max(...table.map((c) => c[i].length)));
   return table.map((c) => c.map((x, i) => x.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
 }
 
-/** Every shipped config's name (configs/NAME.yaml), sorted. */
+/** Every shipped training config's name (configs/NAME.yaml; tune-*.yaml are tune files, for rl tune), sorted. */
 function shippedConfigs(): string[] {
-  return fs.readdirSync(path.join(root, 'configs')).filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -'.yaml'.length)).sort();
+  return fs.readdirSync(path.join(root, 'configs')).filter((f) => f.endsWith('.yaml') && !f.startsWith('tune-')).map((f) => f.slice(0, -'.yaml'.length)).sort();
 }
 
 export function solveSuite(argv: string[]): void {
@@ -184,7 +211,7 @@ export function solveSuite(argv: string[]): void {
   });
   if (values.table) {
     const rows = keptRows().filter((r) => configs.includes(r.config) && seeds.includes(r.seed));
-    console.log(`${formatTable(rows, values.markdown)}\n\n${rows.filter((r) => r.pass).length}/${rows.length} pass`);
+    console.log(`${formatTable(rows, values.markdown)}\n\n${formatSummary(rows, values.markdown)}\n\n${rows.filter((r) => r.pass).length}/${rows.length} pass`);
     return;
   }
   console.log(`\n== solve suite: ${configs.length} configs x seeds ${seeds.join(', ')}, one training at a time (runs in ${path.relative(root, values['run-root'])}) ==`);
@@ -198,7 +225,7 @@ export function solveSuite(argv: string[]): void {
       writeBenchJson('solve-suite', { rows: merged(keptRows(), [row]) });
     }
   }
-  console.log(`\n${formatTable(rows, values.markdown)}\n\n${rows.filter((r) => r.pass).length}/${rows.length} pass`);
+  console.log(`\n${formatTable(rows, values.markdown)}\n\n${formatSummary(rows, values.markdown)}\n\n${rows.filter((r) => r.pass).length}/${rows.length} pass`);
 }
 
 const jsonFile = path.join(root, 'runs', 'bench', 'solve-suite.json');

@@ -22,6 +22,9 @@ import { train } from './runtime/learner';
 import { startViewServer } from './view/server';
 import { EXPORT_FORMATS, exportPolicy } from './export/export';
 import { deployKubernetes, SECRET_FILE } from './deploy/kubernetes';
+import { loadTuneFile, parseSeeds } from './tune/tune-file';
+import { runSweep } from './tune/sweep';
+import { describeSweep } from './tune/sweep-report';
 
 /** The names of rl's commands, in the order `main` registers them (through `named`). */
 const commandNames: string[] = [];
@@ -73,8 +76,35 @@ async function main(argv: string[]): Promise<void> {
           process.once('SIGINT', () => process.exit(130));
         });
         process.once('SIGTERM', () => abort.abort());
+        // Started by `rl tune` (an IPC channel): a tuner that dies (kill -9) ends the trial the same way, with a checkpoint.
+        if (process.channel) {
+          process.channel.unref();
+          process.once('disconnect', () => abort.abort());
+        }
         const curve = learnerCurve(args.bind, args.keys, args['allowed-keys'], args.insecure);
         await train(config, { runDir: args['run-dir'], resume, replaceLeftovers, signal: abort.signal, bind: args.bind, curve });
+      },
+    )
+    .command(
+      named('tune'),
+      'search hyperparameters (random, grid, ASHA) from a tune file, or run one training config over many seeds',
+      (y) =>
+        y
+          .option('config', { type: 'string', demandOption: true, describe: 'a tune file (base:, space:, metric:, budget:, scheduler:), or a training config with --seeds' })
+          .option('seeds', { type: 'string', describe: "the runs' seeds, 0-9 or 0,3,7: a training config's runs, or each configuration's runs of a tune file" })
+          .option('sweep-dir', { type: 'string', describe: 'where the sweep goes (default sweeps/<name>); the same command again continues it' })
+          .option('concurrency', { type: 'string', coerce: wholeNumber('--concurrency', 1, 1024), describe: "trials at once (default: the cores, each trial's workers counted)" }),
+      async (args) => {
+        const spec = loadTuneFile(args.config, { seeds: args.seeds === undefined ? undefined : parseSeeds(args.seeds) });
+        if (args.concurrency !== undefined) spec.concurrency = args.concurrency;
+        const sweepDir = args['sweep-dir'] ?? path.join('sweeps', spec.name);
+        console.log(`rl tune: ${spec.configs.length} configuration(s) x ${spec.seeds.length} seed(s), ${spec.concurrency} at once, ${spec.scheduler.type}; sweep dir ${sweepDir}`);
+        // Ctrl-C or SIGTERM: the trials each end after their iteration with a checkpoint (the IPC channel closes); the same command continues.
+        const quit = () => process.exit(130);
+        process.once('SIGINT', quit);
+        process.once('SIGTERM', quit);
+        const result = await runSweep(spec, { sweepDir });
+        console.log(describeSweep(result, spec.metric));
       },
     )
     .command(

@@ -147,7 +147,7 @@ function replaceLeftovers(dir: string): void {
 }
 
 /** Why `dir` is taken by a live process (its lock names a running pid), or undefined. */
-function inUse(dir: string): string | undefined {
+export function inUse(dir: string): string | undefined {
   const lock = path.join(dir, LOCK_FILE);
   const holder = readLock(lock);
   if (!holder || !isAlive(holder, lock)) return undefined;

@@ -45,6 +45,12 @@ export class TensorBoardWriter {
     this.append(Buffer.concat([double(1, wallTime), int64(2, step), bytes(5, Buffer.concat(values))]));
   }
 
+  /** One Event at `step` holding `summary`, an encoded `tensorflow.Summary` message (a plugin's summary: the HParams ones of `rl tune`). */
+  writeSummary(step: number, summary: Uint8Array, wallTime = Date.now() / 1000): void {
+    if (!Number.isSafeInteger(step) || step < 0) throw new RangeError(`TensorBoardWriter.writeSummary: step (${step}) must be a non-negative integer`);
+    this.append(Buffer.concat([double(1, wallTime), int64(2, step), bytes(5, Buffer.from(summary))]));
+  }
+
   /**
    * Marks a restart at `step` (a resumed run's first step to come): a SessionLog START event, on
    * which TensorBoard drops the events of earlier files at `step` and past it, which an attempt

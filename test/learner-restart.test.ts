@@ -12,18 +12,21 @@ import { until } from './helpers/until';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-learner-restart-'));
 
-/** Small CartPole PPO: 8 envs x 64 steps per iteration, a checkpoint after every one. */
-function writeConfig(name: string, iterations: number): string {
+/**
+ * Small CartPole PPO: 8 envs x 64 steps per iteration, a checkpoint after every one. APPO (the
+ * queue schedule) the same: its workers sample without pause, 512 steps an update and an iteration.
+ */
+function writeConfig(name: string, iterations: number, algorithm: 'ppo' | 'appo' = 'ppo'): string {
   const file = path.join(tmp, `${name}.yaml`);
   fs.writeFileSync(
     file,
     [
-      'algorithm: ppo',
+      `algorithm: ${algorithm}`,
       'env: { id: CartPole-v1 }',
       'seed: 3',
       'model: { hiddenSizes: [32, 32] }',
       'workers: { numWorkers: 0, envsPerWorker: 8, rolloutLength: 64, heartbeatSeconds: 1 }',
-      'ppo: { numEpochs: 4, minibatchSize: 128 }',
+      algorithm === 'ppo' ? 'ppo: { numEpochs: 4, minibatchSize: 128 }' : 'appo: { numEpochs: 4, minibatchSize: 128, trainBatchSize: 512, stepsPerIteration: 512 }',
       'checkpoint: { every: 1, keep: 5 }',
       `stop: { iterations: ${iterations} }`,
       '',
@@ -142,10 +145,14 @@ describe('A learner restarted by its supervisor (rl train --resume auto)', funct
     assert.match(learner.out(), /^done: interrupted\./m);
   });
 
-  it('resumes after kill -9 from its newest checkpoint; the same two worker processes rejoin and the run ends with iterations 1..N', async () => {
+  for (const algorithm of ['ppo', 'appo'] as const) {
+    it(`resumes after kill -9 from its newest checkpoint; the same two worker processes rejoin and the run ends with iterations 1..N (${algorithm})`, () => killAndResume(algorithm));
+  }
+
+  async function killAndResume(algorithm: 'ppo' | 'appo'): Promise<void> {
     const iterations = 40;
-    const config = writeConfig('restart', iterations);
-    const dir = path.join(tmp, 'restart');
+    const config = writeConfig(`restart-${algorithm}`, iterations, algorithm);
+    const dir = path.join(tmp, `restart-${algorithm}`);
     const port = await freePort();
     const learnerArgs = ['train', '--config', config, '--run-dir', dir, '--resume', 'auto', '--bind', `tcp://127.0.0.1:${port}`];
 
@@ -170,7 +177,7 @@ describe('A learner restarted by its supervisor (rl train --resume auto)', funct
     const resumed = await second.waitFor(/^resuming (\S+): iteration (\d+), /gm, 30_000);
     assert.equal(resumed[1], newest);
     assert.equal(Number(resumed[2]), resumedFrom.iteration);
-    const training = await second.waitFor(/^training ppo on CartPole-v1/gm, 30_000);
+    const training = await second.waitFor(new RegExp(`^training ${algorithm} on CartPole-v1`, 'gm'), 30_000);
     // The same processes, within a few heartbeats (1 s): each hears "unknown worker" and says hello again.
     await until('both workers joined the restarted learner', () => joinedPids(second.out(), training.index).length >= 2, { ms: 15_000 });
     assert.deepEqual(joinedPids(second.out()).sort(), workerPids);
@@ -189,5 +196,5 @@ describe('A learner restarted by its supervisor (rl train --resume auto)', funct
     const [marker, ...rest] = restarted[0].filter((e) => e.fileVersion === undefined);
     assert.deepEqual({ step: marker.step, status: marker.sessionLogStatus }, { step: resumedFrom.envSteps + 1, status: 1 });
     assert.deepEqual(rest.map((e) => e.step), rows.filter((r) => r.iteration > resumedFrom.iteration).map((r) => r.envSteps));
-  });
+  }
 });

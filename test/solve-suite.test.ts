@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import * as path from 'node:path';
-import { formatTable, merged, stopOf, thresholdOf, type SuiteRow } from '../bench/solve-suite';
+import { formatSummary, formatTable, merged, stopOf, thresholdOf, type SuiteRow } from '../bench/solve-suite';
 import { loadConfig } from '../src/config/load';
 
 const root = path.resolve(__dirname, '..', '..');
@@ -22,6 +22,21 @@ const row = (over: Partial<SuiteRow>): SuiteRow => ({
 });
 
 describe('solve suite', () => {
+  it("sums up each config's seeds as rl tune --seeds does: the IQM of the scores and of the steps, a seeded 95% interval, the passes", () => {
+    // Four seeds: the IQM drops the lowest and the highest (scores 2 and 3 kept: 2.5; steps 20k and 30k: 25k).
+    const scores = [10, 2, 3, 1];
+    const rows = scores.map((s, seed) => row({ config: 'a', seed, evalReturnMean: s, envSteps: [40_000, 20_000, 30_000, 10_000][seed], pass: s >= 3 }));
+    const text = formatSummary([...rows, row({ config: 'b', seed: 0 })], false).split('\n');
+    assert.equal(text.length, 3, text.join('\n'));
+    const a = /^a +4 +2\.5 \[(\S+), (\S+)\] +25,000 \[(\S+), (\S+)\] +2\/4$/.exec(text[1]);
+    assert.ok(a, text[1]);
+    const [lo, hi] = [Number(a[1]), Number(a[2].replace(']', ''))];
+    // Resamples of four values: the IQM of any lies within the values' range, and draws of all-1s or all-10s are rare.
+    assert.ok(lo >= 1 && lo <= 2.5 && hi >= 2.5 && hi <= 10, `${lo}, ${hi}`);
+    assert.deepEqual(formatSummary(rows, false), formatSummary(rows, false), 'the same rows give the same interval');
+    assert.match(text[2], /^b +1 +189\.4 \[189\.4, 189\.4\] +880,640 \[880,640, 880,640\] +0\/1$/);
+  });
+
   it('holds a score to the env registry reward threshold, else to a figure from a paper for the config, else to its issue target, else to the stop rule', () => {
     assert.deepEqual(thresholdOf(config('ppo-lunarlander-workers')), { threshold: 200, thresholdFrom: 'env' });
     assert.deepEqual(thresholdOf(config('ppo-pendulum'), 'ppo-pendulum'), { threshold: -250, thresholdFrom: 'stop' });

@@ -21,6 +21,20 @@ type Path = (string | number)[];
  * the key path, the value and the rule.
  */
 export function loadConfig(file: string, overrides: string[] = []): RunConfig {
+  const { raw, where: lineOf } = readYamlMapping(file);
+  const overridden = applyOverrides(raw, overrides);
+  if (raw.name === undefined) raw.name = path.basename(file).replace(/\.ya?ml$/, '');
+  const env = raw.env as Record<string, unknown> | undefined;
+  if (env && typeof env.module === 'string' && !path.isAbsolute(env.module)) env.module = path.resolve(path.dirname(file), env.module);
+  return validateConfig(raw, (p) => overridden(p) ?? lineOf(p));
+}
+
+/**
+ * A YAML file that must hold a mapping (a config, a tune file), read with the config's bounds
+ * (size, aliases, unique keys), and `where`: file:line of the key at a path, where the YAML has
+ * it (else the file).
+ */
+export function readYamlMapping(file: string): { raw: Record<string, unknown>; where: (p: (string | number)[]) => string } {
   const text = readConfigText(file);
   const lines = new LineCounter();
   // yaml's own duplicate-key check compares each key with every key before it (quadratic: 51,000
@@ -43,20 +57,13 @@ export function loadConfig(file: string, overrides: string[] = []): RunConfig {
     throw new ConfigError(`${file}${at === undefined ? '' : `:${lines.linePos(at).line}`}: not valid YAML: ${err.message} (aliases may copy an anchor's contents at most ${MAX_ALIAS_COUNT} times)`);
   }
   if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(`${file}: the config must be a mapping of keys, got ${describeValue(raw)}`);
-  const overridden = applyOverrides(raw, overrides);
-  if (raw.name === undefined) raw.name = path.basename(file).replace(/\.ya?ml$/, '');
-  const env = raw.env as Record<string, unknown> | undefined;
-  if (env && typeof env.module === 'string' && !path.isAbsolute(env.module)) env.module = path.resolve(path.dirname(file), env.module);
-  // file:line of the key at path p, where the YAML has it (an override or a default has no line).
   const where = (p: Path) => {
-    const set = overridden(p);
-    if (set !== undefined) return set;
     const parent = p.length > 1 ? doc.getIn(p.slice(0, -1), true) : doc.contents;
     const pair = isMap(parent) ? parent.items.find((item) => isScalar(item.key) && item.key.value === p[p.length - 1]) : undefined;
     const range = isScalar(pair?.key) ? pair.key.range : undefined;
     return range ? `${file}:${lines.linePos(range[0]).line}` : file;
   };
-  return validateConfig(raw, where);
+  return { raw: raw as Record<string, unknown>, where };
 }
 
 /** The config file's text, refused when over MAX_CONFIG_BYTES (before reading it all). */

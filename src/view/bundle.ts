@@ -24,33 +24,40 @@ export interface PageBundle {
  * without it, and `envProblem` says why.
  */
 export async function bundlePage(envId: string): Promise<PageBundle> {
-  const dir = pageDir();
   const ref = parseModuleRef(envId);
   const entry = (custom?: { file: string; name: string }) =>
     custom
       ? `import { start } from './app';\nimport * as mod from ${JSON.stringify(custom.file)};\nstart({ module: mod, exportName: ${JSON.stringify(custom.name)} });\n`
       : `import { start } from './app';\nstart({});\n`;
-  const bundle = async (contents: string) => {
-    const out = await build({
-      stdin: { contents, resolveDir: dir, loader: 'ts', sourcefile: 'entry.ts' },
-      bundle: true,
-      format: 'esm',
-      platform: 'browser',
-      target: 'es2022',
-      write: false,
-      logLevel: 'silent',
-      legalComments: 'none',
-      // An env module written against the package (`import { Box } from 'rl-zmq'`) gets the
-      // envs' plain-TypeScript half of it, which is all an env may use.
-      alias: { 'rl-zmq': path.resolve(dir, '..', '..', '..', 'envs', 'index.ts') },
-    });
-    return out.outputFiles[0].text;
-  };
-  if (!ref) return { js: await bundle(entry()) };
+  if (!ref) return { js: await bundleEntry(entry()) };
   try {
-    return { js: await bundle(entry(ref)) };
+    return { js: await bundleEntry(entry(ref)) };
   } catch (err) {
     const first = (err as { errors?: { text: string }[] }).errors?.[0]?.text ?? (err as Error).message;
-    return { js: await bundle(entry()), envProblem: `the env module ${ref.file} does not bundle for the browser: ${first}` };
+    return { js: await bundleEntry(entry()), envProblem: `the env module ${ref.file} does not bundle for the browser: ${first}` };
   }
+}
+
+/** The sweep page's script (`rl view SWEEP_DIR`), bundled by esbuild from page/sweep.ts. */
+export function bundleSweepPage(): Promise<string> {
+  return bundleEntry("import { startSweep } from './sweep';\nstartSweep();\n");
+}
+
+/** An entry module's bundle for the browser, resolved in the page's folder. */
+async function bundleEntry(contents: string): Promise<string> {
+  const dir = pageDir();
+  const out = await build({
+    stdin: { contents, resolveDir: dir, loader: 'ts', sourcefile: 'entry.ts' },
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    write: false,
+    logLevel: 'silent',
+    legalComments: 'none',
+    // An env module written against the package (`import { Box } from 'rl-zmq'`) gets the
+    // envs' plain-TypeScript half of it, which is all an env may use.
+    alias: { 'rl-zmq': path.resolve(dir, '..', '..', '..', 'envs', 'index.ts') },
+  });
+  return out.outputFiles[0].text;
 }

@@ -8,7 +8,8 @@ import { renderFps } from '../record';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError, EnvError } from '../../core/errors';
 import { trustedSourceEnvId } from '../checkpoint/env-trust';
-import { bundlePage, pageDir, type PageBundle } from './bundle';
+import { bundlePage, bundleSweepPage, pageDir, type PageBundle } from './bundle';
+import { isSweepDir, sweepInfo } from './sweep-info';
 import { fileInside } from './safe-path';
 
 const TYPES: Record<string, string> = {
@@ -84,10 +85,12 @@ function runInfo(runDir: string, bundle: PageBundle) {
  */
 export async function startViewServer(opts: { runDir: string; port: number; host: string; envDirs?: readonly string[]; log?: (line: string) => void }): Promise<ViewServer> {
   const runDir = path.resolve(opts.runDir);
-  if (!fs.existsSync(path.join(runDir, 'progress.jsonl')) && !fs.existsSync(path.join(runDir, 'config.yaml'))) {
+  // A sweep dir of `rl tune` (sweep.json) gets the sweep page: its trials' table and a parallel-coordinates plot.
+  const sweep = isSweepDir(runDir);
+  if (!sweep && !fs.existsSync(path.join(runDir, 'progress.jsonl')) && !fs.existsSync(path.join(runDir, 'config.yaml'))) {
     throw new ConfigError(`rl view ${opts.runDir}: not a run dir (it holds no progress.jsonl or config.yaml)`);
   }
-  const { cfg, source } = runConfig(runDir);
+  const { cfg, source } = sweep ? { cfg: {} as RunConfigLite, source: runDir } : runConfig(runDir);
   // The page runs the env in the browser: a module env is code, bundled only from an --env-dir (the trust rule of checkpoint/env-trust.ts).
   let envId = cfg.env?.id ?? '';
   let envRefused: string | undefined;
@@ -100,6 +103,7 @@ export async function startViewServer(opts: { runDir: string; port: number; host
   }
   const bundlePageOnce = async (): Promise<PageBundle> => (envRefused ? { ...(await bundlePage('')), envProblem: envRefused } : bundlePage(envId));
   let bundle: Promise<PageBundle> | undefined; // built on the first request for it, once
+  let sweepJs: Promise<string> | undefined;
   const policies = new Map<string, { mtime: number; js: string }>();
   const assets = pageDir();
 
@@ -126,6 +130,12 @@ export async function startViewServer(opts: { runDir: string; port: number; host
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain; charset=utf-8', 'GET only\n', false);
     const head = req.method === 'HEAD';
     const url = (req.url ?? '/').split('?')[0];
+    if (sweep) {
+      if (url === '/' || url === '/index.html') return sendFile(res, path.join(assets, 'sweep.html'), head);
+      if (url === '/sweep.js') return send(res, 200, TYPES['.js'], await (sweepJs ??= bundleSweepPage()), head);
+      if (url === '/api/sweep') return send(res, 200, TYPES['.json'], JSON.stringify(sweepInfo(runDir)), head);
+      if (url !== '/style.css' && !url.startsWith('/run/')) return notFound(res);
+    }
     if (url === '/' || url === '/index.html') return sendFile(res, path.join(assets, 'index.html'), head);
     if (url === '/style.css') return sendFile(res, path.join(assets, 'style.css'), head);
     if (url === '/app.js') {

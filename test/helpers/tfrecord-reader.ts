@@ -35,8 +35,13 @@ export function maskCrc(crc: number): number {
 
 /** Every event in `file`, frame by frame; throws naming the frame on a bad CRC or a cut-off frame. */
 export function readEvents(file: string): DecodedEvent[] {
+  return readRecords(file).map(decodeEvent);
+}
+
+/** The data of every TFRecord frame in `file` (each an encoded Event), CRCs checked. */
+export function readRecords(file: string): Buffer[] {
   const buf = fs.readFileSync(file);
-  const events: DecodedEvent[] = [];
+  const events: Buffer[] = [];
   let off = 0;
   for (let i = 0; off < buf.length; i++) {
     if (off + 12 > buf.length) throw new Error(`${file}: frame ${i} is cut off in its header`);
@@ -49,7 +54,7 @@ export function readEvents(file: string): DecodedEvent[] {
     if (buf.readUInt32LE(off + 12 + length) !== maskCrc(crc32c(data))) {
       throw new Error(`${file}: frame ${i} has a bad data CRC`);
     }
-    events.push(decodeEvent(data));
+    events.push(data);
     off += 16 + length;
   }
   return events;
