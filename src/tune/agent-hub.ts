@@ -2,11 +2,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zmq from 'zeromq';
 import { configToYaml } from '../config/load';
+import { bundleEnvModule } from '../env-code/bundle';
 import { keyFingerprint, serverCurveOptions, watchRefusedHandshakes, ZapAuthenticator, type KeyPair } from '../transport/curve';
 import { bindOrExplain } from '../transport/endpoint';
 import { SendQueue } from '../transport/send-queue';
-import { DropCounter, MAX_TUNE_MESSAGE_BYTES, TUNE_PROTOCOL_VERSION, TuneMessageRejected, decodeAgentMessage, encodeTuneMessage, type AgentMessage, type TunerMessage } from './agent-protocol';
-import { packNewestCheckpoint, unpackCheckpoint, writeAt } from './trial-files';
+import { DropCounter, MAX_TUNE_MESSAGE_BYTES, TUNE_PROTOCOL_VERSION, TuneMessageRejected, decodeAgentMessage, encodeTuneMessage, type AgentMessage, type ShippedTrialCode, type TunerMessage } from './agent-protocol';
+import { packNewestCheckpoint, relocateEnv, unpackCheckpoint, writeAt } from './trial-files';
 import { readTrialProgress } from './trial-progress';
 import type { PlannedTrial, Running } from './trial';
 
@@ -16,6 +17,8 @@ export interface AgentHubOptions {
   bind: string;
   /** CURVE: the tuner's pair and the public keys of the agents allowed in; none on loopback without keys. */
   curve?: { pair: KeyPair; allowed: Set<string> };
+  /** A module env's file: its code is bundled and shipped with each trial (over CURVE, to agents started with --accept-code). */
+  envModule?: string;
   /** An agent silent this long is lost and its trials rescheduled (s; default 10). */
   timeoutSeconds?: number;
   log: (line: string) => void;
@@ -27,6 +30,8 @@ export interface ConnectedAgent {
   /** `agent NAME (pid N)`. */
   place: string;
   slots: number;
+  /** Started with --accept-code. */
+  acceptsCode: boolean;
   lastHeard: number;
   /** Its trials, by attempt. */
   running: Map<number, Running>;
@@ -46,6 +51,8 @@ export class AgentHub {
   private readonly zap?: ZapAuthenticator;
   private readonly agents = new Map<string, ConnectedAgent>();
   private readonly drops: DropCounter;
+  /** The env's code, shipped with each trial, when the env is a module and the link is CURVE. */
+  private code: ShippedTrialCode | null = null;
   /** Attempts are numbered from the start time, so that a restarted tuner's never meet an earlier one's on an agent. */
   private nextAttempt = Date.now();
 
@@ -66,15 +73,30 @@ export class AgentHub {
   async start(): Promise<void> {
     await this.zap?.start();
     await bindOrExplain(this.router, this.opts.bind);
+    await this.bundle();
     const key = this.opts.curve ? `, CURVE key ${keyFingerprint(this.opts.curve.pair.publicKey)}, ${this.opts.curve.allowed.size} agent key(s) allowed` : ', no CURVE';
     this.opts.log(`taking trial agents at ${this.opts.bind}${key}`);
     void this.listen();
   }
 
-  /** The agent with the most free slots, if any has one. */
+  /** A module env is bundled once; over CURVE only (no agent could prove who sent it otherwise). */
+  private async bundle(): Promise<void> {
+    const file = this.opts.envModule;
+    if (!file) return;
+    if (!this.opts.curve) {
+      this.opts.log(`env code is not shipped to agents without CURVE: they load ${path.basename(file)} from the same path on their machine`);
+      return;
+    }
+    const b = await bundleEnvModule(file);
+    this.code = { sha256: b.sha256, source: b.source, file: path.basename(file) };
+    this.opts.log(`env code for trial agents: ${path.basename(file)} bundled, ${(b.bytes / 1024).toFixed(1)} KiB, sha256 ${b.sha256.slice(0, 12)} (sent to agents started with --accept-code)`);
+  }
+
+  /** The agent with the most free slots, if any has one (and takes the shipped code, where there is code). */
   freeAgent(): ConnectedAgent | undefined {
     let best: ConnectedAgent | undefined;
     for (const a of this.agents.values()) {
+      if (this.code && !a.acceptsCode) continue;
       const free = a.slots - a.running.size;
       if (free > 0 && (!best || free > best.slots - best.running.size)) best = a;
     }
@@ -104,7 +126,7 @@ export class AgentHub {
     };
     agent.running.set(attempt, r);
     const progress = fs.existsSync(progressFile) ? fs.readFileSync(progressFile) : null;
-    this.send(agent.id, { type: 'run', attempt, trial: t.id, config: configText, progress, checkpoint });
+    this.send(agent.id, { type: 'run', attempt, trial: t.id, config: configText, progress, checkpoint, code: this.code });
     return r;
   }
 
@@ -165,10 +187,11 @@ export class AgentHub {
     if (msg.type === 'heartbeat') {
       if (msg.version !== TUNE_PROTOCOL_VERSION) return this.send(id, { type: 'welcome', version: TUNE_PROTOCOL_VERSION });
       if (!agent) {
-        agent = { id, place: `agent ${msg.name} (pid ${msg.pid})`, slots: msg.slots, lastHeard: Date.now(), running: new Map() };
+        agent = { id, place: `agent ${msg.name} (pid ${msg.pid})`, slots: msg.slots, acceptsCode: msg.acceptsCode, lastHeard: Date.now(), running: new Map() };
         this.agents.set(key, agent);
         this.send(id, { type: 'welcome', version: TUNE_PROTOCOL_VERSION });
-        this.opts.log(`${agent.place} joined: ${msg.slots} slot(s)`);
+        const idle = this.code && !msg.acceptsCode ? `; it gets no trial: the env is code (${this.code.file}), which it runs only when started with --accept-code` : '';
+        this.opts.log(`${agent.place} joined: ${msg.slots} slot(s)${idle}`);
       }
       agent.lastHeard = Date.now();
       agent.slots = msg.slots;
@@ -187,7 +210,8 @@ export class AgentHub {
         else writeAt(path.join(this.dir, 'logs', `${r.id}.log`), r.logOffset + msg.offset, msg.data);
         return;
       case 'checkpoint':
-        unpackCheckpoint(runDir, msg.checkpoint);
+        // Named as the sweep's own config names the env: the agent's bundle of a module env lies elsewhere.
+        unpackCheckpoint(runDir, this.code ? relocateEnv(msg.checkpoint, r.config.env) : msg.checkpoint);
         return;
       case 'ended':
         agent.running.delete(msg.attempt);

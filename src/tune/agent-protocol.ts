@@ -1,4 +1,5 @@
 import { Packr } from 'msgpackr';
+import { MAX_ENV_CODE_BYTES } from '../transport/limits';
 
 /*
  * What a tuner (`rl tune --bind`) and its trial agents (`rl tune-agent`) say to each other:
@@ -21,10 +22,18 @@ export interface CheckpointFiles {
   files: Record<string, Uint8Array>;
 }
 
+/** A module env's code as a tuner ships it: the bundle (env-code/bundle.ts), its sha256 and its entry file's name. */
+export interface ShippedTrialCode {
+  sha256: string;
+  source: Uint8Array;
+  /** The entry module's file name (`corridor.ts`), for messages and stack traces. */
+  file: string;
+}
+
 /** Agent to tuner. */
 export type AgentMessage =
   /** Every `pollMs`: who the agent is, how many trials it takes at once, and the attempts it runs. */
-  | { type: 'heartbeat'; version: number; name: string; pid: number; slots: number; running: number[] }
+  | { type: 'heartbeat'; version: number; name: string; pid: number; slots: number; running: number[]; acceptsCode: boolean }
   /** Bytes of a trial's progress.jsonl or log from `offset` (what was there past it is gone). */
   | { type: 'file'; attempt: number; file: 'progress' | 'log'; offset: number; data: Uint8Array }
   | { type: 'checkpoint'; attempt: number; checkpoint: CheckpointFiles }
@@ -36,8 +45,11 @@ export type TunerMessage =
   | { type: 'welcome'; version: number }
   /** The answer to each heartbeat: the tuner is there. */
   | { type: 'heartbeat' }
-  /** Run a trial: its config (YAML), and where it resumes from (its progress.jsonl and its newest checkpoint), if it ran before. */
-  | { type: 'run'; attempt: number; trial: string; config: string; progress: Uint8Array | null; checkpoint: CheckpointFiles | null }
+  /**
+   * Run a trial: its config (YAML), where it resumes from (its progress.jsonl and its newest
+   * checkpoint) if it ran before, and for a module env its code (bundled, as a learner ships it).
+   */
+  | { type: 'run'; attempt: number; trial: string; config: string; progress: Uint8Array | null; checkpoint: CheckpointFiles | null; code: ShippedTrialCode | null }
   | { type: 'stop'; attempt: number };
 
 const packr = new Packr({ useRecords: false, moreTypes: false });
@@ -83,6 +95,12 @@ function checkpointOk(v: unknown): boolean {
   return entries.length <= 16 && entries.every(([name, data]) => /^[a-z][a-z0-9_.-]{0,63}$/i.test(name) && isBytes(data));
 }
 
+function codeOk(v: unknown): boolean {
+  if (typeof v !== 'object' || v === null) return false;
+  const c = v as Obj;
+  return typeof c.sha256 === 'string' && /^[0-9a-f]{64}$/.test(c.sha256) && isBytes(c.source) && (c.source as Uint8Array).length <= MAX_ENV_CODE_BYTES && isText(c.file, 128) && /^[\w.-]+$/.test(c.file as string);
+}
+
 function reject(msg: Obj): never {
   throw new TuneMessageRejected(`bad ${String(msg.type).slice(0, 20)}`, `a ${String(msg.type).slice(0, 20)} message with fields of the wrong kind`);
 }
@@ -93,7 +111,7 @@ export function decodeAgentMessage(frame: Buffer): AgentMessage {
   switch (m.type) {
     case 'heartbeat':
       if (!isCount(m.version) || !isText(m.name, 64) || !isCount(m.pid) || !isCount(m.slots, 1024) || (m.slots as number) < 1) return reject(m);
-      if (Array.isArray(m.running) && m.running.length <= 1024 && m.running.every((a) => isCount(a))) return m as AgentMessage;
+      if (typeof m.acceptsCode === 'boolean' && Array.isArray(m.running) && m.running.length <= 1024 && m.running.every((a) => isCount(a))) return m as AgentMessage;
       return reject(m);
     case 'file':
       if (isCount(m.attempt) && (m.file === 'progress' || m.file === 'log') && isCount(m.offset) && isBytes(m.data) && (m.data as Uint8Array).length <= MAX_FILE_CHUNK_BYTES) return m as AgentMessage;
@@ -119,7 +137,7 @@ export function decodeTunerMessage(frame: Buffer): TunerMessage {
     case 'heartbeat':
       return m as TunerMessage;
     case 'run':
-      if (isCount(m.attempt) && isText(m.trial, 64) && /^[\w.-]+$/.test(m.trial as string) && isText(m.config, 1 << 20) && (m.progress === null || isBytes(m.progress)) && (m.checkpoint === null || checkpointOk(m.checkpoint))) return m as TunerMessage;
+      if (isCount(m.attempt) && isText(m.trial, 64) && /^[\w.-]+$/.test(m.trial as string) && isText(m.config, 1 << 20) && (m.progress === null || isBytes(m.progress)) && (m.checkpoint === null || checkpointOk(m.checkpoint)) && (m.code === null || codeOk(m.code))) return m as TunerMessage;
       return reject(m);
     case 'stop':
       if (isCount(m.attempt)) return m as TunerMessage;

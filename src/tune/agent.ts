@@ -1,12 +1,17 @@
 import { type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zmq from 'zeromq';
+import { parse as parseYaml, stringify } from 'yaml';
+import { ProtocolError } from '../../core/errors';
 import { clientCurveOptions, type KeyPair } from '../transport/curve';
 import { SendQueue } from '../transport/send-queue';
-import { DropCounter, MAX_TUNE_MESSAGE_BYTES, TUNE_PROTOCOL_VERSION, TuneMessageRejected, decodeTunerMessage, encodeTuneMessage, type AgentMessage, type TunerMessage } from './agent-protocol';
-import { FileFollower, packNewestCheckpoint, unpackCheckpoint, writeAt } from './trial-files';
+import { DropCounter, MAX_TUNE_MESSAGE_BYTES, TUNE_PROTOCOL_VERSION, TuneMessageRejected, decodeTunerMessage, encodeTuneMessage, type AgentMessage, type ShippedTrialCode, type TunerMessage } from './agent-protocol';
+import { PACKAGE_NAME, packageRoot } from '../env-code/framework';
+import { moduleEnvId, parseModuleRef } from '../env-loader';
+import { FileFollower, packNewestCheckpoint, relocateEnv, unpackCheckpoint, writeAt, type EnvNames } from './trial-files';
 import { spawnTrain } from './trial';
 
 /** How `rl tune-agent` runs. */
@@ -17,6 +22,8 @@ export interface TrialAgentOptions {
   curve?: { pair: KeyPair; tunerKey: string };
   /** Trials at once. */
   slots: number;
+  /** `--accept-code`: run the env code the tuner ships (only over CURVE, to the --tuner-key given). */
+  acceptCode?: boolean;
   /** Where each trial's run dir goes (one folder per trial and attempt, removed when it has ended). */
   workDir: string;
   /** Named to the tuner (default this host's name). */
@@ -102,6 +109,11 @@ export class TrialAgent {
     this.done();
   }
 
+  /** Shipped code runs only where the owner said so, over CURVE to the tuner key given. */
+  private get acceptsCode(): boolean {
+    return (this.opts.acceptCode ?? false) && this.opts.curve !== undefined;
+  }
+
   private send(msg: AgentMessage): void {
     void this.out.send(encodeTuneMessage(msg));
   }
@@ -156,10 +168,21 @@ export class TrialAgent {
     const runDir = path.join(base, 'run');
     fs.rmSync(base, { recursive: true, force: true });
     fs.mkdirSync(runDir, { recursive: true });
-    if (msg.progress) writeAt(path.join(runDir, 'progress.jsonl'), 0, msg.progress);
-    if (msg.checkpoint) unpackCheckpoint(runDir, msg.checkpoint);
     const configFile = path.join(base, 'config.yaml');
-    fs.writeFileSync(configFile, msg.config);
+    let config = msg.config;
+    let checkpoint = msg.checkpoint;
+    if (msg.code) {
+      if (!this.acceptsCode) {
+        this.log(`tune-agent: trial ${msg.trial} refused: the tuner ships env code (${msg.code.file}), which this agent runs only when started with --accept-code over CURVE`);
+        return;
+      }
+      const shipped = withShippedEnv(config, this.storeCode(msg.code));
+      config = shipped.yaml;
+      if (checkpoint) checkpoint = relocateEnv(checkpoint, shipped.env); // it resumes with the env as this machine names it
+    }
+    if (msg.progress) writeAt(path.join(runDir, 'progress.jsonl'), 0, msg.progress);
+    if (checkpoint) unpackCheckpoint(runDir, checkpoint);
+    fs.writeFileSync(configFile, config);
     const logFile = path.join(base, 'train.log');
     const child = spawnTrain(this.opts.rl, configFile, runDir, logFile);
     const t: AgentTrial = { attempt: msg.attempt, trial: msg.trial, runDir, child, progress: new FileFollower(path.join(runDir, 'progress.jsonl')), log: new FileFollower(logFile), checkpoint: msg.checkpoint?.name };
@@ -167,6 +190,28 @@ export class TrialAgent {
     child.once('error', () => (t.exit = { code: null, signal: null }));
     this.trials.set(msg.attempt, t);
     this.log(`tune-agent: trial ${msg.trial} started${msg.checkpoint ? ` from ${msg.checkpoint.name}` : ''}`);
+  }
+
+  /**
+   * The shipped bundle as a file Node loads: WORK/code/<sha256>/<file>.cjs, its sha256 checked,
+   * beside WORK/code/node_modules/rl-zmq (this agent's own framework, which the bundle requires).
+   */
+  private storeCode(code: ShippedTrialCode): string {
+    const got = createHash('sha256').update(code.source).digest('hex');
+    if (got !== code.sha256) throw new ProtocolError(`shipped env code ${code.file}: its bytes hash to ${got.slice(0, 12)}, not ${code.sha256.slice(0, 12)}; refused`);
+    const root = path.join(this.opts.workDir, 'code');
+    const framework = path.join(root, 'node_modules', PACKAGE_NAME);
+    if (!fs.existsSync(framework)) {
+      fs.mkdirSync(path.dirname(framework), { recursive: true });
+      fs.symlinkSync(packageRoot(), framework);
+    }
+    const file = path.join(root, code.sha256, `${code.file.replace(/\.[cm]?[jt]s$/, '')}.cjs`);
+    if (!fs.existsSync(file)) {
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      fs.writeFileSync(`${file}.tmp`, code.source);
+      fs.renameSync(`${file}.tmp`, file);
+    }
+    return file;
   }
 
   /** Heartbeat, the tuner's silence, and each trial's news: file ranges, a new checkpoint, its end. */
@@ -179,7 +224,7 @@ export class TrialAgent {
       this.lastHeard = Date.now();
     }
     // Who this agent is goes with every heartbeat: a tuner started (or restarted) later learns it from the next one.
-    this.send({ type: 'heartbeat', version: TUNE_PROTOCOL_VERSION, name: this.opts.name ?? os.hostname(), pid: process.pid, slots: this.opts.slots, running: running.map((t) => t.attempt) });
+    this.send({ type: 'heartbeat', version: TUNE_PROTOCOL_VERSION, name: this.opts.name ?? os.hostname(), pid: process.pid, slots: this.opts.slots, running: running.map((t) => t.attempt), acceptsCode: this.acceptsCode });
     for (const t of [...this.trials.values()]) {
       const exited = t.exit; // read before the files: what the trial wrote before it ended is sent first
       for (const [file, follower] of [['progress', t.progress], ['log', t.log]] as const) {
@@ -198,4 +243,13 @@ export class TrialAgent {
       }
     }
   }
+}
+
+/** A trial config (YAML) whose module env is the shipped bundle at `file` (its export kept), and the env as it names it. */
+function withShippedEnv(configYaml: string, file: string): { yaml: string; env: EnvNames } {
+  const config = parseYaml(configYaml) as { env: { id?: string; module?: string; export?: string } };
+  const name = config.env.export ?? parseModuleRef(config.env.id ?? '')?.name ?? 'default';
+  const env = { id: moduleEnvId(file, name), module: file, export: name };
+  Object.assign(config.env, env);
+  return { yaml: stringify(config), env };
 }

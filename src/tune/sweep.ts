@@ -66,7 +66,7 @@ export async function runSweep(spec: TuneSpec, opts: SweepOptions): Promise<Swee
     const publish = () => writeResults(dir, spec, plan, finished, running, created);
     publish();
     if (opts.agents) {
-      hub = new AgentHub({ ...opts.agents, log }, dir);
+      hub = new AgentHub({ ...opts.agents, envModule: spec.base.env.module, log }, dir);
       await hub.start();
     }
     let local = 0; // trials running here

@@ -85,3 +85,25 @@ export class FileFollower {
     return { offset: same, data };
   }
 }
+
+/** A run config's env as a checkpoint's metadata names it. */
+export interface EnvNames {
+  id: string;
+  module?: string;
+  export?: string;
+}
+
+/**
+ * The checkpoint with its env named as `env` (metadata.json's envId and config.env): a module
+ * env's code lies at another path on each machine (an agent's bundle of it, the tuner's own
+ * file), and a resumed run must name the env its checkpoint does. metadata.json is not among the
+ * checksummed files; the env's own config is kept.
+ */
+export function relocateEnv(c: CheckpointFiles, env: EnvNames): CheckpointFiles {
+  const raw = c.files['metadata.json'];
+  if (!raw) return c;
+  const meta = JSON.parse(Buffer.from(raw).toString('utf8')) as { envId?: string; config?: { env?: Record<string, unknown> } };
+  meta.envId = env.id;
+  if (meta.config?.env) meta.config.env = { ...meta.config.env, id: env.id, module: env.module, export: env.export };
+  return { ...c, files: { ...c.files, 'metadata.json': Buffer.from(`${JSON.stringify(meta, null, 2)}\n`) } };
+}
