@@ -5,7 +5,6 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zmq from 'zeromq';
 import { parse as parseYaml, stringify } from 'yaml';
-import { ProtocolError } from '../../core/errors';
 import { clientCurveOptions, type KeyPair } from '../transport/curve';
 import { SendQueue } from '../transport/send-queue';
 import { DropCounter, MAX_TUNE_MESSAGE_BYTES, TUNE_PROTOCOL_VERSION, TuneMessageRejected, decodeTunerMessage, encodeTuneMessage, type AgentMessage, type ShippedTrialCode, type TunerMessage } from './agent-protocol';
@@ -176,7 +175,9 @@ export class TrialAgent {
         this.log(`tune-agent: trial ${msg.trial} refused: the tuner ships env code (${msg.code.file}), which this agent runs only when started with --accept-code over CURVE`);
         return;
       }
-      const shipped = withShippedEnv(config, this.storeCode(msg.code));
+      const file = this.storeCode(msg.code);
+      if (!file) return;
+      const shipped = withShippedEnv(config, file);
       config = shipped.yaml;
       if (checkpoint) checkpoint = relocateEnv(checkpoint, shipped.env); // it resumes with the env as this machine names it
     }
@@ -196,9 +197,12 @@ export class TrialAgent {
    * The shipped bundle as a file Node loads: WORK/code/<sha256>/<file>.cjs, its sha256 checked,
    * beside WORK/code/node_modules/rl-zmq (this agent's own framework, which the bundle requires).
    */
-  private storeCode(code: ShippedTrialCode): string {
+  private storeCode(code: ShippedTrialCode): string | undefined {
     const got = createHash('sha256').update(code.source).digest('hex');
-    if (got !== code.sha256) throw new ProtocolError(`shipped env code ${code.file}: its bytes hash to ${got.slice(0, 12)}, not ${code.sha256.slice(0, 12)}; refused`);
+    if (got !== code.sha256) {
+      this.log(`tune-agent: shipped env code ${code.file}: its bytes hash to ${got.slice(0, 12)}, not ${code.sha256.slice(0, 12)}; refused`);
+      return undefined;
+    }
     const root = path.join(this.opts.workDir, 'code');
     const framework = path.join(root, 'node_modules', PACKAGE_NAME);
     if (!fs.existsSync(framework)) {
