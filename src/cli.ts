@@ -130,13 +130,15 @@ async function main(argv: string[]): Promise<void> {
           .option('tuner-key', { type: 'string', describe: "CURVE: the tuner's public.key: the only tuner whose trials this agent runs" })
           .option('insecure', { type: 'boolean', default: false, describe: 'connect to a non-loopback tuner without CURVE' })
           .option('accept-code', { type: 'boolean', default: false, describe: 'run the env code the tuner ships (bundled, by sha256), only over CURVE to the --tuner-key given' })
+          .option('runner-sweep-dir', { type: 'string', hidden: true, describe: "a local runner of rl tune's: trials in-process, in this sweep dir" })
           .option('tuner-timeout', { type: 'string', default: '30', coerce: wholeNumber('--tuner-timeout', 1, 3600), describe: "seconds of the tuner's silence before this agent stops its trials" }),
       async (args) => {
         const curve = agentCurve(args.connect, args.keys, args['tuner-key'], args.insecure);
-        const agent = new TrialAgent({ connect: args.connect, curve, slots: args.slots, acceptCode: args['accept-code'], workDir: path.resolve(args['work-dir']), name: args.name, tunerTimeoutSeconds: args['tuner-timeout'] });
+        const agent = new TrialAgent({ connect: args.connect, curve, slots: args.slots, acceptCode: args['accept-code'], workDir: path.resolve(args['work-dir']), name: args.name, tunerTimeoutSeconds: args['tuner-timeout'], runner: args['runner-sweep-dir'] ? { sweepDir: path.resolve(args['runner-sweep-dir']) } : undefined });
         // SIGTERM or Ctrl-C: the running trials end with a checkpoint, sent to the tuner, then the agent.
         process.once('SIGINT', () => agent.stop());
         process.once('SIGTERM', () => agent.stop());
+        process.once('disconnect', () => agent.stop()); // a local runner whose tuner died
         await agent.run();
         process.exit(agent.refused ? 3 : 0);
       },

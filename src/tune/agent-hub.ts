@@ -21,14 +21,17 @@ export interface AgentHubOptions {
   envModule?: string;
   /** An agent silent this long is lost and its trials rescheduled (s; default 10). */
   timeoutSeconds?: number;
+  /** The agents are the sweep's local runners (LocalRunners): they work in the sweep dir itself, so nothing is sent along with a trial. */
+  local?: boolean;
   log: (line: string) => void;
 }
 
 /** An agent as the tuner knows it. */
 export interface ConnectedAgent {
   id: Buffer;
-  /** `agent NAME (pid N)`. */
+  /** `agent NAME (pid N)`, or `local NAME (pid N)` for a local runner. */
   place: string;
+  pid: number;
   slots: number;
   /** Started with --accept-code. */
   acceptsCode: boolean;
@@ -111,7 +114,7 @@ export class AgentHub {
     const logFile = path.join(this.dir, 'logs', `${t.id}.log`);
     const logOffset = fs.existsSync(logFile) ? fs.statSync(logFile).size : 0;
     const progressFile = path.join(runDir, 'progress.jsonl');
-    const checkpoint = packNewestCheckpoint(runDir) ?? null;
+    const checkpoint = this.opts.local ? null : (packNewestCheckpoint(runDir) ?? null);
     const attempt = this.nextAttempt++;
     const r: Running = {
       ...t,
@@ -125,7 +128,7 @@ export class AgentHub {
       ranOn: [...(t.ranOn ?? []), agent.place],
     };
     agent.running.set(attempt, r);
-    const progress = fs.existsSync(progressFile) ? fs.readFileSync(progressFile) : null;
+    const progress = !this.opts.local && fs.existsSync(progressFile) ? fs.readFileSync(progressFile) : null;
     this.send(agent.id, { type: 'run', attempt, trial: t.id, config: configText, progress, checkpoint, code: this.code });
     return r;
   }
@@ -133,15 +136,22 @@ export class AgentHub {
   /** Agents silent past the timeout are lost: each of their trials ends with `exit.lost`. */
   checkLost(): void {
     const timeoutMs = (this.opts.timeoutSeconds ?? 10) * 1000;
-    for (const [key, a] of this.agents) {
-      if (Date.now() - a.lastHeard <= timeoutMs) continue;
-      this.agents.delete(key);
-      const ids = [...a.running.values()].map((r) => r.id);
-      this.opts.log(`${a.place} lost: silent for ${timeoutMs / 1000} s${ids.length ? `; its trials ${ids.join(', ')} go elsewhere, from their last checkpoints` : ''}`);
-      for (const r of a.running.values()) {
-        r.exit = { code: null, signal: null, lost: true };
-        r.onExit?.();
-      }
+    for (const [key, a] of this.agents) if (Date.now() - a.lastHeard > timeoutMs) this.drop(key, `silent for ${timeoutMs / 1000} s`);
+  }
+
+  /** The agent process `pid` is gone (a local runner that ended): lost now. */
+  lose(pid: number): void {
+    for (const [key, a] of this.agents) if (a.pid === pid) this.drop(key, 'its process ended');
+  }
+
+  private drop(key: string, why: string): void {
+    const a = this.agents.get(key)!;
+    this.agents.delete(key);
+    const ids = [...a.running.values()].map((r) => r.id);
+    this.opts.log(`${a.place} lost: ${why}${ids.length ? `; its trials ${ids.join(', ')} go elsewhere, from their last checkpoints` : ''}`);
+    for (const r of a.running.values()) {
+      r.exit = { code: null, signal: null, lost: true };
+      r.onExit?.();
     }
   }
 
@@ -187,7 +197,7 @@ export class AgentHub {
     if (msg.type === 'heartbeat') {
       if (msg.version !== TUNE_PROTOCOL_VERSION) return this.send(id, { type: 'welcome', version: TUNE_PROTOCOL_VERSION });
       if (!agent) {
-        agent = { id, place: `agent ${msg.name} (pid ${msg.pid})`, slots: msg.slots, acceptsCode: msg.acceptsCode, lastHeard: Date.now(), running: new Map() };
+        agent = { id, place: `${this.opts.local ? 'local' : 'agent'} ${msg.name} (pid ${msg.pid})`, pid: msg.pid, slots: msg.slots, acceptsCode: msg.acceptsCode, lastHeard: Date.now(), running: new Map() };
         this.agents.set(key, agent);
         this.send(id, { type: 'welcome', version: TUNE_PROTOCOL_VERSION });
         const idle = this.code && !msg.acceptsCode ? `; it gets no trial: the env is code (${this.code.file}), which it runs only when started with --accept-code` : '';

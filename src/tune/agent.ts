@@ -1,4 +1,3 @@
-import { type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -11,6 +10,7 @@ import { DropCounter, MAX_TUNE_MESSAGE_BYTES, TUNE_PROTOCOL_VERSION, TuneMessage
 import { PACKAGE_NAME, packageRoot } from '../env-code/framework';
 import { moduleEnvId, parseModuleRef } from '../env-loader';
 import { FileFollower, packNewestCheckpoint, relocateEnv, unpackCheckpoint, writeAt, type EnvNames } from './trial-files';
+import { runTrialInProcess } from './in-process-trial';
 import { spawnTrain } from './trial';
 
 /** How `rl tune-agent` runs. */
@@ -33,6 +33,12 @@ export interface TrialAgentOptions {
   pollMs?: number;
   /** The program and arguments before `train ...` (default this node and rl's cli.js). */
   rl?: string[];
+  /**
+   * A local runner of the tuner's (`rl tune` starts them): each trial runs in this process
+   * (tfjs loaded once, trial after trial), in the sweep dir itself (`trials/<id>`, its log
+   * appended to `logs/<id>.log`), so nothing is mirrored.
+   */
+  runner?: { sweepDir: string };
   log?: (line: string) => void;
 }
 
@@ -40,9 +46,11 @@ interface AgentTrial {
   attempt: number;
   trial: string;
   runDir: string;
-  child: ChildProcess;
-  progress: FileFollower;
-  log: FileFollower;
+  /** Ends it after its iteration, with a checkpoint (SIGTERM to its process, or its abort). */
+  stop(): void;
+  /** Its files as they grow, to mirror (none for a runner's trial, which writes into the sweep dir). */
+  progress?: FileFollower;
+  log?: FileFollower;
   /** The newest checkpoint sent. */
   checkpoint?: string;
   exit?: { code: number | null; signal: string | null };
@@ -92,8 +100,8 @@ export class TrialAgent {
     const timer = setInterval(() => this.tick(), this.opts.pollMs ?? 500);
     await ended;
     clearInterval(timer);
-    for (const t of this.trials.values()) if (!t.exit) t.child.kill('SIGTERM');
-    await Promise.all([...this.trials.values()].map((t) => (t.exit ? undefined : new Promise((r) => t.child.once('exit', r)))));
+    for (const t of this.trials.values()) if (!t.exit) t.stop();
+    while ([...this.trials.values()].some((t) => !t.exit)) await new Promise((r) => setTimeout(r, 50));
     this.tick(); // the last of their files, and their ends
     await new Promise((r) => setTimeout(r, 200));
     const dropped = Object.entries(this.drops.total);
@@ -153,7 +161,7 @@ export class TrialAgent {
         return this.start(msg);
       case 'stop': {
         const t = this.trials.get(msg.attempt);
-        if (t && !t.exit) t.child.kill('SIGTERM');
+        if (t && !t.exit) t.stop();
         return;
       }
       default:
@@ -163,6 +171,30 @@ export class TrialAgent {
 
   private start(msg: Extract<TunerMessage, { type: 'run' }>): void {
     if (this.stopping || this.trials.has(msg.attempt)) return;
+    const t = this.opts.runner ? this.startHere(msg, this.opts.runner.sweepDir) : this.startChild(msg);
+    if (!t) return;
+    this.trials.set(msg.attempt, t);
+    this.log(`tune-agent: trial ${msg.trial} started${msg.checkpoint ? ` from ${msg.checkpoint.name}` : ''}`);
+  }
+
+  /** A runner's trial: `train()` in this process, in the sweep dir's run dir of the trial. */
+  private startHere(msg: Extract<TunerMessage, { type: 'run' }>, sweepDir: string): AgentTrial {
+    const base = path.join(this.opts.workDir, `${msg.trial}.${msg.attempt}`);
+    fs.mkdirSync(base, { recursive: true });
+    const configFile = path.join(base, 'config.yaml');
+    fs.writeFileSync(configFile, msg.config);
+    const abort = new AbortController();
+    const t: AgentTrial = { attempt: msg.attempt, trial: msg.trial, runDir: path.join(sweepDir, 'trials', msg.trial), stop: () => abort.abort() };
+    void runTrialInProcess(configFile, t.runDir, path.join(sweepDir, 'logs', `${msg.trial}.log`), abort.signal).then((code) => {
+      fs.rmSync(base, { recursive: true, force: true });
+      t.exit = { code, signal: abort.signal.aborted ? 'SIGTERM' : null };
+      this.tick(); // its end at once: the next trial waits for this slot
+    });
+    return t;
+  }
+
+  /** A trial as an `rl train` child in a run dir of its own, its files mirrored to the tuner. */
+  private startChild(msg: Extract<TunerMessage, { type: 'run' }>): AgentTrial | undefined {
     const base = path.join(this.opts.workDir, `${msg.trial}.${msg.attempt}`);
     const runDir = path.join(base, 'run');
     fs.rmSync(base, { recursive: true, force: true });
@@ -173,10 +205,10 @@ export class TrialAgent {
     if (msg.code) {
       if (!this.acceptsCode) {
         this.log(`tune-agent: trial ${msg.trial} refused: the tuner ships env code (${msg.code.file}), which this agent runs only when started with --accept-code over CURVE`);
-        return;
+        return undefined;
       }
       const file = this.storeCode(msg.code);
-      if (!file) return;
+      if (!file) return undefined;
       const shipped = withShippedEnv(config, file);
       config = shipped.yaml;
       if (checkpoint) checkpoint = relocateEnv(checkpoint, shipped.env); // it resumes with the env as this machine names it
@@ -186,11 +218,10 @@ export class TrialAgent {
     fs.writeFileSync(configFile, config);
     const logFile = path.join(base, 'train.log');
     const child = spawnTrain(this.opts.rl, configFile, runDir, logFile);
-    const t: AgentTrial = { attempt: msg.attempt, trial: msg.trial, runDir, child, progress: new FileFollower(path.join(runDir, 'progress.jsonl')), log: new FileFollower(logFile), checkpoint: msg.checkpoint?.name };
+    const t: AgentTrial = { attempt: msg.attempt, trial: msg.trial, runDir, stop: () => child.kill('SIGTERM'), progress: new FileFollower(path.join(runDir, 'progress.jsonl')), log: new FileFollower(logFile), checkpoint: msg.checkpoint?.name };
     child.once('exit', (code, signal) => (t.exit = { code, signal }));
     child.once('error', () => (t.exit = { code: null, signal: null }));
-    this.trials.set(msg.attempt, t);
-    this.log(`tune-agent: trial ${msg.trial} started${msg.checkpoint ? ` from ${msg.checkpoint.name}` : ''}`);
+    return t;
   }
 
   /**
@@ -224,28 +255,33 @@ export class TrialAgent {
     const running = [...this.trials.values()].filter((t) => !t.exit);
     if (Date.now() - this.lastHeard > timeout && running.length > 0 && !this.stopping) {
       this.log(`tune-agent: the tuner has been silent for ${timeout / 1000} s; stopping its ${running.length} trial(s) (each ends with a checkpoint)`);
-      for (const t of running) t.child.kill('SIGTERM');
+      for (const t of running) t.stop();
       this.lastHeard = Date.now();
     }
     // Who this agent is goes with every heartbeat: a tuner started (or restarted) later learns it from the next one.
     this.send({ type: 'heartbeat', version: TUNE_PROTOCOL_VERSION, name: this.opts.name ?? os.hostname(), pid: process.pid, slots: this.opts.slots, running: running.map((t) => t.attempt), acceptsCode: this.acceptsCode });
     for (const t of [...this.trials.values()]) {
       const exited = t.exit; // read before the files: what the trial wrote before it ended is sent first
-      for (const [file, follower] of [['progress', t.progress], ['log', t.log]] as const) {
-        for (let chunk = follower.next(); chunk; chunk = follower.next()) this.send({ type: 'file', attempt: t.attempt, file, offset: chunk.offset, data: chunk.data });
-      }
-      const ckpt = packNewestCheckpoint(t.runDir, t.checkpoint);
-      if (ckpt) {
-        t.checkpoint = ckpt.name;
-        this.send({ type: 'checkpoint', attempt: t.attempt, checkpoint: ckpt });
-      }
+      if (t.progress && t.log) mirrorNews(t, (m) => this.send(m));
       if (exited) {
         this.send({ type: 'ended', attempt: t.attempt, code: exited.code, signal: exited.signal });
         this.log(`tune-agent: trial ${t.trial} ended (${exited.signal ?? `exit code ${exited.code}`})`);
         this.trials.delete(t.attempt);
-        fs.rmSync(path.dirname(t.runDir), { recursive: true, force: true });
+        if (!this.opts.runner) fs.rmSync(path.dirname(t.runDir), { recursive: true, force: true });
       }
     }
+  }
+}
+
+/** What the trial wrote since the last look: its files' new ranges, its newest checkpoint. */
+function mirrorNews(t: AgentTrial, send: (m: AgentMessage) => void): void {
+  for (const [file, follower] of [['progress', t.progress!], ['log', t.log!]] as const) {
+    for (let chunk = follower.next(); chunk; chunk = follower.next()) send({ type: 'file', attempt: t.attempt, file, offset: chunk.offset, data: chunk.data });
+  }
+  const ckpt = packNewestCheckpoint(t.runDir, t.checkpoint);
+  if (ckpt) {
+    t.checkpoint = ckpt.name;
+    send({ type: 'checkpoint', attempt: t.attempt, checkpoint: ckpt });
   }
 }
 

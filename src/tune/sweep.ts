@@ -4,6 +4,7 @@ import { ConfigError } from '../../core/errors';
 import { JsonlWriter, acquireRunDir, inUse } from '../run-dir';
 import { AgentHub, type AgentHubOptions } from './agent-hub';
 import { Asha } from './asha';
+import { LocalRunners } from './runners';
 import { Population } from './population';
 import { readTrials } from './results';
 import { describeParams, seedSummary, writeBest, writeResults, type SweepResult } from './sweep-report';
@@ -23,6 +24,11 @@ export interface SweepOptions {
   rl?: string[];
   /** Also run trials on trial agents (`rl tune-agent`) that connect here (`rl tune --bind`). */
   agents?: Omit<AgentHubOptions, 'log'>;
+  /**
+   * How trials run on this machine: `runners` (default), in `spec.concurrency` long-lived runner
+   * processes, trial after trial in-process; `processes`, each trial an `rl train` process of its own.
+   */
+  local?: 'runners' | 'processes';
 }
 
 /** A lock held by a live process (a trial of a killed tuner still checkpointing) is waited for this long. */
@@ -42,6 +48,7 @@ export async function runSweep(spec: TuneSpec, opts: SweepOptions): Promise<Swee
   const release = acquireRunDir(dir); // one tuner per sweep dir
   const handles = new Set<TrialHandle>();
   let hub: AgentHub | undefined;
+  let runners: LocalRunners | undefined;
   try {
     checkSweepDir(dir, spec);
     for (const sub of ['trials', 'configs', 'logs']) fs.mkdirSync(path.join(dir, sub), { recursive: true });
@@ -69,7 +76,11 @@ export async function runSweep(spec: TuneSpec, opts: SweepOptions): Promise<Swee
       hub = new AgentHub({ ...opts.agents, envModule: spec.base.env.module, log }, dir);
       await hub.start();
     }
-    let local = 0; // trials running here
+    if ((opts.local ?? 'runners') === 'runners' && spec.concurrency > 0) {
+      runners = new LocalRunners(spec.concurrency, dir, opts.rl, log);
+      await runners.start();
+    }
+    let local = 0; // trials running here in processes of their own
     try {
       while (pending.length > 0 || running.size > 0) {
         const outOfTime = spec.wallSeconds !== undefined && (performance.now() - start) / 1000 >= spec.wallSeconds;
@@ -79,11 +90,13 @@ export async function runSweep(spec: TuneSpec, opts: SweepOptions): Promise<Swee
           for (const r of running.values()) stop(r, 'budget');
         }
         for (let i = 0; i < pending.length; ) {
-          const agent = hub?.freeAgent();
-          if (!agent && local >= spec.concurrency) break;
+          const remote = hub?.freeAgent();
+          const runner = remote ? undefined : runners?.hub.freeAgent();
+          const agent = remote ?? runner;
+          if (!agent && (runners || local >= spec.concurrency)) break;
           const t = pending[i];
           const runDir = path.join(dir, 'trials', t.id);
-          const busy = agent ? undefined : inUse(runDir);
+          const busy = remote ? undefined : inUse(runDir);
           if (busy && performance.now() - (waitingSince.get(t.id) ?? performance.now()) < LOCK_WAIT_MS) {
             if (!waitingSince.has(t.id)) log(`trial ${t.id}: waiting for its run dir: ${busy}`);
             waitingSince.set(t.id, waitingSince.get(t.id) ?? performance.now());
@@ -92,11 +105,11 @@ export async function runSweep(spec: TuneSpec, opts: SweepOptions): Promise<Swee
           }
           pending.splice(i, 1);
           pbt?.prepare(t);
-          const r = agent ? hub!.launch(t, agent, () => wake()) : launch(t, dir, opts.rl, () => wake());
+          const r = remote ? hub!.launch(t, remote, () => wake()) : runner ? runners!.hub.launch(t, runner, () => wake()) : launch(t, dir, opts.rl, () => wake());
           if (!agent) local++;
           handles.add(r.handle);
           running.set(t.id, r);
-          log(`trial ${t.id} started${agent ? ` on ${agent.place}` : ''}: ${describeParams(t.params, t.seed)}`);
+          log(`trial ${t.id} started${remote ? ` on ${remote.place}` : ''}: ${describeParams(t.params, t.seed)}`);
         }
         await new Promise<void>((resolve) => {
           wake = resolve;
@@ -139,6 +152,7 @@ export async function runSweep(spec: TuneSpec, opts: SweepOptions): Promise<Swee
     return result;
   } finally {
     for (const h of handles) h.stop(); // only on an exception: each trial checkpoints and ends
+    await runners?.stop();
     await hub?.close();
     release();
   }
