@@ -12,6 +12,9 @@ import { AgentHub } from './agent-hub';
  * when its IPC channel closes (a tuner killed -9), each after its trial's iteration, with a
  * checkpoint. A runner that dies has its trial run again, as a lost agent's.
  */
+/** A runner that ends by itself is started again this many times (then its slot stays empty). */
+const MAX_RESTARTS = 3;
+
 export class LocalRunners {
   readonly hub: AgentHub;
   private readonly children: ChildProcess[] = [];
@@ -31,20 +34,26 @@ export class LocalRunners {
 
   async start(): Promise<void> {
     await this.hub.start();
+    for (let i = 0; i < this.n; i++) this.spawn(i, 0);
+  }
+
+  /** Runner `i`; one that ends before `stop()` is started again, up to MAX_RESTARTS times. */
+  private spawn(i: number, restarts: number): void {
     const [cmd, ...pre] = this.rl ?? [process.execPath, path.join(__dirname, '..', 'cli.js')];
-    for (let i = 0; i < this.n; i++) {
-      const workDir = path.join(this.sweepDir, 'runners', String(i));
-      fs.mkdirSync(workDir, { recursive: true });
-      const out = fs.openSync(path.join(this.sweepDir, 'logs', `runner-${i}.log`), 'a');
-      const args = [...pre, 'tune-agent', '--connect', `ipc://${this.socket}`, '--slots', '1', '--name', `runner${i}`, '--work-dir', workDir, '--runner-sweep-dir', this.sweepDir];
-      const child = spawn(cmd, args, { stdio: ['ignore', out, out, 'ipc'] });
-      fs.closeSync(out);
-      child.once('exit', (code, signal) => {
-        if (!this.stopped) this.log(`local trial runner ${i} (pid ${child.pid}) ended (${signal ?? `exit code ${code}`}); see logs/runner-${i}.log`);
-        if (child.pid !== undefined) this.hub.lose(child.pid);
-      });
-      this.children.push(child);
-    }
+    const workDir = path.join(this.sweepDir, 'runners', String(i));
+    fs.mkdirSync(workDir, { recursive: true });
+    const out = fs.openSync(path.join(this.sweepDir, 'logs', `runner-${i}.log`), 'a');
+    const args = [...pre, 'tune-agent', '--connect', `ipc://${this.socket}`, '--slots', '1', '--name', `runner${i}`, '--work-dir', workDir, '--runner-sweep-dir', this.sweepDir];
+    const child = spawn(cmd, args, { stdio: ['ignore', out, out, 'ipc'] });
+    fs.closeSync(out);
+    child.once('exit', (code, signal) => {
+      if (child.pid !== undefined) this.hub.lose(child.pid);
+      if (this.stopped) return;
+      const again = restarts < MAX_RESTARTS;
+      this.log(`local trial runner ${i} (pid ${child.pid}) ended (${signal ?? `exit code ${code}`}; see logs/runner-${i}.log)${again ? '; starting another' : `, ${MAX_RESTARTS + 1} times: no more`}`);
+      if (again) this.spawn(i, restarts + 1);
+    });
+    this.children.push(child);
   }
 
   private stopped = false;

@@ -31,6 +31,9 @@ export interface SweepOptions {
   local?: 'runners' | 'processes';
 }
 
+/** A trial whose agent or local runner goes away this many times is recorded as an error (it may be what kills them). */
+const MAX_LOSSES = 3;
+
 /** A lock held by a live process (a trial of a killed tuner still checkpointing) is waited for this long. */
 const LOCK_WAIT_MS = 120_000;
 
@@ -123,11 +126,12 @@ export async function runSweep(spec: TuneSpec, opts: SweepOptions): Promise<Swee
           running.delete(r.id);
           handles.delete(r.handle);
           if (r.handle.place === 'local') local--;
-          if (r.exit.lost) {
+          if (r.exit.lost && (r.losses ?? 0) + 1 < MAX_LOSSES) {
             // Its agent is gone: it runs again first, from the checkpoint the sweep dir holds of it.
-            pending.unshift({ id: r.id, index: r.index, seed: r.seed, params: r.params, config: r.config, firstStart: r.firstStart ?? r.startTime, ranOn: r.ranOn });
+            pending.unshift({ id: r.id, index: r.index, seed: r.seed, params: r.params, config: r.config, firstStart: r.firstStart ?? r.startTime, ranOn: r.ranOn, losses: (r.losses ?? 0) + 1 });
             continue;
           }
+          if (r.exit.lost) r.exit.error = `lost where it ran ${MAX_LOSSES} times (${r.ranOn?.join(', ')}): its agent or runner went away each time`;
           if (pbt?.atBoundary(r)) {
             pbt.step(r);
             // The next interval, after every other member's (round-robin when the population is larger than the concurrency).

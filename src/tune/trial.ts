@@ -30,6 +30,8 @@ export interface PlannedTrial {
   firstStart?: number;
   /** Where it ran so far, a launch each (`local`, `agent NAME (pid N)`). */
   ranOn?: string[];
+  /** How many times its agent or runner was lost under it. */
+  losses?: number;
 }
 
 /** Where a trial runs, and how it is stopped (it ends after its iteration, with a checkpoint). */
