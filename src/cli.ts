@@ -233,7 +233,7 @@ async function main(argv: string[]): Promise<void> {
       (y) =>
         y
           .positional('target', { choices: ['kubernetes'] as const, demandOption: true })
-          .option('config', { type: 'string', demandOption: true, describe: 'YAML config file' })
+          .option('config', { type: 'string', demandOption: true, describe: 'a training config, or a tune file (a sweep: the tuner in the StatefulSet, its trial agents in the Deployment)' })
           .option('image', { type: 'string', demandOption: true, describe: "the pods' image, built from this repository's Dockerfile (REGISTRY/rl-zmq:TAG)" })
           .option('workers', { type: 'string', demandOption: true, describe: 'worker pods (the Deployment scales later: kubectl scale)' })
           .option('envs-per-worker', { type: 'string', describe: "envs each worker steps (default: the config's workers.envsPerWorker)" })
