@@ -47,11 +47,13 @@ describe('rl tune: the tuner-agent protocol', () => {
     assert.equal(agent({ type: 'file', attempt: -1, file: 'progress', offset: 0, data: Buffer.alloc(1) }), 'bad file');
     assert.equal(agent({ type: 'file', attempt: 1, file: '../etc/passwd', offset: 0, data: Buffer.alloc(1) }), 'bad file');
     assert.equal(agent({ type: 'file', attempt: 1, file: 'log', offset: 0, data: Buffer.alloc(MAX_FILE_CHUNK_BYTES + 1) }), 'bad file');
+    assert.equal(agent({ type: 'file', attempt: 1, file: 'log', offset: 2 ** 40, data: Buffer.alloc(1) }), 'bad file', 'past 1 GiB: no sparse file of a terabyte');
     assert.equal(agent({ type: 'heartbeat', version: 1, name: 'a1', pid: 1, slots: 0, running: [], acceptsCode: false }), 'bad heartbeat');
     // A checkpoint's name and file names stay inside its folder.
     assert.equal(agent({ type: 'checkpoint', attempt: 1, checkpoint: { name: '../../x', files: {} } }), 'bad checkpoint');
     assert.equal(agent({ type: 'checkpoint', attempt: 1, checkpoint: { name: 'iter_1', files: { '../x': Buffer.alloc(1) } } }), 'bad checkpoint');
     const tuner = (v: unknown) => rejection(decodeTunerMessage, packr.pack(v));
+    assert.equal(tuner({ type: 'run', attempt: 1, trial: '..', config: '', progress: null, checkpoint: null, code: null }), 'bad run');
     assert.equal(tuner({ type: 'run', attempt: 1, trial: '../../home', config: '', progress: null, checkpoint: null, code: null }), 'bad run');
     assert.equal(tuner({ type: 'run', attempt: 1, trial: 't0', config: '', progress: null, checkpoint: null, code: { sha256: 'not hex', source: Buffer.alloc(1), file: 'x.ts' } }), 'bad run');
   });

@@ -13,6 +13,8 @@ import { MAX_ENV_CODE_BYTES } from '../transport/limits';
 export const TUNE_PROTOCOL_VERSION = 1;
 /** The largest message either side sends or takes (a checkpoint travels whole in one): 64 MiB. */
 export const MAX_TUNE_MESSAGE_BYTES = 64 * 1024 * 1024;
+/** The largest file an agent mirrors (a trial's progress.jsonl or log): 1 GiB. */
+export const MAX_FILE_BYTES = 1 << 30;
 /** The most bytes of a file one `file` message carries (the rest follows in the next). */
 export const MAX_FILE_CHUNK_BYTES = 1024 * 1024;
 
@@ -114,7 +116,7 @@ export function decodeAgentMessage(frame: Buffer): AgentMessage {
       if (typeof m.acceptsCode === 'boolean' && Array.isArray(m.running) && m.running.length <= 1024 && m.running.every((a) => isCount(a))) return m as AgentMessage;
       return reject(m);
     case 'file':
-      if (isCount(m.attempt) && (m.file === 'progress' || m.file === 'log') && isCount(m.offset) && isBytes(m.data) && (m.data as Uint8Array).length <= MAX_FILE_CHUNK_BYTES) return m as AgentMessage;
+      if (isCount(m.attempt) && (m.file === 'progress' || m.file === 'log') && isCount(m.offset, MAX_FILE_BYTES) && isBytes(m.data) && (m.data as Uint8Array).length <= MAX_FILE_CHUNK_BYTES) return m as AgentMessage;
       return reject(m);
     case 'checkpoint':
       if (isCount(m.attempt) && checkpointOk(m.checkpoint)) return m as AgentMessage;
@@ -137,7 +139,7 @@ export function decodeTunerMessage(frame: Buffer): TunerMessage {
     case 'heartbeat':
       return m as TunerMessage;
     case 'run':
-      if (isCount(m.attempt) && isText(m.trial, 64) && /^[\w.-]+$/.test(m.trial as string) && isText(m.config, 1 << 20) && (m.progress === null || isBytes(m.progress)) && (m.checkpoint === null || checkpointOk(m.checkpoint)) && (m.code === null || codeOk(m.code))) return m as TunerMessage;
+      if (isCount(m.attempt) && isText(m.trial, 64) && /^[\w-][\w.-]*$/.test(m.trial as string) && isText(m.config, 1 << 20) && (m.progress === null || isBytes(m.progress)) && (m.checkpoint === null || checkpointOk(m.checkpoint)) && (m.code === null || codeOk(m.code))) return m as TunerMessage;
       return reject(m);
     case 'stop':
       if (isCount(m.attempt)) return m as TunerMessage;
