@@ -100,6 +100,7 @@ async function main(argv: string[]): Promise<void> {
           .option('keys', { type: 'string', describe: "CURVE: the tuner's key folder (rl keys generate DIR)" })
           .option('allowed-keys', { type: 'string', describe: 'CURVE: a folder of the public keys of allowed agents' })
           .option('insecure', { type: 'boolean', default: false, describe: 'bind a non-loopback address without CURVE' })
+          .option('local', { choices: ['runners', 'processes'] as const, default: 'runners' as const, describe: "how trials run on this machine: in long-lived runner processes, trial after trial (runners), or each an rl train process of its own (processes)" })
           .option('agent-timeout', { type: 'string', coerce: wholeNumber('--agent-timeout', 1, 3600), describe: "seconds of an agent's silence before its trials are rescheduled (default 10)" }),
       async (args) => {
         const spec = loadTuneFile(args.config, { seeds: args.seeds === undefined ? undefined : parseSeeds(args.seeds) });
@@ -112,7 +113,7 @@ async function main(argv: string[]): Promise<void> {
         const quit = () => process.exit(130);
         process.once('SIGINT', quit);
         process.once('SIGTERM', quit);
-        const result = await runSweep(spec, { sweepDir, agents });
+        const result = await runSweep(spec, { sweepDir, agents, local: args.local });
         console.log(describeSweep(result, spec.metric));
         if (agents) process.exit(0); // the agents' socket would keep it alive
       },
