@@ -6,7 +6,7 @@ import { bundleEnvModule } from '../env-code/bundle';
 import { keyFingerprint, serverCurveOptions, watchRefusedHandshakes, ZapAuthenticator, type KeyPair } from '../transport/curve';
 import { bindOrExplain } from '../transport/endpoint';
 import { SendQueue } from '../transport/send-queue';
-import { DropCounter, MAX_TUNE_MESSAGE_BYTES, TUNE_PROTOCOL_VERSION, TuneMessageRejected, decodeAgentMessage, encodeTuneMessage, type AgentMessage, type ShippedTrialCode, type TunerMessage } from './agent-protocol';
+import { DropCounter, MAX_TUNE_MESSAGE_BYTES, TUNE_PROTOCOL_VERSION, decodeAgentMessage, encodeTuneMessage, type AgentMessage, type ShippedTrialCode, type TunerMessage } from './agent-protocol';
 import { packNewestCheckpoint, relocateEnv, unpackCheckpoint, writeAt } from './trial-files';
 import { readTrialProgress } from './trial-progress';
 import type { PlannedTrial, Running } from './trial';
@@ -176,15 +176,8 @@ export class AgentHub {
   private async listen(): Promise<void> {
     try {
       for await (const [id, frame] of this.router) {
-        let msg: AgentMessage;
-        try {
-          msg = decodeAgentMessage(frame);
-        } catch (err) {
-          if (!(err instanceof TuneMessageRejected)) throw err;
-          this.drops.drop(err);
-          continue;
-        }
-        this.handle(id, msg);
+        const msg = this.drops.decode(decodeAgentMessage, frame);
+        if (msg) this.handle(id, msg);
       }
     } catch (err) {
       if (!this.router.closed) throw err;

@@ -158,6 +158,17 @@ export class DropCounter {
     private readonly log: (line: string) => void,
   ) {}
 
+  /** The frame decoded, or undefined when it is malformed (dropped and counted). */
+  decode<T>(decode: (frame: Buffer) => T, frame: Buffer): T | undefined {
+    try {
+      return decode(frame);
+    } catch (err) {
+      if (!(err instanceof TuneMessageRejected)) throw err;
+      this.drop(err);
+      return undefined;
+    }
+  }
+
   drop(err: TuneMessageRejected): void {
     const n = (this.counts.get(err.kind) ?? 0) + 1;
     this.counts.set(err.kind, n);

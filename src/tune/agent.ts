@@ -128,14 +128,8 @@ export class TrialAgent {
   private async listen(): Promise<void> {
     try {
       for await (const [frame] of this.dealer) {
-        let msg: TunerMessage;
-        try {
-          msg = decodeTunerMessage(frame);
-        } catch (err) {
-          if (!(err instanceof TuneMessageRejected)) throw err;
-          this.drops.drop(err);
-          continue;
-        }
+        const msg = this.drops.decode(decodeTunerMessage, frame);
+        if (!msg) continue;
         this.lastHeard = Date.now();
         this.handle(msg);
       }
