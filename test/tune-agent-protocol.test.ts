@@ -2,9 +2,11 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { createHash } from 'node:crypto';
 import { Packr } from 'msgpackr';
 import { listCheckpoints, readMetadata, saveCheckpoint, verifyCheckpoint } from '../src/checkpoint';
 import { MAX_FILE_CHUNK_BYTES, TuneMessageRejected, decodeAgentMessage, decodeTunerMessage, encodeTuneMessage, type AgentMessage, type TunerMessage } from '../src/tune/agent-protocol';
+import { storeShippedCode, withShippedEnv } from '../src/tune/agent-code';
 import { FileFollower, packNewestCheckpoint, relocateEnv, unpackCheckpoint, writeAt } from '../src/tune/trial-files';
 import { fakeCheckpoint } from './helpers/fake-checkpoint';
 
@@ -106,5 +108,21 @@ describe('rl tune: a trial\'s files between tuner and agent', () => {
     const meta = readMetadata(dir);
     assert.equal(meta.envId, env.id);
     assert.deepEqual(fs.readFileSync(path.join(dir, 'tensors.bin')), fs.readFileSync(path.join(run, 'checkpoints', 'iter_000002', 'tensors.bin')));
+  });
+
+  it("keeps shipped code by its sha256 beside a link to this framework, refuses bytes that do not hash to their name, and points a trial's config at it", () => {
+    const source = Buffer.from('module.exports = { Corridor: class {} };');
+    const sha256 = createHash('sha256').update(source).digest('hex');
+    const said: string[] = [];
+    assert.equal(storeShippedCode(tmp, { sha256: 'b'.repeat(64), source, file: 'corridor.ts' }, (l) => said.push(l)), undefined);
+    assert.match(said[0], /^tune-agent: shipped env code corridor\.ts: its bytes hash to [0-9a-f]{12}, not bbbbbbbbbbbb; refused$/);
+    const file = storeShippedCode(tmp, { sha256, source, file: 'corridor.ts' }, (l) => said.push(l))!;
+    assert.equal(file, path.join(tmp, 'code', sha256, 'corridor.cjs'));
+    assert.deepEqual(fs.readFileSync(file), source);
+    assert.ok(fs.existsSync(path.join(tmp, 'code', 'node_modules', 'rl-zmq', 'package.json')), 'require("rl-zmq") resolves from the bundle');
+    const { yaml, env } = withShippedEnv('algorithm: ppo\nenv:\n  id: /proj/corridor.ts:Corridor\n  module: /proj/corridor.ts\n  export: Corridor\n  config: { length: 7 }\n', file);
+    assert.deepEqual(env, { id: `${file}:Corridor`, module: file, export: 'Corridor' });
+    assert.match(yaml, new RegExp(`module: ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    assert.match(yaml, /length: 7/);
   });
 });

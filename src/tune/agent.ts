@@ -1,15 +1,12 @@
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zmq from 'zeromq';
-import { parse as parseYaml, stringify } from 'yaml';
 import { clientCurveOptions, type KeyPair } from '../transport/curve';
 import { SendQueue } from '../transport/send-queue';
-import { DropCounter, MAX_TUNE_MESSAGE_BYTES, TUNE_PROTOCOL_VERSION, TuneMessageRejected, decodeTunerMessage, encodeTuneMessage, type AgentMessage, type ShippedTrialCode, type TunerMessage } from './agent-protocol';
-import { PACKAGE_NAME, packageRoot } from '../env-code/framework';
-import { moduleEnvId, parseModuleRef } from '../env-loader';
-import { FileFollower, packNewestCheckpoint, relocateEnv, unpackCheckpoint, writeAt, type EnvNames } from './trial-files';
+import { DropCounter, MAX_TUNE_MESSAGE_BYTES, TUNE_PROTOCOL_VERSION, TuneMessageRejected, decodeTunerMessage, encodeTuneMessage, type AgentMessage, type TunerMessage } from './agent-protocol';
+import { storeShippedCode, withShippedEnv } from './agent-code';
+import { FileFollower, packNewestCheckpoint, relocateEnv, unpackCheckpoint, writeAt } from './trial-files';
 import { runTrialInProcess } from './in-process-trial';
 import { spawnTrain } from './trial';
 
@@ -201,7 +198,7 @@ export class TrialAgent {
         this.log(`tune-agent: trial ${msg.trial} refused: the tuner ships env code (${msg.code.file}), which this agent runs only when started with --accept-code over CURVE`);
         return undefined;
       }
-      const file = this.storeCode(msg.code);
+      const file = storeShippedCode(this.opts.workDir, msg.code, this.log);
       if (!file) return undefined;
       const shipped = withShippedEnv(config, file);
       config = shipped.yaml;
@@ -216,31 +213,6 @@ export class TrialAgent {
     child.once('exit', (code, signal) => (t.exit = { code, signal }));
     child.once('error', () => (t.exit = { code: null, signal: null }));
     return t;
-  }
-
-  /**
-   * The shipped bundle as a file Node loads: WORK/code/<sha256>/<file>.cjs, its sha256 checked,
-   * beside WORK/code/node_modules/rl-zmq (this agent's own framework, which the bundle requires).
-   */
-  private storeCode(code: ShippedTrialCode): string | undefined {
-    const got = createHash('sha256').update(code.source).digest('hex');
-    if (got !== code.sha256) {
-      this.log(`tune-agent: shipped env code ${code.file}: its bytes hash to ${got.slice(0, 12)}, not ${code.sha256.slice(0, 12)}; refused`);
-      return undefined;
-    }
-    const root = path.join(this.opts.workDir, 'code');
-    const framework = path.join(root, 'node_modules', PACKAGE_NAME);
-    if (!fs.existsSync(framework)) {
-      fs.mkdirSync(path.dirname(framework), { recursive: true });
-      fs.symlinkSync(packageRoot(), framework);
-    }
-    const file = path.join(root, code.sha256, `${code.file.replace(/\.[cm]?[jt]s$/, '')}.cjs`);
-    if (!fs.existsSync(file)) {
-      fs.mkdirSync(path.dirname(file), { recursive: true });
-      fs.writeFileSync(`${file}.tmp`, code.source);
-      fs.renameSync(`${file}.tmp`, file);
-    }
-    return file;
   }
 
   /** Heartbeat, the tuner's silence, and each trial's news: file ranges, a new checkpoint, its end. */
@@ -277,13 +249,4 @@ function mirrorNews(t: AgentTrial, send: (m: AgentMessage) => void): void {
     t.checkpoint = ckpt.name;
     send({ type: 'checkpoint', attempt: t.attempt, checkpoint: ckpt });
   }
-}
-
-/** A trial config (YAML) whose module env is the shipped bundle at `file` (its export kept), and the env as it names it. */
-function withShippedEnv(configYaml: string, file: string): { yaml: string; env: EnvNames } {
-  const config = parseYaml(configYaml) as { env: { id?: string; module?: string; export?: string } };
-  const name = config.env.export ?? parseModuleRef(config.env.id ?? '')?.name ?? 'default';
-  const env = { id: moduleEnvId(file, name), module: file, export: name };
-  Object.assign(config.env, env);
-  return { yaml: stringify(config), env };
 }
