@@ -8,7 +8,7 @@
  * `grad-paths` times one PPO and DQN gradient step through the tape and through the written-out gradient (bench/grad-paths.ts).
  * `compute` (not part of the default run) times PPO gradient steps and act() from MLPs to the Nature CNN against PyTorch on the same core, when /usr/bin/python3 has torch (bench/compute.ts).
  * `soak [--minutes N] [--workers K]` (not part of the default run: N minutes, default 10) watches the learner's memory (bench/soak.ts).
- * `tune-overhead [--trials 16] [--iterations 3]` (not part of the default run) says where a sweep of trivial `rl tune` trials spends its wall time (bench/tune-overhead.ts).
+ * `tune-overhead [--trials 16] [--iterations 3] [--local runners|processes]` (not part of the default run) says where a sweep of trivial `rl tune` trials spends its wall time (bench/tune-overhead.ts).
  * Figures are medians; the machine is shared and noisy, so read them as such.
  */
 import { spawnSync } from 'node:child_process';

@@ -7,7 +7,7 @@ import { selectBackend } from './backend';
 import { INFERENCE_CHOICES, inferenceEngine, type InferenceChoice } from './inference/engine';
 import { checkEnv } from './check-env';
 import { resolveCheckpoint, resumeFrom } from './checkpoint';
-import { learnerCurve, workerCurve } from './security';
+import { agentCurve, learnerCurve, tunerCurve, workerCurve } from './security';
 import { generateKeys } from './transport/curve';
 import { WorkerProcess } from './runtime/worker-process';
 import { resolveEnvDir } from './env-loader';
@@ -24,6 +24,7 @@ import { EXPORT_FORMATS, exportPolicy } from './export/export';
 import { deployKubernetes, SECRET_FILE } from './deploy/kubernetes';
 import { loadTuneFile, parseSeeds } from './tune/tune-file';
 import { runSweep } from './tune/sweep';
+import { TrialAgent } from './tune/agent';
 import { describeSweep } from './tune/sweep-report';
 
 /** The names of rl's commands, in the order `main` registers them (through `named`). */
@@ -93,18 +94,53 @@ async function main(argv: string[]): Promise<void> {
           .option('config', { type: 'string', demandOption: true, describe: 'a tune file (base:, space:, metric:, budget:, scheduler:), or a training config with --seeds' })
           .option('seeds', { type: 'string', describe: "the runs' seeds, 0-9 or 0,3,7: a training config's runs, or each configuration's runs of a tune file" })
           .option('sweep-dir', { type: 'string', describe: 'where the sweep goes (default sweeps/<name>); the same command again continues it' })
-          .option('concurrency', { type: 'string', coerce: wholeNumber('--concurrency', 1, 1024), describe: "trials at once (default: the cores, each trial's workers counted)" }),
+          .option('concurrency', { type: 'string', coerce: wholeNumber('--concurrency', 0, 1024), describe: "trials at once on this machine (default: the cores, each trial's workers counted; 0 with --bind: agents only)" })
+          .option('bind', { type: 'string', coerce: endpoint(tuneBindProblem), describe: 'also run trials on trial agents (rl tune-agent) that connect here, e.g. tcp://0.0.0.0:5600' })
+          .option('keys', { type: 'string', describe: "CURVE: the tuner's key folder (rl keys generate DIR)" })
+          .option('allowed-keys', { type: 'string', describe: 'CURVE: a folder of the public keys of allowed agents' })
+          .option('insecure', { type: 'boolean', default: false, describe: 'bind a non-loopback address without CURVE' })
+          .option('local', { choices: ['runners', 'processes'] as const, default: 'runners' as const, describe: "how trials run on this machine: in long-lived runner processes, trial after trial (runners), or each an rl train process of its own (processes)" })
+          .option('agent-timeout', { type: 'string', coerce: wholeNumber('--agent-timeout', 1, 3600), describe: "seconds of an agent's silence before its trials are rescheduled (default 10)" }),
       async (args) => {
         const spec = loadTuneFile(args.config, { seeds: args.seeds === undefined ? undefined : parseSeeds(args.seeds) });
         if (args.concurrency !== undefined) spec.concurrency = args.concurrency;
+        if (spec.concurrency === 0 && !args.bind) throw new ConfigError('--concurrency 0 runs no trial on this machine: give --bind ADDRESS for trial agents, or --concurrency 1 or more');
+        const agents = args.bind ? { bind: args.bind, curve: tunerCurve(args.bind, args.keys, args['allowed-keys'], args.insecure), timeoutSeconds: args['agent-timeout'] } : undefined;
         const sweepDir = args['sweep-dir'] ?? path.join('sweeps', spec.name);
         console.log(`rl tune: ${spec.configs.length} configuration(s) x ${spec.seeds.length} seed(s), ${spec.concurrency} at once, ${spec.scheduler.type}; sweep dir ${sweepDir}`);
         // Ctrl-C or SIGTERM: the trials each end after their iteration with a checkpoint (the IPC channel closes); the same command continues.
         const quit = () => process.exit(130);
         process.once('SIGINT', quit);
         process.once('SIGTERM', quit);
-        const result = await runSweep(spec, { sweepDir });
+        const result = await runSweep(spec, { sweepDir, agents, local: args.local });
         console.log(describeSweep(result, spec.metric));
+        if (agents) process.exit(0); // the agents' socket would keep it alive
+      },
+    )
+    .command(
+      named('tune-agent'),
+      "run whole trials for a tuner: rl tune-agent --connect tcp://TUNER:5600 (the tuner's --bind)",
+      (y) =>
+        y
+          .option('connect', { type: 'string', demandOption: true, coerce: endpoint(connectProblem), describe: "the tuner's --bind address (tcp://HOST:PORT) or ipc endpoint" })
+          .option('slots', { type: 'string', default: '1', coerce: wholeNumber('--slots', 1, 1024), describe: 'trials at once' })
+          .option('work-dir', { type: 'string', default: 'tune-agent', describe: "where the trials' run dirs go while they run" })
+          .option('name', { type: 'string', describe: "this agent's name in the tuner's trials.jsonl (default the host name)" })
+          .option('keys', { type: 'string', describe: "CURVE: this agent's key folder (rl keys generate DIR)" })
+          .option('tuner-key', { type: 'string', describe: "CURVE: the tuner's public.key: the only tuner whose trials this agent runs" })
+          .option('insecure', { type: 'boolean', default: false, describe: 'connect to a non-loopback tuner without CURVE' })
+          .option('accept-code', { type: 'boolean', default: false, describe: 'run the env code the tuner ships (bundled, by sha256), only over CURVE to the --tuner-key given' })
+          .option('runner-sweep-dir', { type: 'string', hidden: true, describe: "a local runner of rl tune's: trials in-process, in this sweep dir" })
+          .option('tuner-timeout', { type: 'string', default: '30', coerce: wholeNumber('--tuner-timeout', 1, 3600), describe: "seconds of the tuner's silence before this agent stops its trials" }),
+      async (args) => {
+        const curve = agentCurve(args.connect, args.keys, args['tuner-key'], args.insecure);
+        const agent = new TrialAgent({ connect: args.connect, curve, slots: args.slots, acceptCode: args['accept-code'], workDir: path.resolve(args['work-dir']), name: args.name, tunerTimeoutSeconds: args['tuner-timeout'], runner: args['runner-sweep-dir'] ? { sweepDir: path.resolve(args['runner-sweep-dir']) } : undefined });
+        // SIGTERM or Ctrl-C: the running trials end with a checkpoint, sent to the tuner, then the agent.
+        process.once('SIGINT', () => agent.stop());
+        process.once('SIGTERM', () => agent.stop());
+        process.once('disconnect', () => agent.stop()); // a local runner whose tuner died
+        await agent.run();
+        process.exit(agent.refused ? 3 : 0);
       },
     )
     .command(
@@ -199,7 +235,7 @@ async function main(argv: string[]): Promise<void> {
       (y) =>
         y
           .positional('target', { choices: ['kubernetes'] as const, demandOption: true })
-          .option('config', { type: 'string', demandOption: true, describe: 'YAML config file' })
+          .option('config', { type: 'string', demandOption: true, describe: 'a training config, or a tune file (a sweep: the tuner in the StatefulSet, its trial agents in the Deployment)' })
           .option('image', { type: 'string', demandOption: true, describe: "the pods' image, built from this repository's Dockerfile (REGISTRY/rl-zmq:TAG)" })
           .option('workers', { type: 'string', demandOption: true, describe: 'worker pods (the Deployment scales later: kubectl scale)' })
           .option('envs-per-worker', { type: 'string', describe: "envs each worker steps (default: the config's workers.envsPerWorker)" })
@@ -312,6 +348,12 @@ function wholeNumber(flag: string, min: number, max = Number.MAX_SAFE_INTEGER) {
     }
     return n;
   };
+}
+
+/** Why `endpoint` cannot be `rl tune --bind`, or undefined if it can: tcp://HOST:PORT or ipc://PATH. */
+function tuneBindProblem(endpoint: string): string | undefined {
+  if (/^ipc:\/\/.+/.test(endpoint) || /^tcp:\/\/.+:\d+$/.test(endpoint)) return undefined;
+  return `rl tune --bind ${endpoint}: expected tcp://HOST:PORT (e.g. tcp://0.0.0.0:5600) or ipc://PATH`;
 }
 
 /** A yargs `coerce` for an endpoint flag: the value, or a ConfigError saying why not. */

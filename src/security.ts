@@ -36,3 +36,30 @@ export function workerCurve(connect: string, keys: string | undefined, learnerKe
   }
   return { pair: readKeyPair(keys), learnerKey: readPublicKey(path.resolve(learnerKey)) };
 }
+
+/** `rl tune --bind`'s CURVE: as a learner's (loopback without keys stays open), with the agents' keys allowed. */
+export function tunerCurve(bind: string, keys: string | undefined, allowed: string | undefined, insecure: boolean): { pair: KeyPair; allowed: Set<string> } | undefined {
+  if (insecure || (isLoopback(bind) && !keys)) {
+    if (insecure && !isLoopback(bind)) console.warn(`warning: --insecure: trial agents on ${bind} are neither encrypted nor authenticated; anyone who reaches it can take trials and send results`);
+    return undefined;
+  }
+  if (!keys || !allowed) {
+    throw new RlError(
+      `rl tune --bind ${bind} is not a loopback address, so trial agents connect over CURVE: give --keys DIR (this tuner's pair, from \`rl keys generate DIR\`) ` +
+        'and --allowed-keys DIR (a folder of the public keys of the agents allowed in), or --insecure to go without',
+    );
+  }
+  return { pair: readKeyPair(keys), allowed: readAllowedKeys(allowed) };
+}
+
+/** `rl tune-agent`'s CURVE: its own pair, and the public key of the one tuner it runs trials for. */
+export function agentCurve(connect: string, keys: string | undefined, tunerKey: string | undefined, insecure: boolean): { pair: KeyPair; tunerKey: string } | undefined {
+  if (insecure || (isLoopback(connect) && !keys)) return undefined;
+  if (!keys || !tunerKey) {
+    throw new RlError(
+      `rl tune-agent --connect ${connect} is not a loopback address, so the agent connects over CURVE: give --keys DIR (this agent's pair; put its public.key in the tuner's --allowed-keys folder) ` +
+        "and --tuner-key FILE (the tuner's public.key: the only tuner whose trials it runs), or --insecure to go without",
+    );
+  }
+  return { pair: readKeyPair(keys), tunerKey: readPublicKey(path.resolve(tunerKey)) };
+}

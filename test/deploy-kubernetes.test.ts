@@ -10,6 +10,7 @@ import { validateObject } from '../src/deploy/k8s-validate';
 import type { K8sObject } from '../src/deploy/k8s-manifests';
 import { acquireRunDir, LOCK_FILE, runDirProblem } from '../src/run-dir';
 import { readAllowedKeys, readKeyPair, readPublicKey } from '../src/transport/curve';
+import { loadTuneFile } from '../src/tune/tune-file';
 
 /**
  * `rl deploy kubernetes` (issue 14). No cluster runs here: the objects are checked against
@@ -306,6 +307,43 @@ env.reset(); const s = env.step(1); console.log(JSON.stringify({ obs: Array.from
     const workers = plain.read('Deployment');
     check(learner, '/etc/rl/config', secretFiles(podOf(learner), containerOf(learner), secret)); // no config.yaml
     check(workers, '/etc/rl/keys', new Map()); // no keys
+  });
+
+  it('deploys a sweep from a tune file: rl tune --bind in the StatefulSet (agents only, the sweep dir on the claim), rl tune-agent --accept-code in the Deployment, one port', async () => {
+    const tuneFile = path.join(tmp, 'tune-cartpole.yaml');
+    fs.writeFileSync(tuneFile, [`base: ${cartpole}`, 'space: { ppo.lr: { loguniform: [1.0e-4, 1.0e-2] } }', 'budget: { trials: 4 }', 'concurrency: 2'].join('\n'));
+    const r = await deploy('tune', { config: tuneFile, workers: 3 }); // every object checked against the schemas as it was written
+    const tuner = containerOf(r.read('StatefulSet'));
+    const agents = r.read('Deployment');
+    assert.equal(tuner.name, 'tuner');
+    assert.equal(tuner.args[0], 'tune');
+    assert.equal(argValue(tuner.args, '--concurrency'), '0');
+    const claim = tuner.volumeMounts.find((m: any) => m.name === 'run');
+    assert.equal(argValue(tuner.args, '--sweep-dir'), claim.mountPath);
+    assert.deepEqual(tuner.ports.map((p: any) => p.name), ['batches']);
+    assert.deepEqual(r.read('Service').spec.ports.map((p: any) => p.port), [5555]);
+    assert.equal(agents.spec.replicas, 3);
+    const agent = containerOf(agents);
+    assert.equal(agent.args[0], 'tune-agent');
+    assert.ok(agent.args.includes('--accept-code'));
+    assert.equal(argValue(agent.args, '--connect'), `tcp://${r.read('Service').metadata.name}.default.svc:5555`);
+    // The keys each side reads are where its Secret volume puts them, and the real readers accept them.
+    const secret = r.read('Secret');
+    const tunerFiles = layOut(fs.mkdtempSync(path.join(os.tmpdir(), 'rl-k8s-tuner-')), secretFiles(podOf(r.read('StatefulSet')), tuner, secret));
+    const agentFiles = layOut(fs.mkdtempSync(path.join(os.tmpdir(), 'rl-k8s-agent-')), secretFiles(podOf(agents), agent, secret));
+    const tunerPair = readKeyPair(tunerFiles + argValue(tuner.args, '--keys'));
+    const agentPair = readKeyPair(agentFiles + argValue(agent.args, '--keys'));
+    assert.equal(readPublicKey(agentFiles + argValue(agent.args, '--tuner-key')), tunerPair.publicKey);
+    assert.deepEqual([...readAllowedKeys(tunerFiles + argValue(tuner.args, '--allowed-keys'))], [agentPair.publicKey]);
+    // The ConfigMap's tune file loads as the tuner pod reads it, its base the config.yaml beside it.
+    const data = r.read('ConfigMap').data as Record<string, string>;
+    const mount = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-k8s-tune-config-'));
+    for (const [file, text] of Object.entries(data)) fs.writeFileSync(path.join(mount, file), text);
+    assert.equal(path.join(mount, path.basename(argValue(tuner.args, '--config'))), path.join(mount, 'tune.yaml'));
+    const spec = loadTuneFile(path.join(mount, 'tune.yaml'));
+    assert.equal(spec.name, 'tune-cartpole');
+    assert.equal(spec.configs.length, 4);
+    assert.equal(spec.base.env.id, 'CartPole-v1');
   });
 
   it('lets a restarted learner pod take over its own stale lock: same host name, same pid, started before this process', () => {

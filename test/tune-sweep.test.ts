@@ -21,7 +21,7 @@ const TINY = [
   'stop: { envSteps: 1536 }',
 ].join('\n');
 
-describe('rl tune, end to end (rl train trials as processes)', function () {
+describe('rl tune, end to end (trials in local runner processes)', function () {
   this.timeout(180_000);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-tune-sweep-'));
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -146,6 +146,57 @@ describe('rl tune, end to end (rl train trials as processes)', function () {
     assert.match(log, /resuming .*trials\/t001-s0\/checkpoints\/iter_0000\d\d: iteration \d/);
     const iterations = fs.readFileSync(path.join(dir, 'trials', 't001-s0', 'progress.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).iteration);
     assert.deepEqual(iterations, [1, 2, 3, 4, 5, 6], 'no iteration twice, none lost');
+  });
+
+  it('runs local trials in long-lived runners: a runner killed -9 mid-trial is started again and the trial resumes on it, each iteration once', async () => {
+    write('longer.yaml', TINY.replace('envSteps: 1536', 'envSteps: 6144'));
+    const file = write('runner-kill.yaml', ['base: longer.yaml', 'space: { ppo.lr: { grid: [0.001, 0.002] } }', 'budget: { trials: 2 }', 'concurrency: 1'].join('\n'));
+    const dir = path.join(tmp, 'runner-kill-sweep');
+    const tuner = spawn(process.execPath, [cli, 'tune', '--config', file, '--sweep-dir', dir], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    tuner.stdout!.on('data', (d) => (out += d));
+    tuner.stderr!.on('data', (d) => (out += d));
+    // The trial runs in the runner's own process, which holds its run dir's lock.
+    const runDir = path.join(dir, 'trials', 't000-s0');
+    const pid = await until('the first trial to have two checkpoints', () => {
+      const ckpts = path.join(runDir, 'checkpoints');
+      if (!fs.existsSync(ckpts) || fs.readdirSync(ckpts).filter((n) => n.startsWith('iter_')).length < 2) return undefined;
+      try {
+        return (JSON.parse(fs.readFileSync(path.join(runDir, '.rl-lock'), 'utf8')) as { pid: number }).pid;
+      } catch {
+        return undefined;
+      }
+    }, { ms: 90_000, every: 20 });
+    assert.notEqual(pid, tuner.pid, 'not in the tuner');
+    process.kill(pid, 'SIGKILL');
+    assert.equal(await exited(tuner), 0, out);
+    assert.match(out, new RegExp(`^local trial runner 0 \\(pid ${pid}\\) ended \\(SIGKILL; see logs/runner-0\\.log\\); starting another$`, 'm'));
+    const [first, second] = trials(dir);
+    assert.deepEqual([first.status, second.status], ['completed', 'completed']);
+    assert.equal(first.ranOn?.length, 2, JSON.stringify(first));
+    assert.equal(first.ranOn![0], `local runner0 (pid ${pid})`);
+    assert.match(first.ranOn![1], /^local runner0 \(pid \d+\)$/);
+    assert.notEqual(first.ranOn![1], first.ranOn![0]);
+    assert.match(fs.readFileSync(path.join(dir, 'logs', 't000-s0.log'), 'utf8'), /resuming .*trials\/t000-s0\/checkpoints\/iter_0000\d\d: iteration \d/);
+    const iterations = fs.readFileSync(path.join(runDir, 'progress.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).iteration);
+    assert.deepEqual(iterations, Array.from({ length: 24 }, (_, i) => i + 1), 'no iteration twice, none lost');
+    assert.ok(!fs.existsSync(path.join(dir, 'runners')), "the runners' work dirs are gone");
+  });
+
+  it("stops a runner's trial at an ASHA rung: it ends after its iteration with a checkpoint, status stopped, and the runner takes the next", () => {
+    write('longer.yaml', TINY.replace('envSteps: 1536', 'envSteps: 6144')); // 24 iterations: a stop at rung 2, 4 or 8 comes before the end
+    const file = write('asha.yaml', ['base: longer.yaml', 'space: { ppo.lr: { grid: [0.00001, 0.01, 0.00002, 0.02] } }', 'budget: { trials: 4 }', 'concurrency: 1', 'scheduler: { type: asha, resource: iterations, grace: 2, eta: 2 }'].join('\n'));
+    const dir = path.join(tmp, 'asha-sweep');
+    const r = rl(['tune', '--config', file, '--sweep-dir', dir], { timeoutMs: 120_000 });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    const all = trials(dir);
+    const stopped = all.filter((t) => t.status === 'stopped');
+    assert.ok(stopped.length >= 1, JSON.stringify(all.map((t) => [t.id, t.status, t.iterations])));
+    for (const t of stopped) {
+      assert.ok(t.iterations < 24, `${t.id} stopped at iteration ${t.iterations}`);
+      assert.match(t.ranOn![0], /^local runner0 \(pid \d+\)$/);
+    }
+    assert.equal(new Set(all.map((t) => t.ranOn![0])).size, 1, 'one runner took every trial');
   });
 
   it('runs one training config over seeds and reports the IQM and bootstrap interval of the final metric', () => {

@@ -11,8 +11,8 @@ import type { ISecurityContext } from 'kubernetes-models/v1/SecurityContext';
 import type { IService } from 'kubernetes-models/v1/Service';
 import type { KeyPair } from '../transport/curve';
 import {
-  BATCH_PORT, CONFIG_FILE, ENV_BUNDLE_FILE, LEARNER_KEY_ITEMS, PATHS, SECRET_KEYS, WEIGHTS_PORT, WORKER_KEY_ITEMS,
-  learnerArgs, learnerEndpoint, workerArgs,
+  BATCH_PORT, CONFIG_FILE, ENV_BUNDLE_FILE, LEARNER_KEY_ITEMS, PATHS, SECRET_KEYS, TUNE_FILE, WEIGHTS_PORT, WORKER_KEY_ITEMS,
+  agentArgs, learnerArgs, learnerEndpoint, tunerArgs, workerArgs,
 } from './k8s-pods';
 
 /**
@@ -35,6 +35,12 @@ export interface Plan {
   configYaml: string;
   /** A module env's bundle (CommonJS text); none for a registered env. */
   envBundle?: string;
+  /**
+   * A sweep instead of a training run: its tune file (YAML, `base: config.yaml`). The
+   * StatefulSet then runs the tuner (`rl tune --bind`, the sweep dir on the claim) and the
+   * Deployment its trial agents (`rl tune-agent`), on the batches port only.
+   */
+  tuneYaml?: string;
   keys: { learner: KeyPair; worker: KeyPair };
   version: string;
 }
@@ -120,7 +126,7 @@ export function configMapObject(p: Plan): IConfigMap {
     apiVersion: 'v1',
     kind: 'ConfigMap',
     metadata: meta(p, names(p.run).config, 'config'),
-    data: { [CONFIG_FILE]: p.configYaml, ...(p.envBundle !== undefined ? { [ENV_BUNDLE_FILE]: p.envBundle } : {}) },
+    data: { [CONFIG_FILE]: p.configYaml, ...(p.tuneYaml !== undefined ? { [TUNE_FILE]: p.tuneYaml } : {}), ...(p.envBundle !== undefined ? { [ENV_BUNDLE_FILE]: p.envBundle } : {}) },
   };
 }
 
@@ -134,7 +140,7 @@ export function serviceObject(p: Plan): IService {
       selector: selector(p, 'learner'),
       ports: [
         { name: 'batches', port: BATCH_PORT, targetPort: 'batches', protocol: 'TCP' },
-        { name: 'weights', port: WEIGHTS_PORT, targetPort: 'weights', protocol: 'TCP' },
+        ...(p.tuneYaml === undefined ? [{ name: 'weights', port: WEIGHTS_PORT, targetPort: 'weights', protocol: 'TCP' as const }] : []),
       ],
     },
   };
@@ -159,14 +165,14 @@ export function learnerObject(p: Plan): IStatefulSet {
           terminationGracePeriodSeconds: 120, // SIGTERM: the learner finishes its iteration and checkpoints
           containers: [
             {
-              name: 'learner',
+              name: p.tuneYaml === undefined ? 'learner' : 'tuner',
               image: p.image,
               imagePullPolicy: 'IfNotPresent',
               command: ['rl'],
-              args: learnerArgs(),
+              args: p.tuneYaml === undefined ? learnerArgs() : tunerArgs(),
               ports: [
                 { name: 'batches', containerPort: BATCH_PORT, protocol: 'TCP' },
-                { name: 'weights', containerPort: WEIGHTS_PORT, protocol: 'TCP' },
+                ...(p.tuneYaml === undefined ? [{ name: 'weights', containerPort: WEIGHTS_PORT, protocol: 'TCP' as const }] : []),
               ],
               readinessProbe: { tcpSocket: { port: 'batches' }, periodSeconds: 5, failureThreshold: 3 },
               resources: p.gpu
@@ -216,13 +222,13 @@ export function workersObject(p: Plan): IDeployment {
           automountServiceAccountToken: false,
           containers: [
             {
-              name: 'worker',
+              name: p.tuneYaml === undefined ? 'worker' : 'agent',
               image: p.image,
               imagePullPolicy: 'IfNotPresent',
               command: ['rl'],
-              args: workerArgs(learnerEndpoint(n.service, p.namespace), p.envsPerWorker),
-              // One process steps its envs in one thread: a core at most, whatever their number.
-              resources: { requests: { cpu: workerCpu(p.envsPerWorker), memory: '512Mi' }, limits: { memory: '2Gi' } },
+              args: p.tuneYaml === undefined ? workerArgs(learnerEndpoint(n.service, p.namespace), p.envsPerWorker) : agentArgs(learnerEndpoint(n.service, p.namespace)),
+              // One process steps its envs in one thread: a core at most, whatever their number. An agent trains a trial: a learner's share.
+              resources: p.tuneYaml === undefined ? { requests: { cpu: workerCpu(p.envsPerWorker), memory: '512Mi' }, limits: { memory: '2Gi' } } : { requests: { cpu: '1', memory: '2Gi' }, limits: { memory: '4Gi' } },
               securityContext: containerSecurity,
               env: [{ name: 'HOME', value: PATHS.tmpDir }],
               volumeMounts: [

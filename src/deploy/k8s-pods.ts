@@ -22,6 +22,8 @@ export const PATHS = {
 } as const;
 
 export const CONFIG_FILE = 'config.yaml';
+/** A sweep's tune file in the ConfigMap (its base: the config.yaml beside it). */
+export const TUNE_FILE = 'tune.yaml';
 /** A module env's bundle in the ConfigMap: CommonJS, whatever the folder's package.json says. */
 export const ENV_BUNDLE_FILE = 'env.cjs';
 
@@ -74,5 +76,30 @@ export function workerArgs(endpoint: string, envs: number): string[] {
     '--learner-key', `${PATHS.keysDir}/learner/public.key`,
     '--cache-dir', PATHS.cacheDir,
     '--envs', String(envs),
+  ];
+}
+
+/** `rl tune` in the tuner pod (a sweep's deploy): trials only on the agents, the sweep dir on the claim, continued after a restart. */
+export function tunerArgs(): string[] {
+  return [
+    'tune',
+    '--config', `${PATHS.configDir}/${TUNE_FILE}`,
+    '--sweep-dir', PATHS.runDir,
+    '--concurrency', '0',
+    '--bind', `tcp://0.0.0.0:${BATCH_PORT}`,
+    '--keys', `${PATHS.keysDir}/learner`,
+    '--allowed-keys', `${PATHS.keysDir}/allowed`,
+  ];
+}
+
+/** `rl tune-agent` in an agent pod: one trial at a time, the env code the tuner ships accepted over the authenticated link. */
+export function agentArgs(endpoint: string): string[] {
+  return [
+    'tune-agent',
+    '--connect', endpoint,
+    '--accept-code',
+    '--keys', `${PATHS.keysDir}/worker`,
+    '--tuner-key', `${PATHS.keysDir}/learner/public.key`,
+    '--work-dir', PATHS.cacheDir,
   ];
 }

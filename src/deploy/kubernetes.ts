@@ -1,7 +1,7 @@
 import { algorithms } from '../../algorithms';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import * as zmq from 'zeromq';
 import { ConfigError, RlError } from '../../core/errors';
 import { configToYaml, loadConfig, validateConfig } from '../config/load';
@@ -12,7 +12,8 @@ import { MAX_BATCH_ENVS } from '../transport/limits';
 import { PACKAGE_VERSION } from '../version';
 import { checkRequest, runName, type DeployOptions, type DeployRequest } from './k8s-options';
 import { FETCH_FILE, names, planObjects, type K8sObject, type Plan } from './k8s-manifests';
-import { ENV_BUNDLE_FILE, PATHS } from './k8s-pods';
+import { CONFIG_FILE, ENV_BUNDLE_FILE, PATHS } from './k8s-pods';
+import { loadTuneFile } from '../tune/tune-file';
 import { validateObject } from './k8s-validate';
 
 export type { DeployRequest } from './k8s-options';
@@ -41,18 +42,23 @@ export const SECRET_FILE = '01-secret.yaml';
 export async function deployKubernetes(request: DeployRequest): Promise<DeployResult> {
   const opts = checkRequest(request, MAX_BATCH_ENVS);
   checkOut(opts.out);
-  const config = loadConfig(opts.config);
-  const run = runName(config.name ?? path.basename(opts.config));
-  const learnerConfig = resolveLearnerConfig(config, opts);
+  // A tune file (base:, space:) deploys a sweep: the tuner in the StatefulSet, its trial agents in the Deployment.
+  const tune = isTuneFile(opts.config) ? loadTuneFile(opts.config) : undefined;
+  const config = tune ? tune.base : loadConfig(opts.config);
+  const run = runName(tune ? tune.name : (config.name ?? path.basename(opts.config)));
+  const learnerConfig = tune ? structuredClone(tune.base) : resolveLearnerConfig(config, opts);
   let envBundle: string | undefined;
   const ref = parseModuleRef(learnerConfig.env.id);
   if (ref) {
     const bundle = await bundleEnvModule(ref.file, { maxBytes: MAX_BUNDLE_BYTES });
     envBundle = bundle.source.toString('utf8');
-    // The pod loads the bundle from the ConfigMap's mount (no env.module: the id names it).
-    learnerConfig.env = { id: `${PATHS.configDir}/${ENV_BUNDLE_FILE}:${ref.name}`, config: learnerConfig.env.config };
+    // The pod loads the bundle from the ConfigMap's mount (no env.module: the id names it). A
+    // tuner names it as its module, which it bundles again for its agents.
+    const file = `${PATHS.configDir}/${ENV_BUNDLE_FILE}`;
+    learnerConfig.env = tune ? { id: `${file}:${ref.name}`, module: file, export: ref.name, config: learnerConfig.env.config } : { id: `${file}:${ref.name}`, config: learnerConfig.env.config };
   }
-  const header = `# ${opts.config}, resolved by rl deploy kubernetes (rl-zmq ${PACKAGE_VERSION}) for the learner pod:\n# its workers come from the ${names(run).workers} Deployment${ref ? `; env.id was ${path.relative(process.cwd(), ref.file) || ref.file} (export ${ref.name}), bundled` : ''}\n`;
+  const pods = tune ? `tuner pod (the sweep's base config):\n# its trials run on the ${names(run).workers} Deployment's agents` : `learner pod:\n# its workers come from the ${names(run).workers} Deployment`;
+  const header = `# ${opts.config}, resolved by rl deploy kubernetes (rl-zmq ${PACKAGE_VERSION}) for the ${pods}${ref ? `; env.id was ${path.relative(process.cwd(), ref.file) || ref.file} (export ${ref.name}), bundled` : ''}\n`;
   const keys = { learner: zmq.curveKeyPair(), worker: zmq.curveKeyPair() };
   const plan: Plan = {
     run,
@@ -65,6 +71,7 @@ export async function deployKubernetes(request: DeployRequest): Promise<DeployRe
     createNamespace: opts.createNamespace,
     configYaml: header + configToYaml(learnerConfig),
     envBundle,
+    tuneYaml: tune ? tuneFileFor(opts.config, tune.name) : undefined,
     keys,
     version: PACKAGE_VERSION,
   };
@@ -110,6 +117,23 @@ function resolveLearnerConfig(config: RunConfig, opts: DeployOptions): RunConfig
   if (module.pinConfig) checked[checked.algorithm] = module.pinConfig(checked[checked.algorithm], { totalEnvs: opts.workers * w.envsPerWorker, rolloutLength: w.rolloutLength });
   w.numWorkers = 0;
   return checked;
+}
+
+/** Whether `file` is a tune file (base:, no algorithm:) rather than a training config. */
+function isTuneFile(file: string): boolean {
+  let raw: unknown;
+  try {
+    raw = parse(fs.readFileSync(file, 'utf8'));
+  } catch {
+    return false; // loadConfig says what is wrong with it
+  }
+  return typeof raw === 'object' && raw !== null && 'base' in raw && !('algorithm' in raw);
+}
+
+/** The tune file as the tuner pod reads it: its base the ConfigMap's config.yaml, its name kept. */
+function tuneFileFor(file: string, name: string): string {
+  const raw = parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+  return `# ${file}, for the tuner pod by rl deploy kubernetes (rl-zmq ${PACKAGE_VERSION}); its trials run on the agents (--concurrency 0)\n${stringify({ ...raw, name, base: CONFIG_FILE })}`;
 }
 
 /** `out` must be new or empty: a second deploy never overwrites keys a running deployment uses. */

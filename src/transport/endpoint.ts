@@ -32,21 +32,35 @@ export function connectProblem(endpoint: string): string | undefined {
   return undefined;
 }
 
+/** How long a bind keeps trying an address in use: ZeroMQ closes a socket in its I/O thread, a moment after `close()`. */
+const BIND_RETRY_MS = 2000;
+
 /**
  * Binds `socket` to `endpoint`, turning ZeroMQ's error (an object dump such as
  * `[Error: Address already in use] { errno: 98, code: 'EADDRINUSE', address: ... }`) into
  * one line that says which address and why: `bindOrExplain(this.router, this.opts.bind)`.
+ * An address in use is tried again for up to 2 s (`retryMs`) first: a learner started right
+ * after another one on the same port (in one process, or a supervisor's restart) finds the old
+ * socket still closing.
  */
-export async function bindOrExplain(socket: { bind(endpoint: string): Promise<void> }, endpoint: string, what = '--bind'): Promise<void> {
-  try {
-    await socket.bind(endpoint);
-  } catch (err) {
-    const e = err as { code?: string; message?: string };
-    const why =
-      e.code === 'EADDRINUSE' ? 'the address is in use (another learner, or a program on that port?)'
-      : e.code === 'EADDRNOTAVAIL' ? 'no network interface of this machine has that address'
-      : e.code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)'
-      : `${e.message ?? String(err)}${e.code ? ` (${e.code})` : ''}`;
-    throw new RlError(`${what} ${endpoint}: cannot listen there: ${why}`);
+export async function bindOrExplain(socket: { bind(endpoint: string): Promise<void> }, endpoint: string, what = '--bind', retryMs = BIND_RETRY_MS): Promise<void> {
+  const end = Date.now() + retryMs;
+  for (;;) {
+    try {
+      await socket.bind(endpoint);
+      return;
+    } catch (err) {
+      const e = err as { code?: string; message?: string };
+      if (e.code === 'EADDRINUSE' && Date.now() < end) {
+        await new Promise((r) => setTimeout(r, 50));
+        continue;
+      }
+      const why =
+        e.code === 'EADDRINUSE' ? 'the address is in use (another learner, or a program on that port?)'
+        : e.code === 'EADDRNOTAVAIL' ? 'no network interface of this machine has that address'
+        : e.code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)'
+        : `${e.message ?? String(err)}${e.code ? ` (${e.code})` : ''}`;
+      throw new RlError(`${what} ${endpoint}: cannot listen there: ${why}`);
+    }
   }
 }

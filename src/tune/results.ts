@@ -34,6 +34,8 @@ export interface TrialRecord {
   error?: string;
   /** The trial's run dir. */
   runDir: string;
+  /** Where it ran, a launch each: `local`, or `agent NAME (pid N)` (a trial rescheduled from a lost agent names both). */
+  ranOn?: string[];
   /** Unix seconds at its first start and at its end. */
   startTime: number;
   /** Unix seconds at its end. */

@@ -1,13 +1,14 @@
-import { type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ConfigError } from '../../core/errors';
 import { JsonlWriter, acquireRunDir, inUse } from '../run-dir';
+import { AgentHub, type AgentHubOptions } from './agent-hub';
 import { Asha } from './asha';
+import { LocalRunners } from './runners';
 import { Population } from './population';
 import { readTrials } from './results';
 import { describeParams, seedSummary, writeBest, writeResults, type SweepResult } from './sweep-report';
-import { finish, launch, stop, type PlannedTrial, type Running } from './trial';
+import { finish, launch, stop, type PlannedTrial, type Running, type TrialHandle } from './trial';
 import { readTrialProgress } from './trial-progress';
 import type { TuneSpec } from './tune-file';
 
@@ -21,7 +22,17 @@ export interface SweepOptions {
   pollMs?: number;
   /** The program and arguments before `train ...` that run a trial (default: this node and rl's cli.js). */
   rl?: string[];
+  /** Also run trials on trial agents (`rl tune-agent`) that connect here (`rl tune --bind`). */
+  agents?: Omit<AgentHubOptions, 'log'>;
+  /**
+   * How trials run on this machine: `runners` (default), in `spec.concurrency` long-lived runner
+   * processes, trial after trial in-process; `processes`, each trial an `rl train` process of its own.
+   */
+  local?: 'runners' | 'processes';
 }
+
+/** A trial whose agent or local runner goes away this many times is recorded as an error (it may be what kills them). */
+const MAX_LOSSES = 3;
 
 /** A lock held by a live process (a trial of a killed tuner still checkpointing) is waited for this long. */
 const LOCK_WAIT_MS = 120_000;
@@ -38,7 +49,9 @@ export async function runSweep(spec: TuneSpec, opts: SweepOptions): Promise<Swee
   const log = opts.log ?? ((line: string) => console.log(line));
   const dir = opts.sweepDir;
   const release = acquireRunDir(dir); // one tuner per sweep dir
-  const children = new Set<ChildProcess>();
+  const handles = new Set<TrialHandle>();
+  let hub: AgentHub | undefined;
+  let runners: LocalRunners | undefined;
   try {
     checkSweepDir(dir, spec);
     for (const sub of ['trials', 'configs', 'logs']) fs.mkdirSync(path.join(dir, sub), { recursive: true });
@@ -62,6 +75,15 @@ export async function runSweep(spec: TuneSpec, opts: SweepOptions): Promise<Swee
     let wake: () => void = () => {};
     const publish = () => writeResults(dir, spec, plan, finished, running, created);
     publish();
+    if (opts.agents) {
+      hub = new AgentHub({ ...opts.agents, envModule: spec.base.env.module, log }, dir);
+      await hub.start();
+    }
+    if ((opts.local ?? 'runners') === 'runners' && spec.concurrency > 0) {
+      runners = new LocalRunners(spec.concurrency, dir, opts.rl, log);
+      await runners.start();
+    }
+    let local = 0; // trials running here in processes of their own
     try {
       while (pending.length > 0 || running.size > 0) {
         const outOfTime = spec.wallSeconds !== undefined && (performance.now() - start) / 1000 >= spec.wallSeconds;
@@ -70,10 +92,14 @@ export async function runSweep(spec: TuneSpec, opts: SweepOptions): Promise<Swee
           pending.length = 0;
           for (const r of running.values()) stop(r, 'budget');
         }
-        for (let i = 0; i < pending.length && running.size < spec.concurrency; ) {
+        for (let i = 0; i < pending.length; ) {
+          const remote = hub?.freeAgent();
+          const runner = remote ? undefined : runners?.hub.freeAgent();
+          const agent = remote ?? runner;
+          if (!agent && (runners || local >= spec.concurrency)) break;
           const t = pending[i];
           const runDir = path.join(dir, 'trials', t.id);
-          const busy = inUse(runDir);
+          const busy = remote ? undefined : inUse(runDir);
           if (busy && performance.now() - (waitingSince.get(t.id) ?? performance.now()) < LOCK_WAIT_MS) {
             if (!waitingSince.has(t.id)) log(`trial ${t.id}: waiting for its run dir: ${busy}`);
             waitingSince.set(t.id, waitingSince.get(t.id) ?? performance.now());
@@ -82,25 +108,34 @@ export async function runSweep(spec: TuneSpec, opts: SweepOptions): Promise<Swee
           }
           pending.splice(i, 1);
           pbt?.prepare(t);
-          const r = launch(t, dir, opts.rl, () => wake());
-          children.add(r.child);
+          const r = remote ? hub!.launch(t, remote, () => wake()) : runner ? runners!.hub.launch(t, runner, () => wake()) : launch(t, dir, opts.rl, () => wake());
+          if (!agent) local++;
+          handles.add(r.handle);
           running.set(t.id, r);
-          log(`trial ${t.id} started: ${describeParams(t.params, t.seed)}`);
+          log(`trial ${t.id} started${remote ? ` on ${remote.place}` : ''}: ${describeParams(t.params, t.seed)}`);
         }
         await new Promise<void>((resolve) => {
           wake = resolve;
           setTimeout(resolve, opts.pollMs ?? 500);
         });
+        hub?.checkLost();
         for (const r of running.values()) {
           r.progress = readTrialProgress(path.join(dir, 'trials', r.id, 'progress.jsonl'), spec.metric, threshold);
           if (asha) checkRungs(r, asha, spec, log);
           if (!r.exit) continue;
           running.delete(r.id);
-          children.delete(r.child);
+          handles.delete(r.handle);
+          if (r.handle.place === 'local') local--;
+          if (r.exit.lost && (r.losses ?? 0) + 1 < MAX_LOSSES) {
+            // Its agent is gone: it runs again first, from the checkpoint the sweep dir holds of it.
+            pending.unshift({ id: r.id, index: r.index, seed: r.seed, params: r.params, config: r.config, firstStart: r.firstStart ?? r.startTime, ranOn: r.ranOn, losses: (r.losses ?? 0) + 1 });
+            continue;
+          }
+          if (r.exit.lost) r.exit.error = `lost where it ran ${MAX_LOSSES} times (${r.ranOn?.join(', ')}): its agent or runner went away each time`;
           if (pbt?.atBoundary(r)) {
             pbt.step(r);
             // The next interval, after every other member's (round-robin when the population is larger than the concurrency).
-            pending.push({ id: r.id, index: r.index, seed: r.seed, params: r.params, config: r.config, firstStart: r.firstStart ?? r.startTime });
+            pending.push({ id: r.id, index: r.index, seed: r.seed, params: r.params, config: r.config, firstStart: r.firstStart ?? r.startTime, ranOn: r.ranOn });
             continue;
           }
           pbt?.scores.set(r.id, r.progress.metric);
@@ -120,7 +155,9 @@ export async function runSweep(spec: TuneSpec, opts: SweepOptions): Promise<Swee
     if (result.seeds) fs.writeFileSync(path.join(dir, 'summary.json'), `${JSON.stringify(result.seeds, null, 2)}\n`);
     return result;
   } finally {
-    for (const c of children) c.kill('SIGTERM'); // only on an exception: each trial checkpoints and ends
+    for (const h of handles) h.stop(); // only on an exception: each trial checkpoints and ends
+    await runners?.stop();
+    await hub?.close();
     release();
   }
 }

@@ -28,11 +28,22 @@ export interface PlannedTrial {
   boundary?: number;
   /** PBT: when its first interval started (Unix seconds). */
   firstStart?: number;
+  /** Where it ran so far, a launch each (`local`, `agent NAME (pid N)`). */
+  ranOn?: string[];
+  /** How many times its agent or runner was lost under it. */
+  losses?: number;
+}
+
+/** Where a trial runs, and how it is stopped (it ends after its iteration, with a checkpoint). */
+export interface TrialHandle {
+  /** `local`, or `agent NAME (pid N)`. */
+  place: string;
+  stop(): void;
 }
 
 /** A trial whose process runs. */
 export interface Running extends PlannedTrial {
-  child: ChildProcess;
+  handle: TrialHandle;
   startTime: number;
   /** Why the sweep stopped it, if it did: the scheduler at a rung, or the sweep's wall time. */
   stoppedBy?: 'scheduler' | 'budget';
@@ -40,7 +51,12 @@ export interface Running extends PlannedTrial {
   progress: TrialProgress;
   /** The size of its log when it started: what it wrote since is this launch's. */
   logOffset: number;
-  exit?: { code: number | null; signal: NodeJS.Signals | null; error?: string };
+  /** How it ended; `lost`: its agent was lost, and it runs again elsewhere. */
+  exit?: { code: number | null; signal: NodeJS.Signals | null; error?: string; lost?: boolean };
+  /** On an agent: the launch's number, which the agent's messages about it carry. */
+  attempt?: number;
+  /** Called when it ends (a remote trial's end comes as a message). */
+  onExit?: () => void;
 }
 
 /** Starts `rl train --resume auto` for a trial: a fresh run, or the continuation of its last checkpoint. */
@@ -49,13 +65,9 @@ export function launch(t: PlannedTrial, dir: string, rl: string[] | undefined, o
   fs.writeFileSync(configFile, configToYaml(t.config));
   const logFile = path.join(dir, 'logs', `${t.id}.log`);
   const logOffset = fs.existsSync(logFile) ? fs.statSync(logFile).size : 0;
-  const out = fs.openSync(logFile, 'a');
-  const [cmd, ...pre] = rl ?? [process.execPath, path.join(__dirname, '..', 'cli.js')];
-  const args = [...pre, 'train', '--config', configFile, '--run-dir', path.join(dir, 'trials', t.id), '--resume', 'auto'];
-  // The IPC channel tells the trial when the tuner dies (kill -9): it then checkpoints and ends.
-  const child = spawn(cmd, args, { stdio: ['ignore', out, out, 'ipc'] });
-  fs.closeSync(out);
-  const r: Running = { ...t, child, startTime: Date.now() / 1000, rungs: {}, progress: readTrialProgress('', ''), logOffset };
+  const child = spawnTrain(rl, configFile, path.join(dir, 'trials', t.id), logFile);
+  const r: Running = { ...t, handle: { place: 'local', stop: () => child.kill('SIGTERM') }, startTime: Date.now() / 1000, rungs: {}, progress: readTrialProgress('', ''), logOffset };
+  r.ranOn = [...(t.ranOn ?? []), 'local'];
   child.once('exit', (code, signal) => {
     r.exit = { code, signal };
     onExit();
@@ -67,11 +79,26 @@ export function launch(t: PlannedTrial, dir: string, rl: string[] | undefined, o
   return r;
 }
 
-/** Stops a trial with SIGTERM (rl train ends after its iteration, with a checkpoint); once. */
+/**
+ * `rl train --config CONFIG --run-dir RUN_DIR --resume auto`, its output appended to `logFile`:
+ * a fresh run, or the continuation of the run dir's newest checkpoint. `rl` is the program and
+ * arguments before `train` (default: this node and rl's cli.js).
+ */
+export function spawnTrain(rl: string[] | undefined, configFile: string, runDir: string, logFile: string): ChildProcess {
+  const out = fs.openSync(logFile, 'a');
+  const [cmd, ...pre] = rl ?? [process.execPath, path.join(__dirname, '..', 'cli.js')];
+  const args = [...pre, 'train', '--config', configFile, '--run-dir', runDir, '--resume', 'auto'];
+  // The IPC channel tells the trial when its parent dies (kill -9): it then checkpoints and ends.
+  const child = spawn(cmd, args, { stdio: ['ignore', out, out, 'ipc'] });
+  fs.closeSync(out);
+  return child;
+}
+
+/** Stops a trial (rl train ends after its iteration, with a checkpoint); once. */
 export function stop(r: Running, why: 'scheduler' | 'budget'): void {
   if (r.stoppedBy || r.exit) return;
   r.stoppedBy = why;
-  r.child.kill('SIGTERM');
+  r.handle.stop();
 }
 
 /** The record of a trial whose process ended. */
@@ -95,6 +122,7 @@ export function finish(r: Running, dir: string): TrialRecord {
     wallSeconds: endTime - (r.firstStart ?? r.startTime),
     ...(status === 'error' ? { error: error ?? lastError(path.join(dir, 'logs', `${r.id}.log`), code, signal) } : {}),
     runDir: path.join('trials', r.id),
+    ranOn: r.ranOn ?? [],
     startTime: r.firstStart ?? r.startTime,
     endTime,
   };

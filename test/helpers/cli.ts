@@ -20,6 +20,12 @@ export function exited(child: ChildProcess): Promise<number | null> {
   return new Promise((r) => (child.exitCode !== null ? r(child.exitCode) : child.once('exit', (code) => r(code))));
 }
 
+/** The workers `startWorker` started that still run: killed when this process exits. */
+const started = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of started) child.kill('SIGKILL');
+});
+
 /** A started `rl worker`: its process, what it has written to stdout and stderr together so far, and waits on both. */
 export interface StartedWorker {
   child: ChildProcess;
@@ -33,6 +39,12 @@ export interface StartedWorker {
 /** `rl worker ARGS` in the background, from `opts.cwd` (the repository root), with `opts.env` added to this process's environment, its stdout and stderr gathered. */
 export function startWorker(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): StartedWorker {
   const child = spawn(process.execPath, [cli, 'worker', ...args], { cwd: opts.cwd ?? root, env: { ...process.env, ...opts.env } });
+  // A worker a failed test left behind (it waits for a learner forever) neither holds this test
+  // process open once its tests are done nor outlives it.
+  child.unref();
+  for (const pipe of [child.stdout, child.stderr]) (pipe as unknown as { unref(): void }).unref();
+  started.add(child);
+  child.once('exit', () => started.delete(child));
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
