@@ -1,6 +1,9 @@
 import type { Rng } from '../core/rng';
 import { COLUMNS, EMPTY, WINDOWS, drop, legalColumns, winsAt } from './connect-four-board';
 
+/** The deepest minimax search `depth` allows (depth 6: about 90 ms a move on the empty board). */
+export const MAX_DEPTH = 6;
+
 /** What a won line is worth to minimax: more than any heuristic score; a sooner win is worth more. */
 const WIN = 1_000_000;
 /** What a line of four cells holding k of a player's pieces and none of the other's is worth to it (k = 0..3). */

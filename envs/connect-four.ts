@@ -3,7 +3,7 @@ import { EnvError } from '../core/errors';
 import { Rng } from '../core/rng';
 import { Box, Discrete } from '../core/spaces';
 import { COLUMNS, EMPTY, ROWS, columnAt, drawBoard, legalColumns, legalList, observePlanes, playMove } from './connect-four-board';
-import { minimaxColumn, randomColumn } from './connect-four-opponents';
+import { MAX_DEPTH, minimaxColumn, randomColumn } from './connect-four-opponents';
 import type { Action, Env, ResetOptions, ResetResult, RgbFrame, StepResult } from './env';
 import { BoardTurnGame, type BoardRules } from './board-turn-game';
 import type { GameResult, Player, TurnGame } from './turn-game';
@@ -13,8 +13,7 @@ export { ConnectFourParallel } from './connect-four-parallel';
 const ID = 'ConnectFour-v0';
 const AGENT = 1;
 const OPPONENT = 2;
-/** The deepest minimax search `depth` allows (depth 6: about 90 ms a move on the empty board). */
-export const MAX_DEPTH = 6;
+export { MAX_DEPTH };
 
 /** `env.config` of the single-agent ConnectFour-v0. */
 export interface ConnectFourConfig {

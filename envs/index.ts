@@ -17,5 +17,6 @@ export { LunarLander, enginesOf, type Engines, type LunarLanderOptions } from '.
 export { isMultiAgentEnv, type AgentId, type PerAgent, type MultiAgentEnv, type MultiAgentEnvFactory, type MultiAgentResetResult, type MultiAgentStepResult } from './multi-agent';
 export { ConnectFour, ConnectFourParallel, MAX_DEPTH as CONNECT_FOUR_MAX_DEPTH, type ConnectFourConfig } from './connect-four';
 export { minimaxColumn, randomColumn } from './connect-four-opponents';
+export { SpreadLine, type SpreadLineConfig } from './spread-line';
 export { TicTacToe, type TicTacToeConfig, type TicTacToeOutcome } from './tictactoe';
 export { MinAtarEnv, type MinAtarConfig, type MinAtarGame } from './minatar';

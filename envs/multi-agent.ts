@@ -1,4 +1,5 @@
 import type { Observation } from '../core/algorithm';
+import type { Rng } from '../core/rng';
 import type { Box, Space } from '../core/spaces';
 import type { Action, ResetOptions, RgbFrame } from './env';
 
@@ -63,6 +64,15 @@ export interface MultiAgentEnv {
    * PettingZoo's `action_mask` of the agent not selected).
    */
   actionMask?(agent: AgentId): Uint8Array;
+  /**
+   * Optional: the names of the players the env has built in (ConnectFour-v0: `random`,
+   * `minimax:1` .. `minimax:6`), which a config's `builtin` policies and `rl evaluate
+   * --opponent` name; `baselineAction` plays them. Every env with Discrete actions also has
+   * `random` (a legal action drawn uniformly) without naming it.
+   */
+  readonly baselines?: readonly string[];
+  /** Optional, with `baselines`: the action the built-in player `name` picks for `agent`, one of `acting()`, drawing from `rng`. */
+  baselineAction?(name: string, agent: AgentId, rng: Rng): Action;
   /** Optional: the current state as a picture (only for watching). */
   render?(): RgbFrame;
   /** Optional: the whole state as plain data, for checkpoints. */

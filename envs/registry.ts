@@ -3,6 +3,7 @@ import { EnvError } from '../core/errors';
 import type { Env, EnvFactory } from './env';
 import type { MultiAgentEnv, MultiAgentEnvFactory } from './multi-agent';
 import { ConnectFour, ConnectFourParallel } from './connect-four';
+import { SpreadLine } from './spread-line';
 import { Acrobot } from './acrobot';
 import { CartPole } from './cartpole';
 import { Catch } from './catch';
@@ -137,3 +138,4 @@ for (const [name, game] of Object.entries(MINATAR_GAMES)) {
 // minimax). A game is at most 42 moves, so it needs no time limit. 2 fps: a move every half second.
 registerEnv('ConnectFour-v0', (config) => new ConnectFour(config), { renderFps: 2 });
 registerMultiAgentEnv('ConnectFour-v0', (config) => new ConnectFourParallel(config), { renderFps: 2 });
+registerMultiAgentEnv('SpreadLine-v0', (config) => new SpreadLine(config));

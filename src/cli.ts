@@ -21,7 +21,6 @@ import { ConfigError, RlError } from '../core/errors';
 import { train } from './runtime/learner';
 import { startViewServer } from './view/server';
 import { EXPORT_FORMATS, exportPolicy } from './export/export';
-import { DEFAULT_POLICY } from '../core/algorithm';
 import { deployKubernetes, SECRET_FILE } from './deploy/kubernetes';
 import { loadTuneFile, parseSeeds } from './tune/tune-file';
 import { runSweep } from './tune/sweep';
@@ -151,7 +150,9 @@ async function main(argv: string[]): Promise<void> {
         y
           .option('checkpoint', { type: 'string', demandOption: true, describe: 'a checkpoint dir, or a run dir (its best checkpoint if it has one, else its latest)' })
           .option('latest', { type: 'boolean', default: false, describe: "a run dir's newest checkpoint rather than its best" })
-          .option('episodes', { type: 'string', coerce: wholeNumber('--episodes', 1, 1_000_000), describe: 'episodes to run (default 100; 1 with --video)' })
+          .option('episodes', { type: 'string', coerce: wholeNumber('--episodes', 1, 1_000_000), describe: 'episodes to run (default 100; 1 with --video); a multi-agent checkpoint: games per seat against each opponent' })
+          .option('opponent', { type: 'string', array: true, default: [], describe: "a multi-agent checkpoint's opponent: a built-in player of its env (random, minimax:2), self, or checkpoint:DIR; repeatable (default: the config's multiAgent.evaluate, else random)" })
+          .option('policy', { type: 'string', describe: "which of the checkpoint's policies plays (default: the one it trained)" })
           .option('video', { type: 'string', describe: 'record the episodes to FILE.gif or FILE.mp4 (mp4 needs ffmpeg)' })
           .option('seed', { type: 'string', default: '0', coerce: wholeNumber('--seed', 0), describe: 'seeds the envs (and sampling with --stochastic)' })
           .option('stochastic', { type: 'boolean', default: false, describe: 'sample actions instead of the greedy ones' })
@@ -159,7 +160,7 @@ async function main(argv: string[]): Promise<void> {
           .option('env-dir', { type: 'string', array: true, default: [], describe: "where the checkpoint's env module (code) may be loaded from, if its env is one; repeatable" }),
       async (args) => {
         const episodes = args.episodes ?? (args.video ? 1 : 100);
-        const result = await evaluateCheckpoint(resolveCheckpoint(args.checkpoint, pick(args.latest)), { ...args, episodes, envDirs: args['env-dir'] });
+        const result = await evaluateCheckpoint(resolveCheckpoint(args.checkpoint, pick(args.latest)), { ...args, episodes, envDirs: args['env-dir'], opponents: args.opponent });
         if (args.json) console.log(JSON.stringify(result));
       },
     )
@@ -172,7 +173,7 @@ async function main(argv: string[]): Promise<void> {
           .option('latest', { type: 'boolean', default: false, describe: "a run dir's newest checkpoint rather than its best" })
           .option('format', { type: 'string', demandOption: true, describe: `${EXPORT_FORMATS.join(' | ')}; onnx: policy.onnx; tfjs: a folder with model.json; js: one dependency-free ES module (MLP policies)` })
           .option('out', { type: 'string', demandOption: true, describe: 'the file (onnx, js) or folder (tfjs) to write' })
-          .option('policy', { type: 'string', default: DEFAULT_POLICY, describe: "which of the checkpoint's policies (a single-agent run has one: default)" }),
+          .option('policy', { type: 'string', describe: "which of the checkpoint's policies (default: the one it trained; a single-agent run has one, default)" }),
       async (args) => {
         const files = await exportPolicy({ checkpoint: args.checkpoint, format: args.format, out: args.out, policyId: args.policy, ...pick(args.latest) });
         console.log(`wrote ${files.join(', ')}`);

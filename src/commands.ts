@@ -3,8 +3,11 @@ import * as path from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { algorithmNamed, algorithms } from '../algorithms';
 import { trustSourceEnv } from './checkpoint/env-trust';
-import { createEnv, resolveEnvDir } from './env-loader';
-import { DEFAULT_POLICY, weightsFromState, type PolicySpec, type SamplingPolicy } from '../core/algorithm';
+import { createEnv, createMultiAgentEnv, resolveEnvDir } from './env-loader';
+import { trainedPolicyId } from './config/multi-agent';
+import { evaluateMatches, type MatchReport } from './evaluate-matches';
+import type { PolicySpec, SamplingPolicy } from '../core/algorithm';
+import { checkpointWeights } from './runtime/multi-agent/algorithm';
 import { weightsProblem } from './runtime/weights-check';
 import { selectBackend, type BackendName } from './backend';
 import { bestCheckpoint, describeBest, listCheckpoints, readCheckpoint, readMetadata, resolveCheckpoint, verifyCheckpoint, type CheckpointChoice, type CheckpointMetadata } from './checkpoint';
@@ -62,22 +65,18 @@ function firstDifference(a: unknown, b: unknown, p: (string | number)[]): { path
  * A checkpoint's policy alone (no optimizer, no sockets), ready to act, with the config it was
  * trained with; the caller disposes of the policy. A module env is loaded only from `envDirs`.
  */
-export async function loadCheckpointPolicy(dir: string, envDirs: string[] = [], policyId = DEFAULT_POLICY): Promise<{ meta: CheckpointMetadata; cfg: RunConfig; policy: SamplingPolicy; spec: PolicySpec }> {
+export async function loadCheckpointPolicy(dir: string, envDirs: string[] = [], policyOf?: string): Promise<{ meta: CheckpointMetadata; cfg: RunConfig; policy: SamplingPolicy; spec: PolicySpec }> {
   const { metadata: meta, tensors } = readCheckpoint(dir); // the weights alone: state.json (optimizer, counters) is not needed here
   const cfg = validateConfig(meta.config, (p) => `${dir}/metadata.json config.${p.join('.')}`);
+  const policyId = policyOf ?? trainedPolicyId(cfg.multiAgent);
   // A module env is code: loaded only from a directory the user names (docs/writing-an-env.md, "Shipping env code to workers").
   trustSourceEnv(cfg.env, { source: dir, command: 'rl evaluate', envDirs: envDirs.map(resolveEnvDir), log: (l) => console.error(l) });
   await selectBackend(cfg.backend as BackendName);
   const module = algorithmNamed(meta.algorithm);
   if (!module) throw new BadCheckpointError(`${dir}: checkpoint of another kind (algorithm ${JSON.stringify(meta.algorithm)}; this version has ${Object.keys(algorithms).join(', ')})`);
-  const env = createEnv(cfg.env.id, cfg.env.config);
-  let spec: PolicySpec;
-  try {
-    spec = module.policySpec({ config: cfg[meta.algorithm], model: cfg.model, observationSpace: env.observationSpace.toSpec(), actionSpace: env.actionSpace.toSpec(), actionMask: typeof env.actionMask === 'function', policyId });
-  } finally {
-    env.close();
-  }
-  const weights = weightsFromState({ tensors }, policyId);
+  const spaces = envSpaces(cfg);
+  const spec = module.policySpec({ config: cfg[meta.algorithm], model: cfg.model, ...spaces, policyId });
+  const weights = checkpointWeights({ tensors }, policyId);
   // Exactly the tensors of the model of its config, names and shapes (a transposed matrix of the right size included), before any touches a model.
   const wrong = weights.length === 0 ? `it holds no weights of policy ${policyId} (weights/${policyId}/*)` : weightsProblem(module.weightShapes(spec), weights)?.message;
   if (wrong) throw new BadCheckpointError(`${dir}: checkpoint of another kind: its weights do not fit a ${meta.algorithm} policy of the model of its config (${wrong})`);
@@ -91,6 +90,17 @@ export async function loadCheckpointPolicy(dir: string, envDirs: string[] = [], 
   return { meta, cfg, policy, spec };
 }
 
+/** The spaces of the env a config names, as a policy of it sees them: a multi-agent env's first agent's (every agent of one policy has the same). */
+function envSpaces(cfg: RunConfig): Pick<PolicySpec, 'observationSpace' | 'actionSpace' | 'actionMask'> {
+  const env = cfg.multiAgent ? createMultiAgentEnv(cfg.env.id, cfg.env.config) : createEnv(cfg.env.id, cfg.env.config);
+  try {
+    const [observation, action] = 'possibleAgents' in env ? [env.observationSpaces[env.possibleAgents[0]], env.actionSpaces[env.possibleAgents[0]]] : [env.observationSpace, env.actionSpace];
+    return { observationSpace: observation.toSpec(), actionSpace: action.toSpec(), actionMask: typeof env.actionMask === 'function' };
+  } finally {
+    env.close();
+  }
+}
+
 /**
  * Runs episodes with a checkpoint's policy on its env, with a progress bar on stderr; prints
  * the summary unless `json`. With `video`, the episodes run one after another on one env and
@@ -98,9 +108,16 @@ export async function loadCheckpointPolicy(dir: string, envDirs: string[] = [], 
  */
 export async function evaluateCheckpoint(
   dir: string,
-  opts: { episodes: number; seed: number; stochastic: boolean; json: boolean; video?: string; envDirs?: string[] },
-): Promise<EvaluationResult> {
-  const { meta, cfg, policy, spec } = await loadCheckpointPolicy(dir, opts.envDirs);
+  opts: { episodes: number; seed: number; stochastic: boolean; json: boolean; video?: string; envDirs?: string[]; policy?: string; opponents?: string[] },
+): Promise<EvaluationResult | MatchReport> {
+  const { meta, cfg, policy, spec } = await loadCheckpointPolicy(dir, opts.envDirs, opts.policy);
+  if (cfg.multiAgent) {
+    try {
+      return await evaluateMatches({ dir, meta, cfg, policy, spec }, { ...opts, games: opts.episodes, opponents: opts.opponents ?? [], load: (d) => loadCheckpointPolicy(d, opts.envDirs) });
+    } finally {
+      policy.dispose();
+    }
+  }
   const bar = opts.json || !process.stderr.isTTY ? undefined : new SingleBar({ format: 'evaluating [{bar}] {value}/{total} episodes', stream: process.stderr });
   bar?.start(opts.episodes, 0);
   try {

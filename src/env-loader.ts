@@ -109,7 +109,7 @@ function factoryFrom(mod: Record<string, unknown>, file: string, name: string): 
   const build = builderFrom(mod, file, name);
   return (config) => {
     const env = build(config) as Env;
-    if (isMultiAgentEnv(env)) throw new EnvError(`env module ${file}: "${name}" builds a multi-agent env, which runs train on only once multiAgent policies exist (issue 27); rl check-env checks it`);
+    if (isMultiAgentEnv(env)) throw new EnvError(`env module ${file}: "${name}" builds a multi-agent env: train it with a multiAgent: section in the config (docs/multi-agent.md); rl check-env checks it`);
     if (!env || typeof env.reset !== 'function' || typeof env.step !== 'function' || !env.observationSpace || !env.actionSpace) {
       throw new EnvError(`env module ${file}: "${name}" did not build an Env (reset, step, observationSpace, actionSpace)`);
     }

@@ -42,7 +42,7 @@ describe('docs/configs.md, the config reference', () => {
     const sections = configSections();
     assert.deepEqual(
       sections.map((s) => s.title),
-      ['Top level', 'env', 'model', 'workers', 'stop', 'checkpoint', 'evaluation', 'ppo', 'dqn', 'sac', 'impala', 'appo'],
+      ['Top level', 'env', 'model', 'workers', 'stop', 'checkpoint', 'evaluation', 'multiAgent', 'ppo', 'dqn', 'sac', 'impala', 'appo'],
     );
     assert.equal(sections[0].rows.find((r) => r.key === 'algorithm')?.rule, 'one of ppo, dqn, sac, impala, appo');
   });

@@ -10,6 +10,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { pathToFileURL } from 'node:url';
 import { minatarPalette } from '../envs/minatar/render';
 import { LINES, TicTacToe } from '../envs/tictactoe';
+import { ConnectFour } from '../envs/connect-four';
 import type { TurnGame } from '../envs/turn-game';
 import { jsPolicyModule } from '../src/export/js';
 import { PACKAGE_VERSION } from '../src/version';
@@ -142,6 +143,20 @@ function ticTacToeRun(): string {
     'seed: 0',
     'model: { hiddenSizes: [16] }',
     'workers: { numWorkers: 0, envsPerWorker: 4, rolloutLength: 16 }',
+    'ppo: { numEpochs: 1, minibatchSize: 32 }',
+    'stop: { iterations: 2 }',
+  ]);
+}
+
+/** A two-iteration self-play PPO run on ConnectFour-v0 (two players, a league): the page plays its trained policy `main`. */
+function connectFourRun(): string {
+  return shortRun('connect4', [
+    'algorithm: ppo',
+    'env: { id: ConnectFour-v0 }',
+    'seed: 0',
+    'model: { hiddenSizes: [16] }',
+    'workers: { numWorkers: 0, envsPerWorker: 4, rolloutLength: 16 }',
+    'multiAgent: { policies: { main: { train: true } }, league: { snapshotEvery: 1 } }',
     'ppo: { numEpochs: 1, minibatchSize: 32 }',
     'stop: { iterations: 2 }',
   ]);
@@ -450,6 +465,49 @@ describe('rl view', () => {
       // The games ran in the page: it only ever read from the server, which takes no other method.
       assert.deepEqual([...methods], ['GET']);
       assert.equal((await request(view.url, '/api/run', {}, 'POST')).status, 405);
+      assert.deepEqual(errors, []);
+    } finally {
+      await browser.close();
+      view.stop();
+    }
+  });
+
+  it("in Chromium: a person plays ConnectFour-v0 against a self-play run's trained policy by clicking columns, and it answers as its exported module does", async function () {
+    skipWithoutChromium(this);
+    this.timeout(120_000);
+    const run = connectFourRun();
+    const file = path.join(path.dirname(run), 'policy.mjs');
+    fs.writeFileSync(file, jsPolicyModule(run)); // the checkpoint's trained policy, main
+    const policy = (await import(pathToFileURL(file).href)) as { act(obs: ArrayLike<number>, mask: ArrayLike<number>): number };
+    const answer = (g: TurnGame) => {
+      while (g.toMove() === 'agent') g.play(policy.act(g.observe(), g.legalMoves()));
+    };
+    const view = await startRlView(run);
+    const { browser, page, errors } = await openChromium();
+    try {
+      await page.goto(view.url);
+      await page.waitForFunction(`!document.getElementById('versus').hidden && document.querySelectorAll('#versus-checkpoint option').length > 0`, null, { timeout: 30_000 });
+      const moves = async () => (await page.evaluate(`document.getElementById('versus').dataset.moves`)) as string;
+      // The 448 x 384 board drawn in the page: a click in the middle of column c's top cell.
+      const click = async (column: number) => {
+        const b = (await page.locator('#versus-canvas').boundingBox())!;
+        const scale = (b.width - 2) / 448;
+        await page.mouse.click(b.x + 1 + (column * 64 + 32) * scale, b.y + 1 + 32 * scale);
+      };
+      await page.selectOption('#versus-first', 'opponent');
+      await page.click('#versus-new');
+      await page.waitForFunction(`document.getElementById('versus').dataset.toMove === 'opponent'`, null, { timeout: 30_000 });
+      const game = new ConnectFour().turnGame('opponent');
+      // The person plays the lowest column with room; the policy answers each move.
+      for (let turn = 0; game.result() === null && turn < 10; turn++) {
+        const legal = game.legalMoves();
+        const column = [...legal.keys()].find((c) => legal[c] === 1)!;
+        game.play(column);
+        answer(game);
+        await click(column);
+        await page.waitForFunction(`document.getElementById('versus').dataset.moves === ${JSON.stringify(movesText(game))}`, null, { timeout: 30_000 });
+      }
+      assert.equal(await moves(), movesText(game));
       assert.deepEqual(errors, []);
     } finally {
       await browser.close();

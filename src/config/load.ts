@@ -6,11 +6,12 @@ import type { z } from 'zod';
 import { algorithms } from '../../algorithms';
 import { ConfigError } from '../../core/errors';
 import { describeValue as describe } from '../../core/describe';
-import { listEnvs } from '../../envs/registry';
+import { listEnvs, listMultiAgentEnvs } from '../../envs/registry';
 import { moduleEnvId, parseModuleRef } from '../env-loader';
 import { MAX_BATCH_STEPS } from '../transport/limits';
 import { MAX_ALIASES, MAX_ALIAS_COUNT, MAX_CONFIG_BYTES, checkEnvConfig } from './limits';
 import { STOP_KEYS, configSchema, type RunConfig } from './schema';
+import { multiAgentIssues } from './multi-agent';
 
 type Path = (string | number)[];
 
@@ -160,7 +161,12 @@ export function validateConfig(raw: Record<string, unknown>, where: (p: Path) =>
   } else if (env.id === undefined) {
     throw new ConfigError(`${where(['env'])}: env needs an id (a registered env, see \`rl envs\`) or a module (your env's file)`);
   }
-  checkEnvNamed(env, where);
+  checkEnvNamed(env, where, config.multiAgent !== undefined);
+  const multi = config.multiAgent ? multiAgentIssues(config.multiAgent) : [];
+  if (multi.length > 0) {
+    const p = ['multiAgent', ...multi[0].path.split('.')];
+    throw new ConfigError(`${where(p)}: ${p.join('.')} ${multi[0].message}`);
+  }
   checkEnvConfig(config.env.config, where(['env', 'config']));
   if (!STOP_KEYS.some((k) => config.stop[k] !== undefined)) {
     throw new ConfigError(`${where(['stop'])}: stop must set at least one of ${STOP_KEYS.join(', ')}`);
@@ -215,14 +221,14 @@ export function applyOverrides(raw: Record<string, unknown>, overrides: string[]
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 /** The env a config names must be there before anything starts: a registered id, or a module file that exists. */
-function checkEnvNamed(env: { id?: string; module?: string }, where: (p: Path) => string): void {
+function checkEnvNamed(env: { id?: string; module?: string }, where: (p: Path) => string, multiAgent: boolean): void {
   const ref = parseModuleRef(env.id!);
   if (ref) {
     const key = env.module !== undefined ? 'module' : 'id';
     if (!fs.existsSync(ref.file)) throw new ConfigError(`${where(['env', key])}: env.${key} (${describeValue(env[key])}): no such file (${ref.file})`);
     return;
   }
-  const ids = listEnvs().map((s) => s.id);
+  const ids = (multiAgent ? listMultiAgentEnvs() : listEnvs()).map((s) => s.id);
   if (!ids.includes(env.id!)) {
     throw new ConfigError(`${where(['env', 'id'])}: env.id (${describeValue(env.id)}) is not a registered env; did you mean "${closest(env.id!, ids)}"? (see \`rl envs\`, or name your env's file with env.module)`);
   }

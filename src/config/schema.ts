@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { algorithms } from '../../algorithms';
 import { INFERENCE_CHOICES } from '../inference/engine';
 import { MAX_BATCH_ENVS, MAX_BATCH_LENGTH } from '../transport/limits';
+import { multiAgentSchema } from './multi-agent';
 
 /** Caps on sizes, so that a typo (1e6 for 1e3) is a config error, not an out-of-memory crash later. */
 export const LIMITS = { layerUnits: 4096, layers: 16, convFilters: 1024, convKernel: 64, convLayers: 16, numWorkers: 256, envsPerWorker: MAX_BATCH_ENVS, rolloutLength: MAX_BATCH_LENGTH } as const;
@@ -113,6 +114,7 @@ export function configSchema(name: string) {
       stop: stopSchema.describe('when the run ends: at the first of these that is reached (set at least one)'),
       checkpoint: checkpointSchema.prefault({}).describe('when checkpoints are saved to checkpoints/ in the run dir, and how many are kept'),
       evaluation: evaluationSchema.prefault({}).describe('evaluation episodes during training, run by the learner on envs of its own'),
+      multiAgent: multiAgentSchema.optional().describe("a multi-agent env's policies: which policy plays each agent (mapping), which one trains, and self-play against a league of its snapshots; absent: a single-agent run"),
       [name]: algorithm.configSchema.prefault({}),
     })
     .strict();

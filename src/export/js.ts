@@ -26,8 +26,8 @@ import { readPolicyGraph, type PolicyGraph } from './policy-graph';
  * episode starts from; `act` and `head` use and advance the module's own state, which `reset()`
  * zeroes (call it when an episode starts).
  */
-export function jsPolicyModule(checkpointDir: string): string {
-  return jsModuleSource(readPolicyGraph(resolveCheckpoint(checkpointDir))); // a run dir gives its latest checkpoint
+export function jsPolicyModule(checkpointDir: string, policyId?: string): string {
+  return jsModuleSource(readPolicyGraph(resolveCheckpoint(checkpointDir), policyId)); // a run dir gives its latest checkpoint
 }
 
 export function jsModuleSource(graph: PolicyGraph): string {

@@ -1,10 +1,12 @@
 import * as path from 'node:path';
 import { algorithmNamed, algorithms } from '../../algorithms';
-import { DEFAULT_POLICY, weightsFromState, type GreedyHeadKind, type ModelConfig, type NamedTensor } from '../../core/algorithm';
+import { type GreedyHeadKind, type ModelConfig, type NamedTensor } from '../../core/algorithm';
 import { convSpecs, inputScale, type ConvSpec, type DenseSpec, type InputScale, type LayerSpec, type RecurrentSpec } from '../../core/forward';
 import { CheckpointError } from '../../core/errors';
 import type { SpaceSpec } from '../../core/spaces';
 import { loadCheckpoint, type CheckpointMetadata } from '../checkpoint';
+import { trainedPolicyId } from '../config/multi-agent';
+import { checkpointWeights } from '../runtime/multi-agent/algorithm';
 import { validateConfig } from '../config/load';
 import { createEnv, parseModuleRef } from '../env-loader';
 import { PACKAGE_VERSION } from '../version';
@@ -61,14 +63,15 @@ export interface PolicyGraph {
   masked: boolean;
 }
 
-/** Reads the policy `policyId` of the checkpoint at `dir` (a checkpoint folder) into its policy graph; a CheckpointError names what is missing. */
-export function readPolicyGraph(dir: string, policyId = DEFAULT_POLICY): PolicyGraph {
+/** Reads the policy `policy` of the checkpoint at `dir` (a checkpoint folder; default: the policy it trained) into its policy graph; a CheckpointError names what is missing. */
+export function readPolicyGraph(dir: string, policy?: string): PolicyGraph {
   const ckpt = loadCheckpoint(dir);
   const meta = ckpt.metadata;
   const cfg = validateConfig(meta.config, () => `${path.join(dir, 'metadata.json')}: config`);
+  const policyId = policy ?? trainedPolicyId(cfg.multiAgent);
   const model: ModelConfig = cfg.model;
   const { observationSpace, actionSpace, actionMask } = checkpointSpaces(dir, meta.spaces, cfg.env);
-  const weights = new Map(weightsFromState(ckpt.algorithm, policyId).map((w) => [w.name, w]));
+  const weights = new Map(checkpointWeights(ckpt.algorithm, policyId).map((w) => [w.name, w]));
   if (weights.size === 0) throw new CheckpointError(`${dir}: holds no weights of policy ${policyId} (weights/${policyId}/*)`);
   const get = (name: string): NamedTensor => {
     const w = weights.get(name);

@@ -23,6 +23,7 @@ import { LocalSampler, samplerMetrics, type Sampler } from './sampler';
 import { WorkerPool } from './pool/worker-pool';
 import { inferenceEngine, policyOn } from '../inference/engine';
 import type { CleanUp } from './clean-up';
+import { wireMultiAgent } from './multi-agent/wiring';
 
 export interface RunParts {
   algorithm: Algorithm;
@@ -72,6 +73,7 @@ async function shippedCode(envId: string, opts: WiringOptions): Promise<{ sha256
  * leaves no workers, sockets or tensors behind.
  */
 export async function wireRun(cfg: RunConfig, opts: WiringOptions, cleanUp: CleanUp, resume?: Checkpoint): Promise<RunParts> {
+  if (cfg.multiAgent) return wireMultiAgent(cfg, cfg.multiAgent, opts, cleanUp, resume);
   const module = algorithms[cfg.algorithm];
   const w = cfg.workers;
   const probe = createEnv(cfg.env.id, cfg.env.config);
@@ -121,15 +123,7 @@ export async function wireRun(cfg: RunConfig, opts: WiringOptions, cleanUp: Clea
   );
   const evalPolicy: SamplingPolicy | undefined = cfg.evaluation.every > 0 ? cleanUp.add(module.createPolicy(spec), (p) => p.dispose()) : undefined;
 
-  const runDir = opts.runDir ?? (resume ? path.dirname(path.dirname(resume.dir)) : newRunDir(cfg.name ?? cfg.algorithm));
-  // A run dir belongs to one run: locked until the run ends (refused if another live run holds it).
-  cleanUp.add(acquireRunDir(runDir, { resume: resume?.dir, replaceLeftovers: opts.replaceLeftovers }), (release) => release());
-  const run = new RunState(cfg, runDir, algorithm, sampler);
-  if (resume) {
-    await run.resume(resume);
-    opts.log(`resuming ${resume.dir}: iteration ${run.counters.iteration}, ${run.counters.envSteps.toLocaleString('en-US')} env steps`);
-  }
-  fs.writeFileSync(path.join(runDir, 'config.yaml'), configToYaml(cfg));
+  const run = await openRun(cfg, opts, cleanUp, { algorithm, sampler }, resume);
 
   const evaluate = async (iteration: number, params: () => ParamsById): Promise<Record<string, number> | undefined> => {
     if (!evalPolicy || iteration % cfg.evaluation.every !== 0) return undefined;
@@ -141,4 +135,20 @@ export async function wireRun(cfg: RunConfig, opts: WiringOptions, cleanUp: Clea
   };
   const metrics = [...loopMetrics, ...episodeMetrics, ...samplerMetrics, ...(schedule.mode === 'queue' ? queueMetrics : []), ...algorithm.metrics, ...evaluationMetrics];
   return { algorithm, sampler, run, metrics, evaluate };
+}
+
+/**
+ * The run's dir (locked for it: refused if another live run holds it) and its state, resumed
+ * from `resume` if given; the config written to the dir.
+ */
+export async function openRun(cfg: RunConfig, opts: WiringOptions, cleanUp: CleanUp, parts: { algorithm: Algorithm; sampler: Sampler }, resume?: Checkpoint): Promise<RunState> {
+  const runDir = opts.runDir ?? (resume ? path.dirname(path.dirname(resume.dir)) : newRunDir(cfg.name ?? cfg.algorithm));
+  cleanUp.add(acquireRunDir(runDir, { resume: resume?.dir, replaceLeftovers: opts.replaceLeftovers }), (release) => release());
+  const run = new RunState(cfg, runDir, parts.algorithm, parts.sampler);
+  if (resume) {
+    await run.resume(resume);
+    opts.log(`resuming ${resume.dir}: iteration ${run.counters.iteration}, ${run.counters.envSteps.toLocaleString('en-US')} env steps`);
+  }
+  fs.writeFileSync(path.join(runDir, 'config.yaml'), configToYaml(cfg));
+  return run;
 }

@@ -1,0 +1,114 @@
+import type { ParamsById, PolicySpec, SamplingPolicy, TrajectoryBatch } from '../../../core/algorithm';
+import { Rng } from '../../../core/rng';
+import { seedStreams } from '../../../core/seed-streams';
+import type { MultiAgentEnv, PerAgent } from '../../../envs/multi-agent';
+import { validateBatch, type BatchExpectation } from '../../transport/protocol';
+import type { Sampler } from '../sampler';
+import type { WorkerState } from '../rollout-worker';
+import { MultiAgentGames, type Player, type Seats } from './games';
+import { AgentTrajectories } from './trajectories';
+
+/** What the multi-agent sampler is built from. */
+export interface MultiAgentSamplerOptions {
+  envs: MultiAgentEnv[];
+  seed: number;
+  /** The trained policy's spec (its batches' shape). */
+  spec: PolicySpec;
+  /** Built-in players by policy id (the config's `builtin` policies). */
+  builtins: Record<string, string>;
+  /** A sampling policy for a network policy of this spec (the trained one, a frozen one, a snapshot). */
+  createPolicy: (spec: PolicySpec) => SamplingPolicy;
+  matchup: (env: number) => Seats;
+  onGameEnd?: (seats: Seats, returns: PerAgent<number>) => void;
+  expect: BatchExpectation;
+}
+
+/**
+ * Local mode's sampler for a multi-agent run: `MultiAgentGames` on the learner's own envs,
+ * every network policy of the run's params (the trained one and the frozen ones, added and
+ * dropped as the broadcast params name them, a dropped one kept while a game seats it) playing its seats, the trained policy's
+ * transitions cut into batches of one (env, agent) slot each. `collect(n)` steps until n of the
+ * trained policy's transitions are finished: its steps are agent steps.
+ */
+export class MultiAgentSampler implements Sampler {
+  private readonly games: MultiAgentGames;
+  private readonly trajectories: AgentTrajectories;
+  private readonly policies = new Map<string, SamplingPolicy>();
+  private readonly rng: Rng;
+  private policyVersion = 0;
+  private seq = 0;
+
+  constructor(private readonly opts: MultiAgentSamplerOptions) {
+    const seeds = seedStreams(opts.seed);
+    this.rng = new Rng(seeds.workerActions(0));
+    this.trajectories = new AgentTrajectories(opts.spec);
+    this.games = new MultiAgentGames({
+      envs: opts.envs,
+      seeds: opts.envs.map((_, i) => seeds.workerEnv(0, i, 0)),
+      player: (id) => this.player(id),
+      record: { [opts.spec.policyId]: this.trajectories },
+      matchup: opts.matchup,
+      onGameEnd: (_, seats, returns) => opts.onGameEnd?.(seats, returns),
+      rng: this.rng,
+    });
+  }
+
+  private player(id: string): Player {
+    const builtin = this.opts.builtins[id];
+    if (builtin !== undefined) return { kind: 'builtin', name: builtin };
+    const policy = this.policies.get(id);
+    if (!policy) throw new Error(`policy ${id} plays a seat, and no params of it were broadcast`);
+    return { kind: 'policy', actor: policy, spec: this.opts.spec, deterministic: false };
+  }
+
+  async collect(minSteps: number): Promise<TrajectoryBatch[]> {
+    while (this.trajectories.pending() < minSteps) this.games.step();
+    const batches = this.trajectories.drain({ workerId: 0, policyVersion: this.policyVersion, seq: () => this.seq++ });
+    for (const b of batches) validateBatch(b, this.opts.expect);
+    return batches;
+  }
+
+  async next(): Promise<TrajectoryBatch[]> {
+    return this.collect(this.opts.envs.length);
+  }
+
+  async take(minSteps: number): Promise<{ batches: TrajectoryBatch[]; queued: number }> {
+    return { batches: await this.collect(minSteps), queued: 0 };
+  }
+
+  async broadcast(params: ParamsById, policyVersion: number): Promise<void> {
+    for (const [id, p] of Object.entries(params)) {
+      let policy = this.policies.get(id);
+      if (!policy) this.policies.set(id, (policy = this.opts.createPolicy({ ...this.opts.spec, policyId: id })));
+      policy.setParams(p);
+    }
+    // A policy the params no longer name (a snapshot the league dropped) goes once no game under way seats it.
+    const seated = this.games.seated();
+    for (const [id, policy] of this.policies) {
+      if (params[id] || seated.has(id)) continue;
+      policy.dispose();
+      this.policies.delete(id);
+    }
+    this.policyVersion = policyVersion;
+  }
+
+  stats(): Record<string, number> {
+    return { liveWorkers: 0 };
+  }
+
+  /** Games under way are not saved: a resumed run starts fresh games (its generator goes on). */
+  getState(): WorkerState[] {
+    return [{ rng: this.rng.getState(), seq: this.seq, envs: null }];
+  }
+
+  setState(states: WorkerState[]): void {
+    if (!states[0]) return;
+    this.rng.setState(states[0].rng);
+    this.seq = states[0].seq;
+  }
+
+  async close(): Promise<void> {
+    for (const policy of this.policies.values()) policy.dispose();
+    for (const env of this.opts.envs) env.close();
+  }
+}
