@@ -203,8 +203,12 @@ export function solveSuite(argv: string[]): void {
     },
   });
   const shipped = shippedConfigs();
-  const configs = values.configs ? values.configs.split(',').map((c) => path.basename(c.trim(), '.yaml')) : shipped;
+  // Multi-agent configs are held to win rates against baselines (rl evaluate --opponent), not to one mean return: not in this suite yet.
+  const multiAgent = shipped.filter((c) => loadConfig(path.join(root, 'configs', `${c}.yaml`)).multiAgent !== undefined);
+  const configs = values.configs ? values.configs.split(',').map((c) => path.basename(c.trim(), '.yaml')) : shipped.filter((c) => !multiAgent.includes(c));
   for (const c of configs) if (!shipped.includes(c)) throw new Error(`--configs: "${c}" is not a shipped config (configs/*.yaml: ${shipped.join(', ')})`);
+  for (const c of configs) if (multiAgent.includes(c)) throw new Error(`--configs: "${c}" is a multi-agent config, measured with rl evaluate --opponent (docs/multi-agent.md), not by this suite`);
+  if (!values.configs && multiAgent.length > 0) console.log(`(not in the suite: the multi-agent configs ${multiAgent.join(', ')}; see docs/multi-agent.md for their figures)`);
   const seeds = values.seeds.split(',').map((s) => {
     if (!/^\d+$/.test(s.trim())) throw new Error(`--seeds: "${s}" is not a whole number`);
     return Number(s);
