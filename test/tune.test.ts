@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { validateConfig } from '../src/config/load';
+import { loadConfig, validateConfig } from '../src/config/load';
 import type { RunConfig } from '../src/config/schema';
 import { Rng } from '../core/rng';
 import { listCheckpoints, loadCheckpoint, saveCheckpoint } from '../src/checkpoint';
@@ -13,7 +13,8 @@ import { bestConfig, readTrials, trialsCsv, type TrialRecord } from '../src/tune
 import { checkSpace, parseSpace, sampleTrials, withParams } from '../src/tune/space';
 import { bootstrapInterval, iqm, quantile, summarize } from '../src/tune/stats';
 import { readTrialProgress } from '../src/tune/trial-progress';
-import { defaultConcurrency, loadTuneFile, parseSeeds } from '../src/tune/tune-file';
+import { defaultConcurrency, loadTuneFile, parseSeeds, type TuneSpec } from '../src/tune/tune-file';
+import { writeBest } from '../src/tune/sweep-report';
 import { fakeCheckpoint } from './helpers/fake-checkpoint';
 import { parseMessage, readRecords } from './helpers/tfrecord-reader';
 
@@ -217,6 +218,16 @@ describe('rl tune: results', () => {
     ];
     assert.deepEqual(bestConfig(records, 'max'), { index: 1, metric: 483, completed: 2, stepsToThreshold: 5500 });
     assert.equal(bestConfig([record({ metric: 1, index: 0 }), record({ metric: 2, index: 1 })], 'min')?.index, 0);
+  });
+
+  it("writes best.yaml with the values the best trial ended with: a PBT member's explored values, not those it started from", () => {
+    const base = loadConfig(path.resolve(__dirname, '..', '..', 'configs', 'ppo-cartpole.yaml'));
+    const start = { 'ppo.lr': 0.0005 };
+    const spec = { name: 'pbt-best', base, mode: 'max', metric: 'episodeReturnMean', configs: [{ params: start, config: withParams(base, start) }] } as unknown as TuneSpec;
+    const dir = fs.mkdtempSync(path.join(tmp, 'best-'));
+    const best = writeBest(dir, spec, [record({ id: 'a', metric: 300, params: { 'ppo.lr': 0.0012 } }), record({ id: 'b', metric: 400, params: { 'ppo.lr': 0.0024 } })]);
+    assert.deepEqual(best?.params, { 'ppo.lr': 0.0024 });
+    assert.equal(loadConfig(path.join(dir, 'best.yaml')).ppo!.lr, 0.0024);
   });
 
   it('writes the CSV with a column per key and rung, quoting what needs it, and reads trials.jsonl back with a cut line skipped', () => {

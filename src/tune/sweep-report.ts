@@ -30,13 +30,16 @@ export function writeResults(dir: string, spec: TuneSpec, plan: PlannedTrial[], 
 /**
  * best.yaml: the best configuration over its seeds, as its trials trained: the base config with
  * its values and the budget's stop.envSteps (a schedule over the run, lrSchedule: linear, follows
- * it), the base's seed.
+ * it), the base's seed. Under PBT a member's values change as it explores: the values are those
+ * its best trial ended with (the way there is in pbt.jsonl), not those it started from.
  */
 export function writeBest(dir: string, spec: TuneSpec, trials: TrialRecord[]): SweepResult['best'] {
   const score = bestConfig(trials, spec.mode);
   if (!score) return undefined;
-  const params = spec.configs[score.index].params;
-  const config = checkParams(spec.configs[score.index].config, { name: `${spec.name}-best`, seed: spec.base.seed }, `best configuration ${score.index}`);
+  const sign = spec.mode === 'max' ? 1 : -1;
+  const best = trials.filter((t) => t.index === score.index && t.metric !== null).sort((a, b) => sign * (b.metric! - a.metric!))[0];
+  const params = best?.params ?? spec.configs[score.index].params;
+  const config = checkParams(spec.configs[score.index].config, { ...params, name: `${spec.name}-best`, seed: spec.base.seed }, `best configuration ${score.index}`);
   const file = path.join(dir, 'best.yaml');
   fs.writeFileSync(file, bestYaml(config, score, spec.metric, dir));
   return { index: score.index, params, metric: score.metric, stepsToThreshold: score.stepsToThreshold, file };
