@@ -20,6 +20,7 @@ import { moduleEnvId } from '../src/env-loader';
 import { train } from '../src/runtime/learner';
 import { freePort } from '../test/helpers/free-port';
 import { startWorker } from '../test/helpers/cli';
+import { pacedEnvModule } from '../test/helpers/paced-env';
 import { progress } from '../test/helpers/progress';
 import { median, writeBenchJson } from './bench-json';
 
@@ -49,26 +50,7 @@ export interface SlowWorkerRow {
 
 /** LunarLander whose steps sleep RL_BENCH_STEP_MS each. */
 function envModule(dir: string): string {
-  const file = path.join(dir, 'paced-lunar-lander.ts');
-  fs.writeFileSync(
-    file,
-    `const { makeEnv } = require(${JSON.stringify(path.join(root, 'dist', 'src', 'index.js'))});
-const stepMs = Number(process.env.RL_BENCH_STEP_MS ?? 0);
-const pause = new Int32Array(new SharedArrayBuffer(4));
-export class PacedLunarLander {
-  inner = makeEnv('LunarLander-v3');
-  observationSpace = this.inner.observationSpace;
-  actionSpace = this.inner.actionSpace;
-  reset(opts?: { seed?: number }) { return this.inner.reset(opts); }
-  step(action: number) {
-    if (stepMs > 0) Atomics.wait(pause, 0, 0, stepMs);
-    return this.inner.step(action);
-  }
-  close() { this.inner.close(); }
-}
-`,
-  );
-  return file;
+  return pacedEnvModule(dir, { file: 'paced-lunar-lander.ts', exportName: 'PacedLunarLander', envId: 'LunarLander-v3', envVar: 'RL_BENCH_STEP_MS' });
 }
 
 async function once(dir: string, file: string, algorithm: (typeof ALGORITHMS)[number], slow: boolean, round: number): Promise<SlowWorkerRow> {

@@ -7,6 +7,7 @@ import { moduleEnvId } from '../src/env-loader';
 import { train } from '../src/runtime/learner';
 import { freePort } from './helpers/free-port';
 import { root, startWorker } from './helpers/cli';
+import { pacedEnvModule } from './helpers/paced-env';
 import { progress } from './helpers/progress';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-queue-'));
@@ -23,29 +24,7 @@ function config(overrides: string[]) {
 
 /** CartPole whose steps sleep RL_TEST_SLOW_MS each (when set), printing a line per slow step: a slow worker is one started with it. */
 function slowEnvModule(): string {
-  const file = path.join(tmp, 'slow-cartpole.ts');
-  fs.writeFileSync(
-    file,
-    `const { makeEnv } = require(${JSON.stringify(path.join(root, 'dist', 'src', 'index.js'))});
-const slowMs = Number(process.env.RL_TEST_SLOW_MS ?? 0);
-const pause = new Int32Array(new SharedArrayBuffer(4));
-export class SlowCartPole {
-  inner = makeEnv('CartPole-v1');
-  observationSpace = this.inner.observationSpace;
-  actionSpace = this.inner.actionSpace;
-  reset(opts?: { seed?: number }) { return this.inner.reset(opts); }
-  step(action: number) {
-    if (slowMs > 0) {
-      Atomics.wait(pause, 0, 0, slowMs);
-      process.stdout.write('slow step\\n');
-    }
-    return this.inner.step(action);
-  }
-  close() { this.inner.close(); }
-}
-`,
-  );
-  return file;
+  return pacedEnvModule(tmp, { file: 'slow-cartpole.ts', exportName: 'SlowCartPole', envId: 'CartPole-v1', envVar: 'RL_TEST_SLOW_MS', line: 'slow step' });
 }
 
 describe('The queue schedule (IMPALA) with worker processes', function () {
