@@ -64,8 +64,16 @@ describe('The queue schedule (IMPALA) with worker processes', function () {
     // The slow worker: 2 envs x 16 steps, 20 ms a step: at least 0.64 s a batch (the other takes some 20 ms for its 64 steps).
     const slow = startWorker(['--connect', `tcp://127.0.0.1:${port}`, '--envs', '2', '--env-dir', tmp], { env: { RL_TEST_SLOW_MS: '20' } });
     try {
-      const cfg = config(['stop.iterations=40', 'workers.numWorkers=1', 'workers.workerTimeoutSeconds=20']);
-      const run = await train({ ...cfg, env: { ...cfg.env, id: moduleEnvId(file, 'SlowCartPole') } }, { runDir: path.join(tmp, 'slow'), bind: `tcp://127.0.0.1:${port}`, log: () => {} });
+      // Long enough for the slow worker's 3 batches whatever the machine's speed (a fixed 40 iterations ended, on a fast one,
+      // before its second), and 10 iterations at least; the cap is for a run that would go on without it.
+      const cfg = config(['stop.iterations=5000', 'workers.numWorkers=1', 'workers.workerTimeoutSeconds=20']);
+      const enough = new AbortController();
+      let iterations = 0;
+      const log = (line: string) => {
+        if (/^iter +\d+ \|/.test(line)) iterations += 1;
+        if (iterations >= 10 && (slow.out().match(/^slow step$/gm)?.length ?? 0) >= 3 * 32) enough.abort();
+      };
+      const run = await train({ ...cfg, env: { ...cfg.env, id: moduleEnvId(file, 'SlowCartPole') } }, { runDir: path.join(tmp, 'slow'), bind: `tcp://127.0.0.1:${port}`, log, signal: enough.signal });
       const rows = progress(run.runDir);
       const both = rows.filter((r) => r.liveWorkers === 2);
       const updatesWithBoth = both.reduce((s, r) => s + r.updates, 0);
