@@ -12,6 +12,10 @@ import { AgentTrajectories } from './trajectories';
 export interface MultiAgentSamplerOptions {
   envs: MultiAgentEnv[];
   seed: number;
+  /** The sampler's worker id (0: the learner's own): its env seeds, generator and batches' `workerId`. */
+  workerId?: number;
+  /** A worker's set of envs after an env threw (fresh env seeds); default 0. */
+  incarnation?: number;
   /** The trained policy's spec (its batches' shape). */
   spec: PolicySpec;
   /** Built-in players by policy id (the config's `builtin` policies). */
@@ -40,11 +44,12 @@ export class MultiAgentSampler implements Sampler {
 
   constructor(private readonly opts: MultiAgentSamplerOptions) {
     const seeds = seedStreams(opts.seed);
-    this.rng = new Rng(seeds.workerActions(0));
+    const w = opts.workerId ?? 0;
+    this.rng = new Rng(seeds.workerActions(w));
     this.trajectories = new AgentTrajectories(opts.spec);
     this.games = new MultiAgentGames({
       envs: opts.envs,
-      seeds: opts.envs.map((_, i) => seeds.workerEnv(0, i, 0)),
+      seeds: opts.envs.map((_, i) => seeds.workerEnv(w, i, opts.incarnation ?? 0)),
       player: (id) => this.player(id),
       record: { [opts.spec.policyId]: this.trajectories },
       matchup: opts.matchup,
@@ -63,7 +68,33 @@ export class MultiAgentSampler implements Sampler {
 
   async collect(minSteps: number): Promise<TrajectoryBatch[]> {
     while (this.trajectories.pending() < minSteps) this.games.step();
-    const batches = this.trajectories.drain({ workerId: 0, policyVersion: this.policyVersion, seq: () => this.seq++ });
+    return this.drain();
+  }
+
+  /**
+   * `collect(minSteps)` for a worker process: between steps, whenever `due()` says so, calls
+   * `onProgress` with the trained policy's transitions finished so far and lets the event loop
+   * run (heartbeats go on); returns null, the transitions kept for the next call, once `abandon()` says so.
+   */
+  async collectAsync(minSteps: number, due: () => boolean, onProgress: (steps: number, total: number) => void, abandon: () => boolean): Promise<TrajectoryBatch[] | null> {
+    while (this.trajectories.pending() < minSteps) {
+      this.games.step();
+      if (!due()) continue;
+      const done = this.trajectories.pending();
+      if (done > 0) onProgress(done, minSteps); // none finished yet says no rate (the learner would take it for a stalled worker)
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (abandon()) return null;
+    }
+    return this.drain();
+  }
+
+  /** The policy version the sampler's policies hold. */
+  get version(): number {
+    return this.policyVersion;
+  }
+
+  private drain(): TrajectoryBatch[] {
+    const batches = this.trajectories.drain({ workerId: this.opts.workerId ?? 0, policyVersion: this.policyVersion, seq: () => this.seq++ });
     for (const b of batches) validateBatch(b, this.opts.expect);
     return batches;
   }

@@ -6,6 +6,7 @@ import { deriveSeed } from '../../../core/rng';
 import type { AgentId, MultiAgentEnv } from '../../../envs/multi-agent';
 import { readCheckpoint, type Checkpoint } from '../../checkpoint';
 import type { MultiAgentConfig } from '../../config/multi-agent';
+import { totalEnvs } from '../../config/load';
 import type { RunConfig } from '../../config/schema';
 import { createMultiAgentEnv } from '../../env-loader';
 import { evaluationMetrics } from '../../evaluate';
@@ -22,6 +23,7 @@ import { MultiAgentAlgorithm } from './algorithm';
 import { League, leagueMetrics } from './league';
 import { matchKey, matchMetrics, playMatch } from './matches';
 import { MultiAgentSampler } from './sampler';
+import { startMultiAgentWorkers } from './workers';
 
 /** The league's generator's stream, apart from every other of the run's seed. */
 const LEAGUE_STREAM = 0x6c656167; // 'leag'
@@ -37,7 +39,7 @@ const LEAGUE_STREAM = 0x6c656167; // 'leag'
 export async function wireMultiAgent(cfg: RunConfig, m: MultiAgentConfig, opts: WiringOptions, cleanUp: CleanUp, resume?: Checkpoint): Promise<RunParts> {
   const module = algorithms[cfg.algorithm];
   const w = cfg.workers;
-  if (w.numWorkers > 0 || opts.bind) throw new ConfigError(`multiAgent: workers.numWorkers (${w.numWorkers}) must be 0${opts.bind ? ' and --bind unset' : ''}: multi-agent runs sample in the learner's process for now`);
+  const workers = w.numWorkers > 0 || opts.bind !== undefined;
   const makeEnv = () => createMultiAgentEnv(cfg.env.id, cfg.env.config);
   const probe = makeEnv();
   const agents = probe.possibleAgents;
@@ -51,8 +53,8 @@ export async function wireMultiAgent(cfg: RunConfig, m: MultiAgentConfig, opts: 
   const spaces = { observationSpace: probe.observationSpaces[seats[0]].toSpec(), actionSpace: probe.actionSpaces[seats[0]].toSpec(), actionMask: typeof probe.actionMask === 'function' };
   if (spaces.actionMask && !module.actionMasks) throw new ConfigError(`env ${cfg.env.id} gives action masks (actionMask()), and algorithm ${cfg.algorithm} does not use them: it would pick illegal actions`);
   if (cfg.model.recurrent) throw new ConfigError('multiAgent: model.recurrent is not supported in multi-agent runs yet: remove model.recurrent');
-  const slots = w.envsPerWorker * Math.max(1, seats.length);
-  const inner = module.create({ config: cfg[cfg.algorithm], model: cfg.model, ...spaces, seed: cfg.seed, totalEnvs: slots, numWorkers: 0, rolloutLength: w.rolloutLength, totalEnvSteps: cfg.stop.envSteps });
+  const slots = totalEnvs(w) * Math.max(1, seats.length);
+  const inner = module.create({ config: cfg[cfg.algorithm], model: cfg.model, ...spaces, seed: cfg.seed, totalEnvs: slots, numWorkers: w.numWorkers, rolloutLength: w.rolloutLength, totalEnvSteps: cfg.stop.envSteps });
   const league = m.league ? new League(m.league, trained, agents, deriveSeed(cfg.seed, LEAGUE_STREAM)) : undefined;
   const algorithm = cleanUp.add(new MultiAgentAlgorithm(inner, trained, frozenFromCheckpoints(m), league), (a) => a.dispose());
   const specs = algorithm.policySpecs();
@@ -60,7 +62,9 @@ export async function wireMultiAgent(cfg: RunConfig, m: MultiAgentConfig, opts: 
   // Built-in players by policy id: the config's, and the league's (their names their ids).
   const builtins = Object.fromEntries([...Object.entries(m.policies).flatMap(([id, p]) => (p.builtin !== undefined ? [[id, p.builtin]] : [])), ...(m.league?.builtins ?? []).map((n) => [n, n])]);
   const sampler = cleanUp.add(
-    new MultiAgentSampler({
+    workers
+      ? await startMultiAgentWorkers(cfg, opts, specs, algorithm.schedule, { trained, agents, builtins, mapping: m.mapping ?? null, league })
+      : new MultiAgentSampler({
       envs: Array.from({ length: w.envsPerWorker }, makeEnv),
       seed: cfg.seed,
       spec,
@@ -81,7 +85,8 @@ export async function wireMultiAgent(cfg: RunConfig, m: MultiAgentConfig, opts: 
     const out: Record<string, number> = {};
     if (league) {
       const taken = league.afterIteration(iteration, params()[trained]);
-      if (taken) await sampler.broadcast(algorithm.getParams(), run.counters.policyVersion); // the new snapshot can be drawn from the next game on
+      // The new snapshot can be drawn from the next game on (workers: from the next broadcast's, with the next policy version).
+      if (taken && !workers) await sampler.broadcast(algorithm.getParams(), run.counters.policyVersion);
       Object.assign(out, league.metrics());
       ratings!.write(iteration, run.counters.envSteps, league.ratings(), taken);
     }
