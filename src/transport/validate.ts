@@ -283,7 +283,7 @@ export function checkGames(msg: Obj, expect: BatchExpectation, workerId: number)
     exactly(stringTable(r, 'seats', at), [...agents], `${at}.seats`);
     const returns = obj(r, 'returns', at);
     for (const [agent, v] of Object.entries(returns)) {
-      if (!agents.includes(agent)) reject('badField', `${at}.returns.${agent}: ${describeValue(agent)} is not an agent of this run (${agents.join(', ')})`);
+      if (!agents.includes(agent)) reject('badField', `${at}.returns names ${describeValue(agent)}, not an agent of this run (${agents.join(', ')})`);
       if (typeof v !== 'number' || !Number.isFinite(v)) reject('nonFinite', `${at}.returns.${agent} must be a finite number, got ${describeValue(v)}`);
     }
   });
