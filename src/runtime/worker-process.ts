@@ -1,7 +1,7 @@
 import * as os from 'node:os';
 import type * as zmq from 'zeromq';
 import { algorithmNamed, algorithms } from '../../algorithms';
-import { DEFAULT_POLICY, type PolicySpec } from '../../core/algorithm';
+import { DEFAULT_POLICY, type PolicySpec, type SamplingPolicy } from '../../core/algorithm';
 import { EnvError } from '../../core/errors';
 import type { EnvTrust } from '../env-loader';
 import { PACKAGE_VERSION } from '../version';
@@ -261,14 +261,16 @@ export class WorkerProcess {
     const inference = this.opts.inference ?? { choice: 'tfjs', engine: undefined };
     const where = { workerId: msg.workerId, envId, envConfig: setup.envConfig, numEnvs: setup.numEnvs, rolloutLength: setup.rolloutLength, seed: setup.seed };
     // A multi-agent run's policies (the trained one, frozen ones, snapshots) come and go with the weights messages: each built as they name it.
-    const rollout: WorkerRollout = multiAgent ? new MultiAgentRollout({ ...where, policies: setup.policies, multiAgent, createPolicy: (sp) => algorithm.createPolicy(sp) }) : this.singleAgent(where, spec, inference, setup, algorithm.createPolicy.bind(algorithm));
+    // Every network policy runs on the inference engine chosen (`--inference`), as a single-agent env's one does.
+    const createPolicy = (sp: PolicySpec) => policyOn(inference.choice, inference.engine, sp, { slot: setup.slot, numSlots: setup.numSlots }, (p, ctx) => algorithm.createPolicy(p, ctx), this.opts.log);
+    const rollout: WorkerRollout = multiAgent ? new MultiAgentRollout({ ...where, policies: setup.policies, multiAgent, createPolicy }) : this.singleAgent(where, spec, createPolicy);
     const sub = this.link.subscribe(setup.pubEndpoint);
     return { workerId: msg.workerId, setup, learnerEnvId: msg.setup.envId, spec, expected, rollout, sub, requests, latest: null, weightsBy: { broadcast: 0, request: 0 }, incarnation: 0 };
   }
 
-  /** A single-agent env's rollout: its policy on the inference engine chosen (`--inference`). */
-  private singleAgent(where: Omit<ConstructorParameters<typeof RolloutWorker>[0], 'policy' | 'spec'>, spec: PolicySpec, inference: NonNullable<WorkerProcessOptions['inference']>, setup: WorkerSetup, create: Parameters<typeof policyOn>[4]): WorkerRollout {
-    const policy = policyOn(inference.choice, inference.engine, spec, { slot: setup.slot, numSlots: setup.numSlots }, create, this.opts.log);
+  /** A single-agent env's rollout: its one policy. */
+  private singleAgent(where: Omit<ConstructorParameters<typeof RolloutWorker>[0], 'policy' | 'spec'>, spec: PolicySpec, createPolicy: (spec: PolicySpec) => SamplingPolicy): WorkerRollout {
+    const policy = createPolicy(spec);
     try {
       return new SingleAgentRollout(new RolloutWorker({ ...where, policy, spec }));
     } catch (err) {
