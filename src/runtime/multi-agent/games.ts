@@ -137,7 +137,8 @@ export class MultiAgentGames {
         const w = values.length / n;
         columns[name] = values.slice(k * w, (k + 1) * w);
       }
-      record.act(this.slot(env, agent), { obs: obs.slice(k * size, (k + 1) * size), action: row, columns, mask: masks[k] });
+      // A view of this call's own observation buffer (written here once, never again): no copy per row.
+      record.act(this.slot(env, agent), { obs: obs.subarray(k * size, (k + 1) * size), action: row, columns, mask: masks[k] });
     });
   }
 

@@ -54,7 +54,12 @@ export class AgentTrajectories {
   /** The agent of `key` acts: its open transition (if any) ends here, at `obs`, and a new one starts with this action. */
   act(key: number, t: { obs: Observation; action: ArrayLike<number>; columns: Record<string, Column>; mask: Uint8Array | null }): void {
     const s = this.slot(key);
-    if (s.open) s.done.push({ ...s.open, nextObs: t.obs, nextMask: t.mask });
+    if (s.open) {
+      // Closed in place (no copy: a row per agent step is the sampler's hot path).
+      s.open.nextObs = t.obs;
+      s.open.nextMask = t.mask;
+      s.done.push(s.open);
+    }
     s.open = { obs: t.obs, action: Array.from(t.action), columns: t.columns, mask: t.mask, reward: 0, terminated: false, truncated: false };
     s.episodeLength += 1;
   }
@@ -69,7 +74,7 @@ export class AgentTrajectories {
   /** The agent of `key` is done (terminated, or truncated), its last observation `obs`: its open transition closes, its episode is counted. */
   end(key: number, how: { terminated: boolean; truncated: boolean; obs: Observation; mask: Uint8Array | null }): void {
     const s = this.slot(key);
-    if (s.open) s.done.push({ ...s.open, terminated: how.terminated, truncated: !how.terminated && how.truncated, nextObs: how.obs, nextMask: how.mask });
+    if (s.open) s.done.push(Object.assign(s.open, { terminated: how.terminated, truncated: !how.terminated && how.truncated, nextObs: how.obs, nextMask: how.mask }));
     if (s.episodeLength > 0) {
       s.returns.push(s.episodeReturn);
       s.lengths.push(s.episodeLength);
