@@ -58,6 +58,7 @@ describe('Multi-agent runs through worker processes', function () {
     const p = await WorkerPool.start({
       setup: { policies: specs, envId: ENV, envConfig: {}, numEnvs: NUM_ENVS, rolloutLength: LENGTH, seed: 11, heartbeatSeconds: 1, learnerDir: root, multiAgent: { trained: 'main', agents: AGENTS, builtins: { random: 'random' }, mapping: MAPPING } },
       numWorkers: 1,
+      inference: 'tfjs', // the local sampler's engine: onnx computes the same values to within float rounding, not bit for bit
       maxPolicyLag: 0,
       workerTimeoutSeconds: 30,
       maxWorkerRestarts: 0,

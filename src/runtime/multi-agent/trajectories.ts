@@ -4,7 +4,7 @@ import { concatBytes } from '../../../core/concat';
 /** One agent's transition: from its action to its next action (or its end). */
 interface Transition {
   obs: Observation;
-  action: number[];
+  action: ArrayLike<number>;
   /** The policy's columns for this row (per `spec.columns`), and the mask it acted under. */
   columns: Record<string, Column>;
   mask: Uint8Array | null;
@@ -51,7 +51,7 @@ export class AgentTrajectories {
     return s;
   }
 
-  /** The agent of `key` acts: its open transition (if any) ends here, at `obs`, and a new one starts with this action. */
+  /** The agent of `key` acts: its open transition (if any) ends here, at `obs`, and a new one starts with this action (kept as given, not copied: the caller's to leave unchanged). */
   act(key: number, t: { obs: Observation; action: ArrayLike<number>; columns: Record<string, Column>; mask: Uint8Array | null }): void {
     const s = this.slot(key);
     if (s.open) {
@@ -60,7 +60,7 @@ export class AgentTrajectories {
       s.open.nextMask = t.mask;
       s.done.push(s.open);
     }
-    s.open = { obs: t.obs, action: Array.from(t.action), columns: t.columns, mask: t.mask, reward: 0, terminated: false, truncated: false };
+    s.open = { obs: t.obs, action: t.action, columns: t.columns, mask: t.mask, reward: 0, terminated: false, truncated: false };
     s.episodeLength += 1;
   }
 
@@ -112,6 +112,9 @@ export class AgentTrajectories {
       parts.forEach((p, i) => col.set(p, i * width));
       columns[c.name] = col;
     }
+    const width = rows[0].action.length;
+    const actions = new Float32Array(rows.length * width);
+    rows.forEach((r, i) => actions.set(r.action, i * width));
     const cut = rows.flatMap((r, i) => (r.truncated ? [i] : []));
     const last = rows[rows.length - 1];
     const finalObs = rows[0].obs instanceof Uint8Array ? new Uint8Array(cut.length * obsSize) : new Float32Array(cut.length * obsSize);
@@ -124,7 +127,7 @@ export class AgentTrajectories {
       numEnvs: 1,
       length: rows.length,
       obs,
-      actions: Float32Array.from(rows.flatMap((r) => r.action)),
+      actions,
       rewards: Float32Array.from(rows, (r) => r.reward),
       terminated: Uint8Array.from(rows, (r) => (r.terminated ? 1 : 0)),
       truncated: Uint8Array.from(rows, (r) => (r.truncated ? 1 : 0)),
