@@ -69,7 +69,7 @@ export async function multiAgentSampling(): Promise<void> {
 
 /** Worker processes per pool, and collects per pool (after a warm-up one), in the two-worker mode. */
 const WORKERS = 2;
-const WORKER_ROUNDS = 5;
+const WORKER_ROUNDS = 9;
 
 /**
  * `node dist/bench/run.js multi-agent-workers`: the issue's throughput target, multi-agent
