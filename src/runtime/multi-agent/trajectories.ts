@@ -40,6 +40,8 @@ interface Slot {
 export class AgentTrajectories {
   private readonly slots = new Map<number, Slot>();
   private readonly columns: ColumnSpec[];
+  /** Finished transitions in all slots (what `pending` says, kept rather than counted each step). */
+  private finished = 0;
 
   constructor(readonly spec: PolicySpec) {
     this.columns = batchColumns(spec);
@@ -59,6 +61,7 @@ export class AgentTrajectories {
       s.open.nextObs = t.obs;
       s.open.nextMask = t.mask;
       s.done.push(s.open);
+      this.finished += 1;
     }
     s.open = { obs: t.obs, action: t.action, columns: t.columns, mask: t.mask, reward: 0, terminated: false, truncated: false };
     s.episodeLength += 1;
@@ -74,7 +77,10 @@ export class AgentTrajectories {
   /** The agent of `key` is done (terminated, or truncated), its last observation `obs`: its open transition closes, its episode is counted. */
   end(key: number, how: { terminated: boolean; truncated: boolean; obs: Observation; mask: Uint8Array | null }): void {
     const s = this.slot(key);
-    if (s.open) s.done.push(Object.assign(s.open, { terminated: how.terminated, truncated: !how.terminated && how.truncated, nextObs: how.obs, nextMask: how.mask }));
+    if (s.open) {
+      s.done.push(Object.assign(s.open, { terminated: how.terminated, truncated: !how.terminated && how.truncated, nextObs: how.obs, nextMask: how.mask }));
+      this.finished += 1;
+    }
     if (s.episodeLength > 0) {
       s.returns.push(s.episodeReturn);
       s.lengths.push(s.episodeLength);
@@ -84,9 +90,7 @@ export class AgentTrajectories {
 
   /** Finished transitions waiting for `drain`, all slots together. */
   pending(): number {
-    let n = 0;
-    for (const s of this.slots.values()) n += s.done.length;
-    return n;
+    return this.finished;
   }
 
   /** Each slot's finished transitions as a batch of one column (slots with none give none); the open transitions wait for the next drain. */
@@ -97,6 +101,7 @@ export class AgentTrajectories {
       batches.push(this.batch(s.done, s, meta));
       [s.done, s.returns, s.lengths] = [[], [], []];
     }
+    this.finished = 0;
     return batches;
   }
 
