@@ -111,15 +111,14 @@ export class AgentTrajectories {
     rows.forEach((r, i) => obs.set(r.obs, i * obsSize));
     const columns: Record<string, Column> = {};
     for (const c of this.columns) {
-      const parts = rows.map((r) => (c.name === ACTION_MASK ? r.mask! : r.columns[c.name]));
       const width = perEnv(c.shape);
       const col = c.dtype === 'float32' ? new Float32Array(rows.length * width) : c.dtype === 'int32' ? new Int32Array(rows.length * width) : new Uint8Array(rows.length * width);
-      parts.forEach((p, i) => col.set(p, i * width));
+      gather(col, rows, width, c.name === ACTION_MASK ? (r) => r.mask! : (r) => r.columns[c.name]);
       columns[c.name] = col;
     }
     const width = rows[0].action.length;
     const actions = new Float32Array(rows.length * width);
-    rows.forEach((r, i) => actions.set(r.action, i * width));
+    gather(actions, rows, width, (r) => r.action);
     const cut = rows.flatMap((r, i) => (r.truncated ? [i] : []));
     const last = rows[rows.length - 1];
     const finalObs = rows[0].obs instanceof Uint8Array ? new Uint8Array(cut.length * obsSize) : new Float32Array(cut.length * obsSize);
@@ -144,4 +143,10 @@ export class AgentTrajectories {
       episodes: { returns: Float32Array.from(s.returns), lengths: Int32Array.from(s.lengths) },
     };
   }
+}
+
+/** Each row's `pick(row)` (of `width` values) into `out`, row after row; one value a row by index (a typed array's set() costs more than the copy). */
+function gather(out: Column, rows: readonly Transition[], width: number, pick: (r: Transition) => ArrayLike<number>): void {
+  if (width === 1) for (let i = 0; i < rows.length; i++) out[i] = pick(rows[i])[0];
+  else for (let i = 0; i < rows.length; i++) out.set(pick(rows[i]), i * width);
 }

@@ -2,7 +2,7 @@ import type { ParamsById, PolicySpec, SamplingPolicy } from '../../../core/algor
 import { Rng } from '../../../core/rng';
 import { seedStreams } from '../../../core/seed-streams';
 import { createMultiAgentEnv } from '../../env-loader';
-import { batchExpectation, type GameResult, type MatchupDraw, type MultiAgentSetup } from '../../transport/protocol';
+import type { GameResult, MatchupDraw, MultiAgentSetup } from '../../transport/protocol';
 import type { RolloutWorkerOptions } from '../rollout-worker';
 import type { Answer, Incoming, WorkerRollout } from '../worker-rollout';
 import type { Seats } from './games';
@@ -53,7 +53,7 @@ export class MultiAgentRollout implements WorkerRollout {
       createPolicy: opts.createPolicy,
       matchup: (env) => this.matchup(env),
       onGameEnd: (seats, returns) => this.results.push({ seats: { ...seats }, returns: { ...returns } }),
-      expect: batchExpectation(opts.policies, undefined, m.agents),
+      // No check here: the learner checks every batch on receipt, as a single-agent worker's.
     });
   }
 
