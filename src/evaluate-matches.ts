@@ -4,7 +4,7 @@ import type { AgentId } from '../envs/multi-agent';
 import { resolveCheckpoint, type CheckpointMetadata } from './checkpoint';
 import type { RunConfig } from './config/schema';
 import { createMultiAgentEnv } from './env-loader';
-import type { Player } from './runtime/multi-agent/games';
+import { describeBuiltins, isBuiltinPlayer, type Player } from './runtime/multi-agent/games';
 import { describeSeat, playMatch, type SeatResult } from './runtime/multi-agent/matches';
 
 /** What `rl evaluate` of a multi-agent checkpoint found: per opponent, the policy's results in each seat. */
@@ -39,12 +39,13 @@ export async function evaluateMatches(
   const { dir, meta, cfg, policy, spec } = loaded;
   const makeEnv = () => createMultiAgentEnv(cfg.env.id, cfg.env.config);
   const probe = makeEnv();
-  const builtins = [...new Set(['random', ...(probe.baselines ?? [])])];
+  const known = (name: string) => isBuiltinPlayer(probe, name);
+  const builtins = describeBuiltins(probe);
   probe.close();
   const opponents = opts.opponents.length > 0 ? opts.opponents : cfg.multiAgent!.evaluate.length > 0 ? cfg.multiAgent!.evaluate : ['random'];
   for (const o of opponents) {
-    if (!builtins.includes(o) && o !== 'self' && !o.startsWith('checkpoint:')) {
-      throw new ConfigError(`--opponent ${o}: not a built-in player of ${cfg.env.id} (${builtins.join(', ')}), self, or checkpoint:DIR`);
+    if (!known(o) && o !== 'self' && !o.startsWith('checkpoint:')) {
+      throw new ConfigError(`--opponent ${o}: not a built-in player of ${cfg.env.id} (${builtins}), self, or checkpoint:DIR`);
     }
   }
   const deterministic = !opts.stochastic;

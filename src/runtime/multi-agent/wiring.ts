@@ -19,6 +19,7 @@ import { loopMetrics } from '../iteration-record';
 import { samplerMetrics } from '../sampler';
 import { openRun, type RunParts, type WiringOptions } from '../wiring';
 import { MultiAgentAlgorithm } from './algorithm';
+import { describeBuiltins, isBuiltinPlayer } from './games';
 import { League, leagueMetrics } from './league';
 import { matchKey, matchMetrics, playMatch } from './matches';
 import { MultiAgentSampler } from './sampler';
@@ -110,20 +111,20 @@ export async function wireMultiAgent(cfg: RunConfig, m: MultiAgentConfig, opts: 
 /** The mapping's agents and the built-in players, checked against the env: a ConfigError naming the key. */
 function checkAgainstEnv(envId: string, m: MultiAgentConfig, env: MultiAgentEnv, trained: string): void {
   const agents = env.possibleAgents;
-  const players = [...new Set(['random', ...(env.baselines ?? [])])];
+  const players = describeBuiltins(env);
   for (const agent of Object.keys(m.mapping ?? {})) {
     if (!agents.includes(agent)) throw new ConfigError(`multiAgent.mapping.${agent}: ${agent} is not an agent of ${envId} (${agents.join(', ')})`);
   }
   const unmapped = m.mapping ? agents.find((a) => m.mapping![a] === undefined) : undefined;
   if (unmapped !== undefined) throw new ConfigError(`multiAgent.mapping: ${unmapped} of ${envId} has no policy (map every agent: ${agents.join(', ')})`);
   for (const [id, p] of Object.entries(m.policies)) {
-    if (p.builtin !== undefined && !players.includes(p.builtin)) throw new ConfigError(`multiAgent.policies.${id}.builtin (${JSON.stringify(p.builtin)}) is not a built-in player of ${envId} (${players.join(', ')})`);
+    if (p.builtin !== undefined && !isBuiltinPlayer(env, p.builtin)) throw new ConfigError(`multiAgent.policies.${id}.builtin (${JSON.stringify(p.builtin)}) is not a built-in player of ${envId} (${players})`);
   }
   for (const [k, name] of (m.league?.builtins ?? []).entries()) {
-    if (!players.includes(name)) throw new ConfigError(`multiAgent.league.builtins.${k} (${JSON.stringify(name)}) is not a built-in player of ${envId} (${players.join(', ')})`);
+    if (!isBuiltinPlayer(env, name)) throw new ConfigError(`multiAgent.league.builtins.${k} (${JSON.stringify(name)}) is not a built-in player of ${envId} (${players})`);
   }
   for (const [k, name] of m.evaluate.entries()) {
-    if (!players.includes(name) && name !== 'self') throw new ConfigError(`multiAgent.evaluate.${k} (${JSON.stringify(name)}) is not a built-in player of ${envId} (${players.join(', ')}), nor self`);
+    if (!isBuiltinPlayer(env, name) && name !== 'self') throw new ConfigError(`multiAgent.evaluate.${k} (${JSON.stringify(name)}) is not a built-in player of ${envId} (${players}), nor self`);
   }
   // One network plays every seat of the trained policy (and, with a league, of its snapshots): their spaces must be the same.
   const seats: AgentId[] = m.mapping ? agents.filter((a) => m.mapping![a] === trained) : [...agents];
