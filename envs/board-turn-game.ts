@@ -95,10 +95,14 @@ interface BoardGameState {
  * methods that only need those and the rules: `render`, `turnGame`, `getState` / `setState`.
  */
 export abstract class BoardGameEnv {
+  /** The cells: 0 empty, 1 the agent's, 2 the opponent's. */
   protected readonly board: Uint8Array;
+  /** Whether the game has ended (true before the first reset). */
   protected over = true;
+  /** The generator the opponent draws from, seeded at reset. */
   protected rng = new Rng(0);
 
+  /** @param rules The game's rules and look. */
   constructor(protected readonly rules: BoardRules) {
     this.board = new Uint8Array(rules.cells);
   }
