@@ -57,6 +57,7 @@ export async function wireMultiAgent(cfg: RunConfig, m: MultiAgentConfig, opts: 
   const algorithm = cleanUp.add(new MultiAgentAlgorithm(trainedAlgorithms(cfg, m, probe, trainedIds), frozenFromCheckpoints(m), league), (a) => a.dispose());
   const specs = algorithm.policySpecs();
   const spec = specs[trained];
+  if (spec.state.length > 0) throw new ConfigError(`multiAgent: algorithm ${cfg.algorithm}'s policies carry a recurrent state (${spec.state.map((e) => e.name).join(', ')}), which multi-agent runs do not carry yet: use a feed-forward algorithm`);
   // Built-in players by policy id: the config's, and the league's (their names their ids).
   const builtins = Object.fromEntries([...Object.entries(m.policies).flatMap(([id, p]) => (p.builtin !== undefined ? [[id, p.builtin]] : [])), ...(m.league?.builtins ?? []).map((n) => [n, n])]);
   const sampler = cleanUp.add(
