@@ -402,6 +402,7 @@ const MULTI_AGENT_CASES: MultiAgentCase[] = [
   // Two trained policies, one per agent, on a simultaneous-move game.
   { algorithm: 'ppo', envId: 'SpreadLine-v0', model: { hiddenSizes: [16] }, config: { minibatchSize: 32, numEpochs: 2 }, multiAgent: SEPARATE },
   { algorithm: 'appo', envId: 'ConnectFour-v0', model: { hiddenSizes: [16] }, config: { trainBatchSize: 64, stepsPerIteration: 128, numEpochs: 2, minibatchSize: 32 }, multiAgent: SELF_PLAY },
+  { algorithm: 'appo', envId: 'SpreadLine-v0', model: { hiddenSizes: [16] }, config: { trainBatchSize: 64, stepsPerIteration: 128, numEpochs: 2, minibatchSize: 32 }, multiAgent: SEPARATE },
   { algorithm: 'impala', envId: 'ConnectFour-v0', model: { hiddenSizes: [16] }, config: { trainBatchSize: 64, stepsPerIteration: 128 }, multiAgent: SELF_PLAY },
   { algorithm: 'dqn', envId: 'ConnectFour-v0', model: { hiddenSizes: [16] }, config: { learningStarts: 32, batchSize: 16, trainFrequency: 1, bufferSize: 2000, checkpointReplayBuffer: true, targetUpdateInterval: 1000 }, multiAgent: SELF_PLAY },
   { algorithm: 'dqn', envId: 'SpreadLine-v0', model: { hiddenSizes: [16] }, config: { learningStarts: 32, batchSize: 16, trainFrequency: 1, bufferSize: 2000, checkpointReplayBuffer: true, targetUpdateInterval: 1000 }, multiAgent: SEPARATE },

@@ -89,9 +89,11 @@ describe('Several trained policies in one run', function () {
     assert.deepEqual([last.iteration, last.envSteps], [4, 512]);
   });
 
-  it('refuses a league with two trained policies, and team with a league, naming the key', () => {
+  it('refuses a league with two trained policies, a trained policy the mapping seats nowhere, and team with a league, naming the key', () => {
     const league = { ...SEPARATE, env: { id: 'ConnectFour-v0' }, multiAgent: { policies: { a: { train: true }, b: { train: true } }, league: {} } };
     assert.throws(() => validateConfig(league), (e: Error) => e instanceof ConfigError && /multiAgent\.league trains one policy against its snapshots, and policies has 2 with train: true \(a, b\)/.test(e.message));
+    const idle = { ...SEPARATE, multiAgent: { ...SEPARATE.multiAgent, mapping: { agent_0: 'a', agent_1: 'a' } } };
+    assert.throws(() => validateConfig(idle), /multiAgent\.policies\.b has train: true, and multiAgent\.mapping gives it no agent: it would train on nothing/);
     const team = { ...SEPARATE, env: { id: 'ConnectFour-v0' }, multiAgent: { policies: { a: { train: true } }, league: {}, evaluate: ['random', 'team'] } };
     assert.throws(() => validateConfig(team), /multiAgent\.evaluate\.1 \(team\) plays each agent by its mapped policy, and a league has no mapping/);
   });

@@ -74,6 +74,9 @@ export function multiAgentIssues(m: MultiAgentConfig): { path: string; message: 
   for (const [agent, id] of Object.entries(m.mapping ?? {})) {
     if (!ids.includes(id)) issues.push({ path: `mapping.${agent}`, message: `(${JSON.stringify(id)}) is not a policy of multiAgent.policies (${ids.join(', ')})` });
   }
+  for (const id of trained) {
+    if (m.mapping && !Object.values(m.mapping).includes(id)) issues.push({ path: `policies.${id}`, message: 'has train: true, and multiAgent.mapping gives it no agent: it would train on nothing (map an agent to it, or drop it)' });
+  }
   for (const [k, name] of m.evaluate.entries()) {
     if (name === 'team' && m.league) issues.push({ path: `evaluate.${k}`, message: '(team) plays each agent by its mapped policy, and a league has no mapping: use self or a built-in player' });
   }
