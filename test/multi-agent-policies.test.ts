@@ -8,6 +8,7 @@ import { evaluateCheckpoint } from '../src/commands';
 import { validateConfig } from '../src/config/load';
 import type { MatchReport } from '../src/evaluate-matches';
 import { train } from '../src/runtime/learner';
+import { policySeed } from '../src/runtime/multi-agent/wiring';
 
 /** SpreadLine-v0 with a policy per agent (configs/ppo-spread-line-separate.yaml, small). */
 const SEPARATE = {
@@ -24,6 +25,16 @@ const SEPARATE = {
 
 const rows = (runDir: string) => fs.readFileSync(path.join(runDir, 'progress.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
 const tensorNames = (checkpoint: string) => readCheckpoint(checkpoint).tensors.map((t) => t.name);
+
+describe('Trained policies\' seeds', () => {
+  it("gives one trained policy the run's seed, and several each a seed of their own from the run's seed and the id", () => {
+    assert.equal(policySeed(7, 'main', 1), 7);
+    const [a, b] = [policySeed(7, 'a', 2), policySeed(7, 'b', 2)];
+    assert.ok(a !== b && a !== 7 && b !== 7, `${a}, ${b}`);
+    assert.equal(policySeed(7, 'a', 3), a, 'the id decides, not how many policies train');
+    assert.notEqual(policySeed(8, 'a', 2), a, 'the run seed decides too');
+  });
+});
 
 describe('Several trained policies in one run', function () {
   this.timeout(120_000);

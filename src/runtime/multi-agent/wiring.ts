@@ -143,9 +143,14 @@ function trainedAlgorithms(cfg: RunConfig, m: MultiAgentConfig, env: MultiAgentE
   return ids.map((id) => {
     const seats = m.mapping ? env.possibleAgents.filter((a) => m.mapping![a] === id) : env.possibleAgents.slice(0, 1);
     const spaces = { observationSpace: env.observationSpaces[seats[0]].toSpec(), actionSpace: env.actionSpaces[seats[0]].toSpec(), actionMask: typeof env.actionMask === 'function' };
-    const seed = ids.length === 1 ? cfg.seed : deriveSeed(cfg.seed, POLICY_STREAM, idHash(id));
+    const seed = policySeed(cfg.seed, id, ids.length);
     return { id, algorithm: module.create({ config: cfg[cfg.algorithm], model: cfg.model, ...spaces, seed, totalEnvs: w.envsPerWorker * Math.max(1, seats.length), numWorkers: 0, rolloutLength: w.rolloutLength, totalEnvSteps: cfg.stop.envSteps }) };
   });
+}
+
+/** The seed of trained policy `id`'s algorithm, one of `count` trained policies: the run's seed when it is the only one (as a single-agent run), else one derived from the run's seed and the id. */
+export function policySeed(runSeed: number, id: string, count: number): number {
+  return count === 1 ? runSeed : deriveSeed(runSeed, POLICY_STREAM, idHash(id));
 }
 
 /** A policy id's 32-bit FNV-1a hash: its part of the seed of its algorithm. */
