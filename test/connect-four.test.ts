@@ -135,6 +135,14 @@ describe('ConnectFour-v0, two players (PettingZoo connect_four_v3)', () => {
     assert.deepEqual(['minimax:2~0.3', 'random~1', 'minimax:6~0', 'minimax:9~0.3', 'minimax:2~1.5', 'minimax:2~', 'minimax:2~0.3~0.1'].map((n) => isBuiltinPlayer(env, n)), [true, true, true, false, false, false, false]);
   });
 
+  it('the opportunist takes a win when it has one, and otherwise draws every legal column', () => {
+    const { env } = replay([0, 6, 1, 6, 2, 5]); // player_0 to move: column 3 wins
+    const rng = new Rng(3);
+    assert.deepEqual(new Set(Array.from({ length: 50 }, () => builtinAction(env, 'opportunist', 'player_0', rng))), new Set([3]));
+    const { env: open } = replay([3, 3]); // nothing wins: any of the 7 columns
+    assert.equal(new Set(Array.from({ length: 200 }, () => builtinAction(open, 'opportunist', 'player_0', rng))).size, 7);
+  });
+
   it('rl check-env passes it, and names the field of a broken multi-agent env', () => {
     const r = checkEnv('ConnectFour-v0', { steps: 200, seed: 0 });
     assert.deepEqual(r.problems, []);

@@ -154,7 +154,7 @@ describe('Config: multiAgent', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-ma-'));
     const run = (multiAgent: unknown) => train(base(multiAgent), { runDir: path.join(dir, String(Math.random())), log: () => {} });
     await assert.rejects(run({ policies: { main: { train: true } }, mapping: { player_0: 'main', player_2: 'main' } }), /multiAgent\.mapping\.player_2: player_2 is not an agent of ConnectFour-v0 \(player_0, player_1\)/);
-    await assert.rejects(run({ policies: { main: { train: true }, foe: { builtin: 'minimax:9' } }, mapping: { player_0: 'main', player_1: 'foe' } }), /multiAgent\.policies\.foe\.builtin \("minimax:9"\) is not a built-in player of ConnectFour-v0 \(random, minimax:1,/);
+    await assert.rejects(run({ policies: { main: { train: true }, foe: { builtin: 'minimax:9' } }, mapping: { player_0: 'main', player_1: 'foe' } }), /multiAgent\.policies\.foe\.builtin \("minimax:9"\) is not a built-in player of ConnectFour-v0 \(random, opportunist, minimax:1,/);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });
