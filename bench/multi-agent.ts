@@ -98,7 +98,7 @@ export async function multiAgentWorkers(): Promise<void> {
     });
   const pools = {
     single: await start({ policies: { [DEFAULT_POLICY]: spec } }),
-    multi: await start({ policies: { main }, multiAgent: { trained: 'main', agents, builtins: {}, mapping: { player_0: 'main', player_1: 'main' } } }),
+    multi: await start({ policies: { main }, multiAgent: { trained: ['main'], agents, builtins: {}, mapping: { player_0: 'main', player_1: 'main' } } }),
   };
   const rates = { single: [] as number[], multi: [] as number[] };
   try {

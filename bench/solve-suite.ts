@@ -5,6 +5,8 @@
  * best where it has one). One table: steps, wall time, why it stopped, the 100-episode greedy
  * score, and whether that score reaches the env's reward threshold (where the env has none, a
  * paper's figure for that config, else the config's stop threshold). One training at a time; runs go to runs/suite/<config>-s<seed>/.
+ * A multi-agent config's row is its trained policy's matches instead (`rl evaluate --opponent`,
+ * `MATCH_BARS`: per opponent and seat, a win rate or a mean return against a bar).
  * Each run's row is merged into runs/bench/solve-suite.json as it ends; `--table` prints the
  * table from there without training. `--reuse` keeps run dirs found (`rl train --resume auto`:
  * a finished one is only evaluated, an interrupted one goes on).
@@ -16,6 +18,9 @@ import { parseArgs } from 'node:util';
 import { envSpec } from '../envs';
 import { bestCheckpoint, readMetadata } from '../src/checkpoint';
 import { loadConfig } from '../src/config/load';
+import { createMultiAgentEnv } from '../src/env-loader';
+import type { MatchReport } from '../src/evaluate-matches';
+import { playMatch } from '../src/runtime/multi-agent/matches';
 import { stopReason } from '../src/metrics';
 import { type SeedSummary, summarize } from '../src/tune/stats';
 import { writeBenchJson } from './bench-json';
@@ -36,8 +41,10 @@ export interface SuiteRow {
   evalReturnMean: number;
   evalReturnStd: number;
   threshold: number;
-  thresholdFrom: 'env' | 'paper' | 'target' | 'stop';
+  thresholdFrom: 'env' | 'paper' | 'target' | 'stop' | 'baseline';
   pass: boolean;
+  /** A multi-agent config's row: its matches, each held to its bar (the row passes when all do); `evalReturnMean` is their mean return. */
+  matches?: MatchCell[];
   /** Set when this call trained it; absent when `--reuse` found it finished. */
   processSeconds?: number;
 }
@@ -61,6 +68,60 @@ const BARS: Record<string, { bar: number; from: 'paper' | 'target' }> = {
   'ppo-mask-tictactoe': { bar: 0.96, from: 'target' },
   'dqn-mask-tictactoe': { bar: 0.96, from: 'target' },
 };
+
+/** One bar of a multi-agent config: the trained policy against `opponent`, in each seat it plays, a win rate or a mean return at least `bar` (a number, or the mean return of a built-in player in every seat). */
+export interface MatchBar {
+  opponent: string;
+  measure: 'winRate' | 'returnMean';
+  bar: number | { builtin: string };
+}
+
+/**
+ * The multi-agent configs' bars, `games` games per seat and opponent (`rl evaluate --opponent
+ * ... --episodes games`, greedy unless the config evaluates with sampled actions):
+ * - ppo-selfplay-connect4: the issue's targets, 99% of games won against random and 80% against
+ *   minimax:2, as first and as second player;
+ * - SpreadLine-v0 (cooperative): the team's mean return above two `greedy` agents' (each to the
+ *   landmark nearest it), played over as many games.
+ */
+export const MATCH_BARS: Record<string, { games: number; from: 'target' | 'baseline'; bars: MatchBar[] }> = {
+  'ppo-selfplay-connect4': { games: 200, from: 'target', bars: [{ opponent: 'random', measure: 'winRate', bar: 0.99 }, { opponent: 'minimax:2', measure: 'winRate', bar: 0.8 }] },
+  'ppo-spread-line': { games: 200, from: 'baseline', bars: [{ opponent: 'self', measure: 'returnMean', bar: { builtin: 'greedy' } }] },
+  'ppo-spread-line-separate': { games: 200, from: 'baseline', bars: [{ opponent: 'team', measure: 'returnMean', bar: { builtin: 'greedy' } }] },
+};
+
+/** One match of a multi-agent row: the trained policy against `opponent` as `seat`, its win rate and mean return, and the bar of `measure`. */
+export interface MatchCell {
+  opponent: string;
+  seat: string;
+  games: number;
+  winRate: number;
+  returnMean: number;
+  measure: 'winRate' | 'returnMean';
+  bar: number;
+  pass: boolean;
+}
+
+/** The mean return of built-in player `name` in every seat of the config's env, over `games` games (seeded): a cooperative game's baseline team. */
+export function builtinTeamReturn(cfg: ReturnType<typeof loadConfig>, name: string, games: number, seed = 0): number {
+  const player = { kind: 'builtin' as const, name };
+  const makeEnv = () => createMultiAgentEnv(cfg.env.id, cfg.env.config);
+  const seats = Object.values(playMatch({ makeEnv, seed, games, player, opponent: player }));
+  return seats.reduce((a, r) => a + r.returnMean * r.games, 0) / seats.reduce((a, r) => a + r.games, 0);
+}
+
+/** `rl evaluate`'s report held to the bars: one cell per bar and seat the report has; a bar's opponent missing from the report throws. */
+export function matchCells(report: MatchReport, bars: MatchBar[], baseline: (builtin: string) => number): MatchCell[] {
+  return bars.flatMap((b) => {
+    const match = report.matches.find((m) => m.opponent === b.opponent);
+    if (!match) throw new Error(`rl evaluate's report has no match against ${b.opponent} (it has ${report.matches.map((m) => m.opponent).join(', ')})`);
+    const bar = typeof b.bar === 'number' ? b.bar : baseline(b.bar.builtin);
+    return Object.entries(match.seats).map(([seat, r]) => {
+      const winRate = r.wins / Math.max(1, r.games);
+      return { opponent: b.opponent, seat, games: r.games, winRate, returnMean: r.returnMean, measure: b.measure, bar, pass: (b.measure === 'winRate' ? winRate : r.returnMean) >= bar };
+    });
+  });
+}
 
 /** The bar a config's 100-episode score is held to: the env's reward threshold, else a paper's figure or its issue's target, else its stop rule's. */
 export function thresholdOf(cfg: ReturnType<typeof loadConfig>, name?: string): { threshold: number; thresholdFrom: 'env' | 'paper' | 'target' | 'stop' } {
@@ -104,14 +165,18 @@ function runOne(name: string, seed: number, opts: { runRoot: string; reuse: bool
   // --resume auto: a run dir left by an earlier (or interrupted) suite is finished or continued; an empty one starts fresh.
   const logFile = path.join(opts.runRoot, `${name}-s${seed}.log`);
   const processSeconds = trainResuming(configFile, seed, runDir, logFile, opts.reuse);
-  const evaluation = spawnSync(process.execPath, [cli, 'evaluate', '--checkpoint', runDir, '--episodes', '100', '--json'], { cwd: root, encoding: 'utf8' });
+  const matchBars = cfg.multiAgent ? MATCH_BARS[name] : undefined;
+  if (cfg.multiAgent && !matchBars) throw new Error(`${name}: a multi-agent config without bars in MATCH_BARS (bench/solve-suite.ts)`);
+  const args = matchBars ? ['--episodes', String(matchBars.games), ...matchBars.bars.flatMap((b) => ['--opponent', b.opponent]), ...(cfg.evaluation.deterministic ? [] : ['--stochastic'])] : ['--episodes', '100'];
+  const evaluation = spawnSync(process.execPath, [cli, 'evaluate', '--checkpoint', runDir, ...args, '--json'], { cwd: root, encoding: 'utf8' });
   if (evaluation.status !== 0) throw new Error(`${name} seed ${seed}: rl evaluate exited ${evaluation.status}: ${evaluation.stderr.trim()}`);
-  const result = JSON.parse(evaluation.stdout) as { returnMean: number; returnStd: number };
+  const matches = matchBars && matchCells(JSON.parse(evaluation.stdout) as MatchReport, matchBars.bars, (b) => builtinTeamReturn(cfg, b, matchBars.games));
+  const result = matches ? meanAndStd(matches.map((m) => m.returnMean)) : (JSON.parse(evaluation.stdout) as { returnMean: number; returnStd: number });
   const progress = fs.readFileSync(path.join(runDir, 'progress.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
   const last = progress[progress.length - 1];
   const best = bestCheckpoint(runDir);
   const kept = best ? readMetadata(best) : undefined;
-  const { threshold, thresholdFrom } = thresholdOf(cfg, name);
+  const { threshold, thresholdFrom } = matches ? { threshold: matches[0].bar, thresholdFrom: matchBars!.from } : thresholdOf(cfg, name);
   const trained = !/the run is finished/.test(fs.readFileSync(logFile, 'utf8').trim().split('\n').at(-1) ?? '');
   return {
     config: name,
@@ -124,7 +189,8 @@ function runOne(name: string, seed: number, opts: { runRoot: string; reuse: bool
     evalReturnStd: result.returnStd,
     threshold,
     thresholdFrom,
-    pass: result.returnMean >= threshold,
+    pass: matches ? matches.every((m) => m.pass) : result.returnMean >= threshold,
+    ...(matches ? { matches } : {}),
     ...(trained ? { processSeconds } : {}),
   };
 }
@@ -134,7 +200,7 @@ const shortStop = (r: string) => r.replace(/ \(two evaluations in a row\)/, ' (2
 
 /** The table's cells, one array per row, with its header first. */
 function cells(rows: SuiteRow[]): string[][] {
-  const head = ['config', 'seed', 'env steps', 'wall s', 'stop reason', 'policy evaluated', 'rl evaluate (100 ep.)', 'pass'];
+  const head = ['config', 'seed', 'env steps', 'wall s', 'stop reason', 'policy evaluated', 'rl evaluate (100 ep.; matches: per seat)', 'pass'];
   return [
     head,
     ...rows.map((r) => [
@@ -144,10 +210,33 @@ function cells(rows: SuiteRow[]): string[][] {
       r.wallSeconds.toFixed(0),
       shortStop(r.stopReason),
       r.checkpoint.kind === 'best' ? `best, at ${fmtSteps(r.checkpoint.envSteps)}` : 'final',
-      `${r.evalReturnMean.toFixed(1)} ± ${r.evalReturnStd.toFixed(1)}`,
-      `${r.pass ? 'yes' : 'NO'} (>= ${r.threshold}${r.thresholdFrom === 'env' ? '' : `, ${{ stop: 'stop rule', paper: 'paper', target: 'target' }[r.thresholdFrom]}`})`,
+      r.matches ? describeMatches(r.matches) : `${r.evalReturnMean.toFixed(1)} ± ${r.evalReturnStd.toFixed(1)}`,
+      `${r.pass ? 'yes' : 'NO'} (${r.matches ? describeBars(r.matches) : `>= ${r.threshold}`}${r.thresholdFrom === 'env' ? '' : `, ${{ stop: 'stop rule', paper: 'paper', target: 'target', baseline: 'baseline' }[r.thresholdFrom]}`})`,
     ]),
   ];
+}
+
+/** A multi-agent row's score: per opponent, the win rates (`random 99.5 / 98.0% won`) or mean returns (`self -0.62`) of its seats, in seat order. */
+function describeMatches(matches: MatchCell[]): string {
+  const opponents = [...new Set(matches.map((m) => m.opponent))];
+  return opponents
+    .map((o) => {
+      const of = matches.filter((m) => m.opponent === o);
+      return of[0].measure === 'winRate' ? `${o} ${of.map((m) => (100 * m.winRate).toFixed(1)).join(' / ')}% won` : `${o} ${of.map((m) => m.returnMean.toFixed(2)).join(' / ')}`;
+    })
+    .join(', ');
+}
+
+/** A multi-agent row's bars, one per opponent: `>= 99% won vs random` or `>= -2.66 vs self`. */
+function describeBars(matches: MatchCell[]): string {
+  const firsts = [...new Map(matches.map((m) => [m.opponent, m])).values()];
+  return firsts.map((m) => (m.measure === 'winRate' ? `>= ${+(100 * m.bar).toFixed(1)}% won vs ${m.opponent}` : `>= ${m.bar.toFixed(2)} vs ${m.opponent}`)).join(', ');
+}
+
+/** The mean and (population) standard deviation of some numbers. */
+function meanAndStd(xs: number[]): { returnMean: number; returnStd: number } {
+  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+  return { returnMean: mean, returnStd: Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / xs.length) };
 }
 
 /**
@@ -203,12 +292,8 @@ export function solveSuite(argv: string[]): void {
     },
   });
   const shipped = shippedConfigs();
-  // Multi-agent configs are held to win rates against baselines (rl evaluate --opponent), not to one mean return: not in this suite yet.
-  const multiAgent = shipped.filter((c) => loadConfig(path.join(root, 'configs', `${c}.yaml`)).multiAgent !== undefined);
-  const configs = values.configs ? values.configs.split(',').map((c) => path.basename(c.trim(), '.yaml')) : shipped.filter((c) => !multiAgent.includes(c));
+  const configs = values.configs ? values.configs.split(',').map((c) => path.basename(c.trim(), '.yaml')) : shipped;
   for (const c of configs) if (!shipped.includes(c)) throw new Error(`--configs: "${c}" is not a shipped config (configs/*.yaml: ${shipped.join(', ')})`);
-  for (const c of configs) if (multiAgent.includes(c)) throw new Error(`--configs: "${c}" is a multi-agent config, measured with rl evaluate --opponent (docs/multi-agent.md), not by this suite`);
-  if (!values.configs && multiAgent.length > 0) console.log(`(not in the suite: the multi-agent configs ${multiAgent.join(', ')}; see docs/multi-agent.md for their figures)`);
   const seeds = values.seeds.split(',').map((s) => {
     if (!/^\d+$/.test(s.trim())) throw new Error(`--seeds: "${s}" is not a whole number`);
     return Number(s);

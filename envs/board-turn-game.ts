@@ -1,4 +1,5 @@
 import type { Observation } from '../core/algorithm';
+import { Rng } from '../core/rng';
 import type { RgbFrame } from './env';
 import { checkMove, type GameMove, type GameResult, type Player, type TurnGame } from './turn-game';
 
@@ -78,5 +79,55 @@ export class BoardTurnGame implements TurnGame {
 
   moveAt(x: number, y: number): number | null {
     return this.rules.moveAt(x, y);
+  }
+}
+
+/** What a `BoardGameEnv` saves: the board, whether the game is over, and its generator. */
+interface BoardGameState {
+  board: number[];
+  over: boolean;
+  rng: number[];
+}
+
+/**
+ * What the single-agent board games (TicTacToe-v0, ConnectFour-v0) share besides their rules:
+ * the board, whether the game is over, the seeded generator their opponent draws from, and the
+ * methods that only need those and the rules: `render`, `turnGame`, `getState` / `setState`.
+ */
+export abstract class BoardGameEnv {
+  /** The cells: 0 empty, 1 the agent's, 2 the opponent's. */
+  protected readonly board: Uint8Array;
+  /** Whether the game has ended (true before the first reset). */
+  protected over = true;
+  /** The generator the opponent draws from, seeded at reset. */
+  protected rng = new Rng(0);
+
+  /** @param rules The game's rules and look. */
+  constructor(protected readonly rules: BoardRules) {
+    this.board = new Uint8Array(rules.cells);
+  }
+
+  close(): void {}
+
+  /** The board as the rules draw it. */
+  render(): RgbFrame {
+    return this.rules.render(this.board);
+  }
+
+  /** A game against whoever plays the opponent's seat from outside (a person in `rl view`), `first` moving first; this env's own game is left as it is. */
+  turnGame(first: Player): TurnGame {
+    return new BoardTurnGame(this.rules, first);
+  }
+
+  getState(): unknown {
+    const s: BoardGameState = { board: Array.from(this.board), over: this.over, rng: this.rng.getState() };
+    return s;
+  }
+
+  setState(saved: unknown): void {
+    const s = saved as BoardGameState;
+    this.board.set(s.board);
+    this.over = s.over;
+    this.rng.setState(s.rng);
   }
 }

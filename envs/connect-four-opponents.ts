@@ -16,6 +16,19 @@ export function randomColumn(board: Uint8Array, rng: Rng): number {
   return options[rng.int(options.length)];
 }
 
+/** The opportunist: a column that wins for the player of `piece` if it has one (drawn among them), else a random legal column. */
+export function opportunistColumn(board: Uint8Array, piece: number, rng: Rng): number {
+  const work = board.slice();
+  const wins: number[] = [];
+  for (let c = 0; c < COLUMNS; c++) {
+    if (work[c] !== EMPTY) continue;
+    const cell = drop(work, c, piece);
+    if (winsAt(work, cell)) wins.push(c);
+    work[cell] = EMPTY;
+  }
+  return wins.length > 0 ? wins[rng.int(wins.length)] : randomColumn(board, rng);
+}
+
 /**
  * The column depth-`depth` minimax (negamax with alpha-beta) picks for the player of `piece`:
  * `depth` plies counting its own move (1: its moves only; 2: and each reply). A won game is worth

@@ -2,7 +2,7 @@ import { EnvError } from '../core/errors';
 import { Box, Discrete } from '../core/spaces';
 import type { Rng } from '../core/rng';
 import { COLUMNS, EMPTY, ROWS, drawBoard, legalColumns, legalList, observePlanes, playMove } from './connect-four-board';
-import { MAX_DEPTH, minimaxColumn, randomColumn } from './connect-four-opponents';
+import { MAX_DEPTH, minimaxColumn, opportunistColumn, randomColumn } from './connect-four-opponents';
 import type { Action, ResetOptions, RgbFrame } from './env';
 import type { AgentId, MultiAgentEnv, MultiAgentResetResult, MultiAgentStepResult, PerAgent } from './multi-agent';
 
@@ -31,8 +31,8 @@ export class ConnectFourParallel implements MultiAgentEnv {
   readonly possibleAgents: readonly AgentId[] = AGENTS;
   readonly observationSpaces: PerAgent<Box> = { player_0: new Box(0, 1, [ROWS, COLUMNS, 2]), player_1: new Box(0, 1, [ROWS, COLUMNS, 2]) };
   readonly actionSpaces: PerAgent<Discrete> = { player_0: new Discrete(COLUMNS), player_1: new Discrete(COLUMNS) };
-  /** `random` (a legal column, uniformly) and `minimax:D`, depth-D negamax with the line-counting heuristic (`minimaxColumn`), D from 1 to 6. */
-  readonly baselines: readonly string[] = ['random', ...Array.from({ length: MAX_DEPTH }, (_, d) => `minimax:${d + 1}`)];
+  /** `random` (a legal column, uniformly), `opportunist` (a winning column if it has one, else random: `opportunistColumn`) and `minimax:D`, depth-D negamax with the line-counting heuristic (`minimaxColumn`), D from 1 to 6. */
+  readonly baselines: readonly string[] = ['random', 'opportunist', ...Array.from({ length: MAX_DEPTH }, (_, d) => `minimax:${d + 1}`)];
   private board = new Uint8Array(ROWS * COLUMNS);
   private toMove = 0;
   private over = true;
@@ -85,6 +85,7 @@ export class ConnectFourParallel implements MultiAgentEnv {
   baselineAction(name: string, agent: AgentId, rng: Rng): Action {
     if (this.over || agent !== AGENTS[this.toMove]) throw new EnvError(`${ID}: baselineAction() for ${agent}, who is not to move`, { field: 'agent' });
     if (name === 'random') return randomColumn(this.board, rng);
+    if (name === 'opportunist') return opportunistColumn(this.board, this.toMove + 1, rng);
     const depth = /^minimax:([1-9])$/.exec(name);
     if (!depth || Number(depth[1]) > MAX_DEPTH) throw new EnvError(`${ID}: no built-in player "${name}"; the built-in players are ${this.baselines.join(', ')}`, { field: 'name' });
     return minimaxColumn(this.board, this.toMove + 1, Number(depth[1]), rng);

@@ -4,9 +4,9 @@ import { Rng } from '../core/rng';
 import { Box, Discrete } from '../core/spaces';
 import { COLUMNS, EMPTY, ROWS, columnAt, drawBoard, legalColumns, legalList, observePlanes, playMove } from './connect-four-board';
 import { MAX_DEPTH, minimaxColumn, randomColumn } from './connect-four-opponents';
-import type { Action, Env, ResetOptions, ResetResult, RgbFrame, StepResult } from './env';
-import { BoardTurnGame, type BoardRules } from './board-turn-game';
-import type { GameResult, Player, TurnGame } from './turn-game';
+import type { Action, Env, ResetOptions, ResetResult, StepResult } from './env';
+import { BoardGameEnv, type BoardRules } from './board-turn-game';
+import type { GameResult } from './turn-game';
 
 export { ConnectFourParallel } from './connect-four-parallel';
 
@@ -41,13 +41,6 @@ function connectFourConfig(config: Record<string, unknown>): Required<ConnectFou
   return { opponent: 'random', depth: 2, first: 'agent', ...(config as ConnectFourConfig) };
 }
 
-/** The whole state, for checkpoints. */
-interface ConnectFourState {
-  board: number[];
-  over: boolean;
-  rng: number[];
-}
-
 /**
  * Connect Four against a built-in opponent: the single-agent view of PettingZoo's
  * `connect_four_v3` (`ConnectFourParallel` is the two-player game). The agent's action is the
@@ -58,16 +51,14 @@ interface ConnectFourState {
  * it. Observation: Box(0, 1, [6, 7, 2]), row 0 at the top, plane 0 the agent's pieces, plane 1
  * the opponent's, whoever moved first.
  */
-export class ConnectFour implements Env {
+export class ConnectFour extends BoardGameEnv implements Env {
   readonly actionSpace = new Discrete(COLUMNS);
   readonly observationSpace = new Box(0, 1, [ROWS, COLUMNS, 2]);
   /** The config with its defaults filled in. */
   readonly config: Required<ConnectFourConfig>;
-  private board = new Uint8Array(ROWS * COLUMNS);
-  private over = true;
-  private rng = new Rng(0);
 
   constructor(config: Record<string, unknown> = {}) {
+    super(RULES);
     this.config = connectFourConfig(config);
   }
 
@@ -95,30 +86,6 @@ export class ConnectFour implements Env {
   /** The columns with room, 1 each. */
   actionMask(): Uint8Array {
     return legalColumns(this.board);
-  }
-
-  close(): void {}
-
-  /** The board, 64 pixels a cell (448 x 384): the agent's pieces blue, the opponent's red. */
-  render(): RgbFrame {
-    return drawBoard(this.board);
-  }
-
-  /** A game against whoever plays the opponent's seat from outside (a person in `rl view`), `first` moving first. */
-  turnGame(first: Player): TurnGame {
-    return new BoardTurnGame(RULES, first);
-  }
-
-  getState(): unknown {
-    const s: ConnectFourState = { board: Array.from(this.board), over: this.over, rng: this.rng.getState() };
-    return s;
-  }
-
-  setState(saved: unknown): void {
-    const s = saved as ConnectFourState;
-    this.board = Uint8Array.from(s.board);
-    this.over = s.over;
-    this.rng.setState(s.rng);
   }
 
   private opponentMove(): number {

@@ -4,8 +4,7 @@ import { Rng } from '../core/rng';
 import { Box, Discrete } from '../core/spaces';
 import { Canvas, type Rgb } from './draw';
 import type { Action, Env, ResetOptions, ResetResult, RgbFrame, StepResult } from './env';
-import { BoardTurnGame, type BoardRules } from './board-turn-game';
-import type { Player, TurnGame } from './turn-game';
+import { BoardGameEnv, type BoardRules } from './board-turn-game';
 
 const ID = 'TicTacToe-v0';
 const EMPTY = 0;
@@ -38,13 +37,6 @@ const KEYS: Record<keyof TicTacToeConfig, readonly unknown[]> = {
   mask: [true, false],
 };
 
-/** The whole state, for checkpoints. */
-interface TicTacToeState {
-  board: number[];
-  over: boolean;
-  rng: number[];
-}
-
 /**
  * Tic-tac-toe against a built-in opponent. The agent's action is the cell it marks, 0..8
  * (row * 3 + column, row 0 at the top); the opponent answers in the same step. Reward +1 when
@@ -61,18 +53,16 @@ interface TicTacToeState {
  * one input a layer can weigh, not the middle of a range, and the agent's and the opponent's
  * marks are separate features whoever moved first.
  */
-export class TicTacToe implements Env {
+export class TicTacToe extends BoardGameEnv implements Env {
   readonly actionSpace = new Discrete(9);
   readonly observationSpace = new Box(0, 1, [3, 3, 3]);
   /** The empty cells (1 legal), when the config's `mask` is true (the default); absent otherwise, as `Env.actionMask` is optional. */
   readonly actionMask?: () => Uint8Array;
   /** The config with its defaults filled in. */
   readonly config: Required<TicTacToeConfig>;
-  private board = new Uint8Array(9);
-  private over = true;
-  private rng = new Rng(0);
 
   constructor(config: Record<string, unknown> = {}) {
+    super(RULES);
     const known = Object.keys(KEYS);
     for (const [key, value] of Object.entries(config)) {
       if (!known.includes(key)) throw new EnvError(`${ID}: unknown config key "${key}"; did you mean "${closest(key, known)}"? Known keys: ${known.join(', ')}`);
@@ -104,30 +94,6 @@ export class TicTacToe implements Env {
     if (winner(this.board) === OPPONENT) return this.end(-1, 'loss');
     if (!this.board.includes(EMPTY)) return this.end(0, 'draw');
     return { obs: this.observe(), reward: 0, terminated: false, truncated: false, info: {} };
-  }
-
-  close(): void {}
-
-  /** The board, 64 pixels a cell (192 x 192): the agent's marks as blue crosses, the opponent's as red rings. */
-  render(): RgbFrame {
-    return drawBoard(this.board);
-  }
-
-  /** A game against whoever plays the opponent's seat from outside (a person in `rl view`), `first` moving first; this env's own game is left as it is. */
-  turnGame(first: Player): TurnGame {
-    return new BoardTurnGame(RULES, first);
-  }
-
-  getState(): unknown {
-    const s: TicTacToeState = { board: Array.from(this.board), over: this.over, rng: this.rng.getState() };
-    return s;
-  }
-
-  setState(saved: unknown): void {
-    const s = saved as TicTacToeState;
-    this.board = Uint8Array.from(s.board);
-    this.over = s.over;
-    this.rng.setState(s.rng);
   }
 
   /** The opponent's cell: random among the empty ones, or (lookahead) one that wins, else one that blocks the agent's win, else random. */

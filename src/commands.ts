@@ -113,7 +113,7 @@ export async function evaluateCheckpoint(
   const { meta, cfg, policy, spec } = await loadCheckpointPolicy(dir, opts.envDirs, opts.policy);
   if (cfg.multiAgent) {
     try {
-      return await evaluateMatches({ dir, meta, cfg, policy, spec }, { ...opts, games: opts.episodes, opponents: opts.opponents ?? [], load: (d) => loadCheckpointPolicy(d, opts.envDirs) });
+      return await evaluateMatches({ dir, meta, cfg, policy, spec }, { ...opts, games: opts.episodes, opponents: opts.opponents ?? [], load: (d, policy) => loadCheckpointPolicy(d, opts.envDirs, policy) });
     } finally {
       policy.dispose();
     }

@@ -6,14 +6,20 @@ import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { algorithms } from '../algorithms';
 import { ACTION_MASK, batchColumns, DEFAULT_POLICY, perEnv, type Algorithm, type AlgorithmModule, type ModelConfig, type PolicySpec, type TrajectoryBatch } from '../core/algorithm';
+import { ConfigError } from '../core/errors';
 import { Rng } from '../core/rng';
 import { envActions, Stepper } from '../envs/stepper';
 import { VectorEnv } from '../envs/vector-env';
 import { selectBackend } from '../src/backend';
 import { loadCheckpointPolicy } from '../src/commands';
 import { exportPolicy } from '../src/export/export';
-import { createEnv } from '../src/env-loader';
+import { createEnv, createMultiAgentEnv } from '../src/env-loader';
 import { train } from '../src/runtime/learner';
+import { readCheckpoint } from '../src/checkpoint';
+import type { LeagueConfig } from '../src/config/multi-agent';
+import { MultiAgentAlgorithm } from '../src/runtime/multi-agent/algorithm';
+import { League } from '../src/runtime/multi-agent/league';
+import { MultiAgentSampler } from '../src/runtime/multi-agent/sampler';
 import { WorkerPool } from '../src/runtime/pool/worker-pool';
 import { RolloutWorker } from '../src/runtime/rollout-worker';
 import { batchExpectation, decodeLearnerMessage, encode, MessageRejected, validateBatch, type WorkerSetup } from '../src/transport/protocol';
@@ -113,7 +119,7 @@ function withValue<A extends Float32Array | Int32Array | Uint8Array>(a: A, i: nu
  */
 async function recurrentExportParity(c: Case, runDir: string, file: string): Promise<void> {
   const exported = (await import(pathToFileURL(file).href)) as { act(obs: ArrayLike<number>): number; head(obs: ArrayLike<number>): Float32Array; reset(): void };
-  const { policy, spec } = await loadCheckpointPolicy(path.join(runDir, 'checkpoints', fs.readdirSync(path.join(runDir, 'checkpoints')).filter((d) => d.startsWith('iter_')).sort().at(-1)!));
+  const { policy, spec } = await loadCheckpointPolicy(latestCheckpoint(runDir));
   const env = createEnv(c.envId, {});
   try {
     const stepper = new Stepper(new VectorEnv(c.envId, [env]), policy, spec, new Rng(0), true);
@@ -138,6 +144,44 @@ async function recurrentExportParity(c: Case, runDir: string, file: string): Pro
     assert.ok(episodes > 1, 'more than one episode: the state was reset');
   } finally {
     env.close();
+    policy.dispose();
+  }
+}
+
+/** The newest periodic checkpoint of a run dir. */
+function latestCheckpoint(runDir: string): string {
+  return path.join(runDir, 'checkpoints', fs.readdirSync(path.join(runDir, 'checkpoints')).filter((d) => d.startsWith('iter_')).sort().at(-1)!);
+}
+
+/**
+ * An export's greedy actions against `rl evaluate`'s on 1,000 seeded observations: the
+ * checkpoint's policy `policyId` (default: the one it trained) acts on them in one batch, and
+ * the exported module (`file`) on each, under seeded action masks where the policy takes masks
+ * (each action legal with probability 1/2, one at least); `space` is the env's action space.
+ */
+async function exportParity(file: string, checkpoint: string, space: Parameters<typeof envActions>[0], policyId?: string): Promise<void> {
+  const exported = (await import(pathToFileURL(file).href)) as { act(obs: ArrayLike<number>, mask?: ArrayLike<number>): number | number[] };
+  const { policy, spec } = await loadCheckpointPolicy(checkpoint, [], policyId);
+  try {
+    const N = 1000;
+    const size = perEnv(spec.observationSpace.type === 'Box' ? spec.observationSpace.shape : []);
+    const rng = new Rng(11);
+    const obs = Float32Array.from({ length: N * size }, () => rng.normal());
+    const state = Object.fromEntries(spec.state.map((s) => [s.name, new Float32Array(N * s.size)]));
+    const n = spec.actionSpace.type === 'Discrete' ? spec.actionSpace.n : 0;
+    const mask = spec.actionMask ? Uint8Array.from({ length: N * n }, () => rng.int(2)) : null;
+    for (let r = 0; mask && r < N; r++) mask[r * n + rng.int(n)] = 1;
+    const act = policy.act({ obs, numEnvs: N, state, episodeStarts: new Uint8Array(N).fill(1), mask, rng, deterministic: true });
+    const ours = envActions(space, act.actions, spec.boxActions); // what rl evaluate steps the env with
+    let differ = 0;
+    const width = ours.length / N;
+    for (let r = 0; r < N; r++) {
+      const row = obs.subarray(r * size, (r + 1) * size);
+      const theirs = [mask ? exported.act(row, mask.subarray(r * n, (r + 1) * n)) : exported.act(row)].flat();
+      for (let k = 0; k < width; k++) if (Math.abs(theirs[k] - ours[r * width + k]) > 1e-5 * Math.max(1, Math.abs(ours[r * width + k]))) differ += 1;
+    }
+    assert.equal(differ, 0, `${differ} of ${N} greedy actions differ`);
+  } finally {
     policy.dispose();
   }
 }
@@ -303,32 +347,7 @@ describe('algorithm conformance', function () {
         const file = path.join(tmp, `${c.algorithm}-${c.envId}.mjs`);
         await exportPolicy({ checkpoint: runDir, format: 'js', out: file, prefer: 'latest' });
         if (c.model.recurrent) return recurrentExportParity(c, runDir, file);
-        const exported = (await import(pathToFileURL(file).href)) as { act(obs: ArrayLike<number>, mask?: ArrayLike<number>): number | number[] };
-        const { policy, spec } = await loadCheckpointPolicy(path.join(runDir, 'checkpoints', fs.readdirSync(path.join(runDir, 'checkpoints')).filter((d) => d.startsWith('iter_')).sort().at(-1)!));
-        try {
-          const N = 1000;
-          const size = perEnv(spec.observationSpace.type === 'Box' ? spec.observationSpace.shape : []);
-          const rng = new Rng(11);
-          const obs = Float32Array.from({ length: N * size }, () => rng.normal());
-          const state = Object.fromEntries(spec.state.map((s) => [s.name, new Float32Array(N * s.size)]));
-          // With action masks: seeded ones (each action legal with probability 1/2, one at least), the export given each row's.
-          const n = spec.actionSpace.type === 'Discrete' ? spec.actionSpace.n : 0;
-          const mask = spec.actionMask ? Uint8Array.from({ length: N * n }, () => rng.int(2)) : null;
-          for (let r = 0; mask && r < N; r++) mask[r * n + rng.int(n)] = 1;
-          const act = policy.act({ obs, numEnvs: N, state, episodeStarts: new Uint8Array(N).fill(1), mask, rng, deterministic: true });
-          const space = createEnv(c.envId, {}).actionSpace;
-          const ours = envActions(space, act.actions, spec.boxActions); // what rl evaluate steps the env with
-          let differ = 0;
-          const width = ours.length / N;
-          for (let r = 0; r < N; r++) {
-            const row = obs.subarray(r * size, (r + 1) * size);
-            const theirs = [mask ? exported.act(row, mask.subarray(r * n, (r + 1) * n)) : exported.act(row)].flat();
-            for (let k = 0; k < width; k++) if (Math.abs(theirs[k] - ours[r * width + k]) > 1e-5 * Math.max(1, Math.abs(ours[r * width + k]))) differ += 1;
-          }
-          assert.equal(differ, 0, `${differ} of ${N} greedy actions differ`);
-        } finally {
-          policy.dispose();
-        }
+        return exportParity(file, latestCheckpoint(runDir), createEnv(c.envId, {}).actionSpace);
       });
     });
   }
@@ -359,4 +378,210 @@ describe('algorithm conformance', function () {
       algo.dispose();
     }
   });
+});
+
+/**
+ * A multi-agent case: one module on a multi-agent env with a `multiAgent:` section, run as a
+ * run would (each trained policy its own algorithm, `MultiAgentAlgorithm` around them, the
+ * sampler playing the mapping or the league), or refused at the start of the run with a
+ * ConfigError (`refused`) where the algorithm does not apply to the env.
+ */
+interface MultiAgentCase extends Case {
+  multiAgent: MultiAgentConfigInput;
+  refused?: RegExp;
+}
+
+type MultiAgentConfigInput = { policies: Record<string, { train?: boolean; builtin?: string }>; mapping?: Record<string, string>; league?: Partial<LeagueConfig>; evaluate?: string[] };
+
+const SELF_PLAY: MultiAgentConfigInput = { policies: { main: { train: true } }, mapping: { player_0: 'main', player_1: 'main' }, evaluate: ['random'] };
+const SEPARATE: MultiAgentConfigInput = { policies: { a: { train: true }, b: { train: true } }, mapping: { agent_0: 'a', agent_1: 'b' }, evaluate: ['team'] };
+
+const MULTI_AGENT_CASES: MultiAgentCase[] = [
+  // Self-play against a league of snapshots (their weights and the ratings in the state).
+  { algorithm: 'ppo', envId: 'ConnectFour-v0', model: { hiddenSizes: [16] }, config: { minibatchSize: 32, numEpochs: 2 }, multiAgent: { policies: { main: { train: true } }, league: { snapshotEvery: 1 }, evaluate: ['random'] } },
+  // Two trained policies, one per agent, on a simultaneous-move game.
+  { algorithm: 'ppo', envId: 'SpreadLine-v0', model: { hiddenSizes: [16] }, config: { minibatchSize: 32, numEpochs: 2 }, multiAgent: SEPARATE },
+  { algorithm: 'appo', envId: 'ConnectFour-v0', model: { hiddenSizes: [16] }, config: { trainBatchSize: 64, stepsPerIteration: 128, numEpochs: 2, minibatchSize: 32 }, multiAgent: SELF_PLAY },
+  { algorithm: 'appo', envId: 'SpreadLine-v0', model: { hiddenSizes: [16] }, config: { trainBatchSize: 64, stepsPerIteration: 128, numEpochs: 2, minibatchSize: 32 }, multiAgent: SEPARATE },
+  { algorithm: 'impala', envId: 'ConnectFour-v0', model: { hiddenSizes: [16] }, config: { trainBatchSize: 64, stepsPerIteration: 128 }, multiAgent: SELF_PLAY },
+  { algorithm: 'dqn', envId: 'ConnectFour-v0', model: { hiddenSizes: [16] }, config: { learningStarts: 32, batchSize: 16, trainFrequency: 1, bufferSize: 2000, checkpointReplayBuffer: true, targetUpdateInterval: 1000 }, multiAgent: SELF_PLAY },
+  { algorithm: 'dqn', envId: 'SpreadLine-v0', model: { hiddenSizes: [16] }, config: { learningStarts: 32, batchSize: 16, trainFrequency: 1, bufferSize: 2000, checkpointReplayBuffer: true, targetUpdateInterval: 1000 }, multiAgent: SEPARATE },
+  // SAC acts in Box spaces only; the shipped multi-agent games have Discrete actions.
+  { algorithm: 'sac', envId: 'SpreadLine-v0', model: { hiddenSizes: [16] }, config: {}, multiAgent: SEPARATE, refused: /^algorithm: sac needs a Box action space; this env's actions are Discrete\(3\)/ },
+  // The toy policy's recurrent state (a counter per env) is not carried by multi-agent sampling.
+  { algorithm: 'toy', envId: 'SpreadLine-v0', model: { hiddenSizes: [8] }, config: { lr: 0.5 }, multiAgent: SEPARATE, refused: /^multiAgent: algorithm toy's policies carry a recurrent state \(counter\)/ },
+];
+
+const MA_ENVS = 4;
+const MA_LENGTH = 8;
+
+/** The trained policies' algorithms of a case, as a run builds them (seeds from `seed` and the policy id), around them `MultiAgentAlgorithm` (with the league, if any). */
+function multiAgentAlgorithm(c: MultiAgentCase, seed: number): MultiAgentAlgorithm {
+  const env = createMultiAgentEnv(c.envId, {});
+  const m = c.multiAgent;
+  const ids = Object.keys(m.policies).filter((id) => m.policies[id].train);
+  const trained = ids.map((id, k) => {
+    const agent = m.mapping ? Object.keys(m.mapping).find((a) => m.mapping![a] === id)! : env.possibleAgents[0];
+    const opts = { config: moduleOf(c).configSchema.parse(c.config), model: { ...MODEL, ...c.model }, observationSpace: env.observationSpaces[agent].toSpec(), actionSpace: env.actionSpaces[agent].toSpec(), actionMask: typeof env.actionMask === 'function' };
+    return { id, algorithm: moduleOf(c).create({ ...opts, seed: seed + k, totalEnvs: MA_ENVS * 2, numWorkers: 0, rolloutLength: MA_LENGTH, totalEnvSteps: 100_000 }) };
+  });
+  env.close();
+  const league = m.league ? new League({ ...leagueDefaults, ...m.league }, ids[0], ['player_0', 'player_1'], seed) : undefined;
+  const algorithm = new MultiAgentAlgorithm(trained, {}, league);
+  league?.snapshot(0, algorithm.getParams()[ids[0]]);
+  return algorithm;
+}
+
+const leagueDefaults: LeagueConfig = { snapshotEvery: 1, gateGames: 200, maxSnapshots: 20, opponents: 'uniform', recent: 5, selfPlay: 0.2, seat: 'alternate', builtins: [], builtinShare: 0 };
+
+/** The sampler of a run of `algorithm` on the case's env (its mapping, or its league's matchups). */
+function multiAgentSampler(c: MultiAgentCase, algorithm: MultiAgentAlgorithm, seed: number): MultiAgentSampler {
+  const specs = algorithm.policySpecs();
+  const ids = Object.keys(c.multiAgent.policies).filter((id) => c.multiAgent.policies[id].train);
+  return new MultiAgentSampler({
+    envs: Array.from({ length: MA_ENVS }, () => createMultiAgentEnv(c.envId, {})),
+    seed,
+    spec: specs[ids[0]],
+    trained: ids.map((id) => specs[id]),
+    builtins: {},
+    createPolicy: (s) => moduleOf(c).createPolicy(s),
+    matchup: algorithm.league ? (i) => algorithm.league!.matchup(i) : () => c.multiAgent.mapping!,
+    onGameEnd: algorithm.league && ((s, r) => algorithm.league!.record(s, r)),
+    expect: batchExpectation(specs),
+  });
+}
+
+const trainedIds = (c: MultiAgentCase) => Object.keys(c.multiAgent.policies).filter((id) => c.multiAgent.policies[id].train);
+const paramBits = (a: MultiAgentAlgorithm, ids: string[]) => ids.map((id) => a.getParams()[id].weights.map((w) => Buffer.from(w.data.buffer, w.data.byteOffset, w.data.byteLength).toString('base64')).join());
+
+describe('algorithm conformance: multi-agent runs', function () {
+  this.timeout(180_000);
+  let tmp: string;
+
+  before(async () => {
+    await selectBackend('cpu');
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-conformance-ma-'));
+  });
+  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  it('has a case for every registered algorithm module: it runs, or it is refused with a ConfigError', () => {
+    const covered = new Set(MULTI_AGENT_CASES.map((c) => c.algorithm));
+    assert.deepEqual(Object.keys(algorithms).filter((name) => !covered.has(name)), []);
+  });
+
+  const configOf = (c: MultiAgentCase, seed: number) => ({
+    algorithm: c.algorithm,
+    env: { id: c.envId },
+    seed,
+    model: c.model,
+    workers: { envsPerWorker: MA_ENVS, rolloutLength: MA_LENGTH },
+    multiAgent: c.multiAgent,
+    evaluation: { every: 2, episodes: 4 },
+    stop: { iterations: 2, envSteps: 100_000 },
+    [c.algorithm]: c.config,
+  });
+
+  for (const c of MULTI_AGENT_CASES.filter((x) => x.refused)) {
+    it(`refuses ${c.algorithm} on ${c.envId} at the start of the run, in one line`, async () => {
+      await assert.rejects(train(configOf(c, 1), { runDir: path.join(tmp, `refused-${c.algorithm}`), log: () => {} }), (e: Error) => e instanceof ConfigError && c.refused!.test(e.message) && !e.message.includes('\n'));
+    });
+  }
+
+  for (const c of MULTI_AGENT_CASES.filter((x) => !x.refused)) {
+    const ids = trainedIds(c);
+    describe(`${c.algorithm} on ${c.envId}, ${c.multiAgent.league ? 'a league' : `policies ${ids.join(', ')}`}`, () => {
+      let algo: MultiAgentAlgorithm;
+      let sampler: MultiAgentSampler;
+      let batches: TrajectoryBatch[];
+
+      before(async () => {
+        algo = multiAgentAlgorithm(c, 3);
+        sampler = multiAgentSampler(c, algo, 5);
+        await sampler.broadcast(algo.getParams(), 0);
+        batches = [...(await sampler.collect(64)), ...(await sampler.collect(64))];
+      });
+      after(async () => {
+        await sampler.close();
+        algo.dispose();
+      });
+
+      it("records, for each trained policy, batches of its own id with exactly its spec's columns", () => {
+        const specs = algo.policySpecs();
+        assert.deepEqual([...new Set(batches.map((b) => b.policyId))].sort(), [...ids].sort());
+        for (const b of batches) {
+          const declared = batchColumns(specs[b.policyId]);
+          assert.deepEqual(Object.keys(b.columns).sort(), declared.map((d) => d.name).sort());
+          for (const d of declared) assert.equal(b.columns[d.name].length, b.numEnvs * b.length * perEnv(d.shape), d.name);
+          validateBatch(b, batchExpectation(specs));
+        }
+      });
+
+      it("says each trained policy's exact tensors (weightShapes) without building it", () => {
+        for (const id of ids) assert.deepEqual(moduleOf(c).weightShapes(algo.policySpecs()[id]), algo.getParams()[id].weights.map((w) => ({ name: w.name, shape: w.shape })));
+      });
+
+      it("changes every trained policy's weights with a seeded update and leaves no tfjs tensor behind", async () => {
+        const ctx = (k: number) => ({ envSteps: 128 * k, policyVersion: k - 1 });
+        await algo.update(batches, ctx(1)); // optimizer slots are made on the first update
+        const earlier = paramBits(algo, ids);
+        const more = await sampler.collect(64);
+        const tensors = tf.memory().numTensors;
+        await algo.update(more, ctx(2));
+        assert.equal(tf.memory().numTensors, tensors, 'tensors alive after the update');
+        const later = paramBits(algo, ids);
+        assert.deepEqual(ids.filter((_, k) => later[k] === earlier[k]), [], 'policies whose weights the update left as they were');
+      });
+
+      it('resumes exactly: its state round trip (every policy, the league) gives a bit-identical next update', async () => {
+        const state = await algo.getState();
+        const copy = multiAgentAlgorithm(c, 99); // other seeds: everything must come from the state
+        try {
+          await copy.setState(state);
+          assert.deepEqual(paramBits(copy, ids), paramBits(algo, ids), 'weights after setState');
+          assert.deepEqual(Object.keys(copy.getParams()).sort(), Object.keys(algo.getParams()).sort(), 'the same frozen policies (snapshots)');
+          const next = await sampler.collect(64);
+          const ctx = { envSteps: 512, policyVersion: 3 };
+          const [m1, m2] = [await algo.update(next, ctx), await copy.update(next, ctx)];
+          assert.deepEqual(paramBits(copy, ids), paramBits(algo, ids), 'weights after the next update differ');
+          assert.deepEqual(m2, m1);
+          // The league went on recording the sampler's games (of algo's league, not the copy's): it is compared as the state left it.
+          const { multiAgentLeague: league, ...json } = (await copy.getState()).json;
+          const { multiAgentLeague: _, ...theirs } = (await algo.getState()).json;
+          assert.deepEqual(json, theirs);
+          assert.deepEqual(league, state.json.multiAgentLeague);
+        } finally {
+          copy.dispose();
+        }
+      });
+
+      it("keys its metrics as a single-agent run's with one trained policy, <id>/<key> with several", () => {
+        const probe = moduleOf(c).create(optsOf({ ...c, envId: 'CartPole-v1' }, 1)); // the same algorithm alone: its metrics do not depend on the env
+        const inner = probe.metrics.map((m) => m.key);
+        probe.dispose();
+        const want = ids.length === 1 ? inner : ids.flatMap((id) => inner.map((k) => `${id}/${k}`));
+        assert.deepEqual(algo.metrics.map((m) => m.key), want);
+      });
+
+      it('trains the same run twice from the same seed (weights and progress.jsonl), and exports each trained policy as rl evaluate acts', async () => {
+        const runs = [];
+        for (const name of ['one', 'two']) runs.push(await train(configOf(c, 1), { runDir: path.join(tmp, `${c.algorithm}-${c.envId}-${ids.length}-${name}`), log: () => {} }));
+        const bits = (dir: string) => readCheckpoint(dir).tensors.filter((t) => t.name.startsWith('weights/')).map((t) => `${t.name}:${Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).toString('base64')}`);
+        assert.deepEqual(bits(runs[1].checkpoint), bits(runs[0].checkpoint));
+        const timed = new Set(['wallSeconds', 'envStepsPerSecond', 'sampleSeconds', 'updateSeconds', 'learnerBusy', 'rssMB', 'heapUsedMB', 'externalMB']);
+        const rows = (dir: string) => fs.readFileSync(path.join(dir, 'progress.jsonl'), 'utf8').trim().split('\n').map((l) => Object.entries(JSON.parse(l) as Record<string, number>).filter(([k]) => !timed.has(k)));
+        assert.deepEqual(rows(runs[1].runDir), rows(runs[0].runDir));
+        const env = createMultiAgentEnv(c.envId, {});
+        try {
+          for (const id of ids) {
+            const agent = c.multiAgent.mapping ? Object.keys(c.multiAgent.mapping).find((a) => c.multiAgent.mapping![a] === id)! : env.possibleAgents[0];
+            const file = path.join(tmp, `${c.algorithm}-${c.envId}-${id}.mjs`);
+            await exportPolicy({ checkpoint: runs[0].runDir, format: 'js', out: file, policyId: id, prefer: 'latest' });
+            await exportParity(file, latestCheckpoint(runs[0].runDir), env.actionSpaces[agent], id);
+          }
+        } finally {
+          env.close();
+        }
+      });
+    });
+  }
 });

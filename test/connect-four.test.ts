@@ -9,6 +9,7 @@ import type { Observation } from '../core/algorithm';
 import { EnvError } from '../core/errors';
 import { checkEnv } from '../src/check-env';
 import { checkMultiAgentEnv } from '../src/check-multi-agent';
+import { builtinAction, isBuiltinPlayer } from '../src/runtime/multi-agent/games';
 
 /**
  * Plays `columns` in turn from the empty board (player_0 first), checking before each move that
@@ -117,6 +118,29 @@ describe('ConnectFour-v0, two players (PettingZoo connect_four_v3)', () => {
     assert.deepEqual([Array.from(env.actionMask('player_0')), Array.from(env.actionMask('player_1'))], [[1, 1, 1, 1, 1, 1, 1], [0, 0, 0, 0, 0, 0, 0]]);
     const { env: over } = replay([0, 0, 1, 1, 2, 2, 3]);
     assert.deepEqual([Array.from(over.actionMask('player_0')), Array.from(over.actionMask('player_1'))], [[0, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0]]);
+  });
+
+  it('a built-in player with noise (NAME~P) plays a random legal column with probability P, its own otherwise', () => {
+    // player_0 to move with three on the bottom row: column 3 wins, the column minimax:1 always takes.
+    const { env } = replay([0, 6, 1, 6, 2, 5]);
+    const wins = (name: string) => {
+      const rng = new Rng(7);
+      return Array.from({ length: 700 }, () => builtinAction(env, name, 'player_0', rng)).filter((c) => c === 3).length;
+    };
+    assert.equal(wins('minimax:1~0'), 700);
+    // P = 1: column 3 one time in 7 (100 of 700); P = 0.5: 1/2 + 1/14 of the time (400 of 700).
+    const [always, half] = [wins('minimax:1~1'), wins('minimax:1~0.5')];
+    assert.ok(always > 60 && always < 140, `minimax:1~1 played column 3 ${always} times of 700`);
+    assert.ok(half > 340 && half < 460, `minimax:1~0.5 played column 3 ${half} times of 700`);
+    assert.deepEqual(['minimax:2~0.3', 'random~1', 'minimax:6~0', 'minimax:9~0.3', 'minimax:2~1.5', 'minimax:2~', 'minimax:2~0.3~0.1'].map((n) => isBuiltinPlayer(env, n)), [true, true, true, false, false, false, false]);
+  });
+
+  it('the opportunist takes a win when it has one, and otherwise draws every legal column', () => {
+    const { env } = replay([0, 6, 1, 6, 2, 5]); // player_0 to move: column 3 wins
+    const rng = new Rng(3);
+    assert.deepEqual(new Set(Array.from({ length: 50 }, () => builtinAction(env, 'opportunist', 'player_0', rng))), new Set([3]));
+    const { env: open } = replay([3, 3]); // nothing wins: any of the 7 columns
+    assert.equal(new Set(Array.from({ length: 200 }, () => builtinAction(open, 'opportunist', 'player_0', rng))).size, 7);
   });
 
   it('rl check-env passes it, and names the field of a broken multi-agent env', () => {

@@ -137,8 +137,10 @@ describe('Config: multiAgent', () => {
     assert.throws(() => validateConfig(base({ policies: { main: { train: true } }, mapping: { player_0: 'main', player_1: 'mian' } })), (e: Error) => e instanceof ConfigError && /multiAgent\.mapping\.player_1 \("mian"\) is not a policy of multiAgent\.policies \(main\)/.test(e.message));
   });
 
-  it('wants exactly one trained policy, and a mapping or a league', () => {
-    assert.throws(() => validateConfig(base({ policies: { a: { train: true }, b: { train: true } }, mapping: {} })), /multiAgent\.policies must have exactly one policy with train: true, got 2 \(a, b\)/);
+  it('wants a trained policy (one only with a league), and a mapping or a league', () => {
+    assert.throws(() => validateConfig(base({ policies: { a: { builtin: 'random' } }, mapping: { player_0: 'a', player_1: 'a' } })), /multiAgent\.policies must have a policy with train: true \(the run trains it\), got none/);
+    assert.throws(() => validateConfig(base({ policies: { a: { train: true }, b: { train: true } }, league: {} })), /multiAgent\.league trains one policy against its snapshots, and policies has 2 with train: true \(a, b\): keep one/);
+    assert.doesNotThrow(() => validateConfig(base({ policies: { a: { train: true }, b: { train: true } }, mapping: { player_0: 'a', player_1: 'b' } })));
     assert.throws(() => validateConfig(base({ policies: { main: { train: true } } })), /multiAgent\.mapping is required without a league/);
     assert.throws(() => validateConfig(base({ policies: { main: { train: true } }, mapping: { player_0: 'main' }, league: {} })), /multiAgent\.mapping is not used with a league/);
     assert.throws(() => validateConfig(base({ policies: { main: { train: true }, foe: {} }, mapping: {} })), /multiAgent\.policies\.foe must set exactly one of train: true, checkpoint, builtin; got none/);
@@ -152,7 +154,7 @@ describe('Config: multiAgent', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-ma-'));
     const run = (multiAgent: unknown) => train(base(multiAgent), { runDir: path.join(dir, String(Math.random())), log: () => {} });
     await assert.rejects(run({ policies: { main: { train: true } }, mapping: { player_0: 'main', player_2: 'main' } }), /multiAgent\.mapping\.player_2: player_2 is not an agent of ConnectFour-v0 \(player_0, player_1\)/);
-    await assert.rejects(run({ policies: { main: { train: true }, foe: { builtin: 'minimax:9' } }, mapping: { player_0: 'main', player_1: 'foe' } }), /multiAgent\.policies\.foe\.builtin \("minimax:9"\) is not a built-in player of ConnectFour-v0 \(random, minimax:1,/);
+    await assert.rejects(run({ policies: { main: { train: true }, foe: { builtin: 'minimax:9' } }, mapping: { player_0: 'main', player_1: 'foe' } }), /multiAgent\.policies\.foe\.builtin \("minimax:9"\) is not a built-in player of ConnectFour-v0 \(random, opportunist, minimax:1,/);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });
@@ -285,6 +287,7 @@ describe('Multi-agent training', () => {
     snapshot.policy.dispose();
     assert.equal(snapshot.spec.policyId, 'main.2');
     assert.match(jsPolicyModule(result.checkpoint, 'main.2'), /export function act/);
+    await assert.rejects(evaluateCheckpoint(result.checkpoint, { episodes: 2, seed: 0, stochastic: false, json: true, opponents: ['team'] }), /--opponent team: policy main plays no agent of the mapping of .* \(a league: no mapping\)/);
     const resumed = await train({ ...config, stop: { iterations: 5 } }, { runDir, resume: result.checkpoint, log: () => {} });
     assert.equal(resumed.iterations, 5);
     const last = fs.readFileSync(path.join(runDir, 'league.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).pop();

@@ -33,7 +33,7 @@ function algorithm(): MultiAgentAlgorithm {
   const env = makeMultiAgentEnv(ENV);
   const opts = { config: ppoConfigSchema.parse({ minibatchSize: 16, numEpochs: 1 }), model: { hiddenSizes: [16], activation: 'tanh' as const, sharedLayers: false }, observationSpace: env.observationSpaces.player_0.toSpec(), actionSpace: env.actionSpaces.player_0.toSpec(), actionMask: true, seed: 5, totalEnvs: NUM_ENVS, rolloutLength: LENGTH };
   env.close();
-  return new MultiAgentAlgorithm(ppo.create(opts), 'main', {});
+  return new MultiAgentAlgorithm([{ id: 'main', algorithm: ppo.create(opts) }], {});
 }
 
 /** What a batch says of the games and the policy's acting: observations, actions, masks, log-probs and values, rewards and ends. */
@@ -56,7 +56,7 @@ describe('Multi-agent runs through worker processes', function () {
     const results: GameResult[] = [];
     const lines: string[] = [];
     const p = await WorkerPool.start({
-      setup: { policies: specs, envId: ENV, envConfig: {}, numEnvs: NUM_ENVS, rolloutLength: LENGTH, seed: 11, heartbeatSeconds: 1, learnerDir: root, multiAgent: { trained: 'main', agents: AGENTS, builtins: { random: 'random' }, mapping: MAPPING } },
+      setup: { policies: specs, envId: ENV, envConfig: {}, numEnvs: NUM_ENVS, rolloutLength: LENGTH, seed: 11, heartbeatSeconds: 1, learnerDir: root, multiAgent: { trained: ['main'], agents: AGENTS, builtins: { random: 'random' }, mapping: MAPPING } },
       numWorkers: 1,
       inference: 'tfjs', // the local sampler's engine: onnx computes the same values to within float rounding, not bit for bit
       maxPolicyLag: 0,

@@ -1,6 +1,9 @@
 import { strict as assert } from 'node:assert';
 import * as path from 'node:path';
-import { formatSummary, formatTable, merged, stopOf, thresholdOf, type SuiteRow } from '../bench/solve-suite';
+import * as fs from 'node:fs';
+import { builtinTeamReturn, formatSummary, formatTable, MATCH_BARS, matchCells, merged, stopOf, thresholdOf, type SuiteRow } from '../bench/solve-suite';
+import type { MatchReport } from '../src/evaluate-matches';
+import type { SeatResult } from '../src/runtime/multi-agent/matches';
 import { loadConfig } from '../src/config/load';
 
 const root = path.resolve(__dirname, '..', '..');
@@ -65,5 +68,59 @@ describe('solve suite', () => {
   it('merges a new run into the kept rows in place of the same config and seed, in config then seed order', () => {
     const rows = merged([row({ seed: 2 }), row({ config: 'dqn-catch', seed: 0 })], [row({ seed: 2, evalReturnMean: 250, pass: true }), row({ seed: 0 })]);
     assert.deepEqual(rows.map((r) => `${r.config}/${r.seed}/${r.evalReturnMean}`), ['dqn-catch/0/189.43', 'ppo-lunarlander-workers/0/189.43', 'ppo-lunarlander-workers/2/250']);
+  });
+
+  describe('multi-agent rows', () => {
+    const seat = (games: number, wins: number, losses: number, returnMean = (wins - losses) / games): SeatResult => ({ games, wins, draws: games - wins - losses, losses, returnMean });
+    const connect4: MatchReport = {
+      policy: 'main',
+      games: 200,
+      matches: [
+        { opponent: 'random', seats: { player_0: seat(200, 199, 1), player_1: seat(200, 197, 3) } },
+        { opponent: 'minimax:2', seats: { player_0: seat(200, 200, 0), player_1: seat(200, 160, 40) } },
+      ],
+    };
+
+    it("holds each seat against each opponent to its bar: Connect Four's 99% against random and 80% against minimax:2", () => {
+      const cells = matchCells(connect4, MATCH_BARS['ppo-selfplay-connect4'].bars, () => assert.fail('no baseline for fixed bars'));
+      assert.deepEqual(cells.map((c) => [c.opponent, c.seat, c.winRate, c.pass]), [
+        ['random', 'player_0', 0.995, true],
+        ['random', 'player_1', 0.985, false], // 3 losses in 200: under 99%
+        ['minimax:2', 'player_0', 1, true],
+        ['minimax:2', 'player_1', 0.8, true], // 160 of 200: exactly the bar
+      ]);
+    });
+
+    it("holds a cooperative team's mean return to the built-in team's, worked out by the given baseline", () => {
+      const report: MatchReport = { policy: 'a', games: 200, matches: [{ opponent: 'team', seats: { agent_0: seat(200, 0, 0, -0.82) } }] };
+      const asked: string[] = [];
+      const cells = matchCells(report, MATCH_BARS['ppo-spread-line-separate'].bars, (b) => (asked.push(b), -2.75));
+      assert.deepEqual(asked, ['greedy']);
+      assert.deepEqual(cells.map((c) => [c.seat, c.returnMean, c.bar, c.pass]), [['agent_0', -0.82, -2.75, true]]);
+      assert.throws(() => matchCells(report, [{ opponent: 'self', measure: 'returnMean', bar: 0 }], () => 0), /rl evaluate's report has no match against self \(it has team\)/);
+    });
+
+    it('prints a multi-agent row as its win rates per seat and its bars', () => {
+      const matches = matchCells(connect4, MATCH_BARS['ppo-selfplay-connect4'].bars, () => 0);
+      const md = formatTable([row({ config: 'ppo-selfplay-connect4', matches, pass: false, threshold: 0.99, thresholdFrom: 'target' })], true).split('\n');
+      assert.equal(md[2], '| ppo-selfplay-connect4 | 2 | 880,640 | 512 | evalReturnMean 221.0, then 230.5 >= 220 (2 in a row) | best, at 860,160 | random 99.5 / 98.5% won, minimax:2 100.0 / 80.0% won | NO (>= 99% won vs random, >= 80% won vs minimax:2, target) |');
+    });
+
+    it('has bars for every shipped multi-agent config, against opponents rl evaluate knows', () => {
+      const shipped = fs.readdirSync(path.join(root, 'configs')).filter((f) => f.endsWith('.yaml') && !f.startsWith('tune-')).map((f) => f.slice(0, -5));
+      const multi = shipped.filter((c) => config(c).multiAgent !== undefined);
+      assert.deepEqual(multi.filter((c) => !MATCH_BARS[c]), []);
+      assert.ok(multi.length >= 3, multi.join(', '));
+      for (const c of multi) for (const b of MATCH_BARS[c].bars) assert.ok(['random', 'minimax:2', 'self', 'team'].includes(b.opponent), `${c}: ${b.opponent}`);
+    });
+
+    it("plays SpreadLine-v0's greedy team the same for the same seed, between the random team and the oracle", () => {
+      const cfg = config('ppo-spread-line');
+      const greedy = builtinTeamReturn(cfg, 'greedy', 200);
+      assert.equal(builtinTeamReturn(cfg, 'greedy', 200), greedy);
+      const random = builtinTeamReturn(cfg, 'random', 200);
+      // docs/multi-agent.md, over 2,000 episodes: greedy -2.66, random -4.79, the oracle -0.38.
+      assert.ok(random < greedy && greedy < -0.38 && Math.abs(greedy + 2.66) < 0.3, `greedy ${greedy}, random ${random}`);
+    });
   });
 });

@@ -50,8 +50,8 @@ interface Run {
   readonly learnerEnvId: string;
   /** The policy this worker runs (a single-agent env's: `default`; a multi-agent run's: the trained one, whose spec every network policy shares). */
   readonly spec: PolicySpec;
-  /** The tensors of this run's policy: weights must be exactly these. */
-  readonly expected: WeightShape[];
+  /** The tensors of each policy id's model: its weights must be exactly these (a policy the setup does not name plays with `spec`'s model: a frozen one, a snapshot). */
+  readonly expected: (policyId: string) => WeightShape[];
   rollout: WorkerRollout;
   /** The learner's weights broadcast (PUB). */
   readonly sub: zmq.Subscriber;
@@ -250,12 +250,13 @@ export class WorkerProcess {
   /** The run a welcome describes: policy, envs, weights socket. Throws what refuses the setup, before this worker lets go of what it runs. */
   private build(msg: Welcome, envId: string, requests: number[]): Run {
     const multiAgent = msg.setup.multiAgent;
-    const spec = msg.setup.policies[multiAgent?.trained ?? DEFAULT_POLICY];
+    const spec = msg.setup.policies[multiAgent?.trained[0] ?? DEFAULT_POLICY];
     if (!spec) throw new EnvError(`the learner's run has no policy '${DEFAULT_POLICY}' for this single-agent env (it has ${Object.keys(msg.setup.policies).join(', ')})`);
     const algorithm = algorithmNamed(spec.algorithm);
     if (!algorithm) throw new EnvError(`the learner's algorithm '${spec.algorithm}' is not one this worker's version has (${Object.keys(algorithms).join(', ')}); run the learner's version here`);
-    const expected = algorithm.weightShapes(spec);
-    const size = expected.reduce((a, t) => a + t.shape.reduce((x, d) => x * d, 1), 0);
+    const shapes = Object.fromEntries(Object.entries(msg.setup.policies).map(([id, sp]) => [id, algorithm.weightShapes(sp)]));
+    const expected = (id: string) => shapes[id] ?? shapes[spec.policyId];
+    const size = Math.max(...Object.values(shapes).map((s) => s.reduce((a, t) => a + t.shape.reduce((x, d) => x * d, 1), 0)));
     if (size > MAX_MODEL_PARAMS) throw new EnvError(`the learner's model has ${size} parameters, more than the ${MAX_MODEL_PARAMS} whose weights fit in one message`);
     const setup = { ...msg.setup, envId };
     const inference = this.opts.inference ?? { choice: 'tfjs', engine: undefined };
@@ -298,7 +299,7 @@ export class WorkerProcess {
     const { ids, missing } = run.rollout.networks(msg.params);
     if (missing !== undefined) return this.refuse(run.workerId, `the learner's params (policy version ${msg.policyVersion}) hold no policy '${missing}'`);
     for (const id of ids) {
-      const problem = weightsProblem(run.expected, msg.params[id].weights);
+      const problem = weightsProblem(run.expected(id), msg.params[id].weights);
       if (problem?.kind === 'nonFinite') return this.link.drop('nonFinite', `weights of policy version ${msg.policyVersion}: ${problem.message}`, by === 'broadcast');
       if (problem) return this.refuse(run.workerId, `the learner's weights (policy version ${msg.policyVersion}) are not those of the policy its setup describes: ${problem.message}`);
     }

@@ -56,8 +56,8 @@ export interface WorkerSetup {
  * (a fixed mapping; with a league, the `draw` of each weights message).
  */
 export interface MultiAgentSetup {
-  /** The trained policy: its transitions are the batches. */
-  trained: string;
+  /** The trained policies (one with a league): their transitions are the batches, each policy's its own. */
+  trained: string[];
   /** The env's agents, in order (a game result names exactly these). */
   agents: string[];
   /** Built-in players by policy id (`random`, `minimax:2`). */

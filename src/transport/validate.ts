@@ -206,8 +206,9 @@ export function checkSetup(s: Obj, path: string): void {
 /** A multi-agent setup: its trained policy one of the setup's, its agents distinct names, its built-in players and mapping string tables. */
 function checkMultiAgentSetup(m: Obj, at: string, policies: string[]): void {
   keys(m, ['trained', 'agents', 'builtins', 'mapping'], at);
-  const trained = str(m, 'trained', at, 100);
-  if (!policies.includes(trained)) reject('badField', `${at}.trained (${describeValue(trained)}) is not a policy of the setup (${policies.join(', ')})`);
+  const trained = names(m, 'trained', at, 1);
+  const stranger = trained.find((id) => !policies.includes(id));
+  if (stranger !== undefined) reject('badField', `${at}.trained names ${describeValue(stranger)}, not a policy of the setup (${policies.join(', ')})`);
   const agents = names(m, 'agents', at, 1);
   stringTable(m, 'builtins', at);
   if (field(m, 'mapping', at) !== null) {

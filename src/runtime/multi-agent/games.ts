@@ -22,6 +22,38 @@ export type Player =
       name: string;
     };
 
+/** A built-in player with noise: `minimax:2~0.3` plays a random legal action in 30% of its turns (drawn each turn), minimax:2's in the others. */
+const NOISY = /^(.+)~(0(?:\.\d+)?|1(?:\.0+)?)$/;
+
+/** The built-in players of `env`: `random` and the env's `baselines`; each may also be named with noise (`NOISY`, `random~0.3` aside). */
+export function builtinPlayers(env: Pick<MultiAgentEnv, 'baselines'>): string[] {
+  return [...new Set(['random', ...(env.baselines ?? [])])];
+}
+
+/** Whether `name` is a built-in player of `env`: one of `builtinPlayers`, or one of them with noise (`minimax:2~0.3`, the share from 0 to 1). */
+export function isBuiltinPlayer(env: Pick<MultiAgentEnv, 'baselines'>, name: string): boolean {
+  const noisy = NOISY.exec(name);
+  return builtinPlayers(env).includes(noisy ? noisy[1] : name);
+}
+
+/** The action of built-in player `name` for `agent`: the env's (`baselineAction`), or for `random` without one a legal action drawn uniformly; with noise (`~p`), a random one with probability p. */
+export function builtinAction(env: MultiAgentEnv, name: string, agent: AgentId, rng: Rng): Action {
+  const noisy = NOISY.exec(name);
+  if (noisy) return builtinAction(env, rng.random() < Number(noisy[2]) ? 'random' : noisy[1], agent, rng);
+  if (env.baselineAction && env.baselines?.includes(name)) return env.baselineAction(name, agent, rng);
+  const space = env.actionSpaces[agent];
+  if (name !== 'random') throw new EnvError(`built-in player "${name}" is not one of the env's (${builtinPlayers(env).join(', ')})`, { field: 'builtin' });
+  if (space.type !== 'Discrete') return space.sample(rng);
+  const mask = env.actionMask?.(agent) ?? new Uint8Array(space.n).fill(1);
+  const legal = [...mask.keys()].filter((a) => mask[a] === 1);
+  return legal[rng.int(legal.length)];
+}
+
+/** The built-in players of `env` for an error message: `random, greedy, or NAME~P (...)`. */
+export function describeBuiltins(env: Pick<MultiAgentEnv, 'baselines'>): string {
+  return `${builtinPlayers(env).join(', ')}, each also as NAME~P: a random legal action with probability P`;
+}
+
 /** Which policy plays each agent in a game: agent id -> policy id. */
 export type Seats = PerAgent<string>;
 
@@ -142,15 +174,9 @@ export class MultiAgentGames {
     });
   }
 
-  /** A built-in player's action: the env's, or for `random` without one, a legal action drawn uniformly. */
+  /** A built-in player's action (`builtinAction`). */
   private builtin(env: MultiAgentEnv, name: string, agent: AgentId, rng: Rng): Action {
-    if (env.baselineAction && env.baselines?.includes(name)) return env.baselineAction(name, agent, rng);
-    const space = env.actionSpaces[agent];
-    if (name !== 'random') throw new EnvError(`built-in player "${name}" is not one of the env's (${[...new Set(['random', ...(env.baselines ?? [])])].join(', ')})`, { field: 'builtin' });
-    if (space.type !== 'Discrete') return space.sample(rng);
-    const mask = env.actionMask?.(agent) ?? new Uint8Array(space.n).fill(1);
-    const legal = [...mask.keys()].filter((a) => mask[a] === 1);
-    return legal[rng.int(legal.length)];
+    return builtinAction(env, name, agent, rng);
   }
 
   private start(i: number): void {

@@ -20,35 +20,38 @@ const MATCH_ENVS = 32;
  * `player` against `opponent`, `games` games in each seat (as `player_0`, then as `player_1`, ...;
  * the opponent in every other seat), on envs `makeEnv` builds, seeded by `seed`: each seat's
  * wins, draws and losses. A game is won by the higher return of the player's seat than of the
- * others' (a two-player zero-sum game: +1 against -1).
+ * others' (a two-player zero-sum game: +1 against -1). `opponent` may depend on the seat it
+ * takes (a team: each agent's own policy); `seats` limits the player's seats (default: all).
  */
-export function playMatch(opts: { makeEnv: () => MultiAgentEnv; seed: number; player: Player; opponent: Player; games: number }): Record<AgentId, SeatResult> {
+export function playMatch(opts: { makeEnv: () => MultiAgentEnv; seed: number; player: Player; opponent: Player | ((seat: AgentId) => Player); games: number; seats?: AgentId[] }): Record<AgentId, SeatResult> {
   const envs = Array.from({ length: Math.min(MATCH_ENVS, opts.games * 2) }, () => opts.makeEnv());
   try {
-    const agents = envs[0].possibleAgents;
+    const agents = opts.seats ?? envs[0].possibleAgents;
+    const others = envs[0].possibleAgents;
+    const opponentIn = typeof opts.opponent === 'function' ? opts.opponent : () => opts.opponent as Player;
     const results: Record<AgentId, SeatResult> = Object.fromEntries(agents.map((a) => [a, { games: 0, wins: 0, draws: 0, losses: 0, returnMean: 0 }]));
     const assigned: Record<AgentId, number> = Object.fromEntries(agents.map((a) => [a, 0]));
     const rng = new Rng(opts.seed);
     const games = new MultiAgentGames({
       envs,
       seeds: envs.map((_, i) => opts.seed * 1000 + i),
-      player: (id) => (id === 'player' ? opts.player : opts.opponent),
+      player: (id) => (id === 'player' ? opts.player : opponentIn(id.slice('opponent:'.length))),
       record: {},
       matchup: () => {
         const seat = agents.find((a) => assigned[a] < opts.games);
         if (seat === undefined) return null;
         assigned[seat] += 1;
-        return Object.fromEntries(agents.map((a) => [a, a === seat ? 'player' : 'opponent']));
+        return Object.fromEntries(others.map((a) => [a, a === seat ? 'player' : `opponent:${a}`]));
       },
       onGameEnd: (_, seats, returns) => {
         const seat = agents.find((a) => seats[a] === 'player')!;
-        const others = agents.filter((a) => a !== seat).map((a) => returns[a] ?? 0);
+        const theirs = others.filter((a) => a !== seat).map((a) => returns[a] ?? 0);
         const mine = returns[seat] ?? 0;
         const r = results[seat];
         r.games += 1;
         r.returnMean += (mine - r.returnMean) / r.games;
-        if (others.every((o) => mine > o)) r.wins += 1;
-        else if (others.some((o) => mine < o)) r.losses += 1;
+        if (theirs.every((o) => mine > o)) r.wins += 1;
+        else if (theirs.some((o) => mine < o)) r.losses += 1;
         else r.draws += 1;
       },
       rng,
@@ -67,9 +70,9 @@ export function matchKey(what: 'winRate' | 'returnMean', opponent: string, seat:
   return `${what}/${opponent}/${seat}`;
 }
 
-/** The metrics of evaluation against built-in players (or itself): a win rate and a mean return per opponent and seat. */
-export function matchMetrics(opponents: readonly string[], agents: readonly AgentId[]): MetricSpec[] {
-  return opponents.flatMap((o) => agents.flatMap((a) => (['winRate', 'returnMean'] as const).map((w) => ({ key: matchKey(w, o, a), group: 'eval', reduce: 'last' as const }))));
+/** The metrics of evaluation against built-in players (or itself): a win rate and a mean return per opponent and seat, their keys after `prefix` (`b/` for policy b of several trained). */
+export function matchMetrics(opponents: readonly string[], agents: readonly AgentId[], prefix = ''): MetricSpec[] {
+  return opponents.flatMap((o) => agents.flatMap((a) => (['winRate', 'returnMean'] as const).map((w) => ({ key: prefix + matchKey(w, o, a), group: 'eval', reduce: 'last' as const }))));
 }
 
 /** `as player_0: win 61.0%  draw 2.0%  loss 37.0%  return mean 0.240  (n games)`, one seat's line. */

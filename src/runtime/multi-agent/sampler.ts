@@ -16,8 +16,10 @@ export interface MultiAgentSamplerOptions {
   workerId?: number;
   /** A worker's set of envs after an env threw (fresh env seeds); default 0. */
   incarnation?: number;
-  /** The trained policy's spec (its batches' shape). */
+  /** The trained policy's spec (its batches' shape), which the frozen policies play with too. */
   spec: PolicySpec;
+  /** Every trained policy's spec, each one's agents recorded into batches of its own; absent: `[spec]`. */
+  trained?: PolicySpec[];
   /** Built-in players by policy id (the config's `builtin` policies). */
   builtins: Record<string, string>;
   /** A sampling policy for a network policy of this spec (the trained one, a frozen one, a snapshot). */
@@ -31,13 +33,14 @@ export interface MultiAgentSamplerOptions {
 /**
  * Local mode's sampler for a multi-agent run: `MultiAgentGames` on the learner's own envs,
  * every network policy of the run's params (the trained one and the frozen ones, added and
- * dropped as the broadcast params name them, a dropped one kept while a game seats it) playing its seats, the trained policy's
+ * dropped as the broadcast params name them, a dropped one kept while a game seats it) playing its seats, each trained policy's
  * transitions cut into batches of one (env, agent) slot each. `collect(n)` steps until n of the
- * trained policy's transitions are finished: its steps are agent steps.
+ * trained policies' transitions are finished: its steps are agent steps.
  */
 export class MultiAgentSampler implements Sampler {
   private readonly games: MultiAgentGames;
-  private readonly trajectories: AgentTrajectories;
+  private readonly trajectories: AgentTrajectories[];
+  private readonly specs: Record<string, PolicySpec>;
   private readonly policies = new Map<string, SamplingPolicy>();
   private readonly rng: Rng;
   private policyVersion = 0;
@@ -47,12 +50,14 @@ export class MultiAgentSampler implements Sampler {
     const seeds = seedStreams(opts.seed);
     const w = opts.workerId ?? 0;
     this.rng = new Rng(seeds.workerActions(w));
-    this.trajectories = new AgentTrajectories(opts.spec);
+    const trained = opts.trained ?? [opts.spec];
+    this.specs = Object.fromEntries(trained.map((s) => [s.policyId, s]));
+    this.trajectories = trained.map((s) => new AgentTrajectories(s));
     this.games = new MultiAgentGames({
       envs: opts.envs,
       seeds: opts.envs.map((_, i) => seeds.workerEnv(w, i, opts.incarnation ?? 0)),
       player: (id) => this.player(id),
-      record: { [opts.spec.policyId]: this.trajectories },
+      record: Object.fromEntries(this.trajectories.map((t) => [t.spec.policyId, t])),
       matchup: opts.matchup,
       onGameEnd: (_, seats, returns) => opts.onGameEnd?.(seats, returns),
       rng: this.rng,
@@ -64,24 +69,33 @@ export class MultiAgentSampler implements Sampler {
     if (builtin !== undefined) return { kind: 'builtin', name: builtin };
     const policy = this.policies.get(id);
     if (!policy) throw new Error(`policy ${id} plays a seat, and no params of it were broadcast`);
-    return { kind: 'policy', actor: policy, spec: this.opts.spec, deterministic: false };
+    return { kind: 'policy', actor: policy, spec: this.specOf(id), deterministic: false };
+  }
+
+  private specOf(id: string): PolicySpec {
+    return this.specs[id] ?? { ...this.opts.spec, policyId: id };
   }
 
   async collect(minSteps: number): Promise<TrajectoryBatch[]> {
-    while (this.trajectories.pending() < minSteps) this.games.step();
+    while (this.pending() < minSteps) this.games.step();
     return this.drain();
+  }
+
+  /** The trained policies' finished transitions, all together. */
+  private pending(): number {
+    return this.trajectories.reduce((n, t) => n + t.pending(), 0);
   }
 
   /**
    * `collect(minSteps)` for a worker process: between steps, whenever `due()` says so, calls
-   * `onProgress` with the trained policy's transitions finished so far and lets the event loop
+   * `onProgress` with the trained policies' transitions finished so far and lets the event loop
    * run (heartbeats go on); returns null, the transitions kept for the next call, once `abandon()` says so.
    */
   async collectAsync(minSteps: number, due: () => boolean, onProgress: (steps: number, total: number) => void, abandon: () => boolean): Promise<TrajectoryBatch[] | null> {
-    while (this.trajectories.pending() < minSteps) {
+    while (this.pending() < minSteps) {
       this.games.step();
       if (!due()) continue;
-      const done = this.trajectories.pending();
+      const done = this.pending();
       if (done > 0) onProgress(done, minSteps); // none finished yet says no rate (the learner would take it for a stalled worker)
       await new Promise<void>((resolve) => setImmediate(resolve));
       if (abandon()) return null;
@@ -95,7 +109,7 @@ export class MultiAgentSampler implements Sampler {
   }
 
   private drain(): TrajectoryBatch[] {
-    const batches = this.trajectories.drain({ workerId: this.opts.workerId ?? 0, policyVersion: this.policyVersion, seq: () => this.seq++ });
+    const batches = this.trajectories.flatMap((t) => t.drain({ workerId: this.opts.workerId ?? 0, policyVersion: this.policyVersion, seq: () => this.seq++ }));
     const expect = this.opts.expect;
     if (expect) for (const b of batches) validateBatch(b, expect);
     return batches;
@@ -112,7 +126,7 @@ export class MultiAgentSampler implements Sampler {
   async broadcast(params: ParamsById, policyVersion: number): Promise<void> {
     for (const [id, p] of Object.entries(params)) {
       let policy = this.policies.get(id);
-      if (!policy) this.policies.set(id, (policy = this.opts.createPolicy({ ...this.opts.spec, policyId: id })));
+      if (!policy) this.policies.set(id, (policy = this.opts.createPolicy(this.specOf(id))));
       policy.setParams(p);
     }
     // A policy the params no longer name (a snapshot the league dropped) goes once no game under way seats it.

@@ -1,11 +1,11 @@
 import * as path from 'node:path';
 import { algorithms } from '../../../algorithms';
-import { DEFAULT_POLICY, weightsFromState, type ParamsById, type PolicySpec } from '../../../core/algorithm';
+import { DEFAULT_POLICY, weightsFromState, type ParamsById, type PolicySpec, type SamplingPolicy } from '../../../core/algorithm';
 import { ConfigError } from '../../../core/errors';
 import { deriveSeed } from '../../../core/rng';
 import type { AgentId, MultiAgentEnv } from '../../../envs/multi-agent';
 import { readCheckpoint, type Checkpoint } from '../../checkpoint';
-import type { MultiAgentConfig } from '../../config/multi-agent';
+import { trainedPolicyIds, type MultiAgentConfig } from '../../config/multi-agent';
 import { totalEnvs } from '../../config/load';
 import type { RunConfig } from '../../config/schema';
 import { createMultiAgentEnv } from '../../env-loader';
@@ -19,7 +19,8 @@ import { queueMetrics } from '../drivers';
 import { loopMetrics } from '../iteration-record';
 import { samplerMetrics } from '../sampler';
 import { openRun, type RunParts, type WiringOptions } from '../wiring';
-import { MultiAgentAlgorithm } from './algorithm';
+import { MultiAgentAlgorithm, type TrainedPolicy } from './algorithm';
+import { describeBuiltins, isBuiltinPlayer, type Player } from './games';
 import { League, leagueMetrics } from './league';
 import { matchKey, matchMetrics, playMatch } from './matches';
 import { MultiAgentSampler } from './sampler';
@@ -27,6 +28,8 @@ import { startMultiAgentWorkers } from './workers';
 
 /** The league's generator's stream, apart from every other of the run's seed. */
 const LEAGUE_STREAM = 0x6c656167; // 'leag'
+/** The stream of the trained policies' seeds (several trained policies), apart from every other. */
+const POLICY_STREAM = 0x706f6c69; // 'poli'
 
 /**
  * A multi-agent run (`multiAgent:` in the config): the env built as a `MultiAgentEnv`, the
@@ -43,31 +46,30 @@ export async function wireMultiAgent(cfg: RunConfig, m: MultiAgentConfig, opts: 
   const makeEnv = () => createMultiAgentEnv(cfg.env.id, cfg.env.config);
   const probe = makeEnv();
   const agents = probe.possibleAgents;
-  const trained = Object.keys(m.policies).find((id) => m.policies[id].train)!;
+  const trainedIds = trainedPolicyIds(m);
+  const trained = trainedIds[0];
   try {
-    checkAgainstEnv(cfg.env.id, m, probe, trained);
+    for (const id of trainedIds) checkAgainstEnv(cfg.env.id, m, probe, id);
   } finally {
     probe.close();
   }
-  const seats = m.mapping ? agents.filter((a) => m.mapping![a] === trained) : agents.slice(0, 1);
-  const spaces = { observationSpace: probe.observationSpaces[seats[0]].toSpec(), actionSpace: probe.actionSpaces[seats[0]].toSpec(), actionMask: typeof probe.actionMask === 'function' };
-  if (spaces.actionMask && !module.actionMasks) throw new ConfigError(`env ${cfg.env.id} gives action masks (actionMask()), and algorithm ${cfg.algorithm} does not use them: it would pick illegal actions`);
+  if (typeof probe.actionMask === 'function' && !module.actionMasks) throw new ConfigError(`env ${cfg.env.id} gives action masks (actionMask()), and algorithm ${cfg.algorithm} does not use them: it would pick illegal actions`);
   if (cfg.model.recurrent) throw new ConfigError('multiAgent: model.recurrent is not supported in multi-agent runs yet: remove model.recurrent');
-  const slots = totalEnvs(w) * Math.max(1, seats.length);
-  const inner = module.create({ config: cfg[cfg.algorithm], model: cfg.model, ...spaces, seed: cfg.seed, totalEnvs: slots, numWorkers: w.numWorkers, rolloutLength: w.rolloutLength, totalEnvSteps: cfg.stop.envSteps });
   const league = m.league ? new League(m.league, trained, agents, deriveSeed(cfg.seed, LEAGUE_STREAM)) : undefined;
-  const algorithm = cleanUp.add(new MultiAgentAlgorithm(inner, trained, frozenFromCheckpoints(m), league), (a) => a.dispose());
+  const algorithm = cleanUp.add(new MultiAgentAlgorithm(trainedAlgorithms(cfg, m, probe, trainedIds), frozenFromCheckpoints(m), league), (a) => a.dispose());
   const specs = algorithm.policySpecs();
   const spec = specs[trained];
+  if (spec.state.length > 0) throw new ConfigError(`multiAgent: algorithm ${cfg.algorithm}'s policies carry a recurrent state (${spec.state.map((e) => e.name).join(', ')}), which multi-agent runs do not carry yet: use a feed-forward algorithm`);
   // Built-in players by policy id: the config's, and the league's (their names their ids).
   const builtins = Object.fromEntries([...Object.entries(m.policies).flatMap(([id, p]) => (p.builtin !== undefined ? [[id, p.builtin]] : [])), ...(m.league?.builtins ?? []).map((n) => [n, n])]);
   const sampler = cleanUp.add(
     workers
-      ? await startMultiAgentWorkers(cfg, opts, specs, algorithm.schedule, { trained, agents, builtins, mapping: m.mapping ?? null, league })
+      ? await startMultiAgentWorkers(cfg, opts, specs, algorithm.schedule, { trained: trainedIds, agents, builtins, mapping: m.mapping ?? null, league })
       : new MultiAgentSampler({
       envs: Array.from({ length: w.envsPerWorker }, makeEnv),
       seed: cfg.seed,
       spec,
+      trained: trainedIds.map((id) => specs[id]),
       builtins,
       createPolicy: (s: PolicySpec) => module.createPolicy(s),
       matchup: league ? (i) => league.matchup(i) : () => m.mapping!,
@@ -79,7 +81,23 @@ export async function wireMultiAgent(cfg: RunConfig, m: MultiAgentConfig, opts: 
   const run = await openRun(cfg, opts, cleanUp, { algorithm, sampler }, resume);
   if (league && !resume) league.snapshot(0, algorithm.getParams()[trained]);
   const ratings = league && cleanUp.add(new LeagueLog(run.runDir), (l) => l.close());
-  const evalPolicy = cfg.evaluation.every > 0 && m.evaluate.length > 0 ? cleanUp.add(module.createPolicy(spec), (p) => p.dispose()) : undefined;
+  // Evaluation's greedy copies of the network policies it plays (the trained ones, and the mapping's frozen ones for `team`), made once.
+  const evalPolicies = new Map<string, SamplingPolicy>();
+  /** The players of one evaluation: each network policy with the weights of `now`, set once per evaluation. */
+  const evalPlayers = (now: ParamsById) => {
+    const ready = new Map<string, Player>();
+    return (id: string): Player => {
+      if (builtins[id] !== undefined) return { kind: 'builtin', name: builtins[id] };
+      let player = ready.get(id);
+      if (player) return player;
+      let actor = evalPolicies.get(id);
+      if (!actor) evalPolicies.set(id, (actor = cleanUp.add(module.createPolicy(specs[id]), (p) => p.dispose())));
+      actor.setParams(now[id]);
+      ready.set(id, (player = { kind: 'policy', actor, spec: specs[id], deterministic: cfg.evaluation.deterministic }));
+      return player;
+    };
+  };
+  const prefix = (id: string) => (trainedIds.length > 1 ? `${id}/` : '');
 
   const evaluate = async (iteration: number, params: () => ParamsById): Promise<Record<string, number> | undefined> => {
     const out: Record<string, number> = {};
@@ -90,16 +108,22 @@ export async function wireMultiAgent(cfg: RunConfig, m: MultiAgentConfig, opts: 
       Object.assign(out, league.metrics());
       ratings!.write(iteration, run.counters.envSteps, league.ratings(), taken);
     }
-    if (evalPolicy && iteration % cfg.evaluation.every === 0) {
-      evalPolicy.setParams(params()[trained]);
+    if (cfg.evaluation.every > 0 && m.evaluate.length > 0 && iteration % cfg.evaluation.every === 0) {
+      const evalPlayer = evalPlayers(params());
       const scores: number[] = [];
-      const player = { kind: 'policy' as const, actor: evalPolicy, spec, deterministic: cfg.evaluation.deterministic };
-      for (const [k, opponent] of m.evaluate.entries()) {
-        const result = playMatch({ makeEnv, seed: deriveSeed(cfg.seed, iteration, k), games: cfg.evaluation.episodes, player, opponent: opponent === 'self' ? player : { kind: 'builtin', name: opponent } });
-        for (const [seat, r] of Object.entries(result)) {
-          out[matchKey('winRate', opponent, seat)] = r.wins / r.games;
-          out[matchKey('returnMean', opponent, seat)] = r.returnMean;
-          scores.push(r.returnMean);
+      for (const [t, id] of trainedIds.entries()) {
+        const player = evalPlayer(id);
+        for (const [k, opponent] of m.evaluate.entries()) {
+          const match = { makeEnv, seed: deriveSeed(cfg.seed, iteration, k, ...(t > 0 ? [t] : [])), games: cfg.evaluation.episodes, player };
+          const result =
+            opponent === 'team'
+              ? playMatch({ ...match, seats: agents.filter((a) => m.mapping![a] === id), opponent: (seat) => evalPlayer(m.mapping![seat]) })
+              : playMatch({ ...match, opponent: opponent === 'self' ? player : { kind: 'builtin', name: opponent } });
+          for (const [seat, r] of Object.entries(result)) {
+            out[prefix(id) + matchKey('winRate', opponent, seat)] = r.wins / r.games;
+            out[prefix(id) + matchKey('returnMean', opponent, seat)] = r.returnMean;
+            scores.push(r.returnMean);
+          }
         }
       }
       const mean = scores.reduce((a, b) => a + b, 0) / scores.length;
@@ -108,27 +132,56 @@ export async function wireMultiAgent(cfg: RunConfig, m: MultiAgentConfig, opts: 
     }
     return Object.keys(out).length > 0 ? out : undefined;
   };
-  const metrics = [...loopMetrics, ...episodeMetrics, ...samplerMetrics, ...(algorithm.schedule.mode === 'queue' ? queueMetrics : []), ...algorithm.metrics, ...evaluationMetrics, ...(league ? leagueMetrics : []), ...matchMetrics(m.evaluate, agents)];
+  const metrics = [...loopMetrics, ...episodeMetrics, ...samplerMetrics, ...(algorithm.schedule.mode === 'queue' ? queueMetrics : []), ...algorithm.metrics, ...evaluationMetrics, ...(league ? leagueMetrics : []), ...trainedIds.flatMap((id) => matchMetrics(m.evaluate, agents, prefix(id)))];
   return { algorithm, sampler, run, metrics, evaluate };
+}
+
+/**
+ * The algorithm of each trained policy, built as for a single-agent run on the spaces of the
+ * agents it plays (with a league: any agent) and sized for them (`envsPerWorker` x its seats).
+ * One trained policy gets the run's seed (as a single-agent run); with several, each gets a
+ * seed derived from the run's and its id, so that two policies on the same seats start apart.
+ */
+function trainedAlgorithms(cfg: RunConfig, m: MultiAgentConfig, env: MultiAgentEnv, ids: string[]): TrainedPolicy[] {
+  const module = algorithms[cfg.algorithm];
+  const w = cfg.workers;
+  return ids.map((id) => {
+    const seats = m.mapping ? env.possibleAgents.filter((a) => m.mapping![a] === id) : env.possibleAgents.slice(0, 1);
+    const spaces = { observationSpace: env.observationSpaces[seats[0]].toSpec(), actionSpace: env.actionSpaces[seats[0]].toSpec(), actionMask: typeof env.actionMask === 'function' };
+    const seed = policySeed(cfg.seed, id, ids.length);
+    return { id, algorithm: module.create({ config: cfg[cfg.algorithm], model: cfg.model, ...spaces, seed, totalEnvs: totalEnvs(w) * Math.max(1, seats.length), numWorkers: w.numWorkers, rolloutLength: w.rolloutLength, totalEnvSteps: cfg.stop.envSteps }) };
+  });
+}
+
+/** The seed of trained policy `id`'s algorithm, one of `count` trained policies: the run's seed when it is the only one (as a single-agent run), else one derived from the run's seed and the id. */
+export function policySeed(runSeed: number, id: string, count: number): number {
+  return count === 1 ? runSeed : deriveSeed(runSeed, POLICY_STREAM, idHash(id));
+}
+
+/** A policy id's 32-bit FNV-1a hash: its part of the seed of its algorithm. */
+function idHash(id: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
+  return h >>> 0;
 }
 
 /** The mapping's agents and the built-in players, checked against the env: a ConfigError naming the key. */
 function checkAgainstEnv(envId: string, m: MultiAgentConfig, env: MultiAgentEnv, trained: string): void {
   const agents = env.possibleAgents;
-  const players = [...new Set(['random', ...(env.baselines ?? [])])];
+  const players = describeBuiltins(env);
   for (const agent of Object.keys(m.mapping ?? {})) {
     if (!agents.includes(agent)) throw new ConfigError(`multiAgent.mapping.${agent}: ${agent} is not an agent of ${envId} (${agents.join(', ')})`);
   }
   const unmapped = m.mapping ? agents.find((a) => m.mapping![a] === undefined) : undefined;
   if (unmapped !== undefined) throw new ConfigError(`multiAgent.mapping: ${unmapped} of ${envId} has no policy (map every agent: ${agents.join(', ')})`);
   for (const [id, p] of Object.entries(m.policies)) {
-    if (p.builtin !== undefined && !players.includes(p.builtin)) throw new ConfigError(`multiAgent.policies.${id}.builtin (${JSON.stringify(p.builtin)}) is not a built-in player of ${envId} (${players.join(', ')})`);
+    if (p.builtin !== undefined && !isBuiltinPlayer(env, p.builtin)) throw new ConfigError(`multiAgent.policies.${id}.builtin (${JSON.stringify(p.builtin)}) is not a built-in player of ${envId} (${players})`);
   }
   for (const [k, name] of (m.league?.builtins ?? []).entries()) {
-    if (!players.includes(name)) throw new ConfigError(`multiAgent.league.builtins.${k} (${JSON.stringify(name)}) is not a built-in player of ${envId} (${players.join(', ')})`);
+    if (!isBuiltinPlayer(env, name)) throw new ConfigError(`multiAgent.league.builtins.${k} (${JSON.stringify(name)}) is not a built-in player of ${envId} (${players})`);
   }
   for (const [k, name] of m.evaluate.entries()) {
-    if (!players.includes(name) && name !== 'self') throw new ConfigError(`multiAgent.evaluate.${k} (${JSON.stringify(name)}) is not a built-in player of ${envId} (${players.join(', ')}), nor self`);
+    if (!isBuiltinPlayer(env, name) && name !== 'self' && name !== 'team') throw new ConfigError(`multiAgent.evaluate.${k} (${JSON.stringify(name)}) is not a built-in player of ${envId} (${players}), nor self or team`);
   }
   // One network plays every seat of the trained policy (and, with a league, of its snapshots): their spaces must be the same.
   const seats: AgentId[] = m.mapping ? agents.filter((a) => m.mapping![a] === trained) : [...agents];

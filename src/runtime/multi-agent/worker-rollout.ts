@@ -48,7 +48,8 @@ export class MultiAgentRollout implements WorkerRollout {
       seed: opts.seed,
       workerId: opts.workerId,
       incarnation: opts.incarnation,
-      spec: opts.policies[m.trained],
+      spec: opts.policies[m.trained[0]],
+      trained: m.trained.map((id) => opts.policies[id]),
       builtins: m.builtins,
       createPolicy: opts.createPolicy,
       matchup: (env) => this.matchup(env),
@@ -62,17 +63,18 @@ export class MultiAgentRollout implements WorkerRollout {
     if (m.mapping) return m.mapping;
     // No draw yet (none is sampled before weights come): every game self-play.
     const draw = this.draw ?? { selfPlay: 1, builtinShare: 0, builtins: [], seat: 'alternate', opponents: [], weights: null };
-    return drawMatchup(draw, this.rng, { trained: m.trained, agents: m.agents, seatTurn: this.seatTurn }, env);
+    return drawMatchup(draw, this.rng, { trained: m.trained[0], agents: m.agents, seatTurn: this.seatTurn }, env);
   }
 
   get policyVersion(): number {
     return this.sampler.version;
   }
 
-  /** The trained policy (required) and every other network policy the params name (the built-in players have none). */
+  /** The trained policies (required) and every other network policy the params name (the built-in players have none). */
   networks(params: ParamsById): { ids: string[]; missing?: string } {
     const m = this.opts.multiAgent;
-    if (!params[m.trained]) return { ids: [], missing: m.trained };
+    const missing = m.trained.find((id) => !params[id]);
+    if (missing !== undefined) return { ids: [], missing };
     return { ids: Object.keys(params).filter((id) => m.builtins[id] === undefined) };
   }
 

@@ -21,7 +21,7 @@ export async function startMultiAgentWorkers(
   opts: WiringOptions,
   specs: Record<string, PolicySpec>,
   schedule: Algorithm['schedule'],
-  run: { trained: string; agents: readonly AgentId[]; builtins: Record<string, string>; mapping: Record<string, string> | null; league?: League },
+  run: { trained: string[]; agents: readonly AgentId[]; builtins: Record<string, string>; mapping: Record<string, string> | null; league?: League },
 ): Promise<WorkerPool> {
   const { league } = run;
   const networks = Object.keys(specs).length + (cfg.multiAgent?.league?.maxSnapshots ?? 0);
@@ -29,7 +29,7 @@ export async function startMultiAgentWorkers(
     throw new ConfigError(`multiAgent.league.maxSnapshots (${cfg.multiAgent?.league?.maxSnapshots}): with workers, the trained, frozen and snapshot policies together (${networks}) must be at most ${MAX_BROADCAST_POLICIES}, what one weights message carries`);
   }
   return startWorkerPool(cfg, opts, specs, schedule, {
-    setup: { trained: run.trained, agents: [...run.agents], builtins: run.builtins, mapping: run.mapping },
+    setup: { trained: [...run.trained], agents: [...run.agents], builtins: run.builtins, mapping: run.mapping },
     draw: league && (() => league.draw()),
     onGames: league && ((results) => results.forEach((r) => league.record(r.seats, r.returns))),
   });
