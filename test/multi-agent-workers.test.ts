@@ -126,4 +126,24 @@ describe('Multi-agent runs through worker processes', function () {
     const last = fs.readFileSync(path.join(runDir, 'league.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).pop();
     assert.deepEqual(Object.keys(last.ratings), ['main.0', 'main.2', 'main.4', 'random', 'main'], 'the league came back from the checkpoint');
   });
+
+  it("trains two policies on SpreadLine-v0 with two workers: each trained policy's batches come back under its id and train it", async () => {
+    const config = {
+      algorithm: 'ppo',
+      env: { id: 'SpreadLine-v0' },
+      seed: 4,
+      model: { hiddenSizes: [16] },
+      workers: { numWorkers: 2, envsPerWorker: 4, rolloutLength: 8, heartbeatSeconds: 0.5 },
+      ppo: { numEpochs: 1, minibatchSize: 32 },
+      multiAgent: { policies: { a: { train: true }, b: { train: true } }, mapping: { agent_0: 'a', agent_1: 'b' } },
+      stop: { iterations: 2 },
+    };
+    const lines: string[] = [];
+    await train(config, { runDir: path.join(tmp, 'two-policies'), log: (l) => lines.push(l) });
+    const rows = progress(path.join(tmp, 'two-policies'));
+    assert.equal(rows.length, 2, lines.join('\n'));
+    assert.ok(rows.every((r) => r.liveWorkers === 2 && r.rejectedMessages === 0 && Number.isFinite(r['a/policyLoss']) && Number.isFinite(r['b/policyLoss'])), JSON.stringify(rows[1]));
+    // Each iteration gathers both policies' batch sizes: 2 policies x 2 workers x 4 envs x 8 steps.
+    assert.ok(rows[0].envSteps >= 2 * 2 * 4 * 8, `${rows[0].envSteps} agent steps`);
+  });
 });
