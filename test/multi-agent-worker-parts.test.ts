@@ -6,11 +6,17 @@ import { drawMatchup, League } from '../src/runtime/multi-agent/league';
 import { RequestLedger } from '../src/runtime/pool/ledger';
 import { batchExpectation, decodeWorkerMessage, encode, MessageRejected, decodeLearnerMessage, type MatchupDraw, type WorkerMessage } from '../src/transport/protocol';
 import { makeBatch, makeParams, makeSpec } from './helpers/protocol-fixtures';
+import { ppo } from '../algorithms/ppo/ppo';
+import { ppoConfigSchema } from '../algorithms/ppo/config';
+import { makeMultiAgentEnv } from '../envs/registry';
+import { MultiAgentRollout } from '../src/runtime/multi-agent/worker-rollout';
+import { selectBackend } from '../src/backend';
 
 /**
- * What a multi-agent run's workers need of the league and the protocol: they draw each game's
- * seats from the league's draw as the league itself does, a `games` message (batches and game
- * results) is checked field by field, and the ledger takes its batches as one answer.
+ * The parts of multi-agent sampling in workers, in-process: workers draw each game's seats
+ * from the league's draw as the league itself does, a `games` message (batches and game
+ * results) is checked field by field, the ledger takes its batches as one answer, and a
+ * worker's rollout answers with the trained policy's transitions and its finished games.
  */
 
 const AGENTS = ['player_0', 'player_1'];
@@ -133,5 +139,75 @@ describe("The ledger and a multi-agent worker's answer", () => {
     assert.deepEqual(l.takeAll().map((b) => b.seq), [0, 1, 2]);
     l.ask(8, 2);
     assert.deepEqual(l.answer('a', 0, [batch(2), batch(3)], 3), { kind: 'replayed', why: 'worker 0 sent batch seq 2 after 2', failure: true });
+  });
+});
+
+describe("A multi-agent worker's rollout", () => {
+  const env = makeMultiAgentEnv('ConnectFour-v0');
+  const spaces = { observationSpace: env.observationSpaces.player_0.toSpec(), actionSpace: env.actionSpaces.player_0.toSpec(), actionMask: true };
+  env.close();
+  const model = { hiddenSizes: [8], activation: 'tanh' as const, sharedLayers: false };
+  const config = ppoConfigSchema.parse({});
+  const main = ppo.policySpec({ config, model, ...spaces, policyId: 'main' });
+  const params = () => {
+    const algo = ppo.create({ config, model, ...spaces, seed: 1, totalEnvs: 2, rolloutLength: 4 });
+    const p = algo.getParams()[DEFAULT_POLICY];
+    algo.dispose();
+    return p;
+  };
+  const rollout = () =>
+    new MultiAgentRollout({
+      workerId: 1, envId: 'ConnectFour-v0', envConfig: {}, numEnvs: 2, rolloutLength: 6, seed: 9,
+      policies: { main },
+      multiAgent: { trained: ['main'], agents: AGENTS, builtins: { random: 'random' }, mapping: null },
+      createPolicy: (s) => ppo.createPolicy(s),
+    });
+  const never = () => false;
+
+  before(async () => {
+    await selectBackend('wasm');
+  });
+
+  it("answers with at least numEnvs x rolloutLength of the trained policy's transitions and the games it finished, seated by the league's draw", async () => {
+    const r = rollout();
+    try {
+      const p = params();
+      r.setParams({ policyVersion: 3, params: { main: p, 'main.0': p }, draw: { selfPlay: 0, builtinShare: 0.5, builtins: ['random'], seat: 'alternate', opponents: ['main.0'], weights: null } });
+      assert.equal(r.policyVersion, 3);
+      const answers = [await r.sampleAsync(never, () => {}, never), await r.sampleAsync(never, () => {}, never)];
+      const results = answers.flatMap((a) => (a?.type === 'games' ? a.results : []));
+      for (const a of answers) {
+        assert.ok(a?.type === 'games');
+        assert.ok(a.batches.reduce((n, b) => n + b.length, 0) >= 2 * 6 && a.batches.every((b) => b.policyId === 'main' && b.workerId === 1 && b.policyVersion === 3));
+      }
+      assert.ok(results.length > 0, 'games finished');
+      for (const g of results) {
+        const opponents = Object.values(g.seats).filter((id) => id !== 'main');
+        assert.equal(opponents.length, 1, JSON.stringify(g.seats));
+        assert.ok(['main.0', 'random'].includes(opponents[0]), opponents[0]);
+        assert.equal(g.returns.player_0 + g.returns.player_1, 0, 'zero-sum');
+      }
+      const seqs = answers.flatMap((a) => (a?.type === 'games' ? a.batches.map((b) => b.seq) : []));
+      assert.deepEqual(seqs, [...seqs].sort((x, y) => x - y), 'sequence numbers rise');
+      // After an env error: fresh envs, the same policies, the sequence going on.
+      const fresh = r.recreate(1);
+      const next = await fresh.sampleAsync(never, () => {}, never);
+      assert.ok(next?.type === 'games' && next.batches[0].seq === seqs[seqs.length - 1] + 1, `seq ${next?.type === 'games' ? next.batches[0].seq : '-'} after ${seqs[seqs.length - 1]}`);
+      fresh.close();
+    } catch (err) {
+      r.close();
+      throw err;
+    }
+  });
+
+  it('names the trained policy a weights message lacks, and checks every other network policy it carries (not the built-in players)', () => {
+    const r = rollout();
+    try {
+      const p = params();
+      assert.deepEqual(r.networks({ 'main.0': p }), { ids: [], missing: 'main' });
+      assert.deepEqual(r.networks({ main: p, 'main.4': p, random: p }), { ids: ['main', 'main.4'] });
+    } finally {
+      r.close();
+    }
   });
 });
