@@ -4,7 +4,7 @@
  * `solve-suite` (not part of the default run: it takes an hour or more) trains every shipped config on seeds 0-2 (bench/solve-suite.ts).
  * `eval-stop` (not part of the default run either: about an hour) compares stop rules on evaluation on LunarLander (bench/eval-stop.ts).
  * `sampling` compares one worker's sampling with its forward pass on tfjs and on onnxruntime, interleaved (bench/sampling.ts).
- * `multi-agent` compares local sampling of two-player Connect Four (one policy in both seats) with the single-agent view, per agent step (bench/multi-agent.ts).
+ * `multi-agent` compares local sampling of two-player Connect Four (one policy in both seats) with the single-agent view, per agent step, then the same through two worker processes each (`multi-agent-workers` alone; bench/multi-agent.ts).
  * `grad-paths` times one PPO and DQN gradient step through the tape and through the written-out gradient (bench/grad-paths.ts).
  * `compute` (not part of the default run) times PPO gradient steps and act() from MLPs to the Nature CNN against PyTorch on the same core, when /usr/bin/python3 has torch (bench/compute.ts).
  * `soak [--minutes N] [--workers K]` (not part of the default run: N minutes, default 10) watches the learner's memory (bench/soak.ts).
@@ -25,7 +25,7 @@ import { ingest } from './ingest';
 import { queueBench } from './queue';
 import { slowWorkerBench } from './slow-worker';
 import { samplingThroughput } from './sampling';
-import { multiAgentSampling } from './multi-agent';
+import { multiAgentSampling, multiAgentWorkers } from './multi-agent';
 import { evalStop } from './eval-stop';
 import { gradPaths } from './grad-paths';
 import { compute } from './compute';
@@ -86,6 +86,7 @@ async function main(): Promise<void> {
   const only = process.argv[2];
   if (!only || only === 'sampling') await samplingThroughput();
   if (!only || only === 'multi-agent') await multiAgentSampling();
+  if (!only || only === 'multi-agent' || only === 'multi-agent-workers') await multiAgentWorkers();
   if (!only || only === 'workers') await workerThroughput();
   if (!only || only === 'transport') await transport();
   if (!only || only === 'ingest') await ingest();

@@ -27,6 +27,8 @@ export const STREAM_TAGS = {
   workerEnv: 0x77656e76, // 'wenv'
   /** Worker `w`'s action sampling. */
   workerActions: 0x77616374, // 'wact'
+  /** Worker `w`'s draws of a multi-agent run's matchups (who sits where each game, from the league's draw). */
+  workerMatchups: 0x776d6174, // 'wmat'
   /** Evaluation round `r`'s env `i`. */
   evalEnv: 0x65656e76, // 'eenv'
   /** Evaluation round `r`'s action sampling (stochastic evaluation, epsilon-greedy). */
@@ -43,6 +45,8 @@ export interface SeedStreams {
   workerEnv(worker: number, env: number, incarnation: number): number;
   /** Worker `worker`'s action sampling. */
   workerActions(worker: number): number;
+  /** Worker `worker`'s matchup draws (multi-agent runs with a league). */
+  workerMatchups(worker: number): number;
   /** One evaluation's seeds: round `r` (the iteration in training; 0 for `rl evaluate`). */
   evaluation(round: number): EvaluationSeeds;
 }
@@ -63,6 +67,7 @@ export function seedStreams(seed: number): SeedStreams {
     learner: deriveSeed(seed, t.learner),
     workerEnv: (worker, env, incarnation) => deriveSeed(seed, t.workerEnv, worker, env, incarnation),
     workerActions: (worker) => deriveSeed(seed, t.workerActions, worker),
+    workerMatchups: (worker) => deriveSeed(seed, t.workerMatchups, worker),
     evaluation: (round) => ({ env: (i) => deriveSeed(seed, t.evalEnv, round, i), actions: deriveSeed(seed, t.evalActions, round) }),
   };
 }

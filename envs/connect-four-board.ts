@@ -76,9 +76,10 @@ export function playMove(board: Uint8Array, column: number, piece: number): Move
  */
 export function observePlanes(board: Uint8Array, piece: number): Float32Array {
   const obs = new Float32Array(ROWS * COLUMNS * 2);
-  board.forEach((p, i) => {
+  for (let i = 0; i < board.length; i++) {
+    const p = board[i];
     if (p !== EMPTY) obs[i * 2 + (p === piece ? 0 : 1)] = 1;
-  });
+  }
   return obs;
 }
 

@@ -219,7 +219,7 @@ describe('protocol', () => {
     });
 
     it('rejects an unknown message type, and a learner message sent to the learner', () => {
-      assertRejected(decode(encodeAny({ type: 'gossip' })), 'unknownType', 'message type "gossip" is not one of hello, batch, heartbeat, envError, weightsRequest, codeRequest, refused, bye');
+      assertRejected(decode(encodeAny({ type: 'gossip' })), 'unknownType', 'message type "gossip" is not one of hello, batch, games, heartbeat, envError, weightsRequest, codeRequest, refused, bye');
       assertRejected(decode(encodeAny({ type: 'welcome' })), 'unknownType', /^message type "welcome" is not one of /);
       assertRejected(() => decodeLearnerMessage(encodeAny({ type: 'bye', workerId: 1 })), 'unknownType', /^message type "bye" is not one of welcome, /);
     });
@@ -422,7 +422,7 @@ describe('protocol', () => {
     it('rejects nesting deeper than a type allows, and a map key that is not a string', () => {
       let deep: unknown = 1;
       for (let i = 0; i < 50; i++) deep = [deep];
-      assertRejected(decode(encode({ type: 'hello', host: deep } as never)), 'oversized', 'message would decode to too much: nesting deeper than 3');
+      assertRejected(decode(encode({ type: 'hello', host: deep } as never)), 'oversized', 'message would decode to too much: nesting deeper than 4');
       const numberKey = Buffer.from([0x82, 0xa1, 0x76, PROTOCOL_VERSION, 0x01, 0x02]); // { v: 2, 1: 2 }
       assertRejected(decode(numberKey), 'undecodable', 'message is not MessagePack the protocol writes: a map key at byte 4 is not a string');
     });

@@ -8,6 +8,7 @@ function runSeeds(seed: number): [name: string, seed: number][] {
   const out: [string, number][] = [['init', s.init], ['learner', s.learner]];
   for (let w = 0; w < 8; w++) {
     out.push([`workerActions(${w})`, s.workerActions(w)]);
+    out.push([`workerMatchups(${w})`, s.workerMatchups(w)]);
     for (let i = 0; i < 16; i++) for (let inc = 0; inc < 3; inc++) out.push([`workerEnv(${w}, ${i}, ${inc})`, s.workerEnv(w, i, inc)]);
   }
   for (let r = 0; r < 20; r++) {

@@ -17,10 +17,10 @@ import type { KeyPair } from '../transport/curve';
 import { loopMetrics } from './iteration-record';
 import { queueMetrics } from './drivers';
 import { RolloutWorker } from './rollout-worker';
-import { batchExpectation } from '../transport/protocol';
+import { batchExpectation, type MultiAgentSetup, type WorkerSetup } from '../transport/protocol';
 import { RunState } from './run-state';
 import { LocalSampler, samplerMetrics, type Sampler } from './sampler';
-import { WorkerPool } from './pool/worker-pool';
+import { WorkerPool, type WorkerPoolOptions } from './pool/worker-pool';
 import { inferenceEngine, policyOn } from '../inference/engine';
 import type { CleanUp } from './clean-up';
 import { wireMultiAgent } from './multi-agent/wiring';
@@ -95,26 +95,9 @@ export async function wireRun(cfg: RunConfig, opts: WiringOptions, cleanUp: Clea
   if (!spec) throw new TypeError(`algorithm ${cfg.algorithm}: policySpecs() has no policy '${DEFAULT_POLICY}' for a single-agent env`);
   const expectation = batchExpectation(policies);
   const schedule = algorithm.schedule;
-  const code = await shippedCode(cfg.env.id, opts);
   const sampler: Sampler = cleanUp.add(
     w.numWorkers > 0 || opts.bind
-      ? await WorkerPool.start({
-          setup: { policies, envId: cfg.env.id, envConfig: cfg.env.config, numEnvs: w.envsPerWorker, rolloutLength: w.rolloutLength, seed: cfg.seed, heartbeatSeconds: w.heartbeatSeconds, learnerDir: process.cwd() },
-          code,
-          numWorkers: w.numWorkers,
-          bind: opts.bind,
-          curve: opts.curve,
-          maxPolicyLag: schedule.mode === 'async' ? 0 : schedule.maxPolicyLag,
-          streaming: schedule.mode !== 'sync',
-          queueSize: schedule.mode === 'queue' ? schedule.queueSize : undefined,
-          decodeThreads: w.decodeThreads,
-          workerTimeoutSeconds: w.workerTimeoutSeconds,
-          maxWorkerRestarts: w.maxWorkerRestarts,
-          heartbeatSeconds: w.heartbeatSeconds,
-          inference: w.inference,
-          signal: opts.signal,
-          log: opts.log,
-        })
+      ? await startWorkerPool(cfg, opts, policies, schedule)
       : new LocalSampler(
           new RolloutWorker({ workerId: 0, envId: cfg.env.id, envConfig: cfg.env.config, numEnvs: w.envsPerWorker, rolloutLength: w.rolloutLength, seed: cfg.seed, policy: policyOn(w.inference, await inferenceEngine(w.inference, opts.log), spec, { slot: 0, numSlots: 1 }, (sp, ctx) => module.createPolicy(sp, ctx), opts.log), spec }),
           expectation,
@@ -135,6 +118,40 @@ export async function wireRun(cfg: RunConfig, opts: WiringOptions, cleanUp: Clea
   };
   const metrics = [...loopMetrics, ...episodeMetrics, ...samplerMetrics, ...(schedule.mode === 'queue' ? queueMetrics : []), ...algorithm.metrics, ...evaluationMetrics];
   return { algorithm, sampler, run, metrics, evaluate };
+}
+
+/**
+ * The worker pool of a run (`workers.numWorkers` spawned, and remote ones with `--bind`):
+ * the setup every worker gets (a multi-agent run's `multiAgent` part with it), the env code for
+ * remote workers, and the pool's options from the config and the algorithm's schedule.
+ */
+export async function startWorkerPool(
+  cfg: RunConfig,
+  opts: WiringOptions,
+  policies: WorkerSetup['policies'],
+  schedule: Algorithm['schedule'],
+  multiAgent?: Pick<WorkerPoolOptions, 'draw' | 'onGames'> & { setup: MultiAgentSetup },
+): Promise<WorkerPool> {
+  const w = cfg.workers;
+  return WorkerPool.start({
+    setup: { policies, envId: cfg.env.id, envConfig: cfg.env.config, numEnvs: w.envsPerWorker, rolloutLength: w.rolloutLength, seed: cfg.seed, heartbeatSeconds: w.heartbeatSeconds, learnerDir: process.cwd(), ...(multiAgent ? { multiAgent: multiAgent.setup } : {}) },
+    code: await shippedCode(cfg.env.id, opts),
+    numWorkers: w.numWorkers,
+    bind: opts.bind,
+    curve: opts.curve,
+    maxPolicyLag: schedule.mode === 'async' ? 0 : schedule.maxPolicyLag,
+    streaming: schedule.mode !== 'sync',
+    queueSize: schedule.mode === 'queue' ? schedule.queueSize : undefined,
+    decodeThreads: w.decodeThreads,
+    workerTimeoutSeconds: w.workerTimeoutSeconds,
+    maxWorkerRestarts: w.maxWorkerRestarts,
+    heartbeatSeconds: w.heartbeatSeconds,
+    inference: w.inference,
+    signal: opts.signal,
+    log: opts.log,
+    draw: multiAgent?.draw,
+    onGames: multiAgent?.onGames,
+  });
 }
 
 /**

@@ -1,13 +1,15 @@
 import * as os from 'node:os';
 import type * as zmq from 'zeromq';
 import { algorithmNamed, algorithms } from '../../algorithms';
-import { DEFAULT_POLICY, type ParamsById, type PolicySpec, type TrajectoryBatch } from '../../core/algorithm';
+import { DEFAULT_POLICY, type PolicySpec, type SamplingPolicy } from '../../core/algorithm';
 import { EnvError } from '../../core/errors';
 import type { EnvTrust } from '../env-loader';
 import { PACKAGE_VERSION } from '../version';
 import type { ForwardEngine } from '../../core/forward';
 import { policyOn, type InferenceChoice } from '../inference/engine';
 import { RolloutWorker } from './rollout-worker';
+import { MultiAgentRollout } from './multi-agent/worker-rollout';
+import { SingleAgentRollout, type Answer, type Incoming, type WorkerRollout } from './worker-rollout';
 import { weightsProblem, type WeightShape } from './weights-check';
 import { WorkerEnvCode, type AskedCode, type EnvOutcome } from './worker-env';
 import { LearnerLink } from './worker-link';
@@ -35,11 +37,6 @@ export interface WorkerProcessOptions {
 }
 
 type Welcome = Extract<LearnerMessage, { type: 'welcome' }>;
-/** Params (weights and scalars, by policy id) as they come in, whichever message brought them. */
-interface Incoming {
-  policyVersion: number;
-  params: ParamsById;
-}
 
 /** Weights that came by request with none by broadcast since the welcome: this many, and the worker says the PUB port looks unreachable. */
 const REQUESTS_BEFORE_PUB_WARNING = 2;
@@ -51,11 +48,11 @@ interface Run {
   readonly setup: WorkerSetup;
   /** The env as the learner names it, for what this worker tells it. */
   readonly learnerEnvId: string;
-  /** The policy this worker runs (a single-agent env's: `default`). */
+  /** The policy this worker runs (a single-agent env's: `default`; a multi-agent run's: the trained one, whose spec every network policy shares). */
   readonly spec: PolicySpec;
-  /** The tensors of this run's policy: weights must be exactly these. */
-  readonly expected: WeightShape[];
-  rollout: RolloutWorker;
+  /** The tensors of each policy id's model: its weights must be exactly these (a policy the setup does not name plays with `spec`'s model: a frozen one, a snapshot). */
+  readonly expected: (policyId: string) => WeightShape[];
+  rollout: WorkerRollout;
   /** The learner's weights broadcast (PUB). */
   readonly sub: zmq.Subscriber;
   /** Sample requests (policy versions), oldest first. */
@@ -252,25 +249,35 @@ export class WorkerProcess {
 
   /** The run a welcome describes: policy, envs, weights socket. Throws what refuses the setup, before this worker lets go of what it runs. */
   private build(msg: Welcome, envId: string, requests: number[]): Run {
-    const spec = msg.setup.policies[DEFAULT_POLICY];
+    const multiAgent = msg.setup.multiAgent;
+    const spec = msg.setup.policies[multiAgent?.trained[0] ?? DEFAULT_POLICY];
     if (!spec) throw new EnvError(`the learner's run has no policy '${DEFAULT_POLICY}' for this single-agent env (it has ${Object.keys(msg.setup.policies).join(', ')})`);
     const algorithm = algorithmNamed(spec.algorithm);
     if (!algorithm) throw new EnvError(`the learner's algorithm '${spec.algorithm}' is not one this worker's version has (${Object.keys(algorithms).join(', ')}); run the learner's version here`);
-    const expected = algorithm.weightShapes(spec);
-    const size = expected.reduce((a, t) => a + t.shape.reduce((x, d) => x * d, 1), 0);
+    const shapes = Object.fromEntries(Object.entries(msg.setup.policies).map(([id, sp]) => [id, algorithm.weightShapes(sp)]));
+    const expected = (id: string) => shapes[id] ?? shapes[spec.policyId];
+    const size = Math.max(...Object.values(shapes).map((s) => s.reduce((a, t) => a + t.shape.reduce((x, d) => x * d, 1), 0)));
     if (size > MAX_MODEL_PARAMS) throw new EnvError(`the learner's model has ${size} parameters, more than the ${MAX_MODEL_PARAMS} whose weights fit in one message`);
     const setup = { ...msg.setup, envId };
     const inference = this.opts.inference ?? { choice: 'tfjs', engine: undefined };
-    const policy = policyOn(inference.choice, inference.engine, spec, { slot: setup.slot, numSlots: setup.numSlots }, (sp, ctx) => algorithm.createPolicy(sp, ctx), this.opts.log);
-    let rollout: RolloutWorker;
+    const where = { workerId: msg.workerId, envId, envConfig: setup.envConfig, numEnvs: setup.numEnvs, rolloutLength: setup.rolloutLength, seed: setup.seed };
+    // A multi-agent run's policies (the trained one, frozen ones, snapshots) come and go with the weights messages: each built as they name it.
+    // Every network policy runs on the inference engine chosen (`--inference`), as a single-agent env's one does.
+    const createPolicy = (sp: PolicySpec) => policyOn(inference.choice, inference.engine, sp, { slot: setup.slot, numSlots: setup.numSlots }, (p, ctx) => algorithm.createPolicy(p, ctx), this.opts.log);
+    const rollout: WorkerRollout = multiAgent ? new MultiAgentRollout({ ...where, policies: setup.policies, multiAgent, createPolicy }) : this.singleAgent(where, spec, createPolicy);
+    const sub = this.link.subscribe(setup.pubEndpoint);
+    return { workerId: msg.workerId, setup, learnerEnvId: msg.setup.envId, spec, expected, rollout, sub, requests, latest: null, weightsBy: { broadcast: 0, request: 0 }, incarnation: 0 };
+  }
+
+  /** A single-agent env's rollout: its one policy. */
+  private singleAgent(where: Omit<ConstructorParameters<typeof RolloutWorker>[0], 'policy' | 'spec'>, spec: PolicySpec, createPolicy: (spec: PolicySpec) => SamplingPolicy): WorkerRollout {
+    const policy = createPolicy(spec);
     try {
-      rollout = new RolloutWorker({ workerId: msg.workerId, envId, envConfig: setup.envConfig, numEnvs: setup.numEnvs, rolloutLength: setup.rolloutLength, seed: setup.seed, policy, spec });
+      return new SingleAgentRollout(new RolloutWorker({ ...where, policy, spec }));
     } catch (err) {
       policy.dispose();
       throw err;
     }
-    const sub = this.link.subscribe(setup.pubEndpoint);
-    return { workerId: msg.workerId, setup, learnerEnvId: msg.setup.envId, spec, expected, rollout, sub, requests, latest: null, weightsBy: { broadcast: 0, request: 0 }, incarnation: 0 };
   }
 
   /** Waits for weights of at least `version`, asking the learner now (`askNow`) and again every 2 s. */
@@ -289,17 +296,19 @@ export class WorkerProcess {
     const s = this.state;
     const run = runOf(s);
     if (!run) return;
-    const weights = msg.params[run.spec.policyId]?.weights;
-    if (!weights) return this.refuse(run.workerId, `the learner's params (policy version ${msg.policyVersion}) hold no policy '${run.spec.policyId}'`);
-    const problem = weightsProblem(run.expected, weights);
-    if (problem?.kind === 'nonFinite') return this.link.drop('nonFinite', `weights of policy version ${msg.policyVersion}: ${problem.message}`, by === 'broadcast');
-    if (problem) return this.refuse(run.workerId, `the learner's weights (policy version ${msg.policyVersion}) are not those of the policy its setup describes: ${problem.message}`);
+    const { ids, missing } = run.rollout.networks(msg.params);
+    if (missing !== undefined) return this.refuse(run.workerId, `the learner's params (policy version ${msg.policyVersion}) hold no policy '${missing}'`);
+    for (const id of ids) {
+      const problem = weightsProblem(run.expected(id), msg.params[id].weights);
+      if (problem?.kind === 'nonFinite') return this.link.drop('nonFinite', `weights of policy version ${msg.policyVersion}: ${problem.message}`, by === 'broadcast');
+      if (problem) return this.refuse(run.workerId, `the learner's weights (policy version ${msg.policyVersion}) are not those of the policy its setup describes: ${problem.message}`);
+    }
     if (!run.latest || msg.policyVersion > run.latest.policyVersion) run.latest = msg;
     // The weights asked for on a welcome come by request whatever the network: only later ones say the broadcast is missing.
     if (by === 'broadcast' || (by === 'request' && !(s.name === 'awaitingWeights' && s.why === 'welcome'))) this.countWeights(run, by);
     if (s.name === 'awaitingWeights' && msg.policyVersion >= s.version) {
       const latest = run.latest;
-      run.rollout.setParams(latest.params[run.spec.policyId], latest.policyVersion);
+      run.rollout.setParams(latest);
       run.latest = null;
       this.to({ name: 'ready', run });
       this.next();
@@ -334,7 +343,7 @@ export class WorkerProcess {
     if (version === undefined) return;
     if (Math.max(run.latest?.policyVersion ?? -1, run.rollout.policyVersion) < version) return this.awaitWeights(run, version, 'sample', false);
     run.requests.shift();
-    if (run.latest && run.latest.policyVersion > run.rollout.policyVersion) run.rollout.setParams(run.latest.params[run.spec.policyId], run.latest.policyVersion);
+    if (run.latest && run.latest.policyVersion > run.rollout.policyVersion) run.rollout.setParams(run.latest);
     run.latest = null;
     this.sample(run, version).catch((err: unknown) => this.settle.reject(err));
   }
@@ -345,10 +354,10 @@ export class WorkerProcess {
     this.to(s);
     const abandon = () => this.ending !== null || s.after !== null;
     const started = Date.now();
-    let batch: TrajectoryBatch | null = null;
+    let answer: Answer | null = null;
     let failed: EnvError | null = null;
     try {
-      batch = await run.rollout.sampleAsync(
+      answer = await run.rollout.sampleAsync(
         () => this.heartbeatDue() || abandon(),
         (steps, total) => {
           s.progress = { steps, total, stepsPerSecond: (steps / Math.max(1, Date.now() - started)) * 1000 };
@@ -366,7 +375,7 @@ export class WorkerProcess {
     // An action its mask forbids is the policy's fault, not the env's: new envs would not help.
     if (failed?.field === 'action') return this.refuse(run.workerId, failed.message);
     if (failed) this.envFailed(run, failed, version);
-    else if (batch) this.link.send({ type: 'batch', workerId: run.workerId, instance: run.setup.instance, batch });
+    else if (answer) this.link.send({ ...answer, workerId: run.workerId, instance: run.setup.instance });
     this.next();
   }
 
@@ -376,17 +385,11 @@ export class WorkerProcess {
     const own = `env ${run.setup.envId}: `; // the learner names the env itself (a shipped one's local id is a cache file)
     const text = err.field === 'threw' && err.cause instanceof Error ? err.cause.message : err.message.startsWith(own) ? err.message.slice(own.length) : err.message;
     this.link.send({ type: 'envError', workerId: run.workerId, envId: run.learnerEnvId, step: err.step ?? 0, message: text.slice(0, 2000) });
-    const old = run.rollout;
-    const s = run.setup;
-    let fresh: RolloutWorker;
     try {
-      fresh = new RolloutWorker({ workerId: run.workerId, envId: s.envId, envConfig: s.envConfig, numEnvs: s.numEnvs, rolloutLength: s.rolloutLength, seed: s.seed, policy: old.opts.policy, spec: run.spec, incarnation: run.incarnation + 1 });
+      run.rollout = run.rollout.recreate(run.incarnation + 1);
     } catch (e) {
       return this.refuse(run.workerId, `env ${run.learnerEnvId} failed to build again after it threw: ${(e as Error).message}`); // closes the old rollout and the policy
     }
-    old.envs.close();
-    fresh.continueFrom(old); // shares the policy, which keeps its weights
-    run.rollout = fresh;
     run.incarnation += 1;
     run.requests.unshift(version);
   }

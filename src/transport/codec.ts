@@ -32,6 +32,8 @@ function limitsFor(maxBytes: number): MessageLimits {
   return {
     hello: small(16),
     batch: { maxDepth: 3, maxEntries: 512, maxDecodedBytes: bulk },
+    // Per-slot batches (a few dozen entries each) and small game results.
+    games: { maxDepth: 4, maxEntries: 1 << 21, maxDecodedBytes: bulk },
     heartbeat: small(32),
     envError: small(16, 64 * 1024),
     weightsRequest: small(8),
@@ -46,7 +48,7 @@ function limitsFor(maxBytes: number): MessageLimits {
   };
 }
 
-export const WORKER_TYPES = ['hello', 'batch', 'heartbeat', 'envError', 'weightsRequest', 'codeRequest', 'refused', 'bye'] as const;
+export const WORKER_TYPES = ['hello', 'batch', 'games', 'heartbeat', 'envError', 'weightsRequest', 'codeRequest', 'refused', 'bye'] as const;
 export const LEARNER_TYPES = ['welcome', 'sample', 'weights', 'code', 'heartbeat', 'unknownWorker'] as const;
 export type RejectKind = 'oversized' | 'undecodable' | 'version' | 'unknownType' | 'badField' | 'nonFinite';
 

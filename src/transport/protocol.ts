@@ -1,7 +1,7 @@
 import type { BatchExpectation, LearnerMessage, WorkerMessage } from './messages';
 import { DEFAULT_MAX_MESSAGE_BYTES } from './messages';
 import { header, LEARNER_TYPES, reject, WORKER_TYPES, withType } from './codec';
-import { checkBatch, checkParams, checkProgress, checkSetup, int, keys, nullable, obj, sha256, str, typed } from './validate';
+import { checkBatch, checkDraw, checkGames, checkParams, checkProgress, checkSetup, int, keys, nullable, obj, sha256, str, typed } from './validate';
 import { MAX_BATCH_ENVS, MAX_ENV_CODE_BYTES } from './limits';
 import { describeValue } from '../../core/describe';
 
@@ -32,6 +32,13 @@ export function decodeWorkerMessage(buf: Buffer, expect: BatchExpectation): Work
         const workerId = int(msg, 'workerId', '');
         str(msg, 'instance', '', 64);
         checkBatch(obj(msg, 'batch', ''), 'batch', expect, workerId);
+        break;
+      }
+      case 'games': {
+        keys(msg, ['workerId', 'instance', 'batches', 'results']);
+        const workerId = int(msg, 'workerId', '');
+        str(msg, 'instance', '', 64);
+        checkGames(msg, expect, workerId);
         break;
       }
       case 'heartbeat':
@@ -83,9 +90,10 @@ export function decodeLearnerMessage(buf: Buffer, maxBytes = DEFAULT_MAX_MESSAGE
         int(msg, 'policyVersion', '');
         break;
       case 'weights':
-        keys(msg, ['policyVersion', 'params']);
+        keys(msg, ['policyVersion', 'params', 'draw']);
         int(msg, 'policyVersion', '');
         checkParams(msg, 'params', '');
+        if (msg.draw !== undefined) checkDraw(obj(msg, 'draw', ''), 'draw');
         break;
       case 'code': {
         keys(msg, ['sha256', 'source']);

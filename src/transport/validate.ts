@@ -1,6 +1,6 @@
 import { ACTION_MASK, batchColumns, perEnv, type ColumnSpec, type ModelConfig, type NamedTensor, type PolicySpec, type TrajectoryBatch } from '../../core/algorithm';
 import { describeValue } from '../../core/describe';
-import { DEFAULT_MAX_MESSAGE_BYTES, SHA256, type BatchExpectation, type WorkerSetup } from './messages';
+import { DEFAULT_MAX_MESSAGE_BYTES, MAX_GAME_RESULTS, MAX_GAMES_BATCHES, SHA256, type BatchExpectation, type WorkerSetup } from './messages';
 import { MAX_BATCH_ENVS, MAX_BATCH_LENGTH, MAX_ENV_CODE_BYTES } from './limits';
 import { isPlainObject, reject, withType, type Obj } from './codec';
 
@@ -61,7 +61,7 @@ const BATCH_FIELDS = fieldsOf<TrajectoryBatch>({
 });
 const SETUP_FIELDS = fieldsOf<WorkerSetup>({
   policies: true, envId: true, envConfig: true, numEnvs: true, rolloutLength: true, seed: true, heartbeatSeconds: true, slot: true, numSlots: true, pubEndpoint: true, learnerDir: true,
-  instance: true, packageVersion: true, code: true,
+  instance: true, packageVersion: true, code: true, multiAgent: true,
 });
 const SPEC_FIELDS = fieldsOf<PolicySpec>({ algorithm: true, policyId: true, observationSpace: true, actionSpace: true, actionMask: true, model: true, config: true, columns: true, state: true, boxActions: true });
 const MODEL_FIELDS = fieldsOf<ModelConfig>({ hiddenSizes: true, activation: true, sharedLayers: true, conv: true, recurrent: true });
@@ -200,6 +200,94 @@ export function checkSetup(s: Obj, path: string): void {
     sha256(code, 'sha256', `${path}.code`);
     int(code, 'bytes', `${path}.code`, 1, MAX_ENV_CODE_BYTES);
   }
+  if (s.multiAgent !== undefined) checkMultiAgentSetup(obj(s, 'multiAgent', path), `${path}.multiAgent`, ids);
+}
+
+/** A multi-agent setup: its trained policy one of the setup's, its agents distinct names, its built-in players and mapping string tables. */
+function checkMultiAgentSetup(m: Obj, at: string, policies: string[]): void {
+  keys(m, ['trained', 'agents', 'builtins', 'mapping'], at);
+  const trained = names(m, 'trained', at, 1);
+  const stranger = trained.find((id) => !policies.includes(id));
+  if (stranger !== undefined) reject('badField', `${at}.trained names ${describeValue(stranger)}, not a policy of the setup (${policies.join(', ')})`);
+  const agents = names(m, 'agents', at, 1);
+  stringTable(m, 'builtins', at);
+  if (field(m, 'mapping', at) !== null) {
+    const mapping = stringTable(m, 'mapping', at);
+    exactly(mapping, agents, `${at}.mapping`);
+  }
+}
+
+/** An object of at most 256 non-empty strings (of at most 100 characters) by key. */
+function stringTable(o: Obj, key: string, path: string): Obj {
+  const t = obj(o, key, path);
+  const at = join(path, key);
+  if (Object.keys(t).length > 256) reject('badField', `${at} has ${Object.keys(t).length} entries, more than 256`);
+  for (const k of Object.keys(t)) str(t, k, at, 100);
+  return t;
+}
+
+/** An array of `min` to 256 distinct non-empty strings of at most 100 characters. */
+function names(o: Obj, key: string, path: string, min: number): string[] {
+  const at = join(path, key);
+  const v = list(o, key, path, 256);
+  if (v.length < min) reject('badField', `${at} must have at least ${min} entries, got ${v.length}`);
+  v.forEach((x, i) => {
+    if (typeof x !== 'string' || x.length === 0 || x.length > 100) reject('badField', `${at}[${i}] must be a non-empty string of at most 100 characters, got ${describeValue(x)}`);
+  });
+  if (new Set(v).size !== v.length) reject('badField', `${at} has a name twice`);
+  return v as string[];
+}
+
+/** A league's matchup draw (sent with the weights): shares in [0, 1] summing to at most 1, a seat rule, the opponents with their weights (finite, >= 0) or null. */
+export function checkDraw(d: Obj, at: string): void {
+  keys(d, ['selfPlay', 'builtinShare', 'builtins', 'seat', 'opponents', 'weights'], at);
+  const share = (k: string) => {
+    const v = field(d, k, at);
+    if (typeof v !== 'number' || !(v >= 0 && v <= 1)) reject('badField', `${at}.${k} must be a number in [0, 1], got ${describeValue(v)}`);
+    return v;
+  };
+  if (share('selfPlay') + share('builtinShare') > 1) reject('badField', `${at}.selfPlay + ${at}.builtinShare must be <= 1`);
+  const builtins = names(d, 'builtins', at, 0);
+  if ((d.builtinShare as number) > 0 && builtins.length === 0) reject('badField', `${at}.builtinShare is above 0 and ${at}.builtins is empty`);
+  if (d.seat !== 'alternate' && d.seat !== 'random') reject('badField', `${at}.seat must be 'alternate' or 'random', got ${describeValue(d.seat)}`);
+  const opponents = names(d, 'opponents', at, 0);
+  if (field(d, 'weights', at) === null) return;
+  const weights = list(d, 'weights', at, 256);
+  if (weights.length !== opponents.length) reject('badField', `${at}.weights has ${weights.length} entries, ${at}.opponents ${opponents.length}`);
+  weights.forEach((w, i) => {
+    if (typeof w !== 'number' || !Number.isFinite(w) || w < 0) reject('badField', `${at}.weights[${i}] must be a finite number >= 0, got ${describeValue(w)}`);
+  });
+}
+
+/**
+ * A `games` message's body: 1 to MAX_GAMES_BATCHES batches of the run's policies (sequence
+ * numbers rising), and its game results, each seating exactly the run's agents with a policy id
+ * and giving returns (finite) of those agents only. Only a multi-agent run takes one.
+ */
+export function checkGames(msg: Obj, expect: BatchExpectation, workerId: number): void {
+  if (!expect.agents) reject('badField', 'a single-agent run takes batches one by one (batch), not games');
+  const batches = list(msg, 'batches', '', MAX_GAMES_BATCHES);
+  if (batches.length === 0) reject('badField', 'batches must hold at least one batch');
+  let last = -1;
+  batches.forEach((b, i) => {
+    const at = `batches[${i}]`;
+    if (!isPlainObject(b)) reject('badField', `${at} must be an object, got ${describeValue(b)}`);
+    checkBatch(b, at, expect, workerId);
+    if (i > 0 && (b.seq as number) <= last) reject('badField', `${at}.seq (${b.seq}) must be greater than the one before (${last})`);
+    last = b.seq as number;
+  });
+  const agents = expect.agents;
+  list(msg, 'results', '', MAX_GAME_RESULTS).forEach((r, i) => {
+    const at = `results[${i}]`;
+    if (!isPlainObject(r)) reject('badField', `${at} must be an object, got ${describeValue(r)}`);
+    keys(r, ['seats', 'returns'], at);
+    exactly(stringTable(r, 'seats', at), [...agents], `${at}.seats`);
+    const returns = obj(r, 'returns', at);
+    for (const [agent, v] of Object.entries(returns)) {
+      if (!agents.includes(agent)) reject('badField', `${at}.returns names ${describeValue(agent)}, not an agent of this run (${agents.join(', ')})`);
+      if (typeof v !== 'number' || !Number.isFinite(v)) reject('nonFinite', `${at}.returns.${agent} must be a finite number, got ${describeValue(v)}`);
+    }
+  });
 }
 
 /** A policy's spec: its spaces, model and the columns and state it declares (the model's size is the worker's to check, by its algorithm). */

@@ -159,17 +159,18 @@ export class MultiAgentGames {
     const space = player.spec.actionSpace;
     const width = space.type === 'Discrete' ? 1 : perEnv(space.shape);
     const record = this.opts.record[id];
+    // The recorded rows are views of copies made once per call (the policy may reuse its output arrays).
+    const taken = record ? act.actions.slice() : act.actions;
+    const recorded = record ? Object.entries(act.columns).map(([name, values]) => [name, values.slice(), values.length / n] as const) : [];
     group.forEach(({ env, agent }, k) => {
-      const row = act.actions.subarray(k * width, (k + 1) * width);
+      const row = taken.subarray(k * width, (k + 1) * width);
       const envSpace = envs[env].actionSpaces[agent];
       actions[env][agent] = envSpace.type === 'Discrete' ? row[0] : envActions(envSpace, row.slice(), player.spec.boxActions);
       if (!record) return;
       const columns: Record<string, Column> = {};
-      for (const [name, values] of Object.entries(act.columns)) {
-        const w = values.length / n;
-        columns[name] = values.slice(k * w, (k + 1) * w);
-      }
-      record.act(this.slot(env, agent), { obs: obs.slice(k * size, (k + 1) * size), action: row, columns, mask: masks[k] });
+      for (const [name, values, w] of recorded) columns[name] = values.subarray(k * w, (k + 1) * w);
+      // A view of this call's own observation buffer (written here once, never again): no copy per row.
+      record.act(this.slot(env, agent), { obs: obs.subarray(k * size, (k + 1) * size), action: row, columns, mask: masks[k] });
     });
   }
 

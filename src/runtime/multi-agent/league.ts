@@ -2,6 +2,7 @@ import type { MetricSpec, ParamsById, PolicyParams } from '../../../core/algorit
 import { Rng } from '../../../core/rng';
 import type { AgentId, PerAgent } from '../../../envs/multi-agent';
 import type { LeagueConfig } from '../../config/multi-agent';
+import type { MatchupDraw } from '../../transport/messages';
 import { eloRatings, type PairRecord } from './elo';
 import type { Seats } from './games';
 
@@ -86,29 +87,31 @@ export class League {
     return every || gate ? this.snapshot(iteration, params) : undefined;
   }
 
-  /** The seats of env `env`'s next game. */
+  /** The seats of env `env`'s next game, drawn as `draw()` says with the league's generator. */
   matchup(env: number): Seats {
-    const u = this.rng.random();
-    if (this.snapshots.length === 0 || u < this.cfg.selfPlay) return Object.fromEntries(this.agents.map((a) => [a, this.trained]));
-    const builtins = this.cfg.builtins;
-    const opponent = u < this.cfg.selfPlay + this.cfg.builtinShare ? builtins[this.rng.int(builtins.length)] : this.drawOpponent();
-    while (this.seatTurn.length <= env) this.seatTurn.push(this.seatTurn.length % this.agents.length);
-    const seat = this.cfg.seat === 'random' ? this.rng.int(this.agents.length) : this.seatTurn[env]++ % this.agents.length;
-    return Object.fromEntries(this.agents.map((a, k) => [a, k === seat ? this.trained : opponent]));
+    return drawMatchup(this.draw(), this.rng, { trained: this.trained, agents: this.agents, seatTurn: this.seatTurn }, env);
   }
 
   /** The opponent of a game, by `opponents`: uniform, uniform over the newest `recent`, or prioritized (weight (1 - win rate)^2). */
   drawOpponent(): string {
+    return pickOpponent(this.draw(), this.rng);
+  }
+
+  /**
+   * How games are drawn now: the config's shares and seat rule, and the snapshots an opponent
+   * is drawn from, by `opponents` (all of them; the newest `recent`; or all, weighted by
+   * (1 - win rate)^2). What the learner sends its workers with each weights message.
+   */
+  draw(): MatchupDraw {
     const s = this.snapshots;
-    if (this.cfg.opponents === 'uniform') return s[this.rng.int(s.length)].id;
-    if (this.cfg.opponents === 'recent') {
-      const from = Math.max(0, s.length - this.cfg.recent);
-      return s[from + this.rng.int(s.length - from)].id;
-    }
-    const weights = s.map((x) => (1 - this.winRate(x.id)) ** 2);
-    let u = this.rng.random() * weights.reduce((a, b) => a + b, 0);
-    for (let i = 0; i < s.length; i++) if ((u -= weights[i]) < 0) return s[i].id;
-    return s[s.length - 1].id;
+    const pool = this.cfg.opponents === 'recent' ? s.slice(Math.max(0, s.length - this.cfg.recent)) : s;
+    const weights = this.cfg.opponents === 'prioritized' ? pool.map((x) => (1 - this.winRate(x.id)) ** 2) : null;
+    return { selfPlay: this.cfg.selfPlay, builtinShare: this.cfg.builtinShare, builtins: [...this.cfg.builtins], seat: this.cfg.seat, opponents: pool.map((x) => x.id), weights };
+  }
+
+  /** Whether `id` is a player the league rates (the trained policy, a snapshot ever taken, a built-in): a game reported against anyone else is not recorded. */
+  knows(id: string): boolean {
+    return id === this.trained || this.rated.includes(id) || this.cfg.builtins.includes(id);
   }
 
   /** The trained policy's recent score against `opponent` (draws half), with one win and one loss assumed besides, so that an unplayed opponent is at 1/2. */
@@ -123,6 +126,7 @@ export class League {
     const theirs = this.agents.filter((a) => seats[a] !== this.trained);
     if (mine.length === 0 || theirs.length === 0) return; // self-play: no one to rate against
     const opponent = seats[theirs[0]];
+    if (!this.knows(opponent)) return; // a worker's report naming no player of this league
     const [a, b] = [sum(mine.map((x) => returns[x] ?? 0)), sum(theirs.map((x) => returns[x] ?? 0))];
     const score = a > b ? 1 : a < b ? 0 : 0.5;
     let r = this.records.find((x) => x.a === this.trained && x.b === opponent);
@@ -176,6 +180,31 @@ export class League {
     [this.rated, this.records, this.recent, this.since, this.seatTurn] = [s.rated, s.records, s.recent, s.since, s.seatTurn];
     this.rng.setState(s.rng);
   }
+}
+
+/**
+ * The seats of env `env`'s next game, drawn from `draw` with `rng`: self-play (the `selfPlay`
+ * share, and every game while there is no snapshot), a built-in player (`builtinShare`), or a
+ * snapshot (`pickOpponent`); the trained policy's seat by turns (`seatTurn`, per env) or drawn.
+ * The league draws with it in the learner, each worker with its own generator.
+ */
+export function drawMatchup(draw: MatchupDraw, rng: Rng, who: { trained: string; agents: readonly AgentId[]; seatTurn: number[] }, env: number): Seats {
+  const { trained, agents, seatTurn } = who;
+  const u = rng.random();
+  if (draw.opponents.length === 0 || u < draw.selfPlay) return Object.fromEntries(agents.map((a) => [a, trained]));
+  const opponent = u < draw.selfPlay + draw.builtinShare ? draw.builtins[rng.int(draw.builtins.length)] : pickOpponent(draw, rng);
+  while (seatTurn.length <= env) seatTurn.push(seatTurn.length % agents.length);
+  const seat = draw.seat === 'random' ? rng.int(agents.length) : seatTurn[env]++ % agents.length;
+  return Object.fromEntries(agents.map((a, k) => [a, k === seat ? trained : opponent]));
+}
+
+/** A snapshot of `draw.opponents`: uniformly, or by its weight. */
+export function pickOpponent(draw: Pick<MatchupDraw, 'opponents' | 'weights'>, rng: Rng): string {
+  const { opponents: ids, weights } = draw;
+  if (!weights) return ids[rng.int(ids.length)];
+  let u = rng.random() * sum(weights);
+  for (let i = 0; i < ids.length; i++) if ((u -= weights[i]) < 0) return ids[i];
+  return ids[ids.length - 1];
 }
 
 function sum(xs: number[]): number {

@@ -12,6 +12,10 @@ import { AgentTrajectories } from './trajectories';
 export interface MultiAgentSamplerOptions {
   envs: MultiAgentEnv[];
   seed: number;
+  /** The sampler's worker id (0: the learner's own): its env seeds, generator and batches' `workerId`. */
+  workerId?: number;
+  /** A worker's set of envs after an env threw (fresh env seeds); default 0. */
+  incarnation?: number;
   /** The trained policy's spec (its batches' shape), which the frozen policies play with too. */
   spec: PolicySpec;
   /** Every trained policy's spec, each one's agents recorded into batches of its own; absent: `[spec]`. */
@@ -22,7 +26,8 @@ export interface MultiAgentSamplerOptions {
   createPolicy: (spec: PolicySpec) => SamplingPolicy;
   matchup: (env: number) => Seats;
   onGameEnd?: (seats: Seats, returns: PerAgent<number>) => void;
-  expect: BatchExpectation;
+  /** What every batch is checked against as it is cut (local mode); absent: not here (a worker's batches are checked by the learner on receipt). */
+  expect?: BatchExpectation;
 }
 
 /**
@@ -43,13 +48,14 @@ export class MultiAgentSampler implements Sampler {
 
   constructor(private readonly opts: MultiAgentSamplerOptions) {
     const seeds = seedStreams(opts.seed);
-    this.rng = new Rng(seeds.workerActions(0));
+    const w = opts.workerId ?? 0;
+    this.rng = new Rng(seeds.workerActions(w));
     const trained = opts.trained ?? [opts.spec];
     this.specs = Object.fromEntries(trained.map((s) => [s.policyId, s]));
     this.trajectories = trained.map((s) => new AgentTrajectories(s));
     this.games = new MultiAgentGames({
       envs: opts.envs,
-      seeds: opts.envs.map((_, i) => seeds.workerEnv(0, i, 0)),
+      seeds: opts.envs.map((_, i) => seeds.workerEnv(w, i, opts.incarnation ?? 0)),
       player: (id) => this.player(id),
       record: Object.fromEntries(this.trajectories.map((t) => [t.spec.policyId, t])),
       matchup: opts.matchup,
@@ -71,10 +77,41 @@ export class MultiAgentSampler implements Sampler {
   }
 
   async collect(minSteps: number): Promise<TrajectoryBatch[]> {
-    const pending = () => this.trajectories.reduce((n, t) => n + t.pending(), 0);
-    while (pending() < minSteps) this.games.step();
-    const batches = this.trajectories.flatMap((t) => t.drain({ workerId: 0, policyVersion: this.policyVersion, seq: () => this.seq++ }));
-    for (const b of batches) validateBatch(b, this.opts.expect);
+    while (this.pending() < minSteps) this.games.step();
+    return this.drain();
+  }
+
+  /** The trained policies' finished transitions, all together. */
+  private pending(): number {
+    return this.trajectories.reduce((n, t) => n + t.pending(), 0);
+  }
+
+  /**
+   * `collect(minSteps)` for a worker process: between steps, whenever `due()` says so, calls
+   * `onProgress` with the trained policies' transitions finished so far and lets the event loop
+   * run (heartbeats go on); returns null, the transitions kept for the next call, once `abandon()` says so.
+   */
+  async collectAsync(minSteps: number, due: () => boolean, onProgress: (steps: number, total: number) => void, abandon: () => boolean): Promise<TrajectoryBatch[] | null> {
+    while (this.pending() < minSteps) {
+      this.games.step();
+      if (!due()) continue;
+      const done = this.pending();
+      if (done > 0) onProgress(done, minSteps); // none finished yet says no rate (the learner would take it for a stalled worker)
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (abandon()) return null;
+    }
+    return this.drain();
+  }
+
+  /** The policy version the sampler's policies hold. */
+  get version(): number {
+    return this.policyVersion;
+  }
+
+  private drain(): TrajectoryBatch[] {
+    const batches = this.trajectories.flatMap((t) => t.drain({ workerId: this.opts.workerId ?? 0, policyVersion: this.policyVersion, seq: () => this.seq++ }));
+    const expect = this.opts.expect;
+    if (expect) for (const b of batches) validateBatch(b, expect);
     return batches;
   }
 

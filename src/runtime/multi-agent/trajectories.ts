@@ -4,7 +4,7 @@ import { concatBytes } from '../../../core/concat';
 /** One agent's transition: from its action to its next action (or its end). */
 interface Transition {
   obs: Observation;
-  action: number[];
+  action: ArrayLike<number>;
   /** The policy's columns for this row (per `spec.columns`), and the mask it acted under. */
   columns: Record<string, Column>;
   mask: Uint8Array | null;
@@ -40,6 +40,8 @@ interface Slot {
 export class AgentTrajectories {
   private readonly slots = new Map<number, Slot>();
   private readonly columns: ColumnSpec[];
+  /** Finished transitions in all slots (what `pending` says, kept rather than counted each step). */
+  private finished = 0;
 
   constructor(readonly spec: PolicySpec) {
     this.columns = batchColumns(spec);
@@ -51,11 +53,17 @@ export class AgentTrajectories {
     return s;
   }
 
-  /** The agent of `key` acts: its open transition (if any) ends here, at `obs`, and a new one starts with this action. */
+  /** The agent of `key` acts: its open transition (if any) ends here, at `obs`, and a new one starts with this action (kept as given, not copied: the caller's to leave unchanged). */
   act(key: number, t: { obs: Observation; action: ArrayLike<number>; columns: Record<string, Column>; mask: Uint8Array | null }): void {
     const s = this.slot(key);
-    if (s.open) s.done.push({ ...s.open, nextObs: t.obs, nextMask: t.mask });
-    s.open = { obs: t.obs, action: Array.from(t.action), columns: t.columns, mask: t.mask, reward: 0, terminated: false, truncated: false };
+    if (s.open) {
+      // Closed in place (no copy: a row per agent step is the sampler's hot path).
+      s.open.nextObs = t.obs;
+      s.open.nextMask = t.mask;
+      s.done.push(s.open);
+      this.finished += 1;
+    }
+    s.open = { obs: t.obs, action: t.action, columns: t.columns, mask: t.mask, reward: 0, terminated: false, truncated: false };
     s.episodeLength += 1;
   }
 
@@ -69,7 +77,10 @@ export class AgentTrajectories {
   /** The agent of `key` is done (terminated, or truncated), its last observation `obs`: its open transition closes, its episode is counted. */
   end(key: number, how: { terminated: boolean; truncated: boolean; obs: Observation; mask: Uint8Array | null }): void {
     const s = this.slot(key);
-    if (s.open) s.done.push({ ...s.open, terminated: how.terminated, truncated: !how.terminated && how.truncated, nextObs: how.obs, nextMask: how.mask });
+    if (s.open) {
+      s.done.push(Object.assign(s.open, { terminated: how.terminated, truncated: !how.terminated && how.truncated, nextObs: how.obs, nextMask: how.mask }));
+      this.finished += 1;
+    }
     if (s.episodeLength > 0) {
       s.returns.push(s.episodeReturn);
       s.lengths.push(s.episodeLength);
@@ -79,9 +90,7 @@ export class AgentTrajectories {
 
   /** Finished transitions waiting for `drain`, all slots together. */
   pending(): number {
-    let n = 0;
-    for (const s of this.slots.values()) n += s.done.length;
-    return n;
+    return this.finished;
   }
 
   /** Each slot's finished transitions as a batch of one column (slots with none give none); the open transitions wait for the next drain. */
@@ -92,6 +101,7 @@ export class AgentTrajectories {
       batches.push(this.batch(s.done, s, meta));
       [s.done, s.returns, s.lengths] = [[], [], []];
     }
+    this.finished = 0;
     return batches;
   }
 
@@ -101,12 +111,14 @@ export class AgentTrajectories {
     rows.forEach((r, i) => obs.set(r.obs, i * obsSize));
     const columns: Record<string, Column> = {};
     for (const c of this.columns) {
-      const parts = rows.map((r) => (c.name === ACTION_MASK ? r.mask! : r.columns[c.name]));
       const width = perEnv(c.shape);
       const col = c.dtype === 'float32' ? new Float32Array(rows.length * width) : c.dtype === 'int32' ? new Int32Array(rows.length * width) : new Uint8Array(rows.length * width);
-      parts.forEach((p, i) => col.set(p, i * width));
+      gather(col, rows, width, c.name === ACTION_MASK ? (r) => r.mask! : (r) => r.columns[c.name]);
       columns[c.name] = col;
     }
+    const width = rows[0].action.length;
+    const actions = new Float32Array(rows.length * width);
+    gather(actions, rows, width, (r) => r.action);
     const cut = rows.flatMap((r, i) => (r.truncated ? [i] : []));
     const last = rows[rows.length - 1];
     const finalObs = rows[0].obs instanceof Uint8Array ? new Uint8Array(cut.length * obsSize) : new Float32Array(cut.length * obsSize);
@@ -119,7 +131,7 @@ export class AgentTrajectories {
       numEnvs: 1,
       length: rows.length,
       obs,
-      actions: Float32Array.from(rows.flatMap((r) => r.action)),
+      actions,
       rewards: Float32Array.from(rows, (r) => r.reward),
       terminated: Uint8Array.from(rows, (r) => (r.terminated ? 1 : 0)),
       truncated: Uint8Array.from(rows, (r) => (r.truncated ? 1 : 0)),
@@ -131,4 +143,10 @@ export class AgentTrajectories {
       episodes: { returns: Float32Array.from(s.returns), lengths: Int32Array.from(s.lengths) },
     };
   }
+}
+
+/** Each row's `pick(row)` (of `width` values) into `out`, row after row; one value a row by index (a typed array's set() costs more than the copy). */
+function gather(out: Column, rows: readonly Transition[], width: number, pick: (r: Transition) => ArrayLike<number>): void {
+  if (width === 1) for (let i = 0; i < rows.length; i++) out[i] = pick(rows[i])[0];
+  else for (let i = 0; i < rows.length; i++) out.set(pick(rows[i]), i * width);
 }

@@ -6,6 +6,7 @@ import { deriveSeed } from '../../../core/rng';
 import type { AgentId, MultiAgentEnv } from '../../../envs/multi-agent';
 import { readCheckpoint, type Checkpoint } from '../../checkpoint';
 import { trainedPolicyIds, type MultiAgentConfig } from '../../config/multi-agent';
+import { totalEnvs } from '../../config/load';
 import type { RunConfig } from '../../config/schema';
 import { createMultiAgentEnv } from '../../env-loader';
 import { evaluationMetrics } from '../../evaluate';
@@ -23,6 +24,7 @@ import { describeBuiltins, isBuiltinPlayer, type Player } from './games';
 import { League, leagueMetrics } from './league';
 import { matchKey, matchMetrics, playMatch } from './matches';
 import { MultiAgentSampler } from './sampler';
+import { startMultiAgentWorkers } from './workers';
 
 /** The league's generator's stream, apart from every other of the run's seed. */
 const LEAGUE_STREAM = 0x6c656167; // 'leag'
@@ -40,7 +42,7 @@ const POLICY_STREAM = 0x706f6c69; // 'poli'
 export async function wireMultiAgent(cfg: RunConfig, m: MultiAgentConfig, opts: WiringOptions, cleanUp: CleanUp, resume?: Checkpoint): Promise<RunParts> {
   const module = algorithms[cfg.algorithm];
   const w = cfg.workers;
-  if (w.numWorkers > 0 || opts.bind) throw new ConfigError(`multiAgent: workers.numWorkers (${w.numWorkers}) must be 0${opts.bind ? ' and --bind unset' : ''}: multi-agent runs sample in the learner's process for now`);
+  const workers = w.numWorkers > 0 || opts.bind !== undefined;
   const makeEnv = () => createMultiAgentEnv(cfg.env.id, cfg.env.config);
   const probe = makeEnv();
   const agents = probe.possibleAgents;
@@ -61,7 +63,9 @@ export async function wireMultiAgent(cfg: RunConfig, m: MultiAgentConfig, opts: 
   // Built-in players by policy id: the config's, and the league's (their names their ids).
   const builtins = Object.fromEntries([...Object.entries(m.policies).flatMap(([id, p]) => (p.builtin !== undefined ? [[id, p.builtin]] : [])), ...(m.league?.builtins ?? []).map((n) => [n, n])]);
   const sampler = cleanUp.add(
-    new MultiAgentSampler({
+    workers
+      ? await startMultiAgentWorkers(cfg, opts, specs, algorithm.schedule, { trained: trainedIds, agents, builtins, mapping: m.mapping ?? null, league })
+      : new MultiAgentSampler({
       envs: Array.from({ length: w.envsPerWorker }, makeEnv),
       seed: cfg.seed,
       spec,
@@ -99,7 +103,8 @@ export async function wireMultiAgent(cfg: RunConfig, m: MultiAgentConfig, opts: 
     const out: Record<string, number> = {};
     if (league) {
       const taken = league.afterIteration(iteration, params()[trained]);
-      if (taken) await sampler.broadcast(algorithm.getParams(), run.counters.policyVersion); // the new snapshot can be drawn from the next game on
+      // The new snapshot can be drawn from the next game on (workers: from the next broadcast's, with the next policy version).
+      if (taken && !workers) await sampler.broadcast(algorithm.getParams(), run.counters.policyVersion);
       Object.assign(out, league.metrics());
       ratings!.write(iteration, run.counters.envSteps, league.ratings(), taken);
     }
@@ -144,7 +149,7 @@ function trainedAlgorithms(cfg: RunConfig, m: MultiAgentConfig, env: MultiAgentE
     const seats = m.mapping ? env.possibleAgents.filter((a) => m.mapping![a] === id) : env.possibleAgents.slice(0, 1);
     const spaces = { observationSpace: env.observationSpaces[seats[0]].toSpec(), actionSpace: env.actionSpaces[seats[0]].toSpec(), actionMask: typeof env.actionMask === 'function' };
     const seed = policySeed(cfg.seed, id, ids.length);
-    return { id, algorithm: module.create({ config: cfg[cfg.algorithm], model: cfg.model, ...spaces, seed, totalEnvs: w.envsPerWorker * Math.max(1, seats.length), numWorkers: 0, rolloutLength: w.rolloutLength, totalEnvSteps: cfg.stop.envSteps }) };
+    return { id, algorithm: module.create({ config: cfg[cfg.algorithm], model: cfg.model, ...spaces, seed, totalEnvs: totalEnvs(w) * Math.max(1, seats.length), numWorkers: w.numWorkers, rolloutLength: w.rolloutLength, totalEnvSteps: cfg.stop.envSteps }) };
   });
 }
 

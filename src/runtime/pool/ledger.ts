@@ -113,27 +113,30 @@ export class RequestLedger {
   }
 
   /**
-   * A decoded batch from worker `key` (`claimedId`: the message's workerId). Accepted into the
-   * backlog, or rejected; either way a request it answered is freed, and a replayed sequence
-   * number becomes the one the worker counts on from (it started over).
+   * A decoded batch from worker `key` (`claimedId`: the message's workerId), or a multi-agent
+   * worker's batches of one request (sequence numbers rising). Accepted into the backlog, or
+   * rejected; either way a request it answered is freed, and a replayed sequence number becomes
+   * the one the worker counts on from (it started over).
    */
-  answer(key: string, claimedId: number, batch: TrajectoryBatch, now: number): Rejection | null {
+  answer(key: string, claimedId: number, answer: TrajectoryBatch | readonly TrajectoryBatch[], now: number): Rejection | null {
+    const batches: readonly TrajectoryBatch[] = Array.isArray(answer) ? answer : [answer as TrajectoryBatch];
     const a = this.accounts.get(key);
     if (!a) return { kind: 'unsolicited', why: 'a batch from a worker that is not a member', failure: false };
-    if (batch.workerId !== a.id || claimedId !== a.id) {
+    if (claimedId !== a.id || batches.some((b) => b.workerId !== a.id)) {
       this.free(a, now);
       return { kind: 'impostor', why: `a batch from ${a.name} claims worker id ${claimedId}`, failure: true };
     }
-    if (batch.seq <= a.lastSeq) {
-      const why = `${a.name} sent batch seq ${batch.seq} after ${a.lastSeq}`;
+    const first = batches[0].seq;
+    if (first <= a.lastSeq) {
+      const why = `${a.name} sent batch seq ${first} after ${a.lastSeq}`;
       this.free(a, now);
-      a.lastSeq = batch.seq;
+      a.lastSeq = batches[batches.length - 1].seq;
       return { kind: 'replayed', why, failure: true };
     }
     if (a.requests === 0) return { kind: 'unsolicited', why: `${a.name} sent a batch nobody asked for`, failure: false };
     this.free(a, now);
-    a.lastSeq = batch.seq;
-    this.backlog.push(batch);
+    a.lastSeq = batches[batches.length - 1].seq;
+    this.backlog.push(...batches);
     return null;
   }
 

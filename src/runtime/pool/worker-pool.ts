@@ -7,7 +7,7 @@ import type { ParamsById, TrajectoryBatch } from '../../../core/algorithm';
 import { RlError } from '../../../core/errors';
 import { Interrupted, type Sampler } from '../sampler';
 import { keyFingerprint, serverCurveOptions, watchRefusedHandshakes, ZapAuthenticator, type KeyPair } from '../../transport/curve';
-import { batchExpectation, DEFAULT_MAX_MESSAGE_BYTES, WEIGHTS_ASK_MS, decodeWorkerMessage, encode, MessageRejected, type BatchExpectation, type RejectKind, type WorkerMessage, type WorkerSetup } from '../../transport/protocol';
+import { batchExpectation, DEFAULT_MAX_MESSAGE_BYTES, WEIGHTS_ASK_MS, decodeWorkerMessage, encode, MessageRejected, type BatchExpectation, type GameResult, type MatchupDraw, type RejectKind, type WorkerMessage, type WorkerSetup } from '../../transport/protocol';
 import { bindOrExplain, parseTcpEndpoint } from '../../transport/endpoint';
 import { parseModuleRef } from '../../env-loader';
 import { SendQueue } from '../../transport/send-queue';
@@ -54,6 +54,10 @@ export interface WorkerPoolOptions {
    */
   signal?: AbortSignal;
   log: (line: string) => void;
+  /** A multi-agent run with a league: how games are drawn now, sent with every weights message (taken at each broadcast). */
+  draw?: () => MatchupDraw;
+  /** A multi-agent run: the game results of each accepted `games` message (for the league's records). */
+  onGames?: (results: GameResult[]) => void;
 }
 
 /** Failures a worker may send with no good batch in between before it is dropped (or, if every worker does, the run stops). */
@@ -116,6 +120,8 @@ export class WorkerPool implements Sampler {
   private timer: NodeJS.Timeout | null = null;
   /** The params of `version`, by policy id; null before the first broadcast. */
   private params: ParamsById | null = null;
+  /** The league's draw sent with `params` (multi-agent runs with a league); null: none. */
+  private draw: MatchupDraw | null = null;
   private version = 0;
   private closed = false;
   private fatal: Error | null = null;
@@ -137,7 +143,7 @@ export class WorkerPool implements Sampler {
     this.members = new Membership(opts.numWorkers);
     this.ledger = new RequestLedger({ rolloutLength: opts.setup.rolloutLength, streaming: opts.streaming ?? false, maxBacklog: opts.queueSize, timeoutMs });
     this.liveness = new Liveness({ timeoutMs, heartbeatMs: opts.heartbeatSeconds * 1000, failureLimit: FAILURE_LIMIT }, Date.now());
-    this.expectation = batchExpectation(opts.setup.policies);
+    this.expectation = batchExpectation(opts.setup.policies, undefined, opts.setup.multiAgent?.agents);
     this.decoder = opts.decodeThreads ? new DecodeThreads(opts.decodeThreads, this.expectation, (identity, d) => this.event(() => this.decoded(identity, d)), (err) => this.event(() => this.fail(err))) : null;
     this.peerLines = new PeerLines(opts.log);
     // Together: room for every spawned worker and a scale-up of remote ones at once, then 10 a second.
@@ -278,22 +284,12 @@ export class WorkerPool implements Sampler {
           this.noteProgress(key, m.name, msg.sampling);
         }
         return;
-      case 'batch': {
-        if (msg.instance !== this.instance) {
-          // Made for the learner before a restart (or another run): not a replay, and never trained on.
-          this.counters.otherLearnerBatches += 1;
-          this.ledger.malformed(key, now); // it answered no request of ours: ask again
-          return this.showOnce('other-learner', `${m.name} sent a batch made for another learner instance (before a restart?); dropped (counted in otherLearnerBatches)`);
-        }
-        const rejected = this.ledger.answer(key, msg.workerId, msg.batch, now);
-        if (!rejected) {
-          this.counted(key, msg.batch.numEnvs * msg.batch.length, now);
-          return this.liveness.delivered(m);
-        }
-        this.reject(rejected.kind, rejected.why);
-        if (rejected.failure) this.applyVerdict(m, this.liveness.failed(m, rejected.why, this.members.values()));
+      case 'batch':
+        return void this.answered(m, msg.instance, msg.workerId, [msg.batch], now);
+      case 'games':
+        // A multi-agent worker's answer: its trained policy's batches, and the games it finished (for the league).
+        if (this.answered(m, msg.instance, msg.workerId, msg.batches, now)) this.opts.onGames?.(msg.results);
         return;
-      }
       case 'envError': {
         this.counters.envErrors += 1;
         const envId = peerText(msg.envId, 200);
@@ -308,7 +304,7 @@ export class WorkerPool implements Sampler {
       case 'weightsRequest':
         // Only a member's ask for its own id, once per version (and a repeat per WEIGHTS_REPEAT_MS): weights are the large message.
         if (msg.workerId !== m.id || !this.params || !this.weightsAnswers.due(key, this.version, now)) return this.ignore('weights-request', `${m.name} asked for weights again (or under another id); ignored (further ones are counted in ignoredRequests, not shown)`);
-        return void this.routerOut.send([identity, encode({ type: 'weights', policyVersion: this.version, params: this.params })]);
+        return void this.routerOut.send([identity, encode({ type: 'weights', policyVersion: this.version, params: this.params, ...this.drawField() })]);
       case 'codeRequest': {
         const code = this.opts.code;
         if (!code || code.sha256 !== msg.sha256) return this.showOnce('code-request', `${m.name} asked for env code this run does not ship (sha256 ${msg.sha256.slice(0, 12)}); ignored`);
@@ -321,6 +317,26 @@ export class WorkerPool implements Sampler {
       case 'bye':
         return this.drop(key, 'left');
     }
+  }
+
+  /** The batches answering a sample request of member `m`: accepted (true), or dropped and counted. */
+  private answered(m: Member, instance: string, workerId: number, batches: TrajectoryBatch[], now: number): boolean {
+    if (instance !== this.instance) {
+      // Made for the learner before a restart (or another run): not a replay, and never trained on.
+      this.counters.otherLearnerBatches += 1;
+      this.ledger.malformed(m.key, now); // it answered no request of ours: ask again
+      this.showOnce('other-learner', `${m.name} sent a batch made for another learner instance (before a restart?); dropped (counted in otherLearnerBatches)`);
+      return false;
+    }
+    const rejected = this.ledger.answer(m.key, workerId, batches, now);
+    if (!rejected) {
+      this.counted(m.key, batches.reduce((n, b) => n + b.numEnvs * b.length, 0), now);
+      this.liveness.delivered(m);
+      return true;
+    }
+    this.reject(rejected.kind, rejected.why);
+    if (rejected.failure) this.applyVerdict(m, this.liveness.failed(m, rejected.why, this.members.values()));
+    return false;
   }
 
   /** A hello as received: past the rate limits (see `HelloGate`), or dropped and counted. */
@@ -551,10 +567,16 @@ export class WorkerPool implements Sampler {
   async broadcast(params: ParamsById, policyVersion: number): Promise<void> {
     this.params = params;
     this.version = policyVersion;
+    this.draw = this.opts.draw?.() ?? null;
     const hellos = [...this.pendingHellos.values()];
     this.pendingHellos.clear();
     for (const [identity, hello] of hellos) this.hello(identity, hello);
-    await this.pubOut.send(encode({ type: 'weights', policyVersion, params }));
+    await this.pubOut.send(encode({ type: 'weights', policyVersion, params, ...this.drawField() }));
+  }
+
+  /** A multi-agent run's league draw of the last broadcast, as a weights message carries it (none: no field). */
+  private drawField(): { draw?: MatchupDraw } {
+    return this.draw ? { draw: this.draw } : {};
   }
 
   /**
