@@ -72,10 +72,10 @@ export function playMove(board: Uint8Array, column: number, piece: number): Move
 
 /**
  * The board as the player of `piece` sees it, PettingZoo's (6, 7, 2) planes flattened row-major:
- * index (row * 7 + column) * 2 + plane, plane 0 its own pieces, plane 1 the other player's.
+ * index (row * 7 + column) * 2 + plane, plane 0 its own pieces, plane 1 the other player's;
+ * written into `obs` (zeros) where given.
  */
-export function observePlanes(board: Uint8Array, piece: number): Float32Array {
-  const obs = new Float32Array(ROWS * COLUMNS * 2);
+export function observePlanes(board: Uint8Array, piece: number, obs = new Float32Array(ROWS * COLUMNS * 2)): Float32Array {
   for (let i = 0; i < board.length; i++) {
     const p = board[i];
     if (p !== EMPTY) obs[i * 2 + (p === piece ? 0 : 1)] = 1;

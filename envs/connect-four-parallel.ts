@@ -109,6 +109,9 @@ export class ConnectFourParallel implements MultiAgentEnv {
   }
 
   private observeAll(): PerAgent<Float32Array> {
-    return { player_0: observePlanes(this.board, 1), player_1: observePlanes(this.board, 2) };
+    // One array for both (views of it): an allocation a step fewer, on the sampler's hot path.
+    const size = ROWS * COLUMNS * 2;
+    const both = new Float32Array(2 * size);
+    return { player_0: observePlanes(this.board, 1, both.subarray(0, size)), player_1: observePlanes(this.board, 2, both.subarray(size)) };
   }
 }

@@ -128,6 +128,23 @@ describe('Multi-agent sampling: one trajectory per (env, agent)', () => {
     const rest = t.drain({ workerId: 0, policyVersion: 1, seq: () => 1 }).find((b) => b.obs[1] === 0)!;
     assert.deepEqual([Array.from(rest.obs), rest.rewards[0], rest.terminated[0]], [[2, 0], -1, 1]);
   });
+
+  it('keeps every row of a slot past the size its arrays start with, and the open row across the drain', () => {
+    const t = new AgentTrajectories(SPEC);
+    const g = new MultiAgentGames({ ...games.opts, envs: [new ScriptedGame()], record: { main: t } });
+    for (let i = 0; i < 12 * 4 + 1; i++) g.step(); // 12 games (24 rows of player_0's), then player_0's first move of the 13th, open
+    const p0 = t.drain({ workerId: 0, policyVersion: 0, seq: () => 0 }).find((b) => b.obs[1] === 0)!;
+    const twelve = <T>(pair: T[]) => Array.from({ length: 12 }, () => pair).flat();
+    assert.equal(p0.length, 24);
+    assert.deepEqual(Array.from(p0.obs), twelve([0, 0, 2, 0]));
+    assert.deepEqual(Array.from(p0.rewards), twelve([0.75, -1]));
+    assert.deepEqual(Array.from(p0.terminated), twelve([0, 1]));
+    assert.deepEqual(Array.from(p0.columns.value), twelve([0, 20]));
+    assert.deepEqual(Array.from(p0.episodes.returns), twelve([-0.25]));
+    for (let i = 0; i < 3; i++) g.step(); // the 13th game ends
+    const last = t.drain({ workerId: 0, policyVersion: 1, seq: () => 1 }).find((b) => b.obs[1] === 0)!;
+    assert.deepEqual([Array.from(last.obs), Array.from(last.rewards), Array.from(last.columns.value)], [[0, 0, 2, 0], [0.75, -1], [0, 20]]);
+  });
 });
 
 describe('Config: multiAgent', () => {

@@ -1,11 +1,11 @@
-import { perEnv, type Column, type Observation, type PolicySpec } from '../../../core/algorithm';
+import { perEnv, type Observation, type PolicySpec } from '../../../core/algorithm';
 import { concatBytes } from '../../../core/concat';
 import { EnvError } from '../../../core/errors';
 import type { Rng } from '../../../core/rng';
 import type { Action } from '../../../envs/env';
 import type { AgentId, MultiAgentEnv, PerAgent } from '../../../envs/multi-agent';
 import { envActions, type Actor } from '../../../envs/stepper';
-import type { AgentTrajectories } from './trajectories';
+import type { ActedRows, AgentTrajectories } from './trajectories';
 
 /** Who plays a policy id: a network (a sampling policy, batched over every agent it plays), or one of the env's built-in players. */
 export type Player =
@@ -159,18 +159,11 @@ export class MultiAgentGames {
     const space = player.spec.actionSpace;
     const width = space.type === 'Discrete' ? 1 : perEnv(space.shape);
     const record = this.opts.record[id];
-    // The recorded rows are views of copies made once per call (the policy may reuse its output arrays).
-    const taken = record ? act.actions.slice() : act.actions;
-    const recorded = record ? Object.entries(act.columns).map(([name, values]) => [name, values.slice(), values.length / n] as const) : [];
+    const acted: ActedRows = { rows: n, obs, actions: act.actions, columns: act.columns, mask };
     group.forEach(({ env, agent }, k) => {
-      const row = taken.subarray(k * width, (k + 1) * width);
       const envSpace = envs[env].actionSpaces[agent];
-      actions[env][agent] = envSpace.type === 'Discrete' ? row[0] : envActions(envSpace, row.slice(), player.spec.boxActions);
-      if (!record) return;
-      const columns: Record<string, Column> = {};
-      for (const [name, values, w] of recorded) columns[name] = values.subarray(k * w, (k + 1) * w);
-      // A view of this call's own observation buffer (written here once, never again): no copy per row.
-      record.act(this.slot(env, agent), { obs: obs.subarray(k * size, (k + 1) * size), action: row, columns, mask: masks[k] });
+      actions[env][agent] = envSpace.type === 'Discrete' ? act.actions[k * width] : envActions(envSpace, act.actions.slice(k * width, (k + 1) * width), player.spec.boxActions);
+      record?.act(this.slot(env, agent), acted, k);
     });
   }
 

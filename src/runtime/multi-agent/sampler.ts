@@ -42,6 +42,7 @@ export class MultiAgentSampler implements Sampler {
   private readonly trajectories: AgentTrajectories[];
   private readonly specs: Record<string, PolicySpec>;
   private readonly policies = new Map<string, SamplingPolicy>();
+  private readonly players = new Map<string, Player>();
   private readonly rng: Rng;
   private policyVersion = 0;
   private seq = 0;
@@ -64,7 +65,14 @@ export class MultiAgentSampler implements Sampler {
     });
   }
 
+  /** Who plays policy id `id`: made once between broadcasts (it is asked at every agent step). */
   private player(id: string): Player {
+    let player = this.players.get(id);
+    if (!player) this.players.set(id, (player = this.newPlayer(id)));
+    return player;
+  }
+
+  private newPlayer(id: string): Player {
     const builtin = this.opts.builtins[id];
     if (builtin !== undefined) return { kind: 'builtin', name: builtin };
     const policy = this.policies.get(id);
@@ -136,6 +144,7 @@ export class MultiAgentSampler implements Sampler {
       policy.dispose();
       this.policies.delete(id);
     }
+    this.players.clear(); // policies added or dropped
     this.policyVersion = policyVersion;
   }
 

@@ -1,26 +1,48 @@
 import { ACTION_MASK, batchColumns, perEnv, type Column, type ColumnSpec, type Observation, type PolicySpec, type TrajectoryBatch } from '../../../core/algorithm';
 import { concatBytes } from '../../../core/concat';
 
-/** One agent's transition: from its action to its next action (or its end). */
-interface Transition {
+/** One batched forward pass of a policy: `rows` agents' observations, actions, columns and masks, row after row; `AgentTrajectories.act` copies one row. */
+export interface ActedRows {
+  rows: number;
   obs: Observation;
-  action: ArrayLike<number>;
-  /** The policy's columns for this row (per `spec.columns`), and the mask it acted under. */
+  actions: ArrayLike<number>;
+  /** The policy's columns (per `spec.columns`). */
   columns: Record<string, Column>;
+  /** The masks the agents acted under; null without masks. */
   mask: Uint8Array | null;
-  /** The sum of the agent's rewards from this action up to its next action (or its end). */
-  reward: number;
-  terminated: boolean;
-  truncated: boolean;
-  /** The agent's observation at its next action, or its last one where it ended. */
-  nextObs?: Observation;
-  nextMask?: Uint8Array | null;
 }
 
-/** A slot's trajectory so far: the finished transitions not yet in a batch, the open one, and its episode's return and length. */
+/** Where a transition ended rather than at the agent's next action: its last observation and mask (its bootstrap). */
+interface Ending {
+  obs: Observation;
+  mask: Uint8Array | null;
+}
+
+/**
+ * A slot's trajectory so far, one typed array per field, a row per transition: rows 0 to
+ * `rows - 1` are finished, row `rows` is the open one (when `open`), its reward still adding up.
+ * A finished row's bootstrap observation is the next row's, unless it ended (`ending`: the last
+ * finished row's, `cuts`: each truncated row's).
+ */
 interface Slot {
-  done: Transition[];
-  open: Transition | null;
+  rows: number;
+  open: boolean;
+  /** Rows the arrays hold (they grow, doubling, as needed). */
+  capacity: number;
+  obsSize: number;
+  actionWidth: number;
+  obs: Observation;
+  actions: Float32Array;
+  /** One array per column of the batch (`batchColumns`), the action mask's included. */
+  columns: Column[];
+  /** Summed as numbers (float64), as rewards arrive; float32 in the batch. */
+  rewards: Float64Array;
+  terminated: Uint8Array;
+  truncated: Uint8Array;
+  /** The last finished row's bootstrap where it ended (terminated or truncated); null where the agent acted again. */
+  ending: Ending | null;
+  /** The truncated rows among the finished ones, each with its last observation and mask. */
+  cuts: (Ending & { row: number })[];
   episodeReturn: number;
   episodeLength: number;
   returns: number[];
@@ -40,30 +62,44 @@ interface Slot {
 export class AgentTrajectories {
   private readonly slots = new Map<number, Slot>();
   private readonly columns: ColumnSpec[];
+  private readonly widths: number[];
+  /** The action mask's column among `columns`; -1 without masks. */
+  private readonly maskColumn: number;
   /** Finished transitions in all slots (what `pending` says, kept rather than counted each step). */
   private finished = 0;
 
   constructor(readonly spec: PolicySpec) {
     this.columns = batchColumns(spec);
+    this.widths = this.columns.map((c) => perEnv(c.shape));
+    this.maskColumn = this.columns.findIndex((c) => c.name === ACTION_MASK);
   }
 
   private slot(key: number): Slot {
     let s = this.slots.get(key);
-    if (!s) this.slots.set(key, (s = { done: [], open: null, episodeReturn: 0, episodeLength: 0, returns: [], lengths: [] }));
+    if (!s) {
+      s = { rows: 0, open: false, capacity: 0, obsSize: 0, actionWidth: 0, obs: new Float32Array(0), actions: new Float32Array(0), columns: [], rewards: new Float64Array(0), terminated: new Uint8Array(0), truncated: new Uint8Array(0), ending: null, cuts: [], episodeReturn: 0, episodeLength: 0, returns: [], lengths: [] };
+      this.slots.set(key, s);
+    }
     return s;
   }
 
-  /** The agent of `key` acts: its open transition (if any) ends here, at `obs`, and a new one starts with this action (kept as given, not copied: the caller's to leave unchanged). */
-  act(key: number, t: { obs: Observation; action: ArrayLike<number>; columns: Record<string, Column>; mask: Uint8Array | null }): void {
+  /** The agent of `key` acts, as row `k` of `acted`: its open transition (if any) ends here, and a new one starts with this action (the row copied). */
+  act(key: number, acted: ActedRows, k: number): void {
     const s = this.slot(key);
     if (s.open) {
-      // Closed in place (no copy: a row per agent step is the sampler's hot path).
-      s.open.nextObs = t.obs;
-      s.open.nextMask = t.mask;
-      s.done.push(s.open);
+      s.rows += 1;
+      s.ending = null;
       this.finished += 1;
     }
-    s.open = { obs: t.obs, action: t.action, columns: t.columns, mask: t.mask, reward: 0, terminated: false, truncated: false };
+    const row = s.rows;
+    if (row === s.capacity) this.grow(s, acted);
+    copyRow(acted.obs, k, s.obs, row, s.obsSize);
+    copyRow(acted.actions, k, s.actions, row, s.actionWidth);
+    this.columns.forEach((c, j) => copyRow(j === this.maskColumn ? acted.mask! : acted.columns[c.name], k, s.columns[j], row, this.widths[j]));
+    s.rewards[row] = 0;
+    s.terminated[row] = 0;
+    s.truncated[row] = 0;
+    s.open = true;
     s.episodeLength += 1;
   }
 
@@ -71,21 +107,26 @@ export class AgentTrajectories {
   reward(key: number, reward: number): void {
     const s = this.slot(key);
     s.episodeReturn += reward;
-    if (s.open) s.open.reward += reward;
+    if (s.open) s.rewards[s.rows] += reward;
   }
 
   /** The agent of `key` is done (terminated, or truncated), its last observation `obs`: its open transition closes, its episode is counted. */
   end(key: number, how: { terminated: boolean; truncated: boolean; obs: Observation; mask: Uint8Array | null }): void {
     const s = this.slot(key);
     if (s.open) {
-      s.done.push(Object.assign(s.open, { terminated: how.terminated, truncated: !how.terminated && how.truncated, nextObs: how.obs, nextMask: how.mask }));
+      const row = s.rows;
+      s.terminated[row] = how.terminated ? 1 : 0;
+      s.truncated[row] = !how.terminated && how.truncated ? 1 : 0;
+      s.ending = { obs: how.obs, mask: how.mask };
+      if (s.truncated[row] === 1) s.cuts.push({ row, ...s.ending });
+      [s.rows, s.open] = [row + 1, false];
       this.finished += 1;
     }
     if (s.episodeLength > 0) {
       s.returns.push(s.episodeReturn);
       s.lengths.push(s.episodeLength);
     }
-    [s.open, s.episodeReturn, s.episodeLength] = [null, 0, 0];
+    [s.episodeReturn, s.episodeLength] = [0, 0];
   }
 
   /** Finished transitions waiting for `drain`, all slots together. */
@@ -97,56 +138,93 @@ export class AgentTrajectories {
   drain(meta: { workerId: number; policyVersion: number; seq: () => number }): TrajectoryBatch[] {
     const batches: TrajectoryBatch[] = [];
     for (const s of this.slots.values()) {
-      if (s.done.length === 0) continue;
-      batches.push(this.batch(s.done, s, meta));
-      [s.done, s.returns, s.lengths] = [[], [], []];
+      if (s.rows === 0) continue;
+      batches.push(this.batch(s, meta));
+      this.keepOpenRow(s);
     }
     this.finished = 0;
     return batches;
   }
 
-  private batch(rows: Transition[], s: Slot, meta: { workerId: number; policyVersion: number; seq: () => number }): TrajectoryBatch {
-    const obsSize = rows[0].obs.length;
-    const obs = rows[0].obs instanceof Uint8Array ? new Uint8Array(rows.length * obsSize) : new Float32Array(rows.length * obsSize);
-    rows.forEach((r, i) => obs.set(r.obs, i * obsSize));
+  private batch(s: Slot, meta: { workerId: number; policyVersion: number; seq: () => number }): TrajectoryBatch {
+    const n = s.rows;
     const columns: Record<string, Column> = {};
-    for (const c of this.columns) {
-      const width = perEnv(c.shape);
-      const col = c.dtype === 'float32' ? new Float32Array(rows.length * width) : c.dtype === 'int32' ? new Int32Array(rows.length * width) : new Uint8Array(rows.length * width);
-      gather(col, rows, width, c.name === ACTION_MASK ? (r) => r.mask! : (r) => r.columns[c.name]);
-      columns[c.name] = col;
-    }
-    const width = rows[0].action.length;
-    const actions = new Float32Array(rows.length * width);
-    gather(actions, rows, width, (r) => r.action);
-    const cut = rows.flatMap((r, i) => (r.truncated ? [i] : []));
-    const last = rows[rows.length - 1];
-    const finalObs = rows[0].obs instanceof Uint8Array ? new Uint8Array(cut.length * obsSize) : new Float32Array(cut.length * obsSize);
-    cut.forEach((i, k) => finalObs.set(rows[i].nextObs!, k * obsSize));
+    this.columns.forEach((c, j) => (columns[c.name] = s.columns[j].slice(0, n * this.widths[j])));
+    // The last row's bootstrap: where it ended, or else the open row's observation and mask (the agent's next action).
+    const m = this.maskColumn;
+    const next = s.ending ?? { obs: rowOf(s.obs, n, s.obsSize), mask: m >= 0 ? (rowOf(s.columns[m], n, this.widths[m]) as Uint8Array) : null };
+    const finalObs = s.obs instanceof Uint8Array ? new Uint8Array(s.cuts.length * s.obsSize) : new Float32Array(s.cuts.length * s.obsSize);
+    s.cuts.forEach((cut, k) => finalObs.set(cut.obs, k * s.obsSize));
     return {
       workerId: meta.workerId,
       seq: meta.seq(),
       policyId: this.spec.policyId,
       policyVersion: meta.policyVersion,
       numEnvs: 1,
-      length: rows.length,
-      obs,
-      actions,
-      rewards: Float32Array.from(rows, (r) => r.reward),
-      terminated: Uint8Array.from(rows, (r) => (r.terminated ? 1 : 0)),
-      truncated: Uint8Array.from(rows, (r) => (r.truncated ? 1 : 0)),
+      length: n,
+      obs: s.obs.slice(0, n * s.obsSize),
+      actions: s.actions.slice(0, n * s.actionWidth),
+      rewards: new Float32Array(s.rewards.subarray(0, n)),
+      terminated: s.terminated.slice(0, n),
+      truncated: s.truncated.slice(0, n),
       columns,
       state: {},
-      nextObs: last.nextObs!.slice(),
-      finalObs: { index: Int32Array.from(cut), obs: finalObs },
-      nextMasks: this.spec.actionMask ? { next: last.nextMask!.slice(), final: concatBytes(cut.map((i) => rows[i].nextMask!)) } : null,
+      nextObs: next.obs.slice(),
+      finalObs: { index: Int32Array.from(s.cuts, (cut) => cut.row), obs: finalObs },
+      nextMasks: this.spec.actionMask ? { next: next.mask!.slice(), final: concatBytes(s.cuts.map((cut) => cut.mask!)) } : null,
       episodes: { returns: Float32Array.from(s.returns), lengths: Int32Array.from(s.lengths) },
     };
   }
+
+  /** After a drain: the open row (if any) moves to row 0, the finished ones and their episodes are gone. */
+  private keepOpenRow(s: Slot): void {
+    if (s.open) {
+      const n = s.rows;
+      s.obs.copyWithin(0, n * s.obsSize, (n + 1) * s.obsSize);
+      s.actions.copyWithin(0, n * s.actionWidth, (n + 1) * s.actionWidth);
+      s.columns.forEach((col, j) => col.copyWithin(0, n * this.widths[j], (n + 1) * this.widths[j]));
+      [s.rewards[0], s.terminated[0], s.truncated[0]] = [s.rewards[n], 0, 0];
+    }
+    [s.rows, s.ending, s.cuts, s.returns, s.lengths] = [0, null, [], [], []];
+  }
+
+  /** Room for one more row: the arrays doubled (at first, sized for `acted`'s rows). */
+  private grow(s: Slot, acted: ActedRows): void {
+    if (s.capacity === 0) {
+      s.obsSize = acted.obs.length / acted.rows;
+      s.actionWidth = acted.actions.length / acted.rows;
+      s.obs = acted.obs instanceof Uint8Array ? new Uint8Array(0) : new Float32Array(0);
+      s.columns = this.columns.map(emptyColumn);
+    }
+    const capacity = Math.max(16, 2 * s.capacity);
+    s.obs = resized(s.obs, capacity * s.obsSize);
+    s.actions = resized(s.actions, capacity * s.actionWidth);
+    s.columns = s.columns.map((col, j) => resized(col, capacity * this.widths[j]));
+    s.rewards = resized(s.rewards, capacity);
+    s.terminated = resized(s.terminated, capacity);
+    s.truncated = resized(s.truncated, capacity);
+    s.capacity = capacity;
+  }
 }
 
-/** Each row's `pick(row)` (of `width` values) into `out`, row after row; one value a row by index (a typed array's set() costs more than the copy). */
-function gather(out: Column, rows: readonly Transition[], width: number, pick: (r: Transition) => ArrayLike<number>): void {
-  if (width === 1) for (let i = 0; i < rows.length; i++) out[i] = pick(rows[i])[0];
-  else for (let i = 0; i < rows.length; i++) out.set(pick(rows[i]), i * width);
+/** Row `k` of `from` (rows of `width`) into row `row` of `to`, value by value (no view made). */
+function copyRow(from: ArrayLike<number>, k: number, to: Column | Float64Array, row: number, width: number): void {
+  for (let i = 0; i < width; i++) to[row * width + i] = from[k * width + i];
+}
+
+/** Row `row` (of `width` values) of `a`, a view. */
+function rowOf<T extends Column>(a: T, row: number, width: number): T {
+  return a.subarray(row * width, (row + 1) * width) as T;
+}
+
+/** An empty array of column `c`'s dtype. */
+function emptyColumn(c: ColumnSpec): Column {
+  return c.dtype === 'float32' ? new Float32Array(0) : c.dtype === 'int32' ? new Int32Array(0) : new Uint8Array(0);
+}
+
+/** A copy of `a` of length `length`, the same type, zero past a's values. */
+function resized<T extends Column | Float64Array>(a: T, length: number): T {
+  const out = new (a.constructor as new (n: number) => T)(length);
+  out.set(a);
+  return out;
 }
