@@ -51,11 +51,11 @@ export default tseslint.config(
   },
   {
     files: ['core/**/*.ts'],
-    rules: { 'no-restricted-imports': forbid(['@tensorflow/tfjs', ...runtimeOnly], WHY.core) },
+    rules: { 'no-restricted-imports': forbid(['@tensorflow', ...runtimeOnly], WHY.core) },
   },
   {
     files: ['envs/**/*.ts'],
-    rules: { 'no-restricted-imports': forbid(['@tensorflow/tfjs', ...runtimeOnly], WHY.envs) },
+    rules: { 'no-restricted-imports': forbid(['@tensorflow', ...runtimeOnly], WHY.envs) },
   },
   {
     files: ['algorithms/**/*.ts'],

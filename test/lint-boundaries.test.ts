@@ -52,7 +52,7 @@ describe('Lint: folder boundaries', () => {
   }
 
   it('reports a runtime module spelled with or without node:, and tfjs, where the folder may not use them', async () => {
-    for (const [folder, line] of [['envs', `import * as fs from 'fs';`], ['envs', `import { readFile } from 'fs/promises';`], ['envs', `import * as fs from 'node:fs';`], ['core', `import * as cp from 'child_process';`], ['algorithms', `import * as net from 'net';`], ['envs', `import * as tf from '@tensorflow/tfjs';`]] as const) {
+    for (const [folder, line] of [['envs', `import * as fs from 'fs';`], ['envs', `import { readFile } from 'fs/promises';`], ['envs', `import * as fs from 'node:fs';`], ['core', `import * as cp from 'child_process';`], ['algorithms', `import * as net from 'net';`], ['envs', `import * as tf from '@tensorflow/tfjs';`], ['envs', `import * as tf from '@tensorflow/tfjs-core';`], ['core', `import '@tensorflow/tfjs-backend-wasm';`]] as const) {
       const messages = await lint(folder, `${line}\nexport const x = 1;\n`);
       assert.deepEqual(messages.map((m) => m.ruleId), ['no-restricted-imports'], `${folder}: ${line}`);
       assert.ok(messages[0].message.endsWith(WHY[folder]), `${line}: ${messages[0].message}`);
